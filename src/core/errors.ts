@@ -1,0 +1,50 @@
+/**
+ * The one error catalogue of gate-edge. Every error thrown on purpose is a GateError with a code from
+ * here, so logs, API answers and tests can tell errors apart without matching message text.
+ */
+
+export const ErrorCodes = {
+    CONFIG_INVALID: { status: 500, message: "configuration is invalid" },
+    CONFIG_UNREADABLE: { status: 500, message: "configuration file cannot be read" },
+    STORE_CLOSED: { status: 503, message: "event store is closed" },
+    STORE_CORRUPT: { status: 500, message: "event store failed its integrity check" },
+    STORE_QUOTA: { status: 507, message: "event store disk quota reached" },
+    FRAME_INVALID: { status: 400, message: "device frame is invalid" },
+    PAYLOAD_TOO_LARGE: { status: 413, message: "payload is larger than allowed" },
+    DEVICE_UNKNOWN: { status: 404, message: "unknown device" },
+    MODEL_UNKNOWN: { status: 400, message: "unknown device model" },
+    DRIVER_UNSUPPORTED: { status: 400, message: "unsupported driver address" },
+    DRIVER_CANCELED: { status: 499, message: "operation canceled because the driver stopped" },
+    DRIVER_DISCONNECTED: { status: 503, message: "device is disconnected" },
+    BROKER_AUTH: { status: 401, message: "broker authentication failed" },
+    BROKER_ACL: { status: 403, message: "publish or subscribe outside the device's topics" },
+    API_BAD_REQUEST: { status: 400, message: "bad request" },
+    SIMULATOR_USAGE: { status: 400, message: "bad simulator arguments" },
+    SYSTEM_TOOL_MISSING: { status: 500, message: "a required system tool is missing" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class GateError extends Error {
+    readonly code: ErrorCode;
+    readonly status: number;
+    /** Extra lines, such as every config error with its key path. */
+    readonly details: readonly string[];
+
+    constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: readonly string[] }) {
+        const base = ErrorCodes[code];
+        super(detail ? `${base.message}: ${detail}` : base.message, { cause: options?.cause });
+        this.name = "GateError";
+        this.code = code;
+        this.status = base.status;
+        this.details = options?.details ?? [];
+    }
+}
+
+export function isGateError(err: unknown, code?: ErrorCode): err is GateError {
+    return err instanceof GateError && (code === undefined || err.code === code);
+}
+
+export function errorMessage(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,162 @@
+/**
+ * The contracts every part of gate-edge speaks: normalised readings from devices and the immutable
+ * GateEvent that is stored, hash-chained and synced to central. See DESIGN.md "Core contracts".
+ */
+
+export type Country = "VN" | "CN" | "LA" | "KH" | "UNKNOWN";
+
+export interface WeightValues {
+    /** Displayed weight in kilograms (gross unless `net`). Negative below zero. */
+    kg: number;
+    /** The indicator says the weight is stable (no motion). The settle window is applied on top. */
+    stable: boolean;
+    motion: boolean;
+    overload: boolean;
+    underload: boolean;
+    /** At centre of zero. */
+    zero: boolean;
+    net: boolean;
+    tareKg?: number;
+}
+
+export type ParsedScan =
+    | { type: "declaration"; number: string; base: string; typeCode: string; amendment: number }
+    | { type: "container"; number: string; checkDigitOk: boolean }
+    | { type: "other" };
+
+export interface ScanValues {
+    /** AIM symbology identifier such as "]Q1", or "unknown" when the scanner sent no prefix. */
+    symbology: string;
+    payload: string;
+    parsed: ParsedScan;
+}
+
+export type SealStatus = "SEALED" | "OPENED" | "TAMPERED" | "UNKNOWN";
+
+export interface SealValues {
+    sealId: string;
+    type: "ISO18185" | "GPS" | "OTHER";
+    status: SealStatus;
+    battery?: { pct?: number; low: boolean };
+    alerts: string[];
+    readerId?: string;
+    rssi?: number;
+}
+
+export interface PlateValues {
+    text: string;
+    normalized: string;
+    country: Country;
+    confidence: number;
+    position: "front" | "rear";
+    imageRef?: string;
+}
+
+export interface ContainerValues {
+    number: string;
+    checkDigitOk: boolean;
+}
+
+export interface PresenceValues {
+    loop: "entry" | "safety" | "exit";
+    occupied: boolean;
+}
+
+export interface BarrierValues {
+    state: "closed" | "opening" | "open" | "closing" | "stopped" | "fault" | "unknown";
+}
+
+export type DeviceStatus = "online" | "degraded" | "offline";
+
+export interface DeviceStatusValues {
+    status: DeviceStatus;
+    reason?: string;
+}
+
+export interface ReadingValuesByKind {
+    weight: WeightValues;
+    scan: ScanValues;
+    seal: SealValues;
+    plate: PlateValues;
+    container: ContainerValues;
+    presence: PresenceValues;
+    barrier: BarrierValues;
+    device: DeviceStatusValues;
+}
+
+export type ReadingKind = keyof ReadingValuesByKind;
+
+/** What a device saw, normalised. Nothing protocol-specific crosses this boundary. */
+export type Reading = {
+    [K in ReadingKind]: {
+        deviceId: string;
+        laneId: string;
+        kind: K;
+        /** ms since epoch: the device's clock where trustworthy, else gate-edge's at receipt. */
+        observedAt: number;
+        values: ReadingValuesByKind[K];
+        /** Raw frame as hex, kept for evidence on readings that are stored. */
+        raw?: string;
+    };
+}[ReadingKind];
+
+export type GateEventType =
+    | `reading.${ReadingKind}`
+    | "passage.opened"
+    | "passage.updated"
+    | "passage.decided"
+    | "passage.completed"
+    | "actuator.command"
+    | "actuator.result"
+    | "officer.action"
+    | "device.status"
+    | "alert.raised"
+    | "alert.cleared"
+    | "config.applied"
+    | "gate.started";
+
+/** JSON value as stored in an event's data. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
+
+/** An event before the store gives it an id, a seq and its place in the hash chain. */
+export interface GateEventDraft {
+    type: GateEventType;
+    laneId?: string;
+    deviceId?: string;
+    /** ms since epoch; defaults to the clock at append. */
+    occurredAt?: number;
+    data: { [key: string]: JsonValue | undefined };
+}
+
+/** The immutable unit that is stored and synced. */
+export interface GateEvent {
+    id: string;
+    gateId: string;
+    seq: number;
+    laneId?: string;
+    type: GateEventType;
+    /** ISO 8601 UTC. */
+    occurredAt: string;
+    /** ISO 8601 UTC, gate-edge's clock at commit. */
+    recordedAt: string;
+    deviceId?: string;
+    data: { [key: string]: JsonValue | undefined };
+    prevHash: string;
+    hash: string;
+}
+
+/** Sync priority class of an event type: lower drains first (weighted, nothing starves). */
+export enum OutboxClass {
+    Alert = 0,
+    Passage = 1,
+    Reading = 2,
+    Image = 3,
+    Telemetry = 4,
+}
+
+export function outboxClassOf(type: GateEventType): OutboxClass {
+    if (type.startsWith("alert.") || type.startsWith("actuator.") || type === "officer.action") return OutboxClass.Alert;
+    if (type.startsWith("passage.")) return OutboxClass.Passage;
+    if (type.startsWith("reading.")) return OutboxClass.Reading;
+    return OutboxClass.Telemetry;
+}

@@ -1,0 +1,21 @@
+/**
+ * System tests need real tools (socat for PTY pairs, mosquitto for interop). When a tool is missing the
+ * test is skipped with a loud message, unless GATE_REQUIRE_SYSTEM_TESTS=1 (set by CI), which turns the
+ * skip into a failure so a missing install step cannot hide behind a green run.
+ */
+import { spawnSync } from "node:child_process";
+
+export function hasTool(tool: string): boolean {
+    return spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
+}
+
+/** True when the tool is there. Throws when it is absent and system tests are required. */
+export function systemToolAvailable(tool: string): boolean {
+    if (hasTool(tool)) return true;
+    const message = `\n!!! SKIPPING system tests: '${tool}' is not installed (apt-get install ${tool}). !!!\n`;
+    if (process.env.GATE_REQUIRE_SYSTEM_TESTS === "1") {
+        throw new Error(`${message}GATE_REQUIRE_SYSTEM_TESTS=1 makes this a failure.`);
+    }
+    process.stderr.write(message);
+    return false;
+}
