@@ -1,0 +1,108 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { isGateError } from "../core/errors.ts";
+import type { GateEvent } from "../core/events.ts";
+import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
+
+/** What the API reads from the running gate. */
+export interface ApiSource {
+    gate: { id: string; name: string };
+    startedAt: string;
+    devices(): DeviceHealth[];
+    recentFrames(deviceId: string): readonly RawFrameRecord[] | undefined;
+    lanes(): { id: string; name: string; deviceIds: string[] }[];
+    events(afterSeq: number, limit: number): GateEvent[];
+    headSeq(): number;
+    storeStats(): { commits: number; events: number; failedCommits: number };
+}
+
+const MAX_EVENTS_PAGE = 1000;
+
+/**
+ * The HTTP API (Fastify). Every query is validated by its schema, so a bad request gets a 400 naming the
+ * field; errors answer `{error: CODE, message}` from the one error catalogue, never a stack trace.
+ */
+export async function createApiServer(source: ApiSource, log: Logger): Promise<FastifyInstance> {
+    const app = Fastify({
+        // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance at its default logger type.
+        loggerInstance: log.child({ component: "api" }) as FastifyBaseLogger,
+        disableRequestLogging: true,
+        bodyLimit: 64 * 1024,
+        ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
+    });
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+        if (error.validation) {
+            return reply.status(400).send({ error: "API_BAD_REQUEST", message: `${error.validationContext ?? "request"} ${error.message}` });
+        }
+        if (isGateError(error)) return reply.status(error.status).send({ error: error.code, message: error.message });
+        const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+        if (status >= 500) request.log.error({ err: error }, "API request failed");
+        return reply
+            .status(status)
+            .send({ error: error.code ?? "INTERNAL", message: status >= 500 ? "internal error" : error.message });
+    });
+    app.setNotFoundHandler((request, reply) =>
+        reply.status(404).send({ error: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
+    );
+
+    app.get("/api/v1/health", async () => {
+        const devices = source.devices();
+        const lanes = source.lanes().map((lane) => {
+            const laneDevices = devices.filter((device) => lane.deviceIds.includes(device.deviceId));
+            const offline = laneDevices.filter((device) => device.status !== "online").map((device) => device.deviceId);
+            return { id: lane.id, name: lane.name, ready: offline.length === 0, notReady: offline };
+        });
+        return {
+            status: "up",
+            gate: source.gate,
+            startedAt: source.startedAt,
+            store: { headSeq: source.headSeq(), ...source.storeStats() },
+            lanes,
+            devices: devices.map((device) => ({
+                id: device.deviceId,
+                laneId: device.laneId,
+                model: device.model,
+                status: device.status,
+                reason: device.reason,
+                since: device.statusSince,
+                lastFrameAt: device.lastFrameAt,
+            })),
+        };
+    });
+
+    app.get<{ Querystring: { after: number; limit: number } }>(
+        "/api/v1/events",
+        {
+            schema: {
+                querystring: {
+                    type: "object",
+                    additionalProperties: false,
+                    properties: {
+                        after: { type: "integer", minimum: 0, default: 0 },
+                        limit: { type: "integer", minimum: 1, maximum: MAX_EVENTS_PAGE, default: 100 },
+                    },
+                },
+            },
+        },
+        async (request) => {
+            const events = source.events(request.query.after, request.query.limit);
+            const last = events[events.length - 1];
+            return { events, next: last ? last.seq : request.query.after };
+        },
+    );
+
+    app.get("/api/v1/devices", async () => ({ devices: source.devices() }));
+
+    app.get<{ Params: { id: string } }>(
+        "/api/v1/devices/:id/frames",
+        { schema: { params: { type: "object", properties: { id: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" } } } } },
+        async (request, reply) => {
+            const frames = source.recentFrames(request.params.id);
+            if (!frames) return reply.status(404).send({ error: "DEVICE_UNKNOWN", message: `no device ${request.params.id}` });
+            return { deviceId: request.params.id, frames };
+        },
+    );
+
+    return app;
+}

@@ -1,0 +1,163 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { Aedes, type AuthenticateError, type Client } from "aedes";
+import type { Logger } from "pino";
+import type { DeviceConfig } from "../config/types.ts";
+import { verifyPassword } from "../config/passwords.ts";
+import { errorMessage, GateError } from "../core/errors.ts";
+
+/** An MQTT device the broker lets in: its credentials and the topic prefix it owns. */
+export interface BrokerDevice {
+    device: DeviceConfig;
+    topic: string;
+}
+
+export interface EmbeddedBrokerOptions {
+    host: string;
+    port: number;
+    gateId: string;
+    devices: readonly BrokerDevice[];
+    log: Logger;
+    /**
+     * A device published under its own prefix. Resolve once what it carries is durable: a QoS 1 publish
+     * is PUBACKed only then. Reject when the store failed: the client is disconnected without a PUBACK
+     * and resends after it reconnects.
+     */
+    onPublish(device: DeviceConfig, subtopic: string, payload: Buffer): Promise<void>;
+}
+
+/** CONNACK 4 "bad user name or password" (aedes types this as a const enum we cannot import). */
+const BAD_USERNAME_OR_PASSWORD = 4;
+
+/**
+ * gate-edge's own MQTT broker (aedes), so a gate needs nothing else. Devices log in with the username and
+ * password of the config (kept only as scrypt hashes) and may publish only under their own topic prefix
+ * and subscribe only to it and to the lane state topics; everything else is refused and logged.
+ */
+export class EmbeddedBroker {
+    private aedes: Aedes | undefined;
+    private server: Server | undefined;
+    private readonly sockets = new Set<Socket>();
+    private readonly byUsername = new Map<string, BrokerDevice>();
+    private readonly clientDevice = new WeakMap<Client, BrokerDevice>();
+    readonly counters = { authFailures: 0, aclRefusals: 0, publishes: 0, storeFailures: 0 };
+
+    constructor(private readonly options: EmbeddedBrokerOptions) {}
+
+    /** Listens; resolves with the bound port. */
+    async start(): Promise<number> {
+        for (const entry of this.options.devices) {
+            if (entry.device.auth) this.byUsername.set(entry.device.auth.username, entry);
+        }
+        const aedes = await Aedes.createBroker({ id: `gate-edge-${this.options.gateId}`, concurrency: 1000 });
+        this.aedes = aedes;
+        aedes.authenticate = (client, username, password, done) => this.authenticate(client, username, password, done);
+        aedes.authorizePublish = (client, packet, callback) => {
+            if (!client) {
+                // Wills of clients that are gone: they were checked when the client connected.
+                callback(null);
+                return;
+            }
+            this.authorizePublish(client, packet.topic, Buffer.from(packet.payload), callback);
+        };
+        aedes.authorizeSubscribe = (client, subscription, callback) => {
+            if (this.maySubscribe(client, subscription.topic)) {
+                callback(null, subscription);
+                return;
+            }
+            this.counters.aclRefusals++;
+            this.options.log.warn({ clientId: client.id, topic: subscription.topic }, "MQTT subscribe refused by ACL");
+            callback(null, null);
+        };
+        aedes.on("clientError", (client, err) => {
+            this.options.log.debug({ clientId: client.id, err: errorMessage(err) }, "MQTT client error");
+        });
+        const server = createServer((socket) => {
+            this.sockets.add(socket);
+            socket.once("close", () => this.sockets.delete(socket));
+            aedes.handle(socket);
+        });
+        this.server = server;
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(this.options.port, this.options.host, () => {
+                server.off("error", reject);
+                resolve();
+            });
+        });
+        const address = server.address();
+        return typeof address === "object" && address ? address.port : this.options.port;
+    }
+
+    async stop(): Promise<void> {
+        const server = this.server;
+        this.server = undefined;
+        for (const socket of this.sockets) socket.destroy();
+        if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+        const aedes = this.aedes;
+        this.aedes = undefined;
+        if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    }
+
+    /** Publishes as the broker itself (lane state for display boards), bypassing the device ACL. */
+    publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<void> {
+        const aedes = this.aedes;
+        if (!aedes) return Promise.reject(new GateError("DRIVER_DISCONNECTED", "broker is not running"));
+        return new Promise((resolve, reject) =>
+            aedes.publish(
+                { cmd: "publish", topic, payload: Buffer.from(payload), qos: options.qos, retain: options.retain, dup: false },
+                (err) => (err ? reject(err) : resolve()),
+            ),
+        );
+    }
+
+    private authenticate(
+        client: Client,
+        username: string | undefined,
+        password: Buffer | undefined,
+        done: (error: AuthenticateError | null, success: boolean | null) => void,
+    ): void {
+        const entry = username === undefined ? undefined : this.byUsername.get(username);
+        const hash = entry?.device.auth?.passwordHash;
+        if (!entry || !hash || !password || !verifyPassword(password, hash)) {
+            this.counters.authFailures++;
+            this.options.log.warn({ clientId: client.id, username: username ?? null }, "MQTT login refused");
+            const error = new GateError("BROKER_AUTH", `user ${username ?? "(none)"}`) as unknown as AuthenticateError;
+            error.returnCode = BAD_USERNAME_OR_PASSWORD as AuthenticateError["returnCode"];
+            done(error, false);
+            return;
+        }
+        this.clientDevice.set(client, entry);
+        done(null, true);
+    }
+
+    private authorizePublish(client: Client, topic: string, payload: Buffer, callback: (error?: Error | null) => void): void {
+        const entry = this.clientDevice.get(client);
+        const prefix = entry ? `${entry.topic}/` : undefined;
+        if (!entry || !prefix || !topic.startsWith(prefix) || topic.length === prefix.length) {
+            this.counters.aclRefusals++;
+            this.options.log.warn(
+                { clientId: client.id, deviceId: entry?.device.id ?? null, topic },
+                "MQTT publish refused by ACL",
+            );
+            callback(new GateError("BROKER_ACL", `${entry?.device.id ?? client.id} may not publish to ${topic}`));
+            return;
+        }
+        this.counters.publishes++;
+        this.options.onPublish(entry.device, topic.slice(prefix.length), payload).then(
+            () => callback(null),
+            (err: unknown) => {
+                this.counters.storeFailures++;
+                this.options.log.error({ err, deviceId: entry.device.id }, "publish not stored; no PUBACK");
+                callback(err instanceof Error ? err : new Error(String(err)));
+            },
+        );
+    }
+
+    private maySubscribe(client: Client, topic: string): boolean {
+        const entry = this.clientDevice.get(client);
+        if (!entry) return false;
+        if (topic === entry.topic || topic.startsWith(`${entry.topic}/`)) return true;
+        const laneStates = `gate/${this.options.gateId}/lanes/`;
+        return topic.startsWith(laneStates) && /^gate\/[^/]+\/lanes\/[^/#]+\/state$/.test(topic);
+    }
+}

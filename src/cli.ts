@@ -1,0 +1,172 @@
+import { Command, CommanderError } from "commander";
+import { modelIds } from "../devices/index.ts";
+import { loadConfig } from "./config/load.ts";
+import { errorMessage, isGateError } from "./core/errors.ts";
+import { createLogger } from "./core/logger.ts";
+import { Gate } from "./gate.ts";
+import { openDatabase } from "./store/db.ts";
+import { verifyChain } from "./store/audit.ts";
+
+export interface CliIo {
+    stdout: NodeJS.WritableStream;
+    stderr: NodeJS.WritableStream;
+}
+
+/** Exit codes: 0 ok, 1 the check failed (bad config, broken chain), 2 usage or unreadable input. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+    const out = (line: string): void => void io.stdout.write(`${line}\n`);
+    const err = (line: string): void => void io.stderr.write(`${line}\n`);
+    let exitCode = 0;
+    const program = new Command()
+        .name("gate-edge")
+        .description("Edge controller of a smart customs border gate")
+        .exitOverride()
+        .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+    program
+        .command("start")
+        .description("run a gate from its configuration file")
+        .requiredOption("-c, --config <file>", "gate configuration (YAML)")
+        .option("--with-simulators", "also run the simulators the demo configuration points at")
+        .action(async (options: { config: string; withSimulators?: boolean }) => {
+            exitCode = await startCommand(options.config, options.withSimulators ?? false, out, err);
+        });
+
+    program
+        .command("check-config")
+        .description("validate a configuration file; lists every error with its key path")
+        .argument("<file>")
+        .action((file: string) => {
+            try {
+                const config = loadConfig(file);
+                const devices = config.lanes.reduce((sum, lane) => sum + lane.devices.length, 0);
+                out(`${file}: OK — gate ${config.gate.id}, ${config.lanes.length} lane(s), ${devices} device(s)`);
+            } catch (error) {
+                exitCode = reportConfigError(error, err);
+            }
+        });
+
+    const audit = program.command("audit").description("check the evidence in an event store");
+    audit
+        .command("verify")
+        .description("check the whole hash chain of the event log and name the first broken event")
+        .requiredOption("--db <file>", "gate database file")
+        .action((options: { db: string }) => {
+            let db: ReturnType<typeof openDatabase>;
+            try {
+                db = openDatabase(options.db, { readonly: true });
+            } catch (error) {
+                err(`cannot open ${options.db}: ${errorMessage(error)}`);
+                exitCode = 2;
+                return;
+            }
+            try {
+                const report = verifyChain(db);
+                if (report.ok) {
+                    out(`hash chain intact: ${report.events} event(s), head seq ${report.headSeq}`);
+                } else {
+                    const broken = report.firstBroken!;
+                    err(`hash chain BROKEN at seq ${broken.seq} (event ${broken.id}): ${broken.reason}`);
+                    exitCode = 1;
+                }
+            } finally {
+                db.close();
+            }
+        });
+
+    program
+        .command("simulate")
+        .description("run a device simulator: scale | scanner | eseal (gate-edge simulate <kind> --help)")
+        .argument("<kind>")
+        .argument("[args...]")
+        .allowUnknownOption()
+        .helpOption(false)
+        .action(async (kind: string, args: string[]) => {
+            const { runSimulateCommand } = await import("../simulators/cli.ts");
+            const controller = new AbortController();
+            const onSignal = (): void => controller.abort();
+            process.once("SIGINT", onSignal);
+            process.once("SIGTERM", onSignal);
+            try {
+                exitCode = await runSimulateCommand(kind, args, { ...io, signal: controller.signal });
+            } finally {
+                process.off("SIGINT", onSignal);
+                process.off("SIGTERM", onSignal);
+            }
+        });
+
+    program
+        .command("bench")
+        .description("run a benchmark: ingest")
+        .argument("[name]", "benchmark name", "ingest")
+        .allowUnknownOption()
+        .action(async (name: string) => {
+            const { runBenchmark } = await import("../test/bench/index.ts");
+            exitCode = await runBenchmark(name, out, err);
+        });
+
+    try {
+        await program.parseAsync(argv, { from: "user" });
+    } catch (error) {
+        if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+        err(errorMessage(error));
+        return 1;
+    }
+    return exitCode;
+}
+
+function reportConfigError(error: unknown, err: (line: string) => void): number {
+    if (isGateError(error, "CONFIG_INVALID")) {
+        err(error.message);
+        for (const line of error.details) err(`  ${line}`);
+        if (error.details.some((line) => line.includes("unknown model"))) err(`  (known models: ${modelIds().join(", ")})`);
+        return 1;
+    }
+    if (isGateError(error, "CONFIG_UNREADABLE")) {
+        err(error.message);
+        return 2;
+    }
+    throw error;
+}
+
+async function startCommand(
+    file: string,
+    withSimulators: boolean,
+    out: (line: string) => void,
+    err: (line: string) => void,
+): Promise<number> {
+    let config: ReturnType<typeof loadConfig>;
+    try {
+        config = loadConfig(file);
+    } catch (error) {
+        return reportConfigError(error, err);
+    }
+    const log = createLogger();
+    const gate = new Gate({ config, log });
+    let simulators: { stop(): Promise<void> } | undefined;
+    try {
+        const addresses = await gate.start();
+        if (withSimulators) {
+            const { startDemoSimulators } = await import("../simulators/demo.ts");
+            simulators = await startDemoSimulators(file, config, addresses, log.child({ component: "simulators" }));
+        }
+        out(`gate-edge ${config.gate.id} is running`);
+        out(`  API:   ${addresses.http}/api/v1/health   (events: ${addresses.http}/api/v1/events)`);
+        if (addresses.mqtt) out(`  MQTT:  ${addresses.mqtt}`);
+        out(`  store: ${config.storage.path}`);
+        out("  stop with Ctrl+C");
+    } catch (error) {
+        err(`gate-edge could not start: ${errorMessage(error)}`);
+        await simulators?.stop();
+        await gate.stop();
+        return 1;
+    }
+    await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+    });
+    out("stopping…");
+    await simulators?.stop();
+    await gate.stop();
+    return 0;
+}

@@ -1,0 +1,289 @@
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv, type ErrorObject } from "ajv";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { getModel } from "../../devices/index.ts";
+import { GateError } from "../core/errors.ts";
+import { hashPassword } from "./passwords.ts";
+import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
+
+const schemaPath = join(dirname(fileURLToPath(import.meta.url)), "../../config/gate.schema.json");
+
+let compiledValidator: ReturnType<Ajv["compile"]> | undefined;
+function validator(): ReturnType<Ajv["compile"]> {
+    if (!compiledValidator) {
+        const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+        compiledValidator = ajv.compile(JSON.parse(readFileSync(schemaPath, "utf8")));
+    }
+    return compiledValidator;
+}
+
+/** `/lanes/1/devices/0/model` → `lanes[1].devices[0].model` */
+export function keyPath(pointer: string): string {
+    return pointer
+        .split("/")
+        .slice(1)
+        .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+        .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
+}
+
+function describeAjvError(error: ErrorObject): string {
+    let path = keyPath(error.instancePath);
+    let message = error.message ?? "is invalid";
+    if (error.keyword === "required") {
+        const missing = (error.params as { missingProperty: string }).missingProperty;
+        path = path ? `${path}.${missing}` : missing;
+        message = "is required";
+    } else if (error.keyword === "additionalProperties") {
+        const extra = (error.params as { additionalProperty: string }).additionalProperty;
+        path = path ? `${path}.${extra}` : extra;
+        message = "is not a known key";
+    } else if (error.keyword === "enum") {
+        message = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    }
+    return `${path || "(root)"}: ${message}`;
+}
+
+/** Replaces `${NAME}` in every string with the environment variable NAME; a missing one is an error at its key path. */
+function interpolateEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, errors: string[]): unknown {
+    if (typeof value === "string") {
+        return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+            const found = env[name];
+            if (found === undefined) {
+                errors.push(`${path}: environment variable ${name} is not set`);
+                return "";
+            }
+            return found;
+        });
+    }
+    if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, `${path}[${index}]`, env, errors));
+    if (value && typeof value === "object") {
+        return Object.fromEntries(
+            Object.entries(value).map(([key, member]) => [
+                key,
+                interpolateEnv(member, path ? `${path}.${key}` : key, env, errors),
+            ]),
+        );
+    }
+    return value;
+}
+
+function parseAddress(raw: string | undefined, path: string, errors: string[]): DeviceAddress | undefined {
+    if (raw === undefined) {
+        errors.push(`${path}: is required for a serial device`);
+        return undefined;
+    }
+    let url: URL;
+    try {
+        url = new URL(raw);
+    } catch {
+        errors.push(`${path}: "${raw}" is not a URL such as serial:///dev/ttyUSB0?baudRate=9600 or tcp://10.0.0.5:4001`);
+        return undefined;
+    }
+    if (url.protocol === "serial:") {
+        const address: DeviceAddress = { transport: "serial", path: decodeURIComponent(url.pathname) };
+        if (!url.pathname || url.pathname === "/") errors.push(`${path}: serial address has no device path`);
+        for (const [key, value] of url.searchParams) {
+            if (key === "baudRate") {
+                const baud = Number(value);
+                if (!Number.isInteger(baud) || baud < 50 || baud > 4_000_000)
+                    errors.push(`${path}: baudRate "${value}" is not a baud rate`);
+                else address.baudRate = baud;
+            } else if (key === "dataBits") {
+                if (value !== "7" && value !== "8") errors.push(`${path}: dataBits must be 7 or 8`);
+                else address.dataBits = Number(value) as 7 | 8;
+            } else if (key === "parity") {
+                if (value !== "none" && value !== "even" && value !== "odd")
+                    errors.push(`${path}: parity must be none, even or odd`);
+                else address.parity = value;
+            } else if (key === "stopBits") {
+                if (value !== "1" && value !== "2") errors.push(`${path}: stopBits must be 1 or 2`);
+                else address.stopBits = Number(value) as 1 | 2;
+            } else {
+                errors.push(`${path}: unknown serial option "${key}" (baudRate, dataBits, parity, stopBits)`);
+            }
+        }
+        return address;
+    }
+    if (url.protocol === "tcp:") {
+        const port = Number(url.port);
+        if (!url.hostname || !Number.isInteger(port) || port <= 0) {
+            errors.push(`${path}: tcp address needs a host and a port, e.g. tcp://10.0.0.5:4001`);
+            return undefined;
+        }
+        return { transport: "tcp", host: url.hostname.replace(/^\[|\]$/g, ""), port };
+    }
+    errors.push(`${path}: unsupported scheme "${url.protocol}" (serial:, tcp: or mqtt:)`);
+    return undefined;
+}
+
+interface RawDevice {
+    id: string;
+    kind?: string;
+    model: string;
+    address?: string;
+    topic?: string;
+    role?: string;
+    auth?: { username: string; password: string };
+    pollIntervalMs?: number;
+}
+interface RawLane {
+    id: string;
+    name?: string;
+    direction: "IN" | "OUT";
+    devices: RawDevice[];
+}
+interface RawConfig {
+    gate: { id: string; name?: string };
+    storage: GateConfig["storage"];
+    http: GateConfig["http"];
+    broker: { mode: "embedded" | "external"; host: string; port: number; url?: string; username?: string; password?: string; clientId?: string };
+    ingest: GateConfig["ingest"];
+    lanes: RawLane[];
+}
+
+/** Checks the schema cannot express: known models, addresses that fit the model, unique ids and topics. */
+function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: string[]): GateConfig {
+    const deviceIds = new Set<string>();
+    const laneIds = new Set<string>();
+    const topics = new Map<string, string>();
+    const usernames = new Set<string>();
+    const lanes: LaneConfig[] = raw.lanes.map((lane, laneIndex) => {
+        const lanePath = `lanes[${laneIndex}]`;
+        if (laneIds.has(lane.id)) errors.push(`${lanePath}.id: lane id "${lane.id}" is used twice`);
+        laneIds.add(lane.id);
+        const devices: DeviceConfig[] = [];
+        lane.devices.forEach((device, deviceIndex) => {
+            const path = `${lanePath}.devices[${deviceIndex}]`;
+            if (deviceIds.has(device.id)) errors.push(`${path}.id: device id "${device.id}" is used twice`);
+            deviceIds.add(device.id);
+            const model = getModel(device.model);
+            if (!model) {
+                errors.push(`${path}.model: unknown model "${device.model}"`);
+                return;
+            }
+            if (device.kind !== undefined && device.kind !== model.kind)
+                errors.push(`${path}.kind: "${device.kind}" does not match model ${model.model}, which reads "${model.kind}"`);
+            let address: DeviceAddress | undefined;
+            if (model.transport === "mqtt") {
+                if (device.address !== undefined && device.address !== "mqtt:")
+                    errors.push(`${path}.address: model ${model.model} publishes over MQTT; use "mqtt:" or leave it out`);
+                const topic = device.topic ?? `gate/${raw.gate.id}/devices/${device.id}`;
+                const other = topics.get(topic);
+                if (other) errors.push(`${path}.topic: "${topic}" is also the topic of device ${other}`);
+                topics.set(topic, device.id);
+                address = { transport: "mqtt", topic };
+                if (raw.broker.mode === "embedded" && !device.auth)
+                    errors.push(`${path}.auth: an MQTT device needs a username and password on the embedded broker`);
+            } else {
+                if (device.topic !== undefined) errors.push(`${path}.topic: only MQTT devices have a topic`);
+                address = parseAddress(device.address, `${path}.address`, errors);
+            }
+            if (device.auth) {
+                if (usernames.has(device.auth.username))
+                    errors.push(`${path}.auth.username: "${device.auth.username}" is used by another device`);
+                usernames.add(device.auth.username);
+            }
+            if (device.pollIntervalMs !== undefined && !(model.kind === "weight" && model.mode === "request"))
+                errors.push(`${path}.pollIntervalMs: model ${model.model} is not polled`);
+            if (!address) return;
+            devices.push({
+                id: device.id,
+                laneId: lane.id,
+                model: model.model,
+                kind: model.kind,
+                address,
+                ...(device.role !== undefined && { role: device.role }),
+                ...(device.auth && {
+                    auth: { username: device.auth.username, passwordHash: hashPassword(device.auth.password) },
+                }),
+                ...(device.pollIntervalMs !== undefined && { pollIntervalMs: device.pollIntervalMs }),
+            });
+        });
+        return { id: lane.id, name: lane.name ?? lane.id, direction: lane.direction, devices };
+    });
+
+    let broker: GateConfig["broker"];
+    if (raw.broker.mode === "external") {
+        if (!raw.broker.url) errors.push("broker.url: is required when broker.mode is external");
+        broker = {
+            mode: "external",
+            url: raw.broker.url ?? "",
+            clientId: raw.broker.clientId ?? `gate-edge-${raw.gate.id}`,
+            ...(raw.broker.username !== undefined && { username: raw.broker.username }),
+            ...(raw.broker.password !== undefined && { password: raw.broker.password }),
+        };
+    } else {
+        broker = { mode: "embedded", host: raw.broker.host, port: raw.broker.port };
+    }
+    return {
+        gate: { id: raw.gate.id, name: raw.gate.name ?? raw.gate.id },
+        storage: { ...raw.storage, path: resolve(baseDir, raw.storage.path) },
+        http: raw.http,
+        broker,
+        ingest: raw.ingest,
+        lanes,
+        source,
+    };
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object") {
+        for (const member of Object.values(value)) deepFreeze(member);
+        Object.freeze(value);
+    }
+    return value;
+}
+
+/**
+ * Parses and validates a configuration document. Throws GateError CONFIG_INVALID whose `details` list
+ * every problem as `key.path: message`; nothing starts on a bad config. Relative storage paths resolve
+ * against `baseDir` (the process's working directory by default).
+ */
+export function parseConfig(
+    text: string,
+    options: { source?: string; env?: NodeJS.ProcessEnv; baseDir?: string } = {},
+): GateConfig {
+    const source = options.source ?? "(inline)";
+    let document: unknown;
+    try {
+        document = parseYaml(text, { prettyErrors: true });
+    } catch (err) {
+        const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : "";
+        throw new GateError("CONFIG_INVALID", `${source} is not valid YAML${where}`, {
+            cause: err,
+            details: [`(root): ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`],
+        });
+    }
+    const errors: string[] = [];
+    const interpolated = interpolateEnv(document ?? {}, "", options.env ?? process.env, errors);
+    const validate = validator();
+    if (!validate(interpolated)) {
+        errors.push(...(validate.errors ?? []).map(describeAjvError));
+    }
+    if (errors.length > 0) {
+        throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
+    }
+    const config = buildConfig(interpolated as RawConfig, source, options.baseDir ?? process.cwd(), errors);
+    if (errors.length > 0) {
+        throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
+    }
+    return deepFreeze(config);
+}
+
+function dedupe(lines: string[]): string[] {
+    return [...new Set(lines)];
+}
+
+export function loadConfig(file: string, options: { env?: NodeJS.ProcessEnv } = {}): GateConfig {
+    let text: string;
+    try {
+        text = readFileSync(file, "utf8");
+    } catch (err) {
+        throw new GateError("CONFIG_UNREADABLE", `${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+            cause: err,
+        });
+    }
+    return parseConfig(text, { source: file, ...options });
+}

@@ -1,0 +1,55 @@
+import type { Logger } from "pino";
+import type { DeviceStatus, GateEvent, Reading } from "./events.ts";
+
+/** Everything that moves inside one gate-edge process. Keys map to the listener's argument. */
+export interface EventMap {
+    /** A reading was decoded from a device (before it is stored). */
+    reading: Reading;
+    /** An event was committed durably to the event log. */
+    committed: GateEvent;
+    deviceStatus: { deviceId: string; laneId: string; status: DeviceStatus; reason?: string };
+    /** A frame a device sent that could not be trusted. */
+    badFrame: { deviceId: string; reason: string; rawHex: string };
+}
+
+type Listener<K extends keyof EventMap> = (payload: EventMap[K]) => void;
+
+interface Registration {
+    owner: object;
+    listener: Listener<keyof EventMap>;
+}
+
+/**
+ * A typed event bus. One listener's failure is logged and does not stop the others; every listener is
+ * registered with an owner so an extension's stop() removes all of its own with one call.
+ */
+export class EventBus {
+    private readonly listeners = new Map<keyof EventMap, Registration[]>();
+
+    constructor(private readonly log: Logger) {}
+
+    on<K extends keyof EventMap>(key: K, owner: object, listener: Listener<K>): void {
+        const list = this.listeners.get(key) ?? [];
+        list.push({ owner, listener: listener as Listener<keyof EventMap> });
+        this.listeners.set(key, list);
+    }
+
+    emit<K extends keyof EventMap>(key: K, payload: EventMap[K]): void {
+        for (const { owner, listener } of this.listeners.get(key) ?? []) {
+            try {
+                listener(payload);
+            } catch (err) {
+                this.log.error({ err, event: key, owner: owner.constructor.name }, "event bus listener failed");
+            }
+        }
+    }
+
+    removeListeners(owner: object): void {
+        for (const [key, list] of this.listeners) {
+            this.listeners.set(
+                key,
+                list.filter((registration) => registration.owner !== owner),
+            );
+        }
+    }
+}

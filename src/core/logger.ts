@@ -1,0 +1,39 @@
+import { type Logger, type LoggerOptions, pino } from "pino";
+
+/**
+ * Paths that may hold secrets anywhere they are logged. Config objects, HTTP headers and device
+ * credentials are logged for diagnosis, their secrets never.
+ */
+export const REDACT_PATHS = [
+    "password",
+    "*.password",
+    "*.*.password",
+    "devices[*].auth.password",
+    "devices[*].auth.passwordHash",
+    "config.devices[*].auth",
+    "auth.password",
+    "token",
+    "*.token",
+    "central.token",
+    "authorization",
+    "headers.authorization",
+    "req.headers.authorization",
+    "req.headers.cookie",
+];
+
+export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+    const pinoOptions: LoggerOptions = {
+        level: options.level ?? process.env.GATE_LOG_LEVEL ?? "info",
+        base: { service: "gate-edge" },
+        redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+        timestamp: pino.stdTimeFunctions.isoTime,
+    };
+    return options.destination
+        ? pino(pinoOptions, options.destination as pino.DestinationStream)
+        : pino(pinoOptions);
+}
+
+/** One child per device, so every line about a device names it. */
+export function deviceLogger(root: Logger, device: { id: string; laneId: string; model: string }): Logger {
+    return root.child({ deviceId: device.id, laneId: device.laneId, model: device.model });
+}

@@ -1,0 +1,235 @@
+import { connect, type Socket } from "node:net";
+import { SerialPort } from "serialport";
+import type { FramerSpec, SerialDefaults } from "../../devices/types.ts";
+import type { DeviceAddress } from "../config/types.ts";
+import { errorMessage, GateError } from "../core/errors.ts";
+import { Backoff } from "./backoff.ts";
+import type { DriverContext, StreamDriver } from "./driver.ts";
+import { StreamFramer } from "./framing.ts";
+
+/** A connected byte pipe: a serial port or a TCP socket to a serial device server. */
+interface Pipe {
+    write(bytes: Uint8Array): Promise<void>;
+    close(): void;
+}
+
+export interface SerialDriverOptions {
+    address: Extract<DeviceAddress, { transport: "serial" | "tcp" }>;
+    serialDefaults: SerialDefaults;
+    framer: FramerSpec;
+    /** Request/response devices: bytes to send every intervalMs while connected. */
+    poll?: { command: readonly number[]; intervalMs: number };
+    /** No bytes for this long while connected → reported offline (the cable is out but the port is there). */
+    silenceMs: number;
+    backoff?: Backoff;
+}
+
+/**
+ * Reads a device on a local serial port (`serial:///dev/ttyUSB0?baudRate=9600`) or behind a TCP serial
+ * server (`tcp://10.0.0.5:4001`, Moxa NPort "TCP server" mode: one connection, frames split or merged
+ * across TCP chunks). Re-frames the stream, reconnects with backoff and jitter when the port vanishes or
+ * the socket drops, and reports silence.
+ */
+export class SerialDriver implements StreamDriver {
+    private pipe: Pipe | undefined;
+    private stopped = true;
+    private retryTimer: NodeJS.Timeout | undefined;
+    private pollTimer: NodeJS.Timeout | undefined;
+    private silenceTimer: NodeJS.Timeout | undefined;
+    private silent = false;
+    private readonly framer: StreamFramer;
+    private readonly backoff: Backoff;
+    private attempts = 0;
+    reconnects = 0;
+
+    constructor(
+        private readonly options: SerialDriverOptions,
+        private readonly ctx: DriverContext,
+    ) {
+        this.framer = new StreamFramer(options.framer);
+        this.backoff = options.backoff ?? new Backoff();
+    }
+
+    get connected(): boolean {
+        return this.pipe !== undefined;
+    }
+
+    get description(): string {
+        const address = this.options.address;
+        return address.transport === "serial" ? `serial://${address.path}` : `tcp://${address.host}:${address.port}`;
+    }
+
+    async start(): Promise<void> {
+        if (!this.stopped) return;
+        this.stopped = false;
+        this.connectOnce();
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        clearTimeout(this.retryTimer);
+        this.clearConnectionTimers();
+        const pipe = this.pipe;
+        this.pipe = undefined;
+        pipe?.close();
+    }
+
+    async write(bytes: Uint8Array): Promise<void> {
+        if (!this.pipe) throw new GateError("DRIVER_DISCONNECTED", this.description);
+        await this.pipe.write(bytes);
+    }
+
+    private connectOnce(): void {
+        if (this.stopped) return;
+        this.attempts++;
+        const onOpen = (pipe: Pipe): void => {
+            if (this.stopped) {
+                pipe.close();
+                return;
+            }
+            if (this.attempts > 1) this.reconnects++;
+            this.pipe = pipe;
+            this.backoff.reset();
+            this.silent = false;
+            this.ctx.setStatus("online", `connected to ${this.description}`);
+            this.armSilenceTimer();
+            this.startPolling();
+        };
+        const onData = (chunk: Buffer): void => {
+            this.silent = false;
+            this.armSilenceTimer();
+            const { frames, discarded } = this.framer.push(chunk);
+            for (const bytes of discarded) this.ctx.onDiscarded(bytes, "bytes outside a frame");
+            for (const frame of frames) {
+                this.ctx.onFrame(frame).catch((err: unknown) => {
+                    this.ctx.log.error({ err }, "frame could not be stored");
+                });
+            }
+        };
+        const onClosed = (reason: string): void => {
+            const wasOpen = this.pipe !== undefined;
+            this.pipe = undefined;
+            this.clearConnectionTimers();
+            const half = this.framer.reset();
+            if (half.length > 0) this.ctx.onDiscarded(half, "half frame at disconnect");
+            if (this.stopped) return;
+            if (wasOpen) this.ctx.setStatus("offline", reason);
+            this.scheduleRetry(reason, !wasOpen);
+        };
+        const address = this.options.address;
+        if (address.transport === "tcp") openTcp(address.host, address.port, onOpen, onData, onClosed);
+        else openSerial(address, this.options.serialDefaults, onOpen, onData, onClosed);
+    }
+
+    private scheduleRetry(reason: string, firstFailure: boolean): void {
+        const wait = this.backoff.next();
+        if (firstFailure && this.attempts === 1) this.ctx.setStatus("offline", reason);
+        this.ctx.log.debug({ waitMs: wait, reason }, "device connection retry scheduled");
+        this.retryTimer = setTimeout(() => this.connectOnce(), wait);
+    }
+
+    private startPolling(): void {
+        const poll = this.options.poll;
+        if (!poll) return;
+        const send = (): void => {
+            this.pipe?.write(Uint8Array.from(poll.command)).catch((err: unknown) => {
+                this.ctx.log.warn({ err: errorMessage(err) }, "poll command could not be written");
+            });
+        };
+        send();
+        this.pollTimer = setInterval(send, poll.intervalMs);
+    }
+
+    private armSilenceTimer(): void {
+        clearTimeout(this.silenceTimer);
+        this.silenceTimer = setTimeout(() => {
+            if (!this.pipe || this.silent) return;
+            this.silent = true;
+            this.ctx.setStatus("offline", `no data for ${this.options.silenceMs} ms`);
+        }, this.options.silenceMs);
+    }
+
+    private clearConnectionTimers(): void {
+        clearInterval(this.pollTimer);
+        clearTimeout(this.silenceTimer);
+        this.pollTimer = undefined;
+        this.silenceTimer = undefined;
+    }
+
+    /** Called by the runtime when a frame arrives after silence, so the status flips back. */
+    get isSilent(): boolean {
+        return this.silent;
+    }
+}
+
+function openTcp(
+    host: string,
+    port: number,
+    onOpen: (pipe: Pipe) => void,
+    onData: (chunk: Buffer) => void,
+    onClosed: (reason: string) => void,
+): void {
+    const socket: Socket = connect({ host, port });
+    let closedReason = "connection closed";
+    socket.setNoDelay(true);
+    // Moxa's "TCP alive check" is 7 minutes; keepalive finds a dead peer long before that.
+    socket.setKeepAlive(true, 10_000);
+    socket.once("connect", () =>
+        onOpen({
+            write: (bytes) =>
+                new Promise<void>((resolve, reject) => socket.write(bytes, (err) => (err ? reject(err) : resolve()))),
+            close: () => socket.destroy(),
+        }),
+    );
+    socket.on("data", onData);
+    socket.on("error", (err) => {
+        closedReason = err.message;
+    });
+    socket.once("close", () => onClosed(closedReason));
+}
+
+function openSerial(
+    address: Extract<DeviceAddress, { transport: "serial" }>,
+    defaults: SerialDefaults,
+    onOpen: (pipe: Pipe) => void,
+    onData: (chunk: Buffer) => void,
+    onClosed: (reason: string) => void,
+): void {
+    const port = new SerialPort({
+        path: address.path,
+        baudRate: address.baudRate ?? defaults.baudRate,
+        dataBits: address.dataBits ?? defaults.dataBits,
+        parity: address.parity ?? defaults.parity,
+        stopBits: address.stopBits ?? defaults.stopBits,
+        autoOpen: false,
+    });
+    let opened = false;
+    let reported = false;
+    const closed = (reason: string): void => {
+        if (reported) return;
+        reported = true;
+        onClosed(reason);
+    };
+    port.on("data", onData);
+    port.on("error", (err) => {
+        if (port.isOpen) port.close(() => undefined);
+        closed(err.message);
+    });
+    port.on("close", (err: Error | null) => closed(err ? err.message : "port closed"));
+    port.open((err) => {
+        if (err) {
+            closed(err.message);
+            return;
+        }
+        opened = true;
+        onOpen({
+            write: (bytes) =>
+                new Promise<void>((resolve, reject) =>
+                    port.write(Buffer.from(bytes), (writeErr) => (writeErr ? reject(writeErr) : port.drain(() => resolve()))),
+                ),
+            close: () => {
+                if (opened && port.isOpen) port.close(() => undefined);
+            },
+        });
+    });
+}

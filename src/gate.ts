@@ -1,0 +1,234 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { getModel } from "../devices/index.ts";
+import { createApiServer } from "./api/server.ts";
+import { type BrokerDevice, EmbeddedBroker } from "./broker/embedded.ts";
+import type { DeviceConfig, GateConfig } from "./config/types.ts";
+import { EventBus } from "./core/bus.ts";
+import { canonicalJson } from "./core/canonical.ts";
+import { type Clock, systemClock } from "./core/clock.ts";
+import { GateError } from "./core/errors.ts";
+import { deviceLogger } from "./core/logger.ts";
+import { ExternalMqttIngest } from "./drivers/mqtt.ts";
+import { SerialDriver } from "./drivers/serial.ts";
+import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
+import { openDatabase, type Db } from "./store/db.ts";
+import { EventLog } from "./store/eventLog.ts";
+import { createHash } from "node:crypto";
+
+export interface GateOptions {
+    config: GateConfig;
+    log: Logger;
+    clock?: Clock;
+    /** Tests wrap the event log to hold commits back; production uses the log itself. */
+    wrapSink?: (log: EventLog) => EventSink;
+}
+
+export interface GateAddresses {
+    http: string;
+    mqtt: string | undefined;
+}
+
+/**
+ * One running gate: owns the lifecycle of the store, the device runtimes and their transports, the MQTT
+ * broker (or the link to an external one) and the HTTP API. Constructing does nothing; start() brings the
+ * parts up in dependency order and stop() takes them down in reverse, each part stopping what it started.
+ */
+export class Gate {
+    readonly bus: EventBus;
+    private db: Db | undefined;
+    private eventLog: EventLog | undefined;
+    private readonly runtimes = new Map<string, DeviceRuntime>();
+    private readonly serialDrivers: SerialDriver[] = [];
+    private broker: EmbeddedBroker | undefined;
+    private external: ExternalMqttIngest | undefined;
+    private api: FastifyInstance | undefined;
+    private readonly clock: Clock;
+    private startedAt = "";
+    addresses: GateAddresses = { http: "", mqtt: undefined };
+
+    constructor(private readonly options: GateOptions) {
+        this.clock = options.clock ?? systemClock;
+        this.bus = new EventBus(options.log);
+    }
+
+    get log(): EventLog {
+        if (!this.eventLog) throw new GateError("STORE_CLOSED");
+        return this.eventLog;
+    }
+
+    get database(): Db {
+        if (!this.db) throw new GateError("STORE_CLOSED");
+        return this.db;
+    }
+
+    runtime(deviceId: string): DeviceRuntime | undefined {
+        return this.runtimes.get(deviceId);
+    }
+
+    get embeddedBroker(): EmbeddedBroker | undefined {
+        return this.broker;
+    }
+
+    async start(): Promise<GateAddresses> {
+        const { config, log } = this.options;
+        try {
+            this.db = openDatabase(config.storage.path);
+            this.eventLog = new EventLog(this.db, {
+                gateId: config.gate.id,
+                clock: this.clock,
+                log: log.child({ component: "store" }),
+                bus: this.bus,
+                groupCommitMax: config.storage.groupCommitMax,
+            });
+            this.eventLog.start();
+            const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
+            this.startedAt = new Date(this.clock.now()).toISOString();
+            await sink.append({
+                type: "config.applied",
+                data: { source: config.source, revision: configRevision(config), lanes: config.lanes.map((l) => l.id) },
+            });
+
+            for (const lane of config.lanes) {
+                for (const device of lane.devices) this.createRuntime(device, sink);
+            }
+            await this.startBrokerSide();
+            for (const driver of this.serialDrivers) await driver.start();
+
+            this.api = await createApiServer(
+                {
+                    gate: config.gate,
+                    startedAt: this.startedAt,
+                    devices: () => [...this.runtimes.values()].map((runtime) => runtime.health()),
+                    recentFrames: (deviceId) => this.runtimes.get(deviceId)?.recentFrames(),
+                    lanes: () =>
+                        config.lanes.map((lane) => ({
+                            id: lane.id,
+                            name: lane.name,
+                            deviceIds: lane.devices.map((device) => device.id),
+                        })),
+                    events: (after, limit) => this.log.read(after, limit),
+                    headSeq: () => this.log.headSeq,
+                    storeStats: () => ({ ...this.log.stats }),
+                },
+                log,
+            );
+            const http = await this.api.listen({ host: config.http.host, port: config.http.port });
+            this.addresses.http = http;
+            log.info({ http, mqtt: this.addresses.mqtt, db: config.storage.path }, "gate-edge is running");
+            return this.addresses;
+        } catch (err) {
+            await this.stop();
+            throw err;
+        }
+    }
+
+    async stop(): Promise<void> {
+        const api = this.api;
+        this.api = undefined;
+        await api?.close();
+        for (const driver of this.serialDrivers) await driver.stop();
+        this.serialDrivers.length = 0;
+        await this.broker?.stop();
+        this.broker = undefined;
+        await this.external?.stop();
+        this.external = undefined;
+        this.eventLog?.close();
+        this.eventLog = undefined;
+        this.db?.close();
+        this.db = undefined;
+        this.bus.removeListeners(this);
+    }
+
+    private createRuntime(device: DeviceConfig, sink: EventSink): void {
+        const { config, log } = this.options;
+        const model = getModel(device.model);
+        if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
+        const deviceLog = deviceLogger(log, device);
+        const runtime = new DeviceRuntime(device, model, {
+            sink,
+            bus: this.bus,
+            clock: this.clock,
+            log: deviceLog,
+            settings: config.ingest,
+        });
+        this.runtimes.set(device.id, runtime);
+        const address = device.address;
+        if (model.transport === "serial" && (address.transport === "serial" || address.transport === "tcp")) {
+            const poll =
+                model.kind === "weight" && model.poll
+                    ? { command: model.poll.command, intervalMs: device.pollIntervalMs ?? model.poll.intervalMs }
+                    : undefined;
+            this.serialDrivers.push(
+                new SerialDriver(
+                    {
+                        address,
+                        serialDefaults: model.serialDefaults,
+                        framer: model.framer,
+                        ...(poll && { poll }),
+                        silenceMs: config.ingest.offlineAfterMs,
+                    },
+                    {
+                        log: deviceLog,
+                        onFrame: (frame) => runtime.handleFrame(frame),
+                        onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
+                        setStatus: (status, reason) => void runtime.setStatus(status, reason),
+                    },
+                ),
+            );
+        }
+    }
+
+    private mqttBindings(): BrokerDevice[] {
+        return [...this.runtimes.values()]
+            .filter((runtime) => runtime.device.address.transport === "mqtt")
+            .map((runtime) => ({
+                device: runtime.device,
+                topic: (runtime.device.address as { topic: string }).topic,
+            }));
+    }
+
+    private async startBrokerSide(): Promise<void> {
+        const { config, log } = this.options;
+        const bindings = this.mqttBindings();
+        const onPublish = (device: DeviceConfig, subtopic: string, payload: Buffer): Promise<void> => {
+            const runtime = this.runtimes.get(device.id);
+            return runtime ? runtime.handlePublish(subtopic, payload) : Promise.resolve();
+        };
+        if (config.broker.mode === "embedded") {
+            this.broker = new EmbeddedBroker({
+                host: config.broker.host,
+                port: config.broker.port,
+                gateId: config.gate.id,
+                devices: bindings,
+                log: log.child({ component: "broker" }),
+                onPublish,
+            });
+            const port = await this.broker.start();
+            this.addresses.mqtt = `mqtt://${config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host}:${port}`;
+            // MQTT devices are online while they publish; the runtime flips them on the first message.
+            return;
+        }
+        this.external = new ExternalMqttIngest({
+            url: config.broker.url,
+            clientId: config.broker.clientId,
+            ...(config.broker.username !== undefined && { username: config.broker.username }),
+            ...(config.broker.password !== undefined && { password: config.broker.password }),
+            bindings,
+            log: log.child({ component: "mqtt" }),
+            onPublish,
+            onStatus: (connected, reason) =>
+                log[connected ? "info" : "warn"]({ connected, reason, url: config.broker.mode }, "external broker link"),
+        });
+        await this.external.start();
+        this.addresses.mqtt = config.broker.url;
+    }
+}
+
+/** A short fingerprint of the configuration (without secrets), recorded with every start. */
+function configRevision(config: GateConfig): string {
+    const withoutSecrets = JSON.parse(
+        JSON.stringify(config, (key, value) => (key === "passwordHash" || key === "password" ? undefined : value)),
+    );
+    return createHash("sha256").update(canonicalJson(withoutSecrets)).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,291 @@
+import type { Logger } from "pino";
+import type { DecodeResult, DeviceModel } from "../../devices/types.ts";
+import type { DeviceConfig } from "../config/types.ts";
+import type { EventBus } from "../core/bus.ts";
+import type { Clock } from "../core/clock.ts";
+import type {
+    DeviceStatus,
+    GateEvent,
+    GateEventDraft,
+    Reading,
+    ScanValues,
+    SealValues,
+    WeightValues,
+} from "../core/events.ts";
+import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
+
+/** Where the runtime stores events; the EventLog in production. Resolves when the event is durable. */
+export interface EventSink {
+    append(draft: GateEventDraft): Promise<GateEvent>;
+}
+
+export interface RawFrameRecord {
+    at: string;
+    hex: string;
+    outcome: "reading" | "ignored" | "invalid" | "duplicate" | "unchanged" | "settling" | "discarded";
+    reason?: string;
+}
+
+export interface DeviceHealth {
+    deviceId: string;
+    laneId: string;
+    model: string;
+    kind: string;
+    address: string;
+    status: DeviceStatus;
+    reason: string;
+    statusSince: string;
+    lastFrameAt: string | null;
+    counters: {
+        frames: number;
+        readings: number;
+        invalid: number;
+        ignored: number;
+        duplicates: number;
+        discardedBytes: number;
+        reconnects: number;
+    };
+}
+
+export interface IngestSettings {
+    weightSettleMs: number;
+    weightSettleToleranceKg: number;
+    duplicateWindowMs: number;
+    rawFrameBuffer: number;
+}
+
+const MAX_LOGGED_FRAME_BYTES = 256;
+
+/**
+ * Everything gate-edge knows about one device between its transport and the event log: decodes each
+ * frame with the device's model, reduces frames to readings of meaning, stores them, keeps a ring buffer
+ * of raw frames for technicians, counts what it threw away, and tracks the device's status.
+ *
+ * Error rule: a frame never makes this throw. `handleFrame`/`handlePublish` reject only when the event
+ * store failed, so the transport must not acknowledge the device.
+ */
+export class DeviceRuntime {
+    private status: DeviceStatus = "offline";
+    private statusReason = "not connected yet";
+    private statusSince: number;
+    private lastFrameAt: number | undefined;
+    private readonly frames: RawFrameRecord[] = [];
+    private readonly reduce: (values: unknown, now: number) => ReduceOutcome<unknown>;
+    readonly counters: DeviceHealth["counters"] = {
+        frames: 0,
+        readings: 0,
+        invalid: 0,
+        ignored: 0,
+        duplicates: 0,
+        discardedBytes: 0,
+        reconnects: 0,
+    };
+
+    constructor(
+        readonly device: DeviceConfig,
+        readonly model: DeviceModel,
+        private readonly deps: { sink: EventSink; bus: EventBus; clock: Clock; log: Logger; settings: IngestSettings },
+    ) {
+        this.statusSince = deps.clock.now();
+        this.reduce = makeReducer(model, deps.settings);
+    }
+
+    /** A frame from a serial/TCP device, as cut by the model's framer. */
+    handleFrame(frame: Buffer): Promise<void> {
+        if (this.model.transport !== "serial") return Promise.resolve();
+        return this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
+    }
+
+    /** A publish under the device's topic prefix; `subtopic` is what follows the prefix. */
+    handlePublish(subtopic: string, payload: Buffer): Promise<void> {
+        if (this.model.transport !== "mqtt") return Promise.resolve();
+        if (payload.length > this.model.maxPayloadBytes) {
+            return this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), {
+                status: "invalid",
+                reason: `payload of ${payload.length} bytes is over the ${this.model.maxPayloadBytes}-byte limit`,
+            });
+        }
+        const result = this.model.decode(subtopic, payload);
+        return this.handleDecoded(payload, result, result.observedAt);
+    }
+
+    /** Bytes the framer discarded. */
+    discarded(bytes: Buffer, why: string): void {
+        this.counters.discardedBytes += bytes.length;
+        const hex = hexOf(bytes);
+        this.remember({ at: this.iso(), hex, outcome: "discarded", reason: why });
+        this.deps.log.warn({ bytes: bytes.length, frame: hex, why }, "device bytes discarded");
+        this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: why, rawHex: hex });
+    }
+
+    /**
+     * Records a status change as a `device.status` event. Returns the stored event, or undefined when the
+     * status did not change.
+     */
+    setStatus(status: DeviceStatus, reason: string): Promise<GateEvent | undefined> {
+        if (status === this.status) {
+            this.statusReason = reason;
+            return Promise.resolve(undefined);
+        }
+        if (status === "online" && this.status === "offline" && this.counters.frames > 0) this.counters.reconnects++;
+        this.status = status;
+        this.statusReason = reason;
+        this.statusSince = this.deps.clock.now();
+        this.deps.log[status === "online" ? "info" : "warn"]({ status, reason }, "device status changed");
+        this.deps.bus.emit("deviceStatus", { deviceId: this.device.id, laneId: this.device.laneId, status, reason });
+        return this.deps.sink
+            .append({
+                type: "device.status",
+                laneId: this.device.laneId,
+                deviceId: this.device.id,
+                data: { status, reason, model: this.model.model },
+            })
+            .catch((err: unknown) => {
+                this.deps.log.error({ err }, "device status could not be stored");
+                return undefined;
+            });
+    }
+
+    health(): DeviceHealth {
+        return {
+            deviceId: this.device.id,
+            laneId: this.device.laneId,
+            model: this.model.model,
+            kind: this.model.kind,
+            address: describeAddress(this.device),
+            status: this.status,
+            reason: this.statusReason,
+            statusSince: new Date(this.statusSince).toISOString(),
+            lastFrameAt: this.lastFrameAt === undefined ? null : new Date(this.lastFrameAt).toISOString(),
+            counters: { ...this.counters },
+        };
+    }
+
+    /** The most recent raw frames, newest last. */
+    recentFrames(): readonly RawFrameRecord[] {
+        return [...this.frames];
+    }
+
+    private async handleDecoded(
+        frame: Buffer,
+        result: DecodeResult<unknown>,
+        deviceObservedAt?: number,
+    ): Promise<void> {
+        const now = this.deps.clock.now();
+        this.counters.frames++;
+        this.lastFrameAt = now;
+        // A frame is proof of life: a device that went silent is back (errors flip it back too: it talks).
+        if (this.status !== "online") void this.setStatus("online", "frames arriving");
+        const hex = hexOf(frame);
+        if (result.status === "invalid") {
+            this.counters.invalid++;
+            this.remember({ at: this.iso(now), hex, outcome: "invalid", reason: result.reason });
+            this.deps.log.warn({ reason: result.reason, frame: hex }, "device frame rejected");
+            this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: result.reason, rawHex: hex });
+            return;
+        }
+        if (result.status === "ignored") {
+            this.counters.ignored++;
+            this.remember({ at: this.iso(now), hex, outcome: "ignored", reason: result.reason });
+            return;
+        }
+        const outcome = this.reduce(result.values, now);
+        if (!outcome.emit) {
+            if (outcome.why === "duplicate") this.counters.duplicates++;
+            this.remember({ at: this.iso(now), hex, outcome: outcome.why });
+            return;
+        }
+        this.remember({ at: this.iso(now), hex, outcome: "reading" });
+        const reading = {
+            deviceId: this.device.id,
+            laneId: this.device.laneId,
+            kind: this.model.kind,
+            observedAt: deviceObservedAt ?? now,
+            values: outcome.values,
+            raw: hex,
+        } as Reading;
+        this.counters.readings++;
+        this.deps.bus.emit("reading", reading);
+        const stored = [
+            this.deps.sink.append({
+                type: `reading.${reading.kind}`,
+                laneId: reading.laneId,
+                deviceId: reading.deviceId,
+                occurredAt: reading.observedAt,
+                data: { values: reading.values as never, raw: hex, model: this.model.model },
+            }),
+        ];
+        for (const alert of alertsFor(reading)) {
+            stored.push(
+                this.deps.sink.append({
+                    type: "alert.raised",
+                    laneId: reading.laneId,
+                    deviceId: reading.deviceId,
+                    occurredAt: reading.observedAt,
+                    data: alert,
+                }),
+            );
+        }
+        await Promise.all(stored);
+    }
+
+    private remember(record: RawFrameRecord): void {
+        if (this.deps.settings.rawFrameBuffer === 0) return;
+        this.frames.push(record);
+        if (this.frames.length > this.deps.settings.rawFrameBuffer) this.frames.shift();
+    }
+
+    private iso(at = this.deps.clock.now()): string {
+        return new Date(at).toISOString();
+    }
+}
+
+function makeReducer(model: DeviceModel, settings: IngestSettings): (values: unknown, now: number) => ReduceOutcome<unknown> {
+    switch (model.kind) {
+        case "weight": {
+            const reducer = new WeightReducer(settings.weightSettleMs, settings.weightSettleToleranceKg);
+            return (values, now) => reducer.reduce(values as WeightValues, now);
+        }
+        case "scan": {
+            const reducer = new DuplicateReducer<ScanValues>(settings.duplicateWindowMs, scanKey);
+            return (values, now) => reducer.reduce(values as ScanValues, now);
+        }
+        case "seal": {
+            const reducer = new DuplicateReducer<SealValues>(settings.duplicateWindowMs, sealKey);
+            return (values, now) => reducer.reduce(values as SealValues, now);
+        }
+    }
+}
+
+/** Alerts an officer must see at once, whatever the lane engine later decides. */
+function alertsFor(reading: Reading): { code: string; severity: "critical" | "warning"; message: string; sealId?: string }[] {
+    if (reading.kind !== "seal") return [];
+    const seal = reading.values;
+    const alerts: { code: string; severity: "critical" | "warning"; message: string; sealId?: string }[] = [];
+    if (seal.status === "TAMPERED") {
+        alerts.push({ code: "SEAL_TAMPERED", severity: "critical", message: `seal ${seal.sealId} reports tampering`, sealId: seal.sealId });
+    } else if (seal.status === "OPENED") {
+        alerts.push({ code: "SEAL_OPENED", severity: "critical", message: `seal ${seal.sealId} is open`, sealId: seal.sealId });
+    }
+    if (seal.battery?.low) {
+        alerts.push({ code: "SEAL_BATTERY_LOW", severity: "warning", message: `seal ${seal.sealId} battery is low`, sealId: seal.sealId });
+    }
+    return alerts;
+}
+
+function hexOf(bytes: Uint8Array): string {
+    const shown = bytes.length > MAX_LOGGED_FRAME_BYTES ? bytes.subarray(0, MAX_LOGGED_FRAME_BYTES) : bytes;
+    return Buffer.from(shown).toString("hex") + (bytes.length > MAX_LOGGED_FRAME_BYTES ? "…" : "");
+}
+
+export function describeAddress(device: DeviceConfig): string {
+    const address = device.address;
+    switch (address.transport) {
+        case "serial":
+            return `serial://${address.path}`;
+        case "tcp":
+            return `tcp://${address.host}:${address.port}`;
+        case "mqtt":
+            return `mqtt:${address.topic}`;
+    }
+}

@@ -1,0 +1,60 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Schema migrations, applied in order by `PRAGMA user_version`. Append new steps; never edit a step
+ * that has shipped, since gates in the field have already run it.
+ */
+const MIGRATIONS: readonly string[] = [
+    // 1: append-only hash-chained event log and the outbox that feeds central sync.
+    `
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        gate_id TEXT NOT NULL,
+        lane_id TEXT,
+        type TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        device_id TEXT,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX events_lane_seq ON events (lane_id, seq);
+    CREATE INDEX events_type_seq ON events (type, seq);
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY REFERENCES events (seq),
+        class INTEGER NOT NULL,
+        lane_id TEXT,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'parked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        updated_at TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (state, class, seq);
+
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+        throw new Error(
+            `database schema version ${current} is newer than this gate-edge knows (${MIGRATIONS.length}); refusing to run an older release on it`,
+        );
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+        db.transaction(() => {
+            db.exec(MIGRATIONS[version] as string);
+            db.pragma(`user_version = ${version + 1}`);
+        })();
+    }
+}
