@@ -12,9 +12,21 @@
  * - Units kg, t, g and lb are converted to kg. Any other token sequence, unit or non-ASCII byte is invalid.
  * - The frame has no centre-of-zero flag; `zero` is set when the displayed weight is exactly 0.
  */
-import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
+
 import type { WeightValues } from "../src/core/events.ts";
-import { CR, LF, bytesOf, formatDecimal, isPrintableAscii, isWeightUnit, latin1, parseDecimal, toKg, weight } from "./lib/codec.ts";
+import {
+    bytesOf,
+    CR,
+    formatDecimal,
+    isPrintableAscii,
+    isWeightUnit,
+    LF,
+    latin1,
+    parseDecimal,
+    toKg,
+    weight,
+} from "./lib/codec.ts";
+import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
 
 const IGNORED: Readonly<Record<string, string>> = {
     "S I": "busy: command not executable now",

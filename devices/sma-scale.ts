@@ -15,9 +15,21 @@
  * - `<LF>?<CR>` (command not recognised), `<LF>!<CR>` (communication error) and "XXX:" information
  *   lines (replies to A/B) are ignored with a reason. Every other length is invalid.
  */
-import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
+
 import type { WeightValues } from "../src/core/events.ts";
-import { CR, LF, bytesOf, formatDecimal, isPrintableAscii, isWeightUnit, latin1, parseDecimal, toKg, weight } from "./lib/codec.ts";
+import {
+    bytesOf,
+    CR,
+    formatDecimal,
+    isPrintableAscii,
+    isWeightUnit,
+    LF,
+    latin1,
+    parseDecimal,
+    toKg,
+    weight,
+} from "./lib/codec.ts";
+import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
 
 const FRAME_LENGTH = 20;
 
@@ -66,7 +78,10 @@ function decode(frame: Uint8Array): DecodeResult<WeightValues> {
     }
     const decimal = parseDecimal(field);
     if (!decimal || field.startsWith("+")) return { status: "invalid", reason: "weight is not a number" };
-    return { status: "reading", values: weight(toKg(decimal.mantissa, -decimal.decimals, unit, decimal.negative), flags) };
+    return {
+        status: "reading",
+        values: weight(toKg(decimal.mantissa, -decimal.decimals, unit, decimal.negative), flags),
+    };
 }
 
 function frame(body: string): Uint8Array {

@@ -21,9 +21,10 @@
  * - The frame has no centre-of-zero flag; `zero` is set when the displayed weight is exactly 0.
  * - `tareKg` is reported when the tare field is not zero.
  */
-import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
+
 import type { WeightValues } from "../src/core/events.ts";
-import { CR, STX, type WeightUnit, fitDigits, latin1, toKg, weight } from "./lib/codec.ts";
+import { CR, fitDigits, latin1, STX, toKg, type WeightUnit, weight } from "./lib/codec.ts";
+import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
 
 const FRAME_LENGTH = 18;
 
@@ -62,7 +63,8 @@ function decode(frame: Uint8Array): DecodeResult<WeightValues> {
     const text = latin1(b);
     const shown = digits6(text.slice(4, 10));
     const tare = digits6(text.slice(10, 16));
-    if (shown === undefined || tare === undefined) return { status: "invalid", reason: "weight or tare is not 6 digits" };
+    if (shown === undefined || tare === undefined)
+        return { status: "invalid", reason: "weight or tare is not 6 digits" };
     const unit = unitOf(swb, swc);
     if (unit === undefined) return { status: "invalid", reason: `unsupported unit code ${swc & 0x07}` };
     const exponent = 2 - (swa & 0x07);
@@ -92,16 +94,16 @@ function layout(state: ScaleState): { code: number; weight: number; tare: number
     const big = Math.max(Math.abs(state.kg), Math.abs(tareKg));
     if (big > 999_999) {
         const exponent = big > 9_999_990 ? 2 : 1;
-        const fit = (kg: number) => Math.min(999_999, Math.round(Math.abs(kg) / 10 ** exponent));
-        return { code: 2 - exponent, weight: fit(state.kg), tare: fit(tareKg) };
+        const scaleTo = (kg: number) => Math.min(999_999, Math.round(Math.abs(kg) / 10 ** exponent));
+        return { code: 2 - exponent, weight: scaleTo(state.kg), tare: scaleTo(tareKg) };
     }
     const w = fitDigits(state.kg, 6, 5);
     const t = fitDigits(tareKg, 6, 5);
     // Weight and tare share one decimal position: take the finer one, then back off until both fit.
     let decimals = Math.max(w.decimals, t.decimals);
     while (decimals > 0 && Math.round(big * 10 ** decimals) > 999_999) decimals--;
-    const fit = (kg: number) => Math.min(999_999, Math.round(Math.abs(kg) * 10 ** decimals));
-    return { code: 2 + decimals, weight: fit(state.kg), tare: fit(tareKg) };
+    const scaleTo = (kg: number) => Math.min(999_999, Math.round(Math.abs(kg) * 10 ** decimals));
+    return { code: 2 + decimals, weight: scaleTo(state.kg), tare: scaleTo(tareKg) };
 }
 
 function encode(state: ScaleState, options?: { corrupt?: boolean }): Uint8Array {

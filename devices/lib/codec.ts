@@ -106,7 +106,10 @@ export function fitDigits(kg: number, digits: number, maxDecimals: number): { ma
     const max = 10 ** digits - 1;
     for (let d = 0; d <= maxDecimals; d++) {
         const mantissa = Math.round(abs * 10 ** d);
-        if (mantissa > max) return d === 0 ? { mantissa: max, decimals: 0 } : { mantissa: Math.round(abs * 10 ** (d - 1)), decimals: d - 1 };
+        if (mantissa > max)
+            return d === 0
+                ? { mantissa: max, decimals: 0 }
+                : { mantissa: Math.round(abs * 10 ** (d - 1)), decimals: d - 1 };
         if (mantissa / 10 ** d === abs) return { mantissa, decimals: d };
     }
     return { mantissa: Math.min(max, Math.round(abs * 10 ** maxDecimals)), decimals: maxDecimals };

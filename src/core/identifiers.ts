@@ -192,7 +192,8 @@ export function normalizePlate(text: string): PlateInfo {
     const suffixed = CN_SUFFIXED.exec(normalized);
     if (suffixed) return { normalized, country: "CN", valid: true, trailer: suffixed[1] === "挂" };
     const first = normalized.charAt(0);
-    if (first !== "" && CN_PROVINCES.includes(first)) return { normalized, country: "CN", valid: false, trailer: false };
+    if (first !== "" && CN_PROVINCES.includes(first))
+        return { normalized, country: "CN", valid: false, trailer: false };
     if (LAO_SCRIPT.test(normalized)) return { normalized, country: "LA", valid: false, trailer: false };
     if (KHMER_SCRIPT.test(normalized)) return { normalized, country: "KH", valid: false, trailer: false };
     return { normalized, country: "UNKNOWN", valid: false, trailer: false };

@@ -1,0 +1,163 @@
+/**
+ * The registry of device models: an explicit list, checked once when this module loads so a broken
+ * model file fails at start-up rather than when its first frame arrives. Adding a model means adding
+ * one file in devices/ and one line here.
+ */
+import { GateError } from "../src/core/errors.ts";
+import { definition as esealMqttJson } from "./eseal-mqtt-json.ts";
+import { definition as mettlerToledoSics } from "./mettler-toledo-sics.ts";
+import { definition as serialBarcodeScanner } from "./serial-barcode-scanner.ts";
+import { definition as smaScale } from "./sma-scale.ts";
+import { definition as toledoContinuous } from "./toledo-continuous.ts";
+import type { DeviceModel } from "./types.ts";
+import { definition as yaohuaXk3190A9 } from "./yaohua-xk3190-a9.ts";
+
+export type * from "./types.ts";
+
+export const models: readonly DeviceModel[] = [
+    mettlerToledoSics,
+    toledoContinuous,
+    smaScale,
+    yaohuaXk3190A9,
+    serialBarcodeScanner,
+    esealMqttJson,
+];
+
+const TRANSPORT_OF_KIND: Readonly<Record<DeviceModel["kind"], DeviceModel["transport"]>> = {
+    weight: "serial",
+    scan: "serial",
+    seal: "mqtt",
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null;
+}
+
+function isByte(value: unknown): value is number {
+    return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xff;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+    return Number.isInteger(value) && (value as number) > 0;
+}
+
+/** Problems with a framer spec, as messages naming `path`. */
+function framerProblems(framer: unknown, path: string): string[] {
+    if (!isRecord(framer)) return [`${path} is missing`];
+    const problems: string[] = [];
+    if (!isPositiveInteger(framer.maxLength)) problems.push(`${path}.maxLength is not a positive integer`);
+    const maxLength = Number(framer.maxLength);
+    if (framer.type === "delimiter") {
+        const delimiter = framer.delimiter;
+        if (!Array.isArray(delimiter) || delimiter.length === 0 || !delimiter.every(isByte)) {
+            problems.push(`${path}.delimiter is not a non-empty list of bytes`);
+        }
+    } else if (framer.type === "start-end") {
+        if (!isByte(framer.start) || !isByte(framer.end)) problems.push(`${path}.start/end are not bytes`);
+        if (framer.start === framer.end) problems.push(`${path}.start and end are the same byte`);
+        if (!Number.isInteger(framer.trailer) || Number(framer.trailer) < 0) {
+            problems.push(`${path}.trailer is not a non-negative integer`);
+        } else if (maxLength < 2 + Number(framer.trailer)) {
+            problems.push(`${path}.maxLength cannot hold start, end and trailer`);
+        }
+    } else {
+        problems.push(`${path}.type is not "delimiter" or "start-end"`);
+    }
+    return problems;
+}
+
+/** Every problem with one definition, as messages; empty when it is a sound DeviceModel. */
+export function definitionProblems(def: unknown): string[] {
+    if (!isRecord(def)) return ["definition is not an object"];
+    const problems: string[] = [];
+    if (typeof def.model !== "string" || !/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(def.model)) {
+        problems.push("model is not a kebab-case id");
+    }
+    for (const key of ["vendor", "description"]) {
+        if (typeof def[key] !== "string" || def[key] === "") problems.push(`${key} is empty`);
+    }
+    for (const key of ["decode", "encode"]) {
+        if (typeof def[key] !== "function") problems.push(`${key} is not a function`);
+    }
+    const kind = def.kind;
+    if (kind !== "weight" && kind !== "scan" && kind !== "seal") return [...problems, "kind is unknown"];
+    if (def.transport !== TRANSPORT_OF_KIND[kind])
+        problems.push(`transport of a ${kind} model is not ${TRANSPORT_OF_KIND[kind]}`);
+    if (def.transport === "serial") {
+        const s = def.serialDefaults;
+        if (
+            !isRecord(s) ||
+            !isPositiveInteger(s.baudRate) ||
+            (s.dataBits !== 7 && s.dataBits !== 8) ||
+            (s.parity !== "none" && s.parity !== "even" && s.parity !== "odd") ||
+            (s.stopBits !== 1 && s.stopBits !== 2)
+        ) {
+            problems.push("serialDefaults are not sound");
+        }
+        problems.push(...framerProblems(def.framer, "framer"));
+    }
+    if (def.transport === "mqtt" && !isPositiveInteger(def.maxPayloadBytes)) {
+        problems.push("maxPayloadBytes is not a positive integer");
+    }
+    if (kind === "weight") {
+        if (def.mode === "request") {
+            const poll = def.poll;
+            if (
+                !isRecord(poll) ||
+                !Array.isArray(poll.command) ||
+                poll.command.length === 0 ||
+                !poll.command.every(isByte)
+            ) {
+                problems.push("poll.command is not a non-empty list of bytes");
+            }
+            if (!isRecord(poll) || !isPositiveInteger(poll.intervalMs))
+                problems.push("poll.intervalMs is not positive");
+            problems.push(...framerProblems(def.commandFramer, "commandFramer"));
+            if (typeof def.respond !== "function") problems.push("respond is not a function");
+        } else if (def.mode === "continuous") {
+            if (def.poll !== undefined || def.commandFramer !== undefined || def.respond !== undefined) {
+                problems.push("a continuous model has poll, commandFramer or respond");
+            }
+        } else {
+            problems.push('mode is not "continuous" or "request"');
+        }
+    }
+    return problems;
+}
+
+/**
+ * Asserts that `def` is a sound DeviceModel: kebab-case id, metadata, decode/encode functions, kind and
+ * transport consistent, framers sane, request-mode scales complete. Throws GateError CONFIG_INVALID
+ * listing every problem; a model is part of what the gate is configured with.
+ */
+export function validateDefinition(def: unknown): asserts def is DeviceModel {
+    const problems = definitionProblems(def);
+    if (problems.length > 0) {
+        const id = isRecord(def) && typeof def.model === "string" ? def.model : "(no id)";
+        throw new GateError("CONFIG_INVALID", `device model ${id}: ${problems.join("; ")}`, { details: problems });
+    }
+}
+
+/** Validates every definition and that model ids are unique. Throws like validateDefinition. */
+export function validateModels(list: readonly unknown[]): asserts list is readonly DeviceModel[] {
+    const seen = new Set<string>();
+    for (const def of list) {
+        validateDefinition(def);
+        if (seen.has(def.model)) throw new GateError("CONFIG_INVALID", `device model ${def.model}: duplicate id`);
+        seen.add(def.model);
+    }
+}
+
+validateModels(models);
+
+const byId: ReadonlyMap<string, DeviceModel> = new Map(models.map((m) => [m.model, m]));
+
+/** The model with this id, or undefined (the config validator turns that into MODEL_UNKNOWN). */
+export function getModel(id: string): DeviceModel | undefined {
+    return byId.get(id);
+}
+
+/** Every model id, in registry order. */
+export function modelIds(): readonly string[] {
+    return models.map((m) => m.model);
+}
