@@ -18,9 +18,26 @@ import { CR } from "./lib/codec.ts";
 import type { DecodeResult, ScannerModel } from "./types.ts";
 
 const AIM = /^\][A-Za-z][0-9]/;
-// C0 and C1 controls and DEL; the suffix is already cut off by the framer.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** C0 and C1 controls and DEL. The suffix is already cut off by the framer, so any of these is noise. */
+function hasControl(text: string): boolean {
+    for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    }
+    return false;
+}
+
+/** Trims whitespace and NUL padding at both ends (String.prototype.trim keeps NUL). */
+function trimPadding(text: string): string {
+    const isPadding = (i: number) => text.charCodeAt(i) === 0 || /\s/.test(text.charAt(i));
+    let start = 0;
+    let end = text.length;
+    while (start < end && isPadding(start)) start++;
+    while (end > start && isPadding(end - 1)) end--;
+    return text.slice(start, end);
+}
 
 function decode(frame: Uint8Array): DecodeResult<ScanValues> {
     let text: string;
@@ -29,9 +46,9 @@ function decode(frame: Uint8Array): DecodeResult<ScanValues> {
     } catch {
         return { status: "invalid", reason: "not UTF-8" };
     }
-    text = text.replace(/^[\s\u0000]+|[\s\u0000]+$/g, "");
+    text = trimPadding(text);
     if (text === "") return { status: "ignored", reason: "empty read" };
-    if (CONTROL.test(text)) return { status: "invalid", reason: "control character in read" };
+    if (hasControl(text)) return { status: "invalid", reason: "control character in read" };
     const aim = AIM.exec(text);
     const symbology = aim ? aim[0] : "unknown";
     const payload = aim ? text.slice(3).trim() : text;

@@ -260,7 +260,12 @@ export function parseConfig(
     const interpolated = interpolateEnv(document ?? {}, "", options.env ?? process.env, errors);
     const validate = validator();
     if (!validate(interpolated)) {
-        errors.push(...(validate.errors ?? []).map(describeAjvError));
+        // A missing environment variable already has its own error at that path; say it once.
+        const envPaths = new Set(errors.map((line) => line.slice(0, line.indexOf(":"))));
+        for (const line of (validate.errors ?? []).map(describeAjvError)) {
+            if (!envPaths.has(line.slice(0, line.indexOf(":")))) errors.push(line);
+        }
+        errors.push(...unknownModels(interpolated));
     }
     if (errors.length > 0) {
         throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
@@ -270,6 +275,22 @@ export function parseConfig(
         throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
     }
     return deepFreeze(config);
+}
+
+/** Unknown models are worth naming even when the schema failed elsewhere: it is the commonest typo. */
+function unknownModels(document: unknown): string[] {
+    const lanes = (document as { lanes?: unknown })?.lanes;
+    if (!Array.isArray(lanes)) return [];
+    return lanes.flatMap((lane: unknown, laneIndex) => {
+        const devices = (lane as { devices?: unknown })?.devices;
+        if (!Array.isArray(devices)) return [];
+        return devices.flatMap((device: unknown, deviceIndex) => {
+            const model = (device as { model?: unknown })?.model;
+            return typeof model === "string" && !getModel(model)
+                ? [`lanes[${laneIndex}].devices[${deviceIndex}].model: unknown model "${model}"`]
+                : [];
+        });
+    });
 }
 
 function dedupe(lines: string[]): string[] {

@@ -1,0 +1,157 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli.ts";
+import { keyPath, loadConfig, parseConfig } from "../../src/config/load.ts";
+import { verifyPassword } from "../../src/config/passwords.ts";
+import { isGateError } from "../../src/core/errors.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+const minimal = `
+gate: { id: HN01 }
+storage: { path: ./data/gate.db }
+lanes:
+  - id: L1
+    devices:
+      - { id: scale-l1, model: toledo-continuous, address: "serial:///dev/ttyUSB0?baudRate=9600&parity=even&dataBits=7" }
+      - { id: seal-l1, model: eseal-mqtt-json, auth: { username: seal-l1, password: "\${SEAL_PW}" } }
+`;
+
+function errorsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+    try {
+        parseConfig(text, { env });
+    } catch (err) {
+        if (isGateError(err, "CONFIG_INVALID")) return [...err.details];
+        throw err;
+    }
+    throw new Error("config was accepted");
+}
+
+describe("configuration", () => {
+    it("turns JSON pointers into key paths", () => {
+        expect(keyPath("/lanes/1/devices/0/model")).toBe("lanes[1].devices[0].model");
+        expect(keyPath("")).toBe("");
+    });
+
+    it("accepts a minimal file, applies defaults, reads secrets from the environment and keeps only a hash", () => {
+        const config = parseConfig(minimal, { env: { SEAL_PW: "s3cret-password" }, baseDir: "/srv/gate" });
+        expect(config.storage).toEqual({ path: "/srv/gate/data/gate.db", quotaMb: 4096, groupCommitMax: 500 });
+        expect(config.broker).toEqual({ mode: "embedded", host: "0.0.0.0", port: 1883 });
+        expect(config.http.port).toBe(8080);
+        const [scale, seal] = config.lanes[0]!.devices;
+        expect(scale?.address).toEqual({ transport: "serial", path: "/dev/ttyUSB0", baudRate: 9600, parity: "even", dataBits: 7 });
+        expect(seal?.address).toEqual({ transport: "mqtt", topic: "gate/HN01/devices/seal-l1" });
+        expect(JSON.stringify(config)).not.toContain("s3cret-password");
+        expect(verifyPassword("s3cret-password", seal!.auth!.passwordHash)).toBe(true);
+        expect(verifyPassword("wrong-password", seal!.auth!.passwordHash)).toBe(false);
+        expect(Object.isFrozen(config.lanes[0]!.devices[0])).toBe(true);
+    });
+
+    it("lists every error with its key path", () => {
+        const errors = errorsOf(`
+gate: { id: "bad id!" }
+storage: { path: x.db, quotaMb: 1 }
+colour: blue
+lanes:
+  - id: L1
+    devices: []
+  - id: L1
+    devices:
+      - { id: s1, model: foo, address: "tcp://h:1" }
+      - { id: s2, model: toledo-continuous, address: "ftp://x" }
+      - { id: s2, model: toledo-continuous, address: "tcp://10.0.0.5" }
+`);
+        expect(errors).toEqual(
+            expect.arrayContaining([
+                "gate.id: must match pattern \"^[A-Za-z0-9_-]{1,32}$\"",
+                "storage.quotaMb: must be >= 16",
+                "colour: is not a known key",
+            ]),
+        );
+        // The commonest typo is named even when the schema failed elsewhere.
+        expect(errors).toContain('lanes[1].devices[0].model: unknown model "foo"');
+    });
+
+    it("reports unknown models, bad addresses and duplicates by key path", () => {
+        const errors = errorsOf(`
+gate: { id: HN01 }
+storage: { path: x.db }
+lanes:
+  - id: L1
+    devices: []
+  - id: L1
+    devices:
+      - { id: s1, model: foo, address: "tcp://h:1" }
+      - { id: s2, model: toledo-continuous, address: "ftp://x" }
+      - { id: s2, model: toledo-continuous, address: "tcp://10.0.0.5" }
+      - { id: s3, kind: seal, model: serial-barcode-scanner, address: "serial:///dev/ttyS0?speed=9" }
+      - { id: s4, model: eseal-mqtt-json }
+`);
+        expect(errors).toEqual([
+            'lanes[1].id: lane id "L1" is used twice',
+            'lanes[1].devices[0].model: unknown model "foo"',
+            'lanes[1].devices[1].address: unsupported scheme "ftp:" (serial:, tcp: or mqtt:)',
+            'lanes[1].devices[2].id: device id "s2" is used twice',
+            "lanes[1].devices[2].address: tcp address needs a host and a port, e.g. tcp://10.0.0.5:4001",
+            'lanes[1].devices[3].kind: "seal" does not match model serial-barcode-scanner, which reads "scan"',
+            'lanes[1].devices[3].address: unknown serial option "speed" (baudRate, dataBits, parity, stopBits)',
+            "lanes[1].devices[4].auth: an MQTT device needs a username and password on the embedded broker",
+        ]);
+    });
+
+    it("names a missing environment variable at its key path", () => {
+        expect(errorsOf(minimal)).toEqual(["lanes[0].devices[1].auth.password: environment variable SEAL_PW is not set"]);
+    });
+
+    it("refuses a file that is not YAML", () => {
+        expect(errorsOf("gate: [unclosed")[0]).toMatch(/^\(root\):/);
+    });
+
+    it("accepts the shipped example and demo configurations", () => {
+        expect(loadConfig("config/example.yaml", { env: { GATE_SEAL_L1_PASSWORD: "example-password" } }).lanes).toHaveLength(2);
+        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([3, 3]);
+    });
+});
+
+function capture(): { stream: Writable; text(): string } {
+    const chunks: string[] = [];
+    const stream = new Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(String(chunk));
+            callback();
+        },
+    });
+    return { stream, text: () => chunks.join("") };
+}
+
+describe("gate-edge check-config", () => {
+    it("exits 0 for a good file", async () => {
+        const out = capture();
+        const err = capture();
+        expect(await main(["check-config", "config/demo.yaml"], { stdout: out.stream, stderr: err.stream })).toBe(0);
+        expect(out.text()).toMatch(/OK — gate DEMO01, 2 lane\(s\), 6 device\(s\)/);
+    });
+
+    it("exits 1 and lists every error of a bad file", async () => {
+        const file = join(dir.path, "bad.yaml");
+        writeFileSync(
+            file,
+            "gate: { id: HN01 }\nstorage: { path: x.db }\nlanes:\n  - id: L1\n  - id: L2\n    devices:\n      - { id: a, model: foo, address: 'tcp://h:1' }\n",
+        );
+        const out = capture();
+        const err = capture();
+        expect(await main(["check-config", file], { stdout: out.stream, stderr: err.stream })).toBe(1);
+        expect(err.text()).toContain("lanes[0].devices: is required");
+        expect(err.text()).toContain("known models:");
+    });
+
+    it("exits 2 for a file that cannot be read", async () => {
+        const err = capture();
+        expect(await main(["check-config", join(dir.path, "missing.yaml")], { stdout: capture().stream, stderr: err.stream })).toBe(2);
+        expect(err.text()).toContain("ENOENT");
+    });
+});
