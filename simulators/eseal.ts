@@ -202,6 +202,11 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
         return true;
     }
 
+    /** The seal read again as last heard (a periodic re-read; a tampered seal stays tampered). */
+    reread(sealId: string): Promise<boolean> {
+        return this.read(this.knownSeal(sealId));
+    }
+
     /** The seal's rope is cut: status TAMPERED with alert ROPE_CUT. A tampered seal stays tampered. */
     tamper(sealId: string): Promise<boolean> {
         return this.read({ ...this.knownSeal(sealId), status: "TAMPERED", alerts: ["ROPE_CUT"] });

@@ -1,0 +1,38 @@
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/load.ts";
+import type { GateConfig } from "../../src/config/types.ts";
+import { Gate, type GateOptions } from "../../src/gate.ts";
+import { testLog } from "./tmp.ts";
+
+/** A gate config for tests: ephemeral ports, a temp database, the given lanes as YAML. */
+export function testConfig(dir: string, lanesYaml: string, extra = "", env: NodeJS.ProcessEnv = {}): GateConfig {
+    return parseConfig(
+        `
+gate: { id: T01, name: Test gate }
+storage: { path: ${JSON.stringify(join(dir, `gate-${Math.random().toString(36).slice(2)}.db`))} }
+http: { host: 127.0.0.1, port: 0 }
+ingest: { weightSettleMs: 0, duplicateWindowMs: 3000, offlineAfterMs: 1500 }
+${extra}
+lanes:
+${lanesYaml}
+`,
+        { env },
+    );
+}
+
+export async function startGate(config: GateConfig, options: Partial<GateOptions> = {}): Promise<Gate> {
+    const gate = new Gate({ config, log: testLog, ...options });
+    await gate.start();
+    return gate;
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = check();
+        if (value !== undefined && value !== false) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+}
