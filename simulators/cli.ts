@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import type { SerialDefaults } from "../devices/types.ts";
 import type { SealValues } from "../src/core/events.ts";
 import { errorMessage, GateError, isGateError } from "../src/core/errors.ts";
 import { SealReaderSimulator } from "./eseal.ts";
@@ -192,8 +193,8 @@ async function truckLoop(
             if (plan.everyMs === undefined) return;
             await sleep(plan.stayMs, undefined, { signal });
             tell("truck driving off");
-            const emptyKg = await sim.whenStable(await sim.driveOff().then(() => 0));
-            tell(`deck empty, ${emptyKg} kg stable`);
+            await sim.driveOff();
+            tell(`deck empty, ${sim.state.kg} kg stable`);
             // The next truck comes `every` after the previous one arrived, or at once if this one took longer.
             await sleep(Math.max(0, plan.everyMs - (Date.now() - began)), undefined, { signal });
         }
@@ -466,7 +467,7 @@ function resolveModelOrUsage<K extends "weight" | "scan" | "seal">(kind: K, id: 
 
 function linkOption(
     values: { tcp?: string; pty?: string; chunking?: string },
-    serial: import("../devices/types.ts").SerialDefaults,
+    serial: SerialDefaults,
     rng: Rng | undefined,
     usageText: string,
 ): () => ByteLink {

@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { ScaleModel, ScaleState } from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
 import { StreamFramer } from "../src/drivers/framing.ts";
+import { latin1 } from "./bytes.ts";
 import { resolveModel } from "./models.ts";
 import { randomBytes, type Rng } from "./random.ts";
 import type { ByteLink, LinkEvent } from "./transport.ts";
@@ -78,6 +79,15 @@ interface StableWaiter {
     reject(err: Error): void;
 }
 
+/**
+ * Command words that change the indicator itself rather than just asking for a reading. ScaleModel.respond
+ * is pure and cannot say "this zeroed the scale" or "keep answering", so the simulator recognises the
+ * words MT-SICS and SMA share: Z (zero; both models refuse it in motion) and SIR / R (send weight
+ * repeatedly until the next command). Only replies that carry a weight are repeated.
+ */
+const ZERO_COMMANDS: ReadonlySet<string> = new Set(["Z"]);
+const REPEAT_COMMANDS: ReadonlySet<string> = new Set(["SIR", "R"]);
+
 const OSCILLATION_HZ = 1.6; // deck and suspension bounce
 const OSCILLATION_DECAY_MS = 450; // e-folding time of one axle's bounce
 const OSCILLATION_SHARE = 0.06; // first swing as a share of the axle load
@@ -91,8 +101,12 @@ const OSCILLATION_SHARE = 0.06; // first swing as a share of the axle load
 export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     private model: ScaleModel | undefined;
     private readonly current: ScaleState = { kg: 0, motion: false, overload: false, underload: false };
-    /** The weight the deck rests at when no ramp runs (noise excluded). */
-    private restKg = 0;
+    /** What physically rests on the deck when no ramp runs, in kg (before zeroing, noise excluded). */
+    private restGrossKg = 0;
+    /** Set by a zero command: the display shows gross minus this. */
+    private zeroOffsetKg = 0;
+    /** Request models: the command answered again on every tick (SIR, R) until another arrives. */
+    private repeating: Uint8Array | undefined;
     private ramp: Ramp | undefined;
     private waiters: StableWaiter[] = [];
     private timer: NodeJS.Timeout | undefined;
@@ -201,9 +215,22 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     setWeight(kg: number, motion = false): void {
         checkWeight(kg);
         this.ramp = undefined;
-        this.restKg = this.round(kg);
+        this.restGrossKg = kg + this.zeroOffsetKg;
         this.show(this.restKg, motion);
         if (!motion) this.settled();
+    }
+
+    /**
+     * The ZERO key (or a host zero command): the display is set to 0 for what rests on the deck now, so a
+     * truck that then leaves shows a negative weight. Refused (returns false) while the weight moves.
+     */
+    zero(): boolean {
+        this.update(performance.now());
+        if (this.ramp || this.current.motion) return false;
+        this.zeroOffsetKg = this.restGrossKg;
+        this.show(this.restKg, false);
+        this.settled();
+        return true;
     }
 
     /** A weight above Max + 9 d: the indicator flags overload. */
@@ -254,6 +281,11 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
         return new Promise((resolve, reject) => this.waiters.push({ kg: want, resolve, reject }));
     }
 
+    /** The displayed rest weight: gross minus the zero offset, on the division. */
+    private get restKg(): number {
+        return this.round(this.restGrossKg - this.zeroOffsetKg);
+    }
+
     private get rng(): Rng {
         return this.options.rng ?? Math.random;
     }
@@ -268,17 +300,19 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
         const settleMs = options.settleMs ?? 1500;
         checkPositive("rampMs", rampMs);
         if (!(settleMs >= 0)) throw new GateError("SIMULATOR_USAGE", `settleMs must be ≥ 0, got ${settleMs}`);
-        const from = this.current.kg;
+        // Ramps run in gross kg (what is on the deck); the display subtracts the zero offset.
+        const from = this.current.kg + this.zeroOffsetKg;
         const axles = options.axles ?? axlesFor(Math.abs(targetKg - from));
         checkPositive("axles", axles);
         this.ramp = planRamp(from, targetKg, rampMs, settleMs, Math.round(axles), this.rng, performance.now());
-        this.show(from, true);
+        this.show(this.current.kg, true);
         return this.whenStable();
     }
 
     private tick(): void {
         this.update(performance.now());
         if (this.model?.mode === "continuous") this.sendWeightFrame();
+        else if (this.repeating) this.reply(this.repeating);
     }
 
     /** Moves the display along the ramp (or the rest noise) to time `now`. */
@@ -288,11 +322,11 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
             const t = now - ramp.startedAt;
             if (t >= ramp.rampMs + ramp.settleMs) {
                 this.ramp = undefined;
-                this.restKg = this.round(ramp.to);
+                this.restGrossKg = ramp.to;
                 this.show(this.restKg, false);
                 this.settled();
             } else {
-                this.show(this.round(weightAt(ramp, t)), true);
+                this.show(this.round(weightAt(ramp, t) - this.zeroOffsetKg), true);
             }
             return;
         }
@@ -348,21 +382,35 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     }
 
     private answer(command: Uint8Array): void {
-        const model = this.model;
         this.commandsReceived++;
         this.emit("command", command);
-        if (!model?.respond || this.silent) return;
+        // Any new command ends a repeat, as on the real indicators.
+        this.repeating = undefined;
+        if (this.silent) return;
+        const word = commandWord(command);
         this.update(performance.now());
+        // The reply describes the state before the command (Z answers "Z A" or the zeroed frame itself).
+        const carriedWeight = this.reply(command);
+        if (ZERO_COMMANDS.has(word)) this.zero();
+        if (REPEAT_COMMANDS.has(word) && carriedWeight) this.repeating = command;
+    }
+
+    /** Sends the model's answer to `command` for the current state. Returns whether it carried a weight. */
+    private reply(command: Uint8Array): boolean {
+        const model = this.model;
+        if (!model?.respond || this.silent) return false;
         const state = this.state;
         const reply = model.respond(command, state);
-        if (!reply) return;
+        if (!reply) return false;
+        const carriesWeight = this.carriesWeight(model, reply);
         // Only answers that carry a weight can be corrupted meaningfully: they are replaced by the model's
         // own corrupt frame so "corrupt" means what the model says it means (bad checksum or bad syntax).
-        if (this.carriesWeight(model, reply) && this.takeCorrupt()) {
+        if (carriesWeight && this.takeCorrupt()) {
             this.transmit(model.encode(state, { corrupt: true }));
         } else {
             this.transmit(reply);
         }
+        return carriesWeight;
     }
 
     private carriesWeight(model: ScaleModel, reply: Uint8Array): boolean {
@@ -434,6 +482,13 @@ function weightAt(ramp: Ramp, t: number): number {
         bounce *= 1 - (t - ramp.rampMs) / ramp.settleMs;
     }
     return weight + bounce;
+}
+
+/** The command's word without framing bytes and spaces: "\nZ\r" → "Z", "SIR" → "SIR". */
+function commandWord(command: Uint8Array): string {
+    return latin1(command)
+        .replace(/[\x00-\x20\x7f]/g, "")
+        .toUpperCase();
 }
 
 function checkPositive(name: string, value: number): void {
