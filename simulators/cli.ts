@@ -9,8 +9,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { SerialDefaults } from "../devices/types.ts";
-import type { SealValues } from "../src/core/events.ts";
 import { errorMessage, GateError, isGateError } from "../src/core/errors.ts";
+import type { SealValues } from "../src/core/events.ts";
 import { SealReaderSimulator } from "./eseal.ts";
 import { modelIds, resolveModel } from "./models.ts";
 import { type Rng, seededRng } from "./random.ts";
@@ -88,7 +88,10 @@ function parseCommand(kind: string, argv: string[]): Parsed {
         case "-h":
             return { help: simulateUsage() };
         default:
-            throw usage(`unknown simulator ${JSON.stringify(kind)}; valid: ${SIMULATOR_KINDS.join(", ")}`, simulateUsage());
+            throw usage(
+                `unknown simulator ${JSON.stringify(kind)}; valid: ${SIMULATOR_KINDS.join(", ")}`,
+                simulateUsage(),
+            );
     }
 }
 
@@ -245,7 +248,8 @@ function parseScanner(argv: string[]): Parsed {
     if (payloads.length === 0) throw usage("--scan needs at least one payload", scannerUsage());
     const everyMs = optionalDuration("--every", values.every) ?? 10_000;
     const suffix = (values.suffix ?? "CRLF").toUpperCase();
-    if (suffix !== "CRLF" && suffix !== "CR") throw usage(`--suffix must be CRLF or CR, got ${values.suffix}`, scannerUsage());
+    if (suffix !== "CRLF" && suffix !== "CR")
+        throw usage(`--suffix must be CRLF or CR, got ${values.suffix}`, scannerUsage());
     const duplicates = optionalNumber("--duplicates", values.duplicates, { min: 1, integer: true }) ?? 1;
     const partialEvery = optionalNumber("--partial-every", values["partial-every"], { min: 1, integer: true });
     const aimPrefix = values.aim;
@@ -390,7 +394,9 @@ function parseEseal(argv: string[]): Parsed {
             sim.on("published", (_topic, message) => {
                 if (message.msg === "heartbeat") tell("heartbeat");
             });
-            sim.on("rf", (state) => tell(state === "lost" ? `radio link lost for ${formatMs(rfLossForMs)}` : "radio link back"));
+            sim.on("rf", (state) =>
+                tell(state === "lost" ? `radio link lost for ${formatMs(rfLossForMs)}` : "radio link back"),
+            );
 
             const stopping = untilAborted(signal).then(() => sim.stop());
             try {
@@ -418,12 +424,18 @@ function parseEseal(argv: string[]): Parsed {
             );
             if (tamperAfterMs !== undefined) {
                 timers.push(
-                    setTimeout(() => void report(`${firstSeal} TAMPERED (ROPE_CUT)`, sim.tamper(firstSeal)), tamperAfterMs),
+                    setTimeout(
+                        () => void report(`${firstSeal} TAMPERED (ROPE_CUT)`, sim.tamper(firstSeal)),
+                        tamperAfterMs,
+                    ),
                 );
             }
             if (lowBatteryAfterMs !== undefined) {
                 timers.push(
-                    setTimeout(() => void report(`${firstSeal} battery low`, sim.lowBattery(firstSeal)), lowBatteryAfterMs),
+                    setTimeout(
+                        () => void report(`${firstSeal} battery low`, sim.lowBattery(firstSeal)),
+                        lowBatteryAfterMs,
+                    ),
                 );
             }
             if (rfLossAfterMs !== undefined) {
@@ -494,7 +506,8 @@ function linkOption(
 function parseHostPort(text: string, usageText: string): { host: string; port: number } {
     const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
     const port = Number(match?.[3]);
-    if (!match || port > 65_535) throw usage(`--tcp must be <host>:<port>, e.g. 127.0.0.1:4001, got ${text}`, usageText);
+    if (!match || port > 65_535)
+        throw usage(`--tcp must be <host>:<port>, e.g. 127.0.0.1:4001, got ${text}`, usageText);
     return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
 }
 

@@ -7,10 +7,10 @@ import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { connect, type ErrorWithReasonCode, type MqttClient } from "mqtt";
 import type { SealMessage, SealReaderModel } from "../devices/types.ts";
-import type { SealStatus, SealValues } from "../src/core/events.ts";
 import { errorMessage, GateError } from "../src/core/errors.ts";
+import type { SealStatus, SealValues } from "../src/core/events.ts";
 import { resolveModel } from "./models.ts";
-import { randomInt, type Rng } from "./random.ts";
+import { type Rng, randomInt } from "./random.ts";
 
 export interface SealReaderSimulatorOptions {
     /** Model id from devices/ (e.g. "eseal-mqtt-json") or a SealReaderModel object. */
@@ -136,7 +136,9 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
                 client.once("connect", () => resolve());
                 client.on("error", (err: Error | ErrorWithReasonCode) => {
                     if ("code" in err && typeof err.code === "number" && AUTH_REASON_CODES.has(err.code)) {
-                        reject(new GateError("BROKER_AUTH", `${this.options.brokerUrl}: ${err.message}`, { cause: err }));
+                        reject(
+                            new GateError("BROKER_AUTH", `${this.options.brokerUrl}: ${err.message}`, { cause: err }),
+                        );
                     }
                 });
             });
@@ -186,7 +188,9 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
             return false;
         }
         const battery =
-            seal.batteryPct === undefined ? undefined : { pct: seal.batteryPct, low: seal.batteryPct < LOW_BATTERY_PCT };
+            seal.batteryPct === undefined
+                ? undefined
+                : { pct: seal.batteryPct, low: seal.batteryPct < LOW_BATTERY_PCT };
         const message: SealMessage = {
             msg: "read",
             sealId: seal.sealId,

@@ -8,9 +8,8 @@ import { performance } from "node:perf_hooks";
 import type { ScaleModel, ScaleState } from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
 import { StreamFramer } from "../src/drivers/framing.ts";
-import { latin1 } from "./bytes.ts";
 import { resolveModel } from "./models.ts";
-import { randomBytes, type Rng } from "./random.ts";
+import { type Rng, randomBytes } from "./random.ts";
 import type { ByteLink, LinkEvent } from "./transport.ts";
 
 export interface ScaleSimulatorOptions {
@@ -155,7 +154,10 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
         checkPositive("divisionKg", this.divisionKg);
         checkPositive("capacityKg", this.capacityKg);
         if (model.mode === "request" && (!model.respond || !model.commandFramer)) {
-            throw new GateError("SIMULATOR_USAGE", `model ${model.model} is request-mode but has no respond/commandFramer`);
+            throw new GateError(
+                "SIMULATOR_USAGE",
+                `model ${model.model} is request-mode but has no respond/commandFramer`,
+            );
         }
         this.model = model;
         const link = this.options.link;
@@ -486,9 +488,12 @@ function weightAt(ramp: Ramp, t: number): number {
 
 /** The command's word without framing bytes and spaces: "\nZ\r" → "Z", "SIR" → "SIR". */
 function commandWord(command: Uint8Array): string {
-    return latin1(command)
-        .replace(/[\x00-\x20\x7f]/g, "")
-        .toUpperCase();
+    let word = "";
+    for (const byte of command) {
+        // Framing bytes (LF, CR) and spaces are not part of the word; printable ASCII is.
+        if (byte > 0x20 && byte < 0x7f) word += String.fromCharCode(byte);
+    }
+    return word.toUpperCase();
 }
 
 function checkPositive(name: string, value: number): void {

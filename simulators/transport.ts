@@ -215,7 +215,8 @@ export class PtyPair implements ByteLink {
                 reject(err);
             };
             const timer = setTimeout(
-                () => fail(new GateError("SYSTEM_TOOL_MISSING", `socat did not create the PTYs within ${timeoutMs} ms`)),
+                () =>
+                    fail(new GateError("SYSTEM_TOOL_MISSING", `socat did not create the PTYs within ${timeoutMs} ms`)),
                 timeoutMs,
             );
             child.stderr?.setEncoding("utf8");
@@ -294,7 +295,10 @@ async function checkLinkPath(path: string): Promise<void> {
     }
     const target = await stat(path).catch(() => undefined);
     if (target) {
-        throw new GateError("SIMULATOR_USAGE", `${path} already links to a live device (another simulator?); remove it`);
+        throw new GateError(
+            "SIMULATOR_USAGE",
+            `${path} already links to a live device (another simulator?); remove it`,
+        );
     }
 }
 
@@ -442,9 +446,13 @@ export class TcpSerialServer implements ByteLink {
         await new Promise<void>((resolve, reject) => {
             server.once("error", (err: NodeJS.ErrnoException) => {
                 reject(
-                    new GateError("SIMULATOR_USAGE", `cannot listen on ${this.description}: ${err.code ?? err.message}`, {
-                        cause: err,
-                    }),
+                    new GateError(
+                        "SIMULATOR_USAGE",
+                        `cannot listen on ${this.description}: ${err.code ?? err.message}`,
+                        {
+                            cause: err,
+                        },
+                    ),
                 );
             });
             server.listen(this.port, this.host, () => resolve());

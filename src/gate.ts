@@ -70,6 +70,11 @@ export class Gate {
         return this.broker;
     }
 
+    /** External broker mode: whether the link is up. */
+    get externalBrokerConnected(): boolean {
+        return this.external?.connected ?? false;
+    }
+
     async start(): Promise<GateAddresses> {
         const { config, log } = this.options;
         try {

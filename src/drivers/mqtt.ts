@@ -51,7 +51,11 @@ export class ExternalMqttIngest {
         const { log } = this.options;
         const client = mqtt.connect(this.options.url, {
             clientId: this.options.clientId,
+            // MQTT.js honours customHandleAcks (our PUBACK-after-commit) only on MQTT 5, and an MQTT 5
+            // session outlives the connection only with a session expiry: a week covers any outage.
+            protocolVersion: 5,
             clean: false,
+            properties: { sessionExpiryInterval: 7 * 24 * 3600 },
             reconnectPeriod: 1000,
             connectTimeout: 10_000,
             ...(this.options.username !== undefined && { username: this.options.username }),
