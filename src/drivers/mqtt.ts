@@ -43,6 +43,7 @@ export interface ExternalMqttOptions {
  */
 export class ExternalMqttIngest {
     private client: MqttClient | undefined;
+    private subscribed = false;
     readonly counters = { messages: 0, unrouted: 0, storeFailures: 0 };
 
     constructor(private readonly options: ExternalMqttOptions) {}
@@ -88,9 +89,13 @@ export class ExternalMqttIngest {
             if (Object.keys(topics).length === 0) return;
             client.subscribe(topics, (err) => {
                 if (err) log.error({ err: errorMessage(err) }, "subscribe to device topics failed");
+                else this.subscribed = true;
             });
         });
-        client.on("close", () => this.options.onStatus(false, "connection closed"));
+        client.on("close", () => {
+            this.subscribed = false;
+            this.options.onStatus(false, "connection closed");
+        });
         client.on("error", (err) => log.warn({ err: errorMessage(err) }, "external broker error"));
     }
 
@@ -100,7 +105,8 @@ export class ExternalMqttIngest {
         if (client) await client.endAsync(true);
     }
 
+    /** Connected and subscribed to every device topic. */
     get connected(): boolean {
-        return this.client?.connected ?? false;
+        return (this.client?.connected ?? false) && this.subscribed;
     }
 }

@@ -71,8 +71,7 @@ describe.skipIf(!systemToolAvailable("mosquitto"))("external broker mode against
     it("stores what devices publish, and after a restart what they published while gate-edge was down", async () => {
         const cfg = config();
         let gate = await startGate(cfg);
-        await eventually(() => gate.externalBrokerConnected || undefined, 5000, "connected to mosquitto");
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await eventually(() => gate.externalBrokerConnected || undefined, 5000, "subscribed at mosquitto");
         await device.publishAsync("yard/seals/x/seal", sealPayload("S-1"), { qos: 1 });
         await eventually(() => stored(gate).includes("S-1") || undefined, 5000, "S-1 stored");
         await gate.stop();
@@ -97,7 +96,7 @@ describe.skipIf(!systemToolAvailable("mosquitto"))("external broker mode against
             },
         });
         const first = await startGate(cfg, { wrapSink: holdForever });
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await eventually(() => first.externalBrokerConnected || undefined, 5000, "subscribed at mosquitto");
         await device.publishAsync("yard/seals/x/seal", sealPayload("S-CRASH"), { qos: 1 });
         await eventually(() => requested.includes("S-CRASH") || undefined, 5000, "message reached the store");
         await first.stop();
