@@ -63,7 +63,7 @@ describe("mettler-toledo-sics", () => {
         ["  S   S   24560   kg  ", reading(w(24560))],
         ["S S 100.00 g", reading(w(0.1))],
         ["S S 24.56 t", reading(w(24560))],
-        ["S S 100 lb", reading(w(45.359237))],
+        ["S S 100 lb", reading(w(100 * 0.45359237))],
         ["S S     -120 kg", reading(w(-120))],
         ["S S        0 kg", reading(w(0, { zero: true }))],
         ["S +", reading(w(0, { overload: true, stable: false, zero: false }))],
@@ -119,7 +119,7 @@ describe("mettler-toledo-sics", () => {
         const command = onlyFrame(sics.commandFramer, Uint8Array.from(sics.poll.command));
         expect(text(command)).toBe("SI");
         const answer = sics.respond(command, state(24560));
-        expect(sics.decode(onlyFrame(sics.framer, answer))).toEqual(reading(w(24560)));
+        expect(sics.decode(onlyFrame(sics.framer, answer!))).toEqual(reading(w(24560)));
     });
 
     it("round-trips every state; overload and underload come back as kg 0 with the flag", () => {
@@ -201,7 +201,7 @@ describe("toledo-continuous", () => {
         expect(toledo.decode(toledoFrame(0x2a, 0x34, 0x20, "099999000000"))).toEqual(reading(w(99999, { overload: true })));
         expect(toledo.decode(toledoFrame(0x2a, 0x36, 0x20, "000500000000"))).toEqual(reading(w(-500, { underload: true })));
         expect(toledo.decode(toledoFrame(0x2a, 0x31, 0x20, d))).toEqual(reading(w(24560, { net: true, tareKg: 1000 })));
-        expect(toledo.decode(toledoFrame(0x2a, 0x20, 0x20, "000100000000"))).toEqual(reading(w(45.359237)));
+        expect(toledo.decode(toledoFrame(0x2a, 0x20, 0x20, "000100000000"))).toEqual(reading(w(100 * 0.45359237)));
         expect(toledo.decode(toledoFrame(0x2a, 0x30, 0x21, "024560000000"))).toEqual(reading(w(24.56)));
         expect(toledo.decode(toledoFrame(0x2a, 0x30, 0x22, "000024000000"))).toEqual(reading(w(24000)));
         expect(toledo.decode(toledoFrame(0x2a, 0x70, 0x20, "024560000000"))).toEqual(reading(w(24560, { stable: false })));
@@ -251,6 +251,9 @@ describe("toledo-continuous", () => {
 });
 
 const smaFrame = (body: string) => ascii(`\n${body}\r`);
+/** An SMA reply body: status, range, gross/net, motion, reserved space, 10-char weight, 3-char unit. */
+const smaBody = (s: string, n: string, m: string, weight: string, unit: string, range = "1") =>
+    `${s}${range}${n}${m} ${weight.padStart(10)}${unit.padEnd(3)}`;
 
 describe("sma-scale", () => {
     const vector = "0A 20 31 47 20 20 20 20 20 20 20 32 34 35 36 30 6B 67 20 0D";
@@ -264,23 +267,25 @@ describe("sma-scale", () => {
 
     it("encodes the domain.md vector byte for byte", () => {
         expect(toHex(sma.encode(state(24560)))).toBe(vector);
+        expect(text(sma.encode(state(24560)))).toBe(`\n${smaBody(" ", "G", " ", "24560", "kg")}\r`);
         const moving = hex(vector);
         moving[4] = 0x4d;
         expect(toHex(sma.encode(state(24560, { motion: true })))).toBe(toHex(moving));
     });
 
     it.each([
-        [" 1G      5.025lb ", w(5.025 * 0.45359237)],
-        ["Z1G      0.000lb ", w(0, { zero: true })],
-        [" 1GM     7.650kg ", w(7.65, { motion: true })],
-        [" 1N      24560kg ", w(24560, { net: true })],
-        [" 2g      24560kg ", w(24560)],
-        ["O1G      99990kg ", w(99990, { overload: true })],
-        ["U1G       -500kg ", w(-500, { underload: true })],
-        ["O1G  ----------kg ", w(0, { overload: true, stable: false, zero: false })],
-        [" 1G      24.56t  ", w(24560)],
-        [" 1G   24560000g  ", w(24560)],
-        [" 1G 24560     kg ", w(24560)],
+        // The manual examples of domain.md §2.3, with the weight field at its full 10 characters.
+        [smaBody(" ", "G", " ", "5.025", "lb"), w(5.025 * 0.45359237)],
+        [smaBody("Z", "G", " ", "0.000", "lb"), w(0, { zero: true })],
+        [smaBody(" ", "G", "M", "7.650", "kg"), w(7.65, { motion: true })],
+        [smaBody(" ", "N", " ", "24560", "kg"), w(24560, { net: true })],
+        [smaBody(" ", "g", " ", "24560", "kg", "2"), w(24560)],
+        [smaBody("O", "G", " ", "99990", "kg"), w(99990, { overload: true })],
+        [smaBody("U", "G", " ", "-500", "kg"), w(-500, { underload: true })],
+        [smaBody("O", "G", " ", "-".repeat(10), "kg"), w(0, { overload: true, stable: false, zero: false })],
+        [smaBody(" ", "G", " ", "24.56", "t"), w(24560)],
+        [smaBody(" ", "G", " ", "24560000", "g"), w(24560)],
+        [smaBody(" ", "G", " ", "24560     ", "kg"), w(24560)],
     ])("decodes %j", (body, values) => {
         expect(sma.decode(smaFrame(body))).toEqual(reading(values));
     });
@@ -290,11 +295,11 @@ describe("sma-scale", () => {
         ["!", /communication error/],
         ["SMA: 2/1.0", /information/],
         ["MFG: Fairbanks", /information/],
-        ["E1G  ----------kg ", /zero error/],
-        ["T1G  ----------kg ", /tare error/],
-        ["I1G  ----------kg ", /initialising/],
-        [" 1G  ----------kg ", /dashes/],
-        [" 1T       1000kg ", /tare value/],
+        [smaBody("E", "G", " ", "-".repeat(10), "kg"), /zero error/],
+        [smaBody("T", "G", " ", "-".repeat(10), "kg"), /tare error/],
+        [smaBody("I", "G", " ", "-".repeat(10), "kg"), /initialising/],
+        [smaBody(" ", "G", " ", "-".repeat(10), "kg"), /dashes/],
+        [smaBody(" ", "T", " ", "1000", "kg"), /tare value/],
     ])("ignores %j", (body, reason) => {
         const result = sma.decode(smaFrame(body));
         expect(result.status).toBe("ignored");
@@ -302,29 +307,30 @@ describe("sma-scale", () => {
     });
 
     it.each([
-        ["unknown status", "X1G      24560kg "],
-        ["range not a digit", " xG      24560kg "],
-        ["unknown gross/net", " 1Q      24560kg "],
-        ["unknown motion flag", " 1GQ     24560kg "],
-        ["unknown unit", " 1G      24560oz "],
-        ["garbage weight", " 1G      24#60kg "],
-        ["plus sign", " 1G     +24560kg "],
-        ["too short", " 1G  24560kg "],
-        ["too long", " 1G      24560kg  "],
+        ["unknown status", smaBody("X", "G", " ", "24560", "kg")],
+        ["range not a digit", smaBody(" ", "G", " ", "24560", "kg", "x")],
+        ["unknown gross/net", smaBody(" ", "Q", " ", "24560", "kg")],
+        ["unknown motion flag", smaBody(" ", "G", "Q", "24560", "kg")],
+        ["unknown unit", smaBody(" ", "G", " ", "24560", "oz")],
+        ["garbage weight", smaBody(" ", "G", " ", "24#60", "kg")],
+        ["plus sign", smaBody(" ", "G", " ", "+24560", "kg")],
+        ["blank weight", smaBody(" ", "G", " ", "", "kg")],
+        ["19 bytes (field one short)", smaBody(" ", "G", " ", "24560", "kg").slice(1)],
+        ["21 bytes", `${smaBody(" ", "G", " ", "24560", "kg")} `],
     ])("rejects %s", (_name, body) => {
         expect(sma.decode(smaFrame(body)).status).toBe("invalid");
     });
 
     it("rejects frames without LF/CR and with control bytes", () => {
-        expect(sma.decode(ascii(" 1G      24560kg \r")).status).toBe("invalid");
-        expect(sma.decode(smaFrame(" 1G\u0007     24560kg ")).status).toBe("invalid");
+        expect(sma.decode(ascii(`${smaBody(" ", "G", " ", "24560", "kg")}\r`)).status).toBe("invalid");
+        expect(sma.decode(smaFrame(smaBody(" ", "G", "\u0007", "24560", "kg"))).status).toBe("invalid");
         expect(sma.decode(new Uint8Array()).status).toBe("invalid");
     });
 
     it("answers host commands", () => {
-        expect(toHex(sma.respond(ascii("\nW\r"), state(24560)))).toBe(vector);
-        expect(text(sma.respond(ascii("\nZ\r"), state(20)))).toBe("\nZ1G          0kg \r");
-        expect(sma.decode(sma.respond(ascii("\nZ\r"), state(20, { motion: true }))).status).toBe("ignored");
+        expect(toHex(sma.respond(ascii("\nW\r"), state(24560))!)).toBe(vector);
+        expect(text(sma.respond(ascii("\nZ\r"), state(20)))).toBe(`\n${smaBody("Z", "G", " ", "0", "kg")}\r`);
+        expect(sma.decode(sma.respond(ascii("\nZ\r"), state(20, { motion: true }))!).status).toBe("ignored");
         expect(text(sma.respond(ascii("\nX\r"), state(20)))).toBe("\n?\r");
         expect(text(sma.respond(ascii("\n\r"), state(20)))).toBe("\n?\r");
     });
@@ -332,7 +338,7 @@ describe("sma-scale", () => {
     it("the poll command is one LF W CR frame and its answer decodes", () => {
         const command = onlyFrame(sma.commandFramer, Uint8Array.from(sma.poll.command));
         expect(text(command)).toBe("\nW\r");
-        expect(sma.decode(onlyFrame(sma.framer, sma.respond(command, state(24560))))).toEqual(reading(w(24560)));
+        expect(sma.decode(onlyFrame(sma.framer, sma.respond(command, state(24560))!))).toEqual(reading(w(24560)));
     });
 
     it("round-trips every state", () => {
