@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type { Logger } from "pino";
 import type { DeviceConfig } from "../config/types.ts";
-import { verifyPassword } from "../config/passwords.ts";
+import { verifyPasswordAsync } from "../config/passwords.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 
 /** An MQTT device the broker lets in: its credentials and the topic prefix it owns. */
@@ -57,7 +57,7 @@ export class EmbeddedBroker {
                 callback(null);
                 return;
             }
-            this.authorizePublish(client, packet.topic, Buffer.from(packet.payload), callback);
+            this.authorizePublish(client, packet.topic, toBuffer(packet.payload), callback);
         };
         aedes.authorizeSubscribe = (client, subscription, callback) => {
             if (this.maySubscribe(client, subscription.topic)) {
@@ -118,16 +118,25 @@ export class EmbeddedBroker {
     ): void {
         const entry = username === undefined ? undefined : this.byUsername.get(username);
         const hash = entry?.device.auth?.passwordHash;
-        if (!entry || !hash || !password || !verifyPassword(password, hash)) {
+        const refuse = (): void => {
             this.counters.authFailures++;
             this.options.log.warn({ clientId: client.id, username: username ?? null }, "MQTT login refused");
             const error = new GateError("BROKER_AUTH", `user ${username ?? "(none)"}`) as unknown as AuthenticateError;
             error.returnCode = BAD_USERNAME_OR_PASSWORD as AuthenticateError["returnCode"];
             done(error, false);
+        };
+        if (!entry || !hash || !password) {
+            refuse();
             return;
         }
-        this.clientDevice.set(client, entry);
-        done(null, true);
+        verifyPasswordAsync(password, hash).then((ok) => {
+            if (!ok) {
+                refuse();
+                return;
+            }
+            this.clientDevice.set(client, entry);
+            done(null, true);
+        }, refuse);
     }
 
     private authorizePublish(client: Client, topic: string, payload: Buffer, callback: (error?: Error | null) => void): void {
@@ -160,4 +169,9 @@ export class EmbeddedBroker {
         const laneStates = `gate/${this.options.gateId}/lanes/`;
         return topic.startsWith(laneStates) && /^gate\/[^/]+\/lanes\/[^/#]+\/state$/.test(topic);
     }
+}
+
+/** mqtt-packet hands payloads over as Buffers already; copy only when it is a string. */
+function toBuffer(payload: Buffer | string): Buffer {
+    return typeof payload === "string" ? Buffer.from(payload) : payload;
 }

@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 
 const KEY_LENGTH = 32;
 
@@ -16,4 +16,20 @@ export function verifyPassword(password: string | Buffer, stored: string): boole
     const expected = Buffer.from(hashHex, "hex");
     const actual = scryptSync(password, Buffer.from(saltHex, "hex"), expected.length);
     return expected.length === KEY_LENGTH && timingSafeEqual(actual, expected);
+}
+
+/**
+ * The same check off the event loop (libuv's thread pool): a login must not stall the ingest of every
+ * other device for the ~50 ms scrypt takes.
+ */
+export function verifyPasswordAsync(password: string | Buffer, stored: string): Promise<boolean> {
+    const [scheme, saltHex, hashHex] = stored.split("$");
+    if (scheme !== "scrypt" || !saltHex || !hashHex) return Promise.resolve(false);
+    const expected = Buffer.from(hashHex, "hex");
+    if (expected.length !== KEY_LENGTH) return Promise.resolve(false);
+    return new Promise((resolve) =>
+        scrypt(password, Buffer.from(saltHex, "hex"), KEY_LENGTH, (err, actual) =>
+            resolve(!err && timingSafeEqual(actual, expected)),
+        ),
+    );
 }

@@ -69,7 +69,8 @@ export class DeviceRuntime {
     private statusReason = "not connected yet";
     private statusSince: number;
     private lastFrameAt: number | undefined;
-    private readonly frames: RawFrameRecord[] = [];
+    /** Raw frames kept as bytes; hex is made only when a technician asks. */
+    private readonly frames: { at: number; bytes: Buffer; outcome: RawFrameRecord["outcome"]; reason?: string }[] = [];
     private readonly reduce: (values: unknown, now: number) => ReduceOutcome<unknown>;
     readonly counters: DeviceHealth["counters"] = {
         frames: 0,
@@ -113,7 +114,7 @@ export class DeviceRuntime {
     discarded(bytes: Buffer, why: string): void {
         this.counters.discardedBytes += bytes.length;
         const hex = hexOf(bytes);
-        this.remember({ at: this.iso(), hex, outcome: "discarded", reason: why });
+        this.remember(this.deps.clock.now(), bytes, "discarded", why);
         this.deps.log.warn({ bytes: bytes.length, frame: hex, why }, "device bytes discarded");
         this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: why, rawHex: hex });
     }
@@ -163,7 +164,12 @@ export class DeviceRuntime {
 
     /** The most recent raw frames, newest last. */
     recentFrames(): readonly RawFrameRecord[] {
-        return [...this.frames];
+        return this.frames.map((frame) => ({
+            at: new Date(frame.at).toISOString(),
+            hex: hexOf(frame.bytes),
+            outcome: frame.outcome,
+            ...(frame.reason !== undefined && { reason: frame.reason }),
+        }));
     }
 
     private async handleDecoded(
@@ -176,33 +182,35 @@ export class DeviceRuntime {
         this.lastFrameAt = now;
         // A frame is proof of life: a device that went silent is back (errors flip it back too: it talks).
         if (this.status !== "online") void this.setStatus("online", "frames arriving");
-        const hex = hexOf(frame);
         if (result.status === "invalid") {
             this.counters.invalid++;
-            this.remember({ at: this.iso(now), hex, outcome: "invalid", reason: result.reason });
+            this.remember(now, frame, "invalid", result.reason);
+            const hex = hexOf(frame);
             this.deps.log.warn({ reason: result.reason, frame: hex }, "device frame rejected");
             this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: result.reason, rawHex: hex });
             return;
         }
         if (result.status === "ignored") {
             this.counters.ignored++;
-            this.remember({ at: this.iso(now), hex, outcome: "ignored", reason: result.reason });
+            this.remember(now, frame, "ignored", result.reason);
             return;
         }
         const outcome = this.reduce(result.values, now);
         if (!outcome.emit) {
             if (outcome.why === "duplicate") this.counters.duplicates++;
-            this.remember({ at: this.iso(now), hex, outcome: outcome.why });
+            this.remember(now, frame, outcome.why);
             return;
         }
-        this.remember({ at: this.iso(now), hex, outcome: "reading" });
+        this.remember(now, frame, "reading");
+        // Serial frames are short and are the evidence; an MQTT payload is what `values` already holds.
+        const raw = this.model.transport === "serial" ? hexOf(frame) : undefined;
         const reading = {
             deviceId: this.device.id,
             laneId: this.device.laneId,
             kind: this.model.kind,
             observedAt: deviceObservedAt ?? now,
             values: outcome.values,
-            raw: hex,
+            ...(raw !== undefined && { raw }),
         } as Reading;
         this.counters.readings++;
         this.deps.bus.emit("reading", reading);
@@ -212,7 +220,7 @@ export class DeviceRuntime {
                 laneId: reading.laneId,
                 deviceId: reading.deviceId,
                 occurredAt: reading.observedAt,
-                data: { values: reading.values as never, raw: hex, model: this.model.model },
+                data: { values: reading.values as never, raw, model: this.model.model },
             }),
         ];
         for (const alert of alertsFor(reading)) {
@@ -229,14 +237,10 @@ export class DeviceRuntime {
         await Promise.all(stored);
     }
 
-    private remember(record: RawFrameRecord): void {
+    private remember(at: number, bytes: Buffer, outcome: RawFrameRecord["outcome"], reason?: string): void {
         if (this.deps.settings.rawFrameBuffer === 0) return;
-        this.frames.push(record);
+        this.frames.push({ at, bytes, outcome, ...(reason !== undefined && { reason }) });
         if (this.frames.length > this.deps.settings.rawFrameBuffer) this.frames.shift();
-    }
-
-    private iso(at = this.deps.clock.now()): string {
-        return new Date(at).toISOString();
     }
 }
 

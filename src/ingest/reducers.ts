@@ -54,6 +54,7 @@ export class WeightReducer {
  */
 export class DuplicateReducer<V> {
     private readonly seen = new Map<string, number>();
+    private lastPrune = 0;
 
     constructor(
         private readonly windowMs: number,
@@ -64,9 +65,16 @@ export class DuplicateReducer<V> {
         const key = this.keyOf(values);
         const at = this.seen.get(key);
         if (at !== undefined && now - at < this.windowMs) return { emit: false, why: "duplicate" };
+        // Map order is insertion order, so re-inserting keeps the oldest entries first for pruning.
+        this.seen.delete(key);
         this.seen.set(key, now);
-        if (this.seen.size > 1000) {
-            for (const [oldKey, when] of this.seen) if (now - when >= this.windowMs) this.seen.delete(oldKey);
+        // Prune at most once per window, so a busy device costs O(1) per read, not O(entries).
+        if (now - this.lastPrune >= this.windowMs) {
+            this.lastPrune = now;
+            for (const [oldKey, when] of this.seen) {
+                if (now - when < this.windowMs) break;
+                this.seen.delete(oldKey);
+            }
         }
         return { emit: true, values };
     }

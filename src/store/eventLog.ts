@@ -1,10 +1,10 @@
 import type { Statement } from "better-sqlite3";
 import type { Logger } from "pino";
 import type { EventBus } from "../core/bus.ts";
-import { chainHash, GENESIS_HASH } from "../core/canonical.ts";
+import { canonicalJson, chainHashOfEnvelope, GENESIS_HASH } from "../core/canonical.ts";
 import type { Clock } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
-import { type GateEvent, type GateEventDraft, type GateEventType, outboxClassOf } from "../core/events.ts";
+import type { GateEvent, GateEventDraft, GateEventType } from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { Db } from "./db.ts";
 
@@ -66,7 +66,6 @@ export class EventLog {
     private lastHash = GENESIS_HASH;
     private readonly nextId: () => string;
     private insertEvent!: Statement;
-    private insertOutbox!: Statement;
     /** Commits so far and events in them, for metrics and benchmarks. */
     readonly stats = { commits: 0, events: 0, failedCommits: 0 };
 
@@ -91,10 +90,10 @@ export class EventLog {
         this.lastSeq = head?.seq ?? 0;
         this.lastHash = head?.hash ?? GENESIS_HASH;
         this.insertEvent = this.db.prepare(
+            // Positional parameters: binding them is measurably cheaper than named ones on the ingest path.
             `INSERT INTO events (seq, id, gate_id, lane_id, type, occurred_at, recorded_at, device_id, data, prev_hash, hash)
-             VALUES (@seq, @id, @gate_id, @lane_id, @type, @occurred_at, @recorded_at, @device_id, @data, @prev_hash, @hash)`,
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
-        this.insertOutbox = this.db.prepare("INSERT INTO outbox (seq, class, lane_id) VALUES (?, ?, ?)");
     }
 
     get headSeq(): number {
@@ -132,6 +131,8 @@ export class EventLog {
             this.db.transaction(() => {
                 for (const { draft } of batch) {
                     const seq = this.lastSeq + 1;
+                    // Stored as canonical JSON, so reading it back and re-hashing gives the same bytes.
+                    const dataJson = canonicalJson(draft.data);
                     const unhashed: Omit<GateEvent, "hash"> = {
                         id: this.nextId(),
                         gateId: this.options.gateId,
@@ -141,25 +142,25 @@ export class EventLog {
                         occurredAt: new Date(draft.occurredAt ?? this.options.clock.now()).toISOString(),
                         recordedAt,
                         ...(draft.deviceId !== undefined && { deviceId: draft.deviceId }),
-                        // A JSON round trip drops undefined members and fixes the data as it will be read back.
-                        data: JSON.parse(JSON.stringify(draft.data)),
+                        // The caller's object, not a copy: appended data must not be changed afterwards.
+                        data: draft.data,
                         prevHash: this.lastHash,
                     };
-                    const event: GateEvent = { ...unhashed, hash: chainHash(this.lastHash, unhashed) };
-                    this.insertEvent.run({
+                    const event: GateEvent = { ...unhashed, hash: chainHashOfEnvelope(this.lastHash, unhashed, dataJson) };
+                    // The events_to_outbox trigger queues it for sync in the same transaction.
+                    this.insertEvent.run(
                         seq,
-                        id: event.id,
-                        gate_id: event.gateId,
-                        lane_id: event.laneId ?? null,
-                        type: event.type,
-                        occurred_at: event.occurredAt,
-                        recorded_at: event.recordedAt,
-                        device_id: event.deviceId ?? null,
-                        data: JSON.stringify(event.data),
-                        prev_hash: event.prevHash,
-                        hash: event.hash,
-                    });
-                    this.insertOutbox.run(seq, outboxClassOf(event.type), event.laneId ?? null);
+                        event.id,
+                        event.gateId,
+                        event.laneId ?? null,
+                        event.type,
+                        event.occurredAt,
+                        event.recordedAt,
+                        event.deviceId ?? null,
+                        dataJson,
+                        event.prevHash,
+                        event.hash,
+                    );
                     this.lastSeq = seq;
                     this.lastHash = event.hash;
                     events.push(event);

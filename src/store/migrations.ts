@@ -39,6 +39,21 @@ const MIGRATIONS: readonly string[] = [
     CREATE INDEX outbox_pending ON outbox (state, class, seq);
 
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    -- Every event is queued for sync in its own transaction, by SQLite itself: no event can be stored
+    -- without being queued, and ingest pays one statement per event instead of two. The class rules
+    -- mirror outboxClassOf() in src/core/events.ts (a unit test holds them together).
+    CREATE TRIGGER events_to_outbox AFTER INSERT ON events BEGIN
+        INSERT INTO outbox (seq, class, lane_id) VALUES (
+            NEW.seq,
+            CASE
+                WHEN NEW.type LIKE 'alert.%' OR NEW.type LIKE 'actuator.%' OR NEW.type = 'officer.action' THEN 0
+                WHEN NEW.type LIKE 'passage.%' THEN 1
+                WHEN NEW.type LIKE 'reading.%' THEN 2
+                ELSE 4
+            END,
+            NEW.lane_id);
+    END;
     `,
 ];
 

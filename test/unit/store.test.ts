@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/core/canonical.ts";
+import { canonicalEnvelope, canonicalJson, chainHash, GENESIS_HASH } from "../../src/core/canonical.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { OutboxClass } from "../../src/core/events.ts";
 import { verifyChain } from "../../src/store/audit.ts";
@@ -28,6 +28,24 @@ describe("canonical JSON", () => {
     });
     it("is the same for objects built in different key orders", () => {
         expect(canonicalJson({ x: 1, y: "é" })).toBe(canonicalJson({ y: "é", x: 1 }));
+    });
+});
+
+describe("canonical envelope", () => {
+    it("builds the same bytes as canonicalJson, with and without optional members", () => {
+        const base = {
+            gateId: "HN01",
+            id: "01JX0000000000000000000000",
+            occurredAt: "2026-11-22T08:00:00.000Z",
+            prevHash: GENESIS_HASH,
+            recordedAt: "2026-11-22T08:00:00.001Z",
+            seq: 42,
+            type: "reading.weight",
+        };
+        const data = { values: { kg: 24560, stable: true }, raw: "02", note: undefined, "quote\"key": "é" };
+        for (const event of [base, { ...base, laneId: "L1" }, { ...base, deviceId: "scale-l1", laneId: 'L"2' }]) {
+            expect(canonicalEnvelope(event, canonicalJson(data))).toBe(canonicalJson({ ...event, data }));
+        }
     });
 });
 
@@ -196,5 +214,24 @@ describe("outbox", () => {
         expect(outbox.nextBatch(10)).toEqual([3]);
         expect(outbox.retryParked(2, new Date())).toBe(true);
         expect(outbox.nextBatch(10)).toEqual([2, 3]);
+    });
+});
+
+describe("outbox trigger", () => {
+    it("classes every event type as outboxClassOf does", async () => {
+        const { outboxClassOf } = await import("../../src/core/events.ts");
+        const { db, log } = freshLog();
+        const types = [
+            "reading.weight", "reading.plate", "passage.opened", "passage.completed", "actuator.command",
+            "actuator.result", "officer.action", "device.status", "alert.raised", "alert.cleared",
+            "config.applied", "gate.started",
+        ] as const;
+        for (const type of types) await log.append({ type, data: {} });
+        const rows = db.prepare("SELECT e.type, o.class FROM events e JOIN outbox o USING (seq) ORDER BY seq").all() as {
+            type: (typeof types)[number];
+            class: number;
+        }[];
+        expect(rows.map((row) => row.type)).toEqual([...types]);
+        for (const row of rows) expect(row.class, row.type).toBe(outboxClassOf(row.type));
     });
 });

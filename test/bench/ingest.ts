@@ -1,0 +1,168 @@
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { Aedes } from "aedes";
+import Database from "better-sqlite3";
+import { pino } from "pino";
+import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import { Gate } from "../../src/gate.ts";
+import type { PublisherJob } from "./publisher.ts";
+
+const DEVICES = 32;
+const WINDOW = 64;
+
+interface Figures {
+    name: string;
+    events: number;
+    seconds: number;
+    perSecond: number;
+}
+
+async function runPublishers(job: PublisherJob): Promise<{ acked: number; seconds: number }> {
+    // Two workers split the devices so the load generator is not itself the bottleneck.
+    const halves = [job.devices.slice(0, job.devices.length / 2), job.devices.slice(job.devices.length / 2)];
+    const workers = halves.map(
+        (devices, half) =>
+            new Worker(new URL("./worker-entry.mjs", import.meta.url), {
+                workerData: {
+                    ...job,
+                    devices,
+                    offset: half * halves[0]!.length,
+                    module: new URL("./publisher.ts", import.meta.url).href,
+                },
+            }),
+    );
+    await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("message", resolve))));
+    const results = await Promise.all(
+        workers.map(
+            (worker) =>
+                new Promise<{ acked: number; seconds: number }>((resolve, reject) => {
+                    worker.once("message", resolve);
+                    worker.once("error", reject);
+                    worker.postMessage("go");
+                }),
+        ),
+    );
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    return { acked: results.reduce((sum, r) => sum + r.acked, 0), seconds: Math.max(...results.map((r) => r.seconds)) };
+}
+
+/** Raw baseline 1: the same publishers against a bare aedes broker that PUBACKs at once. */
+async function rawMqtt(messagesPerDevice: number): Promise<Figures> {
+    const broker = await Aedes.createBroker();
+    const server = createServer(broker.handle);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const devices = Array.from({ length: DEVICES }, (_, i) => ({ username: `d${i}`, password: "x", topic: `raw/devices/d${i}` }));
+    const result = await runPublishers({ url: `mqtt://127.0.0.1:${port}`, devices, messagesPerDevice, window: WINDOW });
+    await new Promise((resolve) => server.close(resolve));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    return { name: "raw MQTT.js QoS 1 → aedes (PUBACK at once)", events: result.acked, seconds: result.seconds, perSecond: result.acked / result.seconds };
+}
+
+/** Raw baseline 2: better-sqlite3 inserts of event-sized rows, 500 per transaction, WAL + synchronous=FULL. */
+function rawSqlite(dir: string, rows: number): Figures {
+    const db = new Database(join(dir, "raw.db"));
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT, data TEXT, hash TEXT)");
+    const insert = db.prepare("INSERT INTO t (seq, id, data, hash) VALUES (?, ?, ?, ?)");
+    const payload = JSON.stringify({ values: { sealId: "B1-1", type: "ISO18185", status: "SEALED", alerts: [] }, raw: "x".repeat(300) });
+    const batch = db.transaction((from: number, count: number) => {
+        for (let i = from; i < from + count; i++) insert.run(i, `id-${i}`, payload, "h".repeat(64));
+    });
+    const started = process.hrtime.bigint();
+    for (let from = 1; from <= rows; from += 500) batch(from, Math.min(500, rows - from + 1));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    db.close();
+    return { name: "raw better-sqlite3 insert, 500/tx, WAL+FULL", events: rows, seconds, perSecond: rows / seconds };
+}
+
+/** The real thing: 32 authenticated devices → embedded broker → decode → group commit → PUBACK. */
+async function gateIngest(dir: string, messagesPerDevice: number): Promise<Figures & { rssMb: number; commits: number }> {
+    const devices = Array.from({ length: DEVICES }, (_, i) => ({
+        id: `seal-${i}`,
+        username: `seal-${i}`,
+        password: `bench-password-${i}`,
+    }));
+    const config = parseConfig(`
+gate: { id: BENCH }
+storage: { path: ${JSON.stringify(join(dir, "gate.db"))} }
+http: { host: 127.0.0.1, port: 0 }
+broker: { mode: embedded, host: 127.0.0.1, port: 0 }
+ingest: { duplicateWindowMs: 3000, rawFrameBuffer: 200 }
+lanes:
+${Array.from({ length: 16 }, (_, lane) => `  - id: L${lane + 1}\n    devices:\n${devices
+    .slice(lane * 2, lane * 2 + 2)
+    .map((d) => `      - { id: ${d.id}, model: ${eseal.model}, auth: { username: ${d.username}, password: ${d.password} } }`)
+    .join("\n")}`).join("\n")}
+`);
+    const gate = new Gate({ config, log: pino({ level: "warn" }) });
+    const addresses = await gate.start();
+    const before = gate.log.stats.events;
+    const commitsBefore = gate.log.stats.commits;
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 100);
+    const result = await runPublishers({
+        url: addresses.mqtt!,
+        devices: devices.map((d) => ({ username: d.username, password: d.password, topic: `gate/BENCH/devices/${d.id}` })),
+        messagesPerDevice,
+        window: WINDOW,
+    });
+    clearInterval(sampler);
+    const events = gate.log.stats.events - before;
+    const commits = gate.log.stats.commits - commitsBefore;
+    await gate.stop();
+    if (events < result.acked) throw new Error(`only ${events} events committed for ${result.acked} PUBACKs`);
+    return {
+        name: "gate-edge durable ingest (32 devices, embedded broker, PUBACK after commit)",
+        events: result.acked,
+        seconds: result.seconds,
+        perSecond: result.acked / result.seconds,
+        rssMb: peakRss / 2 ** 20,
+        commits,
+    };
+}
+
+export async function benchIngest(out: (line: string) => void, options: { messagesPerDevice?: number } = {}): Promise<object> {
+    const messagesPerDevice = options.messagesPerDevice ?? Number(process.env.BENCH_MESSAGES_PER_DEVICE ?? 5000);
+    const dir = join(tmpdir(), `gate-edge-bench-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    out(`ingest benchmark: ${DEVICES} devices × ${messagesPerDevice} QoS 1 messages, window ${WINDOW} per device`);
+    const mqttRaw = await rawMqtt(messagesPerDevice);
+    const sqliteRaw = rawSqlite(dir, DEVICES * messagesPerDevice);
+    const gate = await gateIngest(dir, messagesPerDevice);
+    const rows = [mqttRaw, sqliteRaw, gate];
+    out("");
+    out("| measurement | events | seconds | events/s |");
+    out("|---|---:|---:|---:|");
+    for (const row of rows) out(`| ${row.name} | ${row.events} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} |`);
+    const ratioMqtt = gate.perSecond / mqttRaw.perSecond;
+    const ratioSqlite = gate.perSecond / sqliteRaw.perSecond;
+    out("");
+    out(`gate-edge / raw MQTT QoS 1:      ${(ratioMqtt * 100).toFixed(1)} %   (bar ≥ 50 %)`);
+    out(`gate-edge / raw SQLite FULL:     ${(ratioSqlite * 100).toFixed(1)} %`);
+    out(`gate-edge durable events/s:      ${Math.round(gate.perSecond)}   (bar ≥ 20000)`);
+    out(`events per commit (group commit): ${(gate.events / Math.max(1, gate.commits)).toFixed(1)}`);
+    out(`peak resident memory:            ${gate.rssMb.toFixed(0)} MB (whole process, load generator in worker threads)`);
+    const result = {
+        benchmark: "ingest",
+        at: new Date().toISOString(),
+        node: process.version,
+        devices: DEVICES,
+        messagesPerDevice,
+        window: WINDOW,
+        rawMqtt: mqttRaw,
+        rawSqlite: sqliteRaw,
+        gate,
+        ratioToRawMqtt: ratioMqtt,
+        ratioToRawSqlite: ratioSqlite,
+        bars: { eventsPerSecond: gate.perSecond >= 20_000, ratioToRawMqtt: ratioMqtt >= 0.5 },
+    };
+    return result;
+}
