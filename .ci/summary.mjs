@@ -1,0 +1,13 @@
+// Prints vitest's JSON report as the one closing line CI reads: "N passed, N failed[, N skipped]".
+import { existsSync, readFileSync } from "node:fs";
+
+const file = process.argv[2];
+if (!file || !existsSync(file)) {
+    console.log("0 passed, 1 failed");
+    process.exit(0);
+}
+const report = JSON.parse(readFileSync(file, "utf8"));
+const passed = report.numPassedTests ?? 0;
+const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(skipped > 0 ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`);
