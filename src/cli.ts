@@ -4,8 +4,8 @@ import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
 import { createLogger } from "./core/logger.ts";
 import { Gate } from "./gate.ts";
-import { openDatabase } from "./store/db.ts";
 import { verifyChain } from "./store/audit.ts";
+import { openDatabase } from "./store/db.ts";
 
 export interface CliIo {
     stdout: NodeJS.WritableStream;
@@ -13,7 +13,10 @@ export interface CliIo {
 }
 
 /** Exit codes: 0 ok, 1 the check failed (bad config, broken chain), 2 usage or unreadable input. */
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+    argv: string[],
+    io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
     const out = (line: string): void => void io.stdout.write(`${line}\n`);
     const err = (line: string): void => void io.stderr.write(`${line}\n`);
     let exitCode = 0;
@@ -119,7 +122,8 @@ function reportConfigError(error: unknown, err: (line: string) => void): number 
     if (isGateError(error, "CONFIG_INVALID")) {
         err(error.message);
         for (const line of error.details) err(`  ${line}`);
-        if (error.details.some((line) => line.includes("unknown model"))) err(`  (known models: ${modelIds().join(", ")})`);
+        if (error.details.some((line) => line.includes("unknown model")))
+            err(`  (known models: ${modelIds().join(", ")})`);
         return 1;
     }
     if (isGateError(error, "CONFIG_UNREADABLE")) {

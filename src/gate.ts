@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { getModel } from "../devices/index.ts";
@@ -12,9 +13,8 @@ import { deviceLogger } from "./core/logger.ts";
 import { ExternalMqttIngest } from "./drivers/mqtt.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
-import { openDatabase, type Db } from "./store/db.ts";
+import { type Db, openDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
-import { createHash } from "node:crypto";
 
 export interface GateOptions {
     config: GateConfig;
@@ -223,7 +223,10 @@ export class Gate {
             log: log.child({ component: "mqtt" }),
             onPublish,
             onStatus: (connected, reason) =>
-                log[connected ? "info" : "warn"]({ connected, reason, url: config.broker.mode }, "external broker link"),
+                log[connected ? "info" : "warn"](
+                    { connected, reason, url: config.broker.mode },
+                    "external broker link",
+                ),
         });
         await this.external.start();
         this.addresses.mqtt = config.broker.url;

@@ -33,7 +33,10 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
         if (error.validation) {
-            return reply.status(400).send({ error: "API_BAD_REQUEST", message: `${error.validationContext ?? "request"} ${error.message}` });
+            return reply.status(400).send({
+                error: "API_BAD_REQUEST",
+                message: `${error.validationContext ?? "request"} ${error.message}`,
+            });
         }
         if (isGateError(error)) return reply.status(error.status).send({ error: error.code, message: error.message });
         const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -43,7 +46,9 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
             .send({ error: error.code ?? "INTERNAL", message: status >= 500 ? "internal error" : error.message });
     });
     app.setNotFoundHandler((request, reply) =>
-        reply.status(404).send({ error: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
+        reply
+            .status(404)
+            .send({ error: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
     );
 
     app.get("/api/v1/health", async () => {
@@ -96,10 +101,15 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
 
     app.get<{ Params: { id: string } }>(
         "/api/v1/devices/:id/frames",
-        { schema: { params: { type: "object", properties: { id: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" } } } } },
+        {
+            schema: {
+                params: { type: "object", properties: { id: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" } } },
+            },
+        },
         async (request, reply) => {
             const frames = source.recentFrames(request.params.id);
-            if (!frames) return reply.status(404).send({ error: "DEVICE_UNKNOWN", message: `no device ${request.params.id}` });
+            if (!frames)
+                return reply.status(404).send({ error: "DEVICE_UNKNOWN", message: `no device ${request.params.id}` });
             return { deviceId: request.params.id, frames };
         },
     );

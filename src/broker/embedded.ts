@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type { Logger } from "pino";
-import type { DeviceConfig } from "../config/types.ts";
 import { verifyPasswordAsync } from "../config/passwords.ts";
+import type { DeviceConfig } from "../config/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 
 /** An MQTT device the broker lets in: its credentials and the topic prefix it owns. */
@@ -104,7 +104,14 @@ export class EmbeddedBroker {
         if (!aedes) return Promise.reject(new GateError("DRIVER_DISCONNECTED", "broker is not running"));
         return new Promise((resolve, reject) =>
             aedes.publish(
-                { cmd: "publish", topic, payload: Buffer.from(payload), qos: options.qos, retain: options.retain, dup: false },
+                {
+                    cmd: "publish",
+                    topic,
+                    payload: Buffer.from(payload),
+                    qos: options.qos,
+                    retain: options.retain,
+                    dup: false,
+                },
                 (err) => (err ? reject(err) : resolve()),
             ),
         );
@@ -139,7 +146,12 @@ export class EmbeddedBroker {
         }, refuse);
     }
 
-    private authorizePublish(client: Client, topic: string, payload: Buffer, callback: (error?: Error | null) => void): void {
+    private authorizePublish(
+        client: Client,
+        topic: string,
+        payload: Buffer,
+        callback: (error?: Error | null) => void,
+    ): void {
         const entry = this.clientDevice.get(client);
         const prefix = entry ? `${entry.topic}/` : undefined;
         if (!entry || !prefix || !topic.startsWith(prefix) || topic.length === prefix.length) {

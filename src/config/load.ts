@@ -78,7 +78,9 @@ function parseAddress(raw: string | undefined, path: string, errors: string[]): 
     try {
         url = new URL(raw);
     } catch {
-        errors.push(`${path}: "${raw}" is not a URL such as serial:///dev/ttyUSB0?baudRate=9600 or tcp://10.0.0.5:4001`);
+        errors.push(
+            `${path}: "${raw}" is not a URL such as serial:///dev/ttyUSB0?baudRate=9600 or tcp://10.0.0.5:4001`,
+        );
         return undefined;
     }
     if (url.protocol === "serial:") {
@@ -138,7 +140,15 @@ interface RawConfig {
     gate: { id: string; name?: string };
     storage: GateConfig["storage"];
     http: GateConfig["http"];
-    broker: { mode: "embedded" | "external"; host: string; port: number; url?: string; username?: string; password?: string; clientId?: string };
+    broker: {
+        mode: "embedded" | "external";
+        host: string;
+        port: number;
+        url?: string;
+        username?: string;
+        password?: string;
+        clientId?: string;
+    };
     ingest: GateConfig["ingest"];
     lanes: RawLane[];
 }
@@ -164,11 +174,15 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
                 return;
             }
             if (device.kind !== undefined && device.kind !== model.kind)
-                errors.push(`${path}.kind: "${device.kind}" does not match model ${model.model}, which reads "${model.kind}"`);
+                errors.push(
+                    `${path}.kind: "${device.kind}" does not match model ${model.model}, which reads "${model.kind}"`,
+                );
             let address: DeviceAddress | undefined;
             if (model.transport === "mqtt") {
                 if (device.address !== undefined && device.address !== "mqtt:")
-                    errors.push(`${path}.address: model ${model.model} publishes over MQTT; use "mqtt:" or leave it out`);
+                    errors.push(
+                        `${path}.address: model ${model.model} publishes over MQTT; use "mqtt:" or leave it out`,
+                    );
                 const topic = device.topic ?? `gate/${raw.gate.id}/devices/${device.id}`;
                 const other = topics.get(topic);
                 if (other) errors.push(`${path}.topic: "${topic}" is also the topic of device ${other}`);

@@ -7,7 +7,14 @@ export interface DeviceCredentials {
 }
 
 export type DeviceAddress =
-    | { transport: "serial"; path: string; baudRate?: number; dataBits?: 7 | 8; parity?: "none" | "even" | "odd"; stopBits?: 1 | 2 }
+    | {
+          transport: "serial";
+          path: string;
+          baudRate?: number;
+          dataBits?: 7 | 8;
+          parity?: "none" | "even" | "odd";
+          stopBits?: 1 | 2;
+      }
     | { transport: "tcp"; host: string; port: number }
     | { transport: "mqtt"; topic: string };
 

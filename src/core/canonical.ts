@@ -66,6 +66,10 @@ export function canonicalEnvelope(
 }
 
 /** chainHash for an envelope whose data is already canonical JSON. */
-export function chainHashOfEnvelope(prevHash: string, event: Parameters<typeof canonicalEnvelope>[0], dataJson: string): string {
+export function chainHashOfEnvelope(
+    prevHash: string,
+    event: Parameters<typeof canonicalEnvelope>[0],
+    dataJson: string,
+): string {
     return createHash("sha256").update(prevHash).update(canonicalEnvelope(event, dataJson)).digest("hex");
 }

@@ -155,7 +155,8 @@ export enum OutboxClass {
 }
 
 export function outboxClassOf(type: GateEventType): OutboxClass {
-    if (type.startsWith("alert.") || type.startsWith("actuator.") || type === "officer.action") return OutboxClass.Alert;
+    if (type.startsWith("alert.") || type.startsWith("actuator.") || type === "officer.action")
+        return OutboxClass.Alert;
     if (type.startsWith("passage.")) return OutboxClass.Passage;
     if (type.startsWith("reading.")) return OutboxClass.Reading;
     return OutboxClass.Telemetry;

@@ -28,9 +28,7 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
         redact: { paths: REDACT_PATHS, censor: "[redacted]" },
         timestamp: pino.stdTimeFunctions.isoTime,
     };
-    return options.destination
-        ? pino(pinoOptions, options.destination as pino.DestinationStream)
-        : pino(pinoOptions);
+    return options.destination ? pino(pinoOptions, options.destination as pino.DestinationStream) : pino(pinoOptions);
 }
 
 /** One child per device, so every line about a device names it. */

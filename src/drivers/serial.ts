@@ -225,7 +225,9 @@ function openSerial(
         onOpen({
             write: (bytes) =>
                 new Promise<void>((resolve, reject) =>
-                    port.write(Buffer.from(bytes), (writeErr) => (writeErr ? reject(writeErr) : port.drain(() => resolve()))),
+                    port.write(Buffer.from(bytes), (writeErr) =>
+                        writeErr ? reject(writeErr) : port.drain(() => resolve()),
+                    ),
                 ),
             close: () => {
                 if (opened && port.isOpen) port.close(() => undefined);

@@ -244,7 +244,10 @@ export class DeviceRuntime {
     }
 }
 
-function makeReducer(model: DeviceModel, settings: IngestSettings): (values: unknown, now: number) => ReduceOutcome<unknown> {
+function makeReducer(
+    model: DeviceModel,
+    settings: IngestSettings,
+): (values: unknown, now: number) => ReduceOutcome<unknown> {
     switch (model.kind) {
         case "weight": {
             const reducer = new WeightReducer(settings.weightSettleMs, settings.weightSettleToleranceKg);
@@ -262,17 +265,34 @@ function makeReducer(model: DeviceModel, settings: IngestSettings): (values: unk
 }
 
 /** Alerts an officer must see at once, whatever the lane engine later decides. */
-function alertsFor(reading: Reading): { code: string; severity: "critical" | "warning"; message: string; sealId?: string }[] {
+function alertsFor(
+    reading: Reading,
+): { code: string; severity: "critical" | "warning"; message: string; sealId?: string }[] {
     if (reading.kind !== "seal") return [];
     const seal = reading.values;
     const alerts: { code: string; severity: "critical" | "warning"; message: string; sealId?: string }[] = [];
     if (seal.status === "TAMPERED") {
-        alerts.push({ code: "SEAL_TAMPERED", severity: "critical", message: `seal ${seal.sealId} reports tampering`, sealId: seal.sealId });
+        alerts.push({
+            code: "SEAL_TAMPERED",
+            severity: "critical",
+            message: `seal ${seal.sealId} reports tampering`,
+            sealId: seal.sealId,
+        });
     } else if (seal.status === "OPENED") {
-        alerts.push({ code: "SEAL_OPENED", severity: "critical", message: `seal ${seal.sealId} is open`, sealId: seal.sealId });
+        alerts.push({
+            code: "SEAL_OPENED",
+            severity: "critical",
+            message: `seal ${seal.sealId} is open`,
+            sealId: seal.sealId,
+        });
     }
     if (seal.battery?.low) {
-        alerts.push({ code: "SEAL_BATTERY_LOW", severity: "warning", message: `seal ${seal.sealId} battery is low`, sealId: seal.sealId });
+        alerts.push({
+            code: "SEAL_BATTERY_LOW",
+            severity: "warning",
+            message: `seal ${seal.sealId} battery is low`,
+            sealId: seal.sealId,
+        });
     }
     return alerts;
 }

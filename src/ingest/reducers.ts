@@ -25,7 +25,11 @@ export class WeightReducer {
     reduce(values: WeightValues, now: number): ReduceOutcome<WeightValues> {
         const inRange = !values.overload && !values.underload;
         const steadyFrame = values.stable && !values.motion && inRange;
-        if (!steadyFrame || this.candidateKg === undefined || Math.abs(values.kg - this.candidateKg) > this.toleranceKg) {
+        if (
+            !steadyFrame ||
+            this.candidateKg === undefined ||
+            Math.abs(values.kg - this.candidateKg) > this.toleranceKg
+        ) {
             this.candidateKg = values.kg;
             this.candidateSince = now;
         }

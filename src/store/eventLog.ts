@@ -146,7 +146,10 @@ export class EventLog {
                         data: draft.data,
                         prevHash: this.lastHash,
                     };
-                    const event: GateEvent = { ...unhashed, hash: chainHashOfEnvelope(this.lastHash, unhashed, dataJson) };
+                    const event: GateEvent = {
+                        ...unhashed,
+                        hash: chainHashOfEnvelope(this.lastHash, unhashed, dataJson),
+                    };
                     // The events_to_outbox trigger queues it for sync in the same transaction.
                     this.insertEvent.run(
                         seq,

@@ -70,7 +70,9 @@ export class Outbox {
             const after = already.length > 0 ? (already[already.length - 1] as number) : 0;
             const more = (
                 this.db
-                    .prepare("SELECT seq FROM outbox WHERE state = 'pending' AND class = ? AND seq > ? ORDER BY seq LIMIT ?")
+                    .prepare(
+                        "SELECT seq FROM outbox WHERE state = 'pending' AND class = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    )
                     .all(cls, after, remaining) as { seq: number }[]
             ).map((row) => row.seq);
             picked.set(cls, [...already, ...more]);
@@ -88,7 +90,9 @@ export class Outbox {
 
     park(seq: number, reason: string, at: Date): void {
         this.db
-            .prepare("UPDATE outbox SET state = 'parked', last_error = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ?")
+            .prepare(
+                "UPDATE outbox SET state = 'parked', last_error = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ?",
+            )
             .run(reason, at.toISOString(), seq);
     }
 

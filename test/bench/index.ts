@@ -7,7 +7,11 @@ const BENCHMARKS: Record<string, (out: (line: string) => void) => Promise<object
 };
 
 /** `npm run bench -- <name>`: prints a table and writes JSON to bench/results/. */
-export async function runBenchmark(name: string, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+export async function runBenchmark(
+    name: string,
+    out: (line: string) => void,
+    err: (line: string) => void,
+): Promise<number> {
     const bench = BENCHMARKS[name];
     if (!bench) {
         err(`unknown benchmark "${name}" (known: ${Object.keys(BENCHMARKS).join(", ")})`);

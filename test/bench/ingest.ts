@@ -56,11 +56,20 @@ async function rawMqtt(messagesPerDevice: number): Promise<Figures> {
     const server = createServer(broker.handle);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;
-    const devices = Array.from({ length: DEVICES }, (_, i) => ({ username: `d${i}`, password: "x", topic: `raw/devices/d${i}` }));
+    const devices = Array.from({ length: DEVICES }, (_, i) => ({
+        username: `d${i}`,
+        password: "x",
+        topic: `raw/devices/d${i}`,
+    }));
     const result = await runPublishers({ url: `mqtt://127.0.0.1:${port}`, devices, messagesPerDevice, window: WINDOW });
     await new Promise((resolve) => server.close(resolve));
     await new Promise<void>((resolve) => broker.close(() => resolve()));
-    return { name: "raw MQTT.js QoS 1 → aedes (PUBACK at once)", events: result.acked, seconds: result.seconds, perSecond: result.acked / result.seconds };
+    return {
+        name: "raw MQTT.js QoS 1 → aedes (PUBACK at once)",
+        events: result.acked,
+        seconds: result.seconds,
+        perSecond: result.acked / result.seconds,
+    };
 }
 
 /** Raw baseline 2: better-sqlite3 inserts of event-sized rows, 500 per transaction, WAL + synchronous=FULL. */
@@ -70,7 +79,10 @@ function rawSqlite(dir: string, rows: number): Figures {
     db.pragma("synchronous = FULL");
     db.exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT, data TEXT, hash TEXT)");
     const insert = db.prepare("INSERT INTO t (seq, id, data, hash) VALUES (?, ?, ?, ?)");
-    const payload = JSON.stringify({ values: { sealId: "B1-1", type: "ISO18185", status: "SEALED", alerts: [] }, raw: "x".repeat(300) });
+    const payload = JSON.stringify({
+        values: { sealId: "B1-1", type: "ISO18185", status: "SEALED", alerts: [] },
+        raw: "x".repeat(300),
+    });
     const batch = db.transaction((from: number, count: number) => {
         for (let i = from; i < from + count; i++) insert.run(i, `id-${i}`, payload, "h".repeat(64));
     });
@@ -82,7 +94,10 @@ function rawSqlite(dir: string, rows: number): Figures {
 }
 
 /** The real thing: 32 authenticated devices → embedded broker → decode → group commit → PUBACK. */
-async function gateIngest(dir: string, messagesPerDevice: number): Promise<Figures & { rssMb: number; commits: number }> {
+async function gateIngest(
+    dir: string,
+    messagesPerDevice: number,
+): Promise<Figures & { rssMb: number; commits: number }> {
     const devices = Array.from({ length: DEVICES }, (_, i) => ({
         id: `seal-${i}`,
         username: `seal-${i}`,
@@ -95,10 +110,17 @@ http: { host: 127.0.0.1, port: 0 }
 broker: { mode: embedded, host: 127.0.0.1, port: 0 }
 ingest: { duplicateWindowMs: 3000, rawFrameBuffer: 200 }
 lanes:
-${Array.from({ length: 16 }, (_, lane) => `  - id: L${lane + 1}\n    devices:\n${devices
-    .slice(lane * 2, lane * 2 + 2)
-    .map((d) => `      - { id: ${d.id}, model: ${eseal.model}, auth: { username: ${d.username}, password: ${d.password} } }`)
-    .join("\n")}`).join("\n")}
+${Array.from(
+    { length: 16 },
+    (_, lane) =>
+        `  - id: L${lane + 1}\n    devices:\n${devices
+            .slice(lane * 2, lane * 2 + 2)
+            .map(
+                (d) =>
+                    `      - { id: ${d.id}, model: ${eseal.model}, auth: { username: ${d.username}, password: ${d.password} } }`,
+            )
+            .join("\n")}`,
+).join("\n")}
 `);
     const gate = new Gate({ config, log: pino({ level: "warn" }) });
     const addresses = await gate.start();
@@ -110,7 +132,11 @@ ${Array.from({ length: 16 }, (_, lane) => `  - id: L${lane + 1}\n    devices:\n$
     }, 100);
     const result = await runPublishers({
         url: addresses.mqtt!,
-        devices: devices.map((d) => ({ username: d.username, password: d.password, topic: `gate/BENCH/devices/${d.id}` })),
+        devices: devices.map((d) => ({
+            username: d.username,
+            password: d.password,
+            topic: `gate/BENCH/devices/${d.id}`,
+        })),
         messagesPerDevice,
         window: WINDOW,
     });
@@ -129,7 +155,10 @@ ${Array.from({ length: 16 }, (_, lane) => `  - id: L${lane + 1}\n    devices:\n$
     };
 }
 
-export async function benchIngest(out: (line: string) => void, options: { messagesPerDevice?: number } = {}): Promise<object> {
+export async function benchIngest(
+    out: (line: string) => void,
+    options: { messagesPerDevice?: number } = {},
+): Promise<object> {
     const messagesPerDevice = options.messagesPerDevice ?? Number(process.env.BENCH_MESSAGES_PER_DEVICE ?? 5000);
     const dir = join(tmpdir(), `gate-edge-bench-${process.pid}`);
     mkdirSync(dir, { recursive: true });
@@ -141,7 +170,8 @@ export async function benchIngest(out: (line: string) => void, options: { messag
     out("");
     out("| measurement | events | seconds | events/s |");
     out("|---|---:|---:|---:|");
-    for (const row of rows) out(`| ${row.name} | ${row.events} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} |`);
+    for (const row of rows)
+        out(`| ${row.name} | ${row.events} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} |`);
     const ratioMqtt = gate.perSecond / mqttRaw.perSecond;
     const ratioSqlite = gate.perSecond / sqliteRaw.perSecond;
     out("");
@@ -149,7 +179,9 @@ export async function benchIngest(out: (line: string) => void, options: { messag
     out(`gate-edge / raw SQLite FULL:     ${(ratioSqlite * 100).toFixed(1)} %`);
     out(`gate-edge durable events/s:      ${Math.round(gate.perSecond)}   (bar ≥ 20000)`);
     out(`events per commit (group commit): ${(gate.events / Math.max(1, gate.commits)).toFixed(1)}`);
-    out(`peak resident memory:            ${gate.rssMb.toFixed(0)} MB (whole process, load generator in worker threads)`);
+    out(
+        `peak resident memory:            ${gate.rssMb.toFixed(0)} MB (whole process, load generator in worker threads)`,
+    );
     const result = {
         benchmark: "ingest",
         at: new Date().toISOString(),

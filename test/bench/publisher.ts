@@ -13,7 +13,11 @@ export interface PublisherJob {
     window: number;
 }
 
-async function connectDevice(job: PublisherJob, device: PublisherJob["devices"][number], index: number): Promise<mqtt.MqttClient> {
+async function connectDevice(
+    job: PublisherJob,
+    device: PublisherJob["devices"][number],
+    index: number,
+): Promise<mqtt.MqttClient> {
     const client = mqtt.connect(job.url, {
         username: device.username,
         password: device.password,
@@ -27,7 +31,12 @@ async function connectDevice(job: PublisherJob, device: PublisherJob["devices"][
     return client;
 }
 
-async function runDevice(job: PublisherJob, client: mqtt.MqttClient, device: PublisherJob["devices"][number], index: number): Promise<number> {
+async function runDevice(
+    job: PublisherJob,
+    client: mqtt.MqttClient,
+    device: PublisherJob["devices"][number],
+    index: number,
+): Promise<number> {
     let acked = 0;
     const inFlight = new Set<Promise<void>>();
     for (let n = 0; n < job.messagesPerDevice; n++) {

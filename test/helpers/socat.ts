@@ -17,7 +17,11 @@ export class SocatPair {
             [`pty,raw,echo=0,link=${this.deviceLink}`, `pty,raw,echo=0,link=${this.hostLink}`],
             { stdio: "ignore" },
         );
-        await eventually(() => (existsSync(this.deviceLink) && existsSync(this.hostLink)) || undefined, 5000, "socat links");
+        await eventually(
+            () => (existsSync(this.deviceLink) && existsSync(this.hostLink)) || undefined,
+            5000,
+            "socat links",
+        );
     }
 
     /** Kills socat: both ends vanish, as a USB-serial adapter pulled out. */
@@ -28,6 +32,10 @@ export class SocatPair {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
         await exited;
-        await eventually(() => (!existsSync(this.deviceLink) && !existsSync(this.hostLink)) || undefined, 5000, "links gone");
+        await eventually(
+            () => (!existsSync(this.deviceLink) && !existsSync(this.hostLink)) || undefined,
+            5000,
+            "links gone",
+        );
     }
 }

@@ -50,14 +50,25 @@ describe("embedded MQTT broker", () => {
         await client.publishAsync(`gate/T01/devices/seal-l1/${subtopic}`, Buffer.from(payload), { qos: 1 });
         // The PUBACK came back, so the reading and its alert are already committed: no waiting needed.
         const [reading] = storedOfType(gate, "reading.seal");
-        expect(reading).toMatchObject({ deviceId: "seal-l1", laneId: "L1", data: { values: { sealId: "VNC-000123", status: "TAMPERED" } } });
-        expect(storedOfType(gate, "alert.raised")[0]?.data).toMatchObject({ code: "SEAL_TAMPERED", sealId: "VNC-000123" });
+        expect(reading).toMatchObject({
+            deviceId: "seal-l1",
+            laneId: "L1",
+            data: { values: { sealId: "VNC-000123", status: "TAMPERED" } },
+        });
+        expect(storedOfType(gate, "alert.raised")[0]?.data).toMatchObject({
+            code: "SEAL_TAMPERED",
+            sealId: "VNC-000123",
+        });
     });
 
     it("refuses a wrong password and an unknown user", async () => {
         gate = await startGate(testConfig(dir.path, lanes, brokerYaml));
-        await expect(connect(gate.addresses.mqtt!, "seal-l1", "not-the-password")).rejects.toThrow(/Bad username or password/i);
-        await expect(connect(gate.addresses.mqtt!, "intruder", "seal-one-password")).rejects.toThrow(/Bad username or password/i);
+        await expect(connect(gate.addresses.mqtt!, "seal-l1", "not-the-password")).rejects.toThrow(
+            /Bad username or password/i,
+        );
+        await expect(connect(gate.addresses.mqtt!, "intruder", "seal-one-password")).rejects.toThrow(
+            /Bad username or password/i,
+        );
         expect(gate.embeddedBroker?.counters.authFailures).toBe(2);
     });
 
@@ -77,7 +88,9 @@ describe("embedded MQTT broker", () => {
         gate = await startGate(testConfig(dir.path, lanes, brokerYaml));
         const client = await connect(gate.addresses.mqtt!, "seal-l1", "seal-one-password");
         // SUBACK 128 (failure); MQTT.js turns it into a rejection.
-        await expect(client.subscribeAsync("gate/T01/devices/seal-l2/#", { qos: 1 })).rejects.toThrow(/Subscribe error/);
+        await expect(client.subscribeAsync("gate/T01/devices/seal-l2/#", { qos: 1 })).rejects.toThrow(
+            /Subscribe error/,
+        );
         expect(gate.embeddedBroker?.counters.aclRefusals).toBe(1);
         const own = await client.subscribeAsync("gate/T01/lanes/L1/state", { qos: 1 });
         expect(own[0]?.qos).toBe(1);
@@ -87,7 +100,9 @@ describe("embedded MQTT broker", () => {
         gate = await startGate(testConfig(dir.path, lanes, brokerYaml));
         const client = await connect(gate.addresses.mqtt!, "seal-l1", "seal-one-password");
         await client.publishAsync("gate/T01/devices/seal-l1/seal", "{not json", { qos: 1 });
-        await client.publishAsync("gate/T01/devices/seal-l1/seal", Buffer.alloc(eseal.maxPayloadBytes + 1, 0x20), { qos: 1 });
+        await client.publishAsync("gate/T01/devices/seal-l1/seal", Buffer.alloc(eseal.maxPayloadBytes + 1, 0x20), {
+            qos: 1,
+        });
         const runtime = gate.runtime("seal-l1")!;
         expect(runtime.counters.invalid).toBe(2);
         expect(runtime.recentFrames().map((frame) => frame.outcome)).toEqual(["invalid", "invalid"]);

@@ -23,7 +23,9 @@ async function freePort(): Promise<number> {
 }
 
 const sealPayload = (sealId: string) =>
-    Buffer.from(eseal.encode({ msg: "read", sealId, type: "GPS", status: "SEALED", ts: new Date().toISOString() }).payload);
+    Buffer.from(
+        eseal.encode({ msg: "read", sealId, type: "GPS", status: "SEALED", ts: new Date().toISOString() }).payload,
+    );
 
 describe.skipIf(!systemToolAvailable("mosquitto"))("external broker mode against a real Mosquitto", () => {
     let broker: ChildProcess;
@@ -34,7 +36,10 @@ describe.skipIf(!systemToolAvailable("mosquitto"))("external broker mode against
     beforeAll(async () => {
         const port = await freePort();
         const conf = join(dir.path, "mosquitto.conf");
-        writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`);
+        writeFileSync(
+            conf,
+            `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`,
+        );
         broker = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
         url = `mqtt://127.0.0.1:${port}`;
         device = await eventually(
@@ -76,7 +81,8 @@ describe.skipIf(!systemToolAvailable("mosquitto"))("external broker mode against
         await eventually(() => stored(gate).includes("S-1") || undefined, 5000, "S-1 stored");
         await gate.stop();
 
-        for (const id of ["S-2", "S-3", "S-4"]) await device.publishAsync("yard/seals/x/seal", sealPayload(id), { qos: 1 });
+        for (const id of ["S-2", "S-3", "S-4"])
+            await device.publishAsync("yard/seals/x/seal", sealPayload(id), { qos: 1 });
 
         gate = await startGate(cfg);
         const g = gate;

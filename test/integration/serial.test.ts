@@ -1,4 +1,4 @@
-import { openSync, writeSync, closeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -57,19 +57,28 @@ describe("TCP serial server devices", () => {
             const stream = Buffer.concat([
                 Buffer.from(toledo.encode({ kg: 0, motion: false, overload: false, underload: false })),
                 Buffer.from([0x55, 0xaa, 0x00]),
-                Buffer.from(toledo.encode({ kg: 24560, motion: false, overload: false, underload: false }, { corrupt: true })),
+                Buffer.from(
+                    toledo.encode({ kg: 24560, motion: false, overload: false, underload: false }, { corrupt: true }),
+                ),
                 Buffer.from(toledo.encode({ kg: 24560, motion: false, overload: false, underload: false })),
             ]);
             await writeBytewise(socket, stream);
         });
         gate = await startGate(
-            testConfig(dir.path, `  - id: L1\n    devices:\n      - { id: scale-1, model: toledo-continuous, address: "tcp://127.0.0.1:${port}" }\n`),
+            testConfig(
+                dir.path,
+                `  - id: L1\n    devices:\n      - { id: scale-1, model: toledo-continuous, address: "tcp://127.0.0.1:${port}" }\n`,
+            ),
         );
         const g = gate;
-        const weights = await eventually(() => {
-            const found = readings(g, "reading.weight");
-            return found.length >= 2 ? found : undefined;
-        }, 10_000, "two weight readings");
+        const weights = await eventually(
+            () => {
+                const found = readings(g, "reading.weight");
+                return found.length >= 2 ? found : undefined;
+            },
+            10_000,
+            "two weight readings",
+        );
         expect(weights.map((event) => (event.data.values as { kg: number }).kg)).toEqual([0, 24560]);
         const runtime = g.runtime("scale-1")!;
         expect(runtime.counters.invalid).toBe(1);
@@ -85,7 +94,12 @@ describe("TCP serial server devices", () => {
                 while (buffered.includes("\r\n")) {
                     const command = buffered.slice(0, buffered.indexOf("\r\n") + 2);
                     buffered = buffered.slice(command.length);
-                    const answer = sics.respond!(Buffer.from(command, "latin1"), { kg: 18240, motion: false, overload: false, underload: false });
+                    const answer = sics.respond!(Buffer.from(command, "latin1"), {
+                        kg: 18240,
+                        motion: false,
+                        overload: false,
+                        underload: false,
+                    });
                     if (answer) socket.write(Buffer.from(answer));
                 }
             });
@@ -97,10 +111,14 @@ describe("TCP serial server devices", () => {
             ),
         );
         const g = gate;
-        const [weight] = await eventually(() => {
-            const found = readings(g, "reading.weight");
-            return found.length > 0 ? found : undefined;
-        }, 10_000, "a polled weight");
+        const [weight] = await eventually(
+            () => {
+                const found = readings(g, "reading.weight");
+                return found.length > 0 ? found : undefined;
+            },
+            10_000,
+            "a polled weight",
+        );
         expect(weight?.data.values).toMatchObject({ kg: 18240, stable: true });
     });
 
@@ -109,7 +127,9 @@ describe("TCP serial server devices", () => {
         let port = 0;
         port = await tcpSerialServer((socket) => {
             connections++;
-            const frame = Buffer.from(scanner.encode(connections === 1 ? "101234567820" : "CSQU3054383", { suffix: "CRLF" }));
+            const frame = Buffer.from(
+                scanner.encode(connections === 1 ? "101234567820" : "CSQU3054383", { suffix: "CRLF" }),
+            );
             if (connections === 1) {
                 // A full read, then half of a second one, then the link drops.
                 socket.write(Buffer.concat([frame, Buffer.from("30123")]), () => socket.destroy());
@@ -118,14 +138,24 @@ describe("TCP serial server devices", () => {
             }
         });
         gate = await startGate(
-            testConfig(dir.path, `  - id: L1\n    devices:\n      - { id: scan-1, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${port}" }\n`),
+            testConfig(
+                dir.path,
+                `  - id: L1\n    devices:\n      - { id: scan-1, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${port}" }\n`,
+            ),
         );
         const g = gate;
-        const scans = await eventually(() => {
-            const found = readings(g, "reading.scan");
-            return found.length >= 2 ? found : undefined;
-        }, 15_000, "a scan from each connection");
-        expect(scans.map((event) => (event.data.values as { payload: string }).payload)).toEqual(["101234567820", "CSQU3054383"]);
+        const scans = await eventually(
+            () => {
+                const found = readings(g, "reading.scan");
+                return found.length >= 2 ? found : undefined;
+            },
+            15_000,
+            "a scan from each connection",
+        );
+        expect(scans.map((event) => (event.data.values as { payload: string }).payload)).toEqual([
+            "101234567820",
+            "CSQU3054383",
+        ]);
         const runtime = g.runtime("scan-1")!;
         // The scanner's frames end at CR, so the half frame is the LF of the CR LF before it plus "30123".
         expect(runtime.counters.discardedBytes).toBe(6);
@@ -163,10 +193,14 @@ describe.skipIf(!systemToolAvailable("socat"))("serial ports (PTY pairs made by 
             await pair.start();
             await eventually(() => runtime.health().status === "online" || undefined, 15_000, "port back");
             send("CSQU3054383");
-            const scans = await eventually(() => {
-                const found = readings(g, "reading.scan");
-                return found.length === 2 ? found : undefined;
-            }, 10_000, "scan after return");
+            const scans = await eventually(
+                () => {
+                    const found = readings(g, "reading.scan");
+                    return found.length === 2 ? found : undefined;
+                },
+                10_000,
+                "scan after return",
+            );
             expect(scans.map((event) => event.data.values)).toMatchObject([
                 { payload: "101234567820", symbology: "]Q1", parsed: { type: "declaration" } },
                 { payload: "CSQU3054383", parsed: { type: "container", checkDigitOk: true } },

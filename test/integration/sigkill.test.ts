@@ -5,8 +5,8 @@ import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
-import { openDatabase } from "../../src/store/db.ts";
 import { verifyChain } from "../../src/store/audit.ts";
+import { openDatabase } from "../../src/store/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();

@@ -43,7 +43,13 @@ describe("configuration", () => {
         expect(config.broker).toEqual({ mode: "embedded", host: "0.0.0.0", port: 1883 });
         expect(config.http.port).toBe(8080);
         const [scale, seal] = config.lanes[0]!.devices;
-        expect(scale?.address).toEqual({ transport: "serial", path: "/dev/ttyUSB0", baudRate: 9600, parity: "even", dataBits: 7 });
+        expect(scale?.address).toEqual({
+            transport: "serial",
+            path: "/dev/ttyUSB0",
+            baudRate: 9600,
+            parity: "even",
+            dataBits: 7,
+        });
         expect(seal?.address).toEqual({ transport: "mqtt", topic: "gate/HN01/devices/seal-l1" });
         expect(JSON.stringify(config)).not.toContain("s3cret-password");
         expect(verifyPassword("s3cret-password", seal!.auth!.passwordHash)).toBe(true);
@@ -67,7 +73,7 @@ lanes:
 `);
         expect(errors).toEqual(
             expect.arrayContaining([
-                "gate.id: must match pattern \"^[A-Za-z0-9_-]{1,32}$\"",
+                'gate.id: must match pattern "^[A-Za-z0-9_-]{1,32}$"',
                 "storage.quotaMb: must be >= 16",
                 "colour: is not a known key",
             ]),
@@ -104,7 +110,9 @@ lanes:
     });
 
     it("names a missing environment variable at its key path", () => {
-        expect(errorsOf(minimal)).toEqual(["lanes[0].devices[1].auth.password: environment variable SEAL_PW is not set"]);
+        expect(errorsOf(minimal)).toEqual([
+            "lanes[0].devices[1].auth.password: environment variable SEAL_PW is not set",
+        ]);
     });
 
     it("refuses a file that is not YAML", () => {
@@ -112,7 +120,9 @@ lanes:
     });
 
     it("accepts the shipped example and demo configurations", () => {
-        expect(loadConfig("config/example.yaml", { env: { GATE_SEAL_L1_PASSWORD: "example-password" } }).lanes).toHaveLength(2);
+        expect(
+            loadConfig("config/example.yaml", { env: { GATE_SEAL_L1_PASSWORD: "example-password" } }).lanes,
+        ).toHaveLength(2);
         expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([3, 3]);
     });
 });
@@ -151,7 +161,12 @@ describe("gate-edge check-config", () => {
 
     it("exits 2 for a file that cannot be read", async () => {
         const err = capture();
-        expect(await main(["check-config", join(dir.path, "missing.yaml")], { stdout: capture().stream, stderr: err.stream })).toBe(2);
+        expect(
+            await main(["check-config", join(dir.path, "missing.yaml")], {
+                stdout: capture().stream,
+                stderr: err.stream,
+            }),
+        ).toBe(2);
         expect(err.text()).toContain("ENOENT");
     });
 });

@@ -49,7 +49,10 @@ describe("WeightReducer", () => {
         reducer.reduce(frame(10000, true), 0);
         reducer.reduce(frame(10010, true), 300);
         expect(reducer.reduce(frame(12000, true), 600)).toEqual({ emit: false, why: "settling" });
-        expect(reducer.reduce(frame(12000, true), 1100)).toMatchObject({ emit: true, values: { kg: 12000, stable: true } });
+        expect(reducer.reduce(frame(12000, true), 1100)).toMatchObject({
+            emit: true,
+            values: { kg: 12000, stable: true },
+        });
     });
 
     it("reports overload once, then the recovery", () => {
@@ -60,7 +63,10 @@ describe("WeightReducer", () => {
             values: { overload: true, stable: false },
         });
         expect(reducer.reduce(frame(0, false, { overload: true, motion: false }), 200).emit).toBe(false);
-        expect(reducer.reduce(frame(30000, true), 300)).toMatchObject({ emit: true, values: { overload: false, kg: 30000 } });
+        expect(reducer.reduce(frame(30000, true), 300)).toMatchObject({
+            emit: true,
+            values: { overload: false, kg: 30000 },
+        });
     });
 });
 

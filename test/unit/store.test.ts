@@ -42,7 +42,7 @@ describe("canonical envelope", () => {
             seq: 42,
             type: "reading.weight",
         };
-        const data = { values: { kg: 24560, stable: true }, raw: "02", note: undefined, "quote\"key": "é" };
+        const data = { values: { kg: 24560, stable: true }, raw: "02", note: undefined, 'quote"key': "é" };
         for (const event of [base, { ...base, laneId: "L1" }, { ...base, deviceId: "scale-l1", laneId: 'L"2' }]) {
             expect(canonicalEnvelope(event, canonicalJson(data))).toBe(canonicalJson({ ...event, data }));
         }
@@ -89,7 +89,12 @@ describe("event log", () => {
 
     it("reads back exactly what it resolved", async () => {
         const { log } = freshLog();
-        const stored = await log.append({ type: "reading.weight", laneId: "L2", deviceId: "s", data: { kg: 24560, nested: { ok: true } } });
+        const stored = await log.append({
+            type: "reading.weight",
+            laneId: "L2",
+            deviceId: "s",
+            data: { kg: 24560, nested: { ok: true } },
+        });
         expect(log.read(0, 10)).toEqual([stored]);
     });
 
@@ -129,11 +134,13 @@ describe("event log", () => {
         await log.append({ type: "alert.raised", data: {} });
         await log.append({ type: "device.status", data: {} });
         const rows = db.prepare("SELECT seq, class, state FROM outbox ORDER BY seq").all();
-        expect(rows).toEqual([
-            { seq: 2, class: OutboxClass.Reading, state: "pending" },
-            { seq: 3, class: OutboxClass.Alert, state: "pending" },
-            { seq: 4, class: OutboxClass.Telemetry, state: "pending" },
-        ].map((row) => ({ ...row, seq: row.seq - 1 })));
+        expect(rows).toEqual(
+            [
+                { seq: 2, class: OutboxClass.Reading, state: "pending" },
+                { seq: 3, class: OutboxClass.Alert, state: "pending" },
+                { seq: 4, class: OutboxClass.Telemetry, state: "pending" },
+            ].map((row) => ({ ...row, seq: row.seq - 1 })),
+        );
     });
 });
 
@@ -222,12 +229,23 @@ describe("outbox trigger", () => {
         const { outboxClassOf } = await import("../../src/core/events.ts");
         const { db, log } = freshLog();
         const types = [
-            "reading.weight", "reading.plate", "passage.opened", "passage.completed", "actuator.command",
-            "actuator.result", "officer.action", "device.status", "alert.raised", "alert.cleared",
-            "config.applied", "gate.started",
+            "reading.weight",
+            "reading.plate",
+            "passage.opened",
+            "passage.completed",
+            "actuator.command",
+            "actuator.result",
+            "officer.action",
+            "device.status",
+            "alert.raised",
+            "alert.cleared",
+            "config.applied",
+            "gate.started",
         ] as const;
         for (const type of types) await log.append({ type, data: {} });
-        const rows = db.prepare("SELECT e.type, o.class FROM events e JOIN outbox o USING (seq) ORDER BY seq").all() as {
+        const rows = db
+            .prepare("SELECT e.type, o.class FROM events e JOIN outbox o USING (seq) ORDER BY seq")
+            .all() as {
             type: (typeof types)[number];
             class: number;
         }[];
