@@ -43,12 +43,12 @@ function decode(frame: Uint8Array): DecodeResult<WeightValues> {
     const text = latin1(frame);
     if (!isPrintableAscii(text.replace(/[\r\n\t]/g, " "))) return { status: "invalid", reason: "non-printable byte" };
     const tokens = text.trim().split(/\s+/);
-    const line = tokens.join(" ");
-    if (line === "") return { status: "ignored", reason: "empty line" };
-    const ignored = IGNORED[line];
+    const joined = tokens.join(" ");
+    if (joined === "") return { status: "ignored", reason: "empty line" };
+    const ignored = IGNORED[joined];
     if (ignored !== undefined) return { status: "ignored", reason: ignored };
-    if (line === "S +") return { status: "reading", values: weight(0, { overload: true, stable: false }) };
-    if (line === "S -") return { status: "reading", values: weight(0, { underload: true, stable: false }) };
+    if (joined === "S +") return { status: "reading", values: weight(0, { overload: true, stable: false }) };
+    if (joined === "S -") return { status: "reading", values: weight(0, { underload: true, stable: false }) };
     const [command, status, value, unit] = tokens;
     if (command !== "S" || (status !== "S" && status !== "D")) return { status: "invalid", reason: "unknown response" };
     if (tokens.length !== 4 || value === undefined || unit === undefined) {

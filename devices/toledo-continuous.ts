@@ -138,7 +138,8 @@ export const definition = {
     // 8N1 is the common setting; a 7E1 line read as 8N1 still decodes because bit 7 is masked.
     serialDefaults: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
     // maxLength counts the whole frame: STX through the checksum after CR.
-    framer: { type: "start-end", start: STX, end: CR, trailer: 1, maxLength: FRAME_LENGTH },
+    // Many clones send 7E1; read as 8N1 the parity bit would hide STX and CR from the framer.
+    framer: { type: "start-end", start: STX, end: CR, trailer: 1, maxLength: FRAME_LENGTH, byteMask: 0x7f },
     mode: "continuous",
     decode,
     encode,

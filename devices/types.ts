@@ -27,7 +27,18 @@ export type FramerSpec =
      * Frames start with `start` and end with `end`, then `trailer` more bytes (a checksum after CR).
      * Bytes before a start byte are garbage. The frame passed to decode includes start, end and trailer.
      */
-    | { type: "start-end"; start: number; end: number; trailer: number; maxLength: number };
+    | {
+          type: "start-end";
+          start: number;
+          end: number;
+          trailer: number;
+          maxLength: number;
+          /**
+           * Applied to every byte before framing. 0x7f strips the parity bit of a 7E1 line read as 8N1,
+           * where STX arrives as 0x82 and CR as 0x8D and no frame would ever be found.
+           */
+          byteMask?: number;
+      };
 
 export interface SerialDefaults {
     baudRate: number;

@@ -384,7 +384,7 @@ function parseEseal(argv: string[]): Parsed {
                 lastError = "";
                 tell("connected");
             });
-            sim.on("offline", () => tell("broker connection lost; reconnecting"));
+            sim.on("offline", () => tell("broker offline; reconnecting"));
             sim.on("connectionError", (err) => {
                 // A broker that is down fails every retry the same way; say it once, not every 2 s.
                 if (err.message !== lastError) tell(`connection error: ${err.message}`);
@@ -403,7 +403,10 @@ function parseEseal(argv: string[]): Parsed {
                 await sim.start();
             } catch (err) {
                 await stopping.catch(() => undefined);
-                if (signal.aborted && isGateError(err, "DRIVER_CANCELED")) return;
+                if (signal.aborted && isGateError(err, "DRIVER_CANCELED")) {
+                    tell("stopped before the broker answered");
+                    return;
+                }
                 throw err;
             }
             const report = (what: string, done: Promise<boolean>) =>
@@ -578,7 +581,7 @@ function listOrNone(ids: string[]): string {
 function describeLinkEvent(event: LinkEvent): string {
     switch (event.type) {
         case "listening":
-            return `ready: ${event.detail}`;
+            return `ready (${event.detail})`;
         case "connected":
             return `host ${event.detail} connected`;
         case "disconnected":

@@ -10,6 +10,7 @@ import type { SealMessage, SealReaderModel } from "../devices/types.ts";
 import { errorMessage, GateError } from "../src/core/errors.ts";
 import type { SealStatus, SealValues } from "../src/core/events.ts";
 import { resolveModel } from "./models.ts";
+import { forgivingPromise } from "./promises.ts";
 import { type Rng, randomInt } from "./random.ts";
 
 export interface SealReaderSimulatorOptions {
@@ -178,32 +179,11 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
     /**
      * The reader hears a seal. Resolves true once the broker PUBACKs the read, false when the read was lost
      * to an RF dropout. While the broker is unreachable the read waits in mqtt.js's queue and is sent on
-     * reconnect. Rejects if the publish fails or the simulator stops first.
+     * reconnect. Rejects if the publish fails or the simulator stops first (also reported as "publishError";
+     * a caller that dropped the promise does not get an unhandled rejection).
      */
-    async read(seal: SealRead): Promise<boolean> {
-        const known = this.seals.get(seal.sealId);
-        this.seals.set(seal.sealId, { ...known, ...seal, alerts: [] });
-        if (this.rfLost) {
-            this.lost++;
-            return false;
-        }
-        const battery =
-            seal.batteryPct === undefined
-                ? undefined
-                : { pct: seal.batteryPct, low: seal.batteryPct < LOW_BATTERY_PCT };
-        const message: SealMessage = {
-            msg: "read",
-            sealId: seal.sealId,
-            type: seal.type,
-            status: seal.status,
-            ...(battery ? { battery } : {}),
-            alerts: seal.alerts ?? [],
-            readerId: this.options.readerId,
-            rssi: seal.rssi ?? -randomInt(this.options.rng ?? Math.random, 45, 75),
-            ts: new Date().toISOString(),
-        };
-        await this.publish(message);
-        return true;
+    read(seal: SealRead): Promise<boolean> {
+        return forgivingPromise(this.publishRead(seal));
     }
 
     /** The seal read again as last heard (a periodic re-read; a tampered seal stays tampered). */
@@ -232,6 +212,32 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
             this.emit("rf", "restored");
             this.heartbeat();
         }, ms);
+    }
+
+    private async publishRead(seal: SealRead): Promise<boolean> {
+        const known = this.seals.get(seal.sealId);
+        this.seals.set(seal.sealId, { ...known, ...seal, alerts: [] });
+        if (this.rfLost) {
+            this.lost++;
+            return false;
+        }
+        const battery =
+            seal.batteryPct === undefined
+                ? undefined
+                : { pct: seal.batteryPct, low: seal.batteryPct < LOW_BATTERY_PCT };
+        const message: SealMessage = {
+            msg: "read",
+            sealId: seal.sealId,
+            type: seal.type,
+            status: seal.status,
+            ...(battery ? { battery } : {}),
+            alerts: seal.alerts ?? [],
+            readerId: this.options.readerId,
+            rssi: seal.rssi ?? -randomInt(this.options.rng ?? Math.random, 45, 75),
+            ts: new Date().toISOString(),
+        };
+        await this.publish(message);
+        return true;
     }
 
     private knownSeal(sealId: string): SealRead {

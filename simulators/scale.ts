@@ -9,6 +9,7 @@ import type { ScaleModel, ScaleState } from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
 import { StreamFramer } from "../src/drivers/framing.ts";
 import { resolveModel } from "./models.ts";
+import { forgivingPromise } from "./promises.ts";
 import { type Rng, randomBytes } from "./random.ts";
 import type { ByteLink, LinkEvent } from "./transport.ts";
 
@@ -109,6 +110,7 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     private ramp: Ramp | undefined;
     private waiters: StableWaiter[] = [];
     private timer: NodeJS.Timeout | undefined;
+    private started = false;
     private framer: StreamFramer | undefined;
     private unsubscribe: Array<() => void> = [];
     private silent = false;
@@ -147,7 +149,7 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     }
 
     async start(): Promise<void> {
-        if (this.timer) return;
+        if (this.started) return;
         const model = resolveModel("weight", this.options.model);
         const rateHz = this.options.rateHz ?? 10;
         checkPositive("rateHz", rateHz);
@@ -160,11 +162,15 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
             );
         }
         this.model = model;
+        this.started = true;
         const link = this.options.link;
         this.unsubscribe.push(
             link.onEvent((event) => {
-                // Half a command from a previous connection must not be glued to the next one's bytes.
-                if (event.type === "disconnected" || event.type === "unplugged") this.framer?.reset();
+                if (event.type === "disconnected" || event.type === "unplugged") {
+                    // Half a command, or a repeat asked for, by a previous host must not carry over to the next.
+                    this.framer?.reset();
+                    this.repeating = undefined;
+                }
                 this.emit("link", event);
             }),
         );
@@ -181,6 +187,7 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
             await link.start();
         } catch (err) {
             this.detach();
+            this.started = false;
             throw err;
         }
         this.timer = setInterval(() => this.tick(), 1000 / rateHz);
@@ -190,7 +197,9 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     async stop(): Promise<void> {
         clearInterval(this.timer);
         this.timer = undefined;
+        this.started = false;
         this.ramp = undefined;
+        this.repeating = undefined;
         this.detach();
         const waiters = this.waiters;
         this.waiters = [];
@@ -209,8 +218,8 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     }
 
     /** The truck drives off: the weight steps down axle by axle to 0. Resolves once the empty deck is stable. */
-    async driveOff(options: DriveOptions = {}): Promise<void> {
-        await this.startRamp(0, options.rampMs ?? 3000, options);
+    driveOff(options: DriveOptions = {}): Promise<void> {
+        return forgivingPromise(this.startRamp(0, options.rampMs ?? 3000, options).then(() => undefined));
     }
 
     /** Shows `kg` (rounded to the division) at once, clearing any ramp. Overload/underload follow from kg. */
@@ -273,14 +282,15 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
 
     /**
      * Resolves with the weight once the scale is stable (at `kg`, rounded to the division, when given).
-     * Resolves at once when it already is. Rejected with DRIVER_CANCELED by stop().
+     * Resolves at once when it already is. Rejected with DRIVER_CANCELED by stop(); a caller that dropped
+     * the promise does not get an unhandled rejection.
      */
     whenStable(kg?: number): Promise<number> {
         const want = kg === undefined ? undefined : this.round(kg);
         if (!this.ramp && !this.current.motion && (want === undefined || want === this.restKg)) {
             return Promise.resolve(this.restKg);
         }
-        return new Promise((resolve, reject) => this.waiters.push({ kg: want, resolve, reject }));
+        return forgivingPromise(new Promise((resolve, reject) => this.waiters.push({ kg: want, resolve, reject })));
     }
 
     /** The displayed rest weight: gross minus the zero offset, on the division. */
@@ -379,7 +389,8 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     private sendWeightFrame(): void {
         const model = this.model;
         if (!model || this.silent) return;
-        const corrupt = this.takeCorrupt();
+        // A cut-off frame is lost anyway; spending a pending corruption on it would hide that corruption.
+        const corrupt = !this.partialPending && this.takeCorrupt();
         this.transmit(model.encode(this.state, corrupt ? { corrupt: true } : undefined));
     }
 

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ScannerModel } from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
 import { resolveModel } from "./models.ts";
+import { forgivingPromise } from "./promises.ts";
 import type { ByteLink, LinkEvent } from "./transport.ts";
 
 export type ScannerSuffix = "CRLF" | "CR";
@@ -45,7 +46,7 @@ export type ScannerSimulatorEvents = {
  * Error rules: start() rejects with GateError MODEL_UNKNOWN for an unknown or non-scanner model,
  * SIMULATOR_USAGE for a bad script, and passes on the link's start() error. scan() and friends never
  * throw on the link (bytes nobody receives are lost, as on a real line); the async ones reject with
- * DRIVER_CANCELED when the simulator stops mid-way.
+ * DRIVER_CANCELED when the simulator stops mid-way (a dropped promise does not become an unhandled rejection).
  */
 export class ScannerSimulator extends EventEmitter<ScannerSimulatorEvents> {
     private model: ScannerModel | undefined;
@@ -72,14 +73,15 @@ export class ScannerSimulator extends EventEmitter<ScannerSimulatorEvents> {
             throw new GateError("SIMULATOR_USAGE", "a scan script needs at least one payload and intervalMs > 0");
         }
         this.model = model;
+        this.abort = new AbortController();
         this.unsubscribe.push(this.options.link.onEvent((event) => this.emit("link", event)));
         try {
             await this.options.link.start();
         } catch (err) {
             this.detach();
+            this.abort = undefined;
             throw err;
         }
-        this.abort = new AbortController();
         if (script) {
             this.scriptTimer = setInterval(() => {
                 const payload = script.payloads[this.scriptIndex % script.payloads.length];
@@ -112,12 +114,16 @@ export class ScannerSimulator extends EventEmitter<ScannerSimulatorEvents> {
      * The same code read `times` times, `gapMs` apart (scanners re-read a code held in the beam before
      * their same-code delay expires). gapMs 0 sends them back to back in one write burst.
      */
-    async scanDuplicate(payload: string, times: number, gapMs = 150): Promise<void> {
+    scanDuplicate(payload: string, times: number, gapMs = 150): Promise<void> {
         const signal = this.running();
-        for (let i = 0; i < times; i++) {
-            if (i > 0 && gapMs > 0) await sleep(gapMs, undefined, { signal });
-            this.scan(payload);
-        }
+        return forgivingPromise(
+            (async () => {
+                for (let i = 0; i < times; i++) {
+                    if (i > 0 && gapMs > 0) await sleep(gapMs, undefined, { signal });
+                    this.scan(payload);
+                }
+            })(),
+        );
     }
 
     /**
@@ -125,15 +131,14 @@ export class ScannerSimulator extends EventEmitter<ScannerSimulatorEvents> {
      * followed `completeAfterMs` later by the full read. The host sees the fragment glued in front of the
      * good read and must not accept the glued line.
      */
-    async partial(payload: string, completeAfterMs = 300): Promise<void> {
+    partial(payload: string, completeAfterMs = 300): Promise<void> {
         const signal = this.running();
         const full = this.encode(payload);
         // Half of the bytes: always inside the data, so the fragment carries no suffix.
         const cut = full.subarray(0, Math.max(1, Math.floor(full.length / 2)));
         this.options.link.write(cut);
         this.emit("partial", payload, cut);
-        await sleep(completeAfterMs, undefined, { signal });
-        this.scan(payload);
+        return forgivingPromise(sleep(completeAfterMs, undefined, { signal }).then(() => void this.scan(payload)));
     }
 
     private running(): AbortSignal {

@@ -331,8 +331,11 @@ export interface TcpSerialServerOptions {
     rng?: Rng;
 }
 
-/** Longest a "random" chunk tail is held back waiting to be merged with the next write. */
-const MAX_HOLD_MS = 250; // ms
+/**
+ * Longest a "random" chunk tail is held back waiting to be merged with the next write: a little more
+ * than one frame period at 10 Hz, so a held tail sometimes leaves glued to the next frame.
+ */
+const MAX_HOLD_MS = 120; // ms
 /** Beyond this many bytes queued for a client that does not read, bytes are dropped (NPort has 1 KB per port). */
 const MAX_PENDING_TCP_BYTES = 64 * 1024;
 
@@ -461,7 +464,7 @@ export class TcpSerialServer implements ByteLink {
         server.on("error", (err) => this.events.emit({ type: "error", detail: err.message }));
         this.server = server;
         this.boundPort = (server.address() as AddressInfo).port;
-        this.events.emit({ type: "listening", detail: `${this.description} (1 connection, ${this.chunking} chunks)` });
+        this.events.emit({ type: "listening", detail: `one client at a time, ${this.chunking} chunks` });
     }
 
     private get chunking(): Chunking {
@@ -529,10 +532,13 @@ export class TcpSerialServer implements ByteLink {
         if (this.chunking === "random" && rng() < 0.3) {
             // Hold the tail back, like a device server waiting for its packing timer, so it may leave
             // together with the next frame.
-            this.holdTimer = setTimeout(() => {
-                this.holdTimer = undefined;
-                this.pump();
-            }, MAX_HOLD_MS);
+            this.holdTimer = setTimeout(
+                () => {
+                    this.holdTimer = undefined;
+                    this.pump();
+                },
+                1 + Math.floor(rng() * MAX_HOLD_MS),
+            );
             return;
         }
         this.schedulePump();

@@ -171,7 +171,8 @@ export class Gate {
                         serialDefaults: model.serialDefaults,
                         framer: model.framer,
                         ...(poll && { poll }),
-                        silenceMs: config.ingest.offlineAfterMs,
+                        // A scanner is quiet until something is scanned; a scale streams or answers polls.
+                        ...(model.kind === "weight" && { silenceMs: config.ingest.offlineAfterMs }),
                     },
                     {
                         log: deviceLog,

@@ -25,8 +25,8 @@ const MAX_EVENTS_PAGE = 1000;
 export async function createApiServer(source: ApiSource, log: Logger): Promise<FastifyInstance> {
     const app = Fastify({
         // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance at its default logger type.
-        loggerInstance: log.child({ component: "api" }) as FastifyBaseLogger,
-        disableRequestLogging: true,
+        // Request lines at info would flood a gate's log; errors still come through.
+        loggerInstance: log.child({ component: "api" }, { level: "warn" }) as FastifyBaseLogger,
         bodyLimit: 64 * 1024,
         ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
     });

@@ -176,14 +176,17 @@ const KHMER_SCRIPT = /[\u1780-\u17FF]/;
 /**
  * Normalises plate text and recognises its country. NFKC first, because Chinese ANPR engines may
  * report full-width letters and digits; then upper case; then '-', '.', '·' (the dot on CN plates)
- * and whitespace are removed. Text that matches no known format is `valid: false` with country
+ * and whitespace are removed; then NFKC again. Text that matches no known format is `valid: false` with country
  * UNKNOWN, or CN when it starts with a province character, or LA/KH when it is in Lao/Khmer script.
  */
 export function normalizePlate(text: string): PlateInfo {
+    // NFKC again last: upper-casing can decompose (ῢ → Ϋ̀) and stripping a space can leave a combining
+    // mark to compose (᾽ is NFKC space + U+0313); two spellings of one plate must compare equal.
     const normalized = text
         .normalize("NFKC")
         .toUpperCase()
-        .replace(/[\s\-.·]/g, "");
+        .replace(/[\s\-.·]/g, "")
+        .normalize("NFKC");
     const vn = VN_PLATE.exec(normalized);
     if (vn) return { normalized, country: "VN", valid: true, trailer: (vn[2] ?? "").startsWith("R") };
     if (CN_REGULAR.test(normalized) || CN_NEW_ENERGY.test(normalized)) {

@@ -17,7 +17,9 @@ export class StreamFramer {
     constructor(private readonly spec: FramerSpec) {}
 
     push(chunk: Uint8Array): FramerOutput {
-        this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
+        const mask = this.spec.type === "start-end" ? this.spec.byteMask : undefined;
+        const bytes = mask === undefined ? chunk : chunk.map((byte) => byte & mask);
+        this.buffer = this.buffer.length === 0 ? Buffer.from(bytes) : Buffer.concat([this.buffer, bytes]);
         return this.spec.type === "delimiter" ? this.cutDelimited(this.spec) : this.cutStartEnd(this.spec);
     }
 

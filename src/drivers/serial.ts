@@ -19,8 +19,11 @@ export interface SerialDriverOptions {
     framer: FramerSpec;
     /** Request/response devices: bytes to send every intervalMs while connected. */
     poll?: { command: readonly number[]; intervalMs: number };
-    /** No bytes for this long while connected → reported offline (the cable is out but the port is there). */
-    silenceMs: number;
+    /**
+     * Streaming and polled devices: no bytes for this long while connected → reported offline (the cable
+     * is out but the port is there). Absent for devices that speak only when they have a read (scanners).
+     */
+    silenceMs?: number;
     backoff?: Backoff;
 }
 
@@ -142,6 +145,7 @@ export class SerialDriver implements StreamDriver {
 
     private armSilenceTimer(): void {
         clearTimeout(this.silenceTimer);
+        if (this.options.silenceMs === undefined) return;
         this.silenceTimer = setTimeout(() => {
             if (!this.pipe || this.silent) return;
             this.silent = true;

@@ -2,7 +2,14 @@ import { readdirSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
-import { definitionProblems, getModel, modelIds, models, validateDefinition, validateModels } from "../../devices/index.ts";
+import {
+    definitionProblems,
+    getModel,
+    modelIds,
+    models,
+    validateDefinition,
+    validateModels,
+} from "../../devices/index.ts";
 import { definition as sics } from "../../devices/mettler-toledo-sics.ts";
 import { definition as scanner } from "../../devices/serial-barcode-scanner.ts";
 import { definition as sma } from "../../devices/sma-scale.ts";
@@ -43,7 +50,9 @@ const decodeEncoded = (model: ScaleModel, s: ScaleState, corrupt = false) =>
 /** Weights that fit every indicator's field: up to 6 significant digits, up to 3 decimals. */
 const kgArb = fc.oneof(
     fc.integer({ min: -99_999, max: 999_999 }),
-    fc.tuple(fc.integer({ min: -99_999, max: 999_999 }), fc.integer({ min: 1, max: 3 })).map(([m, d]) => m / 10 ** d + 0),
+    fc
+        .tuple(fc.integer({ min: -99_999, max: 999_999 }), fc.integer({ min: 1, max: 3 }))
+        .map(([m, d]) => m / 10 ** d + 0),
     fc.constantFrom(0, 20, 24_560, 24_580, -20, 60_000),
 );
 /** Consistent indicator states: overload only above zero, underload only below. */
@@ -171,7 +180,9 @@ describe("toledo-continuous", () => {
     it("the checksum is the 7-bit two's complement of the 7-bit sum (our formula reproduces both vectors)", () => {
         for (const v of [stable, motion]) {
             const bytes = hex(v);
-            expect(toHex(toledoFrame(bytes[1] ?? 0, bytes[2] ?? 0, bytes[3] ?? 0, text(bytes.slice(4, 16)) ?? ""))).toBe(v);
+            expect(
+                toHex(toledoFrame(bytes[1] ?? 0, bytes[2] ?? 0, bytes[3] ?? 0, text(bytes.slice(4, 16)) ?? "")),
+            ).toBe(v);
         }
     });
 
@@ -198,13 +209,19 @@ describe("toledo-continuous", () => {
     it("reads sign, range, net/tare, unit and power-up bits of SWB and SWC", () => {
         const d = "024560001000";
         expect(toledo.decode(toledoFrame(0x2a, 0x32, 0x20, "000120000000"))).toEqual(reading(w(-120)));
-        expect(toledo.decode(toledoFrame(0x2a, 0x34, 0x20, "099999000000"))).toEqual(reading(w(99999, { overload: true })));
-        expect(toledo.decode(toledoFrame(0x2a, 0x36, 0x20, "000500000000"))).toEqual(reading(w(-500, { underload: true })));
+        expect(toledo.decode(toledoFrame(0x2a, 0x34, 0x20, "099999000000"))).toEqual(
+            reading(w(99999, { overload: true })),
+        );
+        expect(toledo.decode(toledoFrame(0x2a, 0x36, 0x20, "000500000000"))).toEqual(
+            reading(w(-500, { underload: true })),
+        );
         expect(toledo.decode(toledoFrame(0x2a, 0x31, 0x20, d))).toEqual(reading(w(24560, { net: true, tareKg: 1000 })));
         expect(toledo.decode(toledoFrame(0x2a, 0x20, 0x20, "000100000000"))).toEqual(reading(w(100 * 0.45359237)));
         expect(toledo.decode(toledoFrame(0x2a, 0x30, 0x21, "024560000000"))).toEqual(reading(w(24.56)));
         expect(toledo.decode(toledoFrame(0x2a, 0x30, 0x22, "000024000000"))).toEqual(reading(w(24000)));
-        expect(toledo.decode(toledoFrame(0x2a, 0x70, 0x20, "024560000000"))).toEqual(reading(w(24560, { stable: false })));
+        expect(toledo.decode(toledoFrame(0x2a, 0x70, 0x20, "024560000000"))).toEqual(
+            reading(w(24560, { stable: false })),
+        );
         expect(toledo.decode(toledoFrame(0x2a, 0x30, 0x20, "000000000000"))).toEqual(reading(w(0)));
     });
 
@@ -421,7 +438,13 @@ describe("yaohua-xk3190-a9", () => {
 });
 
 describe("serial-barcode-scanner", () => {
-    const declaration = { type: "declaration", number: "101234567820", base: "10123456782", typeCode: "10", amendment: 0 };
+    const declaration = {
+        type: "declaration",
+        number: "101234567820",
+        base: "10123456782",
+        typeCode: "10",
+        amendment: 0,
+    };
 
     it("decodes the domain.md vector (CR LF suffix, no AIM prefix)", () => {
         const { frames, rest } = cutFrames(scanner.framer, hex("31 30 31 32 33 34 35 36 37 38 32 30 0D 0A"));
@@ -434,13 +457,20 @@ describe("serial-barcode-scanner", () => {
     });
 
     it("strips the LF left over from the previous CR LF", () => {
-        const stream = Uint8Array.from([...scanner.encode("101234567820"), ...scanner.encode("CSQU3054383", { aimPrefix: "]Q1" })]);
+        const stream = Uint8Array.from([
+            ...scanner.encode("101234567820"),
+            ...scanner.encode("CSQU3054383", { aimPrefix: "]Q1" }),
+        ]);
         const { frames } = cutFrames(scanner.framer, stream);
         expect(frames.map((f) => scanner.decode(f))).toEqual([
             { status: "reading", values: { symbology: "unknown", payload: "101234567820", parsed: declaration } },
             {
                 status: "reading",
-                values: { symbology: "]Q1", payload: "CSQU3054383", parsed: { type: "container", number: "CSQU3054383", checkDigitOk: true } },
+                values: {
+                    symbology: "]Q1",
+                    payload: "CSQU3054383",
+                    parsed: { type: "container", number: "CSQU3054383", checkDigitOk: true },
+                },
             },
         ]);
     });
@@ -488,7 +518,10 @@ describe("serial-barcode-scanner", () => {
             fc.property(payload, aim, fc.constantFrom("CR" as const, "CRLF" as const), (p, aimPrefix, suffix) => {
                 const frame = onlyFrame(scanner.framer, scanner.encode(p, { aimPrefix, suffix }));
                 const result = scanner.decode(frame);
-                expect(result).toMatchObject({ status: "reading", values: { payload: p, symbology: aimPrefix ?? "unknown" } });
+                expect(result).toMatchObject({
+                    status: "reading",
+                    values: { payload: p, symbology: aimPrefix ?? "unknown" },
+                });
             }),
             { numRuns: 300 },
         );
@@ -532,7 +565,13 @@ describe("eseal-mqtt-json", () => {
             values: { sealId: "S1", type: "GPS", status: "TAMPERED", alerts: [] },
             observedAt: Date.parse("2025-03-01T08:15:30Z"),
         });
-        const alerts = { ...minimal, alerts: ["DOOR_OPEN", "NEW_VENDOR_ALERT"], battery: { low: true }, lat: 21.8, vendor: {} };
+        const alerts = {
+            ...minimal,
+            alerts: ["DOOR_OPEN", "NEW_VENDOR_ALERT"],
+            battery: { low: true },
+            lat: 21.8,
+            vendor: {},
+        };
         expect(eseal.decode("seal/S1", bytes(alerts))).toMatchObject({
             status: "reading",
             values: { alerts: ["DOOR_OPEN", "NEW_VENDOR_ALERT"], battery: { low: true } },
@@ -605,12 +644,22 @@ describe("eseal-mqtt-json", () => {
                 sealId: id,
                 type: fc.constantFrom("ISO18185" as const, "GPS" as const, "OTHER" as const),
                 status: fc.constantFrom("SEALED" as const, "OPENED" as const, "TAMPERED" as const, "UNKNOWN" as const),
-                battery: fc.record({ pct: fc.integer({ min: 0, max: 100 }), low: fc.boolean() }, { requiredKeys: ["low"] }),
-                alerts: fc.array(fc.constantFrom("ROUTE_DEVIATION", "OVERSTAY", "GPS_LOST", "DOOR_OPEN", "ROPE_CUT", "X_1"), { maxLength: 16 }),
+                battery: fc.record(
+                    { pct: fc.integer({ min: 0, max: 100 }), low: fc.boolean() },
+                    { requiredKeys: ["low"] },
+                ),
+                alerts: fc.array(
+                    fc.constantFrom("ROUTE_DEVIATION", "OVERSTAY", "GPS_LOST", "DOOR_OPEN", "ROPE_CUT", "X_1"),
+                    { maxLength: 16 },
+                ),
                 readerId: id,
                 rssi: fc.integer({ min: -120, max: 0 }),
                 ts: fc
-                    .date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true })
+                    .date({
+                        min: new Date("2000-01-01T00:00:00Z"),
+                        max: new Date("2099-12-31T23:59:59Z"),
+                        noInvalidDate: true,
+                    })
                     .map((d) => d.toISOString()),
             },
             { requiredKeys: ["msg", "sealId", "type", "status", "ts"] },
@@ -685,7 +734,9 @@ describe("registry", () => {
             });
 
             it("a corrupt frame is invalid", () => {
-                expect(model.decode(onlyFrame(model.framer, model.encode(state(24560), { corrupt: true }))).status).toBe("invalid");
+                expect(
+                    model.decode(onlyFrame(model.framer, model.encode(state(24560), { corrupt: true }))).status,
+                ).toBe("invalid");
             });
 
             it("request models: poll → commandFramer → respond → framer → reading; continuous models have none", () => {
@@ -709,7 +760,10 @@ describe("registry", () => {
             [{ ...toledo, transport: "mqtt" }, /transport/],
             [{ ...toledo, decode: undefined }, /decode/],
             [{ ...toledo, framer: { type: "start-end", start: 2, end: 2, trailer: 0, maxLength: 18 } }, /same byte/],
-            [{ ...toledo, framer: { type: "start-end", start: 2, end: 13, trailer: 20, maxLength: 18 } }, /cannot hold/],
+            [
+                { ...toledo, framer: { type: "start-end", start: 2, end: 13, trailer: 20, maxLength: 18 } },
+                /cannot hold/,
+            ],
             [{ ...toledo, framer: { type: "delimiter", delimiter: [], maxLength: 10 } }, /delimiter/],
             [{ ...toledo, framer: { type: "delimiter", delimiter: [256], maxLength: 0 } }, /maxLength/],
             [{ ...toledo, framer: { type: "regex" } }, /framer.type/],

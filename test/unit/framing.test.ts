@@ -64,3 +64,20 @@ describe("StreamFramer", () => {
         expect(framer.push(toledoFrame).frames).toEqual([toledoFrame]);
     });
 });
+
+describe("StreamFramer on a 7E1 line read as 8N1", () => {
+    it("finds Toledo frames whose bytes carry even parity in bit 7", async () => {
+        const { definition: toledo } = await import("../../devices/toledo-continuous.ts");
+        const frame = Buffer.from(toledo.encode({ kg: 24560, motion: false, overload: false, underload: false }));
+        const evenParity = (byte: number) => {
+            let ones = 0;
+            for (let bit = 0; bit < 7; bit++) ones += (byte >> bit) & 1;
+            return ones % 2 === 1 ? byte | 0x80 : byte;
+        };
+        const onTheWire = Buffer.from([...frame, ...frame].map(evenParity));
+        expect(onTheWire.includes(0x02)).toBe(false);
+        const out = new StreamFramer(toledo.framer).push(onTheWire);
+        expect(out.frames).toHaveLength(2);
+        expect(toledo.decode(out.frames[0]!)).toMatchObject({ status: "reading", values: { kg: 24560, stable: true } });
+    });
+});
