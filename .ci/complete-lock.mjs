@@ -17,7 +17,9 @@ for (const [path, entry] of Object.entries(packages)) {
         if (!/^\d+\.\d+\.\d+/.test(range)) continue;
         const parts = name.split("/").pop().split("-");
         const os = parts.find((part) => OS.includes(part));
-        const cpu = parts.find((part) => CPU.includes(part)) ?? (parts.includes("eabi") || parts.includes("gnueabihf") || parts.includes("musleabihf") ? "arm" : undefined);
+        const cpu =
+            parts.find((part) => CPU.includes(part)) ??
+            (parts.includes("eabi") || parts.includes("gnueabihf") || parts.includes("musleabihf") ? "arm" : undefined);
         if (!os || !cpu) continue;
         packages[`node_modules/${name}`] = {
             version: range,
@@ -31,7 +33,9 @@ for (const [path, entry] of Object.entries(packages)) {
     }
 }
 if (added > 0) {
-    lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)));
+    lock.packages = Object.fromEntries(
+        Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+    );
     writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 }
 console.log(`complete-lock: ${added} optional platform entr${added === 1 ? "y" : "ies"} added`);

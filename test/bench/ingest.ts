@@ -94,7 +94,12 @@ async function rawMqttLoopback(messagesPerDevice: number): Promise<Figures> {
     const seconds = Math.max(result.seconds, Number(last - started) / 1e9 - 0.05);
     await subscriber.endAsync();
     await broker.close();
-    return { name: "raw MQTT.js QoS 1 loopback: publishers → aedes → subscriber", events: received, seconds, perSecond: received / seconds };
+    return {
+        name: "raw MQTT.js QoS 1 loopback: publishers → aedes → subscriber",
+        events: received,
+        seconds,
+        perSecond: received / seconds,
+    };
 }
 
 /** Raw baseline 2: the same publishers against a bare aedes broker that PUBACKs at once, no subscriber. */
@@ -102,7 +107,12 @@ async function rawMqttPuback(messagesPerDevice: number): Promise<Figures> {
     const broker = await bareBroker();
     const result = await runPublishers({ url: broker.url, devices: rawDevices(), messagesPerDevice, window: WINDOW });
     await broker.close();
-    return { name: "raw MQTT.js QoS 1 publish → aedes PUBACK, no subscriber", events: result.acked, seconds: result.seconds, perSecond: result.acked / result.seconds };
+    return {
+        name: "raw MQTT.js QoS 1 publish → aedes PUBACK, no subscriber",
+        events: result.acked,
+        seconds: result.seconds,
+        perSecond: result.acked / result.seconds,
+    };
 }
 
 /** Raw baseline 3: better-sqlite3 inserts of event-sized rows, 500 per transaction, WAL + synchronous=FULL. */
