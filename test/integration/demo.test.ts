@@ -1,0 +1,67 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { startDemoSimulators } from "../../simulators/demo.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import type { GateEvent } from "../../src/core/events.ts";
+import { Gate } from "../../src/gate.ts";
+import { eventually } from "../helpers/gate.ts";
+import { tempDir, testLog } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+describe("the demo gate that npm start runs", () => {
+    it("brings every device online and stores weights, scans and seal reads from both lanes", async () => {
+        // The shipped demo file, moved to free ports and a temp database so it can run beside anything.
+        const base = 20000 + Math.floor(Math.random() * 20000);
+        const text = readFileSync("config/demo.yaml", "utf8")
+            .replace(/port: 8080/, "port: 0")
+            .replace(/port: 18830/, "port: 0")
+            .replace(/tcp:\/\/127\.0\.0\.1:140(\d\d)/g, (_m, n: string) => `tcp://127.0.0.1:${base + Number(n)}`)
+            .replace("./data/demo.db", join(dir.path, "demo.db"));
+        const file = join(dir.path, "demo.yaml");
+        writeFileSync(file, text);
+        const config = parseConfig(text, { source: file });
+        const gate = new Gate({ config, log: testLog });
+        const addresses = await gate.start();
+        const simulators = await startDemoSimulators(file, config, addresses, testLog);
+        try {
+            const has = (
+                events: GateEvent[],
+                type: string,
+                laneId: string,
+                test: (e: GateEvent) => boolean = () => true,
+            ) => events.some((event) => event.type === type && event.laneId === laneId && test(event));
+            const stableTruck = (event: GateEvent) => {
+                const values = event.data.values as { kg: number; stable: boolean };
+                return values.stable && values.kg > 10_000;
+            };
+            await eventually(
+                () => {
+                    const events = gate.log.read(0, 10_000);
+                    return (
+                        ["L1", "L2"].every(
+                            (lane) =>
+                                has(events, "reading.weight", lane, stableTruck) &&
+                                has(events, "reading.scan", lane) &&
+                                has(events, "reading.seal", lane),
+                        ) || undefined
+                    );
+                },
+                30_000,
+                "a truck weighed, scanned and its seal read in both lanes",
+            );
+            const health = (await (await fetch(`${addresses.http}/api/v1/health`)).json()) as {
+                lanes: { ready: boolean }[];
+            };
+            expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true]);
+            for (const scan of gate.log.read(0, 10_000).filter((e) => e.type === "reading.scan")) {
+                expect((scan.data.values as { parsed: { type: string } }).parsed.type).not.toBe("other");
+            }
+        } finally {
+            await simulators.stop();
+            await gate.stop();
+        }
+    }, 45_000);
+});
