@@ -526,16 +526,19 @@ describe("SealReaderSimulator with an in-process aedes broker", () => {
                 error.returnCode = 4;
                 callback(error, false);
             },
-            authorizePublish: (_client, _packet, callback) => {
+            // Captured here, just before the broker accepts the publish: aedes writes the PUBACK before it
+            // emits "publish", so capturing on that event would race a read() that already resolved.
+            authorizePublish: (client, packet, callback) => {
+                const accept = () => {
+                    if (client && packet.topic.startsWith(prefix)) {
+                        captured.push({ topic: packet.topic, payload: Buffer.from(packet.payload) });
+                    }
+                    callback(null);
+                };
                 const held = hold;
-                if (held) held.then(() => callback(null));
-                else callback(null);
+                if (held) held.then(accept);
+                else accept();
             },
-        });
-        broker.on("publish", (packet, client) => {
-            if (client && packet.topic.startsWith(prefix)) {
-                captured.push({ topic: packet.topic, payload: Buffer.from(packet.payload) });
-            }
         });
         server = createServer((socket) => {
             sockets.add(socket);
@@ -650,8 +653,6 @@ describe("SealReaderSimulator with an in-process aedes broker", () => {
         expect(offline).toBeGreaterThanOrEqual(1);
         captured.length = 0;
         await expect(sim.read({ sealId: "VNC-000400", type: "GPS", status: "OPENED" })).resolves.toBe(true);
-        // aedes writes the PUBACK before it emits "publish", so the capture can trail the resolved read().
-        await eventually(() => readingsOf(decoded()).length > 0, "the read at the broker");
         expect(readingsOf(decoded())[0]).toMatchObject({ sealId: "VNC-000400", status: "OPENED" });
     });
 
