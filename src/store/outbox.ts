@@ -12,6 +12,12 @@ export const CLASS_WEIGHTS: Readonly<Record<OutboxClass, number>> = {
 
 const CLASSES = Object.keys(CLASS_WEIGHTS).map(Number) as OutboxClass[];
 
+/** One queued event: its seq and the class it is queued under. */
+export interface OutboxEntry {
+    seq: number;
+    class: OutboxClass;
+}
+
 export interface BacklogByClass {
     class: OutboxClass;
     pending: number;
@@ -20,8 +26,9 @@ export interface BacklogByClass {
 }
 
 /**
- * The outbox: one row per event not yet accepted by central. Rows are written in the same transaction as
- * their event (see EventLog), so an event can never be stored without being queued for sync.
+ * The outbox: one row per event central has not accepted. Rows are written by a trigger in the same
+ * transaction as their event (see the migrations), so an event can never be stored without being queued;
+ * a delivered event's row is deleted, a rejected one is parked with its reason until a technician retries.
  */
 export class Outbox {
     constructor(private readonly db: Db) {}
@@ -33,7 +40,7 @@ export class Outbox {
                         SUM(state = 'pending') AS pending,
                         SUM(state = 'parked') AS parked,
                         MIN(CASE WHEN state = 'pending' THEN seq END) AS oldest
-                   FROM outbox WHERE state != 'delivered' GROUP BY class`,
+                   FROM outbox GROUP BY class`,
             )
             .all() as { class: number; pending: number; parked: number; oldest: number | null }[];
         return CLASSES.map((cls) => {
@@ -48,59 +55,58 @@ export class Outbox {
     }
 
     /**
-     * The next pending seqs to send, at most `limit`, shared between classes by CLASS_WEIGHTS; a class's
-     * unused share goes to the others. Within a class, oldest first, so per-lane order is kept.
+     * The next pending events to send, at most `limit`, shared between classes by CLASS_WEIGHTS; a class's
+     * unused share goes to the others. Within a class, oldest first, so per-lane order is kept. Sorted by seq.
      */
-    nextBatch(limit: number): number[] {
+    nextBatch(limit: number): OutboxEntry[] {
         const totalWeight = CLASSES.reduce((sum, cls) => sum + CLASS_WEIGHTS[cls], 0);
         const select = this.db.prepare(
-            "SELECT seq FROM outbox WHERE state = 'pending' AND class = ? ORDER BY seq LIMIT ?",
+            "SELECT seq FROM outbox WHERE class = ? AND seq > ? AND state = 'pending' ORDER BY seq LIMIT ?",
         );
         const picked = new Map<OutboxClass, number[]>();
         let remaining = limit;
-        for (const cls of CLASSES) {
-            const share = Math.max(1, Math.floor((limit * CLASS_WEIGHTS[cls]) / totalWeight));
-            const seqs = (select.all(cls, Math.min(share, remaining)) as { seq: number }[]).map((row) => row.seq);
-            picked.set(cls, seqs);
-            remaining -= seqs.length;
-        }
-        for (const cls of CLASSES) {
-            if (remaining <= 0) break;
+        const take = (cls: OutboxClass, count: number): void => {
+            if (count <= 0) return;
             const already = picked.get(cls) ?? [];
             const after = already.length > 0 ? (already[already.length - 1] as number) : 0;
-            const more = (
-                this.db
-                    .prepare(
-                        "SELECT seq FROM outbox WHERE state = 'pending' AND class = ? AND seq > ? ORDER BY seq LIMIT ?",
-                    )
-                    .all(cls, after, remaining) as { seq: number }[]
-            ).map((row) => row.seq);
+            const more = (select.all(cls, after, count) as { seq: number }[]).map((row) => row.seq);
             picked.set(cls, [...already, ...more]);
             remaining -= more.length;
+        };
+        for (const cls of CLASSES) {
+            take(cls, Math.min(remaining, Math.max(1, Math.floor((limit * CLASS_WEIGHTS[cls]) / totalWeight))));
         }
-        return [...picked.values()].flat().sort((a, b) => a - b);
+        for (const cls of CLASSES) take(cls, remaining);
+        return [...picked.entries()]
+            .flatMap(([cls, seqs]) => seqs.map((seq) => ({ seq, class: cls })))
+            .sort((a, b) => a.seq - b.seq);
     }
 
-    markDelivered(seqs: readonly number[], at: Date): void {
-        const update = this.db.prepare("UPDATE outbox SET state = 'delivered', updated_at = ? WHERE seq = ?");
+    /** Central accepted these (or already had them): they leave the outbox. */
+    markDelivered(entries: readonly OutboxEntry[]): void {
+        const remove = this.db.prepare("DELETE FROM outbox WHERE class = ? AND seq = ?");
         this.db.transaction(() => {
-            for (const seq of seqs) update.run(at.toISOString(), seq);
+            for (const entry of entries) remove.run(entry.class, entry.seq);
         })();
     }
 
-    park(seq: number, reason: string, at: Date): void {
+    /** Central rejected it: kept, with the reason, out of the batches until a technician retries it. */
+    park(entry: OutboxEntry, reason: string, at: Date): void {
         this.db
             .prepare(
-                "UPDATE outbox SET state = 'parked', last_error = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ?",
+                "UPDATE outbox SET state = 'parked', last_error = ?, attempts = attempts + 1, updated_at = ? WHERE class = ? AND seq = ?",
             )
-            .run(reason, at.toISOString(), seq);
+            .run(reason, at.toISOString(), entry.class, entry.seq);
     }
 
-    retryParked(seq: number, at: Date): boolean {
+    /** A technician's retry: the parked event goes back to pending. False when it was not parked. */
+    retryParked(entry: OutboxEntry, at: Date): boolean {
         return (
             this.db
-                .prepare("UPDATE outbox SET state = 'pending', updated_at = ? WHERE seq = ? AND state = 'parked'")
-                .run(at.toISOString(), seq).changes === 1
+                .prepare(
+                    "UPDATE outbox SET state = 'pending', updated_at = ? WHERE class = ? AND seq = ? AND state = 'parked'",
+                )
+                .run(at.toISOString(), entry.class, entry.seq).changes === 1
         );
     }
 }

@@ -1,8 +1,8 @@
 /**
- * A worker thread that plays N MQTT devices publishing QoS 1 e-seal reads as fast as a bounded window
- * allows, so the measured process does not also carry the load generator.
+ * A child process that plays N MQTT devices publishing QoS 1 e-seal reads as fast as a bounded window
+ * allows, so the measured process (its CPU and its resident memory) does not also carry the load generator.
+ * Protocol over the IPC channel: it gets the job, answers {ready}, gets "go", answers {acked, seconds}.
  */
-import { parentPort, workerData } from "node:worker_threads";
 import mqtt from "mqtt";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 
@@ -63,15 +63,18 @@ async function runDevice(
     return acked;
 }
 
-const job = workerData as PublisherJob & { offset: number };
+function receive<T>(): Promise<T> {
+    return new Promise((resolve) => process.once("message", (message) => resolve(message as T)));
+}
+
+const job = await receive<PublisherJob & { offset: number }>();
 // Log in first (scrypt on the gate side is deliberately slow), then publish on "go": only publishing is timed.
 const clients = await Promise.all(job.devices.map((device, index) => connectDevice(job, device, job.offset + index)));
-parentPort?.once("message", async () => {
-    const started = process.hrtime.bigint();
-    const acked = await Promise.all(
-        job.devices.map((device, index) => runDevice(job, clients[index]!, device, job.offset + index)),
-    );
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    parentPort?.postMessage({ acked: acked.reduce((a, b) => a + b, 0), seconds });
-});
-parentPort?.postMessage({ ready: true });
+process.send?.({ ready: true });
+await receive<string>();
+const started = process.hrtime.bigint();
+const acked = await Promise.all(
+    job.devices.map((device, index) => runDevice(job, clients[index]!, device, job.offset + index)),
+);
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+process.send?.({ acked: acked.reduce((a, b) => a + b, 0), seconds }, () => process.exit(0));
