@@ -140,7 +140,16 @@ function rawSqlite(dir: string, rows: number): Figures {
 async function gateIngest(
     dir: string,
     messagesPerDevice: number,
-): Promise<Figures & { rssMb: number; commits: number }> {
+): Promise<
+    Figures & {
+        rssMb: number;
+        idleRssMb: number;
+        heapMb: number;
+        externalMb: number;
+        liveHeapMbAfterGc?: number;
+        commits: number;
+    }
+> {
     const devices = Array.from({ length: DEVICES }, (_, i) => ({
         id: `seal-${i}`,
         username: `seal-${i}`,
@@ -169,9 +178,15 @@ ${Array.from(
     const addresses = await gate.start();
     const before = gate.log.stats.events;
     const commitsBefore = gate.log.stats.commits;
-    let peakRss = process.memoryUsage().rss;
+    const idleRss = process.memoryUsage().rss;
+    let peakRss = idleRss;
+    let peakHeap = 0;
+    let peakExternal = 0;
     const sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        const usage = process.memoryUsage();
+        peakRss = Math.max(peakRss, usage.rss);
+        peakHeap = Math.max(peakHeap, usage.heapUsed);
+        peakExternal = Math.max(peakExternal, usage.external);
     }, 100);
     const result = await runPublishers({
         url: addresses.mqtt!,
@@ -184,6 +199,10 @@ ${Array.from(
         window: WINDOW,
     });
     clearInterval(sampler);
+    // With --expose-gc: what stays live after the load, as opposed to garbage not yet collected.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const liveHeapMb = gc ? process.memoryUsage().heapUsed / 2 ** 20 : undefined;
     const events = gate.log.stats.events - before;
     const commits = gate.log.stats.commits - commitsBefore;
     await gate.stop();
@@ -194,6 +213,10 @@ ${Array.from(
         seconds: result.seconds,
         perSecond: result.acked / result.seconds,
         rssMb: peakRss / 2 ** 20,
+        idleRssMb: idleRss / 2 ** 20,
+        heapMb: peakHeap / 2 ** 20,
+        ...(liveHeapMb !== undefined && { liveHeapMbAfterGc: liveHeapMb }),
+        externalMb: peakExternal / 2 ** 20,
         commits,
     };
 }
@@ -206,10 +229,11 @@ export async function benchIngest(
     const dir = join(tmpdir(), `gate-edge-bench-${process.pid}`);
     mkdirSync(dir, { recursive: true });
     out(`ingest benchmark: ${DEVICES} devices × ${messagesPerDevice} QoS 1 messages, window ${WINDOW} per device`);
+    // gate-edge first, so its resident memory is not the high-water mark the baselines left behind.
+    const gate = await gateIngest(dir, messagesPerDevice);
     const mqttRaw = await rawMqttLoopback(messagesPerDevice);
     const pubackRaw = await rawMqttPuback(messagesPerDevice);
     const sqliteRaw = rawSqlite(dir, DEVICES * messagesPerDevice);
-    const gate = await gateIngest(dir, messagesPerDevice);
     const rows = [mqttRaw, pubackRaw, sqliteRaw, gate];
     out("");
     out("| measurement | events | seconds | events/s |");
@@ -228,6 +252,10 @@ export async function benchIngest(
     out(
         `peak resident memory:            ${gate.rssMb.toFixed(0)} MB (gate-edge process; load generator in child processes)`,
     );
+    out(`resident memory before the load: ${gate.idleRssMb.toFixed(0)} MB`);
+    out(`peak JS heap used / external:    ${gate.heapMb.toFixed(0)} MB / ${gate.externalMb.toFixed(0)} MB`);
+    if (gate.liveHeapMbAfterGc !== undefined)
+        out(`live JS heap after the load (GC): ${gate.liveHeapMbAfterGc.toFixed(0)} MB`);
     const result = {
         benchmark: "ingest",
         at: new Date().toISOString(),
