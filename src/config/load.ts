@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
@@ -8,7 +8,11 @@ import { GateError } from "../core/errors.ts";
 import { hashPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
 
-const schemaPath = join(dirname(fileURLToPath(import.meta.url)), "../../config/gate.schema.json");
+// From src/config when run through tsx, from dist/src/config when compiled: the schema stays in config/.
+const here = dirname(fileURLToPath(import.meta.url));
+const schemaPath = [join(here, "../../config/gate.schema.json"), join(here, "../../../config/gate.schema.json")].find(
+    (candidate) => existsSync(candidate),
+) as string;
 
 let compiledValidator: ReturnType<Ajv["compile"]> | undefined;
 function validator(): ReturnType<Ajv["compile"]> {
