@@ -23,10 +23,12 @@ export const models: readonly DeviceModel[] = [
     esealMqttJson,
 ];
 
-const TRANSPORT_OF_KIND: Readonly<Record<DeviceModel["kind"], DeviceModel["transport"]>> = {
-    weight: "serial",
-    scan: "serial",
-    seal: "mqtt",
+const TRANSPORTS_OF_KIND: Readonly<Record<DeviceModel["kind"], readonly DeviceModel["transport"][]>> = {
+    weight: ["serial"],
+    scan: ["serial"],
+    seal: ["mqtt"],
+    plate: ["onvif", "http-push"],
+    plc: ["opcua"],
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -81,8 +83,8 @@ export function definitionProblems(def: unknown): string[] {
     }
     const kind = def.kind;
     if (kind !== "weight" && kind !== "scan" && kind !== "seal") return [...problems, "kind is unknown"];
-    if (def.transport !== TRANSPORT_OF_KIND[kind])
-        problems.push(`transport of a ${kind} model is not ${TRANSPORT_OF_KIND[kind]}`);
+    if (!TRANSPORTS_OF_KIND[kind].includes(def.transport as DeviceModel["transport"]))
+        problems.push(`transport of a ${kind} model is not ${TRANSPORTS_OF_KIND[kind].join(" or ")}`);
     if (def.transport === "serial") {
         const s = def.serialDefaults;
         if (

@@ -121,5 +121,123 @@ export interface SealReaderModel extends MqttModelBase<SealValues> {
     encode(message: SealMessage): { subtopic: string; payload: Uint8Array };
 }
 
-export type DeviceModel = ScaleModel | ScannerModel | SealReaderModel;
+export type DeviceModel =
+    | ScaleModel
+    | ScannerModel
+    | SealReaderModel
+    | OnvifCameraModel
+    | HttpPushCameraModel
+    | PlcModel;
 export type DeviceModelKind = DeviceModel["kind"];
+
+// ---------------------------------------------------------------------------------------------------
+// Plate cameras (ANPR) and the lane PLC.
+
+/** An image a camera delivered with a plate read (scene or plate crop). */
+export interface PlateImage {
+    /** e.g. "detectionPicture.jpg", "licensePlatePicture.jpg", "NormalPic". */
+    name: string;
+    contentType: string;
+    bytes: Uint8Array;
+}
+
+/**
+ * A plate read as the camera reported it, before gate-edge normalises it: the raw text exactly as sent
+ * (leading zeros and all), the confidence scaled to 0–1, and any images.
+ */
+export interface PlateRead {
+    text: string;
+    /** Country or region code as the camera sent it, if any (e.g. "VN", "CN", "US"). */
+    countryCode?: string;
+    /** 0–1. ONVIF Likelihood as is; Hikvision confidenceLevel / 100; Dahua Confidence / 100. */
+    confidence: number;
+    /** The camera's own direction or lane position, when it says ("forward", "reverse"). */
+    direction?: string;
+    images: PlateImage[];
+}
+
+/** A camera read over ONVIF: PullPoint subscription to the licence-plate topic. */
+export interface OnvifCameraModel extends ModelBase {
+    kind: "plate";
+    transport: "onvif";
+    /** The event topic the driver subscribes to, e.g. "tns1:RuleEngine/Recognition/LicensePlate". */
+    plateTopic: string;
+    /**
+     * Pure decode of one wsnt:NotificationMessage, given as its raw XML (never the onvif library's
+     * converted object, which turns "003725" into 3725). Messages on other topics are `ignored`.
+     */
+    decode(notificationXml: string): DecodeResult<PlateRead> & { observedAt?: number };
+}
+
+/** One HTTP request a push camera made, as the receiver got it. */
+export interface PushRequest {
+    path: string;
+    /** The Content-Type header, with its parameters (multipart boundary). */
+    contentType: string;
+    body: Uint8Array;
+}
+
+/** A camera that pushes its reads over HTTP (Hikvision ISAPI alarm, Dahua ITSAPI). */
+export interface HttpPushCameraModel extends ModelBase {
+    kind: "plate";
+    transport: "http-push";
+    /** Paths under the push receiver the camera posts to (fixed by the vendor, or as configured on it). */
+    paths: readonly string[];
+    /** Requests larger than this are refused with 413 before they are parsed. */
+    maxBodyBytes: number;
+    /** Pure decode of one request. Heartbeats and non-plate alarms are `ignored`. Never throws. */
+    decode(request: PushRequest): DecodeResult<PlateRead> & { observedAt?: number };
+    /**
+     * The answer the camera expects: `stored` once the read is committed (or was ignored on purpose),
+     * `refused` for a request that could not be trusted. Dahua resends until it gets {"Result":true}.
+     */
+    reply(outcome: "stored" | "refused", reason?: string): { status: number; contentType: string; body: string };
+    /** The request a camera of this model sends for a read (simulators). */
+    encode(read: PlateRead, options?: { at?: Date; deviceName?: string }): PushRequest;
+}
+
+/** The logical tags of a lane PLC (domain.md §6); a PLC model maps each to an OPC UA node. */
+export type PlcTag =
+    | "Barrier.CmdOpen"
+    | "Barrier.State"
+    | "Barrier.LimitOpen"
+    | "Barrier.LimitClosed"
+    | "Barrier.Fault"
+    | "Barrier.FaultCode"
+    | "Loop.Entry.Occupied"
+    | "Loop.Safety.Occupied"
+    | "Loop.Exit.Occupied"
+    | "Light.Entry"
+    | "Light.Exit"
+    | "EStop.Active"
+    | "PLC.Heartbeat"
+    | "PLC.Mode"
+    | "Watchdog.Heartbeat";
+
+export type PlcDataType = "Boolean" | "Int32" | "UInt32";
+
+export interface PlcTagSpec {
+    /** OPC UA node id, with `{lane}` standing for the PLC's lane prefix, e.g. "ns=1;s={lane}.Barrier.State". */
+    nodeId: string;
+    dataType: PlcDataType;
+    /** read: gate-edge monitors it; write: gate-edge writes it (commands, lights, its own heartbeat). */
+    access: "read" | "write";
+}
+
+/** What the PLC reports, normalised; each monitored tag change becomes one of these. */
+export type PlcSignal =
+    | { tag: "Barrier.State"; state: "closed" | "opening" | "open" | "closing" | "stopped" | "fault" | "unknown" }
+    | { tag: "Loop.Entry.Occupied" | "Loop.Safety.Occupied" | "Loop.Exit.Occupied"; occupied: boolean }
+    | { tag: "Barrier.LimitOpen" | "Barrier.LimitClosed" | "Barrier.Fault" | "EStop.Active"; active: boolean }
+    | { tag: "Barrier.FaultCode" | "PLC.Heartbeat"; value: number }
+    | { tag: "PLC.Mode"; mode: "auto" | "manual" | "maintenance" | "unknown" };
+
+export interface PlcModel extends ModelBase {
+    kind: "plc";
+    transport: "opcua";
+    tags: Readonly<Record<PlcTag, PlcTagSpec>>;
+    /** Light.Entry / Light.Exit values: off, red, green, yellow, flashing. */
+    lightCodes: Readonly<Record<"off" | "red" | "green" | "yellow" | "flashing", number>>;
+    /** Pure check and decode of one monitored value. A value of the wrong type is `invalid`. Never throws. */
+    decode(tag: PlcTag, value: unknown): DecodeResult<PlcSignal>;
+}

@@ -3,10 +3,25 @@
  * model's encode/respond, so gate-edge's decoders and the simulators cannot drift apart.
  */
 import { getModel, models } from "../devices/index.ts";
-import type { DeviceModel, DeviceModelKind, ScaleModel, ScannerModel, SealReaderModel } from "../devices/types.ts";
+import type {
+    DeviceModel,
+    DeviceModelKind,
+    HttpPushCameraModel,
+    OnvifCameraModel,
+    PlcModel,
+    ScaleModel,
+    ScannerModel,
+    SealReaderModel,
+} from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
 
-type ModelOfKind = { weight: ScaleModel; scan: ScannerModel; seal: SealReaderModel };
+type ModelOfKind = {
+    weight: ScaleModel;
+    scan: ScannerModel;
+    seal: SealReaderModel;
+    plate: OnvifCameraModel | HttpPushCameraModel;
+    plc: PlcModel;
+};
 
 /** Model ids of one kind, sorted, for usage and error messages. */
 export function modelIds(kind: DeviceModelKind): string[] {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { DecodeResult, DeviceModel } from "../../devices/types.ts";
+import type { DecodeResult, DeviceModel, PlateRead } from "../../devices/types.ts";
 import type { DeviceConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { Clock } from "../core/clock.ts";
@@ -261,6 +261,14 @@ function makeReducer(
             const reducer = new DuplicateReducer<SealValues>(settings.duplicateWindowMs, sealKey);
             return (values, now) => reducer.reduce(values as SealValues, now);
         }
+        case "plate": {
+            // A camera that reads the same plate several times as the truck rolls in yields one reading.
+            const reducer = new DuplicateReducer<PlateRead>(settings.duplicateWindowMs, (read) => read.text);
+            return (values, now) => reducer.reduce(values as PlateRead, now);
+        }
+        case "plc":
+            // The PLC reports changes only (OPC UA monitored items): each one means something.
+            return (values) => ({ emit: true, values });
     }
 }
 

@@ -720,7 +720,9 @@ describe("registry", () => {
             const inputs = [new Uint8Array(), Uint8Array.of(0), Uint8Array.of(0xff), new Uint8Array(5000).fill(0x41)];
             for (const input of inputs) {
                 const result: DecodeResult<unknown> =
-                    model.transport === "mqtt" ? model.decode("seal", input) : model.decode(input);
+                    model.transport === "mqtt"
+                        ? model.decode("seal", input)
+                        : (model as { decode(b: Uint8Array): DecodeResult<unknown> }).decode(input);
                 expect(["reading", "ignored", "invalid"]).toContain(result.status);
                 if (result.status !== "reading") expect(result.reason).not.toBe("");
             }
