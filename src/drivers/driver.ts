@@ -30,3 +30,39 @@ export interface StreamDriver {
     readonly connected: boolean;
     readonly reconnects: number;
 }
+
+/**
+ * What an ONVIF camera driver is given. The driver owns the camera session, the PullPoint subscription
+ * and its renewal; the runtime decodes with the device model.
+ */
+export interface OnvifDriverContext {
+    readonly log: Logger;
+    /**
+     * One wsnt:NotificationMessage on the plate topic, as raw XML, with the JPEG snapshot the driver
+     * fetched for it (if it could). Resolves once what it carried is durable; never rejects for bad XML.
+     */
+    onNotification(xml: string, snapshot?: { contentType: string; bytes: Buffer }): Promise<void>;
+    setStatus(status: DeviceStatus, reason: string): void;
+}
+
+/**
+ * What the HTTP push receiver hands to the runtime of the camera a request came from. Resolves with the
+ * outcome once the read is durable (then the camera gets its success answer, e.g. Dahua's
+ * {"Result":true}); "refused" for a request that could not be trusted (it gets a 4xx with the reason).
+ */
+export type PushHandler = (request: {
+    path: string;
+    contentType: string;
+    body: Buffer;
+}) => Promise<{ outcome: "stored" | "refused"; reason?: string }>;
+
+/**
+ * What the OPC UA lane PLC driver is given. The driver owns the client, session, subscription and the
+ * monitored items, and writes commands and its watchdog heartbeat.
+ */
+export interface PlcDriverContext {
+    readonly log: Logger;
+    /** A monitored tag changed (raw OPC UA value). Resolves once what it meant is durable. */
+    onTagValue(tag: string, value: unknown, sourceTimestamp?: Date): Promise<void>;
+    setStatus(status: DeviceStatus, reason: string): void;
+}
