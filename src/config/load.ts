@@ -124,6 +124,53 @@ function parseAddress(raw: string | undefined, path: string, errors: string[]): 
     return undefined;
 }
 
+/** An ONVIF camera's device service: http://host[:port], nothing else. */
+function parseHttpAddress(
+    raw: string | undefined,
+    path: string,
+    errors: string[],
+    snapshot: boolean,
+): DeviceAddress | undefined {
+    let url: URL | undefined;
+    try {
+        url = raw === undefined ? undefined : new URL(raw);
+    } catch {
+        url = undefined;
+    }
+    if (url?.protocol !== "http:" || !url.hostname || (url.pathname !== "/" && url.pathname !== "")) {
+        errors.push(`${path}: an ONVIF camera is addressed as http://host:port, e.g. http://192.168.1.64:80`);
+        return undefined;
+    }
+    return { transport: "onvif", host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80), snapshot };
+}
+
+function parseOpcUaAddress(
+    raw: string | undefined,
+    plc: RawDevice["plc"],
+    path: string,
+    errors: string[],
+): DeviceAddress | undefined {
+    if (raw === undefined || !/^opc\.tcp:\/\/[^/:\s]+(:\d{1,5})?(\/\S*)?$/.test(raw)) {
+        errors.push(
+            `${path}.address: a PLC is addressed as opc.tcp://host:port/path, e.g. opc.tcp://10.0.0.9:4840/UA/GatePLC`,
+        );
+        return undefined;
+    }
+    if (!plc) {
+        errors.push(`${path}.plc: is required for a PLC (at least plc.lanePrefix)`);
+        return undefined;
+    }
+    return {
+        transport: "opcua",
+        endpointUrl: raw,
+        lanePrefix: plc.lanePrefix,
+        securityMode: plc.securityMode,
+        ...(plc.securityPolicy !== undefined && { securityPolicy: plc.securityPolicy }),
+        commandTimeoutMs: plc.commandTimeoutMs,
+        heartbeatMs: plc.heartbeatMs,
+    };
+}
+
 interface RawDevice {
     id: string;
     kind?: string;
@@ -133,6 +180,15 @@ interface RawDevice {
     role?: string;
     auth?: { username: string; password: string };
     pollIntervalMs?: number;
+    allow?: string[];
+    snapshot: boolean;
+    plc?: {
+        lanePrefix: string;
+        securityMode: "None" | "Sign" | "SignAndEncrypt";
+        securityPolicy?: string;
+        commandTimeoutMs: number;
+        heartbeatMs: number;
+    };
 }
 interface RawLane {
     id: string;
@@ -142,8 +198,9 @@ interface RawLane {
 }
 interface RawConfig {
     gate: { id: string; name?: string };
-    storage: GateConfig["storage"];
+    storage: Omit<GateConfig["storage"], "pkiFolder"> & { pkiFolder?: string };
     http: GateConfig["http"];
+    push: GateConfig["push"];
     broker: {
         mode: "embedded" | "external";
         host: string;
@@ -182,6 +239,13 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
                     `${path}.kind: "${device.kind}" does not match model ${model.model}, which reads "${model.kind}"`,
                 );
             let address: DeviceAddress | undefined;
+            const only = (key: "topic" | "allow" | "plc", transports: readonly string[]): void => {
+                if (device[key] !== undefined && !transports.includes(model.transport))
+                    errors.push(`${path}.${key}: model ${model.model} does not use it`);
+            };
+            only("topic", ["mqtt"]);
+            only("allow", ["http-push"]);
+            only("plc", ["opcua"]);
             if (model.transport === "mqtt") {
                 if (device.address !== undefined && device.address !== "mqtt:")
                     errors.push(
@@ -194,11 +258,33 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
                 address = { transport: "mqtt", topic };
                 if (raw.broker.mode === "embedded" && !device.auth)
                     errors.push(`${path}.auth: an MQTT device needs a username and password on the embedded broker`);
+            } else if (model.transport === "http-push") {
+                if (device.address !== undefined && device.address !== "http-push:")
+                    errors.push(
+                        `${path}.address: model ${model.model} pushes to gate-edge; use "http-push:" or leave it out`,
+                    );
+                if (!device.auth && (device.allow ?? []).length === 0)
+                    errors.push(`${path}.auth: a push camera needs credentials or an allow list of source addresses`);
+                address = { transport: "http-push", allow: device.allow ?? [] };
+            } else if (model.transport === "onvif") {
+                address = parseHttpAddress(device.address, `${path}.address`, errors, device.snapshot);
+                if (!device.auth)
+                    errors.push(`${path}.auth: an ONVIF camera needs the username and password to log in with`);
+            } else if (model.transport === "opcua") {
+                address = parseOpcUaAddress(device.address, device.plc, `${path}`, errors);
             } else {
-                if (device.topic !== undefined) errors.push(`${path}.topic: only MQTT devices have a topic`);
                 address = parseAddress(device.address, `${path}.address`, errors);
             }
-            if (device.auth) {
+            if (
+                model.kind === "plate" &&
+                device.role !== undefined &&
+                device.role !== "front" &&
+                device.role !== "rear"
+            )
+                errors.push(`${path}.role: a plate camera is "front" or "rear"`);
+            // Devices that log in to gate-edge share one username space (broker and push receiver).
+            const logsInToUs = model.transport === "mqtt" || model.transport === "http-push";
+            if (device.auth && logsInToUs) {
                 if (usernames.has(device.auth.username))
                     errors.push(`${path}.auth.username: "${device.auth.username}" is used by another device`);
                 usernames.add(device.auth.username);
@@ -206,18 +292,26 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
             if (device.pollIntervalMs !== undefined && !(model.kind === "weight" && model.mode === "request"))
                 errors.push(`${path}.pollIntervalMs: model ${model.model} is not polled`);
             if (!address) return;
-            devices.push({
+            const deviceConfig: DeviceConfig = {
                 id: device.id,
                 laneId: lane.id,
                 model: model.model,
                 kind: model.kind,
                 address,
                 ...(device.role !== undefined && { role: device.role }),
-                ...(device.auth && {
-                    auth: { username: device.auth.username, passwordHash: hashPassword(device.auth.password) },
-                }),
+                ...(device.auth &&
+                    logsInToUs && {
+                        auth: { username: device.auth.username, passwordHash: hashPassword(device.auth.password) },
+                    }),
                 ...(device.pollIntervalMs !== undefined && { pollIntervalMs: device.pollIntervalMs }),
-            });
+            };
+            if (device.auth && !logsInToUs) {
+                Object.defineProperty(deviceConfig, "login", {
+                    value: Object.freeze({ username: device.auth.username, password: device.auth.password }),
+                    enumerable: false,
+                });
+            }
+            devices.push(deviceConfig);
         });
         return { id: lane.id, name: lane.name ?? lane.id, direction: lane.direction, devices };
     });
@@ -237,8 +331,13 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
     }
     return {
         gate: { id: raw.gate.id, name: raw.gate.name ?? raw.gate.id },
-        storage: { ...raw.storage, path: resolve(baseDir, raw.storage.path) },
+        storage: {
+            ...raw.storage,
+            path: resolve(baseDir, raw.storage.path),
+            pkiFolder: resolve(baseDir, raw.storage.pkiFolder ?? join(dirname(raw.storage.path), "pki")),
+        },
         http: raw.http,
+        push: raw.push,
         broker,
         ingest: raw.ingest,
         lanes,

@@ -16,7 +16,26 @@ export type DeviceAddress =
           stopBits?: 1 | 2;
       }
     | { transport: "tcp"; host: string; port: number }
-    | { transport: "mqtt"; topic: string };
+    | { transport: "mqtt"; topic: string }
+    /** An ONVIF camera's device service. */
+    | { transport: "onvif"; host: string; port: number; snapshot: boolean }
+    /** A camera that pushes to the receiver; `allow` lists source addresses for cameras without credentials. */
+    | { transport: "http-push"; allow: string[] }
+    | {
+          transport: "opcua";
+          endpointUrl: string;
+          lanePrefix: string;
+          securityMode: "None" | "Sign" | "SignAndEncrypt";
+          securityPolicy?: string;
+          commandTimeoutMs: number;
+          heartbeatMs: number;
+      };
+
+/** Credentials gate-edge presents to a device (ONVIF camera, PLC). Kept in memory only, never logged. */
+export interface DeviceLogin {
+    username: string;
+    password: string;
+}
 
 export interface DeviceConfig {
     id: string;
@@ -25,7 +44,13 @@ export interface DeviceConfig {
     kind: string;
     address: DeviceAddress;
     role?: string;
+    /** Devices that log in to gate-edge (MQTT devices, push cameras): a hash only. */
     auth?: DeviceCredentials;
+    /**
+     * Devices gate-edge logs in to (ONVIF cameras, the PLC). A non-enumerable property, so no log line,
+     * JSON dump or API answer that walks the config can ever carry it.
+     */
+    readonly login?: DeviceLogin;
     pollIntervalMs?: number;
 }
 
@@ -38,8 +63,17 @@ export interface LaneConfig {
 
 export interface GateConfig {
     gate: { id: string; name: string };
-    storage: { path: string; quotaMb: number; groupCommitMax: number };
+    storage: {
+        path: string;
+        quotaMb: number;
+        groupCommitMax: number;
+        imageRetentionDays: number;
+        /** OPC UA client certificates. */
+        pkiFolder: string;
+    };
     http: { host: string; port: number };
+    /** The receiver push cameras post to. */
+    push: { host: string; port: number };
     broker:
         | { mode: "embedded"; host: string; port: number }
         | { mode: "external"; url: string; username?: string; password?: string; clientId: string };

@@ -44,12 +44,22 @@ export interface SealValues {
 }
 
 export interface PlateValues {
+    /** Exactly as the camera sent it. */
     text: string;
+    /** Upper case, separators removed: the form plates are compared in. */
     normalized: string;
     country: Country;
+    /** The text fits a VN or CN plate pattern. */
+    valid: boolean;
+    /** A trailer / semi-trailer plate (VN R series, CN 挂). */
+    trailer: boolean;
+    /** Plates that differ only by O/0, 8/B, D/0, I/1 share this key: a likely misread of each other. */
+    misreadKey: string;
+    /** 0–1. */
     confidence: number;
     position: "front" | "rear";
-    imageRef?: string;
+    /** Content-addressed images, `sha256:<hex>`; the scene picture first. */
+    imageRefs: string[];
 }
 
 export interface ContainerValues {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { DecodeResult, DeviceModel, PlateRead } from "../../devices/types.ts";
+import type { DecodeResult, DeviceModel, PlateRead, PlcSignal, PlcTag, PushRequest } from "../../devices/types.ts";
 import type { DeviceConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { Clock } from "../core/clock.ts";
@@ -12,6 +12,8 @@ import type {
     SealValues,
     WeightValues,
 } from "../core/events.ts";
+import type { ImageStore } from "../store/images.ts";
+import { plateValues, plcMeaning } from "./meaning.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
 
 /** Where the runtime stores events; the EventLog in production. Resolves when the event is durable. */
@@ -72,6 +74,8 @@ export class DeviceRuntime {
     /** Raw frames kept as bytes; hex is made only when a technician asks. */
     private readonly frames: { at: number; bytes: Buffer; outcome: RawFrameRecord["outcome"]; reason?: string }[] = [];
     private readonly reduce: (values: unknown, now: number) => ReduceOutcome<unknown>;
+    private readonly lastSignal = new Map<string, string>();
+    private lastFaultCode: number | undefined;
     readonly counters: DeviceHealth["counters"] = {
         frames: 0,
         readings: 0,
@@ -85,29 +89,38 @@ export class DeviceRuntime {
     constructor(
         readonly device: DeviceConfig,
         readonly model: DeviceModel,
-        private readonly deps: { sink: EventSink; bus: EventBus; clock: Clock; log: Logger; settings: IngestSettings },
+        private readonly deps: {
+            sink: EventSink;
+            bus: EventBus;
+            clock: Clock;
+            log: Logger;
+            settings: IngestSettings;
+            /** Where plate images go; without it plate readings carry no image references. */
+            images?: ImageStore;
+        },
     ) {
         this.statusSince = deps.clock.now();
         this.reduce = makeReducer(model, deps.settings);
     }
 
     /** A frame from a serial/TCP device, as cut by the model's framer. */
-    handleFrame(frame: Buffer): Promise<void> {
-        if (this.model.transport !== "serial") return Promise.resolve();
-        return this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
+    async handleFrame(frame: Buffer): Promise<void> {
+        if (this.model.transport !== "serial") return;
+        await this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
     }
 
     /** A publish under the device's topic prefix; `subtopic` is what follows the prefix. */
-    handlePublish(subtopic: string, payload: Buffer): Promise<void> {
-        if (this.model.transport !== "mqtt") return Promise.resolve();
+    async handlePublish(subtopic: string, payload: Buffer): Promise<void> {
+        if (this.model.transport !== "mqtt") return;
         if (payload.length > this.model.maxPayloadBytes) {
-            return this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), {
+            await this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), {
                 status: "invalid",
                 reason: `payload of ${payload.length} bytes is over the ${this.model.maxPayloadBytes}-byte limit`,
             });
+            return;
         }
         const result = this.model.decode(subtopic, payload);
-        return this.handleDecoded(payload, result, result.observedAt);
+        await this.handleDecoded(payload, result, result.observedAt);
     }
 
     /** Bytes the framer discarded. */
@@ -172,69 +185,145 @@ export class DeviceRuntime {
         }));
     }
 
+    /** One ONVIF NotificationMessage (raw XML) with the snapshot the driver fetched for it. */
+    async handleOnvifNotification(xml: string, snapshot?: { contentType: string; bytes: Buffer }): Promise<void> {
+        if (this.model.transport !== "onvif") return;
+        const result = this.model.decode(xml);
+        const withSnapshot: DecodeResult<unknown> =
+            result.status === "reading" && result.values.images.length === 0 && snapshot
+                ? { status: "reading", values: { ...result.values, images: [{ name: "snapshot", ...snapshot }] } }
+                : result;
+        await this.handleDecoded(Buffer.from(xml), withSnapshot, result.observedAt);
+    }
+
+    /**
+     * One HTTP push from a camera. Resolves with what the camera should be told: `stored` once the read
+     * is durable (or was a heartbeat or a repeat), `refused` with the reason for a request not to be trusted.
+     */
+    async handlePush(request: PushRequest): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
+        if (this.model.transport !== "http-push") return { outcome: "refused", reason: "not a push camera" };
+        const result = this.model.decode(request);
+        const shown = Buffer.from(request.body.subarray(0, MAX_LOGGED_FRAME_BYTES));
+        return this.handleDecoded(shown, result, result.observedAt);
+    }
+
+    /** A monitored PLC tag changed. Only changes of meaning are stored; heartbeats are proof of life. */
+    async handlePlcTag(tag: string, value: unknown, sourceTimestamp?: Date): Promise<void> {
+        if (this.model.transport !== "opcua") return;
+        const raw = Buffer.from(`${tag}=${JSON.stringify(value) ?? String(value)}`);
+        const known = tag in this.model.tags;
+        const result: DecodeResult<unknown> = known
+            ? this.model.decode(tag as PlcTag, value)
+            : { status: "invalid", reason: `unknown tag ${tag}` };
+        await this.handleDecoded(raw, result, sourceTimestamp?.getTime());
+    }
+
     private async handleDecoded(
         frame: Buffer,
         result: DecodeResult<unknown>,
         deviceObservedAt?: number,
-    ): Promise<void> {
+    ): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
         const now = this.deps.clock.now();
         this.counters.frames++;
         this.lastFrameAt = now;
-        // A frame is proof of life: a device that went silent is back (errors flip it back too: it talks).
-        if (this.status !== "online") void this.setStatus("online", "frames arriving");
+        // Proof of life for devices that only talk when they have something (serial, MQTT); drivers of
+        // session-based devices (ONVIF, OPC UA) own their status, since a frame says nothing about the session.
+        if (this.status !== "online" && (this.model.transport === "serial" || this.model.transport === "mqtt")) {
+            void this.setStatus("online", "frames arriving");
+        }
         if (result.status === "invalid") {
             this.counters.invalid++;
             this.remember(now, frame, "invalid", result.reason);
             const hex = hexOf(frame);
             this.deps.log.warn({ reason: result.reason, frame: hex }, "device frame rejected");
             this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: result.reason, rawHex: hex });
-            return;
+            return { outcome: "refused", reason: result.reason };
         }
         if (result.status === "ignored") {
             this.counters.ignored++;
             this.remember(now, frame, "ignored", result.reason);
-            return;
+            return { outcome: "stored" };
         }
         const outcome = this.reduce(result.values, now);
         if (!outcome.emit) {
             if (outcome.why === "duplicate") this.counters.duplicates++;
             this.remember(now, frame, outcome.why);
-            return;
+            return { outcome: "stored" };
         }
         this.remember(now, frame, "reading");
-        // Serial frames are short and are the evidence; an MQTT payload is what `values` already holds.
-        const raw = this.model.transport === "serial" ? hexOf(frame) : undefined;
-        const reading = {
-            deviceId: this.device.id,
-            laneId: this.device.laneId,
-            kind: this.model.kind,
-            observedAt: deviceObservedAt ?? now,
-            values: outcome.values,
-            ...(raw !== undefined && { raw }),
-        } as Reading;
-        this.counters.readings++;
-        this.deps.bus.emit("reading", reading);
-        const stored = [
-            this.deps.sink.append({
+        const observedAt = deviceObservedAt ?? now;
+        const drafts = this.meaningOf(outcome.values, frame, observedAt);
+        if (drafts.length === 0) return { outcome: "stored" };
+        await Promise.all(drafts.map((draft) => this.deps.sink.append(draft)));
+        return { outcome: "stored" };
+    }
+
+    /** The events one reduced read stands for: usually one reading, sometimes an alert with it. */
+    private meaningOf(values: unknown, frame: Buffer, observedAt: number): GateEventDraft[] {
+        const base = { laneId: this.device.laneId, deviceId: this.device.id, occurredAt: observedAt };
+        const readingDraft = (reading: Reading, raw?: string): GateEventDraft => {
+            this.counters.readings++;
+            this.deps.bus.emit("reading", reading);
+            return {
                 type: `reading.${reading.kind}`,
-                laneId: reading.laneId,
-                deviceId: reading.deviceId,
-                occurredAt: reading.observedAt,
+                ...base,
                 data: { values: reading.values as never, raw, model: this.model.model },
-            }),
-        ];
-        for (const alert of alertsFor(reading)) {
-            stored.push(
-                this.deps.sink.append({
-                    type: "alert.raised",
-                    laneId: reading.laneId,
-                    deviceId: reading.deviceId,
-                    occurredAt: reading.observedAt,
-                    data: alert,
-                }),
-            );
+            };
+        };
+        const make = <K extends Reading["kind"]>(kind: K, readingValues: Extract<Reading, { kind: K }>["values"]) =>
+            ({
+                deviceId: this.device.id,
+                laneId: this.device.laneId,
+                kind,
+                observedAt,
+                values: readingValues,
+            }) as Reading;
+
+        switch (this.model.kind) {
+            case "weight":
+            case "scan":
+            case "seal": {
+                // Serial frames are short and are the evidence; an MQTT payload is what `values` already holds.
+                const raw = this.model.transport === "serial" ? hexOf(frame) : undefined;
+                const reading = {
+                    ...make(this.model.kind, values as never),
+                    ...(raw !== undefined && { raw }),
+                } as Reading;
+                const drafts = [readingDraft(reading, raw)];
+                for (const alert of alertsFor(reading)) drafts.push({ type: "alert.raised", ...base, data: alert });
+                return drafts;
+            }
+            case "plate": {
+                const read = values as PlateRead;
+                const at = new Date(this.deps.clock.now());
+                const refs = this.deps.images
+                    ? read.images.map((image) => this.deps.images!.put(image.bytes, image.contentType, at))
+                    : [];
+                return [readingDraft(make("plate", plateValues(read, this.device, refs)))];
+            }
+            case "plc": {
+                const signal = values as PlcSignal;
+                if (signal.tag === "Barrier.FaultCode") this.lastFaultCode = signal.value;
+                // OPC UA resends every value after a reconnect; only a change is news.
+                const key = JSON.stringify(signal);
+                if (this.lastSignal.get(signal.tag) === key) return [];
+                this.lastSignal.set(signal.tag, key);
+                const meaning = plcMeaning(signal, this.lastFaultCode);
+                if (meaning.kind === "presence" || meaning.kind === "barrier") {
+                    return [readingDraft(make(meaning.kind, meaning.values as never))];
+                }
+                if (meaning.kind === "alert") {
+                    return [
+                        {
+                            type: meaning.raised ? "alert.raised" : "alert.cleared",
+                            ...base,
+                            data: { code: meaning.code, severity: meaning.severity, message: meaning.message },
+                        },
+                    ];
+                }
+                return [];
+            }
         }
-        await Promise.all(stored);
     }
 
     private remember(at: number, bytes: Buffer, outcome: RawFrameRecord["outcome"], reason?: string): void {
@@ -319,5 +408,11 @@ export function describeAddress(device: DeviceConfig): string {
             return `tcp://${address.host}:${address.port}`;
         case "mqtt":
             return `mqtt:${address.topic}`;
+        case "onvif":
+            return `onvif://${address.host}:${address.port}`;
+        case "http-push":
+            return "http-push:";
+        case "opcua":
+            return `${address.endpointUrl} (${address.lanePrefix})`;
     }
 }

@@ -55,6 +55,18 @@ const MIGRATIONS: readonly string[] = [
             NEW.seq);
     END;
     `,
+    // 2: plate and scene images, content-addressed, with a retention clock.
+    `
+    CREATE TABLE images (
+        sha256 TEXT PRIMARY KEY,
+        content_type TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+    );
+    CREATE INDEX images_last_seen ON images (last_seen_at);
+    `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -39,7 +39,14 @@ describe("configuration", () => {
 
     it("accepts a minimal file, applies defaults, reads secrets from the environment and keeps only a hash", () => {
         const config = parseConfig(minimal, { env: { SEAL_PW: "s3cret-password" }, baseDir: "/srv/gate" });
-        expect(config.storage).toEqual({ path: "/srv/gate/data/gate.db", quotaMb: 4096, groupCommitMax: 500 });
+        expect(config.storage).toEqual({
+            path: "/srv/gate/data/gate.db",
+            quotaMb: 4096,
+            groupCommitMax: 500,
+            imageRetentionDays: 30,
+            pkiFolder: "/srv/gate/data/pki",
+        });
+        expect(config.push).toEqual({ host: "0.0.0.0", port: 8081 });
         expect(config.broker).toEqual({ mode: "embedded", host: "0.0.0.0", port: 1883 });
         expect(config.http.port).toBe(8080);
         const [scale, seal] = config.lanes[0]!.devices;
@@ -106,6 +113,61 @@ lanes:
             'lanes[1].devices[3].kind: "seal" does not match model serial-barcode-scanner, which reads "scan"',
             'lanes[1].devices[3].address: unknown serial option "speed" (baudRate, dataBits, parity, stopBits)',
             "lanes[1].devices[4].auth: an MQTT device needs a username and password on the embedded broker",
+        ]);
+    });
+
+    it("reads cameras and the PLC: push credentials hashed, ONVIF and PLC logins kept out of every dump", () => {
+        const config = parseConfig(
+            `
+gate: { id: HN01 }
+storage: { path: ./gate.db }
+lanes:
+  - id: L1
+    devices:
+      - { id: cam-front, model: onvif-anpr, role: front, address: "http://192.168.1.64:8080", auth: { username: admin, password: onvif-password } }
+      - { id: cam-rear, model: dahua-itsapi-anpr, role: rear, auth: { username: cam-rear, password: push-password } }
+      - { id: cam-side, model: hikvision-isapi-anpr, allow: [10.0.0.7] }
+      - { id: plc-l1, model: lane-plc-opcua, address: "opc.tcp://10.0.0.9:4840/UA/GatePLC", plc: { lanePrefix: L1 }, auth: { username: edge, password: plc-password } }
+`,
+            { baseDir: "/srv/gate" },
+        );
+        const [front, rear, side, plc] = config.lanes[0]!.devices;
+        expect(front).toMatchObject({ role: "front", address: { transport: "onvif", host: "192.168.1.64", port: 8080, snapshot: true } });
+        expect(front?.login).toEqual({ username: "admin", password: "onvif-password" });
+        expect(front?.auth).toBeUndefined();
+        expect(verifyPassword("push-password", rear!.auth!.passwordHash)).toBe(true);
+        expect(side?.address).toEqual({ transport: "http-push", allow: ["10.0.0.7"] });
+        expect(plc?.address).toEqual({
+            transport: "opcua",
+            endpointUrl: "opc.tcp://10.0.0.9:4840/UA/GatePLC",
+            lanePrefix: "L1",
+            securityMode: "None",
+            commandTimeoutMs: 3000,
+            heartbeatMs: 1000,
+        });
+        const dump = JSON.stringify(config);
+        for (const secret of ["onvif-password", "push-password", "plc-password"]) expect(dump).not.toContain(secret);
+    });
+
+    it("names camera and PLC mistakes by key path", () => {
+        const errors = errorsOf(`
+gate: { id: HN01 }
+storage: { path: ./gate.db }
+lanes:
+  - id: L1
+    devices:
+      - { id: c1, model: onvif-anpr, role: left, address: "rtsp://cam/stream" }
+      - { id: c2, model: hikvision-isapi-anpr }
+      - { id: p1, model: lane-plc-opcua, address: "opc.tcp://plc:4840" }
+      - { id: s1, model: toledo-continuous, address: "tcp://h:1", allow: [1.2.3.4] }
+`);
+        expect(errors).toEqual([
+            "lanes[0].devices[0].address: an ONVIF camera is addressed as http://host:port, e.g. http://192.168.1.64:80",
+            "lanes[0].devices[0].auth: an ONVIF camera needs the username and password to log in with",
+            'lanes[0].devices[0].role: a plate camera is "front" or "rear"',
+            "lanes[0].devices[1].auth: a push camera needs credentials or an allow list of source addresses",
+            "lanes[0].devices[2].plc: is required for a PLC (at least plc.lanePrefix)",
+            "lanes[0].devices[3].allow: model toledo-continuous does not use it",
         ]);
     });
 

@@ -5,6 +5,7 @@ import { ManualClock } from "../../src/core/clock.ts";
 import { OutboxClass } from "../../src/core/events.ts";
 import { verifyChain } from "../../src/store/audit.ts";
 import { openDatabase } from "../../src/store/db.ts";
+import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { EventLog, hashedPart } from "../../src/store/eventLog.ts";
 import { Outbox } from "../../src/store/outbox.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
@@ -54,7 +55,7 @@ describe("database", () => {
         const { db } = freshLog();
         expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
         expect(db.pragma("synchronous", { simple: true })).toBe(2);
-        expect(db.pragma("user_version", { simple: true })).toBe(1);
+        expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     });
     it("refuses to update or delete an event", async () => {
         const { db, log } = freshLog();
