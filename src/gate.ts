@@ -209,6 +209,8 @@ export class Gate {
                 devices: bindings,
                 log: log.child({ component: "broker" }),
                 onPublish,
+                onConnection: (device, connected, reason) =>
+                    void this.runtimes.get(device.id)?.setStatus(connected ? "online" : "offline", reason),
             });
             const port = await this.broker.start();
             this.addresses.mqtt = `mqtt://${config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host}:${port}`;

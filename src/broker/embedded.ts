@@ -23,6 +23,8 @@ export interface EmbeddedBrokerOptions {
      * and resends after it reconnects.
      */
     onPublish(device: DeviceConfig, subtopic: string, payload: Buffer): Promise<void>;
+    /** A device's MQTT session came up or went away (its status follows). */
+    onConnection?(device: DeviceConfig, connected: boolean, reason: string): void;
 }
 
 /** CONNACK 4 "bad user name or password" (aedes types this as a const enum we cannot import). */
@@ -39,6 +41,7 @@ export class EmbeddedBroker {
     private readonly sockets = new Set<Socket>();
     private readonly byUsername = new Map<string, BrokerDevice>();
     private readonly clientDevice = new WeakMap<Client, BrokerDevice>();
+    private readonly sessions = new Map<BrokerDevice, Set<Client>>();
     readonly counters = { authFailures: 0, aclRefusals: 0, publishes: 0, storeFailures: 0 };
 
     constructor(private readonly options: EmbeddedBrokerOptions) {}
@@ -68,6 +71,21 @@ export class EmbeddedBroker {
             this.options.log.warn({ clientId: client.id, topic: subscription.topic }, "MQTT subscribe refused by ACL");
             callback(null, null);
         };
+        aedes.on("clientReady", (client) => {
+            const entry = this.clientDevice.get(client);
+            if (!entry) return;
+            const sessions = this.sessions.get(entry) ?? new Set<Client>();
+            sessions.add(client);
+            this.sessions.set(entry, sessions);
+            this.options.onConnection?.(entry.device, true, `MQTT session ${client.id} up`);
+        });
+        aedes.on("clientDisconnect", (client) => {
+            const entry = this.clientDevice.get(client);
+            const sessions = entry && this.sessions.get(entry);
+            if (!entry || !sessions?.delete(client)) return;
+            // A device may hold a second session (a reconnect racing the old one); offline only if none is left.
+            if (sessions.size === 0) this.options.onConnection?.(entry.device, false, `MQTT session ${client.id} closed`);
+        });
         aedes.on("clientError", (client, err) => {
             this.options.log.debug({ clientId: client.id, err: errorMessage(err) }, "MQTT client error");
         });

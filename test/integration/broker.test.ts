@@ -138,4 +138,17 @@ describe("embedded MQTT broker", () => {
         expect(acked).toBe(true);
         expect(storedOfType(gate, "reading.seal")).toHaveLength(1);
     });
+
+    it("reports a device online while its MQTT session is up and offline when it goes", async () => {
+        gate = await startGate(testConfig(dir.path, lanes, brokerYaml));
+        const g = gate;
+        const runtime = g.runtime("seal-l1")!;
+        expect(runtime.health().status).toBe("offline");
+        const client = await connect(g.addresses.mqtt!, "seal-l1", "seal-one-password");
+        await eventually(() => runtime.health().status === "online" || undefined, 5000, "online");
+        await client.endAsync();
+        await eventually(() => runtime.health().status === "offline" || undefined, 5000, "offline");
+        const statuses = storedOfType(g, "device.status").filter((event) => event.deviceId === "seal-l1");
+        expect(statuses.map((event) => event.data.status)).toEqual(["online", "offline"]);
+    });
 });
