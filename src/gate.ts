@@ -225,11 +225,16 @@ export class Gate {
             bindings,
             log: log.child({ component: "mqtt" }),
             onPublish,
-            onStatus: (connected, reason) =>
-                log[connected ? "info" : "warn"](
-                    { connected, reason, url: config.broker.mode },
-                    "external broker link",
-                ),
+            onStatus: (connected, reason) => {
+                log[connected ? "info" : "warn"]({ connected, reason }, "external broker link");
+                // Through another broker gate-edge cannot see a device's own session: its devices are
+                // reachable exactly while the link (and the subscription on it) is up.
+                for (const binding of bindings) {
+                    void this.runtimes
+                        .get(binding.device.id)
+                        ?.setStatus(connected ? "online" : "offline", `external broker link: ${reason}`);
+                }
+            },
         });
         await this.external.start();
         this.addresses.mqtt = config.broker.url;

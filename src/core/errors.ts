@@ -16,6 +16,8 @@ export const ErrorCodes = {
     DRIVER_UNSUPPORTED: { status: 400, message: "unsupported driver address" },
     DRIVER_CANCELED: { status: 499, message: "operation canceled because the driver stopped" },
     DRIVER_DISCONNECTED: { status: 503, message: "device is disconnected" },
+    DEVICE_AUTH: { status: 502, message: "device refused the credentials" },
+    DEVICE_PROTOCOL: { status: 502, message: "device answered with a fault or an invalid response" },
     DRIVER_WRITE_REJECTED: { status: 502, message: "device rejected the write" },
     BROKER_AUTH: { status: 401, message: "broker authentication failed" },
     BROKER_ACL: { status: 403, message: "publish or subscribe outside the device's topics" },

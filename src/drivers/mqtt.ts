@@ -44,6 +44,7 @@ export interface ExternalMqttOptions {
 export class ExternalMqttIngest {
     private client: MqttClient | undefined;
     private subscribed = false;
+    private reportedDown = false;
     readonly counters = { messages: 0, unrouted: 0, storeFailures: 0 };
 
     constructor(private readonly options: ExternalMqttOptions) {}
@@ -82,18 +83,30 @@ export class ExternalMqttIngest {
         });
         this.client = client;
         client.on("connect", (connack) => {
-            this.options.onStatus(true, connack.sessionPresent ? "session resumed" : "new session");
+            const session = connack.sessionPresent ? "session resumed" : "new session";
             const topics = Object.fromEntries(
                 this.options.bindings.map((binding) => [`${binding.topic}/#`, { qos: 1 as const }]),
             );
-            if (Object.keys(topics).length === 0) return;
+            if (Object.keys(topics).length === 0) {
+                this.subscribed = true;
+                this.options.onStatus(true, session);
+                return;
+            }
             client.subscribe(topics, (err) => {
-                if (err) log.error({ err: errorMessage(err) }, "subscribe to device topics failed");
-                else this.subscribed = true;
+                if (err) {
+                    log.error({ err: errorMessage(err) }, "subscribe to device topics failed");
+                    return;
+                }
+                this.subscribed = true;
+                this.reportedDown = false;
+                this.options.onStatus(true, `${session}, subscribed`);
             });
         });
         client.on("close", () => {
+            // MQTT.js emits close on every failed reconnect too; report the loss once.
+            if (!this.subscribed && this.reportedDown) return;
             this.subscribed = false;
+            this.reportedDown = true;
             this.options.onStatus(false, "connection closed");
         });
         client.on("error", (err) => log.warn({ err: errorMessage(err) }, "external broker error"));
