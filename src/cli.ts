@@ -157,6 +157,7 @@ async function startCommand(
         out(`gate-edge ${config.gate.id} is running`);
         out(`  API:   ${addresses.http}/api/v1/health   (events: ${addresses.http}/api/v1/events)`);
         if (addresses.mqtt) out(`  MQTT:  ${addresses.mqtt}`);
+        if (addresses.push) out(`  push:  ${addresses.push}   (camera push receiver)`);
         out(`  store: ${config.storage.path}`);
         out("  stop with Ctrl+C");
     } catch (error) {

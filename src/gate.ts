@@ -8,13 +8,17 @@ import type { DeviceConfig, GateConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
 import { canonicalJson } from "./core/canonical.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
-import { GateError } from "./core/errors.ts";
+import { errorMessage, GateError } from "./core/errors.ts";
 import { deviceLogger } from "./core/logger.ts";
+import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts";
 import { ExternalMqttIngest } from "./drivers/mqtt.ts";
+import { OnvifCameraDriver } from "./drivers/onvif.ts";
+import { OpcUaPlcDriver } from "./drivers/opcua.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { type Db, openDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
+import { ImageStore } from "./store/images.ts";
 
 export interface GateOptions {
     config: GateConfig;
@@ -27,6 +31,18 @@ export interface GateOptions {
 export interface GateAddresses {
     http: string;
     mqtt: string | undefined;
+    /** The camera push receiver, when any push camera is configured. */
+    push: string | undefined;
+}
+
+/** What gate-edge may ask a lane PLC to do. There is no close: the PLC closes behind the truck. */
+export type ActuatorCommand =
+    | { type: "openBarrier" }
+    | { type: "setLight"; which: "entry" | "exit"; color: "off" | "red" | "green" | "yellow" | "flashing" };
+
+export interface ActuatorOutcome {
+    confirmed: boolean;
+    detail: string;
 }
 
 /**
@@ -40,12 +56,18 @@ export class Gate {
     private eventLog: EventLog | undefined;
     private readonly runtimes = new Map<string, DeviceRuntime>();
     private readonly serialDrivers: SerialDriver[] = [];
+    /** Drivers that own a session with their device (ONVIF cameras, PLCs), in start order. */
+    private readonly sessionDrivers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
+    private readonly plcs = new Map<string, OpcUaPlcDriver>();
+    private readonly pushBindings: PushCameraBinding[] = [];
+    private pushReceiver: HttpPushReceiver | undefined;
+    private images: ImageStore | undefined;
     private broker: EmbeddedBroker | undefined;
     private external: ExternalMqttIngest | undefined;
     private api: FastifyInstance | undefined;
     private readonly clock: Clock;
     private startedAt = "";
-    addresses: GateAddresses = { http: "", mqtt: undefined };
+    addresses: GateAddresses = { http: "", mqtt: undefined, push: undefined };
 
     constructor(private readonly options: GateOptions) {
         this.clock = options.clock ?? systemClock;
@@ -87,6 +109,7 @@ export class Gate {
                 groupCommitMax: config.storage.groupCommitMax,
             });
             this.eventLog.start();
+            this.images = new ImageStore(this.db);
             const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
             this.startedAt = new Date(this.clock.now()).toISOString();
             await sink.append({
@@ -99,6 +122,22 @@ export class Gate {
             }
             await this.startBrokerSide();
             for (const driver of this.serialDrivers) await driver.start();
+            // Session drivers connect in the background (a camera or PLC absent at start is retried).
+            for (const driver of this.sessionDrivers) await driver.start();
+            if (this.pushBindings.length > 0) {
+                this.pushReceiver = new HttpPushReceiver({
+                    host: config.push.host,
+                    port: config.push.port,
+                    log: log.child({ component: "push" }),
+                    cameras: this.pushBindings,
+                });
+                const port = await this.pushReceiver.start();
+                this.addresses.push = `http://${config.push.host === "0.0.0.0" ? "127.0.0.1" : config.push.host}:${port}`;
+                // A push camera has no session to watch: it is reachable while the receiver listens.
+                for (const binding of this.pushBindings) {
+                    void this.runtimes.get(binding.deviceId)?.setStatus("online", `push receiver on port ${port}`);
+                }
+            }
 
             this.api = await createApiServer(
                 {
@@ -115,6 +154,7 @@ export class Gate {
                     events: (after, limit) => this.log.read(after, limit),
                     headSeq: () => this.log.headSeq,
                     storeStats: () => ({ ...this.log.stats }),
+                    image: (ref) => this.images?.get(ref),
                 },
                 log,
             );
@@ -132,6 +172,12 @@ export class Gate {
         const api = this.api;
         this.api = undefined;
         await api?.close();
+        await this.pushReceiver?.stop();
+        this.pushReceiver = undefined;
+        this.pushBindings.length = 0;
+        for (const driver of this.sessionDrivers) await driver.stop();
+        this.sessionDrivers.length = 0;
+        this.plcs.clear();
         for (const driver of this.serialDrivers) await driver.stop();
         this.serialDrivers.length = 0;
         await this.broker?.stop();
@@ -156,8 +202,11 @@ export class Gate {
             clock: this.clock,
             log: deviceLog,
             settings: config.ingest,
+            ...(this.images && { images: this.images }),
         });
         this.runtimes.set(device.id, runtime);
+        const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
+            void runtime.setStatus(status, reason);
         const address = device.address;
         if (model.transport === "serial" && (address.transport === "serial" || address.transport === "tcp")) {
             const poll =
@@ -178,11 +227,112 @@ export class Gate {
                         log: deviceLog,
                         onFrame: (frame) => runtime.handleFrame(frame),
                         onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
-                        setStatus: (status, reason) => void runtime.setStatus(status, reason),
+                        setStatus,
                     },
                 ),
             );
+        } else {
+            this.createSessionDriver(device, runtime, deviceLog);
         }
+    }
+
+    /** Cameras and PLCs: each transport's driver, bound to the device's runtime. */
+    private createSessionDriver(device: DeviceConfig, runtime: DeviceRuntime, deviceLog: Logger): void {
+        const { config } = this.options;
+        const model = runtime.model;
+        const address = device.address;
+        const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
+            void runtime.setStatus(status, reason);
+        if (model.transport === "onvif" && address.transport === "onvif") {
+            this.sessionDrivers.push(
+                new OnvifCameraDriver(
+                    {
+                        hostname: address.host,
+                        port: address.port,
+                        username: device.login?.username ?? "",
+                        password: device.login?.password ?? "",
+                        plateTopic: model.plateTopic,
+                        snapshot: address.snapshot,
+                    },
+                    {
+                        log: deviceLog,
+                        onNotification: (xml, snapshot) => runtime.handleOnvifNotification(xml, snapshot),
+                        setStatus,
+                    },
+                ),
+            );
+        } else if (model.transport === "http-push" && address.transport === "http-push") {
+            this.pushBindings.push({
+                deviceId: device.id,
+                model,
+                ...(device.auth && { auth: device.auth }),
+                ...(address.allow.length > 0 && { allow: address.allow }),
+                handler: (request) => runtime.handlePush(request),
+            });
+        } else if (model.transport === "opcua" && address.transport === "opcua") {
+            const driver = new OpcUaPlcDriver(
+                {
+                    endpointUrl: address.endpointUrl,
+                    lanePrefix: address.lanePrefix,
+                    model,
+                    securityMode: address.securityMode,
+                    ...(address.securityPolicy !== undefined && { securityPolicy: address.securityPolicy }),
+                    ...(device.login && { username: device.login.username, password: device.login.password }),
+                    pkiFolder: config.storage.pkiFolder,
+                    heartbeatMs: address.heartbeatMs,
+                    commandTimeoutMs: address.commandTimeoutMs,
+                },
+                {
+                    log: deviceLog,
+                    onTagValue: (tag, value, sourceTimestamp) => runtime.handlePlcTag(tag, value, sourceTimestamp),
+                    setStatus,
+                },
+            );
+            this.plcs.set(device.id, driver);
+            this.sessionDrivers.push(driver);
+        }
+    }
+
+    /**
+     * Asks a lane PLC to act, with the command and its result in the event log. A command not confirmed
+     * by the state change it should cause raises an alert. Never a close: the PLC closes behind the truck.
+     */
+    async actuate(deviceId: string, command: ActuatorCommand): Promise<ActuatorOutcome> {
+        const driver = this.plcs.get(deviceId);
+        const runtime = this.runtimes.get(deviceId);
+        if (!driver || !runtime) throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
+        const base = { laneId: runtime.device.laneId, deviceId };
+        await this.log.append({ type: "actuator.command", ...base, data: { command } });
+        let outcome: ActuatorOutcome;
+        try {
+            if (command.type === "openBarrier") {
+                const result = await driver.openBarrier();
+                outcome = {
+                    confirmed: result.confirmed,
+                    detail: result.confirmed
+                        ? `barrier ${result.state} after ${result.elapsedMs} ms`
+                        : `no opening seen within ${result.elapsedMs} ms (barrier ${result.state ?? "unknown"})`,
+                };
+            } else {
+                await driver.setLight(command.which, command.color);
+                outcome = { confirmed: true, detail: `${command.which} light ${command.color}` };
+            }
+        } catch (err) {
+            outcome = { confirmed: false, detail: errorMessage(err) };
+        }
+        await this.log.append({ type: "actuator.result", ...base, data: { command, ...outcome } });
+        if (!outcome.confirmed) {
+            await this.log.append({
+                type: "alert.raised",
+                ...base,
+                data: {
+                    code: "ACTUATOR_UNCONFIRMED",
+                    severity: "critical",
+                    message: `${command.type} on ${deviceId} not confirmed: ${outcome.detail}`,
+                },
+            });
+        }
+        return outcome;
     }
 
     private mqttBindings(): BrokerDevice[] {

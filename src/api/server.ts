@@ -14,6 +14,7 @@ export interface ApiSource {
     events(afterSeq: number, limit: number): GateEvent[];
     headSeq(): number;
     storeStats(): { commits: number; events: number; failedCommits: number };
+    image(ref: string): { contentType: string; bytes: Buffer } | undefined;
 }
 
 const MAX_EVENTS_PAGE = 1000;
@@ -111,6 +112,25 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
             if (!frames)
                 return reply.status(404).send({ error: "DEVICE_UNKNOWN", message: `no device ${request.params.id}` });
             return { deviceId: request.params.id, frames };
+        },
+    );
+
+    app.get<{ Params: { ref: string } }>(
+        "/api/v1/images/:ref",
+        {
+            schema: {
+                params: { type: "object", properties: { ref: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } } },
+            },
+        },
+        async (request, reply) => {
+            const image = source.image(request.params.ref);
+            if (!image)
+                return reply.status(404).send({ error: "NOT_FOUND", message: `no image ${request.params.ref}` });
+            // Content-addressed: the bytes behind a reference never change.
+            return reply
+                .header("content-type", image.contentType)
+                .header("cache-control", "private, max-age=31536000, immutable")
+                .send(image.bytes);
         },
     );
 

@@ -84,7 +84,8 @@ export class EmbeddedBroker {
             const sessions = entry && this.sessions.get(entry);
             if (!entry || !sessions?.delete(client)) return;
             // A device may hold a second session (a reconnect racing the old one); offline only if none is left.
-            if (sessions.size === 0) this.options.onConnection?.(entry.device, false, `MQTT session ${client.id} closed`);
+            if (sessions.size === 0)
+                this.options.onConnection?.(entry.device, false, `MQTT session ${client.id} closed`);
         });
         aedes.on("clientError", (client, err) => {
             this.options.log.debug({ clientId: client.id, err: errorMessage(err) }, "MQTT client error");

@@ -18,7 +18,13 @@
  * Passwords and the Authorization header are never logged.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+    type FastifyBaseLogger,
+    type FastifyError,
+    type FastifyInstance,
+    type FastifyReply,
+    type FastifyRequest,
+} from "fastify";
 import type { Logger } from "pino";
 import type { HttpPushCameraModel } from "../../devices/types.ts";
 import { verifyPasswordAsync } from "../config/passwords.ts";
@@ -120,7 +126,15 @@ export class HttpPushReceiver {
 
     /** Counters of one camera (zeros for an unknown id). */
     cameraStats(deviceId: string): PushCameraCounters {
-        return { ...(this.cameraCounters.get(deviceId) ?? { requests: 0, stored: 0, refused: 0, unauthorized: 0, failed: 0 }) };
+        return {
+            ...(this.cameraCounters.get(deviceId) ?? {
+                requests: 0,
+                stored: 0,
+                refused: 0,
+                unauthorized: 0,
+                failed: 0,
+            }),
+        };
     }
 
     /** Listens and resolves with the bound port. A second call while started resolves with the same port. */
@@ -129,7 +143,13 @@ export class HttpPushReceiver {
         const { cameras, log } = this.options;
         this.validate();
         for (const camera of cameras) {
-            this.cameraCounters.set(camera.deviceId, { requests: 0, stored: 0, refused: 0, unauthorized: 0, failed: 0 });
+            this.cameraCounters.set(camera.deviceId, {
+                requests: 0,
+                stored: 0,
+                refused: 0,
+                unauthorized: 0,
+                failed: 0,
+            });
         }
         const bodyLimit = Math.max(...cameras.map((c) => c.model.maxBodyBytes));
         const app = Fastify({
@@ -157,8 +177,14 @@ export class HttpPushReceiver {
         app.setErrorHandler((error: FastifyError, request, reply) => this.onError(error, request, reply));
         app.setNotFoundHandler((request, reply) => {
             this.counters.notFound++;
-            log.warn({ path: request.url.split("?")[0], method: request.method, source: normaliseAddress(request.ip) }, "camera push to an unknown path");
-            return reply.status(404).type(TEXT).send(`no push path ${request.method} ${request.url.split("?")[0]}`);
+            log.warn(
+                { path: request.url.split("?")[0], method: request.method, source: normaliseAddress(request.ip) },
+                "camera push to an unknown path",
+            );
+            return reply
+                .status(404)
+                .type(TEXT)
+                .send(`no push path ${request.method} ${request.url.split("?")[0]}`);
         });
 
         const paths = [...new Set(cameras.flatMap((c) => c.model.paths))];
@@ -173,7 +199,10 @@ export class HttpPushReceiver {
         const address = app.server.address();
         this.boundPort = typeof address === "object" && address ? address.port : this.options.port;
         this.app = app;
-        log.info({ host: this.options.host, port: this.boundPort, paths, cameras: cameras.length }, "push receiver listening");
+        log.info(
+            { host: this.options.host, port: this.boundPort, paths, cameras: cameras.length },
+            "push receiver listening",
+        );
         return this.boundPort;
     }
 
@@ -209,7 +238,9 @@ export class HttpPushReceiver {
                         const key = `${normaliseAddress(address)} ${path}`;
                         const other = open.get(key);
                         if (other !== undefined)
-                            problems.push(`${camera.deviceId}: ${address} ${path} is also ${other}'s (add auth to tell them apart)`);
+                            problems.push(
+                                `${camera.deviceId}: ${address} ${path} is also ${other}'s (add auth to tell them apart)`,
+                            );
                         open.set(key, camera.deviceId);
                     }
                 }
@@ -236,7 +267,10 @@ export class HttpPushReceiver {
             const counters = camera && this.cameraCounters.get(camera.deviceId);
             if (!camera?.auth || !counters) {
                 this.counters.unauthorized++;
-                this.options.log.warn({ path, source, username: credentials.username.slice(0, 64) }, "camera push with an unknown username");
+                this.options.log.warn(
+                    { path, source, username: credentials.username.slice(0, 64) },
+                    "camera push with an unknown username",
+                );
                 this.refuse(reply, candidates[0], 401, "unknown username or wrong password");
                 return "answered";
             }
@@ -249,7 +283,10 @@ export class HttpPushReceiver {
             }
             if (camera.allow && camera.allow.length > 0 && !camera.allow.some((a) => normaliseAddress(a) === source)) {
                 counters.unauthorized++;
-                this.options.log.warn({ deviceId: camera.deviceId, path, source }, "camera push from an address not allowed");
+                this.options.log.warn(
+                    { deviceId: camera.deviceId, path, source },
+                    "camera push from an address not allowed",
+                );
                 this.refuse(reply, camera, 403, `address ${source} is not allowed`);
                 return "answered";
             }
@@ -294,7 +331,10 @@ export class HttpPushReceiver {
             result = await camera.handler({ path, contentType, body });
         } catch (err) {
             counters.failed++;
-            this.options.log.error({ deviceId: camera.deviceId, path, err: errorMessage(err) }, "camera push not stored");
+            this.options.log.error(
+                { deviceId: camera.deviceId, path, err: errorMessage(err) },
+                "camera push not stored",
+            );
             return this.refuse(reply, camera, 503, "not stored, send again");
         }
         if (result.outcome === "stored") {

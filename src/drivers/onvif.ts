@@ -180,11 +180,16 @@ export class OnvifCameraDriver {
         this.subscribed = false;
         if (subscription) {
             // Frees one of the camera's few pull points now rather than at expiry; best effort only.
-            await this.soap(subscription.address, `${NS.wsnt}/SubscriptionManager/UnsubscribeRequest`, "<wsnt:Unsubscribe/>", {
-                signal: AbortSignal.timeout(1500),
-                timeoutMs: 1500,
-                referenceParameters: subscription.referenceParameters,
-            }).catch((err: unknown) => this.ctx.log.debug({ err }, "unsubscribe at stop failed"));
+            await this.soap(
+                subscription.address,
+                `${NS.wsnt}/SubscriptionManager/UnsubscribeRequest`,
+                "<wsnt:Unsubscribe/>",
+                {
+                    signal: AbortSignal.timeout(1500),
+                    timeoutMs: 1500,
+                    referenceParameters: subscription.referenceParameters,
+                },
+            ).catch((err: unknown) => this.ctx.log.debug({ err }, "unsubscribe at stop failed"));
         }
         this.agent?.destroy();
         this.agent = undefined;
@@ -289,7 +294,10 @@ export class OnvifCameraDriver {
             };
             const onAbort = () => finish(new GateError("DRIVER_CANCELED"));
             // connect() is several requests in a row; each has the library's own timeout, this bounds the lot.
-            const timer = setTimeout(() => finish(new GateError("DRIVER_DISCONNECTED", "camera did not answer in time")), 4 * this.requestTimeoutMs);
+            const timer = setTimeout(
+                () => finish(new GateError("DRIVER_DISCONNECTED", "camera did not answer in time")),
+                4 * this.requestTimeoutMs,
+            );
             signal.addEventListener("abort", onAbort, { once: true });
             try {
                 call((err, _data, xml) => finish(err ?? null, xml));
@@ -317,7 +325,8 @@ export class OnvifCameraDriver {
             });
         }
         const utc = descendantNamed(body, "UTCDateTime");
-        const n = (parent: XmlElement | undefined, name: string) => Number(parent ? childNamed(parent, name)?.text : "");
+        const n = (parent: XmlElement | undefined, name: string) =>
+            Number(parent ? childNamed(parent, name)?.text : "");
         const date = utc ? childNamed(utc, "Date") : undefined;
         const time = utc ? childNamed(utc, "Time") : undefined;
         const cameraMs = Date.UTC(
@@ -505,12 +514,16 @@ export class OnvifCameraDriver {
         const soapBody = root && root.local === "Envelope" ? childNamed(root, "Body") : undefined;
         if (!soapBody) {
             if (res.status === 401) throw new GateError("DEVICE_AUTH", "HTTP 401");
-            throw new GateError("DEVICE_PROTOCOL", `HTTP ${res.status}, not a SOAP answer${parsed.ok ? "" : `: ${parsed.reason}`}`);
+            throw new GateError(
+                "DEVICE_PROTOCOL",
+                `HTTP ${res.status}, not a SOAP answer${parsed.ok ? "" : `: ${parsed.reason}`}`,
+            );
         }
         const fault = childNamed(soapBody, "Fault");
         if (fault) {
             const codes = descendantsNamed(fault, "Value").map((v) => v.text.trim());
-            const reason = descendantNamed(fault, "Text")?.text.trim() ?? descendantNamed(fault, "faultstring")?.text.trim() ?? "";
+            const reason =
+                descendantNamed(fault, "Text")?.text.trim() ?? descendantNamed(fault, "faultstring")?.text.trim() ?? "";
             const detail = `SOAP fault ${codes.join("/")}${reason ? `: ${reason}` : ""}`.slice(0, 300);
             const auth = res.status === 401 || codes.some((c) => /NotAuthorized|FailedAuthentication/i.test(c));
             throw new GateError(auth ? "DEVICE_AUTH" : "DEVICE_PROTOCOL", detail);
@@ -648,8 +661,9 @@ function terminationFrom(response: XmlElement, fallbackMs: number): number {
     return Date.now() + Math.max(1000, Math.min(remaining, fallbackMs * 4));
 }
 
+/** The Body of an answer as the onvif library hands it over (namespace declarations already deleted). */
 function bodyOf(xml: string): XmlElement | undefined {
-    const parsed = parseXml(xml);
+    const parsed = parseXml(xml, { undeclaredPrefixes: true });
     if (!parsed.ok) return undefined;
     return childNamed(parsed.root, "Body");
 }

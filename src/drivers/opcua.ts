@@ -17,8 +17,8 @@ import {
     ClientMonitoredItem,
     type ClientSession,
     type ClientSubscription,
-    type DataValue,
     DataType,
+    type DataValue,
     MessageSecurityMode,
     OPCUACertificateManager,
     OPCUAClient,
@@ -124,8 +124,7 @@ export class OpcUaPlcDriver {
         return (
             this.connectionUp &&
             this.session !== undefined &&
-            this.subscription !== undefined &&
-            this.subscription.isActive &&
+            this.subscription?.isActive === true &&
             !(this.client?.isReconnecting ?? true)
         );
     }
@@ -225,7 +224,8 @@ export class OpcUaPlcDriver {
         if (now === "open") waiting.cancel(now);
         const state = await waiting.promise;
         const elapsedMs = Math.round(performance.now() - started);
-        if (state !== undefined && (state === "opening" || state === "open")) return { confirmed: true, state, elapsedMs };
+        if (state !== undefined && (state === "opening" || state === "open"))
+            return { confirmed: true, state, elapsedMs };
         const last = this.barrierState;
         return last === undefined ? { confirmed: false, elapsedMs } : { confirmed: false, state: last, elapsedMs };
     }
@@ -242,7 +242,8 @@ export class OpcUaPlcDriver {
 
     private requireSession(): void {
         if (this.stopping) throw new GateError("DRIVER_CANCELED", "the PLC driver is stopped");
-        if (!this.sessionAlive) throw new GateError("DRIVER_DISCONNECTED", `PLC ${this.options.lanePrefix}: no session`);
+        if (!this.sessionAlive)
+            throw new GateError("DRIVER_DISCONNECTED", `PLC ${this.options.lanePrefix}: no session`);
     }
 
     private nodeId(tag: PlcTag): string {
@@ -411,7 +412,8 @@ export class OpcUaPlcDriver {
     /** One value write; rejects per the class's error rules. */
     private async write(tag: PlcTag, value: boolean | number): Promise<void> {
         const session = this.session;
-        if (!session || !this.sessionAlive) throw new GateError("DRIVER_DISCONNECTED", `cannot write ${tag}: no session`);
+        if (!session || !this.sessionAlive)
+            throw new GateError("DRIVER_DISCONNECTED", `cannot write ${tag}: no session`);
         const dataType = DataType[this.options.model.tags[tag].dataType];
         const timeoutMs = this.options.commandTimeoutMs ?? 3000;
         let timer: NodeJS.Timeout | undefined;
@@ -431,7 +433,10 @@ export class OpcUaPlcDriver {
                 timeout,
             ]);
             if (!status.isGood()) {
-                throw new GateError("DRIVER_WRITE_REJECTED", `PLC ${this.options.lanePrefix} refused ${tag}=${value}: ${status.name}`);
+                throw new GateError(
+                    "DRIVER_WRITE_REJECTED",
+                    `PLC ${this.options.lanePrefix} refused ${tag}=${value}: ${status.name}`,
+                );
             }
         } catch (err) {
             if (err instanceof GateError) throw err;
