@@ -4,7 +4,9 @@
  * one file in devices/ and one line here.
  */
 import { GateError } from "../src/core/errors.ts";
+import { definition as dahuaItsapiAnpr } from "./dahua-itsapi-anpr.ts";
 import { definition as esealMqttJson } from "./eseal-mqtt-json.ts";
+import { definition as hikvisionIsapiAnpr } from "./hikvision-isapi-anpr.ts";
 import { definition as mettlerToledoSics } from "./mettler-toledo-sics.ts";
 import { definition as serialBarcodeScanner } from "./serial-barcode-scanner.ts";
 import { definition as smaScale } from "./sma-scale.ts";
@@ -21,6 +23,8 @@ export const models: readonly DeviceModel[] = [
     yaohuaXk3190A9,
     serialBarcodeScanner,
     esealMqttJson,
+    hikvisionIsapiAnpr,
+    dahuaItsapiAnpr,
 ];
 
 const TRANSPORTS_OF_KIND: Readonly<Record<DeviceModel["kind"], readonly DeviceModel["transport"][]>> = {
@@ -78,11 +82,15 @@ export function definitionProblems(def: unknown): string[] {
     for (const key of ["vendor", "description"]) {
         if (typeof def[key] !== "string" || def[key] === "") problems.push(`${key} is empty`);
     }
-    for (const key of ["decode", "encode"]) {
+    // Devices gate-edge only reads (ONVIF cameras, PLCs) have nothing to encode: their simulators serve
+    // the protocol from the model's own data (topic, tag map) instead.
+    const encodes = def.transport !== "onvif" && def.transport !== "opcua";
+    for (const key of encodes ? ["decode", "encode"] : ["decode"]) {
         if (typeof def[key] !== "function") problems.push(`${key} is not a function`);
     }
     const kind = def.kind;
-    if (kind !== "weight" && kind !== "scan" && kind !== "seal") return [...problems, "kind is unknown"];
+    if (kind !== "weight" && kind !== "scan" && kind !== "seal" && kind !== "plate" && kind !== "plc")
+        return [...problems, "kind is unknown"];
     if (!TRANSPORTS_OF_KIND[kind].includes(def.transport as DeviceModel["transport"]))
         problems.push(`transport of a ${kind} model is not ${TRANSPORTS_OF_KIND[kind].join(" or ")}`);
     if (def.transport === "serial") {
@@ -100,6 +108,30 @@ export function definitionProblems(def: unknown): string[] {
     }
     if (def.transport === "mqtt" && !isPositiveInteger(def.maxPayloadBytes)) {
         problems.push("maxPayloadBytes is not a positive integer");
+    }
+    if (def.transport === "http-push") {
+        if (
+            !Array.isArray(def.paths) ||
+            def.paths.length === 0 ||
+            !def.paths.every((path) => typeof path === "string" && path.startsWith("/"))
+        )
+            problems.push("paths is not a non-empty list of absolute paths");
+        if (!isPositiveInteger(def.maxBodyBytes)) problems.push("maxBodyBytes is not a positive integer");
+        if (typeof def.reply !== "function") problems.push("reply is not a function");
+    }
+    if (def.transport === "onvif" && (typeof def.plateTopic !== "string" || !def.plateTopic.includes("/")))
+        problems.push("plateTopic is not an event topic");
+    if (def.transport === "opcua") {
+        if (!isRecord(def.tags) || !isRecord(def.lightCodes)) problems.push("tags or lightCodes are missing");
+        else {
+            for (const [tag, spec] of Object.entries(def.tags)) {
+                if (!isRecord(spec) || typeof spec.nodeId !== "string" || !spec.nodeId.includes("{lane}"))
+                    problems.push(`tags.${tag}.nodeId has no {lane} placeholder`);
+            }
+            const writes = Object.entries(def.tags).filter(([, spec]) => isRecord(spec) && spec.access === "write");
+            // gate-edge never commands a close; a model must not even offer one.
+            if (writes.some(([tag]) => /close/i.test(tag))) problems.push("a PLC model must not have a close command");
+        }
     }
     if (kind === "weight") {
         if (def.mode === "request") {

@@ -27,6 +27,11 @@ export interface ContractHarness {
     sendBadData(): Promise<void>;
     /** Stops and starts the peer again at the same address, as a reboot or power cycle would. */
     restartPeer(): Promise<void>;
+    /**
+     * False for peers gate-edge holds no session with (a push camera): their restart is invisible, and
+     * the contract asks only that reads flow again. Default true.
+     */
+    statusFollowsPeer?: boolean;
     stop(): Promise<void>;
 }
 
@@ -93,10 +98,12 @@ export function driverContract(
             const restartedAt = Date.now();
             await harness.restartPeer();
             // Online again *since* the restart: the driver saw the peer go and reconnected.
+            const followsPeer = harness.statusFollowsPeer ?? true;
             await eventually(
                 () => {
                     const health = runtime().health();
-                    return (health.status === "online" && Date.parse(health.statusSince) >= restartedAt) || undefined;
+                    const since = Date.parse(health.statusSince);
+                    return (health.status === "online" && (!followsPeer || since >= restartedAt)) || undefined;
                 },
                 TIMEOUT,
                 "offline and online again after the restart",

@@ -713,16 +713,30 @@ describe("registry", () => {
         it("has kind and transport consistent and metadata filled in", () => {
             expect(model.vendor).not.toBe("");
             expect(model.description).not.toBe("");
-            expect(model.transport).toBe(model.kind === "seal" ? "mqtt" : "serial");
+            const transports: Record<DeviceModel["kind"], string[]> = {
+                weight: ["serial"],
+                scan: ["serial"],
+                seal: ["mqtt"],
+                plate: ["onvif", "http-push"],
+                plc: ["opcua"],
+            };
+            expect(transports[model.kind]).toContain(model.transport);
         });
 
         it("answers edge-case input with a DecodeResult and a reason when nothing is read", () => {
             const inputs = [new Uint8Array(), Uint8Array.of(0), Uint8Array.of(0xff), new Uint8Array(5000).fill(0x41)];
             for (const input of inputs) {
+                const text = Buffer.from(input).toString("latin1");
                 const result: DecodeResult<unknown> =
                     model.transport === "mqtt"
                         ? model.decode("seal", input)
-                        : (model as { decode(b: Uint8Array): DecodeResult<unknown> }).decode(input);
+                        : model.transport === "serial"
+                          ? model.decode(input)
+                          : model.transport === "http-push"
+                            ? model.decode({ path: model.paths[0]!, contentType: "application/octet-stream", body: input })
+                            : model.transport === "onvif"
+                              ? model.decode(text)
+                              : model.decode("Barrier.State", text);
                 expect(["reading", "ignored", "invalid"]).toContain(result.status);
                 if (result.status !== "reading") expect(result.reason).not.toBe("");
             }
@@ -775,7 +789,8 @@ describe("registry", () => {
             [{ ...sics, mode: "push" }, /mode/],
             [{ ...sics, serialDefaults: { ...sics.serialDefaults, dataBits: 9 } }, /serialDefaults/],
             [{ ...eseal, maxPayloadBytes: 0 }, /maxPayloadBytes/],
-            [{ ...eseal, kind: "plate" }, /kind/],
+            [{ ...eseal, kind: "plate" }, /transport of a plate model/],
+            [{ ...eseal, kind: "camera" }, /kind is unknown/],
             [null, /not an object/],
         ] as const;
         for (const [def, problem] of broken) {

@@ -1,0 +1,240 @@
+/**
+ * A plate camera that pushes its reads over HTTP, as a Hikvision ISAPI or Dahua ITSAPI camera does
+ * (domain.md §5.2, §5.3, §9). Requests come from the model's encode(), so gate-edge's decoder sees what
+ * the real camera sends:
+ * - Hikvision is fire-and-forget: one POST per read, whatever the answer;
+ * - Dahua resends the same notification until it is answered {"Result": true} (or `resend.max` attempts).
+ */
+import { request as httpRequest } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { definition as dahua, keepAliveRequest } from "../devices/dahua-itsapi-anpr.ts";
+import { definition as hikvision } from "../devices/hikvision-isapi-anpr.ts";
+import type { HttpPushCameraModel, PlateImage, PushRequest } from "../devices/types.ts";
+import { errorMessage, GateError } from "../src/core/errors.ts";
+
+export type PushCameraModelId = "hikvision-isapi-anpr" | "dahua-itsapi-anpr";
+
+export interface PushCameraSimulatorOptions {
+    /** Model id, or a model object (tests of new models). */
+    model: PushCameraModelId | HttpPushCameraModel;
+    /** Base URL of the push receiver, e.g. http://127.0.0.1:8081 */
+    url: string;
+    /** Basic credentials the camera is configured with; none: the receiver must allow our address. */
+    username?: string;
+    password?: string;
+    /** Dahua only: how often and how many times a notification is sent. Default every 3 s, at most 5 times. */
+    resend?: { intervalMs: number; max: number };
+    /** The camera's name in the payload (channelName / DeviceID). */
+    deviceName?: string;
+    /** ms a request may take before it counts as failed. Default 30 000. */
+    timeoutMs?: number;
+}
+
+/** What the simulated camera reads. */
+export interface SimulatedPlate {
+    text: string;
+    /** 0–1. */
+    confidence: number;
+    countryCode?: string;
+    direction?: string;
+    /** Send pictures (Hikvision: scene + plate crop; Dahua: NormalPic). Default true. */
+    withImages?: boolean;
+}
+
+/** The receiver's last answer and how many requests it took. */
+export interface PushAnswer {
+    status: number;
+    body: string;
+    attempts: number;
+}
+
+/**
+ * The smallest baseline JPEG: an 8×8 grey image. One quantisation table of ones, Huffman tables with a
+ * single one-bit code each (DC difference 0, AC end-of-block), and one scan byte holding "0" "0" padded
+ * with ones. Decoders show it; gate-edge only checks the FF D8 FF magic.
+ */
+export const SAMPLE_JPEG: Uint8Array = new Uint8Array([
+    ...[0xff, 0xd8], // SOI
+    ...[0xff, 0xdb, 0x00, 0x43, 0x00, ...new Array<number>(64).fill(1)], // DQT table 0
+    ...[0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00], // SOF0 8×8, 1 component
+    ...[0xff, 0xc4, 0x00, 0x14, 0x00, 0x01, ...new Array<number>(15).fill(0), 0x00], // DHT DC 0: symbol 0
+    ...[0xff, 0xc4, 0x00, 0x14, 0x10, 0x01, ...new Array<number>(15).fill(0), 0x00], // DHT AC 0: EOB
+    ...[0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00], // SOS
+    0x3f, // DC diff 0, EOB, padding
+    ...[0xff, 0xd9], // EOI
+]);
+
+const MODELS: Readonly<Record<PushCameraModelId, HttpPushCameraModel>> = {
+    "hikvision-isapi-anpr": hikvision,
+    "dahua-itsapi-anpr": dahua,
+};
+
+/**
+ * Error rules: the constructor only assigns; push(), keepAlive() and sendRaw() reject with GateError
+ * MODEL_UNKNOWN or SIMULATOR_USAGE (bad model, URL or resend settings), and with the network error when
+ * no attempt reached the receiver. An HTTP error status is an answer, not a rejection. stop() cancels
+ * pending resends (their push() resolves with the last answer, or rejects DRIVER_CANCELED if none).
+ */
+export class PushCameraSimulator {
+    private readonly abort = new AbortController();
+    /** Requests sent, including resends. */
+    sent = 0;
+
+    constructor(private readonly options: PushCameraSimulatorOptions) {}
+
+    get model(): HttpPushCameraModel {
+        const model = typeof this.options.model === "string" ? MODELS[this.options.model] : this.options.model;
+        if (!model) {
+            throw new GateError(
+                "MODEL_UNKNOWN",
+                `${JSON.stringify(this.options.model)} is not a push camera model; valid: ${Object.keys(MODELS).join(", ")}`,
+            );
+        }
+        return model;
+    }
+
+    /** True for models that resend until answered (Dahua). */
+    get resends(): boolean {
+        return this.model.model === dahua.model;
+    }
+
+    /** The camera reads a plate and pushes it; Dahua resends until stored. Resolves with the last answer. */
+    async push(read: SimulatedPlate): Promise<PushAnswer> {
+        const images: PlateImage[] =
+            read.withImages === false
+                ? []
+                : this.resends
+                  ? [{ name: "NormalPic.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG }]
+                  : [
+                        { name: "detectionPicture.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG },
+                        { name: "licensePlatePicture.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG },
+                    ];
+        const request = this.model.encode(
+            {
+                text: read.text,
+                confidence: read.confidence,
+                images,
+                ...(read.countryCode !== undefined ? { countryCode: read.countryCode } : {}),
+                ...(read.direction !== undefined ? { direction: read.direction } : {}),
+            },
+            {
+                at: new Date(),
+                ...(this.options.deviceName !== undefined ? { deviceName: this.options.deviceName } : {}),
+            },
+        );
+        return this.deliver(request);
+    }
+
+    /** Dahua's heartbeat to /NotificationInfo/KeepAlive (sent once; heartbeats are not resent). */
+    async keepAlive(): Promise<PushAnswer> {
+        if (!this.resends) throw new GateError("SIMULATOR_USAGE", `${this.model.model} sends no keep-alive`);
+        const request = keepAliveRequest(
+            this.options.deviceName !== undefined ? { deviceName: this.options.deviceName } : {},
+        );
+        return { ...(await this.send(request)), attempts: 1 };
+    }
+
+    /** One request exactly as given (fault tests: broken bodies, wrong types, huge uploads). Never resent. */
+    async sendRaw(path: string, contentType: string, body: Uint8Array | string): Promise<PushAnswer> {
+        const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+        return { ...(await this.send({ path, contentType, body: bytes })), attempts: 1 };
+    }
+
+    /** Cancels pending resends. Idempotent. */
+    stop(): void {
+        this.abort.abort();
+    }
+
+    private async deliver(request: PushRequest): Promise<PushAnswer> {
+        const { intervalMs, max } = this.resends
+            ? (this.options.resend ?? { intervalMs: 3000, max: 5 })
+            : { intervalMs: 0, max: 1 };
+        if (!(Number.isInteger(max) && max >= 1 && intervalMs >= 0)) {
+            throw new GateError(
+                "SIMULATOR_USAGE",
+                `resend needs max ≥ 1 and intervalMs ≥ 0, got ${max} / ${intervalMs}`,
+            );
+        }
+        let last: PushAnswer | undefined;
+        let lastError: unknown;
+        for (let attempt = 1; attempt <= max; attempt++) {
+            if (attempt > 1) {
+                try {
+                    await sleep(intervalMs, undefined, { signal: this.abort.signal });
+                } catch {
+                    break; // stopped
+                }
+            }
+            try {
+                last = { ...(await this.send(request)), attempts: attempt };
+                if (!this.resends || accepted(last)) return last;
+            } catch (err) {
+                // A camera that cannot reach its server keeps the notification and tries again, like a 5xx.
+                lastError = err;
+                if (!this.resends) throw err;
+            }
+        }
+        if (last) return last;
+        if (this.abort.signal.aborted && lastError === undefined)
+            throw new GateError("DRIVER_CANCELED", "push camera simulator stopped");
+        throw lastError;
+    }
+
+    private send(request: PushRequest): Promise<{ status: number; body: string }> {
+        let url: URL;
+        try {
+            url = new URL(request.path, this.options.url);
+        } catch (err) {
+            return Promise.reject(new GateError("SIMULATOR_USAGE", `url ${this.options.url}: ${errorMessage(err)}`));
+        }
+        if (url.protocol !== "http:") {
+            return Promise.reject(
+                new GateError("SIMULATOR_USAGE", `url must be http://host:port, got ${this.options.url}`),
+            );
+        }
+        const headers: Record<string, string | number> = {
+            "content-type": request.contentType,
+            "content-length": request.body.byteLength,
+        };
+        if (this.options.username !== undefined) {
+            const token = Buffer.from(`${this.options.username}:${this.options.password ?? ""}`, "utf8").toString(
+                "base64",
+            );
+            headers.authorization = `Basic ${token}`;
+        }
+        this.sent++;
+        return new Promise((resolve, reject) => {
+            let answered = false;
+            const req = httpRequest(
+                url,
+                { method: "POST", headers, timeout: this.options.timeoutMs ?? 30_000 },
+                (res) => {
+                    answered = true;
+                    const chunks: Buffer[] = [];
+                    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+                    res.on("end", () =>
+                        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+                    );
+                    res.on("error", reject);
+                },
+            );
+            req.on("timeout", () => req.destroy(new Error(`no answer within ${this.options.timeoutMs ?? 30_000} ms`)));
+            // A receiver may answer (413, 401) and close before the whole body is written; the answer counts.
+            req.on("error", (err) => {
+                if (!answered) reject(err);
+            });
+            req.end(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength));
+        });
+    }
+}
+
+/** Dahua's notion of success: HTTP 200 with {"Result": true}. */
+function accepted(answer: PushAnswer): boolean {
+    if (answer.status !== 200) return false;
+    try {
+        const json: unknown = JSON.parse(answer.body);
+        return typeof json === "object" && json !== null && (json as { Result?: unknown }).Result === true;
+    } catch {
+        return false;
+    }
+}

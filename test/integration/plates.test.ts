@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PushCameraSimulator, SAMPLE_JPEG } from "../../simulators/push-camera.ts";
+import type { PlateValues } from "../../src/core/events.ts";
+import type { Gate } from "../../src/gate.ts";
+import { startGate, testConfig } from "../helpers/gate.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+let gate: Gate;
+let front: PushCameraSimulator;
+let rear: PushCameraSimulator;
+
+beforeAll(async () => {
+    gate = await startGate(
+        testConfig(
+            dir.path,
+            `  - id: L1
+    devices:
+      - { id: cam-front, model: dahua-itsapi-anpr, role: front, auth: { username: cam-front, password: front-password } }
+      - { id: cam-rear, model: hikvision-isapi-anpr, role: rear, allow: ["127.0.0.1"] }
+`,
+            "push: { host: 127.0.0.1, port: 0 }",
+        ),
+    );
+    const url = gate.addresses.push!;
+    front = new PushCameraSimulator({
+        model: "dahua-itsapi-anpr",
+        url,
+        username: "cam-front",
+        password: "front-password",
+    });
+    rear = new PushCameraSimulator({ model: "hikvision-isapi-anpr", url });
+});
+afterAll(async () => {
+    await gate.stop();
+    dir.cleanup();
+});
+
+const plates = () =>
+    gate.log
+        .read(0, 10_000)
+        .filter((event) => event.type === "reading.plate")
+        .map((event) => ({ deviceId: event.deviceId, values: event.data.values as unknown as PlateValues }));
+
+describe("plate cameras through the gate", () => {
+    it("stores the tractor plate in front and the trailer plate behind, with their images by content address", async () => {
+        expect((await front.push({ text: "15C-123.45", confidence: 0.97, withImages: true })).body).toContain(
+            '"Result":true',
+        );
+        expect((await rear.push({ text: "15R-004.56", confidence: 0.88, withImages: true })).status).toBe(200);
+        const [tractor, trailer] = plates();
+        expect(tractor).toMatchObject({
+            deviceId: "cam-front",
+            values: {
+                text: "15C-123.45",
+                normalized: "15C12345",
+                country: "VN",
+                position: "front",
+                trailer: false,
+                confidence: 0.97,
+            },
+        });
+        expect(trailer).toMatchObject({
+            deviceId: "cam-rear",
+            values: { text: "15R-004.56", normalized: "15R00456", position: "rear", trailer: true, confidence: 0.88 },
+        });
+        const ref = tractor!.values.imageRefs[0]!;
+        expect(ref).toMatch(/^sha256:[0-9a-f]{64}$/);
+        const response = await fetch(`${gate.addresses.http}/api/v1/images/${ref}`);
+        expect(response.headers.get("content-type")).toBe("image/jpeg");
+        expect(Buffer.from(await response.arrayBuffer())).toEqual(Buffer.from(SAMPLE_JPEG));
+        // The same picture from the other camera is stored once.
+        expect(trailer!.values.imageRefs).toContain(ref);
+    });
+
+    it("answers a repeated push of the same plate with success and stores it once", async () => {
+        const before = plates().length;
+        await front.push({ text: "51LD-123.45", confidence: 0.9 });
+        await front.push({ text: "51LD-123.45", confidence: 0.9 });
+        expect(plates().length).toBe(before + 1);
+        expect(gate.runtime("cam-front")!.counters.duplicates).toBeGreaterThanOrEqual(1);
+    });
+
+    it("refuses a plate of markup with a 400 and stores nothing from it", async () => {
+        const before = plates().length;
+        const answer = await front.push({ text: "<script>alert(1)</script>", confidence: 0.9 });
+        expect(answer.status).toBe(400);
+        expect(answer.body).toContain('"Result":false');
+        expect(plates().length).toBe(before);
+        expect(gate.runtime("cam-front")!.counters.invalid).toBeGreaterThanOrEqual(1);
+    });
+
+    it("refuses a camera with the wrong password (401) and stores nothing", async () => {
+        const intruder = new PushCameraSimulator({
+            model: "dahua-itsapi-anpr",
+            url: gate.addresses.push!,
+            username: "cam-front",
+            password: "guess",
+        });
+        const before = plates().length;
+        expect((await intruder.push({ text: "29C-999.99", confidence: 0.9 })).status).toBe(401);
+        expect(plates().length).toBe(before);
+    });
+});
