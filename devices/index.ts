@@ -8,6 +8,7 @@ import { definition as dahuaItsapiAnpr } from "./dahua-itsapi-anpr.ts";
 import { definition as esealMqttJson } from "./eseal-mqtt-json.ts";
 import { definition as hikvisionIsapiAnpr } from "./hikvision-isapi-anpr.ts";
 import { definition as mettlerToledoSics } from "./mettler-toledo-sics.ts";
+import { definition as onvifAnpr } from "./onvif-anpr.ts";
 import { definition as serialBarcodeScanner } from "./serial-barcode-scanner.ts";
 import { definition as smaScale } from "./sma-scale.ts";
 import { definition as toledoContinuous } from "./toledo-continuous.ts";
@@ -25,6 +26,7 @@ export const models: readonly DeviceModel[] = [
     esealMqttJson,
     hikvisionIsapiAnpr,
     dahuaItsapiAnpr,
+    onvifAnpr,
 ];
 
 const TRANSPORTS_OF_KIND: Readonly<Record<DeviceModel["kind"], readonly DeviceModel["transport"][]>> = {

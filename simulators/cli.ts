@@ -8,11 +8,15 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { BARRIER_STATES, LIGHT_CODES, PLC_MODES } from "../devices/lane-plc-opcua.ts";
 import type { SerialDefaults } from "../devices/types.ts";
 import { errorMessage, GateError, isGateError } from "../src/core/errors.ts";
 import type { SealValues } from "../src/core/events.ts";
 import { SealReaderSimulator } from "./eseal.ts";
+import { LanePlcSimulator } from "./lane-plc.ts";
 import { modelIds, resolveModel } from "./models.ts";
+import { OnvifCameraSimulator } from "./onvif-camera.ts";
+import { type PushCameraModelId, PushCameraSimulator } from "./push-camera.ts";
 import { type Rng, seededRng } from "./random.ts";
 import { ScaleSimulator } from "./scale.ts";
 import { ScannerSimulator, type ScannerSuffix } from "./scanner.ts";
@@ -25,7 +29,15 @@ export interface SimulateIo {
     signal?: AbortSignal;
 }
 
-export const SIMULATOR_KINDS = ["scale", "scanner", "eseal"] as const;
+export const SIMULATOR_KINDS = [
+    "scale",
+    "scanner",
+    "eseal",
+    "hik-camera",
+    "dahua-camera",
+    "lane-plc",
+    "onvif-camera",
+] as const;
 export type SimulatorKind = (typeof SIMULATOR_KINDS)[number];
 
 type Say = (line: string) => void;
@@ -64,12 +76,19 @@ export function simulateUsage(kind?: SimulatorKind): string {
     if (kind === "scale") return scaleUsage();
     if (kind === "scanner") return scannerUsage();
     if (kind === "eseal") return esealUsage();
+    if (kind === "lane-plc") return lanePlcUsage();
+    if (kind === "onvif-camera") return onvifCameraUsage();
+    if (kind === "hik-camera" || kind === "dahua-camera") return pushCameraUsage(kind);
     return [
         "Usage: gate-edge simulate <scale|scanner|eseal> [options]",
         "",
         scaleUsage(),
         scannerUsage(),
         esealUsage(),
+        pushCameraUsage("hik-camera"),
+        pushCameraUsage("dahua-camera"),
+        lanePlcUsage(),
+        onvifCameraUsage(),
         "Durations: 500ms, 20s, 2m, 1h (a bare number is seconds). Stop with Ctrl-C.",
         "",
     ].join("\n");
@@ -83,6 +102,13 @@ function parseCommand(kind: string, argv: string[]): Parsed {
             return parseScanner(argv);
         case "eseal":
             return parseEseal(argv);
+        case "hik-camera":
+        case "dahua-camera":
+            return parsePushCamera(kind, argv);
+        case "lane-plc":
+            return parseLanePlc(argv);
+        case "onvif-camera":
+            return parseOnvifCamera(argv);
         case "help":
         case "--help":
         case "-h":
@@ -447,6 +473,339 @@ function parseEseal(argv: string[]): Parsed {
             await stopping;
             for (const timer of timers) clearTimeout(timer);
             tell(`stopped after ${sim.published} acknowledged messages`);
+        },
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// hik-camera, dahua-camera: plate cameras pushing over HTTP
+
+const PUSH_CAMERA_MODELS: Readonly<Record<"hik-camera" | "dahua-camera", PushCameraModelId>> = {
+    "hik-camera": "hikvision-isapi-anpr",
+    "dahua-camera": "dahua-itsapi-anpr",
+};
+
+const PUSH_CAMERA_OPTIONS = {
+    url: { type: "string" },
+    username: { type: "string" },
+    password: { type: "string" },
+    plate: { type: "string" },
+    every: { type: "string" },
+    confidence: { type: "string" },
+    country: { type: "string" },
+    "no-images": { type: "boolean" },
+    "keep-alive": { type: "string" },
+    "resend-every": { type: "string" },
+    "resend-max": { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+function pushCameraUsage(kind: "hik-camera" | "dahua-camera"): string {
+    const dahua = kind === "dahua-camera";
+    return [
+        `gate-edge simulate ${kind} --url <http://host:port> --plate <text,...> [options]`,
+        `  pushes plate reads like a ${dahua ? 'Dahua ITSAPI camera (resends until {"Result":true})' : "Hikvision ISAPI camera (fire-and-forget)"}`,
+        "  --url <url>                the gate's push receiver, e.g. http://127.0.0.1:8081",
+        "  --username <name>          Basic auth user configured for this camera on the gate",
+        "  --password <secret>        its password",
+        "  --plate <text,...>         plates read in turn, e.g. 29C12345,15R00123",
+        "  --every <duration>         one read every <duration>, cycling the plates (default: each plate once, then exit)",
+        "  --confidence <0-1>         reported confidence (default 0.95)",
+        "  --country <code>           country code sent with the read, e.g. VN",
+        "  --no-images                send no pictures",
+        ...(dahua
+            ? [
+                  "  --keep-alive <duration>    KeepAlive heartbeat period while running (default 30s)",
+                  "  --resend-every <duration>  resend an unanswered read after <duration> (default 3s)",
+                  "  --resend-max <n>           at most <n> attempts per read (default 5)",
+              ]
+            : []),
+        "",
+    ].join("\n");
+}
+
+function parsePushCamera(kind: "hik-camera" | "dahua-camera", argv: string[]): Parsed {
+    const usageText = pushCameraUsage(kind);
+    const values = parse(argv, PUSH_CAMERA_OPTIONS, usageText);
+    if (values.help) return { help: usageText };
+    const dahua = kind === "dahua-camera";
+    const url = values.url;
+    if (url === undefined || !/^http:\/\/[^/\s]+\/?$/.test(url))
+        throw usage(`--url must be http://host:port, got ${url ?? "(none)"}`, usageText);
+    const plates = (values.plate ?? "").split(",").filter((p) => p.trim() !== "");
+    if (plates.length === 0) throw usage("--plate <text,...> needs at least one plate", usageText);
+    if ((values.username === undefined) !== (values.password === undefined))
+        throw usage("give both --username and --password, or neither", usageText);
+    if (!dahua) {
+        for (const name of ["keep-alive", "resend-every", "resend-max"] as const) {
+            if (values[name] !== undefined) throw usage(`--${name} applies to dahua-camera only`, usageText);
+        }
+    }
+    const confidence = optionalNumber("--confidence", values.confidence, { min: 0, max: 1 }) ?? 0.95;
+    const everyMs = optionalDuration("--every", values.every);
+    const keepAliveMs = optionalDuration("--keep-alive", values["keep-alive"]) ?? 30_000;
+    const resend = {
+        intervalMs: optionalDuration("--resend-every", values["resend-every"]) ?? 3000,
+        max: optionalNumber("--resend-max", values["resend-max"], { min: 1, integer: true }) ?? 5,
+    };
+    const model = PUSH_CAMERA_MODELS[kind];
+
+    return {
+        run: async (signal, say) => {
+            const sim = new PushCameraSimulator({
+                model,
+                url,
+                ...(values.username !== undefined ? { username: values.username, password: values.password } : {}),
+                resend,
+            });
+            const tell: Say = (line) => say(`${kind} ${model} → ${url}: ${line}`);
+            const answer = (a: { status: number; body: string; attempts: number }) =>
+                `${a.status} ${a.body.replace(/\s+/g, " ").slice(0, 120)}${a.attempts > 1 ? ` (${a.attempts} attempts)` : ""}`;
+            let next = 0;
+            const pushOne = async () => {
+                const text = plates[next % plates.length] ?? "";
+                next++;
+                try {
+                    const result = await sim.push({
+                        text,
+                        confidence,
+                        withImages: !values["no-images"],
+                        ...(values.country !== undefined ? { countryCode: values.country } : {}),
+                    });
+                    tell(`push ${text} → ${answer(result)}`);
+                } catch (err) {
+                    if (!signal.aborted) tell(`push ${text} failed: ${errorMessage(err)}`);
+                }
+            };
+            if (everyMs === undefined) {
+                for (let i = 0; i < plates.length && !signal.aborted; i++) await pushOne();
+                sim.stop();
+                return;
+            }
+            const timers: NodeJS.Timeout[] = [setInterval(() => void pushOne(), everyMs)];
+            if (dahua) {
+                timers.push(
+                    setInterval(() => {
+                        sim.keepAlive().then(
+                            (a) => tell(`keep-alive → ${answer(a)}`),
+                            (err) => {
+                                if (!signal.aborted) tell(`keep-alive failed: ${errorMessage(err)}`);
+                            },
+                        );
+                    }, keepAliveMs),
+                );
+            }
+            void pushOne();
+            await untilAborted(signal);
+            for (const timer of timers) clearInterval(timer);
+            sim.stop();
+            tell(`stopped after ${sim.sent} requests`);
+        },
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// lane-plc: the lane PLC (barrier, loops, lights) as an OPC UA server
+
+const LANE_PLC_OPTIONS = {
+    port: { type: "string" },
+    lanes: { type: "string" },
+    travel: { type: "string" },
+    watchdog: { type: "string" },
+    "auto-close": { type: "string" },
+    "truck-every": { type: "string" },
+    pki: { type: "string" },
+    seed: { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+function lanePlcUsage(): string {
+    return [
+        "gate-edge simulate lane-plc --port <port> --lanes <prefix,...> [options]",
+        "  an OPC UA lane PLC (model lane-plc-opcua): barrier, loops, lights, e-stop, watchdog fail-safe",
+        "  --port <port>              OPC UA port (default 4840; 0 = any free port)",
+        "  --lanes <list>             lane prefixes, comma-separated, e.g. L1,L2 (node ids ns=1;s=L1.Barrier.State)",
+        "  --travel <duration>        boom travel time open or closed (default 2s; real booms 1.5-6s)",
+        "  --watchdog <duration>      fail safe when gate-edge's heartbeat stops this long (default 3s)",
+        "  --auto-close <duration>    an open barrier with no vehicle closes after this (default 20s)",
+        "  --truck-every <duration>   a truck arrives at every lane every <duration> and passes once opened",
+        "  --pki <dir>                the server's PKI folder (default data/pki/lane-plc-simulator)",
+        "  --seed <n>                 repeatable truck timings",
+        "",
+    ].join("\n");
+}
+
+function parseLanePlc(argv: string[]): Parsed {
+    const values = parse(argv, LANE_PLC_OPTIONS, lanePlcUsage());
+    if (values.help) return { help: lanePlcUsage() };
+    const port = optionalNumber("--port", values.port, { min: 0, max: 65_535, integer: true }) ?? 4840;
+    if (values.lanes === undefined) throw usage("--lanes <prefix,...> is required", lanePlcUsage());
+    const lanes = values.lanes.split(",").filter((lane) => lane !== "");
+    if (lanes.length === 0 || lanes.some((lane) => !/^[A-Za-z0-9_-]{1,32}$/.test(lane))) {
+        throw usage("--lanes must list 1-32 character prefixes (letters, digits, _ or -), e.g. L1,L2", lanePlcUsage());
+    }
+    const travelMs = optionalDuration("--travel", values.travel) ?? 2000;
+    const watchdogTimeoutMs = optionalDuration("--watchdog", values.watchdog) ?? 3000;
+    const autoCloseMs = optionalDuration("--auto-close", values["auto-close"]) ?? 20_000;
+    const truckEveryMs = optionalDuration("--truck-every", values["truck-every"]);
+    const pkiFolder = values.pki ?? "data/pki/lane-plc-simulator";
+    const rng = seedOption(values.seed);
+
+    return {
+        run: async (signal, say) => {
+            const sim = new LanePlcSimulator({ port, lanes, pkiFolder, travelMs, watchdogTimeoutMs, autoCloseMs, rng });
+            const tell: Say = (line) => say(`lane-plc: ${line}`);
+            sim.on("server", (state, url) => tell(state === "up" ? `serving ${url}` : "server down"));
+            sim.on("change", (lane, tag, value) => {
+                // The two heartbeats change every second; printing them would drown the state changes.
+                if (tag === "PLC.Heartbeat" || tag === "Watchdog.Heartbeat") return;
+                tell(`${lane} ${tag} = ${describePlcValue(tag, value)}`);
+            });
+            sim.on("failSafe", (lane, reason) =>
+                tell(`${lane} FAIL-SAFE: ${reason}; lights red, barrier closed unless the safety loop is occupied`),
+            );
+            sim.on("watchdogRestored", (lane) => tell(`${lane} gate-edge heartbeat back`));
+            sim.on("refused", (lane, command, reason) => tell(`${lane} ${command} refused: ${reason}`));
+            await sim.start();
+            const busy = new Set<string>();
+            const timer =
+                truckEveryMs === undefined
+                    ? undefined
+                    : setInterval(() => {
+                          for (const lane of lanes) {
+                              if (busy.has(lane)) continue;
+                              busy.add(lane);
+                              tell(`${lane} truck arrives`);
+                              sim.truckPasses(lane, truckEveryMs).then(
+                                  (outcome) => {
+                                      busy.delete(lane);
+                                      tell(`${lane} truck ${outcome}`);
+                                  },
+                                  (err: unknown) => {
+                                      busy.delete(lane);
+                                      if (!signal.aborted) tell(`${lane} truck script failed: ${errorMessage(err)}`);
+                                  },
+                              );
+                          }
+                      }, truckEveryMs);
+            await untilAborted(signal);
+            clearInterval(timer);
+            await sim.stop();
+            tell("stopped");
+        },
+    };
+}
+
+function describePlcValue(tag: string, value: boolean | number): string {
+    if (tag === "Barrier.State") return BARRIER_STATES[value as number] ?? String(value);
+    if (tag === "PLC.Mode") return PLC_MODES[value as number] ?? String(value);
+    if (tag === "Light.Entry" || tag === "Light.Exit") {
+        const color = Object.entries(LIGHT_CODES).find(([, code]) => code === value)?.[0];
+        return color ?? String(value);
+    }
+    return String(value);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// onvif-camera
+
+const ONVIF_CAMERA_OPTIONS = {
+    host: { type: "string" },
+    port: { type: "string" },
+    username: { type: "string" },
+    password: { type: "string" },
+    plate: { type: "string" },
+    country: { type: "string" },
+    likelihood: { type: "string" },
+    every: { type: "string" },
+    "reboot-every": { type: "string" },
+    "reboot-down": { type: "string" },
+    "snapshot-auth": { type: "string" },
+    image: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+function onvifCameraUsage(): string {
+    return [
+        "gate-edge simulate onvif-camera --port <n> --username <name> --password <secret> --plate <list> [options]",
+        "  --host <addr>              address to listen on (default 127.0.0.1)",
+        "  --port <n>                 HTTP port of the device service (0 = any free port), e.g. 8899",
+        "  --username <name>          --password <secret>   WS-UsernameToken and snapshot credentials",
+        "  --plate <list>             plates read in turn, comma-separated, e.g. 29C12345,15R00123",
+        "  --country <code>           CountryCode sent with every plate (e.g. VN)",
+        "  --likelihood <0-1>         Likelihood of every read (default 0.9)",
+        "  --every <duration>         one plate event every <duration> (default 10s)",
+        "  --reboot-every <duration>  the camera reboots every <duration>: port closed, subscriptions lost",
+        "  --reboot-down <duration>   how long a reboot keeps the camera down (default 5s)",
+        "  --snapshot-auth <mode>     digest | basic (default digest)",
+        "  --image                    put the JPEG in the event as a base64 Image item too",
+        "",
+    ].join("\n");
+}
+
+function parseOnvifCamera(argv: string[]): Parsed {
+    const values = parse(argv, ONVIF_CAMERA_OPTIONS, onvifCameraUsage());
+    if (values.help) return { help: onvifCameraUsage() };
+    const port = optionalNumber("--port", values.port, { min: 0, max: 65_535, integer: true });
+    if (port === undefined) throw usage("--port <n> is required", onvifCameraUsage());
+    if (values.username === undefined || values.password === undefined) {
+        throw usage("--username and --password are required", onvifCameraUsage());
+    }
+    if (values.plate === undefined) throw usage("--plate <plate,...> is required", onvifCameraUsage());
+    const plates = values.plate
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== "");
+    if (plates.length === 0) throw usage("--plate needs at least one plate", onvifCameraUsage());
+    const likelihood = optionalNumber("--likelihood", values.likelihood, { min: 0, max: 1 }) ?? 0.9;
+    const everyMs = optionalDuration("--every", values.every) ?? 10_000;
+    const rebootEveryMs = optionalDuration("--reboot-every", values["reboot-every"]);
+    const rebootDownMs = optionalDuration("--reboot-down", values["reboot-down"]) ?? 5000;
+    const snapshotAuth = values["snapshot-auth"] ?? "digest";
+    if (snapshotAuth !== "digest" && snapshotAuth !== "basic") {
+        throw usage(`--snapshot-auth must be digest or basic, got ${snapshotAuth}`, onvifCameraUsage());
+    }
+    const { username, password } = values;
+
+    return {
+        run: async (signal, say) => {
+            const sim = new OnvifCameraSimulator({ host: values.host, port, username, password, snapshotAuth });
+            let tell: Say = (line) => say(`onvif-camera: ${line}`);
+            sim.on("up", (bound) => {
+                tell = (line) => say(`onvif-camera ${sim.host}:${bound}: ${line}`);
+                tell(`ready, device service ${sim.deviceUrl}`);
+            });
+            sim.on("subscribed", (id) => tell(`pull point ${id} created`));
+            sim.on("unsubscribed", (id) => tell(`pull point ${id} unsubscribed`));
+            sim.on("expired", (id) => tell(`pull point ${id} expired`));
+            sim.on("authFailed", (action, why) => tell(`refused ${action}: ${why}`));
+            sim.on("rebooting", (downMs) => tell(`rebooting, down for ${formatMs(downMs)}`));
+            await sim.start();
+            let n = 0;
+            const timers: NodeJS.Timeout[] = [];
+            timers.push(
+                setInterval(() => {
+                    const text = plates[n++ % plates.length] ?? "";
+                    const got = sim.plate({ text, countryCode: values.country, likelihood, image: values.image });
+                    tell(`plate ${text} (likelihood ${likelihood}) queued on ${got} subscription(s)`);
+                }, everyMs),
+            );
+            if (rebootEveryMs !== undefined) {
+                timers.push(
+                    setInterval(() => {
+                        sim.reboot(rebootDownMs).then(
+                            () => undefined,
+                            (err: unknown) => tell(`reboot failed: ${errorMessage(err)}`),
+                        );
+                    }, rebootEveryMs),
+                );
+            }
+            await untilAborted(signal);
+            for (const timer of timers) clearInterval(timer);
+            await sim.stop();
+            tell(
+                `stopped after ${sim.platesQueued} plates, ${sim.subscriptionsCreated} subscriptions, ${sim.pulls} pulls`,
+            );
         },
     };
 }

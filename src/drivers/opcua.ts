@@ -75,6 +75,13 @@ interface StateWaiter {
 const PUBLISHING_INTERVAL_MS = 100;
 const PULSE_MS = 200; // CmdOpen is a pulse: true, then false so the next open is a new rising edge
 const GRACEFUL_STOP_MS = 1000; // closing the session politely must not hold up a shutdown
+/**
+ * PLC.Heartbeat changes every second, so a live subscription delivers something at least that often. After a
+ * PLC restart node-opcua usually re-creates the subscription and its items, but not always (seen in about
+ * one restart in ten here): the session is back and the items are silent. 5 s without any value means the
+ * data path is dead and the subscription is rebuilt.
+ */
+const DATA_STALL_MS = 5000;
 
 /**
  * Error rules: start() never rejects for an absent or refusing PLC (that is `offline`, retried); it
@@ -109,6 +116,10 @@ export class OpcUaPlcDriver {
     private waiters = new Set<StateWaiter>();
     private pulseReset: Promise<void> | undefined;
     private lastStatus: string | undefined;
+    private lastDataAt = 0;
+    private rebuilding = false;
+    /** A monitored item failed (typically re-created by node-opcua while the PLC was going down again). */
+    private itemsBroken = false;
     /** Times the connection came back after a break (channel re-opened and session repaired). */
     reconnects = 0;
     /** The last Watchdog.Heartbeat value the PLC accepted, and when (ms since epoch). */
@@ -178,16 +189,21 @@ export class OpcUaPlcDriver {
         });
         client.on("connection_reestablished", () => {
             this.connectionUp = true;
+            this.lastDataAt = Date.now();
             this.reconnects++;
             this.ctx.log.info({ reconnects: this.reconnects }, "PLC connection re-established");
             this.checkHealth("after reconnection");
+            this.checkStall();
         });
         client.on("reconnection_attempt_has_failed", (err) => {
             this.ctx.log.debug({ err: errorMessage(err) }, "PLC reconnection attempt failed");
         });
         this.setStatus("offline", "connecting");
         void this.setup();
-        this.heartbeatTimer = setInterval(() => void this.beat(), heartbeatMs);
+        this.heartbeatTimer = setInterval(() => {
+            this.checkStall();
+            void this.beat();
+        }, heartbeatMs);
     }
 
     /** Idempotent; stops the heartbeat, ends subscription and session, disconnects. Prompt while reconnecting. */
@@ -287,6 +303,7 @@ export class OpcUaPlcDriver {
             }
             if (this.stopping) return;
             if (!this.subscription?.isActive) await this.createSubscription(this.session);
+            this.lastDataAt = Date.now();
             if (this.stopping) return;
             this.setupBackoff?.reset();
             this.checkHealth("connected");
@@ -317,7 +334,7 @@ export class OpcUaPlcDriver {
         const old = this.subscription;
         this.subscription = undefined;
         this.items.clear();
-        if (old) await old.terminate().catch(() => undefined);
+        if (old) await withTimeout(old.terminate(), GRACEFUL_STOP_MS).catch(() => undefined);
         const subscription = await session.createSubscription2({
             requestedPublishingInterval: PUBLISHING_INTERVAL_MS,
             requestedLifetimeCount: 600, // 60 s at 100 ms without a publish before the PLC drops it
@@ -333,6 +350,7 @@ export class OpcUaPlcDriver {
             this.retry("subscription terminated");
         });
         this.subscription = subscription;
+        this.itemsBroken = false;
         const { model } = this.options;
         for (const tag of Object.keys(model.tags) as PlcTag[]) {
             if (model.tags[tag].access !== "read") continue;
@@ -343,7 +361,10 @@ export class OpcUaPlcDriver {
                 TimestampsToReturn.Both,
             );
             item.on("changed", (dataValue: DataValue) => this.onChanged(tag, dataValue));
-            item.on("err", (message: string) => this.ctx.log.warn({ tag, err: message }, "monitored item failed"));
+            item.on("err", (message: string) => {
+                if (this.subscription === subscription) this.itemsBroken = true;
+                this.ctx.log.warn({ tag, err: message }, "monitored item failed");
+            });
             this.items.set(tag, item);
         }
     }
@@ -360,6 +381,26 @@ export class OpcUaPlcDriver {
         }
     }
 
+    /** Rebuilds the subscription when an item failed or a live session has delivered nothing for DATA_STALL_MS. */
+    private checkStall(): void {
+        const session = this.session;
+        if (this.rebuilding || !this.sessionAlive || !session) return;
+        if (!this.itemsBroken && Date.now() - this.lastDataAt < DATA_STALL_MS) return;
+        this.rebuilding = true;
+        const why = this.itemsBroken ? "a monitored item failed" : `no data from the PLC for ${DATA_STALL_MS} ms`;
+        this.ctx.log.warn({ silentMs: Date.now() - this.lastDataAt }, `${why}; re-creating the subscription`);
+        this.setStatus("offline", `${why}; re-creating the subscription`);
+        this.createSubscription(session)
+            .then(() => {
+                this.lastDataAt = Date.now();
+                this.checkHealth("subscription re-created");
+            })
+            .catch((err: unknown) => this.retry(`re-creating the subscription failed: ${errorMessage(err)}`))
+            .finally(() => {
+                this.rebuilding = false;
+            });
+    }
+
     private dropSession(): void {
         this.session = undefined;
         this.subscription = undefined;
@@ -367,6 +408,7 @@ export class OpcUaPlcDriver {
     }
 
     private onChanged(tag: PlcTag, dataValue: DataValue): void {
+        this.lastDataAt = Date.now();
         // A Bad-quality value has no value to trust; the model decodes null as invalid.
         const value = dataValue.statusCode.isGood() ? plain(dataValue.value.value) : null;
         const sourceTimestamp = dataValue.sourceTimestamp ?? undefined;

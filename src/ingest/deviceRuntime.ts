@@ -189,9 +189,16 @@ export class DeviceRuntime {
     async handleOnvifNotification(xml: string, snapshot?: { contentType: string; bytes: Buffer }): Promise<void> {
         if (this.model.transport !== "onvif") return;
         const result = this.model.decode(xml);
+        // The snapshot shows the scene at the moment of the read: evidence beside the camera's own crops.
         const withSnapshot: DecodeResult<unknown> =
-            result.status === "reading" && result.values.images.length === 0 && snapshot
-                ? { status: "reading", values: { ...result.values, images: [{ name: "snapshot", ...snapshot }] } }
+            result.status === "reading" && snapshot
+                ? {
+                      status: "reading",
+                      values: {
+                          ...result.values,
+                          images: [{ name: "snapshot.jpg", ...snapshot }, ...result.values.images],
+                      },
+                  }
                 : result;
         await this.handleDecoded(Buffer.from(xml), withSnapshot, result.observedAt);
     }

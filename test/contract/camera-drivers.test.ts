@@ -1,3 +1,4 @@
+import { OnvifCameraSimulator } from "../../simulators/onvif-camera.ts";
 import { PushCameraSimulator } from "../../simulators/push-camera.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
@@ -59,3 +60,33 @@ function pushHarness(model: "dahua-itsapi-anpr" | "hikvision-isapi-anpr"): Contr
 
 driverContract("HTTP push camera (Dahua ITSAPI)", () => pushHarness("dahua-itsapi-anpr"));
 driverContract("HTTP push camera (Hikvision ISAPI)", () => pushHarness("hikvision-isapi-anpr"));
+
+driverContract("ONVIF camera (PullPoint)", () => {
+    let camera: OnvifCameraSimulator;
+    return {
+        deviceId: "cam-onvif",
+        readingType: "reading.plate",
+        async start(dir) {
+            camera = new OnvifCameraSimulator({ port: 0, username: "admin", password: "onvif-secret" });
+            await camera.start();
+            return testConfig(
+                dir,
+                `  - id: L1\n    devices:\n      - { id: cam-onvif, model: onvif-anpr, role: front, address: "http://127.0.0.1:${camera.port}", auth: { username: admin, password: onvif-secret } }\n`,
+            );
+        },
+        async sendRead(n) {
+            camera.plate({ text: plate(n), likelihood: 0.92 });
+        },
+        readNumber: plateNumber,
+        async sendBadData() {
+            // A "plate" of markup: a camera firmware bug or an injection attempt, never a reading.
+            camera.plate({ text: "<script>alert(1)</script>", likelihood: 0.9 });
+        },
+        async restartPeer() {
+            await camera.reboot(300);
+        },
+        async stop() {
+            await camera.stop();
+        },
+    };
+});

@@ -1,0 +1,839 @@
+/**
+ * An ONVIF licence-plate camera on a real HTTP port (domain.md §5.1, §5.5, §7.1, §9): device, media and
+ * event services over SOAP 1.2, WS-UsernameToken on every call but GetSystemDateAndTime, PullPoint
+ * subscriptions with a dynamic URL each, a real long poll, Renew/Unsubscribe/expiry, and a JPEG
+ * snapshot behind HTTP Digest (or Basic) auth.
+ *
+ * Unlike the onvif library's own mock, requests are parsed as XML with namespaces, so any client
+ * envelope works (any prefixes, SOAP 1.1 or 1.2, Action from the body element, PullPoint from the URL
+ * path or the wsa:To header). Plate events are encoded by the device model's encodeNotification, so the
+ * simulator and the decoder agree by construction.
+ *
+ * Error rules: start() rejects if the port cannot be bound; plate() throws SIMULATOR_USAGE for an empty
+ * text or a likelihood outside 0–1; reboot() rejects if the port cannot be bound again. Protocol errors
+ * of clients are answered with SOAP faults, never thrown.
+ */
+import { createHash, randomBytes as cryptoRandomBytes, timingSafeEqual } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+    attribute,
+    childNamed,
+    descendantNamed,
+    escapeXml,
+    NS,
+    parseDuration,
+    parseXml,
+    type XmlElement,
+} from "../devices/lib/xml.ts";
+import { encodeNotification } from "../devices/onvif-anpr.ts";
+import { GateError } from "../src/core/errors.ts";
+import type { Rng } from "./random.ts";
+
+export interface SimulatedProfile {
+    token: string;
+    name: string;
+    width: number;
+    height: number;
+}
+
+export interface OnvifCameraSimulatorOptions {
+    /** Default 127.0.0.1. */
+    host?: string;
+    /** 0 = a free port (see `port` after start()). */
+    port: number;
+    username: string;
+    password: string;
+    profiles?: SimulatedProfile[];
+    /** Random source for subscription ids and nonces (repeatable runs). Default crypto randomness. */
+    rng?: Rng;
+    /** How the snapshot URI is protected. Default "digest" (what most cameras ask for). */
+    snapshotAuth?: "digest" | "basic";
+    /** Longest subscription a client may ask for, ms. Default 10 min. */
+    maxTerminationMs?: number;
+}
+
+export type OnvifCameraSimulatorEvents = {
+    /** One SOAP request answered: action (local name), HTTP status. */
+    request: [action: string, status: number];
+    authFailed: [action: string, why: string];
+    subscribed: [id: string];
+    unsubscribed: [id: string];
+    expired: [id: string];
+    /** A PullMessages answer with this many messages. */
+    pulled: [id: string, messages: number];
+    plate: [text: string, subscriptions: number];
+    snapshot: [status: number];
+    rebooting: [downMs: number];
+    up: [port: number];
+};
+
+interface Subscription {
+    id: string;
+    terminationAt: number;
+    queue: string[];
+    waiter: PullWaiter | undefined;
+}
+
+interface PullWaiter {
+    limit: number;
+    timer: NodeJS.Timeout;
+    respond(messages: string[]): void;
+    fault(fault: Fault): void;
+}
+
+interface Fault {
+    status: number;
+    code: "s:Sender" | "s:Receiver";
+    subcode: string;
+    reason: string;
+}
+
+interface SoapRequest {
+    action: string;
+    actionNs: string | undefined;
+    body: XmlElement;
+    header: XmlElement | undefined;
+    to: string | undefined;
+}
+
+const MAX_REQUEST_BYTES = 256 * 1024;
+const CREATED_SKEW_MS = 5 * 60_000; // WS-Security Created may differ from the camera clock by 5 min
+const DEFAULT_TERMINATION_MS = 60_000;
+const REALM = "gate-edge-onvif-sim";
+
+const DEFAULT_PROFILES: readonly SimulatedProfile[] = [
+    { token: "Profile_1", name: "mainStream", width: 1920, height: 1080 },
+    { token: "Profile_2", name: "subStream", width: 640, height: 360 },
+];
+
+/**
+ * A valid 8×8 mid-grey baseline JPEG: one block whose coefficients are all zero, one-code Huffman tables
+ * (DC category 0, AC end-of-block), so the scan is the two bits "00" padded with ones.
+ */
+export const SNAPSHOT_JPEG: Uint8Array = (() => {
+    const dqt = [0xff, 0xdb, 0x00, 0x43, 0x00, ...new Array<number>(64).fill(1)];
+    const huffman = (tableClass: number) => [
+        0xff,
+        0xc4,
+        0x00,
+        0x14,
+        tableClass,
+        1,
+        ...new Array<number>(15).fill(0),
+        0x00,
+    ];
+    return Uint8Array.from([
+        0xff,
+        0xd8, // SOI
+        0xff,
+        0xe0,
+        0x00,
+        0x10,
+        0x4a,
+        0x46,
+        0x49,
+        0x46,
+        0x00,
+        0x01,
+        0x01,
+        0x00,
+        0x00,
+        0x01,
+        0x00,
+        0x01,
+        0x00,
+        0x00, // JFIF
+        ...dqt,
+        0xff,
+        0xc0,
+        0x00,
+        0x0b,
+        0x08,
+        0x00,
+        0x08,
+        0x00,
+        0x08,
+        0x01,
+        0x01,
+        0x11,
+        0x00, // SOF0 8×8, 1 component
+        ...huffman(0x00),
+        ...huffman(0x10),
+        0xff,
+        0xda,
+        0x00,
+        0x08,
+        0x01,
+        0x01,
+        0x00,
+        0x00,
+        0x3f,
+        0x00, // SOS
+        0x3f, // scan data
+        0xff,
+        0xd9, // EOI
+    ]);
+})();
+
+const ENVELOPE_OPEN =
+    `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${NS.soap12}" xmlns:tt="${NS.tt}" ` +
+    `xmlns:tds="${NS.tds}" xmlns:trt="${NS.trt}" xmlns:tev="${NS.tev}" xmlns:wsnt="${NS.wsnt}" ` +
+    `xmlns:wsa="${NS.wsa}" xmlns:tns1="${NS.tns1}" xmlns:ter="${NS.ter}" ` +
+    `xmlns:wstop="http://docs.oasis-open.org/wsn/t-1" xmlns:wsrf-rw="http://docs.oasis-open.org/wsrf/rw-2">`;
+
+function envelope(body: string, header = ""): string {
+    return `${ENVELOPE_OPEN}<s:Header>${header}</s:Header><s:Body>${body}</s:Body></s:Envelope>`;
+}
+
+function faultXml(fault: Fault): string {
+    return envelope(
+        `<s:Fault><s:Code><s:Value>${fault.code}</s:Value><s:Subcode><s:Value>${fault.subcode}</s:Value></s:Subcode></s:Code>` +
+            `<s:Reason><s:Text xml:lang="en">${escapeXml(fault.reason)}</s:Text></s:Reason></s:Fault>`,
+    );
+}
+
+const NOT_AUTHORIZED = (why: string): Fault => ({
+    status: 400, // ONVIF Core §5.9.1: a refused WS-Security token is HTTP 400 with ter:NotAuthorized
+    code: "s:Sender",
+    subcode: "ter:NotAuthorized",
+    reason: `Sender not authorized: ${why}`,
+});
+const UNKNOWN_SUBSCRIPTION: Fault = {
+    status: 400,
+    code: "s:Sender",
+    subcode: "wsrf-rw:ResourceUnknownFault",
+    reason: "Subscription not found",
+};
+
+export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvents> {
+    private server: Server | undefined;
+    private readonly sockets = new Set<Socket>();
+    private readonly subscriptions = new Map<string, Subscription>();
+    private readonly usedNonces = new Map<string, number>();
+    private readonly digestNonces = new Set<string>();
+    private sweeper: NodeJS.Timeout | undefined;
+    private boundPort = 0;
+    private bootedAt = 0;
+    private down = false;
+    /** PullMessages requests received. */
+    pulls = 0;
+    /** Subscriptions created since start (reboots included). */
+    subscriptionsCreated = 0;
+    renews = 0;
+    unsubscribes = 0;
+    snapshots = 0;
+    authFailures = 0;
+    /** Plate events queued (once per plate() call, whatever the number of subscriptions). */
+    platesQueued = 0;
+
+    constructor(private readonly options: OnvifCameraSimulatorOptions) {
+        super();
+    }
+
+    get host(): string {
+        return this.options.host ?? "127.0.0.1";
+    }
+
+    /** The bound port (valid after start()). */
+    get port(): number {
+        return this.boundPort;
+    }
+
+    /** Device service URL, e.g. http://127.0.0.1:8899/onvif/device_service. */
+    get deviceUrl(): string {
+        return `${this.baseUrl}/onvif/device_service`;
+    }
+
+    get activeSubscriptions(): number {
+        return this.subscriptions.size;
+    }
+
+    /** PullMessages requests being held open right now (long polls). */
+    get pendingPulls(): number {
+        let n = 0;
+        for (const sub of this.subscriptions.values()) if (sub.waiter) n++;
+        return n;
+    }
+
+    /** Seconds since the (last) boot, as a camera reports its uptime. */
+    get uptimeSeconds(): number {
+        return this.bootedAt === 0 ? 0 : Math.floor((Date.now() - this.bootedAt) / 1000);
+    }
+
+    private get baseUrl(): string {
+        const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+        return `http://${host}:${this.boundPort}`;
+    }
+
+    async start(): Promise<void> {
+        if (this.server) return;
+        await this.listen(this.options.port);
+        this.sweeper = setInterval(() => this.sweep(), 250);
+    }
+
+    /** Closes the server, answers nothing more and drops every subscription. Idempotent. */
+    async stop(): Promise<void> {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+        await this.close();
+    }
+
+    /**
+     * Queues one LicensePlate event on every live subscription (and answers waiting long polls).
+     * Returns the number of subscriptions that got it.
+     */
+    plate(read: { text: string; countryCode?: string; likelihood: number; image?: boolean }): number {
+        if (read.text.trim() === "") throw new GateError("SIMULATOR_USAGE", "plate text is empty");
+        if (!(read.likelihood >= 0 && read.likelihood <= 1)) {
+            throw new GateError("SIMULATOR_USAGE", `likelihood must be 0-1, got ${read.likelihood}`);
+        }
+        const xml = encodeNotification(
+            {
+                text: read.text,
+                countryCode: read.countryCode,
+                confidence: read.likelihood,
+                images: read.image ? [{ name: "Image", contentType: "image/jpeg", bytes: SNAPSHOT_JPEG }] : undefined,
+            },
+            { utcTime: new Date() },
+        );
+        this.platesQueued++;
+        for (const sub of this.subscriptions.values()) {
+            sub.queue.push(xml);
+            this.flush(sub);
+        }
+        this.emit("plate", read.text, this.subscriptions.size);
+        return this.subscriptions.size;
+    }
+
+    /**
+     * A power cycle: the port closes (clients get connection refused), every subscription is lost, and
+     * after downMs the camera answers again on the same port with its uptime reset.
+     */
+    async reboot(downMs: number): Promise<void> {
+        this.emit("rebooting", downMs);
+        await this.close();
+        this.down = true;
+        await sleep(downMs);
+        this.down = false;
+        if (this.sweeper === undefined) return; // stopped while down
+        await this.listen(this.boundPort);
+    }
+
+    /** Destroys every open connection (like a switch port flapping); the server keeps listening. */
+    breakConnections(): void {
+        for (const socket of this.sockets) socket.destroy();
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // server lifecycle
+
+    private async listen(port: number): Promise<void> {
+        const server = createServer((req, res) => this.handle(req, res));
+        // Long polls may be held up to the client's Timeout; Node's default 5 s keep-alive and request
+        // timeouts would cut them off.
+        server.requestTimeout = 0;
+        server.keepAliveTimeout = 30_000;
+        server.on("connection", (socket) => {
+            this.sockets.add(socket);
+            socket.on("close", () => this.sockets.delete(socket));
+        });
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(port, this.host, () => {
+                server.off("error", reject);
+                resolve();
+            });
+        });
+        const address = server.address();
+        this.boundPort = typeof address === "object" && address ? address.port : port;
+        this.server = server;
+        this.bootedAt = Date.now();
+        this.emit("up", this.boundPort);
+    }
+
+    private async close(): Promise<void> {
+        const server = this.server;
+        this.server = undefined;
+        for (const sub of this.subscriptions.values()) clearTimeout(sub.waiter?.timer);
+        this.subscriptions.clear();
+        this.digestNonces.clear();
+        this.usedNonces.clear();
+        if (!server) return;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of this.sockets) socket.destroy();
+        await closed;
+    }
+
+    private sweep(): void {
+        const now = Date.now();
+        for (const sub of this.subscriptions.values()) {
+            if (sub.terminationAt > now) continue;
+            this.subscriptions.delete(sub.id);
+            clearTimeout(sub.waiter?.timer);
+            sub.waiter?.fault(UNKNOWN_SUBSCRIPTION);
+            this.emit("expired", sub.id);
+        }
+        for (const [nonce, at] of this.usedNonces) if (now - at > 2 * CREATED_SKEW_MS) this.usedNonces.delete(nonce);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // HTTP
+
+    private handle(req: IncomingMessage, res: ServerResponse): void {
+        if (this.down) {
+            req.socket.destroy();
+            return;
+        }
+        const url = new URL(req.url ?? "/", "http://camera");
+        if (req.method === "GET" && url.pathname === "/onvif/snapshot") {
+            this.serveSnapshot(req, res, url);
+            return;
+        }
+        if (req.method !== "POST") {
+            res.writeHead(405, { allow: "POST" }).end();
+            return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_REQUEST_BYTES) {
+                req.destroy();
+                return;
+            }
+            chunks.push(chunk);
+        });
+        req.on("end", () => {
+            if (size > MAX_REQUEST_BYTES) return;
+            this.handleSoap(Buffer.concat(chunks).toString("utf8"), url.pathname, res);
+        });
+        req.on("error", () => undefined);
+    }
+
+    private send(res: ServerResponse, action: string, status: number, xml: string): void {
+        if (res.writableEnded || res.destroyed) return;
+        res.writeHead(status, { "content-type": "application/soap+xml; charset=utf-8" });
+        res.end(xml);
+        this.emit("request", action, status);
+    }
+
+    private sendFault(res: ServerResponse, action: string, fault: Fault): void {
+        this.send(res, action, fault.status, faultXml(fault));
+    }
+
+    private handleSoap(text: string, path: string, res: ServerResponse): void {
+        const soap = parseSoap(text);
+        if (typeof soap === "string") {
+            this.sendFault(res, "?", { status: 400, code: "s:Sender", subcode: "ter:WellFormed", reason: soap });
+            return;
+        }
+        const { action } = soap;
+        if (action !== "GetSystemDateAndTime") {
+            const why = this.checkToken(soap.header);
+            if (why) {
+                this.authFailures++;
+                this.emit("authFailed", action, why);
+                this.sendFault(res, action, NOT_AUTHORIZED(why));
+                return;
+            }
+        }
+        const pullPointId = pullPointOf(path) ?? pullPointOf(soap.to ?? "");
+        switch (action) {
+            case "PullMessages":
+            case "Renew":
+            case "Unsubscribe": {
+                const sub = pullPointId === undefined ? undefined : this.subscriptions.get(pullPointId);
+                if (!sub) {
+                    this.sendFault(res, action, UNKNOWN_SUBSCRIPTION);
+                    return;
+                }
+                if (action === "PullMessages") this.pull(sub, soap.body, res);
+                else if (action === "Renew") this.renew(sub, soap.body, res);
+                else this.unsubscribe(sub, res);
+                return;
+            }
+        }
+        const body = this.answer(soap);
+        if (body === undefined) {
+            this.sendFault(res, action, {
+                status: 400,
+                code: "s:Sender",
+                subcode: "ter:ActionNotSupported",
+                reason: `Optional Action Not Implemented: ${action}`,
+            });
+            return;
+        }
+        this.send(res, action, 200, envelope(body));
+    }
+
+    /** Why the WS-UsernameToken is refused, or undefined when it is accepted. */
+    private checkToken(header: XmlElement | undefined): string | undefined {
+        const token = header ? descendantNamed(header, "UsernameToken") : undefined;
+        if (!token) return "no UsernameToken";
+        const username = childNamed(token, "Username")?.text.trim();
+        const passwordEl = childNamed(token, "Password");
+        if (username !== this.options.username || !passwordEl) return "unknown user";
+        const given = passwordEl.text.trim();
+        const type = attribute(passwordEl, "Type") ?? "";
+        if (type.endsWith("#PasswordText")) {
+            return safeEqual(given, this.options.password) ? undefined : "wrong password";
+        }
+        const nonce = childNamed(token, "Nonce")?.text.trim() ?? "";
+        const created = childNamed(token, "Created")?.text.trim() ?? "";
+        const createdMs = Date.parse(created);
+        if (!Number.isFinite(createdMs) || Math.abs(createdMs - Date.now()) > CREATED_SKEW_MS) {
+            return "Created missing or outside the allowed clock skew";
+        }
+        const expected = createHash("sha1")
+            .update(
+                Buffer.concat([Buffer.from(nonce, "base64"), Buffer.from(created), Buffer.from(this.options.password)]),
+            )
+            .digest("base64");
+        if (!safeEqual(given, expected)) return "wrong password";
+        // Replay protection as on Axis/Hikvision: a nonce is accepted once.
+        if (this.usedNonces.has(nonce)) return "nonce replayed";
+        this.usedNonces.set(nonce, Date.now());
+        return undefined;
+    }
+
+    private answer(soap: SoapRequest): string | undefined {
+        const ns = soap.actionNs;
+        switch (soap.action) {
+            case "GetSystemDateAndTime":
+                return this.systemDateAndTime();
+            case "GetCapabilities":
+                return this.capabilities();
+            case "GetServices":
+                return this.services();
+            case "GetDeviceInformation":
+                return (
+                    "<tds:GetDeviceInformationResponse><tds:Manufacturer>gate-edge</tds:Manufacturer>" +
+                    "<tds:Model>ONVIF LPR simulator</tds:Model><tds:FirmwareVersion>1.0.0</tds:FirmwareVersion>" +
+                    "<tds:SerialNumber>003725</tds:SerialNumber><tds:HardwareId>SIM-LPR</tds:HardwareId>" +
+                    "</tds:GetDeviceInformationResponse>"
+                );
+            case "GetProfiles":
+                return `<trt:GetProfilesResponse>${this.profiles().map(profileXml).join("")}</trt:GetProfilesResponse>`;
+            case "GetVideoSources":
+                return (
+                    '<trt:GetVideoSourcesResponse><trt:VideoSources token="VideoSource_1"><tt:Framerate>25</tt:Framerate>' +
+                    "<tt:Resolution><tt:Width>1920</tt:Width><tt:Height>1080</tt:Height></tt:Resolution>" +
+                    "</trt:VideoSources></trt:GetVideoSourcesResponse>"
+                );
+            case "GetSnapshotUri": {
+                const token = descendantNamed(soap.body, "ProfileToken")?.text.trim() ?? "";
+                if (!this.profiles().some((p) => p.token === token)) return undefined;
+                return (
+                    `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${this.baseUrl}/onvif/snapshot?profile=${encodeURIComponent(token)}</tt:Uri>` +
+                    "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>" +
+                    "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>"
+                );
+            }
+            case "GetEventProperties":
+                return (
+                    "<tev:GetEventPropertiesResponse>" +
+                    "<tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>" +
+                    '<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet><wstop:TopicSet><tns1:RuleEngine><Recognition><LicensePlate wstop:topic="true">' +
+                    '<tt:MessageDescription IsProperty="false"><tt:Source><tt:SimpleItemDescription Name="VideoSource" Type="tt:ReferenceToken"/>' +
+                    '<tt:SimpleItemDescription Name="Rule" Type="xs:string"/></tt:Source><tt:Data>' +
+                    '<tt:SimpleItemDescription Name="Likelihood" Type="xs:float"/>' +
+                    '<tt:ElementItemDescription Name="LicensePlateInfo" Type="tt:LicensePlateInfo"/></tt:Data>' +
+                    "</tt:MessageDescription></LicensePlate></Recognition></tns1:RuleEngine></wstop:TopicSet>" +
+                    "<tev:TopicExpressionDialect>http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet</tev:TopicExpressionDialect>" +
+                    "<tev:MessageContentFilterDialect>http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter</tev:MessageContentFilterDialect>" +
+                    "</tev:GetEventPropertiesResponse>"
+                );
+            case "GetServiceCapabilities":
+                if (ns === NS.tev) {
+                    return (
+                        '<tev:GetServiceCapabilitiesResponse><tev:Capabilities WSSubscriptionPolicySupport="false" ' +
+                        'WSPullPointSupport="true" WSPausableSubscriptionManagerInterfaceSupport="false" ' +
+                        'MaxNotificationProducers="0" MaxPullPoints="8" PersistentNotificationStorage="false"/>' +
+                        "</tev:GetServiceCapabilitiesResponse>"
+                    );
+                }
+                return undefined;
+            case "CreatePullPointSubscription":
+                return this.createSubscription(soap.body);
+            default:
+                return undefined;
+        }
+    }
+
+    private profiles(): readonly SimulatedProfile[] {
+        return this.options.profiles ?? DEFAULT_PROFILES;
+    }
+
+    private systemDateAndTime(): string {
+        const now = new Date();
+        return (
+            "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType>" +
+            "<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>" +
+            `<tt:UTCDateTime><tt:Time><tt:Hour>${now.getUTCHours()}</tt:Hour><tt:Minute>${now.getUTCMinutes()}</tt:Minute>` +
+            `<tt:Second>${now.getUTCSeconds()}</tt:Second></tt:Time><tt:Date><tt:Year>${now.getUTCFullYear()}</tt:Year>` +
+            `<tt:Month>${now.getUTCMonth() + 1}</tt:Month><tt:Day>${now.getUTCDate()}</tt:Day></tt:Date></tt:UTCDateTime>` +
+            "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+        );
+    }
+
+    private capabilities(): string {
+        const base = this.baseUrl;
+        return (
+            "<tds:GetCapabilitiesResponse><tds:Capabilities>" +
+            `<tt:Device><tt:XAddr>${base}/onvif/device_service</tt:XAddr></tt:Device>` +
+            `<tt:Events><tt:XAddr>${base}/onvif/events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
+            "<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>" +
+            `<tt:Media><tt:XAddr>${base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>` +
+            "<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>" +
+            "</tds:Capabilities></tds:GetCapabilitiesResponse>"
+        );
+    }
+
+    private services(): string {
+        const base = this.baseUrl;
+        const service = (ns: string, path: string) =>
+            `<tds:Service><tds:Namespace>${ns}</tds:Namespace><tds:XAddr>${base}${path}</tds:XAddr>` +
+            "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>";
+        return (
+            "<tds:GetServicesResponse>" +
+            service(NS.tds, "/onvif/device_service") +
+            service(NS.trt, "/onvif/media_service") +
+            service(NS.tev, "/onvif/events_service") +
+            "</tds:GetServicesResponse>"
+        );
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // events
+
+    /** A relative duration or an absolute dateTime, as ms from now; `fallback` when absent or bad. */
+    private terminationMs(text: string | undefined, fallback: number): number {
+        const max = this.options.maxTerminationMs ?? 10 * 60_000;
+        if (text === undefined) return fallback;
+        const relative = parseDuration(text);
+        const absolute = Date.parse(text.trim());
+        const ms = relative ?? (Number.isFinite(absolute) ? absolute - Date.now() : fallback);
+        return Math.min(max, Math.max(1000, ms));
+    }
+
+    private createSubscription(body: XmlElement): string {
+        const id = this.newId();
+        const ms = this.terminationMs(childNamed(body, "InitialTerminationTime")?.text, DEFAULT_TERMINATION_MS);
+        const sub: Subscription = { id, terminationAt: Date.now() + ms, queue: [], waiter: undefined };
+        this.subscriptions.set(id, sub);
+        this.subscriptionsCreated++;
+        this.emit("subscribed", id);
+        return (
+            "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>" +
+            `<wsa:Address>${this.baseUrl}/onvif/pullpoint/${id}</wsa:Address></tev:SubscriptionReference>` +
+            `<wsnt:CurrentTime>${new Date().toISOString()}</wsnt:CurrentTime>` +
+            `<wsnt:TerminationTime>${new Date(sub.terminationAt).toISOString()}</wsnt:TerminationTime>` +
+            "</tev:CreatePullPointSubscriptionResponse>"
+        );
+    }
+
+    private pull(sub: Subscription, body: XmlElement, res: ServerResponse): void {
+        this.pulls++;
+        const timeoutMs = Math.min(10 * 60_000, parseDuration(childNamed(body, "Timeout")?.text ?? "") ?? 60_000);
+        const limitText = childNamed(body, "MessageLimit")?.text.trim() ?? "";
+        const limit = /^\d{1,6}$/.test(limitText) ? Math.max(1, Number(limitText)) : 100;
+        // A newer pull replaces an older one still waiting (a client that gave up and asked again).
+        const previous = sub.waiter;
+        if (previous) {
+            clearTimeout(previous.timer);
+            sub.waiter = undefined;
+            previous.respond([]);
+        }
+        const respond = (messages: string[]) => {
+            clearTimeout(waiter.timer);
+            if (sub.waiter === waiter) sub.waiter = undefined;
+            this.send(
+                res,
+                "PullMessages",
+                200,
+                envelope(
+                    "<tev:PullMessagesResponse>" +
+                        `<tev:CurrentTime>${new Date().toISOString()}</tev:CurrentTime>` +
+                        `<tev:TerminationTime>${new Date(sub.terminationAt).toISOString()}</tev:TerminationTime>` +
+                        messages.join("") +
+                        "</tev:PullMessagesResponse>",
+                    `<wsa:Action>${NS.tev}/PullPointSubscription/PullMessagesResponse</wsa:Action>`,
+                ),
+            );
+            this.emit("pulled", sub.id, messages.length);
+        };
+        const waiter: PullWaiter = {
+            limit,
+            timer: setTimeout(() => respond([]), timeoutMs),
+            respond,
+            fault: (fault) => {
+                clearTimeout(waiter.timer);
+                this.sendFault(res, "PullMessages", fault);
+            },
+        };
+        sub.waiter = waiter;
+        // A client that hangs up mid-poll must not take messages with it: they stay queued.
+        res.on("close", () => {
+            if (sub.waiter === waiter && !res.writableFinished) {
+                clearTimeout(waiter.timer);
+                sub.waiter = undefined;
+            }
+        });
+        this.flush(sub);
+    }
+
+    private flush(sub: Subscription): void {
+        const waiter = sub.waiter;
+        if (!waiter || sub.queue.length === 0) return;
+        waiter.respond(sub.queue.splice(0, waiter.limit));
+    }
+
+    private renew(sub: Subscription, body: XmlElement, res: ServerResponse): void {
+        this.renews++;
+        const ms = this.terminationMs(childNamed(body, "TerminationTime")?.text, DEFAULT_TERMINATION_MS);
+        sub.terminationAt = Date.now() + ms;
+        this.send(
+            res,
+            "Renew",
+            200,
+            envelope(
+                `<wsnt:RenewResponse><wsnt:TerminationTime>${new Date(sub.terminationAt).toISOString()}</wsnt:TerminationTime>` +
+                    `<wsnt:CurrentTime>${new Date().toISOString()}</wsnt:CurrentTime></wsnt:RenewResponse>`,
+            ),
+        );
+    }
+
+    private unsubscribe(sub: Subscription, res: ServerResponse): void {
+        this.unsubscribes++;
+        this.subscriptions.delete(sub.id);
+        clearTimeout(sub.waiter?.timer);
+        sub.waiter?.fault(UNKNOWN_SUBSCRIPTION);
+        this.emit("unsubscribed", sub.id);
+        this.send(res, "Unsubscribe", 200, envelope("<wsnt:UnsubscribeResponse/>"));
+    }
+
+    private newId(): string {
+        const rng = this.options.rng;
+        if (!rng) return cryptoRandomBytes(8).toString("hex");
+        let id = "";
+        for (let i = 0; i < 16; i++) id += Math.floor(rng() * 16).toString(16);
+        return id;
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // snapshot
+
+    private serveSnapshot(req: IncomingMessage, res: ServerResponse, url: URL): void {
+        const profile = url.searchParams.get("profile");
+        if (profile !== null && !this.profiles().some((p) => p.token === profile)) {
+            this.snapshotAnswer(res, 404, { "content-type": "text/plain" }, "unknown profile");
+            return;
+        }
+        const auth = req.headers.authorization ?? "";
+        const mode = this.options.snapshotAuth ?? "digest";
+        const ok = mode === "basic" ? this.checkBasic(auth) : this.checkDigest(auth, req.method ?? "GET");
+        if (!ok) {
+            const challenge =
+                mode === "basic"
+                    ? `Basic realm="${REALM}"`
+                    : `Digest realm="${REALM}", qop="auth", nonce="${this.digestNonce()}", algorithm=MD5`;
+            this.snapshotAnswer(res, 401, { "www-authenticate": challenge, "content-type": "text/plain" }, "401");
+            return;
+        }
+        this.snapshots++;
+        this.snapshotAnswer(res, 200, { "content-type": "image/jpeg" }, SNAPSHOT_JPEG);
+    }
+
+    private snapshotAnswer(
+        res: ServerResponse,
+        status: number,
+        headers: Record<string, string>,
+        body: string | Uint8Array,
+    ): void {
+        res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(body)) }).end(body);
+        this.emit("snapshot", status);
+    }
+
+    private digestNonce(): string {
+        const nonce = cryptoRandomBytes(16).toString("hex");
+        // Bounded: a client that never answers its challenges must not grow this forever.
+        if (this.digestNonces.size > 1000) this.digestNonces.clear();
+        this.digestNonces.add(nonce);
+        return nonce;
+    }
+
+    private checkBasic(header: string): boolean {
+        const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+        if (!m) return false;
+        return safeEqual(
+            Buffer.from(m[1] ?? "", "base64").toString("utf8"),
+            `${this.options.username}:${this.options.password}`,
+        );
+    }
+
+    private checkDigest(header: string, method: string): boolean {
+        if (!/^Digest\s/i.test(header)) return false;
+        const p = parseAuthParams(header.replace(/^Digest\s+/i, ""));
+        const { username, realm, nonce, uri, response, qop, nc, cnonce } = p;
+        if (username !== this.options.username || realm !== REALM || !nonce || !uri || !response) return false;
+        if (!this.digestNonces.has(nonce)) return false;
+        const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+        const ha1 = md5(`${username}:${REALM}:${this.options.password}`);
+        const ha2 = md5(`${method}:${uri}`);
+        const expected =
+            qop === "auth"
+                ? md5(`${ha1}:${nonce}:${nc ?? ""}:${cnonce ?? ""}:auth:${ha2}`)
+                : md5(`${ha1}:${nonce}:${ha2}`);
+        return safeEqual(response, expected);
+    }
+}
+
+/** key=value / key="value" pairs of an HTTP auth header. */
+export function parseAuthParams(text: string): Record<string, string> {
+    const params: Record<string, string> = {};
+    for (const m of text.matchAll(/([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g)) {
+        const key = (m[1] ?? "").toLowerCase();
+        params[key] = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : (m[3] ?? "");
+    }
+    return params;
+}
+
+function safeEqual(a: string, b: string): boolean {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function pullPointOf(pathOrUrl: string): string | undefined {
+    const m = /\/onvif\/pullpoint\/([0-9a-f]{1,64})(?:[?#].*)?$/.exec(pathOrUrl.trim());
+    return m?.[1];
+}
+
+/** The action and parts of a SOAP 1.1 or 1.2 request, whatever its prefixes; a string says why not. */
+function parseSoap(text: string): SoapRequest | string {
+    const parsed = parseXml(text);
+    if (!parsed.ok) return `not XML: ${parsed.reason}`;
+    const root = parsed.root;
+    if (root.local !== "Envelope" || (root.ns !== NS.soap12 && root.ns !== NS.soap11)) return "not a SOAP Envelope";
+    const body = childNamed(root, "Body", root.ns);
+    const first = body?.children[0];
+    if (!body || !first) return "empty SOAP Body";
+    const header = childNamed(root, "Header", root.ns);
+    const to = header ? childNamed(header, "To")?.text.trim() : undefined;
+    return { action: first.local, actionNs: first.ns, body: first, header, to };
+}
+
+function profileXml(p: SimulatedProfile): string {
+    return (
+        `<trt:Profiles token="${escapeXml(p.token)}" fixed="true"><tt:Name>${escapeXml(p.name)}</tt:Name>` +
+        '<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSourceConfig</tt:Name><tt:UseCount>2</tt:UseCount>' +
+        '<tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x="0" y="0" width="1920" height="1080"/></tt:VideoSourceConfiguration>' +
+        `<tt:VideoEncoderConfiguration token="VideoEncoder_${escapeXml(p.token)}"><tt:Name>VideoEncoder</tt:Name><tt:UseCount>1</tt:UseCount>` +
+        `<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution>` +
+        "<tt:Quality>5</tt:Quality><tt:RateControl><tt:FrameRateLimit>25</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>" +
+        "<tt:BitrateLimit>4096</tt:BitrateLimit></tt:RateControl></tt:VideoEncoderConfiguration></trt:Profiles>"
+    );
+}
