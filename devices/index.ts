@@ -7,6 +7,7 @@ import { GateError } from "../src/core/errors.ts";
 import { definition as dahuaItsapiAnpr } from "./dahua-itsapi-anpr.ts";
 import { definition as esealMqttJson } from "./eseal-mqtt-json.ts";
 import { definition as hikvisionIsapiAnpr } from "./hikvision-isapi-anpr.ts";
+import { definition as lanePlcOpcua } from "./lane-plc-opcua.ts";
 import { definition as mettlerToledoSics } from "./mettler-toledo-sics.ts";
 import { definition as onvifAnpr } from "./onvif-anpr.ts";
 import { definition as serialBarcodeScanner } from "./serial-barcode-scanner.ts";
@@ -27,6 +28,7 @@ export const models: readonly DeviceModel[] = [
     hikvisionIsapiAnpr,
     dahuaItsapiAnpr,
     onvifAnpr,
+    lanePlcOpcua,
 ];
 
 const TRANSPORTS_OF_KIND: Readonly<Record<DeviceModel["kind"], readonly DeviceModel["transport"][]>> = {

@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { GateConfig } from "../src/config/types.ts";
 import type { GateAddresses } from "../src/gate.ts";
 import { SealReaderSimulator } from "./eseal.ts";
+import { LanePlcSimulator } from "./lane-plc.ts";
+import { OnvifCameraSimulator } from "./onvif-camera.ts";
+import { PushCameraSimulator } from "./push-camera.ts";
 import { ScaleSimulator } from "./scale.ts";
 import { ScannerSimulator } from "./scanner.ts";
 import { TcpSerialServer } from "./transport.ts";
@@ -12,11 +16,19 @@ import { TcpSerialServer } from "./transport.ts";
 const DECLARATIONS = ["101234567820", "301234567820", "100001234540", "105551234100"];
 const CONTAINERS = ["CSQU3054383", "MSKU1234565", "ZEPU0037255"];
 
+/** A plate camera of the demo, whichever way it delivers: ONVIF events or HTTP pushes. */
+interface DemoCamera {
+    role: "front" | "rear";
+    plate(text: string, confidence: number): Promise<void>;
+}
+
 interface LaneKit {
     laneId: string;
     scale?: ScaleSimulator;
     scanner?: ScannerSimulator;
     seal?: SealReaderSimulator;
+    cameras: DemoCamera[];
+    plc?: { sim: LanePlcSimulator; lane: string };
 }
 
 /**
@@ -35,8 +47,32 @@ export async function startDemoSimulators(
     const passwords = plainPasswords(configFile);
     const kits: LaneKit[] = [];
     const started: { stop(): Promise<void> }[] = [];
+    // One PLC simulator per endpoint, serving the lanes whose prefixes point at it.
+    const plcs = new Map<string, LanePlcSimulator>();
+    for (const device of config.lanes.flatMap((lane) => lane.devices)) {
+        const address = device.address;
+        if (address.transport !== "opcua" || plcs.has(address.endpointUrl)) continue;
+        const url = new URL(address.endpointUrl.replace(/^opc\.tcp:/, "http:"));
+        if (!isLocal(url.hostname)) continue;
+        const lanes = config.lanes
+            .flatMap((lane) => lane.devices)
+            .flatMap((d) =>
+                d.address.transport === "opcua" && d.address.endpointUrl === address.endpointUrl
+                    ? [d.address.lanePrefix]
+                    : [],
+            );
+        const sim = new LanePlcSimulator({
+            port: Number(url.port),
+            lanes,
+            pkiFolder: join(config.storage.pkiFolder, "simulated-plc"),
+        });
+        await sim.start();
+        started.push(sim);
+        plcs.set(address.endpointUrl, sim);
+        log.info({ endpoint: sim.endpointUrl, lanes }, "simulated lane PLC listening");
+    }
     for (const lane of config.lanes) {
-        const kit: LaneKit = { laneId: lane.id };
+        const kit: LaneKit = { laneId: lane.id, cameras: [] };
         for (const device of lane.devices) {
             const address = device.address;
             if (address.transport === "tcp" && isLocal(address.host)) {
@@ -54,6 +90,38 @@ export async function startDemoSimulators(
                     { deviceId: device.id, model: device.model, port: address.port },
                     "simulated device listening",
                 );
+            } else if (address.transport === "onvif" && isLocal(address.host) && device.login) {
+                const camera = new OnvifCameraSimulator({
+                    host: address.host,
+                    port: address.port,
+                    username: device.login.username,
+                    password: device.login.password,
+                });
+                await camera.start();
+                started.push(camera);
+                kit.cameras.push({
+                    role: device.role === "rear" ? "rear" : "front",
+                    plate: async (text, confidence) =>
+                        void camera.plate({ text, likelihood: confidence, countryCode: "VN" }),
+                });
+                log.info({ deviceId: device.id, port: address.port }, "simulated ONVIF camera listening");
+            } else if (address.transport === "http-push" && addresses.push) {
+                const camera = new PushCameraSimulator({
+                    model: device.model as "hikvision-isapi-anpr" | "dahua-itsapi-anpr",
+                    url: addresses.push,
+                    ...(device.auth && { username: device.auth.username, password: passwords.get(device.id) ?? "" }),
+                    resend: { intervalMs: 1000, max: 5 },
+                });
+                started.push({ stop: async () => camera.stop() });
+                kit.cameras.push({
+                    role: device.role === "rear" ? "rear" : "front",
+                    plate: async (text, confidence) => {
+                        await camera.push({ text, confidence, countryCode: "VN", withImages: true });
+                    },
+                });
+            } else if (address.transport === "opcua") {
+                const sim = plcs.get(address.endpointUrl);
+                if (sim) kit.plc = { sim, lane: address.lanePrefix };
             } else if (address.transport === "mqtt" && addresses.mqtt && device.auth) {
                 kit.seal = new SealReaderSimulator({
                     model: device.model,
@@ -94,7 +162,19 @@ async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, 
         const container = CONTAINERS[(truck + laneIndex) % CONTAINERS.length]!;
         const grossKg = 18_000 + Math.round(Math.random() * 20_000);
         const sealId = `VNC-${String(laneIndex + 1).padStart(2, "0")}${String(truck).padStart(5, "0")}`;
-        log.info({ laneId: kit.laneId, truck, declaration, container, grossKg, sealId }, "demo truck arrives");
+        const province = laneIndex === 0 ? "15" : "14";
+        const tractor = `${province}C-${String(100 + ((truck * 37) % 900))}.${String(10 + ((truck * 53) % 90))}`;
+        const trailer = `${province}R-${String(100 + ((truck * 71) % 900))}.${String(10 + ((truck * 29) % 90))}`;
+        log.info(
+            { laneId: kit.laneId, truck, tractor, trailer, declaration, container, grossKg, sealId },
+            "demo truck arrives",
+        );
+        // The truck stops at the barrier: the PLC sees it on the entry loop until the lane lets it through
+        // (the lane engine's decision) or it turns back.
+        const passing = kit.plc?.sim.truckPasses(kit.plc.lane, 20_000);
+        for (const camera of kit.cameras) {
+            await camera.plate(camera.role === "rear" ? trailer : tractor, 0.85 + Math.random() * 0.14);
+        }
         kit.scanner?.scan(declaration);
         await sleep(800, signal);
         kit.scanner?.scan(container);
@@ -104,7 +184,8 @@ async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, 
         if (truck % 5 === 0) await kit.seal?.tamper(sealId);
         await sleep(6000, signal);
         await kit.scale?.driveOff({ rampMs: 3000 });
-        await sleep(15_000, signal);
+        await passing;
+        await sleep(10_000, signal);
     }
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { getModel } from "../devices/index.ts";
@@ -278,7 +279,8 @@ export class Gate {
                     securityMode: address.securityMode,
                     ...(address.securityPolicy !== undefined && { securityPolicy: address.securityPolicy }),
                     ...(device.login && { username: device.login.username, password: device.login.password }),
-                    pkiFolder: config.storage.pkiFolder,
+                    // One folder per PLC: two drivers creating their first certificate in one folder could collide.
+                    pkiFolder: join(config.storage.pkiFolder, device.id),
                     heartbeatMs: address.heartbeatMs,
                     commandTimeoutMs: address.commandTimeoutMs,
                 },
