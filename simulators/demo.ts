@@ -214,14 +214,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
             reject(signal.reason);
             return;
         }
-        const timer = setTimeout(resolve, ms);
-        signal.addEventListener(
-            "abort",
-            () => {
-                clearTimeout(timer);
-                reject(signal.reason);
-            },
-            { once: true },
-        );
+        const onAbort = (): void => {
+            clearTimeout(timer);
+            reject(signal.reason);
+        };
+        const timer = setTimeout(() => {
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+        }, ms);
+        signal.addEventListener("abort", onAbort, { once: true });
     });
 }

@@ -13,8 +13,8 @@ import { errorMessage, GateError } from "./core/errors.ts";
 import { deviceLogger } from "./core/logger.ts";
 import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts";
 import { ExternalMqttIngest } from "./drivers/mqtt.ts";
-import { OnvifCameraDriver } from "./drivers/onvif.ts";
-import { OpcUaPlcDriver } from "./drivers/opcua.ts";
+import type { OnvifCameraDriver } from "./drivers/onvif.ts";
+import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { type Db, openDatabase } from "./store/db.ts";
@@ -40,6 +40,12 @@ export interface GateAddresses {
 export type ActuatorCommand =
     | { type: "openBarrier" }
     | { type: "setLight"; which: "entry" | "exit"; color: "off" | "red" | "green" | "yellow" | "flashing" };
+
+/** Driver classes loaded on demand (see start()). */
+interface SessionDriverClasses {
+    onvif: typeof OnvifCameraDriver | undefined;
+    opcua: typeof OpcUaPlcDriver | undefined;
+}
 
 export interface ActuatorOutcome {
     confirmed: boolean;
@@ -118,8 +124,14 @@ export class Gate {
                 data: { source: config.source, revision: configRevision(config), lanes: config.lanes.map((l) => l.id) },
             });
 
+            // The ONVIF and OPC UA stacks are large: load them only for a gate that has such devices.
+            const transports = new Set(config.lanes.flatMap((lane) => lane.devices.map((d) => d.address.transport)));
+            const drivers: SessionDriverClasses = {
+                onvif: transports.has("onvif") ? (await import("./drivers/onvif.ts")).OnvifCameraDriver : undefined,
+                opcua: transports.has("opcua") ? (await import("./drivers/opcua.ts")).OpcUaPlcDriver : undefined,
+            };
             for (const lane of config.lanes) {
-                for (const device of lane.devices) this.createRuntime(device, sink);
+                for (const device of lane.devices) this.createRuntime(device, sink, drivers);
             }
             await this.startBrokerSide();
             for (const driver of this.serialDrivers) await driver.start();
@@ -192,7 +204,7 @@ export class Gate {
         this.bus.removeListeners(this);
     }
 
-    private createRuntime(device: DeviceConfig, sink: EventSink): void {
+    private createRuntime(device: DeviceConfig, sink: EventSink, drivers: SessionDriverClasses): void {
         const { config, log } = this.options;
         const model = getModel(device.model);
         if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
@@ -233,20 +245,25 @@ export class Gate {
                 ),
             );
         } else {
-            this.createSessionDriver(device, runtime, deviceLog);
+            this.createSessionDriver(device, runtime, deviceLog, drivers);
         }
     }
 
     /** Cameras and PLCs: each transport's driver, bound to the device's runtime. */
-    private createSessionDriver(device: DeviceConfig, runtime: DeviceRuntime, deviceLog: Logger): void {
+    private createSessionDriver(
+        device: DeviceConfig,
+        runtime: DeviceRuntime,
+        deviceLog: Logger,
+        drivers: SessionDriverClasses,
+    ): void {
         const { config } = this.options;
         const model = runtime.model;
         const address = device.address;
         const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
             void runtime.setStatus(status, reason);
-        if (model.transport === "onvif" && address.transport === "onvif") {
+        if (model.transport === "onvif" && address.transport === "onvif" && drivers.onvif) {
             this.sessionDrivers.push(
-                new OnvifCameraDriver(
+                new drivers.onvif(
                     {
                         hostname: address.host,
                         port: address.port,
@@ -270,8 +287,8 @@ export class Gate {
                 ...(address.allow.length > 0 && { allow: address.allow }),
                 handler: (request) => runtime.handlePush(request),
             });
-        } else if (model.transport === "opcua" && address.transport === "opcua") {
-            const driver = new OpcUaPlcDriver(
+        } else if (model.transport === "opcua" && address.transport === "opcua" && drivers.opcua) {
+            const driver = new drivers.opcua(
                 {
                     endpointUrl: address.endpointUrl,
                     lanePrefix: address.lanePrefix,

@@ -76,6 +76,7 @@ export class DeviceRuntime {
     private readonly reduce: (values: unknown, now: number) => ReduceOutcome<unknown>;
     private readonly lastSignal = new Map<string, string>();
     private lastFaultCode: number | undefined;
+    private readonly raisedAlerts = new Set<string>();
     readonly counters: DeviceHealth["counters"] = {
         frames: 0,
         readings: 0,
@@ -304,7 +305,7 @@ export class DeviceRuntime {
                 const read = values as PlateRead;
                 const at = new Date(this.deps.clock.now());
                 const refs = this.deps.images
-                    ? read.images.map((image) => this.deps.images!.put(image.bytes, image.contentType, at))
+                    ? [...new Set(read.images.map((image) => this.deps.images!.put(image.bytes, image.contentType, at)))]
                     : [];
                 return [readingDraft(make("plate", plateValues(read, this.device, refs)))];
             }
@@ -320,6 +321,9 @@ export class DeviceRuntime {
                     return [readingDraft(make(meaning.kind, meaning.values as never))];
                 }
                 if (meaning.kind === "alert") {
+                    // A condition first seen inactive (E-stop released at connect) was never raised: nothing to clear.
+                    if (meaning.raised) this.raisedAlerts.add(meaning.code);
+                    else if (!this.raisedAlerts.delete(meaning.code)) return [];
                     return [
                         {
                             type: meaning.raised ? "alert.raised" : "alert.cleared",
