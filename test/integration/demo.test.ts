@@ -18,6 +18,9 @@ describe("the demo gate that npm start runs", () => {
         const text = readFileSync("config/demo.yaml", "utf8")
             .replace(/port: 8080/, "port: 0")
             .replace(/port: 18830/, "port: 0")
+            .replace(/port: 18081/, "port: 0")
+            .replace(/127\.0\.0\.1:18901/g, `127.0.0.1:${base + 901}`)
+            .replace(/127\.0\.0\.1:48401/g, `127.0.0.1:${base + 902}`)
             .replace(/tcp:\/\/127\.0\.0\.1:140(\d\d)/g, (_m, n: string) => `tcp://127.0.0.1:${base + Number(n)}`)
             .replace("./data/demo.db", join(dir.path, "demo.db"));
         const file = join(dir.path, "demo.yaml");
@@ -45,17 +48,21 @@ describe("the demo gate that npm start runs", () => {
                             (lane) =>
                                 has(events, "reading.weight", lane, stableTruck) &&
                                 has(events, "reading.scan", lane) &&
-                                has(events, "reading.seal", lane),
+                                has(events, "reading.seal", lane) &&
+                            has(events, "reading.plate", lane) &&
+                            has(events, "reading.presence", lane, (e) => (e.data.values as { occupied: boolean }).occupied),
                         ) || undefined
                     );
                 },
                 30_000,
-                "a truck weighed, scanned and its seal read in both lanes",
+                "a truck seen by the PLC and the cameras, weighed, scanned and its seal read in both lanes",
             );
             const health = (await (await fetch(`${addresses.http}/api/v1/health`)).json()) as {
                 lanes: { ready: boolean }[];
             };
             expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true]);
+            const plates = gate.log.read(0, 10_000).filter((e) => e.type === "reading.plate");
+            expect(plates.some((e) => (e.data.values as { trailer: boolean }).trailer)).toBe(true);
             for (const scan of gate.log.read(0, 10_000).filter((e) => e.type === "reading.scan")) {
                 expect((scan.data.values as { parsed: { type: string } }).parsed.type).not.toBe("other");
             }
@@ -63,5 +70,5 @@ describe("the demo gate that npm start runs", () => {
             await simulators.stop();
             await gate.stop();
         }
-    }, 45_000);
+    }, 60_000);
 });
