@@ -49,8 +49,13 @@ describe("the demo gate that npm start runs", () => {
                                 has(events, "reading.weight", lane, stableTruck) &&
                                 has(events, "reading.scan", lane) &&
                                 has(events, "reading.seal", lane) &&
-                            has(events, "reading.plate", lane) &&
-                            has(events, "reading.presence", lane, (e) => (e.data.values as { occupied: boolean }).occupied),
+                                has(events, "reading.plate", lane) &&
+                                has(
+                                    events,
+                                    "reading.presence",
+                                    lane,
+                                    (e) => (e.data.values as { occupied: boolean }).occupied,
+                                ),
                         ) || undefined
                     );
                 },

@@ -132,7 +132,10 @@ lanes:
             { baseDir: "/srv/gate" },
         );
         const [front, rear, side, plc] = config.lanes[0]!.devices;
-        expect(front).toMatchObject({ role: "front", address: { transport: "onvif", host: "192.168.1.64", port: 8080, snapshot: true } });
+        expect(front).toMatchObject({
+            role: "front",
+            address: { transport: "onvif", host: "192.168.1.64", port: 8080, snapshot: true },
+        });
         expect(front?.login).toEqual({ username: "admin", password: "onvif-password" });
         expect(front?.auth).toBeUndefined();
         expect(verifyPassword("push-password", rear!.auth!.passwordHash)).toBe(true);
@@ -185,7 +188,7 @@ lanes:
         expect(
             loadConfig("config/example.yaml", { env: { GATE_SEAL_L1_PASSWORD: "example-password" } }).lanes,
         ).toHaveLength(2);
-        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([3, 3]);
+        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 5]);
     });
 });
 
@@ -205,7 +208,7 @@ describe("gate-edge check-config", () => {
         const out = capture();
         const err = capture();
         expect(await main(["check-config", "config/demo.yaml"], { stdout: out.stream, stderr: err.stream })).toBe(0);
-        expect(out.text()).toMatch(/OK — gate DEMO01, 2 lane\(s\), 6 device\(s\)/);
+        expect(out.text()).toMatch(/OK — gate DEMO01, 2 lane\(s\), 11 device\(s\)/);
     });
 
     it("exits 1 and lists every error of a bad file", async () => {

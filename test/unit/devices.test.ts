@@ -733,7 +733,11 @@ describe("registry", () => {
                         : model.transport === "serial"
                           ? model.decode(input)
                           : model.transport === "http-push"
-                            ? model.decode({ path: model.paths[0]!, contentType: "application/octet-stream", body: input })
+                            ? model.decode({
+                                  path: model.paths[0]!,
+                                  contentType: "application/octet-stream",
+                                  body: input,
+                              })
                             : model.transport === "onvif"
                               ? model.decode(text)
                               : model.decode("Barrier.State", text);

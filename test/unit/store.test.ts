@@ -5,8 +5,8 @@ import { ManualClock } from "../../src/core/clock.ts";
 import { OutboxClass } from "../../src/core/events.ts";
 import { verifyChain } from "../../src/store/audit.ts";
 import { openDatabase } from "../../src/store/db.ts";
-import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { EventLog, hashedPart } from "../../src/store/eventLog.ts";
+import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { Outbox } from "../../src/store/outbox.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
