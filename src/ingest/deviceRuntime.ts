@@ -305,7 +305,11 @@ export class DeviceRuntime {
                 const read = values as PlateRead;
                 const at = new Date(this.deps.clock.now());
                 const refs = this.deps.images
-                    ? [...new Set(read.images.map((image) => this.deps.images!.put(image.bytes, image.contentType, at)))]
+                    ? [
+                          ...new Set(
+                              read.images.map((image) => this.deps.images!.put(image.bytes, image.contentType, at)),
+                          ),
+                      ]
                     : [];
                 return [readingDraft(make("plate", plateValues(read, this.device, refs)))];
             }
