@@ -100,7 +100,7 @@ export async function main(
 
     program
         .command("bench")
-        .description("run a benchmark: ingest")
+        .description("run a benchmark: ingest | devices")
         .argument("[name]", "benchmark name", "ingest")
         .allowUnknownOption()
         .action(async (name: string) => {
