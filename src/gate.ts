@@ -69,6 +69,7 @@ export class Gate {
     private readonly pushBindings: PushCameraBinding[] = [];
     private pushReceiver: HttpPushReceiver | undefined;
     private images: ImageStore | undefined;
+    private retentionTimer: NodeJS.Timeout | undefined;
     private broker: EmbeddedBroker | undefined;
     private external: ExternalMqttIngest | undefined;
     private api: FastifyInstance | undefined;
@@ -117,6 +118,10 @@ export class Gate {
             });
             this.eventLog.start();
             this.images = new ImageStore(this.db);
+            this.pruneImages();
+            // Plate images are personal data: kept only as long as the configured retention.
+            this.retentionTimer = setInterval(() => this.pruneImages(), 3_600_000);
+            this.retentionTimer.unref();
             const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
             this.startedAt = new Date(this.clock.now()).toISOString();
             await sink.append({
@@ -182,6 +187,7 @@ export class Gate {
     }
 
     async stop(): Promise<void> {
+        clearInterval(this.retentionTimer);
         const api = this.api;
         this.api = undefined;
         await api?.close();
@@ -247,6 +253,15 @@ export class Gate {
         } else {
             this.createSessionDriver(device, runtime, deviceLog, drivers);
         }
+    }
+
+    /** Deletes images not seen within storage.imageRetentionDays. */
+    pruneImages(): number {
+        if (!this.images) return 0;
+        const days = this.options.config.storage.imageRetentionDays;
+        const removed = this.images.prune(new Date(this.clock.now() - days * 86_400_000));
+        if (removed > 0) this.options.log.info({ removed, retentionDays: days }, "plate images past retention deleted");
+        return removed;
     }
 
     /** Cameras and PLCs: each transport's driver, bound to the device's runtime. */

@@ -110,3 +110,39 @@ describe("plate cameras through the gate", () => {
         expect(plates().length).toBe(before);
     });
 });
+
+describe("image retention", () => {
+    it("deletes images not seen within storage.imageRetentionDays", async () => {
+        const { ManualClock } = await import("../../src/core/clock.ts");
+        const clock = new ManualClock(Date.now());
+        const local = tempDir();
+        const g = await startGate(
+            testConfig(
+                local.path,
+                "  - id: L1\n    devices:\n      - { id: cam, model: dahua-itsapi-anpr, auth: { username: cam, password: retention-password } }\n",
+            ),
+            { clock },
+        );
+        try {
+            const camera = new PushCameraSimulator({
+                model: "dahua-itsapi-anpr",
+                url: g.addresses.push!,
+                username: "cam",
+                password: "retention-password",
+            });
+            await camera.push({ text: "29C-111.11", confidence: 0.9, withImages: true });
+            const ref = (
+                g.log.read(0, 100).find((e) => e.type === "reading.plate")!.data.values as { imageRefs: string[] }
+            ).imageRefs[0]!;
+            expect((await fetch(`${g.addresses.http}/api/v1/images/${ref}`)).status).toBe(200);
+            clock.advance(29 * 86_400_000);
+            expect(g.pruneImages()).toBe(0);
+            clock.advance(2 * 86_400_000);
+            expect(g.pruneImages()).toBe(1);
+            expect((await fetch(`${g.addresses.http}/api/v1/images/${ref}`)).status).toBe(404);
+        } finally {
+            await g.stop();
+            local.cleanup();
+        }
+    });
+});
