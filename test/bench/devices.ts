@@ -109,13 +109,17 @@ async function rawOpcUa(endpointUrl: string, pki: string, samples: number): Prom
         TimestampsToReturn.Both,
     );
     let waiting: { value: number; resolve: () => void } | undefined;
+    let current: number | undefined;
     item.on("changed", (dataValue) => {
+        current = Number(dataValue.value.value);
         if (waiting && dataValue.value.value === waiting.value) waiting.resolve();
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const deadline = Date.now() + 10_000;
+    while (current === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const ms: number[] = [];
     for (let i = 0; i < samples; i++) {
-        const value = (i % 4) + 1;
+        // Always a different value than the one shown, or no notification would come.
+        const value = ((current ?? 0) % 4) + 1;
         const seen = new Promise<void>((resolve) => {
             waiting = { value, resolve };
         });
@@ -175,6 +179,7 @@ lanes:
     await waitFor(() => gate.runtime("cam-onvif")!.health().status === "online", "ONVIF subscription");
     await waitFor(() => gate.runtime("plc-1")!.health().status === "online", "PLC session");
 
+    out("measuring push → commit…");
     // Push: the Dahua answer {"Result":true} comes only after commit, so the round trip is push → committed.
     const plate = (i: number) => `29C-${String(100 + (i % 900)).padStart(3, "0")}.${String(i % 100).padStart(2, "0")}`;
     const pushBody = (i: number) =>
@@ -198,6 +203,7 @@ lanes:
         if (status !== 200) throw new Error(`push answered ${status}`);
     }
 
+    out("measuring ONVIF event → commit…");
     // ONVIF: from the camera queueing the event to the reading committed (the long poll is already waiting).
     const onvifMs: number[] = [];
     for (let i = 0; i < samples; i++) {
@@ -217,6 +223,7 @@ lanes:
         onvifMs.push(now() - t0);
     }
 
+    out("measuring barrier command → state change…");
     // Barrier: command written → opening seen on the subscription (the driver's own measure), then let it close.
     const barrierMs: number[] = [];
     const barrierSamples = Math.min(samples, 40);
@@ -229,6 +236,7 @@ lanes:
     }
 
     await gate.stop();
+    out("gate-edge figures taken; measuring the raw baselines…");
     const rawPush = await rawHttp(samples, pushBody(0));
     const rawPlc = await rawOpcUa(plc.endpointUrl, join(dir, "raw-pki"), barrierSamples);
     await onvifCamera.stop();
