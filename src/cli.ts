@@ -77,6 +77,17 @@ export async function main(
             }
         });
 
+    const clearance = program.command("clearance").description("manage the cached clearance data");
+    clearance
+        .command("import")
+        .description("import declarations and watch list from a YAML or JSON file; all or nothing")
+        .argument("<file>")
+        .option("--db <file>", "gate database file")
+        .option("--config <file>", "gate configuration (YAML); its storage.path is the database")
+        .action(async (file: string, options: { db?: string; config?: string }) => {
+            exitCode = await clearanceImportCommand(file, options, out, err);
+        });
+
     program
         .command("simulate")
         .description("run a device simulator: scale | scanner | eseal (gate-edge simulate <kind> --help)")
@@ -174,4 +185,54 @@ async function startCommand(
     await simulators?.stop();
     await gate.stop();
     return 0;
+}
+
+/** `clearance import`: 0 imported, 1 the file (or config) is invalid, 2 usage or unreadable input. */
+async function clearanceImportCommand(
+    file: string,
+    options: { db?: string; config?: string },
+    out: (line: string) => void,
+    err: (line: string) => void,
+): Promise<number> {
+    const { ClearanceCache, readClearanceFile } = await import("./store/clearance.ts");
+    if ((options.db === undefined) === (options.config === undefined)) {
+        err("clearance import needs exactly one of --db <file> or --config <file>");
+        return 2;
+    }
+    let dbPath = options.db;
+    if (options.config !== undefined) {
+        try {
+            dbPath = loadConfig(options.config).storage.path;
+        } catch (error) {
+            return reportConfigError(error, err);
+        }
+    }
+    let data: ReturnType<typeof readClearanceFile>;
+    try {
+        data = readClearanceFile(file);
+    } catch (error) {
+        if (!isGateError(error)) throw error;
+        err(error.message);
+        for (const line of error.details) err(`  ${line}`);
+        return isGateError(error, "CLEARANCE_INVALID") ? 1 : 2;
+    }
+    let db: ReturnType<typeof openDatabase>;
+    try {
+        db = openDatabase(dbPath as string);
+    } catch (error) {
+        err(`cannot open ${dbPath}: ${errorMessage(error)}`);
+        return 2;
+    }
+    try {
+        const counts = ClearanceCache.open(db).importData(data, Date.now());
+        const skipped = counts.declarations.skippedOlder + counts.watchList.skippedOlder;
+        out(
+            `${file}: imported clearance version ${data.version}: ${counts.declarations.written} declaration(s), ` +
+                `${counts.watchList.written} watch-list entr${counts.watchList.written === 1 ? "y" : "ies"}` +
+                (skipped > 0 ? `; ${skipped} skipped (a newer version is stored)` : ""),
+        );
+        return 0;
+    } finally {
+        db.close();
+    }
 }

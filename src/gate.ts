@@ -17,9 +17,12 @@ import type { OnvifCameraDriver } from "./drivers/onvif.ts";
 import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
+import { LaneEngine, type OfficerActionRequest } from "./lane/engine.ts";
+import { ClearanceCache } from "./store/clearance.ts";
 import { type Db, openDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
 import { ImageStore } from "./store/images.ts";
+import { PassageStore } from "./store/passages.ts";
 
 export interface GateOptions {
     config: GateConfig;
@@ -70,6 +73,9 @@ export class Gate {
     private pushReceiver: HttpPushReceiver | undefined;
     private images: ImageStore | undefined;
     private retentionTimer: NodeJS.Timeout | undefined;
+    private clearanceCache: ClearanceCache | undefined;
+    private passageStore: PassageStore | undefined;
+    private laneEngine: LaneEngine | undefined;
     private broker: EmbeddedBroker | undefined;
     private external: ExternalMqttIngest | undefined;
     private api: FastifyInstance | undefined;
@@ -118,6 +124,8 @@ export class Gate {
             });
             this.eventLog.start();
             this.images = new ImageStore(this.db);
+            this.clearanceCache = ClearanceCache.open(this.db);
+            this.passageStore = new PassageStore(this.db);
             this.pruneImages();
             // Plate images are personal data: kept only as long as the configured retention.
             this.retentionTimer = setInterval(() => this.pruneImages(), 3_600_000);
@@ -157,6 +165,19 @@ export class Gate {
                 }
             }
 
+            this.laneEngine = new LaneEngine({
+                config,
+                log: log.child({ component: "lanes" }),
+                clock: this.clock,
+                bus: this.bus,
+                append: (draft) => sink.append(draft),
+                passages: this.passageStore,
+                clearance: () => this.clearance.view(),
+                command: (laneId, command) => this.laneCommand(laneId, command),
+                publishState: (laneId, state) => this.publishLaneState(laneId, state),
+            });
+            this.laneEngine.start();
+
             this.api = await createApiServer(
                 {
                     gate: config.gate,
@@ -173,6 +194,9 @@ export class Gate {
                     headSeq: () => this.log.headSeq,
                     storeStats: () => ({ ...this.log.stats }),
                     image: (ref) => this.images?.get(ref),
+                    passages: (query) => this.passages.list(query),
+                    passage: (id) => this.passages.get(id),
+                    laneSnapshot: (laneId) => this.laneEngine?.snapshot(laneId),
                 },
                 log,
             );
@@ -188,6 +212,9 @@ export class Gate {
 
     async stop(): Promise<void> {
         clearInterval(this.retentionTimer);
+        this.laneEngine?.stop();
+        await this.laneEngine?.settled();
+        this.laneEngine = undefined;
         const api = this.api;
         this.api = undefined;
         await api?.close();
@@ -253,6 +280,54 @@ export class Gate {
         } else {
             this.createSessionDriver(device, runtime, deviceLog, drivers);
         }
+    }
+
+    get clearance(): ClearanceCache {
+        if (!this.clearanceCache) throw new GateError("STORE_CLOSED");
+        return this.clearanceCache;
+    }
+
+    get passages(): PassageStore {
+        if (!this.passageStore) throw new GateError("STORE_CLOSED");
+        return this.passageStore;
+    }
+
+    get lanes(): LaneEngine {
+        if (!this.laneEngine) throw new GateError("STORE_CLOSED");
+        return this.laneEngine;
+    }
+
+    /** An officer's action on a passage (the dashboard's API calls this once officers log in). */
+    officerAction(request: OfficerActionRequest): Promise<void> {
+        return this.lanes.officerAction(request);
+    }
+
+    /** The lane's PLC, if it has one, carries out the lane engine's command. */
+    private async laneCommand(laneId: string, command: "open-barrier" | "light-green" | "light-red"): Promise<void> {
+        const plc = this.options.config.lanes
+            .find((lane) => lane.id === laneId)
+            ?.devices.find((device) => this.plcs.has(device.id));
+        if (!plc) {
+            this.options.log.warn({ laneId, command }, "lane has no PLC: the command is for the officer to carry out");
+            return;
+        }
+        const actuatorCommand: ActuatorCommand =
+            command === "open-barrier"
+                ? { type: "openBarrier" }
+                : { type: "setLight", which: "entry", color: command === "light-green" ? "green" : "red" };
+        await this.actuate(plc.id, actuatorCommand);
+    }
+
+    /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state). */
+    private publishLaneState(laneId: string, state: object): void {
+        const topic = `gate/${this.options.config.gate.id}/lanes/${laneId}/state`;
+        const payload = JSON.stringify(state);
+        const sent = this.broker
+            ? this.broker.publish(topic, payload, { retain: true, qos: 1 })
+            : this.external?.publish(topic, payload);
+        sent?.catch((err: unknown) =>
+            this.options.log.warn({ err: errorMessage(err), topic }, "lane state not published"),
+        );
     }
 
     /** Deletes images not seen within storage.imageRetentionDays. */

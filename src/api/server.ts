@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { isGateError } from "../core/errors.ts";
 import type { GateEvent } from "../core/events.ts";
 import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
+import type { PassageRow } from "../store/passages.ts";
 
 /** What the API reads from the running gate. */
 export interface ApiSource {
@@ -15,6 +16,16 @@ export interface ApiSource {
     headSeq(): number;
     storeStats(): { commits: number; events: number; failedCommits: number };
     image(ref: string): { contentType: string; bytes: Buffer } | undefined;
+    passages(query: {
+        laneId?: string;
+        plate?: string;
+        declaration?: string;
+        decision?: string;
+        before?: string;
+        limit: number;
+    }): PassageRow[];
+    passage(id: string): PassageRow | undefined;
+    laneSnapshot(laneId: string): unknown;
 }
 
 const MAX_EVENTS_PAGE = 1000;
@@ -99,6 +110,67 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
     );
 
     app.get("/api/v1/devices", async () => ({ devices: source.devices() }));
+
+    app.get("/api/v1/lanes", async () => ({
+        lanes: source.lanes().map((lane) => ({ ...lane, now: source.laneSnapshot(lane.id) ?? null })),
+    }));
+
+    app.get<{
+        Querystring: {
+            lane?: string;
+            plate?: string;
+            declaration?: string;
+            decision?: string;
+            before?: string;
+            limit: number;
+        };
+    }>(
+        "/api/v1/passages",
+        {
+            schema: {
+                querystring: {
+                    type: "object",
+                    additionalProperties: false,
+                    properties: {
+                        lane: { type: "string", pattern: "^[A-Za-z0-9_-]{1,32}$" },
+                        plate: { type: "string", pattern: "^[A-Z0-9\\u00C0-\\u024F\\u4E00-\\u9FFF]{2,16}$" },
+                        declaration: { type: "string", pattern: "^\\d{12}$" },
+                        decision: { enum: ["RELEASE", "HOLD", "INSPECT", "REJECT"] },
+                        before: { type: "string", format: "date-time" },
+                        limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+                    },
+                },
+            },
+        },
+        async (request) => {
+            const q = request.query;
+            return {
+                passages: source.passages({
+                    limit: q.limit,
+                    ...(q.lane !== undefined && { laneId: q.lane }),
+                    ...(q.plate !== undefined && { plate: q.plate }),
+                    ...(q.declaration !== undefined && { declaration: q.declaration }),
+                    ...(q.decision !== undefined && { decision: q.decision }),
+                    ...(q.before !== undefined && { before: q.before }),
+                }),
+            };
+        },
+    );
+
+    app.get<{ Params: { id: string } }>(
+        "/api/v1/passages/:id",
+        {
+            schema: {
+                params: { type: "object", properties: { id: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$" } } },
+            },
+        },
+        async (request, reply) => {
+            const passage = source.passage(request.params.id);
+            if (!passage)
+                return reply.status(404).send({ error: "NOT_FOUND", message: `no passage ${request.params.id}` });
+            return passage;
+        },
+    );
 
     app.get<{ Params: { id: string } }>(
         "/api/v1/devices/:id/frames",

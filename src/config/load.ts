@@ -211,6 +211,7 @@ interface RawConfig {
         clientId?: string;
     };
     ingest: GateConfig["ingest"];
+    rules: GateConfig["rules"];
     lanes: RawLane[];
 }
 
@@ -340,6 +341,7 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
         push: raw.push,
         broker,
         ingest: raw.ingest,
+        rules: raw.rules,
         lanes,
         source,
     };

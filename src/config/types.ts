@@ -84,6 +84,16 @@ export interface GateConfig {
         rawFrameBuffer: number;
         offlineAfterMs: number;
     };
+    rules: {
+        weightTolerancePct: number;
+        requiredReads: ("plate" | "declaration" | "weight" | "seal")[];
+        clearanceMaxAgeMinutes: number;
+        offlinePolicy: "cached" | "hold";
+        minPlateConfidence: number;
+        identifySeconds: number;
+        weighSeconds: number;
+        exitSeconds: number;
+    };
     lanes: LaneConfig[];
     /** Where the file was read from, for messages. */
     source: string;

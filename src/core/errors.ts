@@ -24,6 +24,8 @@ export const ErrorCodes = {
     API_BAD_REQUEST: { status: 400, message: "bad request" },
     SIMULATOR_USAGE: { status: 400, message: "bad simulator arguments" },
     SYSTEM_TOOL_MISSING: { status: 500, message: "a required system tool is missing" },
+    CLEARANCE_INVALID: { status: 400, message: "clearance data is invalid" },
+    CLEARANCE_UNREADABLE: { status: 400, message: "clearance file cannot be read" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

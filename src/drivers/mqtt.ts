@@ -112,6 +112,12 @@ export class ExternalMqttIngest {
         client.on("error", (err) => log.warn({ err: errorMessage(err) }, "external broker error"));
     }
 
+    /** Publishes retained at QoS 1 as gate-edge (lane state for display boards). */
+    async publish(topic: string, payload: string): Promise<void> {
+        if (!this.client) throw new Error("external broker link is not running");
+        await this.client.publishAsync(topic, payload, { qos: 1, retain: true });
+    }
+
     async stop(): Promise<void> {
         const client = this.client;
         this.client = undefined;

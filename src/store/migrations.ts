@@ -67,6 +67,44 @@ const MIGRATIONS: readonly string[] = [
     );
     CREATE INDEX images_last_seen ON images (last_seen_at);
     `,
+    // 3: the clearance cache: declarations and the watch list as central sends them, so the lane engine
+    // can decide offline. Every amendment of a declaration is kept (the 12th digit); rules look up the
+    // latest by the 11-digit base, hence the index.
+    `
+    CREATE TABLE declarations (
+        number TEXT PRIMARY KEY,
+        base TEXT NOT NULL,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX declarations_base ON declarations (base);
+    CREATE TABLE watch_list (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE clearance_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `,
+    // 4: passage records for the API and the dashboard (the event log stays the evidence).
+    `
+    CREATE TABLE passages (
+        passage_id TEXT PRIMARY KEY,
+        lane_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        decided_at TEXT,
+        completed_at TEXT,
+        decision TEXT,
+        plates TEXT NOT NULL,
+        declarations TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX passages_lane_opened ON passages (lane_id, opened_at);
+    CREATE INDEX passages_opened ON passages (opened_at);
+    `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

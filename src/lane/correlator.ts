@@ -1,0 +1,811 @@
+import { GateError } from "../core/errors.ts";
+import type {
+    BarrierValues,
+    DeviceStatus,
+    PlateValues,
+    PresenceValues,
+    Reading,
+    SealValues,
+    WeightValues,
+} from "../core/events.ts";
+import type { DecisionRecord, PassageFacts, RuleParams } from "./types.ts";
+
+/**
+ * The per-lane correlator: one state machine per lane that turns the lane's readings into passages
+ * (DESIGN.md "Lane engine", domain.md §1.3). It is synchronous and deterministic: it owns no timers and
+ * does no I/O. The owner feeds it readings, device statuses and officer actions as they happen, calls
+ * tick(now) periodically, and turns every returned LaneOutput into a stored event or an action.
+ *
+ * IDLE → VEHICLE_PRESENT → IDENTIFYING → WEIGHING → DECIDING → RELEASED | HELD | INSPECTION → EXITING →
+ * CLOSED → IDLE. DECIDING and CLOSED are passed through within one call (the rules are a pure function),
+ * so the owner sees them as `state` outputs but never as the resting state of a snapshot.
+ */
+
+export type LaneState =
+    | "IDLE"
+    | "VEHICLE_PRESENT"
+    | "IDENTIFYING"
+    | "WEIGHING"
+    | "DECIDING"
+    | "RELEASED"
+    | "HELD"
+    | "INSPECTION"
+    | "EXITING"
+    | "CLOSED";
+
+export type LaneCommand = "open-barrier" | "light-green" | "light-red";
+export type PassageOutcome = "exited" | "turned-back" | "diverted";
+export type AlertSeverity = "critical" | "warning";
+export type RequiredRead = RuleParams["requiredReads"][number];
+
+/** What one call of the correlator asks its owner to store, do or show. */
+export type LaneOutput =
+    | { type: "passage.opened"; passageId: string; facts: PassageFacts }
+    | { type: "passage.updated"; passageId: string; facts: PassageFacts; state: LaneState }
+    | { type: "passage.decided"; passageId: string; facts: PassageFacts; decision: DecisionRecord }
+    | { type: "command"; passageId: string; command: LaneCommand }
+    | { type: "alert"; passageId?: string; code: string; severity: AlertSeverity; message: string }
+    | { type: "passage.completed"; passageId: string; outcome: PassageOutcome }
+    | { type: "approval.required"; passageId: string; requestedBy: string }
+    | { type: "state"; state: LaneState; passageId?: string };
+
+/** A device of the lane as configured; `kind` "plate" with `role` "rear" is the rear (trailer) camera. */
+export interface LaneDevice {
+    id: string;
+    kind: string;
+    role?: string;
+}
+
+export interface LaneTimeouts {
+    /** Plates, scans and seals must arrive within this many ms of the vehicle's arrival. */
+    identifyMs: number;
+    /** A stable weight must arrive within this many ms of the vehicle's arrival. */
+    weighMs: number;
+    /** After a release the truck should have left within this many ms; later raises EXIT_TIMEOUT. */
+    exitMs: number;
+}
+
+export const DEFAULT_LANE_TIMEOUTS: Readonly<LaneTimeouts> = {
+    identifyMs: 20_000, // 20 seconds
+    weighMs: 30_000, // 30 seconds
+    exitMs: 60_000, // 60 seconds
+};
+
+export interface LaneCorrelatorOptions {
+    laneId: string;
+    direction: "IN" | "OUT";
+    /** The lane's devices: status changes of other devices are ignored. */
+    devices: readonly LaneDevice[];
+    timeouts?: Partial<LaneTimeouts>;
+    /** From RuleParams: the reads a passage waits for before it is decided. */
+    requiredReads: readonly RequiredRead[];
+    /**
+     * The rules. Must be pure; if it throws, the passage is held (never released) and DECIDE_FAILED is
+     * raised, because an exception must not open a barrier.
+     */
+    decide: (facts: PassageFacts, now: number) => DecisionRecord;
+    newPassageId: () => string;
+}
+
+export type OfficerActionKind = "confirm" | "hold" | "release" | "divert";
+
+export interface OfficerActionRequest {
+    passageId: string;
+    action: OfficerActionKind;
+    /** Required (non-blank) for hold, release and divert. */
+    reasonCode: string;
+    note?: string;
+    officerId: string;
+    /** "supervisor" may give the second approval of a four-eyes release; any other role may not. */
+    role: string;
+    now: number;
+}
+
+export interface LaneSnapshot {
+    state: LaneState;
+    passage?: { passageId: string; facts: PassageFacts; decision?: DecisionRecord; openedAt: number };
+}
+
+interface Passage {
+    facts: PassageFacts;
+    state: LaneState;
+    decision?: DecisionRecord;
+    /** Timeouts run from here: the arrival, or the moment a passage waiting behind another one opened. */
+    windowStart: number;
+    releasedAt?: number;
+    exitTimeoutAlerted: boolean;
+    /** The identify timeout passed: a plate from one camera is then enough. */
+    identifyExpired: boolean;
+    /** An officer held or diverted the passage before it was decided: the decision cannot release it. */
+    override?: "hold" | "divert";
+    /** First release of a four-eyes passage, waiting for a supervisor. */
+    approvalRequestedBy?: string;
+    /** The exit loop was occupied while EXITING, so its clearing means the truck has left. */
+    exitLoopSeen: boolean;
+    tailgatingAlerted: boolean;
+}
+
+interface Buffered {
+    reading: Reading;
+    at: number;
+}
+
+type VehicleReading = Extract<Reading, { kind: "plate" | "scan" | "container" | "seal" | "weight" }>;
+
+/** A lane that never closes its passage must not grow without bound; older buffered reads are dropped. */
+const MAX_BUFFERED = 256;
+/** Enough closed ids to tell "closed" from "unknown" for actions on recent passages. */
+const MAX_CLOSED_IDS = 100;
+
+/**
+ * Correlates one lane's readings into passages. Every method returns the outputs it produced, in order;
+ * none keeps a reference to an output's facts (each carries a copy).
+ */
+export class LaneCorrelator {
+    private readonly options: LaneCorrelatorOptions;
+    private readonly timeouts: LaneTimeouts;
+    private passage: Passage | undefined;
+    private readonly loops = { entry: false, safety: false, exit: false };
+    private barrier: BarrierValues["state"] = "unknown";
+    private lastWeight: WeightValues | undefined;
+    private readonly deviceStatus = new Map<string, DeviceStatus>();
+    /** Reads of the next vehicle that arrived while the current one was leaving. */
+    private buffer: Buffered[] = [];
+    private readonly closedIds: string[] = [];
+
+    constructor(options: LaneCorrelatorOptions) {
+        this.options = options;
+        this.timeouts = { ...DEFAULT_LANE_TIMEOUTS, ...options.timeouts };
+    }
+
+    private timeOut(passage: Passage, absent: readonly RequiredRead[], now: number, out: LaneOutput[]): void {
+        // Every required read still absent when the passage is decided did not arrive in time, the weight too
+        // when the identification ran out first: the passage is not kept waiting for it any longer.
+        passage.facts.timedOut = [...new Set([...passage.facts.timedOut, ...absent])];
+        out.push(this.updated(passage));
+        this.decide(passage, now, out);
+    }
+
+    /** The lane's state: the current passage's, or IDLE. */
+    get state(): LaneState {
+        return this.passage?.state ?? "IDLE";
+    }
+
+    /**
+     * A reading of this lane (readings of other lanes are ignored). Feed every kind: plates, scans,
+     * containers, seals, weights, presence loops, barrier states and device statuses.
+     */
+    onReading(reading: Reading, now: number): LaneOutput[] {
+        if (reading.laneId !== this.options.laneId) return [];
+        const out: LaneOutput[] = [];
+        switch (reading.kind) {
+            case "presence":
+                this.onPresence(reading.values, now, out);
+                break;
+            case "barrier":
+                this.onBarrier(reading.values, now, out);
+                break;
+            case "device":
+                return this.onDeviceStatus(reading.deviceId, reading.values.status, now);
+            default:
+                if (reading.kind === "weight") this.onScale(reading.values, now, out);
+                this.onVehicleReading(reading, now, now, out);
+        }
+        return out;
+    }
+
+    /**
+     * A status change of a device. A lane device going offline while a passage is open is recorded in
+     * facts.devicesOffline (the rules hold such a passage) and raises DEVICE_OFFLINE_MID_PASSAGE once.
+     */
+    onDeviceStatus(deviceId: string, status: DeviceStatus, now: number): LaneOutput[] {
+        if (!this.options.devices.some((device) => device.id === deviceId)) return [];
+        this.deviceStatus.set(deviceId, status);
+        const passage = this.passage;
+        if (status !== "offline" || !passage || passage.facts.devicesOffline.includes(deviceId)) return [];
+        const out: LaneOutput[] = [];
+        passage.facts.devicesOffline.push(deviceId);
+        out.push({
+            type: "alert",
+            passageId: passage.facts.passageId,
+            code: "DEVICE_OFFLINE_MID_PASSAGE",
+            severity: "warning",
+            message: `device ${deviceId} went offline during passage ${passage.facts.passageId}`,
+        });
+        this.factsChanged(passage, now, out);
+        return out;
+    }
+
+    /** The lane's emergency stop changed. While a passage is open, pressing it raises ESTOP_DURING_PASSAGE. */
+    onEStop(active: boolean, _now: number): LaneOutput[] {
+        const passage = this.passage;
+        if (!active || !passage) return [];
+        return [
+            {
+                type: "alert",
+                passageId: passage.facts.passageId,
+                code: "ESTOP_DURING_PASSAGE",
+                severity: "critical",
+                message: `emergency stop pressed during passage ${passage.facts.passageId} (${passage.state})`,
+            },
+        ];
+    }
+
+    /**
+     * Applies the timeouts; call it periodically (every 250 ms–1 s). Identify and weigh timeouts put every
+     * missing required read in facts.timedOut and decide; the exit timeout raises EXIT_TIMEOUT once.
+     */
+    tick(now: number): LaneOutput[] {
+        const passage = this.passage;
+        if (!passage) return [];
+        const out: LaneOutput[] = [];
+        if (!passage.decision) {
+            const elapsed = now - passage.windowStart;
+            if (elapsed >= this.timeouts.identifyMs && !passage.identifyExpired) {
+                // A camera that missed its plate must not keep the truck waiting once the other one has read.
+                passage.identifyExpired = true;
+                const missing = this.missing(passage);
+                if (missing.absent.some((read) => read !== "weight")) this.timeOut(passage, missing.absent, now, out);
+                else if (missing.waiting.length === 0) this.decide(passage, now, out);
+                else this.setState(passage, this.collectingState(passage, missing.waiting), out);
+            }
+            if (!passage.decision && elapsed >= this.timeouts.weighMs) {
+                const missing = this.missing(passage);
+                if (missing.absent.length > 0) this.timeOut(passage, missing.absent, now, out);
+            }
+        } else if (
+            (passage.state === "RELEASED" || passage.state === "EXITING") &&
+            passage.releasedAt !== undefined &&
+            now - passage.releasedAt >= this.timeouts.exitMs &&
+            !passage.exitTimeoutAlerted
+        ) {
+            passage.exitTimeoutAlerted = true;
+            out.push({
+                type: "alert",
+                passageId: passage.facts.passageId,
+                code: "EXIT_TIMEOUT",
+                severity: "warning",
+                message: `passage ${passage.facts.passageId} was released ${Math.round((now - passage.releasedAt) / 1000)} s ago and has not left the lane`,
+            });
+        }
+        return out;
+    }
+
+    /**
+     * An officer's action on the lane's current passage.
+     * - confirm: acknowledges the decision; no output.
+     * - hold / divert: before the decision, the passage will not be released whatever the rules say; after
+     *   it, the passage becomes HELD / INSPECTION with a red light. Too late once the barrier opened.
+     * - release: releases a HELD or INSPECTION passage (green light, open barrier). When the decision has
+     *   fourEyes, the first release only returns `approval.required`; a second release by a different
+     *   person with role "supervisor" releases it.
+     * @throws GateError API_BAD_REQUEST with the reason: unknown or closed passage, blank reason code,
+     *   confirm/release before the decision, release of a released passage, hold/divert after the barrier
+     *   opened, a four-eyes approval by the requester themselves or by someone who is not a supervisor.
+     */
+    officerAction(request: OfficerActionRequest): LaneOutput[] {
+        const passage = this.passage;
+        const { passageId, action, officerId, now } = request;
+        if (!passage || passage.facts.passageId !== passageId) {
+            const reason = this.closedIds.includes(passageId)
+                ? `passage ${passageId} is closed`
+                : `unknown passage ${passageId} on lane ${this.options.laneId}`;
+            throw new GateError("API_BAD_REQUEST", reason);
+        }
+        if (action !== "confirm" && request.reasonCode.trim() === "") {
+            throw new GateError("API_BAD_REQUEST", `a reason code is required to ${action} a passage`);
+        }
+        const out: LaneOutput[] = [];
+        switch (action) {
+            case "confirm":
+                if (!passage.decision)
+                    throw new GateError("API_BAD_REQUEST", `passage ${passageId} is not decided yet`);
+                break;
+            case "hold":
+            case "divert": {
+                if (passage.state === "EXITING") {
+                    throw new GateError(
+                        "API_BAD_REQUEST",
+                        `passage ${passageId} is already leaving: the barrier opened`,
+                    );
+                }
+                passage.approvalRequestedBy = undefined;
+                if (!passage.decision) {
+                    passage.override = action;
+                    break;
+                }
+                const target = action === "hold" ? "HELD" : "INSPECTION";
+                if (passage.state === target) break;
+                this.stop(
+                    passage,
+                    target,
+                    action === "hold" ? "PASSAGE_HELD" : "PASSAGE_INSPECT",
+                    `${action === "hold" ? "held" : "diverted to inspection"} by ${officerId}: ${request.reasonCode}`,
+                    out,
+                );
+                break;
+            }
+            case "release":
+                if (!passage.decision)
+                    throw new GateError("API_BAD_REQUEST", `passage ${passageId} is not decided yet`);
+                if (passage.state !== "HELD" && passage.state !== "INSPECTION") {
+                    throw new GateError("API_BAD_REQUEST", `passage ${passageId} is already released`);
+                }
+                if (passage.decision.fourEyes) {
+                    const requestedBy = passage.approvalRequestedBy;
+                    if (requestedBy === undefined) {
+                        passage.approvalRequestedBy = officerId;
+                        out.push({ type: "approval.required", passageId, requestedBy: officerId });
+                        break;
+                    }
+                    if (requestedBy === officerId) {
+                        throw new GateError(
+                            "API_BAD_REQUEST",
+                            `${officerId} requested this release and may not approve it: a second person must`,
+                        );
+                    }
+                    if (request.role !== "supervisor") {
+                        throw new GateError(
+                            "API_BAD_REQUEST",
+                            `the release of passage ${passageId} needs a supervisor's approval; ${officerId} is ${request.role}`,
+                        );
+                    }
+                    passage.approvalRequestedBy = undefined;
+                }
+                passage.override = undefined;
+                this.release(passage, now, out);
+                break;
+        }
+        return out;
+    }
+
+    /** The lane as the API and the display show it. */
+    snapshot(): LaneSnapshot {
+        const passage = this.passage;
+        if (!passage) return { state: "IDLE" };
+        return {
+            state: passage.state,
+            passage: {
+                passageId: passage.facts.passageId,
+                facts: structuredClone(passage.facts),
+                ...(passage.decision && { decision: structuredClone(passage.decision) }),
+                openedAt: passage.facts.openedAt,
+            },
+        };
+    }
+
+    // ---- physical lane ----
+
+    private onPresence(values: PresenceValues, now: number, out: LaneOutput[]): void {
+        const was = this.loops[values.loop];
+        this.loops[values.loop] = values.occupied;
+        // Loops report changes; a repeat carries no edge and must not count as a second vehicle.
+        if (was === values.occupied) return;
+        const passage = this.passage;
+        if (!passage) {
+            if (values.loop === "entry" && values.occupied) this.open(now, now, out);
+            return;
+        }
+        if (!values.occupied) {
+            if (values.loop === "exit" && passage.state === "EXITING" && passage.exitLoopSeen) {
+                this.close(passage, "exited", now, out);
+                return;
+            }
+            this.maybeTurnedBack(passage, now, out);
+            return;
+        }
+        if (values.loop === "entry") {
+            // Before the barrier opens the truck in the lane is the one being identified (a gap between
+            // tractor and trailer drops the loop for a moment); once it opens, a new occupation is a follower.
+            if (passage.state === "EXITING") this.alertTailgating(passage, "the entry loop was occupied again", out);
+            return;
+        }
+        if (passage.state === "RELEASED") this.setState(passage, "EXITING", out);
+        if (values.loop === "exit" && passage.state === "EXITING") passage.exitLoopSeen = true;
+    }
+
+    private onBarrier(values: BarrierValues, now: number, out: LaneOutput[]): void {
+        const was = this.barrier;
+        this.barrier = values.state;
+        const passage = this.passage;
+        if (was === values.state || !passage) return;
+        // Only a change seen after the release counts: a boom still up for the previous truck is not this one's.
+        if (values.state === "open" && passage.state === "RELEASED") this.setState(passage, "EXITING", out);
+        else if (values.state === "closed" && passage.state === "EXITING") this.close(passage, "exited", now, out);
+    }
+
+    private onScale(values: WeightValues, now: number, out: LaneOutput[]): void {
+        const wasLoaded = this.scaleLoaded();
+        this.lastWeight = values;
+        if (wasLoaded && !this.scaleLoaded() && this.passage) this.maybeTurnedBack(this.passage, now, out);
+    }
+
+    private scaleLoaded(): boolean {
+        const weight = this.lastWeight;
+        return weight !== undefined && !weight.zero && weight.kg > 0;
+    }
+
+    private barrierUp(): boolean {
+        return this.barrier === "open" || this.barrier === "opening";
+    }
+
+    // ---- readings of a vehicle ----
+
+    private onVehicleReading(reading: VehicleReading, now: number, detectedAt: number, out: LaneOutput[]): void {
+        let passage = this.passage;
+        if (!passage) {
+            // Only a plate or a document read means a truck is in position: an e-seal reader's range reaches
+            // the queue, and a scale settling with no truck is drift.
+            if (!opensPassage(reading)) return;
+            passage = this.open(now, detectedAt, out);
+        }
+        if (this.belongsToNext(passage, reading)) {
+            if (reading.kind === "plate")
+                this.alertTailgating(passage, `plate ${reading.values.normalized} was read`, out);
+            this.bufferForNext(reading, now);
+            return;
+        }
+        if (!this.record(passage, reading)) return;
+        if (reading.kind === "seal" && passage.decision) this.alertLateSeal(passage, reading.values, out);
+        this.factsChanged(passage, now, out);
+    }
+
+    /** Never merge two trucks: after the decision, reads that cannot be this truck's wait for the next passage. */
+    private belongsToNext(passage: Passage, reading: VehicleReading): boolean {
+        if (!passage.decision) return false;
+        const facts = passage.facts;
+        if (passage.state !== "EXITING") {
+            // The barrier is still down, so the truck in front of the cameras is this one, except a plate at an
+            // already-read position that is not a misread of any plate of it.
+            return (
+                reading.kind === "plate" &&
+                (reading.values.position === "front" ? facts.frontPlate : facts.rearPlate) !== undefined &&
+                !facts.plateReads.some((plate) => plate.misreadKey === reading.values.misreadKey)
+            );
+        }
+        switch (reading.kind) {
+            case "plate":
+                return !facts.plateReads.some((plate) => plate.misreadKey === reading.values.misreadKey);
+            case "seal":
+                return !facts.seals.some((seal) => seal.sealId === reading.values.sealId);
+            case "container":
+                return !facts.containers.some((container) => container.number === reading.values.number);
+            case "scan": {
+                const parsed = reading.values.parsed;
+                if (parsed.type === "declaration") return !facts.declarations.includes(parsed.number);
+                if (parsed.type === "container") return !facts.containers.some((c) => c.number === parsed.number);
+                return false;
+            }
+            case "weight":
+                return true;
+        }
+    }
+
+    private bufferForNext(reading: Reading, now: number): void {
+        // Only the latest weight describes the scale: earlier ones are the leaving truck's axles.
+        if (reading.kind === "weight") this.buffer = this.buffer.filter((item) => item.reading.kind !== "weight");
+        this.buffer.push({ reading, at: now });
+        if (this.buffer.length > MAX_BUFFERED) this.buffer.shift();
+    }
+
+    /** Adds a read to the facts; false when it adds nothing (a duplicate, or nothing the facts keep). */
+    private record(passage: Passage, reading: VehicleReading): boolean {
+        const facts = passage.facts;
+        switch (reading.kind) {
+            case "plate":
+                return recordPlate(facts, reading.values);
+            case "container":
+                return recordContainer(facts, reading.values.number, reading.values.checkDigitOk);
+            case "scan": {
+                const parsed = reading.values.parsed;
+                if (parsed.type === "container") return recordContainer(facts, parsed.number, parsed.checkDigitOk);
+                if (parsed.type !== "declaration" || facts.declarations.includes(parsed.number)) return false;
+                facts.declarations.push(parsed.number);
+                return true;
+            }
+            case "seal": {
+                const seal = reading.values;
+                const index = facts.seals.findIndex((known) => known.sealId === seal.sealId);
+                if (index < 0) facts.seals.push(seal);
+                else if (facts.seals[index]?.status === seal.status) return false;
+                else facts.seals[index] = seal;
+                return true;
+            }
+            case "weight": {
+                const weight = reading.values;
+                if (!weight.stable || weight.motion || weight.zero || weight.kg <= 0) return false;
+                // After the decision the decided weight stays: later settled values are partial axle loads
+                // of a truck driving off. A weight that arrives late, after a timeout, is still recorded.
+                if (passage.decision && facts.grossKg !== undefined) return false;
+                if (facts.grossKg === weight.kg) return false;
+                facts.grossKg = weight.kg;
+                return true;
+            }
+        }
+    }
+
+    private factsChanged(passage: Passage, now: number, out: LaneOutput[]): void {
+        if (passage.decision) {
+            out.push(this.updated(passage));
+            return;
+        }
+        const missing = this.missing(passage);
+        const ready = missing.waiting.length === 0;
+        if (!ready) this.setState(passage, this.collectingState(passage, missing.waiting), out);
+        out.push(this.updated(passage));
+        if (ready) this.decide(passage, now, out);
+    }
+
+    private collectingState(passage: Passage, waiting: readonly RequiredRead[]): LaneState {
+        if (!waiting.some((read) => read !== "weight")) return "WEIGHING";
+        const facts = passage.facts;
+        const anyRead =
+            facts.plateReads.length + facts.declarations.length + facts.containers.length + facts.seals.length > 0 ||
+            facts.grossKg !== undefined;
+        return anyRead ? "IDENTIFYING" : "VEHICLE_PRESENT";
+    }
+
+    /**
+     * `absent`: required reads with nothing at all; `waiting`: what the passage still waits for, which also
+     * counts a plate position whose camera the lane has but that has not read yet (tractor and trailer).
+     */
+    private missing(passage: Passage): { absent: RequiredRead[]; waiting: RequiredRead[] } {
+        const facts = passage.facts;
+        const absent: RequiredRead[] = [];
+        const waiting: RequiredRead[] = [];
+        for (const read of this.options.requiredReads) {
+            const has =
+                read === "plate"
+                    ? facts.plateReads.length > 0
+                    : read === "declaration"
+                      ? facts.declarations.length > 0
+                      : read === "seal"
+                        ? facts.seals.length > 0
+                        : facts.grossKg !== undefined;
+            if (!has) absent.push(read);
+            const complete =
+                read === "plate"
+                    ? has &&
+                      (passage.identifyExpired ||
+                          this.platePositions().every((position) =>
+                              position === "front" ? facts.frontPlate !== undefined : facts.rearPlate !== undefined,
+                          ))
+                    : has;
+            if (!complete) waiting.push(read);
+        }
+        return { absent, waiting };
+    }
+
+    private platePositions(): PlateValues["position"][] {
+        const cameras = this.options.devices.filter((device) => device.kind === "plate");
+        return [
+            ...new Set(cameras.map((camera): PlateValues["position"] => (camera.role === "rear" ? "rear" : "front"))),
+        ];
+    }
+
+    // ---- passage lifecycle ----
+
+    private open(now: number, detectedAt: number, out: LaneOutput[]): Passage {
+        const passageId = this.options.newPassageId();
+        const facts: PassageFacts = {
+            passageId,
+            laneId: this.options.laneId,
+            direction: this.options.direction,
+            openedAt: detectedAt,
+            plateReads: [],
+            declarations: [],
+            containers: [],
+            seals: [],
+            timedOut: [],
+            // "At some point during the passage" includes a device that was already down when it began.
+            devicesOffline: this.options.devices
+                .filter((device) => this.deviceStatus.get(device.id) === "offline")
+                .map((device) => device.id),
+        };
+        const passage: Passage = {
+            facts,
+            state: "VEHICLE_PRESENT",
+            windowStart: now,
+            exitTimeoutAlerted: false,
+            identifyExpired: false,
+            exitLoopSeen: false,
+            tailgatingAlerted: false,
+        };
+        this.passage = passage;
+        out.push({ type: "passage.opened", passageId, facts: structuredClone(facts) });
+        out.push({ type: "state", state: "VEHICLE_PRESENT", passageId });
+        if (this.missing(passage).waiting.length === 0) this.decide(passage, now, out);
+        return passage;
+    }
+
+    private decide(passage: Passage, now: number, out: LaneOutput[]): void {
+        this.setState(passage, "DECIDING", out);
+        const passageId = passage.facts.passageId;
+        let record: DecisionRecord;
+        try {
+            record = this.options.decide(structuredClone(passage.facts), now);
+        } catch (err) {
+            record = failedDecision(err);
+            out.push({
+                type: "alert",
+                passageId,
+                code: "DECIDE_FAILED",
+                severity: "critical",
+                message: `the rules failed on passage ${passageId}; it is held: ${record.results[0]?.reason ?? ""}`,
+            });
+        }
+        passage.decision = record;
+        out.push({ type: "passage.decided", passageId, facts: structuredClone(passage.facts), decision: record });
+        if (passage.override) {
+            const hold = passage.override === "hold";
+            this.stop(
+                passage,
+                hold ? "HELD" : "INSPECTION",
+                hold ? "PASSAGE_HELD" : "PASSAGE_INSPECT",
+                `decided ${record.decision}; an officer ${hold ? "held" : "diverted"} it before the decision`,
+                out,
+            );
+            return;
+        }
+        const reason =
+            record.results.find((result) => result.rule === record.decidingRule)?.reason ??
+            record.decidingRule ??
+            "no reason given";
+        switch (record.decision) {
+            case "RELEASE":
+                this.release(passage, now, out);
+                break;
+            case "HOLD":
+                this.stop(passage, "HELD", "PASSAGE_HELD", reason, out);
+                break;
+            case "REJECT":
+                this.stop(passage, "HELD", "PASSAGE_REJECTED", reason, out);
+                break;
+            case "INSPECT":
+                this.stop(passage, "INSPECTION", "PASSAGE_INSPECT", reason, out);
+                break;
+        }
+    }
+
+    private release(passage: Passage, now: number, out: LaneOutput[]): void {
+        const passageId = passage.facts.passageId;
+        passage.releasedAt = now;
+        out.push({ type: "command", passageId, command: "light-green" });
+        out.push({ type: "command", passageId, command: "open-barrier" });
+        this.setState(passage, "RELEASED", out);
+    }
+
+    /** HELD or INSPECTION: a red light and an alert for the officer. gate-edge never commands a close. */
+    private stop(
+        passage: Passage,
+        state: "HELD" | "INSPECTION",
+        code: string,
+        reason: string,
+        out: LaneOutput[],
+    ): void {
+        const passageId = passage.facts.passageId;
+        out.push({ type: "command", passageId, command: "light-red" });
+        out.push({
+            type: "alert",
+            passageId,
+            code,
+            severity: code === "PASSAGE_REJECTED" ? "critical" : "warning",
+            message: `passage ${passageId}: ${reason}`,
+        });
+        this.setState(passage, state, out);
+    }
+
+    /** A truck that was not released completes when it has left: entry loop clear and nothing on the lane. */
+    private maybeTurnedBack(passage: Passage, now: number, out: LaneOutput[]): void {
+        if (this.loops.entry || this.loops.safety || this.loops.exit || this.scaleLoaded()) return;
+        if (passage.state === "HELD") this.close(passage, "turned-back", now, out);
+        else if (passage.state === "INSPECTION") this.close(passage, "diverted", now, out);
+        else if (!passage.decision && this.missing(passage).absent.length === this.options.requiredReads.length) {
+            // Nothing the rules need ever arrived: a car, a person or a truck that reversed out, not a passage
+            // to decide.
+            this.close(passage, "turned-back", now, out);
+        }
+    }
+
+    private close(passage: Passage, outcome: PassageOutcome, now: number, out: LaneOutput[]): void {
+        const passageId = passage.facts.passageId;
+        out.push({ type: "passage.completed", passageId, outcome });
+        this.setState(passage, "CLOSED", out);
+        this.closedIds.push(passageId);
+        if (this.closedIds.length > MAX_CLOSED_IDS) this.closedIds.shift();
+        this.passage = undefined;
+        out.push({ type: "state", state: "IDLE" });
+        const waiting = this.buffer;
+        this.buffer = [];
+        if (!this.loops.entry && waiting.length === 0) return;
+        // The next truck was already at the gate: its passage starts now, with what it was seen doing.
+        const first = waiting[0];
+        this.open(now, first ? Math.min(first.at, now) : now, out);
+        for (const item of waiting) {
+            const reading = item.reading;
+            if (reading.kind === "presence" || reading.kind === "barrier" || reading.kind === "device") continue;
+            this.onVehicleReading(reading, now, item.at, out);
+        }
+    }
+
+    private alertTailgating(passage: Passage, what: string, out: LaneOutput[]): void {
+        if (passage.tailgatingAlerted || !this.barrierUp()) return;
+        passage.tailgatingAlerted = true;
+        out.push({
+            type: "alert",
+            passageId: passage.facts.passageId,
+            code: "TAILGATING",
+            severity: "critical",
+            message: `a second vehicle behind passage ${passage.facts.passageId} while the barrier is open: ${what}`,
+        });
+    }
+
+    private alertLateSeal(passage: Passage, seal: SealValues, out: LaneOutput[]): void {
+        if (seal.status !== "TAMPERED" && seal.status !== "OPENED") return;
+        out.push({
+            type: "alert",
+            passageId: passage.facts.passageId,
+            code: `SEAL_${seal.status}_AFTER_DECISION`,
+            severity: "critical",
+            message: `seal ${seal.sealId} reports ${seal.status} after passage ${passage.facts.passageId} was decided ${passage.decision?.decision ?? ""}`,
+        });
+    }
+
+    private setState(passage: Passage, state: LaneState, out: LaneOutput[]): void {
+        if (passage.state === state) return;
+        passage.state = state;
+        out.push({ type: "state", state, passageId: passage.facts.passageId });
+    }
+
+    private updated(passage: Passage): LaneOutput {
+        return {
+            type: "passage.updated",
+            passageId: passage.facts.passageId,
+            facts: structuredClone(passage.facts),
+            state: passage.state,
+        };
+    }
+}
+
+function opensPassage(reading: VehicleReading): boolean {
+    return (
+        reading.kind === "plate" ||
+        reading.kind === "container" ||
+        (reading.kind === "scan" && reading.values.parsed.type !== "other")
+    );
+}
+
+/** Keeps every distinct read; the best confidence per position wins. A read no better than one kept is a repeat. */
+function recordPlate(facts: PassageFacts, plate: PlateValues): boolean {
+    const repeat = facts.plateReads.some(
+        (known) =>
+            known.position === plate.position &&
+            known.normalized === plate.normalized &&
+            known.confidence >= plate.confidence,
+    );
+    if (repeat) return false;
+    facts.plateReads.push(plate);
+    const key = plate.position === "front" ? "frontPlate" : "rearPlate";
+    const best = facts[key];
+    if (!best || plate.confidence > best.confidence) facts[key] = plate;
+    return true;
+}
+
+function recordContainer(facts: PassageFacts, number: string, checkDigitOk: boolean): boolean {
+    if (facts.containers.some((container) => container.number === number)) return false;
+    facts.containers.push({ number, checkDigitOk });
+    return true;
+}
+
+function failedDecision(err: unknown): DecisionRecord {
+    const reason = `the rules could not be evaluated: ${err instanceof Error ? err.message : String(err)}`;
+    return {
+        decision: "HOLD",
+        results: [{ rule: "rules-evaluated", pass: false, reason, severity: "HOLD" }],
+        decidingRule: "rules-evaluated",
+        ruleSetVersion: "unknown",
+        clearanceVersion: "unknown",
+        offline: false,
+        fourEyes: false,
+    };
+}

@@ -1,0 +1,283 @@
+import type { Logger } from "pino";
+import type { GateConfig, LaneConfig } from "../config/types.ts";
+import type { EventBus } from "../core/bus.ts";
+import type { Clock } from "../core/clock.ts";
+import { errorMessage, GateError } from "../core/errors.ts";
+import type { DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
+import { createIdFactory } from "../core/ids.ts";
+import type { PassageStore } from "../store/passages.ts";
+import { LaneCorrelator, type LaneOutput } from "./correlator.ts";
+import { decide } from "./rules.ts";
+import type { ClearanceView, PassageFacts, RuleParams } from "./types.ts";
+
+/** What the engine asks of the gate: commands to a lane's PLC and the lane display topic. */
+export interface LaneEngineDeps {
+    config: GateConfig;
+    log: Logger;
+    clock: Clock;
+    bus: EventBus;
+    append(draft: GateEventDraft): Promise<GateEvent>;
+    passages: PassageStore;
+    clearance(): ClearanceView;
+    /** Sends a command to the lane's PLC; resolves with whether the PLC confirmed it. */
+    command(laneId: string, command: "open-barrier" | "light-green" | "light-red"): Promise<void>;
+    /** Publishes the lane state for display boards (retained). */
+    publishState(laneId: string, state: object): void;
+}
+
+export interface OfficerActionRequest {
+    passageId: string;
+    action: "confirm" | "hold" | "release" | "divert";
+    reasonCode: string;
+    note?: string;
+    officerId: string;
+    role: "officer" | "supervisor";
+}
+
+const TICK_MS = 250;
+
+export function ruleParams(config: GateConfig): RuleParams {
+    return {
+        weightTolerance: config.rules.weightTolerancePct / 100,
+        requiredReads: config.rules.requiredReads,
+        clearanceMaxAgeMs: config.rules.clearanceMaxAgeMinutes * 60_000,
+        offlinePolicy: config.rules.offlinePolicy,
+        minPlateConfidence: config.rules.minPlateConfidence,
+    };
+}
+
+/**
+ * The lane engine: one correlator per lane fed with readings *after* they are committed (a reading is
+ * stored before anything acts on it), each of its outputs turned into a stored event, a passage record,
+ * a PLC command, an alert or a lane display update.
+ */
+export class LaneEngine {
+    private readonly correlators = new Map<string, LaneCorrelator>();
+    private readonly laneOfDevice = new Map<string, string>();
+    private timer: NodeJS.Timeout | undefined;
+    private readonly nextId: () => string;
+    /** Serialises the output handling per lane, so a lane's events are stored in the order they happened. */
+    private readonly queues = new Map<string, Promise<void>>();
+
+    constructor(private readonly deps: LaneEngineDeps) {
+        this.nextId = createIdFactory(deps.clock);
+    }
+
+    start(): void {
+        const params = ruleParams(this.deps.config);
+        const rules = this.deps.config.rules;
+        for (const lane of this.deps.config.lanes) {
+            for (const device of lane.devices) this.laneOfDevice.set(device.id, lane.id);
+            this.correlators.set(
+                lane.id,
+                new LaneCorrelator({
+                    laneId: lane.id,
+                    direction: lane.direction,
+                    devices: lane.devices.map((device) => ({
+                        id: device.id,
+                        kind: device.kind,
+                        ...(device.role !== undefined && { role: device.role }),
+                    })),
+                    timeouts: {
+                        identifyMs: rules.identifySeconds * 1000,
+                        weighMs: rules.weighSeconds * 1000,
+                        exitMs: rules.exitSeconds * 1000,
+                    },
+                    requiredReads: params.requiredReads,
+                    decide: (facts: PassageFacts, now: number) => decide(facts, this.deps.clearance(), params, now),
+                    newPassageId: this.nextId,
+                }),
+            );
+            this.deps.publishState(lane.id, {
+                laneId: lane.id,
+                state: "IDLE",
+                at: new Date(this.deps.clock.now()).toISOString(),
+            });
+        }
+        this.deps.bus.on("committed", this, (event) => this.onCommitted(event));
+        this.timer = setInterval(() => this.tick(), TICK_MS);
+        this.timer.unref();
+    }
+
+    stop(): void {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        this.deps.bus.removeListeners(this);
+    }
+
+    /** Waits until every output handled so far is stored (tests, shutdown). */
+    async settled(): Promise<void> {
+        await Promise.all(this.queues.values());
+    }
+
+    snapshot(laneId: string): ReturnType<LaneCorrelator["snapshot"]> | undefined {
+        return this.correlators.get(laneId)?.snapshot();
+    }
+
+    lanes(): LaneConfig[] {
+        return this.deps.config.lanes;
+    }
+
+    /**
+     * An officer's (or supervisor's) action on a passage. Throws GateError API_BAD_REQUEST with a reason
+     * for an unknown passage or an action that is not allowed (e.g. approving one's own release).
+     */
+    async officerAction(request: OfficerActionRequest): Promise<void> {
+        const row = this.deps.passages.get(request.passageId);
+        const correlator = row ? this.correlators.get(row.laneId) : undefined;
+        if (!row || !correlator) throw new GateError("API_BAD_REQUEST", `no open passage ${request.passageId}`);
+        const now = this.deps.clock.now();
+        await this.deps.append({
+            type: "officer.action",
+            laneId: row.laneId,
+            occurredAt: now,
+            data: { ...request },
+        });
+        const outputs = correlator.officerAction({ ...request, now });
+        await this.handle(row.laneId, outputs);
+    }
+
+    private onCommitted(event: GateEvent): void {
+        const laneId = event.laneId ?? (event.deviceId ? this.laneOfDevice.get(event.deviceId) : undefined);
+        const correlator = laneId ? this.correlators.get(laneId) : undefined;
+        if (!laneId || !correlator) return;
+        const now = this.deps.clock.now();
+        if (event.type === "device.status" && event.deviceId) {
+            void this.handle(laneId, correlator.onDeviceStatus(event.deviceId, event.data.status as DeviceStatus, now));
+            return;
+        }
+        if (!event.type.startsWith("reading.") || !event.deviceId) return;
+        const reading = {
+            deviceId: event.deviceId,
+            laneId,
+            kind: event.type.slice("reading.".length) as ReadingKind,
+            observedAt: Date.parse(event.occurredAt),
+            values: event.data.values,
+            // The stored event's data is JSON; its shape is the Reading the runtime stored for this kind.
+        } as unknown as Reading;
+        void this.handle(laneId, correlator.onReading(reading, now));
+    }
+
+    private tick(): void {
+        const now = this.deps.clock.now();
+        for (const [laneId, correlator] of this.correlators) {
+            const outputs = correlator.tick(now);
+            if (outputs.length > 0) void this.handle(laneId, outputs);
+        }
+    }
+
+    /** Turns outputs into stored events and actions, in order, per lane. */
+    private handle(laneId: string, outputs: LaneOutput[]): Promise<void> {
+        if (outputs.length === 0) return this.queues.get(laneId) ?? Promise.resolve();
+        const previous = this.queues.get(laneId) ?? Promise.resolve();
+        const next = previous
+            .then(() => this.apply(laneId, outputs))
+            .catch((err: unknown) => {
+                this.deps.log.error({ err, laneId }, "lane engine output could not be stored");
+            });
+        this.queues.set(laneId, next);
+        return next;
+    }
+
+    private async apply(laneId: string, outputs: LaneOutput[]): Promise<void> {
+        const now = this.deps.clock.now();
+        const iso = new Date(now).toISOString();
+        for (const output of outputs) {
+            switch (output.type) {
+                case "passage.opened":
+                case "passage.updated":
+                case "passage.decided":
+                case "passage.completed": {
+                    await this.deps.append({
+                        type: output.type,
+                        laneId,
+                        occurredAt: now,
+                        data: JSON.parse(JSON.stringify({ ...output, type: undefined })),
+                    });
+                    this.recordPassage(laneId, output, iso);
+                    break;
+                }
+                case "command":
+                    // Commands run in the background: a PLC that does not answer must not stall the lane's events.
+                    void this.deps.command(laneId, output.command).catch((err: unknown) => {
+                        this.deps.log.error(
+                            { err: errorMessage(err), laneId, command: output.command },
+                            "lane command failed",
+                        );
+                    });
+                    break;
+                case "alert":
+                    await this.deps.append({
+                        type: "alert.raised",
+                        laneId,
+                        occurredAt: now,
+                        data: {
+                            code: output.code,
+                            severity: output.severity,
+                            message: output.message,
+                            ...(output.passageId !== undefined && { passageId: output.passageId }),
+                        },
+                    });
+                    break;
+                case "approval.required":
+                    await this.deps.append({
+                        type: "alert.raised",
+                        laneId,
+                        occurredAt: now,
+                        data: {
+                            code: "FOUR_EYES_PENDING",
+                            severity: "warning",
+                            message: `release of passage ${output.passageId} requested by ${output.requestedBy}; a supervisor must approve`,
+                            passageId: output.passageId,
+                        },
+                    });
+                    break;
+                case "state":
+                    this.deps.publishState(laneId, {
+                        laneId,
+                        state: output.state,
+                        passageId: output.passageId ?? null,
+                        at: iso,
+                    });
+                    break;
+            }
+        }
+    }
+
+    private recordPassage(laneId: string, output: Extract<LaneOutput, { passageId: string }>, iso: string): void {
+        const existing = this.deps.passages.get(output.passageId);
+        const record: Record<string, unknown> = { ...(existing?.record ?? {}) };
+        let state = existing?.state ?? "VEHICLE_PRESENT";
+        let decision = existing?.decision ?? null;
+        let decidedAt = existing?.decidedAt ?? null;
+        let completedAt = existing?.completedAt ?? null;
+        if ("facts" in output) record.facts = output.facts;
+        if (output.type === "passage.updated") state = output.state;
+        if (output.type === "passage.decided") {
+            record.decision = output.decision;
+            decision = output.decision.decision;
+            decidedAt = iso;
+            state = { RELEASE: "RELEASED", HOLD: "HELD", INSPECT: "INSPECTION", REJECT: "HELD" }[
+                output.decision.decision
+            ];
+        }
+        if (output.type === "passage.completed") {
+            record.outcome = output.outcome;
+            state = "CLOSED";
+            completedAt = iso;
+        }
+        const facts = record.facts as PassageFacts | undefined;
+        this.deps.passages.upsert({
+            passageId: output.passageId,
+            laneId,
+            state,
+            openedAt: existing?.openedAt ?? iso,
+            decidedAt,
+            completedAt,
+            decision,
+            plates: facts ? [...new Set(facts.plateReads.map((plate) => plate.normalized))] : [],
+            declarations: facts?.declarations ?? [],
+            record,
+        });
+    }
+}

@@ -1,0 +1,111 @@
+import type { Db } from "./db.ts";
+
+/** The passage record kept for the API and the dashboard; the event log stays the evidence. */
+export interface PassageRow {
+    passageId: string;
+    laneId: string;
+    state: string;
+    openedAt: string;
+    decidedAt: string | null;
+    completedAt: string | null;
+    decision: string | null;
+    /** Plates (normalised) seen in the passage, for search. */
+    plates: string[];
+    declarations: string[];
+    /** The whole record: facts, decision with every rule result, officer actions, commands. */
+    record: Record<string, unknown>;
+}
+
+interface Raw {
+    passage_id: string;
+    lane_id: string;
+    state: string;
+    opened_at: string;
+    decided_at: string | null;
+    completed_at: string | null;
+    decision: string | null;
+    plates: string;
+    declarations: string;
+    record: string;
+}
+
+const fromRaw = (row: Raw): PassageRow => ({
+    passageId: row.passage_id,
+    laneId: row.lane_id,
+    state: row.state,
+    openedAt: row.opened_at,
+    decidedAt: row.decided_at,
+    completedAt: row.completed_at,
+    decision: row.decision,
+    plates: JSON.parse(row.plates),
+    declarations: JSON.parse(row.declarations),
+    record: JSON.parse(row.record),
+});
+
+/** Passages by id, lane and time; written by the lane engine after each passage event is committed. */
+export class PassageStore {
+    constructor(private readonly db: Db) {}
+
+    upsert(row: PassageRow): void {
+        this.db
+            .prepare(
+                `INSERT INTO passages (passage_id, lane_id, state, opened_at, decided_at, completed_at, decision, plates, declarations, record)
+                 VALUES (@passage_id, @lane_id, @state, @opened_at, @decided_at, @completed_at, @decision, @plates, @declarations, @record)
+                 ON CONFLICT (passage_id) DO UPDATE SET state = excluded.state, decided_at = excluded.decided_at,
+                   completed_at = excluded.completed_at, decision = excluded.decision, plates = excluded.plates,
+                   declarations = excluded.declarations, record = excluded.record`,
+            )
+            .run({
+                passage_id: row.passageId,
+                lane_id: row.laneId,
+                state: row.state,
+                opened_at: row.openedAt,
+                decided_at: row.decidedAt,
+                completed_at: row.completedAt,
+                decision: row.decision,
+                plates: JSON.stringify(row.plates),
+                declarations: JSON.stringify(row.declarations),
+                record: JSON.stringify(row.record),
+            });
+    }
+
+    get(passageId: string): PassageRow | undefined {
+        const row = this.db.prepare("SELECT * FROM passages WHERE passage_id = ?").get(passageId) as Raw | undefined;
+        return row && fromRaw(row);
+    }
+
+    /** Newest first. `plate` matches a normalised plate exactly; `decision` one of the four. */
+    list(query: {
+        laneId?: string;
+        plate?: string;
+        declaration?: string;
+        decision?: string;
+        before?: string;
+        limit: number;
+    }): PassageRow[] {
+        const where: string[] = [];
+        const params: Record<string, string | number> = { limit: query.limit };
+        if (query.laneId) {
+            where.push("lane_id = @lane");
+            params.lane = query.laneId;
+        }
+        if (query.decision) {
+            where.push("decision = @decision");
+            params.decision = query.decision;
+        }
+        if (query.before) {
+            where.push("opened_at < @before");
+            params.before = query.before;
+        }
+        if (query.plate) {
+            where.push("EXISTS (SELECT 1 FROM json_each(plates) WHERE value = @plate)");
+            params.plate = query.plate;
+        }
+        if (query.declaration) {
+            where.push("EXISTS (SELECT 1 FROM json_each(declarations) WHERE value = @declaration)");
+            params.declaration = query.declaration;
+        }
+        const sql = `SELECT * FROM passages ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY opened_at DESC LIMIT @limit`;
+        return (this.db.prepare(sql).all(params) as Raw[]).map(fromRaw);
+    }
+}

@@ -1,0 +1,753 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { PlateValues, SealValues } from "../../src/core/events.ts";
+import { normalizePlate, plateMisreadKey } from "../../src/core/identifiers.ts";
+import {
+    channel,
+    clearanceFresh,
+    containers,
+    decide,
+    declarationKnown,
+    declarationValid,
+    plateMatch,
+    RULE_SET_VERSION,
+    RULES,
+    type Rule,
+    requiredReads,
+    seals,
+    watchList,
+    weight,
+} from "../../src/lane/rules.ts";
+import type {
+    ClearanceView,
+    Declaration,
+    PassageFacts,
+    RuleParams,
+    Severity,
+    WatchListEntry,
+} from "../../src/lane/types.ts";
+
+/** A fixed clock: 2026-11-15 10:00 +07:00. */
+const NOW = Date.parse("2026-11-15T10:00:00+07:00");
+const MINUTE = 60_000;
+
+const PARAMS: RuleParams = {
+    weightTolerance: 0.05,
+    requiredReads: ["plate", "declaration", "weight", "seal"],
+    clearanceMaxAgeMs: 60 * MINUTE,
+    offlinePolicy: "cached",
+    minPlateConfidence: 0.7,
+};
+
+const DECL: Declaration = {
+    number: "101234567820",
+    type: "10",
+    channel: "GREEN",
+    status: "CLEARED",
+    documentCheckDone: false,
+    inspectionDone: false,
+    declaredPlates: ["15C-123.45", "15R-012.34"],
+    containers: [{ number: "CSQU3054383", sealNumbers: ["VNC-0100001"] }],
+    declaredGrossKg: 28_500,
+    validFrom: "2026-01-01T00:00:00+07:00",
+    validUntil: "2027-12-31T23:59:59+07:00",
+    version: 1,
+};
+
+/** An in-memory ClearanceView with the contract's lookup: number or base, latest amendment wins. */
+function view(
+    declarations: Declaration[] = [DECL],
+    watch: WatchListEntry[] = [],
+    /** null: never refreshed. */
+    refreshedAt: number | null = NOW - 5 * MINUTE,
+): ClearanceView {
+    return {
+        version: "test-1",
+        declaration(number) {
+            const base = number.trim().slice(0, 11);
+            return declarations
+                .filter((d) => d.number.startsWith(base))
+                .sort((a, b) => b.number.localeCompare(a.number))[0];
+        },
+        watchList: () => watch,
+        ageMs: (now) => (refreshedAt === null ? undefined : now - refreshedAt),
+    };
+}
+
+function plate(text: string, position: "front" | "rear", confidence = 0.95): PlateValues {
+    const info = normalizePlate(text);
+    return {
+        text,
+        normalized: info.normalized,
+        country: info.country,
+        valid: info.valid,
+        trailer: info.trailer,
+        misreadKey: plateMisreadKey(text),
+        confidence,
+        position,
+        imageRefs: [],
+    };
+}
+
+function seal(sealId: string, status: SealValues["status"] = "SEALED"): SealValues {
+    return { sealId, type: "ISO18185", status, alerts: [] };
+}
+
+/** A passage that every rule passes against DECL. */
+function facts(overrides: Partial<PassageFacts> = {}): PassageFacts {
+    return {
+        passageId: "P1",
+        laneId: "L1",
+        direction: "IN",
+        openedAt: NOW - MINUTE,
+        frontPlate: plate("15C-123.45", "front"),
+        rearPlate: plate("15R-012.34", "rear"),
+        plateReads: [plate("15C-123.45", "front"), plate("15R-012.34", "rear")],
+        declarations: ["101234567820"],
+        containers: [{ number: "CSQU3054383", checkDigitOk: true }],
+        seals: [seal("VNC-0100001")],
+        grossKg: 28_900,
+        timedOut: [],
+        devicesOffline: [],
+        ...overrides,
+    };
+}
+
+interface Case {
+    name: string;
+    facts?: Partial<PassageFacts>;
+    declarations?: Declaration[];
+    watch?: WatchListEntry[];
+    refreshedAt?: number | null;
+    params?: Partial<RuleParams>;
+    now?: number;
+    pass: boolean;
+    severity?: Severity;
+    reason: RegExp;
+    fourEyes?: boolean;
+}
+
+function run(rule: Rule, c: Case) {
+    const clearance = view(c.declarations ?? [DECL], c.watch ?? [], c.refreshedAt);
+    return rule(facts(c.facts), clearance, { ...PARAMS, ...c.params }, c.now ?? NOW);
+}
+
+function table(rule: Rule, id: string, cases: Case[]): void {
+    describe(id, () => {
+        it.each(cases)("$name", (c) => {
+            const result = run(rule, c);
+            expect(result.rule).toBe(id);
+            expect(result.pass).toBe(c.pass);
+            if (!c.pass) expect(result.severity).toBe(c.severity);
+            expect(result.reason).toMatch(c.reason);
+            expect(result.fourEyes === true).toBe(c.fourEyes === true);
+        });
+    });
+}
+
+const amended: Declaration = { ...DECL, number: "101234567821", status: "CANCELLED", version: 2 };
+
+table(clearanceFresh, "clearance-fresh", [
+    { name: "fresh data passes", pass: true, reason: /is 5 min old/ },
+    {
+        name: "stale with policy hold → HOLD",
+        refreshedAt: NOW - 3 * 60 * MINUTE,
+        params: { offlinePolicy: "hold" },
+        pass: false,
+        severity: "HOLD",
+        reason: /is 3\.0 h old \(max 1\.0 h\); the offline policy holds every passage/,
+    },
+    {
+        name: "stale with policy cached → pass, offline",
+        refreshedAt: NOW - 3 * 60 * MINUTE,
+        pass: true,
+        reason: /offline: deciding from cached clearance data that is 3\.0 h old/,
+    },
+    {
+        name: "never refreshed, policy hold → HOLD",
+        refreshedAt: null,
+        params: { offlinePolicy: "hold" },
+        pass: false,
+        severity: "HOLD",
+        reason: /has never been refreshed/,
+    },
+]);
+
+table(requiredReads, "required-reads", [
+    { name: "all present", pass: true, reason: /all required reads present/ },
+    {
+        name: "nothing required, nothing read",
+        params: { requiredReads: [] },
+        facts: { frontPlate: undefined, rearPlate: undefined, declarations: [], seals: [], grossKg: undefined },
+        pass: true,
+        reason: /no reads required/,
+    },
+    {
+        name: "rear plate alone counts",
+        facts: { frontPlate: undefined },
+        pass: true,
+        reason: /all required reads present/,
+    },
+    {
+        name: "plate below minimum confidence does not count",
+        facts: { frontPlate: plate("15C-123.45", "front", 0.5), rearPlate: undefined },
+        pass: false,
+        severity: "HOLD",
+        reason: /missing plate \(none with confidence ≥ 0\.7\)/,
+    },
+    {
+        name: "declaration, weight and seal missing",
+        facts: { declarations: [], grossKg: undefined, seals: [] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^missing declaration, weight, seal$/,
+    },
+    {
+        name: "a timed-out read",
+        facts: { timedOut: ["weight"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^timed out: weight$/,
+    },
+    {
+        name: "a device offline during the passage",
+        facts: { devicesOffline: ["scale-l1"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /device offline during the passage: scale-l1/,
+    },
+]);
+
+table(declarationKnown, "declaration-known", [
+    { name: "known by number", pass: true, reason: /^declaration known$/ },
+    {
+        name: "an older amendment scanned finds the latest by base",
+        declarations: [DECL, { ...amended, status: "CLEARED" }],
+        pass: true,
+        reason: /101234567820 is amended: latest is 101234567821/,
+    },
+    {
+        name: "unknown → HOLD (central may not have synced)",
+        facts: { declarations: ["301234567820"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /declaration 301234567820 not in the clearance data/,
+    },
+    {
+        name: "an invalid number is unknown",
+        facts: { declarations: ["101234567800"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /101234567800 not in the clearance data/,
+    },
+    {
+        name: "none scanned and required → HOLD",
+        facts: { declarations: [] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^no declaration scanned$/,
+    },
+    {
+        name: "none scanned and not required → pass",
+        facts: { declarations: [] },
+        params: { requiredReads: ["plate"] },
+        pass: true,
+        reason: /^no declaration scanned$/,
+    },
+]);
+
+table(declarationValid, "declaration-valid", [
+    { name: "cleared, within validity", pass: true, reason: /cleared and within its validity/ },
+    {
+        name: "CANCELLED → REJECT (latest amendment counts)",
+        declarations: [DECL, amended],
+        pass: false,
+        severity: "REJECT",
+        reason: /declaration 101234567821 is CANCELLED/,
+    },
+    {
+        name: "HELD → HOLD",
+        declarations: [{ ...DECL, status: "HELD" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /is HELD, not CLEARED/,
+    },
+    {
+        name: "PENDING → HOLD",
+        declarations: [{ ...DECL, status: "PENDING" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /is PENDING, not CLEARED/,
+    },
+    {
+        name: "before validFrom → HOLD",
+        now: Date.parse("2025-12-31T12:00:00+07:00"),
+        refreshedAt: Date.parse("2025-12-31T12:00:00+07:00"),
+        pass: false,
+        severity: "HOLD",
+        reason: /valid only from 2026-01-01/,
+    },
+    {
+        name: "after validUntil → HOLD",
+        declarations: [{ ...DECL, validUntil: "2026-11-15T09:00:00+07:00" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /expired at 2026-11-15T09:00/,
+    },
+    {
+        name: "unreadable date → HOLD",
+        declarations: [{ ...DECL, validUntil: "soon" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /unreadable validity date/,
+    },
+    { name: "unknown declaration: not checked", declarations: [], pass: true, reason: /^not checked/ },
+]);
+
+table(channel, "channel", [
+    { name: "GREEN passes", pass: true, reason: /^channel GREEN$/ },
+    {
+        name: "YELLOW with document check done passes",
+        declarations: [{ ...DECL, channel: "YELLOW", documentCheckDone: true }],
+        pass: true,
+        reason: /channel YELLOW \(checked\)/,
+    },
+    {
+        name: "YELLOW without document check → HOLD",
+        declarations: [{ ...DECL, channel: "YELLOW" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /is YELLOW: document check not done/,
+    },
+    {
+        name: "RED inspected passes, with four eyes",
+        declarations: [{ ...DECL, channel: "RED", inspectionDone: true }],
+        pass: true,
+        reason: /channel RED \(inspection done\)/,
+        fourEyes: true,
+    },
+    {
+        name: "RED not inspected → INSPECT with four eyes",
+        declarations: [{ ...DECL, channel: "RED" }],
+        pass: false,
+        severity: "INSPECT",
+        reason: /is RED: inspection not done/,
+        fourEyes: true,
+    },
+]);
+
+table(plateMatch, "plate-match", [
+    { name: "front tractor plate matches", pass: true, reason: /^front plate 15C12345 matches the declaration$/ },
+    {
+        name: "rear trailer plate alone matches",
+        facts: { frontPlate: plate("29A-999.99", "front") },
+        pass: true,
+        reason: /rear plate 15R01234 matches the declaration \(front plate 29A99999 does not match\)/,
+    },
+    {
+        name: "likely misread → HOLD naming the characters",
+        facts: { frontPlate: plate("15C-I23.45", "front"), rearPlate: undefined },
+        pass: false,
+        severity: "HOLD",
+        reason: /front plate 15CI2345 differs from declared 15C12345 only in I\/1: likely misread/,
+    },
+    {
+        name: "no match → HOLD",
+        facts: { frontPlate: plate("29A-999.99", "front"), rearPlate: plate("29R-999.99", "rear") },
+        pass: false,
+        severity: "HOLD",
+        reason: /plates read \(front 29A99999, rear 29R99999\) do not match the declared 15C12345, 15R01234/,
+    },
+    {
+        name: "a matching read below minimum confidence does not count",
+        facts: { frontPlate: plate("15C-123.45", "front", 0.4), rearPlate: undefined },
+        pass: false,
+        severity: "HOLD",
+        reason: /no plate read with confidence ≥ 0\.7/,
+    },
+    {
+        name: "no usable plate and plates not required: not checked",
+        facts: { frontPlate: undefined, rearPlate: undefined },
+        params: { requiredReads: ["declaration"] },
+        pass: true,
+        reason: /^not checked: no plate read/,
+    },
+    {
+        name: "declaration without plates: not checked",
+        declarations: [{ ...DECL, declaredPlates: [] }],
+        pass: true,
+        reason: /lists no vehicle plate/,
+    },
+]);
+
+table(containers, "containers", [
+    { name: "declared, valid check digit", pass: true, reason: /^container declared, check digits valid$/ },
+    { name: "none read", facts: { containers: [] }, pass: true, reason: /^no container read$/ },
+    {
+        name: "bad check digit → HOLD (likely OCR misread)",
+        facts: { containers: [{ number: "CSQU3054384", checkDigitOk: false }] },
+        pass: false,
+        severity: "HOLD",
+        reason: /container CSQU3054384 fails the ISO 6346 check digit: likely OCR misread/,
+    },
+    {
+        name: "the check digit is re-verified even if the reading says ok",
+        facts: { containers: [{ number: "CSQU3054384", checkDigitOk: true }] },
+        pass: false,
+        severity: "HOLD",
+        reason: /likely OCR misread/,
+    },
+    {
+        name: "not in the declaration → HOLD",
+        facts: { containers: [{ number: "MSKU1234565", checkDigitOk: true }] },
+        pass: false,
+        severity: "HOLD",
+        reason: /container MSKU1234565 is not in the declaration/,
+    },
+]);
+
+table(seals, "seals", [
+    { name: "declared seal read SEALED", pass: true, reason: /^seals declared and SEALED$/ },
+    {
+        name: "TAMPERED → INSPECT",
+        facts: { seals: [seal("VNC-0100001", "TAMPERED")] },
+        pass: false,
+        severity: "INSPECT",
+        reason: /seal VNC-0100001 reports TAMPERED/,
+    },
+    {
+        name: "OPENED → INSPECT even without a known declaration",
+        declarations: [],
+        facts: { seals: [seal("X-1", "OPENED")] },
+        pass: false,
+        severity: "INSPECT",
+        reason: /seal X-1 reports OPENED/,
+    },
+    {
+        name: "declared seal not read → HOLD",
+        facts: { seals: [] },
+        pass: false,
+        severity: "HOLD",
+        reason: /declared seal VNC-0100001 not read/,
+    },
+    {
+        name: "declared seal UNKNOWN → HOLD",
+        facts: { seals: [seal("vnc-0100001", "UNKNOWN")] },
+        pass: false,
+        severity: "HOLD",
+        reason: /seal VNC-0100001 is UNKNOWN, not SEALED/,
+    },
+    {
+        name: "undeclared seal → HOLD",
+        facts: { seals: [seal("VNC-0100001"), seal("VNC-9999999")] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^seal VNC-9999999 is not declared$/,
+    },
+    {
+        name: "no seals declared or read",
+        declarations: [{ ...DECL, containers: [{ number: "CSQU3054383", sealNumbers: [] }] }],
+        facts: { seals: [] },
+        pass: true,
+        reason: /no seal declared or read/,
+    },
+]);
+
+table(weight, "weight", [
+    { name: "within tolerance", pass: true, reason: /gross 28900 kg vs declared 28500 kg: \+1\.4 %, within ±5 %/ },
+    {
+        name: "over tolerance → INSPECT with %",
+        facts: { grossKg: 31_350 },
+        pass: false,
+        severity: "INSPECT",
+        reason: /gross 31350 kg vs declared 28500 kg: \+10 %, outside ±5 %/,
+    },
+    {
+        name: "under tolerance → INSPECT",
+        facts: { grossKg: 20_000 },
+        pass: false,
+        severity: "INSPECT",
+        reason: /: -29\.8 %, outside/,
+    },
+    {
+        name: "exactly on the tolerance passes",
+        facts: { grossKg: 29_925 },
+        pass: true,
+        reason: /\+5 %, within/,
+    },
+    { name: "no gross: not checked", facts: { grossKg: undefined }, pass: true, reason: /^not checked: no gross/ },
+    {
+        name: "no declared gross: not checked",
+        declarations: [{ ...DECL, declaredGrossKg: undefined }],
+        pass: true,
+        reason: /^not checked: no declared gross/,
+    },
+]);
+
+const entry = (kind: WatchListEntry["kind"], value: string): WatchListEntry => ({
+    id: `WL-${kind}`,
+    kind,
+    value,
+    reason: `${kind} tip`,
+    version: 1,
+});
+
+table(watchList, "watch-list", [
+    { name: "nothing listed", watch: [entry("plate", "29A-999.99")], pass: true, reason: /nothing on the watch list/ },
+    {
+        name: "plate, normalised",
+        watch: [entry("plate", "15r 01234")],
+        pass: false,
+        severity: "INSPECT",
+        reason: /plate 15r 01234 on the watch list \(WL-plate\): plate tip/,
+        fourEyes: true,
+    },
+    {
+        name: "container, upper-cased",
+        watch: [entry("container", "csqu 305438-3")],
+        pass: false,
+        severity: "INSPECT",
+        reason: /container csqu 305438-3 on the watch list/,
+        fourEyes: true,
+    },
+    {
+        name: "declaration by 11-digit base",
+        watch: [entry("declaration", "10123456782")],
+        pass: false,
+        severity: "INSPECT",
+        reason: /declaration 10123456782 on the watch list \(WL-declaration\): declaration tip/,
+        fourEyes: true,
+    },
+    {
+        name: "seal",
+        watch: [entry("seal", "vnc-0100001")],
+        pass: false,
+        severity: "INSPECT",
+        reason: /seal vnc-0100001 on the watch list/,
+        fourEyes: true,
+    },
+    {
+        name: "company entries are not matched",
+        watch: [entry("company", "0101234567")],
+        pass: true,
+        reason: /nothing on the watch list/,
+    },
+]);
+
+describe("decide", () => {
+    it("releases a clean passage and records versions", () => {
+        const record = decide(facts(), view(), PARAMS, NOW);
+        expect(record).toMatchObject({
+            decision: "RELEASE",
+            ruleSetVersion: RULE_SET_VERSION,
+            clearanceVersion: "test-1",
+            offline: false,
+            clearanceAgeMs: 5 * MINUTE,
+            fourEyes: false,
+        });
+        expect(record.decidingRule).toBeUndefined();
+        expect(record.results.map((r) => r.rule)).toEqual(RULES.map((r) => r.id));
+        expect(record.results.every((r) => r.pass)).toBe(true);
+    });
+
+    it.each<{ name: string; f?: Partial<PassageFacts>; d?: Declaration[]; w?: WatchListEntry[]; expected: object }>([
+        {
+            name: "HOLD decided by the first failing HOLD rule",
+            f: { timedOut: ["seal"], containers: [{ number: "MSKU1234565", checkDigitOk: true }] },
+            expected: { decision: "HOLD", decidingRule: "required-reads", fourEyes: false },
+        },
+        {
+            name: "INSPECT outranks HOLD",
+            f: { timedOut: ["seal"], grossKg: 40_000 },
+            expected: { decision: "INSPECT", decidingRule: "weight" },
+        },
+        {
+            name: "REJECT outranks INSPECT",
+            d: [{ ...DECL, status: "CANCELLED" }],
+            f: { grossKg: 40_000 },
+            expected: { decision: "REJECT", decidingRule: "declaration-valid" },
+        },
+        {
+            name: "RED inspected releases, but with four eyes",
+            d: [{ ...DECL, channel: "RED", inspectionDone: true }],
+            expected: { decision: "RELEASE", fourEyes: true },
+        },
+        {
+            name: "watch list → INSPECT with four eyes",
+            w: [entry("plate", "15C12345")],
+            expected: { decision: "INSPECT", decidingRule: "watch-list", fourEyes: true },
+        },
+        {
+            name: "unknown declaration holds",
+            d: [],
+            expected: { decision: "HOLD", decidingRule: "declaration-known" },
+        },
+    ])("$name", ({ f, d, w, expected }) => {
+        expect(decide(facts(f), view(d ?? [DECL], w ?? []), PARAMS, NOW)).toMatchObject(expected);
+    });
+
+    it("marks stale data offline: policy cached still releases, policy hold holds", () => {
+        const stale = view([DECL], [], NOW - 2 * 60 * MINUTE);
+        expect(decide(facts(), stale, PARAMS, NOW)).toMatchObject({
+            decision: "RELEASE",
+            offline: true,
+            clearanceAgeMs: 2 * 60 * MINUTE,
+        });
+        expect(decide(facts(), stale, { ...PARAMS, offlinePolicy: "hold" }, NOW)).toMatchObject({
+            decision: "HOLD",
+            decidingRule: "clearance-fresh",
+            offline: true,
+        });
+        const never = decide(facts(), view([DECL], [], null), PARAMS, NOW);
+        expect(never.offline).toBe(true);
+        expect(never.clearanceAgeMs).toBeUndefined();
+    });
+
+    it("offline with policy cached still holds what the cache does not know", () => {
+        const record = decide(facts(), view([], [], NOW - 5 * 60 * MINUTE), PARAMS, NOW);
+        expect(record).toMatchObject({ decision: "HOLD", decidingRule: "declaration-known", offline: true });
+    });
+
+    it("turns a throwing clearance view into HOLD results, never an exception", () => {
+        const broken: ClearanceView = {
+            version: "x",
+            declaration: () => {
+                throw new Error("disk on fire");
+            },
+            watchList: () => [],
+            ageMs: () => 0,
+        };
+        const record = decide(facts(), broken, PARAMS, NOW);
+        expect(record.decision).toBe("HOLD");
+        expect(record.results.find((r) => r.rule === "declaration-known")?.reason).toMatch(
+            /rule could not be evaluated: disk on fire/,
+        );
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Properties
+
+const PLATES = ["15C-123.45", "15R-012.34", "15C-I23.45", "14C-234.56", "29A-999.99", "", "粤A12345"];
+const NUMBERS = ["101234567820", "101234567821", "301234567820", "100001234540", "105551234100", "x", ""];
+const CONTAINERS = ["CSQU3054383", "MSKU1234565", "ZEPU0037255", "CSQU3054384", "garbage"];
+const SEALS = ["VNC-0100001", "VNC-0200001", "X-1"];
+
+const arbPlate = fc.record({
+    text: fc.oneof(fc.constantFrom(...PLATES), fc.string()),
+    confidence: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(Number.NaN)),
+    position: fc.constantFrom("front" as const, "rear" as const),
+});
+const toPlate = (p: { text: string; confidence: number; position: "front" | "rear" }) =>
+    plate(p.text, p.position, p.confidence);
+const arbSeal = fc.record({
+    sealId: fc.oneof(fc.constantFrom(...SEALS), fc.string()),
+    status: fc.constantFrom("SEALED" as const, "OPENED" as const, "TAMPERED" as const, "UNKNOWN" as const),
+});
+const READ_KINDS = ["plate", "declaration", "weight", "seal"] as const;
+
+const arbFacts: fc.Arbitrary<PassageFacts> = fc.record({
+    passageId: fc.string(),
+    laneId: fc.string(),
+    direction: fc.constantFrom("IN" as const, "OUT" as const),
+    openedAt: fc.integer(),
+    frontPlate: fc.option(arbPlate.map(toPlate), { nil: undefined }),
+    rearPlate: fc.option(arbPlate.map(toPlate), { nil: undefined }),
+    plateReads: fc.array(arbPlate.map(toPlate), { maxLength: 3 }),
+    declarations: fc.array(fc.oneof(fc.constantFrom(...NUMBERS), fc.string()), { maxLength: 3 }),
+    containers: fc.array(
+        fc.record({ number: fc.oneof(fc.constantFrom(...CONTAINERS), fc.string()), checkDigitOk: fc.boolean() }),
+        { maxLength: 3 },
+    ),
+    seals: fc.array(
+        arbSeal.map((s) => seal(s.sealId, s.status)),
+        { maxLength: 3 },
+    ),
+    grossKg: fc.option(fc.oneof(fc.double(), fc.integer({ min: 0, max: 60_000 })), { nil: undefined }),
+    timedOut: fc.subarray([...READ_KINDS]),
+    devicesOffline: fc.array(fc.string(), { maxLength: 2 }),
+});
+
+const arbDeclaration: fc.Arbitrary<Declaration> = fc.record({
+    number: fc.constantFrom(...NUMBERS),
+    type: fc.constantFrom("10", "30"),
+    channel: fc.constantFrom("GREEN" as const, "YELLOW" as const, "RED" as const),
+    status: fc.constantFrom("CLEARED" as const, "PENDING" as const, "HELD" as const, "CANCELLED" as const),
+    documentCheckDone: fc.boolean(),
+    inspectionDone: fc.boolean(),
+    declaredPlates: fc.array(fc.oneof(fc.constantFrom(...PLATES), fc.string()), { maxLength: 3 }),
+    containers: fc.array(
+        fc.record({
+            number: fc.constantFrom(...CONTAINERS),
+            sealNumbers: fc.array(fc.constantFrom(...SEALS), { maxLength: 2 }),
+        }),
+        { maxLength: 2 },
+    ),
+    declaredGrossKg: fc.option(fc.oneof(fc.double(), fc.integer({ min: 1, max: 60_000 })), { nil: undefined }),
+    validFrom: fc.option(fc.constantFrom("2026-01-01", "2027-01-01", "nonsense"), { nil: undefined }),
+    validUntil: fc.option(fc.constantFrom("2026-12-31", "2025-01-01", "nonsense"), { nil: undefined }),
+    version: fc.nat(),
+});
+
+const arbWatch: fc.Arbitrary<WatchListEntry> = fc.record({
+    id: fc.string(),
+    kind: fc.constantFrom("plate" as const, "container" as const, "declaration" as const, "seal" as const),
+    value: fc.oneof(fc.constantFrom(...PLATES, ...NUMBERS, ...CONTAINERS, ...SEALS), fc.string()),
+    reason: fc.string(),
+    version: fc.nat(),
+});
+
+const arbParams: fc.Arbitrary<RuleParams> = fc.record({
+    weightTolerance: fc.double({ min: 0, max: 0.5, noNaN: true }),
+    requiredReads: fc.subarray([...READ_KINDS]),
+    clearanceMaxAgeMs: fc.integer({ min: 0, max: 24 * 60 * MINUTE }),
+    offlinePolicy: fc.constantFrom("hold" as const, "cached" as const),
+    minPlateConfidence: fc.double({ min: 0, max: 1, noNaN: true }),
+});
+
+const arbCase = fc.record({
+    facts: arbFacts,
+    declarations: fc.array(arbDeclaration, { maxLength: 4 }),
+    watch: fc.array(arbWatch, { maxLength: 3 }),
+    refreshedAt: fc.option(fc.integer({ min: NOW - 48 * 60 * MINUTE, max: NOW + MINUTE }), { nil: null }),
+    params: arbParams,
+});
+
+describe("decide, properties", () => {
+    it("never throws; the decision is one of four; RELEASE ⇒ every result passed; tampered or unknown never RELEASE", () => {
+        fc.assert(
+            fc.property(arbCase, (c) => {
+                const clearance = view(c.declarations, c.watch, c.refreshedAt);
+                const record = decide(c.facts, clearance, c.params, NOW);
+                expect(["RELEASE", "HOLD", "INSPECT", "REJECT"]).toContain(record.decision);
+                expect(record.results).toHaveLength(RULES.length);
+                if (record.decision === "RELEASE") {
+                    expect(record.results.every((r) => r.pass)).toBe(true);
+                    expect(record.decidingRule).toBeUndefined();
+                } else {
+                    expect(record.results.find((r) => r.rule === record.decidingRule)?.severity).toBe(record.decision);
+                }
+                if (c.facts.seals.some((s) => s.status === "TAMPERED")) expect(record.decision).not.toBe("RELEASE");
+                if (c.facts.declarations.some((n) => clearance.declaration(n) === undefined)) {
+                    expect(record.decision).not.toBe("RELEASE");
+                }
+            }),
+            { numRuns: 2000 },
+        );
+    });
+
+    it("a declaration the cache does not hold is never RELEASE, whatever else the passage shows", () => {
+        fc.assert(
+            fc.property(arbCase, (c) => {
+                const f = { ...c.facts, declarations: [...c.facts.declarations, "100001234540"] };
+                const record = decide(
+                    f,
+                    view(c.declarations.filter((d) => !d.number.startsWith("1000012345"))),
+                    c.params,
+                    NOW,
+                );
+                expect(record.decision).not.toBe("RELEASE");
+            }),
+        );
+    });
+});
