@@ -126,7 +126,7 @@ interface Passage {
 }
 
 interface Buffered {
-    reading: Reading;
+    reading: VehicleReading;
     at: number;
 }
 
@@ -156,14 +156,6 @@ export class LaneCorrelator {
     constructor(options: LaneCorrelatorOptions) {
         this.options = options;
         this.timeouts = { ...DEFAULT_LANE_TIMEOUTS, ...options.timeouts };
-    }
-
-    private timeOut(passage: Passage, absent: readonly RequiredRead[], now: number, out: LaneOutput[]): void {
-        // Every required read still absent when the passage is decided did not arrive in time, the weight too
-        // when the identification ran out first: the passage is not kept waiting for it any longer.
-        passage.facts.timedOut = [...new Set([...passage.facts.timedOut, ...absent])];
-        out.push(this.updated(passage));
-        this.decide(passage, now, out);
     }
 
     /** The lane's state: the current passage's, or IDLE. */
@@ -481,9 +473,13 @@ export class LaneCorrelator {
         }
     }
 
-    private bufferForNext(reading: Reading, now: number): void {
-        // Only the latest weight describes the scale: earlier ones are the leaving truck's axles.
-        if (reading.kind === "weight") this.buffer = this.buffer.filter((item) => item.reading.kind !== "weight");
+    private bufferForNext(reading: VehicleReading, now: number): void {
+        if (reading.kind === "weight") {
+            // Only the latest weight describes the scale: earlier ones are the leaving truck's axles, and an
+            // unsettled one says the scale holds no truck to weigh yet.
+            this.buffer = this.buffer.filter((item) => item.reading.kind !== "weight");
+            if (!isSettled(reading.values)) return;
+        }
         this.buffer.push({ reading, at: now });
         if (this.buffer.length > MAX_BUFFERED) this.buffer.shift();
     }
@@ -513,7 +509,7 @@ export class LaneCorrelator {
             }
             case "weight": {
                 const weight = reading.values;
-                if (!weight.stable || weight.motion || weight.zero || weight.kg <= 0) return false;
+                if (!isSettled(weight)) return false;
                 // After the decision the decided weight stays: later settled values are partial axle loads
                 // of a truck driving off. A weight that arrives late, after a timeout, is still recorded.
                 if (passage.decision && facts.grossKg !== undefined) return false;
@@ -618,6 +614,14 @@ export class LaneCorrelator {
         return passage;
     }
 
+    private timeOut(passage: Passage, absent: readonly RequiredRead[], now: number, out: LaneOutput[]): void {
+        // Every required read still absent when the passage is decided did not arrive in time, the weight too
+        // when the identification ran out first: the passage is not kept waiting for it any longer.
+        passage.facts.timedOut = [...new Set([...passage.facts.timedOut, ...absent])];
+        out.push(this.updated(passage));
+        this.decide(passage, now, out);
+    }
+
     private decide(passage: Passage, now: number, out: LaneOutput[]): void {
         this.setState(passage, "DECIDING", out);
         const passageId = passage.facts.passageId;
@@ -717,15 +721,14 @@ export class LaneCorrelator {
         out.push({ type: "state", state: "IDLE" });
         const waiting = this.buffer;
         this.buffer = [];
-        if (!this.loops.entry && waiting.length === 0) return;
+        // As in IDLE, seals and weights alone do not make a truck: with no plate, document or loop they are dropped.
+        if (!this.loops.entry && !waiting.some((item) => opensPassage(item.reading))) {
+            return;
+        }
         // The next truck was already at the gate: its passage starts now, with what it was seen doing.
         const first = waiting[0];
         this.open(now, first ? Math.min(first.at, now) : now, out);
-        for (const item of waiting) {
-            const reading = item.reading;
-            if (reading.kind === "presence" || reading.kind === "barrier" || reading.kind === "device") continue;
-            this.onVehicleReading(reading, now, item.at, out);
-        }
+        for (const item of waiting) this.onVehicleReading(item.reading, now, item.at, out);
     }
 
     private alertTailgating(passage: Passage, what: string, out: LaneOutput[]): void {
@@ -765,6 +768,11 @@ export class LaneCorrelator {
             state: passage.state,
         };
     }
+}
+
+/** Settled gross weight of a truck: stable, no motion, above zero. */
+function isSettled(weight: WeightValues): boolean {
+    return weight.stable && !weight.motion && !weight.zero && weight.kg > 0;
 }
 
 function opensPassage(reading: VehicleReading): boolean {

@@ -142,6 +142,10 @@ export class LaneEngine {
         const correlator = laneId ? this.correlators.get(laneId) : undefined;
         if (!laneId || !correlator) return;
         const now = this.deps.clock.now();
+        if ((event.type === "alert.raised" || event.type === "alert.cleared") && event.data.code === "ESTOP") {
+            void this.handle(laneId, correlator.onEStop(event.type === "alert.raised", now));
+            return;
+        }
         if (event.type === "device.status" && event.deviceId) {
             void this.handle(laneId, correlator.onDeviceStatus(event.deviceId, event.data.status as DeviceStatus, now));
             return;
