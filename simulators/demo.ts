@@ -12,9 +12,50 @@ import { ScaleSimulator } from "./scale.ts";
 import { ScannerSimulator } from "./scanner.ts";
 import { TcpSerialServer } from "./transport.ts";
 
-/** Valid VNACCS declaration numbers (check digit = sequence mod 7) and ISO 6346 containers for the demo. */
-const DECLARATIONS = ["101234567820", "301234567820", "100001234540", "105551234100"];
-const CONTAINERS = ["CSQU3054383", "MSKU1234565", "ZEPU0037255"];
+/**
+ * The trucks of the demo, per lane, matching config/clearance-demo.yaml (imported at start): a green truck
+ * that is released, then one the rules stop (red channel in lane 1, yellow with its document check
+ * pending in lane 2). Every fifth truck's seal reports tampering.
+ */
+interface DemoTruck {
+    declaration: string;
+    tractor: string;
+    trailer: string;
+    container?: string;
+    seal?: string;
+    grossKg: number;
+}
+const DEMO_TRUCKS: readonly (readonly DemoTruck[])[] = [
+    [
+        {
+            declaration: "101234567820",
+            tractor: "15C-123.45",
+            trailer: "15R-012.34",
+            container: "CSQU3054383",
+            seal: "VNC-0100001",
+            grossKg: 28_500,
+        },
+        {
+            declaration: "100001234540",
+            tractor: "15C-888.10",
+            trailer: "15R-088.10",
+            container: "ZEPU0037255",
+            seal: "VNC-0100002",
+            grossKg: 31_000,
+        },
+    ],
+    [
+        { declaration: "105551234130", tractor: "14C-301.72", trailer: "14R-030.17", grossKg: 36_000 },
+        {
+            declaration: "301234567820",
+            tractor: "14C-234.56",
+            trailer: "14R-045.67",
+            container: "MSKU1234565",
+            seal: "VNC-0200001",
+            grossKg: 24_000,
+        },
+    ],
+];
 
 /** A plate camera of the demo, whichever way it delivers: ONVIF events or HTTP pushes. */
 interface DemoCamera {
@@ -158,13 +199,12 @@ async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, 
     await sleep(2000 + laneIndex * 7000, signal);
     while (!signal.aborted) {
         truck++;
-        const declaration = DECLARATIONS[(truck + laneIndex) % DECLARATIONS.length]!;
-        const container = CONTAINERS[(truck + laneIndex) % CONTAINERS.length]!;
-        const grossKg = 18_000 + Math.round(Math.random() * 20_000);
-        const sealId = `VNC-${String(laneIndex + 1).padStart(2, "0")}${String(truck).padStart(5, "0")}`;
-        const province = laneIndex === 0 ? "15" : "14";
-        const tractor = `${province}C-${String(100 + ((truck * 37) % 900))}.${String(10 + ((truck * 53) % 90))}`;
-        const trailer = `${province}R-${String(100 + ((truck * 71) % 900))}.${String(10 + ((truck * 29) % 90))}`;
+        const lanePlan = DEMO_TRUCKS[laneIndex % DEMO_TRUCKS.length]!;
+        const plan = lanePlan[(truck - 1) % lanePlan.length]!;
+        const { declaration, tractor, trailer, container } = plan;
+        // Within ±1 % of the declared gross, on the scale's 10 kg division.
+        const grossKg = Math.round((plan.grossKg * (0.99 + Math.random() * 0.02)) / 10) * 10;
+        const sealId = plan.seal;
         log.info(
             { laneId: kit.laneId, truck, tractor, trailer, declaration, container, grossKg, sealId },
             "demo truck arrives",
@@ -177,11 +217,18 @@ async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, 
         }
         kit.scanner?.scan(declaration);
         await sleep(800, signal);
-        kit.scanner?.scan(container);
+        if (container) kit.scanner?.scan(container);
         const settled = kit.scale?.driveOn(grossKg, { rampMs: 4000 });
-        await kit.seal?.read({ sealId, type: "ISO18185", status: "SEALED", batteryPct: 80 });
+        if (sealId) {
+            const tampered = truck % 5 === 0;
+            await kit.seal?.read({
+                sealId,
+                type: "ISO18185",
+                status: tampered ? "TAMPERED" : "SEALED",
+                batteryPct: 80,
+            });
+        }
         await settled;
-        if (truck % 5 === 0) await kit.seal?.tamper(sealId);
         await sleep(6000, signal);
         await kit.scale?.driveOff({ rampMs: 3000 });
         await passing;

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
@@ -162,6 +164,15 @@ async function startCommand(
     try {
         const addresses = await gate.start();
         if (withSimulators) {
+            // The demo's trucks carry declarations central would have sent: load them as the sync would.
+            const fixture = join(dirname(file), "clearance-demo.yaml");
+            if (existsSync(fixture)) {
+                const { readClearanceFile } = await import("./store/clearance.ts");
+                const data = readClearanceFile(fixture);
+                gate.clearance.importData(data, Date.now());
+                gate.clearance.setVersion(data.version, Date.now());
+                out(`  clearance data: ${data.declarations.length} declaration(s) from ${fixture}`);
+            }
             const { startDemoSimulators } = await import("../simulators/demo.ts");
             simulators = await startDemoSimulators(file, config, addresses, log.child({ component: "simulators" }));
         }
