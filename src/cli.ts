@@ -113,7 +113,7 @@ export async function main(
 
     program
         .command("bench")
-        .description("run a benchmark: ingest | devices")
+        .description("run a benchmark: ingest | devices | lanes")
         .argument("[name]", "benchmark name", "ingest")
         .allowUnknownOption()
         .action(async (name: string) => {

@@ -173,7 +173,7 @@ export class Gate {
                 append: (draft) => sink.append(draft),
                 passages: this.passageStore,
                 clearance: () => this.clearance.view(),
-                command: (laneId, command) => this.laneCommand(laneId, command),
+                command: (laneId, command, meta) => this.laneCommand(laneId, command, meta),
                 publishState: (laneId, state) => this.publishLaneState(laneId, state),
             });
             this.laneEngine.start();
@@ -303,7 +303,11 @@ export class Gate {
     }
 
     /** The lane's PLC, if it has one, carries out the lane engine's command. */
-    private async laneCommand(laneId: string, command: "open-barrier" | "light-green" | "light-red"): Promise<void> {
+    private async laneCommand(
+        laneId: string,
+        command: "open-barrier" | "light-green" | "light-red",
+        meta: { passageId: string; triggeredAt?: number },
+    ): Promise<void> {
         const plc = this.options.config.lanes
             .find((lane) => lane.id === laneId)
             ?.devices.find((device) => this.plcs.has(device.id));
@@ -315,7 +319,7 @@ export class Gate {
             command === "open-barrier"
                 ? { type: "openBarrier" }
                 : { type: "setLight", which: "entry", color: command === "light-green" ? "green" : "red" };
-        await this.actuate(plc.id, actuatorCommand);
+        await this.actuate(plc.id, actuatorCommand, { ...meta, laneCommand: command });
     }
 
     /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state). */
@@ -406,12 +410,29 @@ export class Gate {
      * Asks a lane PLC to act, with the command and its result in the event log. A command not confirmed
      * by the state change it should cause raises an alert. Never a close: the PLC closes behind the truck.
      */
-    async actuate(deviceId: string, command: ActuatorCommand): Promise<ActuatorOutcome> {
+    async actuate(
+        deviceId: string,
+        command: ActuatorCommand,
+        origin?: { passageId: string; triggeredAt?: number; laneCommand: string },
+    ): Promise<ActuatorOutcome> {
         const driver = this.plcs.get(deviceId);
         const runtime = this.runtimes.get(deviceId);
         if (!driver || !runtime) throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
         const base = { laneId: runtime.device.laneId, deviceId };
-        await this.log.append({ type: "actuator.command", ...base, data: { command } });
+        await this.log.append({
+            type: "actuator.command",
+            ...base,
+            data: { command, ...(origin && { passageId: origin.passageId }) },
+        });
+        if (origin) {
+            this.bus.emit("laneCommand", {
+                laneId: base.laneId,
+                passageId: origin.passageId,
+                command: origin.laneCommand,
+                ...(origin.triggeredAt !== undefined && { triggeredAt: origin.triggeredAt }),
+                at: this.clock.now(),
+            });
+        }
         let outcome: ActuatorOutcome;
         try {
             if (command.type === "openBarrier") {

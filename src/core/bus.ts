@@ -8,6 +8,11 @@ export interface EventMap {
     /** An event was committed durably to the event log. */
     committed: GateEvent;
     deviceStatus: { deviceId: string; laneId: string; status: DeviceStatus; reason?: string };
+    /**
+     * The lane engine's command is about to be written to the lane PLC. `triggeredAt` is when gate-edge
+     * received the read that completed the passage, so `at - triggeredAt` is the decision latency.
+     */
+    laneCommand: { laneId: string; passageId: string; command: string; triggeredAt?: number; at: number };
     /** A frame a device sent that could not be trusted. */
     badFrame: { deviceId: string; reason: string; rawHex: string };
 }

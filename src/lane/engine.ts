@@ -19,8 +19,12 @@ export interface LaneEngineDeps {
     append(draft: GateEventDraft): Promise<GateEvent>;
     passages: PassageStore;
     clearance(): ClearanceView;
-    /** Sends a command to the lane's PLC; resolves with whether the PLC confirmed it. */
-    command(laneId: string, command: "open-barrier" | "light-green" | "light-red"): Promise<void>;
+    /** Sends a command to the lane's PLC. `meta` says which passage and which read led to it. */
+    command(
+        laneId: string,
+        command: "open-barrier" | "light-green" | "light-red",
+        meta: { passageId: string; triggeredAt?: number },
+    ): Promise<void>;
     /** Publishes the lane state for display boards (retained). */
     publishState(laneId: string, state: object): void;
 }
@@ -159,7 +163,7 @@ export class LaneEngine {
             values: event.data.values,
             // The stored event's data is JSON; its shape is the Reading the runtime stored for this kind.
         } as unknown as Reading;
-        void this.handle(laneId, correlator.onReading(reading, now));
+        void this.handle(laneId, correlator.onReading(reading, now), reading.observedAt);
     }
 
     private tick(): void {
@@ -171,11 +175,11 @@ export class LaneEngine {
     }
 
     /** Turns outputs into stored events and actions, in order, per lane. */
-    private handle(laneId: string, outputs: LaneOutput[]): Promise<void> {
+    private handle(laneId: string, outputs: LaneOutput[], triggeredAt?: number): Promise<void> {
         if (outputs.length === 0) return this.queues.get(laneId) ?? Promise.resolve();
         const previous = this.queues.get(laneId) ?? Promise.resolve();
         const next = previous
-            .then(() => this.apply(laneId, outputs))
+            .then(() => this.apply(laneId, outputs, triggeredAt))
             .catch((err: unknown) => {
                 this.deps.log.error({ err, laneId }, "lane engine output could not be stored");
             });
@@ -183,7 +187,7 @@ export class LaneEngine {
         return next;
     }
 
-    private async apply(laneId: string, outputs: LaneOutput[]): Promise<void> {
+    private async apply(laneId: string, outputs: LaneOutput[], triggeredAt?: number): Promise<void> {
         const now = this.deps.clock.now();
         const iso = new Date(now).toISOString();
         for (const output of outputs) {
@@ -203,12 +207,17 @@ export class LaneEngine {
                 }
                 case "command":
                     // Commands run in the background: a PLC that does not answer must not stall the lane's events.
-                    void this.deps.command(laneId, output.command).catch((err: unknown) => {
-                        this.deps.log.error(
-                            { err: errorMessage(err), laneId, command: output.command },
-                            "lane command failed",
-                        );
-                    });
+                    void this.deps
+                        .command(laneId, output.command, {
+                            passageId: output.passageId,
+                            ...(triggeredAt !== undefined && { triggeredAt }),
+                        })
+                        .catch((err: unknown) => {
+                            this.deps.log.error(
+                                { err: errorMessage(err), laneId, command: output.command },
+                                "lane command failed",
+                            );
+                        });
                     break;
                 case "alert":
                     await this.deps.append({

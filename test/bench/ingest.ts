@@ -23,7 +23,7 @@ interface Figures {
     perSecond: number;
 }
 
-async function runPublishers(job: PublisherJob): Promise<{ acked: number; seconds: number }> {
+export async function runPublishers(job: PublisherJob): Promise<{ acked: number; seconds: number }> {
     // Two processes split the devices so the load generator is not itself the bottleneck.
     const halves = [job.devices.slice(0, job.devices.length / 2), job.devices.slice(job.devices.length / 2)];
     const children = halves.map(() =>

@@ -11,6 +11,8 @@ export interface PublisherJob {
     devices: { username: string; password: string; topic: string }[];
     messagesPerDevice: number;
     window: number;
+    /** Stop publishing after this long (ms), whatever messagesPerDevice says: a background load. */
+    durationMs?: number;
 }
 
 async function connectDevice(
@@ -39,7 +41,8 @@ async function runDevice(
 ): Promise<number> {
     let acked = 0;
     const inFlight = new Set<Promise<void>>();
-    for (let n = 0; n < job.messagesPerDevice; n++) {
+    const stopAt = job.durationMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + job.durationMs;
+    for (let n = 0; n < job.messagesPerDevice && Date.now() < stopAt; n++) {
         const { subtopic, payload } = eseal.encode({
             msg: "read",
             sealId: `B${index}-${n}`,

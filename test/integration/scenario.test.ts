@@ -139,7 +139,7 @@ beforeAll(async () => {
         30_000,
         "PLC sessions",
     );
-    outcomes = await runScenario(plan, kits, { holdWaitMs: 1200, dropoutWaitMs: 3500, gapMs: 400 });
+    outcomes = await runScenario(plan, kits, { holdWaitMs: 2000, dropoutWaitMs: 3500, gapMs: 400 });
     await eventually(
         () => gate.passages.list({ limit: 500 }).every((p) => p.decision !== null) || undefined,
         15_000,

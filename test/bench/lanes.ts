@@ -1,0 +1,202 @@
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import { PushCameraSimulator } from "../../simulators/push-camera.ts";
+import { ScannerSimulator } from "../../simulators/scanner.ts";
+import { TcpSerialServer } from "../../simulators/transport.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import { Gate } from "../../src/gate.ts";
+import { runPublishers } from "./ingest.ts";
+
+const LANES = 16;
+const LOAD_DEVICES = 32;
+
+function percentile(sorted: number[], q: number): number {
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+/** A valid VNACCS declaration number per lane: 10 + sequence + (sequence mod 7) + 0. */
+const declarationOf = (lane: number) => {
+    const sequence = 40_000_000 + lane;
+    return `10${sequence}${sequence % 7}0`;
+};
+const plateOf = (lane: number) => `${String(11 + lane).padStart(2, "0")}C-${String(100 + lane)}.${String(10 + lane)}`;
+
+/**
+ * 16 lanes with a PLC, a push camera and a scanner each, trucks back to back in every lane, while 32
+ * MQTT devices publish at full rate (the ingest benchmark's load). Measures the decision latency — the
+ * read that completes a passage received → the barrier command about to be written to the PLC — counts
+ * mis-correlations (a passage holding another lane's or another truck's plate) and trucks per hour.
+ */
+export async function benchLanes(out: (line: string) => void): Promise<object> {
+    const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+    const dir = join(tmpdir(), `gate-edge-bench-lanes-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const laneIds = Array.from({ length: LANES }, (_, i) => `L${i + 1}`);
+    const plc = new LanePlcSimulator({
+        port: 0,
+        lanes: laneIds,
+        pkiFolder: join(dir, "plc-pki"),
+        travelMs: 300,
+        autoCloseMs: 2000,
+        watchdogTimeoutMs: 60_000,
+    });
+    await plc.start();
+    const scannerLinks = await Promise.all(
+        laneIds.map(async () => {
+            const link = new TcpSerialServer({ port: 0 });
+            await link.start();
+            return link;
+        }),
+    );
+    const lanesYaml = laneIds
+        .map(
+            (lane, i) => `  - id: ${lane}
+    devices:
+      - { id: cam-${i}, model: dahua-itsapi-anpr, auth: { username: cam-${i}, password: bench-camera-${i} } }
+      - { id: scan-${i}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${scannerLinks[i]!.port}" }
+      - { id: plc-${i}, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: ${lane} } }`,
+        )
+        .join("\n");
+    const loadYaml = `  - id: LOAD
+    devices:
+${Array.from({ length: LOAD_DEVICES }, (_, i) => `      - { id: load-${i}, model: eseal-mqtt-json, auth: { username: load-${i}, password: bench-load-${i} } }`).join("\n")}`;
+    const config = parseConfig(`
+gate: { id: BENCHLANES }
+storage: { path: ${JSON.stringify(join(dir, "gate.db"))} }
+http: { host: 127.0.0.1, port: 0 }
+push: { host: 127.0.0.1, port: 0 }
+broker: { mode: embedded, host: 127.0.0.1, port: 0 }
+ingest: { duplicateWindowMs: 100 }
+rules: { requiredReads: [plate, declaration], identifySeconds: 10, exitSeconds: 20 }
+lanes:
+${lanesYaml}
+${loadYaml}
+`);
+    const gate = new Gate({ config, log: pino({ level: "error" }) });
+    const addresses = await gate.start();
+    gate.clearance.importData(
+        {
+            version: "bench-1",
+            declarations: laneIds.map((_, i) => ({
+                number: declarationOf(i),
+                type: "10",
+                channel: "GREEN" as const,
+                status: "CLEARED" as const,
+                documentCheckDone: false,
+                inspectionDone: false,
+                declaredPlates: [plateOf(i)],
+                containers: [],
+                version: 1,
+            })),
+            watchList: [],
+        },
+        Date.now(),
+    );
+    gate.clearance.setVersion("bench-1", Date.now());
+    const deadline = Date.now() + 60_000;
+    while (!laneIds.every((_, i) => gate.runtime(`plc-${i}`)!.health().status === "online")) {
+        if (Date.now() > deadline) throw new Error("bench: PLC sessions did not come up");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const latencies: number[] = [];
+    gate.bus.on("laneCommand", latencies, (command) => {
+        if (command.command === "open-barrier" && command.triggeredAt !== undefined)
+            latencies.push(command.at - command.triggeredAt);
+    });
+
+    out(
+        `lanes benchmark: ${LANES} lanes, trucks back to back for ${seconds} s, ${LOAD_DEVICES} MQTT devices at full rate`,
+    );
+    const load = runPublishers({
+        url: addresses.mqtt!,
+        devices: Array.from({ length: LOAD_DEVICES }, (_, i) => ({
+            username: `load-${i}`,
+            password: `bench-load-${i}`,
+            topic: `gate/BENCHLANES/devices/load-${i}`,
+        })),
+        messagesPerDevice: 1_000_000,
+        window: 64,
+        durationMs: seconds * 1000 + 2000,
+    });
+    const stopAt = Date.now() + seconds * 1000;
+    let trucks = 0;
+    let turnedBack = 0;
+    await Promise.all(
+        laneIds.map(async (lane, i) => {
+            const scanner = new ScannerSimulator({
+                model: "serial-barcode-scanner",
+                link: scannerLinks[i]!,
+                suffix: "CRLF",
+            });
+            await scanner.start();
+            const camera = new PushCameraSimulator({
+                model: "dahua-itsapi-anpr",
+                url: addresses.push!,
+                username: `cam-${i}`,
+                password: `bench-camera-${i}`,
+            });
+            while (Date.now() < stopAt) {
+                const passing = plc.truckPasses(lane, 10_000);
+                await camera.push({ text: plateOf(i), confidence: 0.95, withImages: false });
+                scanner.scan(declarationOf(i));
+                const result = await passing;
+                if (result === "passed") trucks++;
+                else turnedBack++;
+                await new Promise((resolve) => setTimeout(resolve, 300));
+            }
+            await scanner.stop();
+            await camera.stop();
+        }),
+    );
+    const loadResult = await load;
+    await gate.lanes.settled();
+    const passages = gate.passages.list({ limit: 100_000 });
+    let misCorrelated = 0;
+    for (const passage of passages) {
+        const lane = laneIds.indexOf(passage.laneId);
+        if (lane < 0) continue;
+        const foreign = passage.plates.filter((plate) => plate !== plateOf(lane).replace(/[-.]/g, ""));
+        if (foreign.length > 0 || passage.declarations.some((d) => d !== declarationOf(lane))) misCorrelated++;
+    }
+    const released = passages.filter((p) => p.decision === "RELEASE").length;
+    await gate.stop();
+    await plc.stop();
+    for (const link of scannerLinks) await link.stop();
+
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p50 = percentile(sorted, 0.5);
+    const p99 = percentile(sorted, 0.99);
+    const perHour = (trucks / seconds) * 3600;
+    out("");
+    out("| measurement | value |");
+    out("|---|---:|");
+    out(`| decision latency p50 (read received → barrier command written), ms | ${p50} |`);
+    out(`| decision latency p99, ms | ${p99} |`);
+    out(`| decision latency max, ms | ${sorted[sorted.length - 1]} |`);
+    out(`| samples | ${sorted.length} |`);
+    out(`| trucks through (all lanes) | ${trucks} (${turnedBack} turned back) |`);
+    out(`| trucks per hour, 16 lanes | ${Math.round(perHour)} |`);
+    out(`| passages released / recorded | ${released} / ${passages.filter((p) => p.laneId !== "LOAD").length} |`);
+    out(`| mis-correlated passages | ${misCorrelated} |`);
+    out(`| background MQTT load committed | ${Math.round(loadResult.acked / loadResult.seconds)} events/s |`);
+    out("");
+    out(
+        `bars: p50 ≤ 10 ms ${p50 <= 10 ? "met" : "NOT met"}, p99 ≤ 50 ms ${p99 <= 50 ? "met" : "NOT met"}, zero mis-correlations ${misCorrelated === 0 ? "met" : "NOT met"}`,
+    );
+    return {
+        benchmark: "lanes",
+        at: new Date().toISOString(),
+        node: process.version,
+        lanes: LANES,
+        seconds,
+        latencyMs: { p50, p99, max: sorted[sorted.length - 1], samples: sorted.length },
+        trucks,
+        turnedBack,
+        trucksPerHour: perHour,
+        misCorrelated,
+        loadEventsPerSecond: loadResult.acked / loadResult.seconds,
+    };
+}
