@@ -138,6 +138,13 @@ export class LaneEngine {
             data: { ...request },
         });
         const outputs = correlator.officerAction({ ...request, now });
+        this.note(request.passageId, {
+            step: "OFFICER",
+            action: request.action,
+            reasonCode: request.reasonCode,
+            officerId: request.officerId,
+            role: request.role,
+        });
         await this.handle(row.laneId, outputs);
     }
 
@@ -206,6 +213,7 @@ export class LaneEngine {
                     break;
                 }
                 case "command":
+                    this.note(output.passageId, { step: "COMMAND", command: output.command });
                     // Commands run in the background: a PLC that does not answer must not stall the lane's events.
                     void this.deps
                         .command(laneId, output.command, {
@@ -220,6 +228,8 @@ export class LaneEngine {
                         });
                     break;
                 case "alert":
+                    if (output.passageId !== undefined)
+                        this.note(output.passageId, { step: "ALERT", code: output.code, message: output.message });
                     await this.deps.append({
                         type: "alert.raised",
                         laneId,
@@ -257,6 +267,18 @@ export class LaneEngine {
         }
     }
 
+    /** Adds a command, alert or officer action to the passage record's timeline. */
+    private note(passageId: string, entry: Record<string, unknown>): void {
+        const existing = this.deps.passages.get(passageId);
+        if (!existing) return;
+        const record = { ...existing.record };
+        record.timeline = [
+            ...((record.timeline as unknown[]) ?? []),
+            { at: new Date(this.deps.clock.now()).toISOString(), ...entry },
+        ];
+        this.deps.passages.upsert({ ...existing, record });
+    }
+
     private recordPassage(laneId: string, output: Extract<LaneOutput, { passageId: string }>, iso: string): void {
         const existing = this.deps.passages.get(output.passageId);
         const record: Record<string, unknown> = { ...(existing?.record ?? {}) };
@@ -266,6 +288,17 @@ export class LaneEngine {
         let completedAt = existing?.completedAt ?? null;
         if ("facts" in output) record.facts = output.facts;
         if (output.type === "passage.updated") state = output.state;
+        // The per-stage timestamps of the passage record (domain.md §8): when it was seen, each state it
+        // went through, the decision, and how it ended.
+        const step =
+            output.type === "passage.updated"
+                ? output.state
+                : output.type === "passage.decided"
+                  ? `DECIDED ${output.decision.decision}`
+                  : output.type === "passage.completed"
+                    ? `COMPLETED ${output.outcome}`
+                    : "OPENED";
+        record.timeline = [...((record.timeline as unknown[]) ?? []), { at: iso, step }];
         if (output.type === "passage.decided") {
             record.decision = output.decision;
             decision = output.decision.decision;

@@ -158,6 +158,10 @@ describe("the lane engine through the gate", () => {
             10_000,
             "barrier open after four eyes",
         );
+        const timeline = (
+            gate.passages.get(passage.passageId)!.record.timeline as { step: string; officerId?: string }[]
+        ).map((entry) => entry.step);
+        expect(timeline).toEqual(expect.arrayContaining(["OPENED", "DECIDED INSPECT", "OFFICER", "COMMAND"]));
         const actions = gate.log.read(0, 10_000).filter((e) => e.type === "officer.action");
         expect(actions.map((e) => e.data.officerId)).toEqual(expect.arrayContaining(["officer-1", "supervisor-7"]));
     });
