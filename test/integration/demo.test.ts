@@ -48,7 +48,8 @@ describe("the demo gate that npm start runs", () => {
                             (lane) =>
                                 has(events, "reading.weight", lane, stableTruck) &&
                                 has(events, "reading.scan", lane) &&
-                                has(events, "reading.seal", lane) &&
+                                // Lane 2's first truck is bulk cargo with no seal; lane 1's carries one.
+                                (lane === "L2" || has(events, "reading.seal", lane)) &&
                                 has(events, "reading.plate", lane) &&
                                 has(
                                     events,
@@ -66,6 +67,13 @@ describe("the demo gate that npm start runs", () => {
                 lanes: { ready: boolean }[];
             };
             expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true]);
+            // The demo clearance data is loaded by the CLI; here the gate decides without it, so the
+            // first passages are held (declaration unknown) — and decided, with the barrier left closed.
+            await eventually(
+                () => gate.passages.list({ limit: 50 }).find((p) => p.decision !== null),
+                20_000,
+                "a passage decided",
+            );
             const plates = gate.log.read(0, 10_000).filter((e) => e.type === "reading.plate");
             expect(plates.some((e) => (e.data.values as { trailer: boolean }).trailer)).toBe(true);
             for (const scan of gate.log.read(0, 10_000).filter((e) => e.type === "reading.scan")) {
