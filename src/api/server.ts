@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { isGateError } from "../core/errors.ts";
 import type { GateEvent } from "../core/events.ts";
 import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
-import type { PassageRow } from "../store/passages.ts";
+import type { PassageQuery, PassageRow } from "../store/passages.ts";
 
 /** What the API reads from the running gate. */
 export interface ApiSource {
@@ -16,14 +16,7 @@ export interface ApiSource {
     headSeq(): number;
     storeStats(): { commits: number; events: number; failedCommits: number };
     image(ref: string): { contentType: string; bytes: Buffer } | undefined;
-    passages(query: {
-        laneId?: string;
-        plate?: string;
-        declaration?: string;
-        decision?: string;
-        before?: string;
-        limit: number;
-    }): PassageRow[];
+    passages(query: PassageQuery): PassageRow[];
     passage(id: string): PassageRow | undefined;
     laneSnapshot(laneId: string): unknown;
 }

@@ -42,6 +42,26 @@ const fromRaw = (row: Raw): PassageRow => ({
     record: JSON.parse(row.record),
 });
 
+/** What the passage history can be searched by. */
+export interface PassageQuery {
+    laneId?: string;
+    plate?: string;
+    declaration?: string;
+    decision?: string;
+    /** ISO 8601: passages opened before this. */
+    before?: string;
+    limit: number;
+}
+
+/** Each optional filter and its SQL condition on the parameter of the same name. */
+const FILTERS: readonly [keyof Omit<PassageQuery, "limit">, string][] = [
+    ["laneId", "lane_id = @laneId"],
+    ["decision", "decision = @decision"],
+    ["before", "opened_at < @before"],
+    ["plate", "EXISTS (SELECT 1 FROM json_each(plates) WHERE value = @plate)"],
+    ["declaration", "EXISTS (SELECT 1 FROM json_each(declarations) WHERE value = @declaration)"],
+];
+
 /** Passages by id, lane and time; written by the lane engine after each passage event is committed. */
 export class PassageStore {
     constructor(private readonly db: Db) {}
@@ -75,35 +95,14 @@ export class PassageStore {
     }
 
     /** Newest first. `plate` matches a normalised plate exactly; `decision` one of the four. */
-    list(query: {
-        laneId?: string;
-        plate?: string;
-        declaration?: string;
-        decision?: string;
-        before?: string;
-        limit: number;
-    }): PassageRow[] {
+    list(query: PassageQuery): PassageRow[] {
         const where: string[] = [];
         const params: Record<string, string | number> = { limit: query.limit };
-        if (query.laneId) {
-            where.push("lane_id = @lane");
-            params.lane = query.laneId;
-        }
-        if (query.decision) {
-            where.push("decision = @decision");
-            params.decision = query.decision;
-        }
-        if (query.before) {
-            where.push("opened_at < @before");
-            params.before = query.before;
-        }
-        if (query.plate) {
-            where.push("EXISTS (SELECT 1 FROM json_each(plates) WHERE value = @plate)");
-            params.plate = query.plate;
-        }
-        if (query.declaration) {
-            where.push("EXISTS (SELECT 1 FROM json_each(declarations) WHERE value = @declaration)");
-            params.declaration = query.declaration;
+        for (const [key, clause] of FILTERS) {
+            const value = query[key];
+            if (value === undefined || value === "") continue;
+            where.push(clause);
+            params[key] = value;
         }
         const sql = `SELECT * FROM passages ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY opened_at DESC LIMIT @limit`;
         return (this.db.prepare(sql).all(params) as Raw[]).map(fromRaw);
