@@ -23,6 +23,8 @@ import { type Db, openDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
 import { ImageStore } from "./store/images.ts";
 import { PassageStore } from "./store/passages.ts";
+import { SyncService } from "./sync/service.ts";
+import type { SyncTimers } from "./sync/timers.ts";
 
 export interface GateOptions {
     config: GateConfig;
@@ -30,6 +32,8 @@ export interface GateOptions {
     clock?: Clock;
     /** Tests wrap the event log to hold commits back; production uses the log itself. */
     wrapSink?: (log: EventLog) => EventSink;
+    /** Tests run the sync loops on virtual time. */
+    syncTimers?: SyncTimers;
 }
 
 export interface GateAddresses {
@@ -76,6 +80,7 @@ export class Gate {
     private clearanceCache: ClearanceCache | undefined;
     private passageStore: PassageStore | undefined;
     private laneEngine: LaneEngine | undefined;
+    private syncService: SyncService | undefined;
     private broker: EmbeddedBroker | undefined;
     private external: ExternalMqttIngest | undefined;
     private api: FastifyInstance | undefined;
@@ -178,6 +183,17 @@ export class Gate {
             });
             this.laneEngine.start();
 
+            this.syncService = new SyncService({
+                config,
+                db: this.db,
+                cache: this.clearanceCache,
+                bus: this.bus,
+                append: (draft) => sink.append(draft),
+                log,
+                ...(this.options.syncTimers && { timers: this.options.syncTimers }),
+            });
+            this.syncService.start();
+
             this.api = await createApiServer(
                 {
                     gate: config.gate,
@@ -197,6 +213,7 @@ export class Gate {
                     passages: (query) => this.passages.list(query),
                     passage: (id) => this.passages.get(id),
                     laneSnapshot: (laneId) => this.laneEngine?.snapshot(laneId),
+                    sync: this.syncService,
                 },
                 log,
             );
@@ -212,6 +229,10 @@ export class Gate {
 
     async stop(): Promise<void> {
         clearInterval(this.retentionTimer);
+        // First, while the event log still takes its alerts: an upload in flight is cancelled and its
+        // events stay queued (central answers duplicate for any it had already stored).
+        await this.syncService?.stop();
+        this.syncService = undefined;
         this.laneEngine?.stop();
         await this.laneEngine?.settled();
         this.laneEngine = undefined;
@@ -285,6 +306,11 @@ export class Gate {
     get clearance(): ClearanceCache {
         if (!this.clearanceCache) throw new GateError("STORE_CLOSED");
         return this.clearanceCache;
+    }
+
+    get sync(): SyncService {
+        if (!this.syncService) throw new GateError("STORE_CLOSED");
+        return this.syncService;
     }
 
     get passages(): PassageStore {

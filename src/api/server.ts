@@ -4,6 +4,8 @@ import { isGateError } from "../core/errors.ts";
 import type { GateEvent } from "../core/events.ts";
 import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
 import type { PassageQuery, PassageRow } from "../store/passages.ts";
+import type { SyncService } from "../sync/service.ts";
+import { registerMetrics, registerSyncRoutes } from "./syncRoutes.ts";
 
 /** What the API reads from the running gate. */
 export interface ApiSource {
@@ -19,6 +21,8 @@ export interface ApiSource {
     passages(query: PassageQuery): PassageRow[];
     passage(id: string): PassageRow | undefined;
     laneSnapshot(laneId: string): unknown;
+    /** Central sync; absent in API tests that do not need it. */
+    sync?: SyncService;
 }
 
 const MAX_EVENTS_PAGE = 1000;
@@ -55,6 +59,9 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
             .status(404)
             .send({ error: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
     );
+
+    registerMetrics(app, source);
+    if (source.sync) registerSyncRoutes(app, source.sync);
 
     app.get("/api/v1/health", async () => {
         const devices = source.devices();

@@ -210,6 +210,7 @@ interface RawConfig {
         password?: string;
         clientId?: string;
     };
+    central: GateConfig["central"];
     ingest: GateConfig["ingest"];
     rules: GateConfig["rules"];
     lanes: RawLane[];
@@ -221,6 +222,12 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
     const laneIds = new Set<string>();
     const topics = new Map<string, string>();
     const usernames = new Set<string>();
+    if ((raw.central.clientCert === undefined) !== (raw.central.clientKey === undefined))
+        errors.push(
+            `central.${raw.central.clientCert === undefined ? "clientCert" : "clientKey"}: mutual TLS needs both clientCert and clientKey`,
+        );
+    if (raw.central.url?.startsWith("http:") && (raw.central.ca || raw.central.clientCert))
+        errors.push("central.url: ca and clientCert need an https:// url");
     const lanes: LaneConfig[] = raw.lanes.map((lane, laneIndex) => {
         const lanePath = `lanes[${laneIndex}]`;
         if (laneIds.has(lane.id)) errors.push(`${lanePath}.id: lane id "${lane.id}" is used twice`);
@@ -339,6 +346,12 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
         },
         http: raw.http,
         push: raw.push,
+        central: {
+            ...raw.central,
+            ...(raw.central.ca !== undefined && { ca: resolve(baseDir, raw.central.ca) }),
+            ...(raw.central.clientCert !== undefined && { clientCert: resolve(baseDir, raw.central.clientCert) }),
+            ...(raw.central.clientKey !== undefined && { clientKey: resolve(baseDir, raw.central.clientKey) }),
+        },
         broker,
         ingest: raw.ingest,
         rules: raw.rules,

@@ -71,12 +71,37 @@ export interface GateConfig {
         /** OPC UA client certificates. */
         pkiFolder: string;
     };
-    http: { host: string; port: number };
+    http: {
+        host: string;
+        port: number;
+        /** A dashboard session ends this many hours after login. */
+        sessionHours: number;
+        /** Session cookie marked Secure (the dashboard is served over HTTPS). */
+        secureCookie: boolean;
+        /** Failed logins per user name and per IP address within the window before 429. */
+        loginRateLimit: { maxFailures: number; windowMinutes: number };
+    };
     /** The receiver push cameras post to. */
     push: { host: string; port: number };
     broker:
         | { mode: "embedded"; host: string; port: number }
         | { mode: "external"; url: string; username?: string; password?: string; clientId: string };
+    /** Central sync; `url` undefined = standalone (events wait in the outbox). */
+    central: {
+        url?: string;
+        /** Name of the environment variable that holds the bearer token. */
+        tokenEnv: string;
+        ca?: string;
+        clientCert?: string;
+        clientKey?: string;
+        batchMaxEvents: number;
+        requestTimeoutMs: number;
+        backoffBaseMs: number;
+        backoffMaxMs: number;
+        authRetryMs: number;
+        maxRetryAfterMs: number;
+        clearancePollMs: number;
+    };
     ingest: {
         weightSettleMs: number;
         weightSettleToleranceKg: number;

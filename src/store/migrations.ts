@@ -105,6 +105,88 @@ const MIGRATIONS: readonly string[] = [
     CREATE INDEX passages_lane_opened ON passages (lane_id, opened_at);
     CREATE INDEX passages_opened ON passages (opened_at);
     `,
+    // 5: central sync: parked events found without scanning a large backlog (the partial index holds only
+    // the few parked rows, so ingest, which inserts pending rows, does not pay for it).
+    `
+    CREATE INDEX outbox_parked ON outbox (seq) WHERE state = 'parked';
+    `,
+    // 6: people at the gate: users (scrypt hashes), sessions (only a SHA-256 of the cookie token is kept, so
+    // a copy of the database opens no session), the append-only hash-chained audit log of what they did,
+    // four-eyes approvals, and the alerts of the event log with their acknowledgements (a projection: the
+    // event log stays the evidence, this table is what the alerts queue reads and acknowledges).
+    `
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'technician', 'auditor', 'admin')),
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ip TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_name);
+    CREATE INDEX sessions_expires ON sessions (expires_at);
+
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        role TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'failed')),
+        ip TEXT NOT NULL,
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        passage_id TEXT NOT NULL,
+        lane_id TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        reason_code TEXT NOT NULL,
+        note TEXT,
+        plates TEXT NOT NULL,
+        channel TEXT,
+        watch_listed INTEGER NOT NULL,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        resolution TEXT
+    );
+    -- At most one open request per passage.
+    CREATE UNIQUE INDEX approvals_open ON approvals (passage_id) WHERE resolved_at IS NULL;
+
+    CREATE TABLE alerts (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        code TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        lane_id TEXT,
+        device_id TEXT,
+        passage_id TEXT,
+        raised_at TEXT NOT NULL,
+        cleared_at TEXT,
+        acknowledged_by TEXT,
+        acknowledged_at TEXT,
+        note TEXT
+    );
+    CREATE INDEX alerts_open ON alerts (seq) WHERE acknowledged_at IS NULL;
+    `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,6 +18,18 @@ export interface OutboxEntry {
     class: OutboxClass;
 }
 
+/** A parked event as a technician sees it. */
+export interface ParkedEvent {
+    seq: number;
+    class: OutboxClass;
+    id: string;
+    type: string;
+    laneId: string | null;
+    reason: string;
+    attempts: number;
+    parkedAt: string | null;
+}
+
 export interface BacklogByClass {
     class: OutboxClass;
     pending: number;
@@ -97,6 +109,56 @@ export class Outbox {
                 "UPDATE outbox SET state = 'parked', last_error = ?, attempts = attempts + 1, updated_at = ? WHERE class = ? AND seq = ?",
             )
             .run(reason, at.toISOString(), entry.class, entry.seq);
+    }
+
+    /** Parked events, oldest first (through the partial index of migration 5: no backlog scan). */
+    parked(limit: number): ParkedEvent[] {
+        return (
+            this.db
+                .prepare(
+                    `SELECT o.seq, o.class, o.attempts, o.last_error, o.updated_at, e.id, e.type, e.lane_id
+                       FROM outbox o JOIN events e ON e.seq = o.seq
+                      WHERE o.state = 'parked' ORDER BY o.seq LIMIT ?`,
+                )
+                .all(limit) as {
+                seq: number;
+                class: OutboxClass;
+                attempts: number;
+                last_error: string | null;
+                updated_at: string | null;
+                id: string;
+                type: string;
+                lane_id: string | null;
+            }[]
+        ).map((row) => ({
+            seq: row.seq,
+            class: row.class,
+            id: row.id,
+            type: row.type,
+            laneId: row.lane_id,
+            reason: row.last_error ?? "",
+            attempts: row.attempts,
+            parkedAt: row.updated_at,
+        }));
+    }
+
+    /** The queued entry of an event, if it is still queued. */
+    entryOf(seq: number): (OutboxEntry & { state: "pending" | "parked" }) | undefined {
+        // The key is (class, seq): naming every class turns this into five index look-ups, not a scan.
+        return this.db
+            .prepare("SELECT seq, class, state FROM outbox WHERE class IN (0, 1, 2, 3, 4) AND seq = ?")
+            .get(seq) as (OutboxEntry & { state: "pending" | "parked" }) | undefined;
+    }
+
+    /** When the oldest pending event of a class was recorded (ISO), or undefined when none is pending. */
+    oldestPendingRecordedAt(cls: OutboxClass): string | undefined {
+        const row = this.db
+            .prepare(
+                `SELECT e.recorded_at FROM outbox o JOIN events e ON e.seq = o.seq
+                  WHERE o.class = ? AND o.state = 'pending' ORDER BY o.seq LIMIT 1`,
+            )
+            .get(cls) as { recorded_at: string } | undefined;
+        return row?.recorded_at;
     }
 
     /** A technician's retry: the parked event goes back to pending. False when it was not parked. */

@@ -1,0 +1,209 @@
+import type { Logger } from "pino";
+import { errorMessage } from "../core/errors.ts";
+import type { GateEventDraft } from "../core/events.ts";
+import { Backoff } from "../drivers/backoff.ts";
+import type { ClearanceCache } from "../store/clearance.ts";
+import { CLEARANCE_PAGE_LIMIT, type ClearanceItem, clearancePath, parseClearancePage } from "./protocol.ts";
+import type { SyncTimers } from "./timers.ts";
+import type { CentralTransport } from "./uplink.ts";
+
+export interface DownlinkOptions {
+    gateId: string;
+    pollMs: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+}
+
+export interface DownlinkDeps {
+    cache: ClearanceCache;
+    transport: CentralTransport;
+    append(draft: GateEventDraft): Promise<unknown>;
+    log: Logger;
+    timers: SyncTimers;
+    random?: () => number;
+}
+
+export interface DownlinkStatus {
+    cursor: string | undefined;
+    version: string;
+    lastPollAt: number | undefined;
+    lastSuccessAt: number | undefined;
+    lastError: string | undefined;
+    itemsApplied: number;
+}
+
+export const CLEARANCE_REJECTED = "SYNC_CLEARANCE_INVALID";
+
+/**
+ * The downlink: polls central's clearance feed from the stored cursor and writes declarations and
+ * watch-list entries into the clearance cache (the higher version wins), then stores the new cursor. The
+ * lane engine reads the cache at each decision, so new data counts from the next decision on. A page that
+ * fails validation is not applied and its cursor not stored: an alert is raised and the page is asked
+ * again later, so no item is skipped. A crash between the items and the cursor re-applies the page, which
+ * the version rule makes harmless. Each successful poll, even an empty one, refreshes the data's age.
+ */
+export class Downlink {
+    private running = false;
+    private loop: Promise<void> | undefined;
+    private readonly stopController = new AbortController();
+    private waitController: AbortController | undefined;
+    private readonly backoff: Backoff;
+    private lastPollAt: number | undefined;
+    private lastSuccessAt: number | undefined;
+    private lastError: string | undefined;
+    private itemsApplied = 0;
+    private invalidAlertRaised = false;
+
+    constructor(
+        private readonly deps: DownlinkDeps,
+        private readonly options: DownlinkOptions,
+    ) {
+        this.backoff = new Backoff(options.backoffBaseMs, options.backoffMaxMs, deps.random);
+    }
+
+    start(): void {
+        if (this.running) return;
+        this.running = true;
+        this.loop = this.run().catch((err) => this.deps.log.error({ err }, "downlink stopped on an unexpected error"));
+    }
+
+    async stop(): Promise<void> {
+        this.running = false;
+        this.stopController.abort();
+        this.waitController?.abort();
+        await this.loop;
+    }
+
+    /** Poll now instead of at the end of the current wait. */
+    pollNow(): void {
+        this.waitController?.abort();
+    }
+
+    status(): DownlinkStatus {
+        return {
+            cursor: this.deps.cache.cursor(),
+            version: this.deps.cache.view().version,
+            lastPollAt: this.lastPollAt,
+            lastSuccessAt: this.lastSuccessAt,
+            lastError: this.lastError,
+            itemsApplied: this.itemsApplied,
+        };
+    }
+
+    private async run(): Promise<void> {
+        while (this.running) {
+            let more = false;
+            try {
+                more = await this.pollOnce();
+                this.backoff.reset();
+            } catch (err) {
+                if (!this.running) return;
+                this.lastError = errorMessage(err);
+                this.deps.log.warn({ error: this.lastError }, "clearance poll failed; will retry");
+                await this.wait(Math.max(this.backoff.next(), Math.min(this.options.pollMs, 1000)));
+                continue;
+            }
+            if (!more) await this.wait(this.options.pollMs);
+        }
+    }
+
+    /** One page: returns whether central has more right away. Throws on any failure (nothing applied). */
+    async pollOnce(): Promise<boolean> {
+        this.lastPollAt = this.deps.timers.now();
+        const cursor = this.deps.cache.cursor();
+        const query = new URLSearchParams({ limit: String(CLEARANCE_PAGE_LIMIT) });
+        if (cursor !== undefined) query.set("after", cursor);
+        const response = await this.deps.transport.request(
+            "GET",
+            `${clearancePath(this.options.gateId)}?${query}`,
+            undefined,
+            this.stopController.signal,
+        );
+        if (response.status !== 200) throw new Error(`central answered HTTP ${response.status} to the clearance poll`);
+        const page = parseClearancePage(response.body);
+        const now = this.deps.timers.now();
+        try {
+            this.apply(page.items, now);
+        } catch (err) {
+            await this.raiseInvalid(errorMessage(err), cursor);
+            throw err;
+        }
+        this.deps.cache.setCursor(page.next);
+        this.deps.cache.setVersion(page.version ?? this.deps.cache.view().version, now);
+        this.itemsApplied += page.items.length;
+        this.lastSuccessAt = now;
+        this.lastError = undefined;
+        if (page.items.length > 0) {
+            this.deps.log.info(
+                { items: page.items.length, cursor: page.next, version: page.version },
+                "clearance data updated from central",
+            );
+        }
+        if (this.invalidAlertRaised) {
+            this.invalidAlertRaised = false;
+            await this.deps.append({
+                type: "alert.cleared",
+                data: { code: CLEARANCE_REJECTED, message: "central's clearance feed is readable again" },
+            });
+        }
+        return page.hasMore && page.items.length > 0;
+    }
+
+    /** Applies a page in feed order, grouping runs of the same kind into one cache write each. */
+    private apply(items: readonly ClearanceItem[], at: number): void {
+        let index = 0;
+        while (index < items.length) {
+            const kind = (items[index] as ClearanceItem).type;
+            let end = index;
+            while (end < items.length && (items[end] as ClearanceItem).type === kind) end++;
+            const run = items.slice(index, end);
+            if (kind === "declaration") {
+                this.deps.cache.upsertDeclarations(
+                    run.map((item) => (item as Extract<ClearanceItem, { type: "declaration" }>).declaration),
+                    at,
+                );
+            } else if (kind === "watchList") {
+                this.deps.cache.upsertWatchList(
+                    run.map((item) => (item as Extract<ClearanceItem, { type: "watchList" }>).entry),
+                    at,
+                );
+            } else {
+                this.deps.cache.removeWatchListEntries(
+                    run.map((item) => (item as Extract<ClearanceItem, { type: "watchListRemoved" }>).id),
+                );
+            }
+            index = end;
+        }
+    }
+
+    private async raiseInvalid(message: string, cursor: string | undefined): Promise<void> {
+        if (this.invalidAlertRaised) return;
+        this.invalidAlertRaised = true;
+        try {
+            await this.deps.append({
+                type: "alert.raised",
+                data: {
+                    code: CLEARANCE_REJECTED,
+                    severity: "critical",
+                    message: `central's clearance feed after cursor ${cursor ?? "(start)"} is invalid and was not applied: ${message}`,
+                },
+            });
+        } catch (err) {
+            this.deps.log.error({ err }, "could not store the clearance alert");
+        }
+    }
+
+    private async wait(ms: number): Promise<void> {
+        if (!this.running) return;
+        const controller = new AbortController();
+        this.waitController = controller;
+        const onStop = (): void => controller.abort();
+        this.stopController.signal.addEventListener("abort", onStop, { once: true });
+        try {
+            await this.deps.timers.sleep(ms, controller.signal);
+        } finally {
+            this.stopController.signal.removeEventListener("abort", onStop);
+            this.waitController = undefined;
+        }
+    }
+}
