@@ -1,7 +1,8 @@
 /**
- * `gate-edge simulate scale|scanner|eseal ...`: a device simulator a technician runs to test a lane with no
- * hardware. Prints one line per thing it does and runs until SIGINT/SIGTERM (or the given AbortSignal),
- * then stops cleanly. The main CLI hands over the kind and the rest of argv; options are parsed here.
+ * `gate-edge simulate <kind> ...`: a device simulator a technician runs to test a lane with no hardware, or
+ * the central clearance system (`central`) to test the gate's sync. Prints one line per thing it does and
+ * runs until SIGINT/SIGTERM (or the given AbortSignal), then stops cleanly. The main CLI hands over the kind
+ * and the rest of argv; options are parsed here.
  *
  * Exit codes: 0 stopped cleanly (or --help), 1 the simulator failed at run time (socat missing, port in
  * use, broker refused the credentials), 2 bad arguments (the message lists the valid options and models).
@@ -12,6 +13,9 @@ import { BARRIER_STATES, LIGHT_CODES, PLC_MODES } from "../devices/lane-plc-opcu
 import type { SerialDefaults } from "../devices/types.ts";
 import { errorMessage, GateError, isGateError } from "../src/core/errors.ts";
 import type { SealValues } from "../src/core/events.ts";
+import { describeFault, FAULT_TEXT_HELP, type FaultSpec, parseFaultText } from "./central/faults.ts";
+import type { ClearanceSourceSpec } from "./central/feed.ts";
+import { CentralSimulator, type CentralTlsOptions } from "./central/server.ts";
 import { SealReaderSimulator } from "./eseal.ts";
 import { LanePlcSimulator } from "./lane-plc.ts";
 import { modelIds, resolveModel } from "./models.ts";
@@ -37,6 +41,7 @@ export const SIMULATOR_KINDS = [
     "dahua-camera",
     "lane-plc",
     "onvif-camera",
+    "central",
 ] as const;
 export type SimulatorKind = (typeof SIMULATOR_KINDS)[number];
 
@@ -78,9 +83,10 @@ export function simulateUsage(kind?: SimulatorKind): string {
     if (kind === "eseal") return esealUsage();
     if (kind === "lane-plc") return lanePlcUsage();
     if (kind === "onvif-camera") return onvifCameraUsage();
+    if (kind === "central") return centralUsage();
     if (kind === "hik-camera" || kind === "dahua-camera") return pushCameraUsage(kind);
     return [
-        "Usage: gate-edge simulate <scale|scanner|eseal> [options]",
+        `Usage: gate-edge simulate <${SIMULATOR_KINDS.join("|")}> [options]`,
         "",
         scaleUsage(),
         scannerUsage(),
@@ -89,6 +95,7 @@ export function simulateUsage(kind?: SimulatorKind): string {
         pushCameraUsage("dahua-camera"),
         lanePlcUsage(),
         onvifCameraUsage(),
+        centralUsage(),
         "Durations: 500ms, 20s, 2m, 1h (a bare number is seconds). Stop with Ctrl-C.",
         "",
     ].join("\n");
@@ -109,6 +116,8 @@ function parseCommand(kind: string, argv: string[]): Parsed {
             return parseLanePlc(argv);
         case "onvif-camera":
             return parseOnvifCamera(argv);
+        case "central":
+            return parseCentral(argv);
         case "help":
         case "--help":
         case "-h":
@@ -811,9 +820,148 @@ function parseOnvifCamera(argv: string[]): Parsed {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// central: the central clearance system (sync protocol v1)
+
+const CENTRAL_OPTIONS = {
+    host: { type: "string" },
+    port: { type: "string" },
+    db: { type: "string" },
+    token: { type: "string", multiple: true },
+    "token-env": { type: "string" },
+    clearance: { type: "string", multiple: true },
+    scenario: { type: "string", multiple: true },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "client-ca": { type: "string" },
+    fault: { type: "string", multiple: true },
+    latency: { type: "string" },
+    seed: { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+const DEFAULT_CENTRAL_DB = "data/central-sim.db";
+
+function centralUsage(): string {
+    return [
+        "gate-edge simulate central --port <n> (--token <secret> | --token-env <NAME>) [options]",
+        "  the central clearance system: stores events exactly once by id, serves the clearance feed, injects faults",
+        "  --host <addr>              address to listen on (default 127.0.0.1)",
+        "  --port <n>                 port (0 = any free port), e.g. 8780",
+        `  --db <file>                the simulator's SQLite store, kept across restarts (default ${DEFAULT_CENTRAL_DB})`,
+        "  --token <secret>           an accepted bearer token (repeatable)",
+        "  --token-env <NAME>         read the accepted token from environment variable NAME (keeps it out of ps)",
+        "  --clearance <file>         serve a clearance file (config/clearance-demo.yaml format; repeatable)",
+        "  --scenario <file>          serve the declarations of a scenario file (test/fixtures/scenario-100.yaml; repeatable)",
+        "  --tls-cert <pem> --tls-key <pem>   serve HTTPS",
+        "  --client-ca <pem>          with TLS: require gate client certificates signed by this CA (mutual TLS)",
+        "  --latency <ms>             delay every API request by <ms> (e.g. 50, or 1s)",
+        "  --fault <spec>             inject a fault (repeatable; tried in order, the first that fires decides):",
+        ...FAULT_TEXT_HELP.map((line) => `      ${line}`),
+        "                             e.g. --fault status:503:p=0.1 --fault rateLimit:retryAfter=2 --fault lostResponse:times=3",
+        "  --seed <n>                 repeatable fault dice",
+        "  Admin routes (simulator only, NO token needed; keep --host on loopback): GET /admin/stats?gate=ID,",
+        "  GET|PUT /admin/faults (JSON array of fault specs), GET|PUT /admin/reject-rules ([{types?, ids?, laneIds?,",
+        "  reason}]), POST /admin/clearance ({items, version?}).",
+        "",
+    ].join("\n");
+}
+
+function parseCentral(argv: string[]): Parsed {
+    const values = parse(argv, CENTRAL_OPTIONS, centralUsage());
+    if (values.help) return { help: centralUsage() };
+    const port = optionalNumber("--port", values.port, { min: 0, max: 65_535, integer: true });
+    if (port === undefined) throw usage("--port <n> is required", centralUsage());
+    const tokens = [...(values.token ?? [])];
+    const tokenEnv = values["token-env"];
+    if (tokenEnv !== undefined) {
+        const token = process.env[tokenEnv];
+        if (token === undefined || token === "") {
+            throw usage(`--token-env ${tokenEnv}: the environment variable is not set or empty`, centralUsage());
+        }
+        tokens.push(token);
+    }
+    if (tokens.length === 0 || tokens.some((token) => token === "")) {
+        throw usage("give --token <secret> or --token-env <NAME> (a non-empty token)", centralUsage());
+    }
+    const clearance: ClearanceSourceSpec[] = [
+        ...(values.clearance ?? []).map((file) => ({ file })),
+        ...(values.scenario ?? []).map((scenario) => ({ scenario })),
+    ];
+    const certFile = values["tls-cert"];
+    const keyFile = values["tls-key"];
+    const clientCaFile = values["client-ca"];
+    if ((certFile === undefined) !== (keyFile === undefined)) {
+        throw usage("--tls-cert and --tls-key go together", centralUsage());
+    }
+    if (clientCaFile !== undefined && certFile === undefined) {
+        throw usage("--client-ca needs --tls-cert and --tls-key", centralUsage());
+    }
+    const tls: CentralTlsOptions | undefined =
+        certFile !== undefined && keyFile !== undefined
+            ? { certFile, keyFile, ...(clientCaFile !== undefined && { clientCaFile, requireClientCert: true }) }
+            : undefined;
+    // parseFaultText's errors are usage errors already, with the fault forms as their details.
+    const faults: FaultSpec[] = (values.fault ?? []).map((text) => parseFaultText(text));
+    let latencyMs: number | undefined;
+    if (values.latency !== undefined) {
+        // A bare number is milliseconds here (the flag is --latency MS); with a unit it is a duration.
+        latencyMs = /^\d+(\.\d+)?$/.test(values.latency) ? Number(values.latency) : parseDuration(values.latency);
+        if (latencyMs === undefined) {
+            throw usage(
+                `--latency must be milliseconds or a duration such as 200ms, got ${values.latency}`,
+                centralUsage(),
+            );
+        }
+    }
+    const rng = seedOption(values.seed);
+    const dbPath = values.db ?? DEFAULT_CENTRAL_DB;
+
+    return {
+        run: async (signal, say) => {
+            const sim = new CentralSimulator({
+                host: values.host,
+                port,
+                dbPath,
+                tokens,
+                clearance,
+                faults,
+                latencyMs,
+                tls,
+                rng,
+            });
+            const tell: Say = (line) => say(`central: ${line}`);
+            sim.on("clearance", (change) =>
+                tell(
+                    `clearance from ${change.origin}: ${change.added} item(s) added, ${change.skipped} already served; version ${change.version}`,
+                ),
+            );
+            sim.on("batch", (batch) => {
+                const reasons = batch.reasons.length > 0 ? ` — ${batch.reasons.join("; ")}` : "";
+                tell(
+                    `${batch.gateId}: batch of ${batch.events}: ${batch.accepted} accepted, ${batch.duplicate} duplicate, ` +
+                        `${batch.rejected} rejected (${batch.ms.toFixed(1)} ms)${reasons}`,
+                );
+            });
+            sim.on("fault", (fault) => tell(`fault ${fault.kind} injected on ${fault.route} of ${fault.gateId}`));
+            sim.on("refused", (refusal) => tell(`refused ${refusal.status} ${refusal.route}: ${refusal.reason}`));
+            const { url } = await sim.start();
+            tell(`ready at ${url} (store ${sim.dbPath})`);
+            tell(`events:    POST ${url}/api/v1/gates/<gateId>/events`);
+            tell(`clearance: GET  ${url}/api/v1/gates/<gateId>/clearance`);
+            tell(`admin (no token): ${url}/admin/stats?gate=<gateId>`);
+            for (const fault of faults) tell(`fault armed: ${describeFault(fault)}`);
+            if (latencyMs !== undefined) tell(`every API request delayed ${latencyMs} ms`);
+            await untilAborted(signal);
+            await sim.stop();
+            tell("stopped");
+        },
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // helpers
 
-type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
 
 /** parseArgs, strict, with its errors turned into usage errors that list the valid options. */
 function parse<T extends OptionSpec>(argv: string[], options: T, usageText: string) {

@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, (out: (line: string) => void) => Promise<object
     // Loaded on demand: the device stacks (node-opcua) are heavy and not needed for the ingest run.
     devices: async (out) => (await import("./devices.ts")).benchDevices(out),
     lanes: async (out) => (await import("./lanes.ts")).benchLanes(out),
+    sync: async (out) => (await import("./sync.ts")).benchSync(out),
 };
 
 /** `npm run bench -- <name>`: prints a table and writes JSON to bench/results/. */

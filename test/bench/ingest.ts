@@ -137,9 +137,18 @@ function rawSqlite(dir: string, rows: number): Figures {
 }
 
 /** The real thing: 32 authenticated devices → embedded broker → decode → group commit → PUBACK. */
-async function gateIngest(
+/** Where the ingest gate keeps its data and what else it runs (the sync benchmark adds a draining backlog). */
+export interface GateIngestOptions {
+    gateId?: string;
+    dbPath?: string;
+    /** More top-level YAML (e.g. a central section). */
+    extraYaml?: string;
+}
+
+export async function gateIngest(
     dir: string,
     messagesPerDevice: number,
+    options: GateIngestOptions = {},
 ): Promise<
     Figures & {
         rssMb: number;
@@ -155,12 +164,14 @@ async function gateIngest(
         username: `seal-${i}`,
         password: `bench-password-${i}`,
     }));
+    const gateId = options.gateId ?? "BENCH";
     const config = parseConfig(`
-gate: { id: BENCH }
-storage: { path: ${JSON.stringify(join(dir, "gate.db"))} }
+gate: { id: ${gateId} }
+storage: { path: ${JSON.stringify(options.dbPath ?? join(dir, "gate.db"))} }
 http: { host: 127.0.0.1, port: 0 }
 broker: { mode: embedded, host: 127.0.0.1, port: 0 }
 ingest: { duplicateWindowMs: 3000, rawFrameBuffer: 200 }
+${options.extraYaml ?? ""}
 lanes:
 ${Array.from(
     { length: 16 },
@@ -193,7 +204,7 @@ ${Array.from(
         devices: devices.map((d) => ({
             username: d.username,
             password: d.password,
-            topic: `gate/BENCH/devices/${d.id}`,
+            topic: `gate/${gateId}/devices/${d.id}`,
         })),
         messagesPerDevice,
         window: WINDOW,

@@ -31,8 +31,17 @@ const plateOf = (lane: number) => `${String(11 + lane).padStart(2, "0")}C-${Stri
  * read that completes a passage received → the barrier command about to be written to the PLC — counts
  * mis-correlations (a passage holding another lane's or another truck's plate) and trucks per hour.
  */
-export async function benchLanes(out: (line: string) => void): Promise<object> {
-    const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+export interface LanesBenchOptions {
+    gateId?: string;
+    dbPath?: string;
+    /** More top-level YAML (e.g. a central section). */
+    extraYaml?: string;
+    seconds?: number;
+}
+
+export async function benchLanes(out: (line: string) => void, options: LanesBenchOptions = {}): Promise<object> {
+    const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 20);
+    const gateId = options.gateId ?? "BENCHLANES";
     const dir = join(tmpdir(), `gate-edge-bench-lanes-${process.pid}`);
     mkdirSync(dir, { recursive: true });
     const laneIds = Array.from({ length: LANES }, (_, i) => `L${i + 1}`);
@@ -74,8 +83,9 @@ export async function benchLanes(out: (line: string) => void): Promise<object> {
     devices:
 ${Array.from({ length: LOAD_DEVICES }, (_, i) => `      - { id: load-${i}, model: eseal-mqtt-json, auth: { username: load-${i}, password: bench-load-${i} } }`).join("\n")}`;
     const config = parseConfig(`
-gate: { id: BENCHLANES }
-storage: { path: ${JSON.stringify(join(dir, "gate.db"))} }
+gate: { id: ${gateId} }
+storage: { path: ${JSON.stringify(options.dbPath ?? join(dir, "gate.db"))} }
+${options.extraYaml ?? ""}
 http: { host: 127.0.0.1, port: 0 }
 push: { host: 127.0.0.1, port: 0 }
 broker: { mode: embedded, host: 127.0.0.1, port: 0 }
@@ -128,7 +138,7 @@ ${loadYaml}
                   devices: Array.from({ length: LOAD_DEVICES }, (_, i) => ({
                       username: `load-${i}`,
                       password: `bench-load-${i}`,
-                      topic: `gate/BENCHLANES/devices/load-${i}`,
+                      topic: `gate/${gateId}/devices/load-${i}`,
                   })),
                   messagesPerDevice: 1_000_000,
                   window: 64,
