@@ -5,7 +5,6 @@
  * Events are made by the real EventLog, so their hashes are the ones a gate sends. Exactly-once and
  * per-lane order are checked by opening central's SQLite read-only, not by trusting its own stats.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -28,7 +27,7 @@ import {
     parseClearancePage,
     parseEventsResponse,
 } from "../../src/sync/protocol.ts";
-import { systemToolAvailable } from "../helpers/system.ts";
+import { makeTestCerts, type TestCerts } from "../helpers/certs.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const GATE = "HN01";
@@ -662,40 +661,16 @@ describe("clearance feed", () => {
 });
 
 describe("HTTPS", () => {
-    let certs: { dir: string; serverCert: Buffer; clientCert: Buffer; clientKey: Buffer } | undefined;
+    let certs: { serverCert: Buffer; clientCert: Buffer; clientKey: Buffer; files: TestCerts } | undefined;
 
     beforeAll(() => {
-        if (!systemToolAvailable("openssl")) return;
-        const openssl = (args: string[]) => {
-            const run = spawnSync("openssl", args, { cwd: dir.path, encoding: "utf8" });
-            if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}`);
-        };
-        const selfSigned = (name: string, cn: string, extra: string[]) =>
-            openssl([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                `/CN=${cn}`,
-                ...extra,
-                "-keyout",
-                `${name}.key`,
-                "-out",
-                `${name}.crt`,
-            ]);
-        selfSigned("server", "127.0.0.1", ["-addext", "subjectAltName=IP:127.0.0.1"]);
-        selfSigned("client", "gate-HN01", []);
+        const files = makeTestCerts(dir.path);
+        if (!files) return;
         certs = {
-            dir: dir.path,
-            serverCert: readFileSync(join(dir.path, "server.crt")),
-            clientCert: readFileSync(join(dir.path, "client.crt")),
-            clientKey: readFileSync(join(dir.path, "client.key")),
+            files,
+            serverCert: readFileSync(files.serverCert),
+            clientCert: readFileSync(files.clientCert),
+            clientKey: readFileSync(files.clientKey),
         };
     });
 
@@ -705,7 +680,7 @@ describe("HTTPS", () => {
             context.skip();
             return;
         }
-        const tls = { certFile: join(certs.dir, "server.crt"), keyFile: join(certs.dir, "server.key") };
+        const tls = { certFile: certs.files.serverCert, keyFile: certs.files.serverKey };
         const sim = await central({ tls });
         expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
         const events = await makeEvents(3);
@@ -713,7 +688,7 @@ describe("HTTPS", () => {
         // A client that does not trust the certificate refuses the connection.
         await expect(postEvents(sim, events, { tls: { ca: certs.clientCert } })).rejects.toThrow(/certificate/i);
 
-        const mutual = await central({ tls: { ...tls, clientCaFile: join(certs.dir, "client.crt") } });
+        const mutual = await central({ tls: { ...tls, clientCaFile: certs.files.clientCert } });
         await expect(postEvents(mutual, events, { tls: { ca: certs.serverCert } })).rejects.toThrow();
         expect(mutual.stats(GATE).events).toBe(0);
         const answer = await postEvents(mutual, events, {
