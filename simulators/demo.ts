@@ -1,9 +1,11 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { GateConfig } from "../src/config/types.ts";
 import type { GateAddresses } from "../src/gate.ts";
+import { CentralSimulator } from "./central/index.ts";
 import { SealReaderSimulator } from "./eseal.ts";
 import { LanePlcSimulator } from "./lane-plc.ts";
 import { OnvifCameraSimulator } from "./onvif-camera.ts";
@@ -56,6 +58,44 @@ const DEMO_TRUCKS: readonly (readonly DemoTruck[])[] = [
         },
     ],
 ];
+
+/**
+ * The demo's central clearance system: a central simulator on the loopback address the demo config's
+ * central.url names, with its own store beside the gate's, serving config/clearance-demo.yaml (the
+ * declarations the demo trucks carry) through the clearance feed. When the token variable is unset a
+ * random demo token is put in this process's environment, so the gate and the simulator agree.
+ * Undefined when central.url is absent or not on this machine.
+ */
+export async function startDemoCentral(
+    configFile: string,
+    config: GateConfig,
+    log: Logger,
+    out: (line: string) => void,
+): Promise<{ stop(): Promise<void> } | undefined> {
+    if (!config.central.url) return undefined;
+    const url = new URL(config.central.url);
+    if (!isLocal(url.hostname) || url.protocol !== "http:") return undefined;
+    const tokenEnv = config.central.tokenEnv;
+    let token = process.env[tokenEnv];
+    if (!token) {
+        token = randomBytes(18).toString("base64url");
+        process.env[tokenEnv] = token;
+    }
+    const fixture = join(dirname(configFile), "clearance-demo.yaml");
+    const sim = new CentralSimulator({
+        host: url.hostname,
+        port: Number(url.port || 80),
+        dbPath: join(dirname(config.storage.path), "central-sim.db"),
+        tokens: [token],
+        clearance: existsSync(fixture) ? [{ file: fixture }] : [],
+        log,
+    });
+    await sim.start();
+    out(
+        `  central: ${sim.url}   (simulated central clearance system, store ${sim.dbPath}; admin: ${sim.url}/admin/stats)`,
+    );
+    return sim;
+}
 
 /** A plate camera of the demo, whichever way it delivers: ONVIF events or HTTP pushes. */
 interface DemoCamera {

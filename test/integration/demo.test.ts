@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startDemoSimulators } from "../../simulators/demo.ts";
+import { startDemoCentral, startDemoSimulators } from "../../simulators/demo.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import { Gate } from "../../src/gate.ts";
@@ -21,11 +21,15 @@ describe("the demo gate that npm start runs", () => {
             .replace(/port: 18081/, "port: 0")
             .replace(/127\.0\.0\.1:18901/g, `127.0.0.1:${base + 901}`)
             .replace(/127\.0\.0\.1:48401/g, `127.0.0.1:${base + 902}`)
+            .replace(/127\.0\.0\.1:18090/g, `127.0.0.1:${base + 903}`)
             .replace(/tcp:\/\/127\.0\.0\.1:140(\d\d)/g, (_m, n: string) => `tcp://127.0.0.1:${base + Number(n)}`)
             .replace("./data/demo.db", join(dir.path, "demo.db"));
         const file = join(dir.path, "demo.yaml");
         writeFileSync(file, text);
+        // The demo central serves the clearance file that sits beside the demo config.
+        copyFileSync("config/clearance-demo.yaml", join(dir.path, "clearance-demo.yaml"));
         const config = parseConfig(text, { source: file });
+        const central = await startDemoCentral(file, config, testLog, () => undefined);
         const gate = new Gate({ config, log: testLog });
         const addresses = await gate.start();
         const simulators = await startDemoSimulators(file, config, addresses, testLog);
@@ -67,12 +71,18 @@ describe("the demo gate that npm start runs", () => {
                 lanes: { ready: boolean }[];
             };
             expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true]);
-            // The demo clearance data is loaded by the CLI; here the gate decides without it, so the
-            // first passages are held (declaration unknown) — and decided, with the barrier left closed.
+            // The demo's central serves the trucks' declarations through the clearance feed.
+            expect(gate.clearance.declaration("101234567820")?.channel).toBe("GREEN");
             await eventually(
                 () => gate.passages.list({ limit: 50 }).find((p) => p.decision !== null),
                 20_000,
                 "a passage decided",
+            );
+            // And receives the gate's events.
+            await eventually(
+                () => (gate.sync.status().lastSuccessAt !== null ? true : undefined),
+                10_000,
+                "an upload to the demo central",
             );
             const plates = gate.log.read(0, 10_000).filter((e) => e.type === "reading.plate");
             expect(plates.some((e) => (e.data.values as { trailer: boolean }).trailer)).toBe(true);
@@ -82,6 +92,7 @@ describe("the demo gate that npm start runs", () => {
         } finally {
             await simulators.stop();
             await gate.stop();
+            await central?.stop();
         }
     }, 60_000);
 });
