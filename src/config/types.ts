@@ -101,6 +101,9 @@ export interface GateConfig {
         authRetryMs: number;
         maxRetryAfterMs: number;
         clearancePollMs: number;
+        maxEventsPerSecond: number;
+        busyMaxEventsPerSecond: number;
+        busyIngestPerSecond: number;
     };
     ingest: {
         weightSettleMs: number;

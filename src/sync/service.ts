@@ -120,6 +120,9 @@ export class SyncService {
                 authRetryMs: central.authRetryMs,
                 maxRetryAfterMs: central.maxRetryAfterMs,
                 idleCheckMs: 1000,
+                maxEventsPerSecond: central.maxEventsPerSecond,
+                busyMaxEventsPerSecond: central.busyMaxEventsPerSecond,
+                busyIngestPerSecond: central.busyIngestPerSecond,
             },
         );
         this.downlink = new Downlink(

@@ -25,6 +25,14 @@ export interface UplinkOptions {
     maxRetryAfterMs: number;
     /** With nothing to send, look again after this long even if no event was committed. */
     idleCheckMs: number;
+    /** Upload at most this many events per second (0 = as fast as central answers). */
+    maxEventsPerSecond: number;
+    /**
+     * While the gate itself commits more than busyIngestPerSecond events a second (lanes and devices at
+     * work), upload at most this many per second, so draining a backlog leaves the CPU to the lanes.
+     */
+    busyMaxEventsPerSecond: number;
+    busyIngestPerSecond: number;
 }
 
 export interface UplinkDeps {
@@ -38,7 +46,7 @@ export interface UplinkDeps {
     random?: () => number;
 }
 
-export type UplinkState = "idle" | "sending" | "backoff" | "auth-failed";
+export type UplinkState = "idle" | "sending" | "paced" | "backoff" | "auth-failed";
 
 export type RequestOutcome = "ok" | "network" | "http5xx" | "rateLimited" | "auth" | "http4xx" | "protocol";
 
@@ -101,6 +109,9 @@ export class Uplink {
     /** Outbox rows per class, kept in step with every change so status and metrics never scan the backlog. */
     private readonly pending = new Map<OutboxClass, number>();
     private readonly parked = new Map<OutboxClass, number>();
+    private ingestSecond = 0;
+    private ingestThisSecond = 0;
+    private ingestLastSecond = 0;
     readonly counters: UplinkCounters = {
         batches: 0,
         accepted: 0,
@@ -144,7 +155,29 @@ export class Uplink {
     /** An event of this class was committed (so queued by the outbox trigger). */
     noteQueued(cls: OutboxClass): void {
         this.pending.set(cls, (this.pending.get(cls) ?? 0) + 1);
+        const second = Math.floor(this.deps.timers.now() / 1000);
+        if (second !== this.ingestSecond) {
+            this.ingestLastSecond = second === this.ingestSecond + 1 ? this.ingestThisSecond : 0;
+            this.ingestSecond = second;
+            this.ingestThisSecond = 0;
+        }
+        this.ingestThisSecond++;
         this.wake();
+    }
+
+    /** The gate's own commit rate over the last whole second. */
+    private ingestRate(): number {
+        const second = Math.floor(this.deps.timers.now() / 1000);
+        if (second === this.ingestSecond) return Math.max(this.ingestLastSecond, this.ingestThisSecond);
+        return second === this.ingestSecond + 1 ? this.ingestThisSecond : 0;
+    }
+
+    /** The upload rate allowed now, in events per second (0 = no limit). */
+    private allowedRate(): number {
+        const { maxEventsPerSecond, busyMaxEventsPerSecond, busyIngestPerSecond } = this.options;
+        const busy = busyMaxEventsPerSecond > 0 && this.ingestRate() > busyIngestPerSecond;
+        if (!busy) return maxEventsPerSecond;
+        return maxEventsPerSecond > 0 ? Math.min(maxEventsPerSecond, busyMaxEventsPerSecond) : busyMaxEventsPerSecond;
     }
 
     /** Pending and parked events per class, from the counts kept in step with the outbox. */
@@ -207,7 +240,14 @@ export class Uplink {
                 await this.wait("idle", this.options.idleCheckMs);
                 continue;
             }
-            await this.send(batch);
+            const began = this.deps.timers.now();
+            const delivered = await this.send(batch);
+            const rate = delivered ? this.allowedRate() : 0;
+            if (rate > 0) {
+                // Pace: this batch may not take less time than its size allows at the permitted rate.
+                const rest = (batch.entries.length / rate) * 1000 - (this.deps.timers.now() - began);
+                if (rest > 1) await this.wait("paced", rest);
+            }
         }
     }
 
@@ -266,7 +306,8 @@ export class Uplink {
         }
     }
 
-    private async send(batch: Batch): Promise<void> {
+    /** Sends one batch and applies the answer; true when central answered it (200). */
+    private async send(batch: Batch): Promise<boolean> {
         this.state = "sending";
         this.lastAttemptAt = this.deps.timers.now();
         let response: CentralResponse;
@@ -278,23 +319,20 @@ export class Uplink {
                 this.stopController.signal,
             );
         } catch (err) {
-            if (!this.running) return;
+            if (!this.running) return false;
             this.counters.requests.network++;
             this.failed(err instanceof Error ? err.message : String(err));
             await this.wait("backoff", this.backoff.next());
-            return;
+            return false;
         }
         const { status } = response;
-        if (status === 200) {
-            await this.applyResults(batch, response.body);
-            return;
-        }
+        if (status === 200) return this.applyResults(batch, response.body);
         if (status === 401 || status === 403) {
             this.counters.requests.auth++;
             this.failed(`central refused the gate's credentials (HTTP ${status})`);
             await this.raiseAuthAlert(status);
             await this.wait("auth-failed", this.options.authRetryMs);
-            return;
+            return false;
         }
         if (status === 429 || status === 503) {
             this.counters.requests.rateLimited++;
@@ -303,23 +341,24 @@ export class Uplink {
             this.failed(`central is busy (HTTP ${status}${asked === undefined ? "" : `, retry after ${asked} ms`})`);
             const delay = asked === undefined ? this.backoff.next() : Math.min(asked, this.options.maxRetryAfterMs);
             await this.wait("backoff", delay);
-            return;
+            return false;
         }
         if (status === 413 && this.batchLimit > 1) {
             // Central takes less than the protocol promises: halve the batch until it fits.
             this.counters.requests.http4xx++;
             this.batchLimit = Math.max(1, Math.floor(this.batchLimit / 2));
             this.failed(`central refused a batch as too large (HTTP 413); batches now ≤ ${this.batchLimit} events`);
-            return;
+            return false;
         }
         if (status >= 500) this.counters.requests.http5xx++;
         else this.counters.requests.http4xx++;
         // Any other answer: central cannot take this batch now. Nothing is dropped: back off and resend.
         this.failed(`central answered HTTP ${status}${describeError(response.body)}`);
         await this.wait("backoff", this.backoff.next());
+        return false;
     }
 
-    private async applyResults(batch: Batch, body: unknown): Promise<void> {
+    private async applyResults(batch: Batch, body: unknown): Promise<boolean> {
         let results: ReturnType<typeof parseEventsResponse>;
         try {
             results = parseEventsResponse(
@@ -330,7 +369,7 @@ export class Uplink {
             this.counters.requests.protocol++;
             this.failed(errorMessage(err));
             await this.wait("backoff", this.backoff.next());
-            return;
+            return false;
         }
         const delivered: OutboxEntry[] = [];
         const rejected: { entry: OutboxEntry; row: EventRow; reason: string }[] = [];
@@ -370,6 +409,7 @@ export class Uplink {
             });
         }
         for (const { row, reason } of rejected) await this.parkedAlert(row, reason);
+        return true;
     }
 
     private parkOne(entry: OutboxEntry, row: EventRow, reason: string): void {

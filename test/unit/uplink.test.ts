@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.ts";
 import { GateError } from "../../src/core/errors.ts";
-import type { GateEventDraft } from "../../src/core/events.ts";
+import { type GateEventDraft, OutboxClass } from "../../src/core/events.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { EventLog } from "../../src/store/eventLog.ts";
 import { Outbox } from "../../src/store/outbox.ts";
@@ -64,6 +64,9 @@ const options: UplinkOptions = {
     authRetryMs: 300_000,
     maxRetryAfterMs: 600_000,
     idleCheckMs: 1000,
+    maxEventsPerSecond: 0,
+    busyMaxEventsPerSecond: 0,
+    busyIngestPerSecond: 2000,
 };
 
 async function setup(handler: Handler, drafts: GateEventDraft[], opts: Partial<UplinkOptions> = {}) {
@@ -312,6 +315,34 @@ describe("uplink", () => {
             expect(e.seq).toBeGreaterThan(last.get(key) ?? 0);
             last.set(key, e.seq);
         }
+    });
+
+    it("paces uploads to maxEventsPerSecond, and to busyMaxEventsPerSecond while the gate is busy", async () => {
+        const capped = await setup((events) => ok(events), readings(1500), { maxEventsPerSecond: 1000 });
+        capped.uplink.start();
+        await capped.drained();
+        await capped.uplink.stop();
+        expect(capped.timers.waits.slice(0, 3)).toEqual([500, 500, 500]);
+
+        const busy = await setup((events) => ok(events), readings(1500), {
+            busyMaxEventsPerSecond: 2000,
+            busyIngestPerSecond: 10,
+        });
+        // The lanes commit 50 events within this second: the gate is busy.
+        for (let i = 0; i < 50; i++) busy.uplink.noteQueued(OutboxClass.Reading);
+        busy.uplink.start();
+        await busy.drained();
+        await busy.uplink.stop();
+        expect(busy.timers.waits.slice(0, 3)).toEqual([250, 250, 250]);
+
+        const idle = await setup((events) => ok(events), readings(1500), {
+            busyMaxEventsPerSecond: 2000,
+            busyIngestPerSecond: 10,
+        });
+        idle.uplink.start();
+        await idle.drained();
+        await idle.uplink.stop();
+        expect(idle.timers.waits.filter((ms) => ms !== 1000)).toEqual([]);
     });
 
     it("rides out a day-long central outage on virtual time and then drains", async () => {
