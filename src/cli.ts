@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
@@ -8,10 +6,13 @@ import { createLogger } from "./core/logger.ts";
 import { Gate } from "./gate.ts";
 import { verifyChain } from "./store/audit.ts";
 import { openDatabase } from "./store/db.ts";
+import { createDemoUsers, type PasswordInput, registerUsersCommand } from "./usersCommand.ts";
 
 export interface CliIo {
     stdout: NodeJS.WritableStream;
     stderr: NodeJS.WritableStream;
+    /** Where `users add` and `users passwd` read a password (default: the process's stdin). */
+    stdin?: PasswordInput;
 }
 
 /** Exit codes: 0 ok, 1 the check failed (bad config, broken chain), 2 usage or unreadable input. */
@@ -78,6 +79,10 @@ export async function main(
                 db.close();
             }
         });
+
+    registerUsersCommand(program, { stdin: io.stdin ?? process.stdin, out, err, prompt: io.stderr }, (code) => {
+        exitCode = code;
+    });
 
     const clearance = program.command("clearance").description("manage the cached clearance data");
     clearance
@@ -161,23 +166,29 @@ async function startCommand(
     const log = createLogger();
     const gate = new Gate({ config, log });
     let simulators: { stop(): Promise<void> } | undefined;
+    let central: { stop(): Promise<void> } | undefined;
     try {
+        if (withSimulators) {
+            // The demo's central clearance system, started first so the gate's sync finds it; it serves
+            // the declarations the demo trucks carry through the real clearance feed.
+            const { startDemoCentral } = await import("../simulators/demo.ts");
+            central = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
+        }
         const addresses = await gate.start();
         if (withSimulators) {
-            // The demo's trucks carry declarations central would have sent: load them as the sync would.
-            const fixture = join(dirname(file), "clearance-demo.yaml");
-            if (existsSync(fixture)) {
-                const { readClearanceFile } = await import("./store/clearance.ts");
-                const data = readClearanceFile(fixture);
-                gate.clearance.importData(data, Date.now());
-                gate.clearance.setVersion(data.version, Date.now());
-                out(`  clearance data: ${data.declarations.length} declaration(s) from ${fixture}`);
+            // The demo must let a person log in; a production start never creates users.
+            const demoUsers = createDemoUsers(gate.database);
+            if (demoUsers.length > 0) {
+                out("  demo users (passwords shown only this once):");
+                for (const user of demoUsers) out(`    ${user.name.padEnd(11)} ${user.password}`);
+            } else {
+                out(`  users: as before (new password: npx gate-edge users passwd NAME --config ${file})`);
             }
             const { startDemoSimulators } = await import("../simulators/demo.ts");
             simulators = await startDemoSimulators(file, config, addresses, log.child({ component: "simulators" }));
         }
         out(`gate-edge ${config.gate.id} is running`);
-        out(`  API:   ${addresses.http}/api/v1/health   (events: ${addresses.http}/api/v1/events)`);
+        out(`  API:   ${addresses.http}/api/v1/health   (dashboard: ${addresses.http}/)`);
         if (addresses.mqtt) out(`  MQTT:  ${addresses.mqtt}`);
         if (addresses.push) out(`  push:  ${addresses.push}   (camera push receiver)`);
         out(`  store: ${config.storage.path}`);
@@ -186,6 +197,7 @@ async function startCommand(
         err(`gate-edge could not start: ${errorMessage(error)}`);
         await simulators?.stop();
         await gate.stop();
+        await central?.stop();
         return 1;
     }
     await new Promise<void>((resolve) => {
@@ -195,6 +207,7 @@ async function startCommand(
     out("stopping…");
     await simulators?.stop();
     await gate.stop();
+    await central?.stop();
     return 0;
 }
 

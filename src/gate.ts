@@ -10,6 +10,7 @@ import { EventBus } from "./core/bus.ts";
 import { canonicalJson } from "./core/canonical.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { errorMessage, GateError } from "./core/errors.ts";
+import type { WeightValues } from "./core/events.ts";
 import { deviceLogger } from "./core/logger.ts";
 import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts";
 import { ExternalMqttIngest } from "./drivers/mqtt.ts";
@@ -17,7 +18,8 @@ import type { OnvifCameraDriver } from "./drivers/onvif.ts";
 import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
-import { LaneEngine, type OfficerActionRequest } from "./lane/engine.ts";
+import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
+import { verifyChain } from "./store/audit.ts";
 import { ClearanceCache } from "./store/clearance.ts";
 import { type Db, openDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
@@ -59,6 +61,27 @@ export interface ActuatorOutcome {
     detail: string;
 }
 
+/** A technician's test of one device from the dashboard. */
+export type DeviceTestAction = "readWeight" | "snapshot" | "pulseLight";
+
+export interface DeviceTestResult {
+    ok: boolean;
+    detail: string;
+    weight?: WeightValues;
+    at?: string;
+    imageRef?: string;
+    /**
+     * The snapshot itself as a data: URL: technicians may not fetch plate images by reference (they are
+     * personal data, /api/v1/images is for officers and auditors), but must see what their camera sees.
+     */
+    imageDataUrl?: string;
+}
+
+/** How long a polled scale has to answer a technician's test poll. */
+const TEST_WEIGHT_TIMEOUT_MS = 2000;
+/** How long a technician's light pulse stays on. */
+const TEST_PULSE_MS = 1000;
+
 /**
  * One running gate: owns the lifecycle of the store, the device runtimes and their transports, the MQTT
  * broker (or the link to an external one) and the HTTP API. Constructing does nothing; start() brings the
@@ -73,6 +96,9 @@ export class Gate {
     /** Drivers that own a session with their device (ONVIF cameras, PLCs), in start order. */
     private readonly sessionDrivers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
     private readonly plcs = new Map<string, OpcUaPlcDriver>();
+    /** By device id, for a technician's tests: serial drivers (to poll a scale) and ONVIF cameras (snapshot). */
+    private readonly serialByDevice = new Map<string, SerialDriver>();
+    private readonly cameras = new Map<string, OnvifCameraDriver>();
     private readonly pushBindings: PushCameraBinding[] = [];
     private pushReceiver: HttpPushReceiver | undefined;
     private images: ImageStore | undefined;
@@ -213,6 +239,21 @@ export class Gate {
                     passages: (query) => this.passages.list(query),
                     passage: (id) => this.passages.get(id),
                     laneSnapshot: (laneId) => this.laneEngine?.snapshot(laneId),
+                    db: this.database,
+                    bus: this.bus,
+                    http: config.http,
+                    now: () => this.clock.now(),
+                    laneDevices: (laneId) =>
+                        (config.lanes.find((lane) => lane.id === laneId)?.devices ?? []).map((device) => ({
+                            id: device.id,
+                            kind: device.kind,
+                            ...(device.role !== undefined && { role: device.role }),
+                        })),
+                    clearance: () => this.clearanceCache?.view(),
+                    officerAction: (request) => this.officerAction(request),
+                    appendEvent: (draft) => this.log.append(draft),
+                    deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
+                    verifyEvents: () => verifyChain(this.database),
                     sync: this.syncService,
                 },
                 log,
@@ -245,6 +286,8 @@ export class Gate {
         for (const driver of this.sessionDrivers) await driver.stop();
         this.sessionDrivers.length = 0;
         this.plcs.clear();
+        this.cameras.clear();
+        this.serialByDevice.clear();
         for (const driver of this.serialDrivers) await driver.stop();
         this.serialDrivers.length = 0;
         await this.broker?.stop();
@@ -280,24 +323,24 @@ export class Gate {
                 model.kind === "weight" && model.poll
                     ? { command: model.poll.command, intervalMs: device.pollIntervalMs ?? model.poll.intervalMs }
                     : undefined;
-            this.serialDrivers.push(
-                new SerialDriver(
-                    {
-                        address,
-                        serialDefaults: model.serialDefaults,
-                        framer: model.framer,
-                        ...(poll && { poll }),
-                        // A scanner is quiet until something is scanned; a scale streams or answers polls.
-                        ...(model.kind === "weight" && { silenceMs: config.ingest.offlineAfterMs }),
-                    },
-                    {
-                        log: deviceLog,
-                        onFrame: (frame) => runtime.handleFrame(frame),
-                        onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
-                        setStatus,
-                    },
-                ),
+            const serialDriver = new SerialDriver(
+                {
+                    address,
+                    serialDefaults: model.serialDefaults,
+                    framer: model.framer,
+                    ...(poll && { poll }),
+                    // A scanner is quiet until something is scanned; a scale streams or answers polls.
+                    ...(model.kind === "weight" && { silenceMs: config.ingest.offlineAfterMs }),
+                },
+                {
+                    log: deviceLog,
+                    onFrame: (frame) => runtime.handleFrame(frame),
+                    onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
+                    setStatus,
+                },
             );
+            this.serialDrivers.push(serialDriver);
+            this.serialByDevice.set(device.id, serialDriver);
         } else {
             this.createSessionDriver(device, runtime, deviceLog, drivers);
         }
@@ -323,9 +366,89 @@ export class Gate {
         return this.laneEngine;
     }
 
-    /** An officer's action on a passage (the dashboard's API calls this once officers log in). */
-    officerAction(request: OfficerActionRequest): Promise<void> {
+    /** An officer's action on a passage (the dashboard's API calls this for a logged-in officer). */
+    officerAction(request: OfficerActionRequest): Promise<OfficerActionResult> {
         return this.lanes.officerAction(request);
+    }
+
+    /** The HTTP API's Fastify instance (tests call it with inject()). */
+    get httpApi(): FastifyInstance {
+        if (!this.api) throw new GateError("STORE_CLOSED", "the HTTP API is not running");
+        return this.api;
+    }
+
+    /**
+     * A technician's test of a device: read a scale, take a camera snapshot, pulse a lane light. A device
+     * that does not answer is a result ({ok: false}), not an error; an action that does not fit the device
+     * is API_BAD_REQUEST, and a light pulse on a lane with a truck in it is DEVICE_BUSY.
+     */
+    async deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult> {
+        const runtime = this.runtimes.get(deviceId);
+        if (!runtime) throw new GateError("DEVICE_UNKNOWN", deviceId);
+        const model = runtime.model;
+        const wrongKind = (wanted: string): GateError =>
+            new GateError("API_BAD_REQUEST", `${action} needs a ${wanted}; ${deviceId} is a ${model.kind} device`);
+        switch (action) {
+            case "readWeight": {
+                if (model.kind !== "weight") throw wrongKind("scale");
+                const driver = this.serialByDevice.get(deviceId);
+                if (model.poll && driver) {
+                    if (!driver.connected) return { ok: false, detail: `${deviceId} is not connected` };
+                    const answer = runtime.nextWeight(TEST_WEIGHT_TIMEOUT_MS);
+                    await driver.write(Uint8Array.from(model.poll.command));
+                    const weight = await answer;
+                    if (!weight) return { ok: false, detail: `no answer within ${TEST_WEIGHT_TIMEOUT_MS} ms` };
+                    return weightResult(weight, "answer to a test poll");
+                }
+                // A streaming scale sends all the time: its latest frame is a fresh reading.
+                const weight = runtime.latestWeight();
+                if (!weight) return { ok: false, detail: "no weight frame received yet" };
+                return weightResult(weight, "latest frame");
+            }
+            case "snapshot": {
+                if (model.kind !== "plate") throw wrongKind("camera");
+                const camera = this.cameras.get(deviceId);
+                if (camera && this.images) {
+                    try {
+                        const image = await camera.snapshot();
+                        const imageRef = this.images.put(image.bytes, image.contentType, new Date(this.clock.now()));
+                        return {
+                            ok: true,
+                            detail: `snapshot of ${image.bytes.length} bytes`,
+                            imageRef,
+                            imageDataUrl: dataUrl(image.contentType, image.bytes),
+                        };
+                    } catch (err) {
+                        return { ok: false, detail: errorMessage(err) };
+                    }
+                }
+                // A push camera cannot be asked for a picture: show the one it pushed last.
+                const imageRef = runtime.latestImageRef();
+                const image = imageRef !== undefined ? this.images?.get(imageRef) : undefined;
+                if (!imageRef || !image) return { ok: false, detail: "the camera has sent no image yet" };
+                return {
+                    ok: true,
+                    detail: "image of the camera's last push",
+                    imageRef,
+                    imageDataUrl: dataUrl(image.contentType, image.bytes),
+                };
+            }
+            case "pulseLight": {
+                if (model.kind !== "plc") throw wrongKind("lane PLC");
+                const laneId = runtime.device.laneId;
+                const state = this.laneEngine?.snapshot(laneId)?.state ?? "IDLE";
+                // A light means something to a driver: a test must not tell a waiting truck to go or stop.
+                if (state !== "IDLE") throw new GateError("DEVICE_BUSY", `lane ${laneId} has a passage (${state})`);
+                const on = await this.actuate(deviceId, { type: "setLight", which: "entry", color: "yellow" });
+                if (!on.confirmed) return { ok: false, detail: on.detail };
+                await new Promise((resolve) => setTimeout(resolve, TEST_PULSE_MS));
+                const off = await this.actuate(deviceId, { type: "setLight", which: "entry", color: "red" });
+                return {
+                    ok: off.confirmed,
+                    detail: off.confirmed ? `entry light yellow for ${TEST_PULSE_MS} ms, then red` : off.detail,
+                };
+            }
+        }
     }
 
     /** The lane's PLC, if it has one, carries out the lane engine's command. */
@@ -350,6 +473,7 @@ export class Gate {
 
     /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state). */
     private publishLaneState(laneId: string, state: object): void {
+        this.bus.emit("laneState", { laneId, ...(state as { state: string; at: string; passageId?: string | null }) });
         const topic = `gate/${this.options.config.gate.id}/lanes/${laneId}/state`;
         const payload = JSON.stringify(state);
         const sent = this.broker
@@ -382,23 +506,23 @@ export class Gate {
         const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
             void runtime.setStatus(status, reason);
         if (model.transport === "onvif" && address.transport === "onvif" && drivers.onvif) {
-            this.sessionDrivers.push(
-                new drivers.onvif(
-                    {
-                        hostname: address.host,
-                        port: address.port,
-                        username: device.login?.username ?? "",
-                        password: device.login?.password ?? "",
-                        plateTopic: model.plateTopic,
-                        snapshot: address.snapshot,
-                    },
-                    {
-                        log: deviceLog,
-                        onNotification: (xml, snapshot) => runtime.handleOnvifNotification(xml, snapshot),
-                        setStatus,
-                    },
-                ),
+            const camera = new drivers.onvif(
+                {
+                    hostname: address.host,
+                    port: address.port,
+                    username: device.login?.username ?? "",
+                    password: device.login?.password ?? "",
+                    plateTopic: model.plateTopic,
+                    snapshot: address.snapshot,
+                },
+                {
+                    log: deviceLog,
+                    onNotification: (xml, snapshot) => runtime.handleOnvifNotification(xml, snapshot),
+                    setStatus,
+                },
             );
+            this.sessionDrivers.push(camera);
+            this.cameras.set(device.id, camera);
         } else if (model.transport === "http-push" && address.transport === "http-push") {
             this.pushBindings.push({
                 deviceId: device.id,
@@ -553,4 +677,18 @@ function configRevision(config: GateConfig): string {
         JSON.stringify(config, (key, value) => (key === "passwordHash" || key === "password" ? undefined : value)),
     );
     return createHash("sha256").update(canonicalJson(withoutSecrets)).digest("hex").slice(0, 16);
+}
+
+function dataUrl(contentType: string, bytes: Uint8Array): string {
+    return `data:${contentType};base64,${Buffer.from(bytes).toString("base64")}`;
+}
+
+function weightResult(weight: { at: number; values: WeightValues }, what: string): DeviceTestResult {
+    const { kg, stable, motion } = weight.values;
+    return {
+        ok: true,
+        detail: `${kg} kg, ${stable && !motion ? "stable" : "in motion"} (${what})`,
+        weight: weight.values,
+        at: new Date(weight.at).toISOString(),
+    };
 }

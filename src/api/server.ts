@@ -1,13 +1,35 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { GateConfig } from "../config/types.ts";
+import type { EventBus } from "../core/bus.ts";
 import { isGateError } from "../core/errors.ts";
-import type { GateEvent } from "../core/events.ts";
+import type { GateEvent, GateEventDraft } from "../core/events.ts";
+import type { DeviceTestAction, DeviceTestResult } from "../gate.ts";
 import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
+import type { LaneSnapshot } from "../lane/correlator.ts";
+import type { OfficerActionRequest, OfficerActionResult } from "../lane/engine.ts";
+import type { ClearanceView } from "../lane/types.ts";
+import { AlertStore } from "../store/alerts.ts";
+import { ApprovalStore } from "../store/approvals.ts";
+import type { ChainReport } from "../store/audit.ts";
+import { AuditLog } from "../store/auditLog.ts";
+import type { Db } from "../store/db.ts";
 import type { PassageQuery, PassageRow } from "../store/passages.ts";
+import { SessionStore, UserStore } from "../store/users.ts";
 import type { SyncService } from "../sync/service.ts";
+import { registerAuth } from "./auth.ts";
+import type { ApiContext } from "./context.ts";
+import { AlertFeed, LaneBoard, LiveHub } from "./live.ts";
+import { registerAlertRoutes } from "./routes/alerts.ts";
+import { registerAuditRoutes } from "./routes/audit.ts";
+import { registerDeviceRoutes } from "./routes/devices.ts";
+import { registerLaneRoutes } from "./routes/lanes.ts";
+import { registerPassageRoutes } from "./routes/passages.ts";
+import { registerUserRoutes } from "./routes/users.ts";
 import { registerMetrics, registerSyncRoutes } from "./syncRoutes.ts";
+import { laneTile } from "./views.ts";
 
-/** What the API reads from the running gate. */
+/** What the API reads from (and asks of) the running gate. */
 export interface ApiSource {
     gate: { id: string; name: string };
     startedAt: string;
@@ -20,16 +42,28 @@ export interface ApiSource {
     image(ref: string): { contentType: string; bytes: Buffer } | undefined;
     passages(query: PassageQuery): PassageRow[];
     passage(id: string): PassageRow | undefined;
-    laneSnapshot(laneId: string): unknown;
+    laneSnapshot(laneId: string): LaneSnapshot | undefined;
     /** Central sync; absent in API tests that do not need it. */
     sync?: SyncService;
+    /** The gate database: users, sessions, audit log, approvals and the alerts queue live beside the events. */
+    db: Db;
+    bus: EventBus;
+    http: GateConfig["http"];
+    /** The gate's clock (ms): session expiry and the login rate limit run on it. */
+    now(): number;
+    /** A lane's devices as configured (the board's device dots). */
+    laneDevices(laneId: string): { id: string; kind: string; role?: string }[];
+    clearance(): ClearanceView | undefined;
+    officerAction(request: OfficerActionRequest): Promise<OfficerActionResult>;
+    appendEvent(draft: GateEventDraft): Promise<GateEvent>;
+    deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult>;
+    verifyEvents(): ChainReport;
 }
 
-const MAX_EVENTS_PAGE = 1000;
-
 /**
- * The HTTP API (Fastify). Every query is validated by its schema, so a bad request gets a 400 naming the
- * field; errors answer `{error: CODE, message}` from the one error catalogue, never a stack trace.
+ * The HTTP API (Fastify). Every query and body is validated by its schema, so a bad request gets a 400
+ * naming the field; errors answer `{error: CODE, message}` from the one error catalogue, never a stack
+ * trace. Every route under /api/ passes the role guard of src/api/auth.ts (roles in permissions.ts).
  */
 export async function createApiServer(source: ApiSource, log: Logger): Promise<FastifyInstance> {
     const app = Fastify({
@@ -60,6 +94,51 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
             .send({ error: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
     );
 
+    const apiLog = log.child({ component: "api" });
+    const hub = new LiveHub();
+    const users = new UserStore(source.db, source.now);
+    const sessions = new SessionStore(source.db, source.now);
+    const audit = new AuditLog(source.db, source.now);
+    const approvals = new ApprovalStore(source.db, source.now);
+    const alerts = new AlertStore(source.db, source.now);
+    const alertFeed = new AlertFeed(alerts, source.bus, hub, source.headSeq);
+    const laneOfDevice = new Map(source.lanes().flatMap((lane) => lane.deviceIds.map((id) => [id, lane.id] as const)));
+    const board = new LaneBoard(
+        source.bus,
+        hub,
+        (laneId, since) => {
+            const lane = source.lanes().find((candidate) => candidate.id === laneId);
+            if (!lane) return undefined;
+            const status = new Map(source.devices().map((device) => [device.deviceId, device.status]));
+            const devices = source.laneDevices(laneId).map((device) => ({
+                id: device.id,
+                role: device.role ?? device.kind,
+                kind: device.kind,
+                status: status.get(device.id) ?? ("offline" as const),
+            }));
+            return laneTile(
+                lane,
+                source.laneSnapshot(laneId),
+                since,
+                devices,
+                source.clearance(),
+                (passageId) => approvals.pending(passageId) !== undefined,
+            );
+        },
+        (deviceId) => laneOfDevice.get(deviceId),
+        source.startedAt,
+    );
+    alertFeed.start();
+    board.start();
+    app.addHook("onClose", async () => {
+        board.stop();
+        alertFeed.stop();
+    });
+    const ctx: ApiContext = { source, users, sessions, audit, approvals, alerts, alertFeed, board, hub, log: apiLog };
+
+    // The guard's hooks first, so they are in front of every route registered after them.
+    registerAuth(app, { users, sessions, audit, http: source.http, now: source.now, log: apiLog });
+
     registerMetrics(app, source);
     if (source.sync) registerSyncRoutes(app, source.sync);
 
@@ -88,123 +167,13 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
         };
     });
 
-    app.get<{ Querystring: { after: number; limit: number } }>(
-        "/api/v1/events",
-        {
-            schema: {
-                querystring: {
-                    type: "object",
-                    additionalProperties: false,
-                    properties: {
-                        after: { type: "integer", minimum: 0, default: 0 },
-                        limit: { type: "integer", minimum: 1, maximum: MAX_EVENTS_PAGE, default: 100 },
-                    },
-                },
-            },
-        },
-        async (request) => {
-            const events = source.events(request.query.after, request.query.limit);
-            const last = events[events.length - 1];
-            return { events, next: last ? last.seq : request.query.after };
-        },
-    );
+    registerLaneRoutes(app, ctx);
+    registerPassageRoutes(app, ctx);
+    registerAlertRoutes(app, ctx);
+    registerDeviceRoutes(app, ctx);
+    registerAuditRoutes(app, ctx);
+    registerUserRoutes(app, ctx);
 
-    app.get("/api/v1/devices", async () => ({ devices: source.devices() }));
-
-    app.get("/api/v1/lanes", async () => ({
-        lanes: source.lanes().map((lane) => ({ ...lane, now: source.laneSnapshot(lane.id) ?? null })),
-    }));
-
-    app.get<{
-        Querystring: {
-            lane?: string;
-            plate?: string;
-            declaration?: string;
-            decision?: string;
-            before?: string;
-            limit: number;
-        };
-    }>(
-        "/api/v1/passages",
-        {
-            schema: {
-                querystring: {
-                    type: "object",
-                    additionalProperties: false,
-                    properties: {
-                        lane: { type: "string", pattern: "^[A-Za-z0-9_-]{1,32}$" },
-                        plate: { type: "string", pattern: "^[A-Z0-9\\u00C0-\\u024F\\u4E00-\\u9FFF]{2,16}$" },
-                        declaration: { type: "string", pattern: "^\\d{12}$" },
-                        decision: { enum: ["RELEASE", "HOLD", "INSPECT", "REJECT"] },
-                        before: { type: "string", format: "date-time" },
-                        limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
-                    },
-                },
-            },
-        },
-        async (request) => {
-            const q = request.query;
-            return {
-                passages: source.passages({
-                    limit: q.limit,
-                    ...(q.lane !== undefined && { laneId: q.lane }),
-                    ...(q.plate !== undefined && { plate: q.plate }),
-                    ...(q.declaration !== undefined && { declaration: q.declaration }),
-                    ...(q.decision !== undefined && { decision: q.decision }),
-                    ...(q.before !== undefined && { before: q.before }),
-                }),
-            };
-        },
-    );
-
-    app.get<{ Params: { id: string } }>(
-        "/api/v1/passages/:id",
-        {
-            schema: {
-                params: { type: "object", properties: { id: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$" } } },
-            },
-        },
-        async (request, reply) => {
-            const passage = source.passage(request.params.id);
-            if (!passage)
-                return reply.status(404).send({ error: "NOT_FOUND", message: `no passage ${request.params.id}` });
-            return passage;
-        },
-    );
-
-    app.get<{ Params: { id: string } }>(
-        "/api/v1/devices/:id/frames",
-        {
-            schema: {
-                params: { type: "object", properties: { id: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" } } },
-            },
-        },
-        async (request, reply) => {
-            const frames = source.recentFrames(request.params.id);
-            if (!frames)
-                return reply.status(404).send({ error: "DEVICE_UNKNOWN", message: `no device ${request.params.id}` });
-            return { deviceId: request.params.id, frames };
-        },
-    );
-
-    app.get<{ Params: { ref: string } }>(
-        "/api/v1/images/:ref",
-        {
-            schema: {
-                params: { type: "object", properties: { ref: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } } },
-            },
-        },
-        async (request, reply) => {
-            const image = source.image(request.params.ref);
-            if (!image)
-                return reply.status(404).send({ error: "NOT_FOUND", message: `no image ${request.params.ref}` });
-            // Content-addressed: the bytes behind a reference never change.
-            return reply
-                .header("content-type", image.contentType)
-                .header("cache-control", "private, max-age=31536000, immutable")
-                .send(image.bytes);
-        },
-    );
-
+    (await import("./ui.ts")).registerUi(app); // the dashboard's static files (src/ui), open like /health
     return app;
 }

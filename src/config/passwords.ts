@@ -33,3 +33,13 @@ export function verifyPasswordAsync(password: string | Buffer, stored: string): 
         ),
     );
 }
+
+/** hashPassword off the event loop, for passwords set through the API while the gate runs. */
+export function hashPasswordAsync(password: string): Promise<string> {
+    const salt = randomBytes(16);
+    return new Promise((resolve, reject) =>
+        scrypt(password, salt, KEY_LENGTH, (err, hash) =>
+            err ? reject(err) : resolve(`scrypt$${salt.toString("hex")}$${hash.toString("hex")}`),
+        ),
+    );
+}

@@ -13,8 +13,23 @@ export interface EventMap {
      * received the read that completed the passage, so `at - triggeredAt` is the decision latency.
      */
     laneCommand: { laneId: string; passageId: string; command: string; triggeredAt?: number; at: number };
+    /** A lane changed state (the lane display topic's payload); `at` is ISO 8601. */
+    laneState: { laneId: string; state: string; passageId?: string | null; at: string };
     /** A frame a device sent that could not be trusted. */
     badFrame: { deviceId: string; reason: string; rawHex: string };
+    /**
+     * Every raw frame as a device delivered it, before decoding (recordings: `gate-edge record`). `channel`
+     * is the MQTT subtopic, the HTTP push path or the OPC UA tag; `discarded` marks bytes a framer threw away.
+     */
+    rawFrame: {
+        deviceId: string;
+        laneId: string;
+        transport: string;
+        bytes: Uint8Array;
+        channel?: string;
+        contentType?: string;
+        discarded?: boolean;
+    };
 }
 
 type Listener<K extends keyof EventMap> = (payload: EventMap[K]) => void;

@@ -41,6 +41,10 @@ export const ErrorCodes = {
     SYNC_NETWORK: { status: 503, message: "central cannot be reached" },
     SYNC_NOT_PARKED: { status: 409, message: "the event is not parked" },
     SIMULATOR_STORE: { status: 500, message: "the simulator's database cannot be used" },
+    SCENARIO_INVALID: { status: 400, message: "scenario file is invalid" },
+    SCENARIO_UNREADABLE: { status: 400, message: "scenario file cannot be read" },
+    RECORDING_INVALID: { status: 400, message: "recording file is invalid" },
+    BENCH_NOT_READY: { status: 503, message: "the simulated gate did not become ready" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

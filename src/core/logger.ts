@@ -19,6 +19,22 @@ export const REDACT_PATHS = [
     "headers.authorization",
     "req.headers.authorization",
     "req.headers.cookie",
+    // Dashboard users and sessions: a hash, a cookie or a CSRF token in a log line would open a session.
+    "passwordHash",
+    "*.passwordHash",
+    "password_hash",
+    "*.password_hash",
+    "csrfToken",
+    "*.csrfToken",
+    "sessionToken",
+    "*.sessionToken",
+    "cookie",
+    "*.cookie",
+    "headers.cookie",
+    'req.headers["x-csrf-token"]',
+    'headers["x-csrf-token"]',
+    'res.headers["set-cookie"]',
+    'headers["set-cookie"]',
 ];
 
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {

@@ -77,6 +77,11 @@ export class DeviceRuntime {
     private readonly lastSignal = new Map<string, string>();
     private lastFaultCode: number | undefined;
     private readonly raisedAlerts = new Set<string>();
+    /** The latest decoded weight frame, settled or not: what a technician's "read weight" test shows. */
+    private lastWeight: { at: number; values: WeightValues } | undefined;
+    private weightWaiters: ((weight: { at: number; values: WeightValues }) => void)[] = [];
+    /** The first image of the latest plate read: a push camera's "snapshot" for a technician's test. */
+    private lastImageRef: string | undefined;
     readonly counters: DeviceHealth["counters"] = {
         frames: 0,
         readings: 0,
@@ -107,12 +112,14 @@ export class DeviceRuntime {
     /** A frame from a serial/TCP device, as cut by the model's framer. */
     async handleFrame(frame: Buffer): Promise<void> {
         if (this.model.transport !== "serial") return;
+        this.rawFrame(frame);
         await this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
     }
 
     /** A publish under the device's topic prefix; `subtopic` is what follows the prefix. */
     async handlePublish(subtopic: string, payload: Buffer): Promise<void> {
         if (this.model.transport !== "mqtt") return;
+        this.rawFrame(payload, { channel: subtopic });
         if (payload.length > this.model.maxPayloadBytes) {
             await this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), {
                 status: "invalid",
@@ -127,6 +134,7 @@ export class DeviceRuntime {
     /** Bytes the framer discarded. */
     discarded(bytes: Buffer, why: string): void {
         this.counters.discardedBytes += bytes.length;
+        this.rawFrame(bytes, { discarded: true });
         const hex = hexOf(bytes);
         this.remember(this.deps.clock.now(), bytes, "discarded", why);
         this.deps.log.warn({ bytes: bytes.length, frame: hex, why }, "device bytes discarded");
@@ -176,6 +184,38 @@ export class DeviceRuntime {
         };
     }
 
+    /** The latest weight frame the scale sent (any, not only settled ones). */
+    latestWeight(): { at: number; values: WeightValues } | undefined {
+        return this.lastWeight;
+    }
+
+    /** The next weight frame, or undefined after `timeoutMs` (a polled scale's answer to a test poll). */
+    nextWeight(timeoutMs: number): Promise<{ at: number; values: WeightValues } | undefined> {
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => {
+                this.weightWaiters = this.weightWaiters.filter((waiter) => waiter !== done);
+                resolve(undefined);
+            }, timeoutMs);
+            const done = (weight: { at: number; values: WeightValues }): void => {
+                clearTimeout(timer);
+                resolve(weight);
+            };
+            this.weightWaiters.push(done);
+        });
+    }
+
+    /** The first image reference of the latest plate read. */
+    latestImageRef(): string | undefined {
+        return this.lastImageRef;
+    }
+
+    private weightSeen(weight: { at: number; values: WeightValues }): void {
+        this.lastWeight = weight;
+        const waiters = this.weightWaiters;
+        this.weightWaiters = [];
+        for (const waiter of waiters) waiter(weight);
+    }
+
     /** The most recent raw frames, newest last. */
     recentFrames(): readonly RawFrameRecord[] {
         return this.frames.map((frame) => ({
@@ -189,6 +229,7 @@ export class DeviceRuntime {
     /** One ONVIF NotificationMessage (raw XML) with the snapshot the driver fetched for it. */
     async handleOnvifNotification(xml: string, snapshot?: { contentType: string; bytes: Buffer }): Promise<void> {
         if (this.model.transport !== "onvif") return;
+        this.rawFrame(Buffer.from(xml));
         const result = this.model.decode(xml);
         // The snapshot shows the scene at the moment of the read: evidence beside the camera's own crops.
         const withSnapshot: DecodeResult<unknown> =
@@ -210,6 +251,7 @@ export class DeviceRuntime {
      */
     async handlePush(request: PushRequest): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
         if (this.model.transport !== "http-push") return { outcome: "refused", reason: "not a push camera" };
+        this.rawFrame(request.body, { channel: request.path, contentType: request.contentType });
         const result = this.model.decode(request);
         const shown = Buffer.from(request.body.subarray(0, MAX_LOGGED_FRAME_BYTES));
         return this.handleDecoded(shown, result, result.observedAt);
@@ -219,11 +261,18 @@ export class DeviceRuntime {
     async handlePlcTag(tag: string, value: unknown, sourceTimestamp?: Date): Promise<void> {
         if (this.model.transport !== "opcua") return;
         const raw = Buffer.from(`${tag}=${JSON.stringify(value) ?? String(value)}`);
+        this.rawFrame(raw, { channel: tag });
         const known = tag in this.model.tags;
         const result: DecodeResult<unknown> = known
             ? this.model.decode(tag as PlcTag, value)
             : { status: "invalid", reason: `unknown tag ${tag}` };
         await this.handleDecoded(raw, result, sourceTimestamp?.getTime());
+    }
+
+    /** Hands the frame, as the device sent it, to whoever records raw traffic (the bus's `rawFrame`). */
+    private rawFrame(bytes: Uint8Array, extra: { channel?: string; contentType?: string; discarded?: boolean } = {}): void {
+        const { id: deviceId, laneId } = this.device;
+        this.deps.bus.emit("rawFrame", { deviceId, laneId, transport: this.model.transport, bytes, ...extra });
     }
 
     private async handleDecoded(
@@ -252,6 +301,7 @@ export class DeviceRuntime {
             this.remember(now, frame, "ignored", result.reason);
             return { outcome: "stored" };
         }
+        if (this.model.kind === "weight") this.weightSeen({ at: now, values: result.values as WeightValues });
         const outcome = this.reduce(result.values, now);
         if (!outcome.emit) {
             if (outcome.why === "duplicate") this.counters.duplicates++;
@@ -311,6 +361,7 @@ export class DeviceRuntime {
                           ),
                       ]
                     : [];
+                if (refs[0] !== undefined) this.lastImageRef = refs[0];
                 return [readingDraft(make("plate", plateValues(read, this.device, refs)))];
             }
             case "plc": {

@@ -38,6 +38,11 @@ export interface OfficerActionRequest {
     role: "officer" | "supervisor";
 }
 
+export interface OfficerActionResult {
+    /** A four-eyes release was requested and waits for a supervisor's approval. */
+    awaitingApproval: boolean;
+}
+
 const TICK_MS = 250;
 
 export function ruleParams(config: GateConfig): RuleParams {
@@ -125,8 +130,9 @@ export class LaneEngine {
     /**
      * An officer's (or supervisor's) action on a passage. Throws GateError API_BAD_REQUEST with a reason
      * for an unknown passage or an action that is not allowed (e.g. approving one's own release).
+     * `awaitingApproval`: the action was a four-eyes release that now waits for a supervisor.
      */
-    async officerAction(request: OfficerActionRequest): Promise<void> {
+    async officerAction(request: OfficerActionRequest): Promise<OfficerActionResult> {
         const row = this.deps.passages.get(request.passageId);
         const correlator = row ? this.correlators.get(row.laneId) : undefined;
         if (!row || !correlator) throw new GateError("API_BAD_REQUEST", `no open passage ${request.passageId}`);
@@ -144,8 +150,10 @@ export class LaneEngine {
             reasonCode: request.reasonCode,
             officerId: request.officerId,
             role: request.role,
+            ...(request.note !== undefined && { note: request.note }),
         });
         await this.handle(row.laneId, outputs);
+        return { awaitingApproval: outputs.some((output) => output.type === "approval.required") };
     }
 
     private onCommitted(event: GateEvent): void {
@@ -256,6 +264,10 @@ export class LaneEngine {
                     });
                     break;
                 case "state":
+                    // The record follows the lane: an officer's hold before the decision leaves a RELEASE
+                    // decision on a HELD passage, and only this output says so.
+                    if (output.passageId !== undefined && output.state !== "DECIDING")
+                        this.recordState(output.passageId, output.state);
                     this.deps.publishState(laneId, {
                         laneId,
                         state: output.state,
@@ -265,6 +277,11 @@ export class LaneEngine {
                     break;
             }
         }
+    }
+
+    private recordState(passageId: string, state: string): void {
+        const existing = this.deps.passages.get(passageId);
+        if (existing && existing.state !== state) this.deps.passages.upsert({ ...existing, state });
     }
 
     /** Adds a command, alert or officer action to the passage record's timeline. */

@@ -50,6 +50,10 @@ export interface PassageQuery {
     decision?: string;
     /** ISO 8601: passages opened before this. */
     before?: string;
+    /** ISO 8601: passages opened at or after this. */
+    from?: string;
+    /** A container number (ISO 6346, upper case) seen in the passage. */
+    container?: string;
     limit: number;
 }
 
@@ -58,6 +62,11 @@ const FILTERS: readonly [keyof Omit<PassageQuery, "limit">, string][] = [
     ["laneId", "lane_id = @laneId"],
     ["decision", "decision = @decision"],
     ["before", "opened_at < @before"],
+    ["from", "opened_at >= @from"],
+    [
+        "container",
+        "EXISTS (SELECT 1 FROM json_each(record, '$.facts.containers') WHERE json_extract(value, '$.number') = @container)",
+    ],
     ["plate", "EXISTS (SELECT 1 FROM json_each(plates) WHERE value = @plate)"],
     ["declaration", "EXISTS (SELECT 1 FROM json_each(declarations) WHERE value = @declaration)"],
 ];

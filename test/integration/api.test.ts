@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gate } from "../../src/gate.ts";
+import { type ApiSession, apiSession } from "../helpers/api.ts";
 import { startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
 let gate: Gate;
 let base = "";
+let technician: ApiSession;
 
 beforeAll(async () => {
     gate = await startGate(
@@ -21,6 +23,7 @@ beforeAll(async () => {
         ),
     );
     base = gate.addresses.http;
+    technician = apiSession(gate, "technician");
     for (let i = 0; i < 30; i++) await gate.log.append({ type: "reading.scan", laneId: "L2", data: { i } });
 });
 afterAll(async () => {
@@ -29,7 +32,7 @@ afterAll(async () => {
 });
 
 const get = async (path: string) => {
-    const response = await fetch(`${base}${path}`);
+    const response = await fetch(`${base}${path}`, { headers: technician.headers });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
@@ -76,13 +79,20 @@ describe("HTTP API", () => {
     it("answers an unknown route or device with a 404 and a reason", async () => {
         expect((await get("/api/v1/nope")).status).toBe(404);
         const unknown = await get("/api/v1/devices/ghost/frames");
-        expect(unknown).toEqual({ status: 404, body: { error: "DEVICE_UNKNOWN", message: "no device ghost" } });
+        expect(unknown).toEqual({ status: 404, body: { error: "DEVICE_UNKNOWN", message: "unknown device: ghost" } });
     });
 
     it("lists devices with counters for technicians", async () => {
         const { body } = await get("/api/v1/devices");
         expect((body.devices as { deviceId: string; counters: object }[])[0]).toMatchObject({
             deviceId: "scale-1",
+            laneId: "L1",
+            kind: "weight",
+            role: "weight",
+            status: "offline",
+            reconnects: 0,
+            badFrames: 0,
+            frames: 0,
             counters: { frames: 0, invalid: 0 },
         });
     });

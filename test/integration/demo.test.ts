@@ -5,6 +5,7 @@ import { startDemoCentral, startDemoSimulators } from "../../simulators/demo.ts"
 import { parseConfig } from "../../src/config/load.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import { Gate } from "../../src/gate.ts";
+import { createDemoUsers } from "../../src/usersCommand.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -71,6 +72,20 @@ describe("the demo gate that npm start runs", () => {
                 lanes: { ready: boolean }[];
             };
             expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true]);
+            // As `npm start` does: demo users, and an officer logs in and sees both lanes on the board.
+            const officer = createDemoUsers(gate.database).find((user) => user.role === "officer")!;
+            const login = await fetch(`${addresses.http}/api/v1/auth/login`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ username: officer.name, password: officer.password }),
+            });
+            expect(login.status).toBe(200);
+            const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+            const board = (await (await fetch(`${addresses.http}/api/v1/lanes`, { headers: { cookie } })).json()) as {
+                lanes: { id: string; devices: { status: string }[] }[];
+            };
+            expect(board.lanes.map((lane) => lane.id)).toEqual(["L1", "L2"]);
+            expect(board.lanes.flatMap((lane) => lane.devices.map((device) => device.status))).not.toContain("offline");
             // The demo's central serves the trucks' declarations through the clearance feed.
             expect(gate.clearance.declaration("101234567820")?.channel).toBe("GREEN");
             await eventually(

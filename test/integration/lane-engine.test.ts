@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
+import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -110,15 +111,16 @@ describe("the lane engine through the gate", () => {
         await eventually(() => (plc.state("L1").barrier === "open" ? true : undefined), 10_000, "barrier open");
         const [passage] = gate.passages.list({ laneId: "L1", limit: 10 });
         expect(passage).toMatchObject({ decision: "RELEASE", plates: ["15C12345"], declarations: [GREEN] });
-        const api = (await (await fetch(`${gate.addresses.http}/api/v1/passages/${passage!.passageId}`)).json()) as {
-            decision: string;
+        const officer = apiSession(gate, "officer");
+        const api = (await (await officer.fetch(`/api/v1/passages/${passage!.passageId}`)).json()) as {
+            passage: { decision: { outcome: string } };
         };
-        expect(api.decision).toBe("RELEASE");
-        const search = (await (await fetch(`${gate.addresses.http}/api/v1/passages?plate=15C12345`)).json()) as {
+        expect(api.passage.decision.outcome).toBe("RELEASE");
+        const search = (await (await officer.fetch("/api/v1/passages?plate=15C12345")).json()) as {
             passages: unknown[];
         };
         expect(search.passages).toHaveLength(1);
-        expect((await fetch(`${gate.addresses.http}/api/v1/passages?plate=%3Cscript%3E`)).status).toBe(400);
+        expect((await officer.fetch("/api/v1/passages?plate=%3Cscript%3E")).status).toBe(400);
         // The truck drives through and the passage closes.
         plc.vehicleUnderBoom("L1", true);
         await plc.vehicleLeaves("L1", 100);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PushCameraSimulator, SAMPLE_JPEG } from "../../simulators/push-camera.ts";
 import type { PlateValues } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
+import { apiSession } from "../helpers/api.ts";
 import { startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -66,7 +67,7 @@ describe("plate cameras through the gate", () => {
         });
         const ref = tractor!.values.imageRefs[0]!;
         expect(ref).toMatch(/^sha256:[0-9a-f]{64}$/);
-        const response = await fetch(`${gate.addresses.http}/api/v1/images/${ref}`);
+        const response = await apiSession(gate, "officer").fetch(`/api/v1/images/${ref}`);
         expect(response.headers.get("content-type")).toBe("image/jpeg");
         expect(Buffer.from(await response.arrayBuffer())).toEqual(Buffer.from(SAMPLE_JPEG));
         // The same picture from the other camera is stored once.
@@ -134,12 +135,16 @@ describe("image retention", () => {
             const ref = (
                 g.log.read(0, 100).find((e) => e.type === "reading.plate")!.data.values as { imageRefs: string[] }
             ).imageRefs[0]!;
-            expect((await fetch(`${g.addresses.http}/api/v1/images/${ref}`)).status).toBe(200);
+            const officer = apiSession(g, "officer");
+            expect((await officer.fetch(`/api/v1/images/${ref}`)).status).toBe(200);
             clock.advance(29 * 86_400_000);
             expect(g.pruneImages()).toBe(0);
             clock.advance(2 * 86_400_000);
             expect(g.pruneImages()).toBe(1);
-            expect((await fetch(`${g.addresses.http}/api/v1/images/${ref}`)).status).toBe(404);
+            // A month on the gate's clock outlives any session: log in again.
+            expect((await officer.fetch(`/api/v1/images/${ref}`)).status).toBe(401);
+            const again = apiSession(g, "officer", "officer", { now: () => clock.now() });
+            expect((await again.fetch(`/api/v1/images/${ref}`)).status).toBe(404);
         } finally {
             await g.stop();
             local.cleanup();

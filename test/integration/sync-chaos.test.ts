@@ -10,6 +10,7 @@ import { ManualClock } from "../../src/core/clock.ts";
 import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import type { SyncTimers } from "../../src/sync/timers.ts";
+import { apiSession } from "../helpers/api.ts";
 import { auditCentral } from "../helpers/central.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -166,9 +167,25 @@ describe("central sync under fire", () => {
             expect(alert?.data).toMatchObject({ seq: rejected.seq, eventId: rejected.id });
             expect(gate.sync.status().backlog.find((row) => row.class === "passage")?.parked).toBe(1);
 
+            // The technician sees it on the sync view and in the metrics; an officer may not retry it.
+            const technician = apiSession(gate, "technician");
+            const view = (await technician.inject("GET", "/api/v1/sync")).json() as {
+                parked: { seq: number; reason: string }[];
+            };
+            expect(view.parked).toEqual([
+                expect.objectContaining({ seq: rejected.seq, reason: "passage references an unknown declaration" }),
+            ]);
+            const metrics = await (await fetch(`${gate.addresses.http}/metrics`)).text();
+            expect(metrics).toContain('gate_sync_parked_events{class="passage"} 1');
+            expect(metrics).toMatch(/gate_sync_last_success_timestamp_seconds [1-9]/);
+            const officer = apiSession(gate, "officer");
+            expect((await officer.inject("POST", `/api/v1/sync/parked/${rejected.seq}/retry`)).statusCode).toBe(403);
+
             // Central learns the declaration; the technician retries the parked event.
             central.setRejectRules([]);
-            gate.sync.retryParked(rejected.seq);
+            const retry = await technician.inject("POST", `/api/v1/sync/parked/${rejected.seq}/retry`);
+            expect(retry.statusCode).toBe(200);
+            expect((await technician.inject("POST", "/api/v1/sync/parked/999999/retry")).statusCode).toBe(409);
             await eventually(() => gate.sync.status().parked.length === 0 || undefined, 20_000, "the retry");
             await eventually(() => pendingTotal(gate) === 0 || undefined, 20_000, "the drain after the retry");
             const head = gate.log.headSeq;

@@ -1,0 +1,298 @@
+/**
+ * The gate-edge dashboard: hash routes, the session, navigation by role and one live stream shared by the
+ * pages. Plain browser modules served by gate-edge itself: no framework, no build step, nothing external.
+ */
+import { ApiError, api, logout, me, openStream, setUnauthorizedHandler } from "./api.js";
+import { h, replace, startTicking } from "./dom.js";
+import { alertsView } from "./views/alerts.js";
+import { approvalsView } from "./views/approvals.js";
+import { auditView } from "./views/audit.js";
+import { devicesView } from "./views/devices.js";
+import { lanesView } from "./views/lanes.js";
+import { loginView } from "./views/login.js";
+import { passageDetailView, passagesView } from "./views/passages.js";
+import { syncView } from "./views/sync.js";
+
+const ALL = ["officer", "supervisor", "technician", "auditor", "admin"];
+
+/** Which role may open which page: the API enforces the same (403); this only keeps the menu honest. */
+export const PAGES = [
+    { path: "lanes", label: "Lanes", roles: ALL, view: lanesView },
+    { path: "passages", label: "Passages", roles: ["officer", "supervisor", "auditor", "admin"], view: passagesView },
+    { path: "approvals", label: "Approvals", roles: ["supervisor"], view: approvalsView },
+    { path: "alerts", label: "Alerts", roles: ["officer", "supervisor", "technician", "admin"], view: alertsView },
+    { path: "devices", label: "Devices", roles: ["technician", "supervisor", "admin"], view: devicesView },
+    { path: "sync", label: "Sync", roles: ["technician", "supervisor", "admin"], view: syncView },
+    { path: "audit", label: "Audit", roles: ["auditor", "admin"], view: auditView },
+];
+
+const HOME = { officer: "lanes", supervisor: "lanes", technician: "devices", auditor: "audit", admin: "lanes" };
+
+/** What a role may do beyond reading (the page hides the buttons; the API refuses them anyway). */
+export const CAN = {
+    act: (user) => ["officer", "supervisor"].includes(user?.role),
+    testDevices: (user) => ["technician", "admin"].includes(user?.role),
+    retrySync: (user) => ["technician", "admin"].includes(user?.role),
+    approve: (user) => user?.role === "supervisor",
+};
+
+const state = {
+    user: undefined,
+    gateName: "",
+    cleanup: undefined,
+    closeStream: undefined,
+    listeners: new Map(),
+    link: "offline",
+};
+
+const root = document.getElementById("app");
+
+/** Pages subscribe to stream events (lane, alert, device, approval, open); returns the unsubscribe. */
+function subscribe(name, handler) {
+    if (!state.listeners.has(name)) state.listeners.set(name, new Set());
+    state.listeners.get(name).add(handler);
+    return () => state.listeners.get(name)?.delete(handler);
+}
+
+function emit(name, data) {
+    for (const handler of state.listeners.get(name) ?? []) {
+        try {
+            handler(data);
+        } catch (err) {
+            console.error(err);
+        }
+    }
+}
+
+function parseRoute() {
+    const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+    return { page: parts[0] ?? "", param: parts[1] };
+}
+
+export function navigate(hash) {
+    if (location.hash === hash) render();
+    else location.hash = hash;
+}
+
+function startStream() {
+    state.closeStream?.();
+    state.closeStream = openStream(
+        {
+            lane: (data) => emit("lane", data),
+            alert: (data) => {
+                emit("alert", data);
+                refreshBadges();
+            },
+            device: (data) => emit("device", data),
+            approval: (data) => {
+                emit("approval", data);
+                refreshBadges();
+            },
+        },
+        {
+            onStatus: (status) => {
+                state.link = status;
+                const el = document.getElementById("link-status");
+                if (el) {
+                    el.className = `link link-${status}`;
+                    el.textContent = status === "live" ? "● live" : "○ reconnecting…";
+                }
+            },
+            onOpen: () => emit("open", {}),
+        },
+    );
+}
+
+let badgeTimer;
+/** Open alerts and pending approvals counted in the menu (debounced: bursts of events fetch once). */
+function refreshBadges() {
+    clearTimeout(badgeTimer);
+    badgeTimer = setTimeout(async () => {
+        const user = state.user;
+        if (!user) return;
+        const counts = [];
+        if (allowed("alerts", user)) {
+            counts.push(
+                api
+                    .get("/api/v1/alerts?state=open")
+                    .then((a) => setBadge("alerts", a.alerts?.length ?? 0))
+                    .catch(() => {}),
+            );
+        }
+        if (allowed("approvals", user)) {
+            counts.push(
+                api
+                    .get("/api/v1/approvals")
+                    .then((a) => setBadge("approvals", a.approvals?.length ?? 0))
+                    .catch(() => {}),
+            );
+        }
+        await Promise.all(counts);
+    }, 300);
+}
+
+function setBadge(page, count) {
+    const el = document.querySelector(`[data-badge="${page}"]`);
+    if (!el) return;
+    el.textContent = count > 0 ? String(count) : "";
+    el.hidden = count === 0;
+}
+
+function allowed(page, user) {
+    return PAGES.find((p) => p.path === page)?.roles.includes(user?.role) ?? false;
+}
+
+function header(user, active) {
+    const nav = h(
+        "nav",
+        { class: "nav", "aria-label": "Pages" },
+        PAGES.filter((page) => page.roles.includes(user.role)).map((page) =>
+            h(
+                "a",
+                {
+                    href: `#/${page.path}`,
+                    class: page.path === active ? "active" : undefined,
+                    "aria-current": page.path === active ? "page" : undefined,
+                    dataset: { nav: page.path },
+                },
+                page.label,
+                h("span", { class: "badge", hidden: true, dataset: { badge: page.path } }),
+            ),
+        ),
+    );
+    return h(
+        "header",
+        { class: "top" },
+        h("div", { class: "brand" }, h("strong", {}, "gate-edge"), state.gateName ? ` · ${state.gateName}` : ""),
+        nav,
+        h(
+            "div",
+            { class: "who" },
+            h(
+                "span",
+                { id: "link-status", class: `link link-${state.link}` },
+                state.link === "live" ? "● live" : "○ connecting…",
+            ),
+            h("span", { class: "user", dataset: { testid: "user" } }, user.name, " ", h("em", {}, user.role)),
+            h(
+                "button",
+                {
+                    type: "button",
+                    class: "btn btn-quiet",
+                    onclick: async () => {
+                        try {
+                            await logout();
+                        } catch {
+                            // logged out locally either way
+                        }
+                        signedOut();
+                    },
+                },
+                "Log out",
+            ),
+        ),
+    );
+}
+
+function signedOut() {
+    state.user = undefined;
+    state.closeStream?.();
+    state.closeStream = undefined;
+    navigate("#/login");
+}
+
+async function render() {
+    state.cleanup?.();
+    state.cleanup = undefined;
+    const route = parseRoute();
+    if (!state.user || route.page === "login") {
+        if (state.user && route.page === "login") {
+            navigate(`#/${HOME[state.user.role] ?? "lanes"}`);
+            return;
+        }
+        replace(
+            root,
+            h(
+                "main",
+                { class: "login-page" },
+                loginView({
+                    gateName: state.gateName,
+                    onLogin: (user) => {
+                        state.user = user;
+                        startStream();
+                        const wanted = route.page && route.page !== "login" ? route.page : "";
+                        navigate(`#/${wanted && allowed(wanted, user) ? wanted : (HOME[user.role] ?? "lanes")}`);
+                        refreshBadges();
+                    },
+                }),
+            ),
+        );
+        if (route.page !== "login") history.replaceState(null, "", "#/login");
+        return;
+    }
+    const user = state.user;
+    if (!route.page) {
+        navigate(`#/${HOME[user.role] ?? "lanes"}`);
+        return;
+    }
+    const page = PAGES.find((p) => p.path === route.page);
+    const main = h("main", { id: "view", class: `page page-${route.page}` });
+    replace(root, header(user, route.page), main);
+    refreshBadges();
+    if (!page) {
+        replace(main, h("section", { class: "panel" }, h("h1", {}, "Page not found"), h("p", {}, "No such page.")));
+        return;
+    }
+    if (!page.roles.includes(user.role)) {
+        replace(
+            main,
+            h(
+                "section",
+                { class: "panel forbidden", role: "alert", dataset: { testid: "forbidden" } },
+                h("h1", {}, "Not allowed for your role"),
+                h("p", {}, `The ${page.label} page is not open to the ${user.role} role.`),
+            ),
+        );
+        return;
+    }
+    const view = route.page === "passages" && route.param ? passageDetailView : page.view;
+    const ctx = {
+        user,
+        param: route.param,
+        subscribe,
+        navigate,
+        can: CAN,
+        refreshBadges,
+        allowed: (name) => allowed(name, user),
+    };
+    try {
+        state.cleanup = view(main, ctx) ?? undefined;
+    } catch (err) {
+        console.error(err);
+        replace(main, h("p", { class: "notice notice-error" }, "This page failed to load."));
+    }
+}
+
+async function boot() {
+    setUnauthorizedHandler(() => {
+        if (state.user) signedOut();
+    });
+    startTicking();
+    try {
+        const health = await fetch("/api/v1/health", { credentials: "same-origin" });
+        if (health.ok) state.gateName = (await health.json()).gate?.name ?? "";
+        document.title = state.gateName ? `gate-edge · ${state.gateName}` : "gate-edge";
+    } catch {
+        // shown once the gate answers
+    }
+    try {
+        state.user = await me();
+    } catch (err) {
+        if (!(err instanceof ApiError)) console.error(err);
+    }
+    if (state.user) startStream();
+    window.addEventListener("hashchange", render);
+    render();
+}
+
+boot();

@@ -1,0 +1,96 @@
+import { api } from "../api.js";
+import { errorText, h, notice, replace, setNotice, time } from "../dom.js";
+import { channelChip } from "./lanes.js";
+import { reasonForm } from "./passages.js";
+
+function plateTexts(plates) {
+    if (!plates) return [];
+    if (Array.isArray(plates)) return plates.map((p) => (typeof p === "string" ? p : (p?.text ?? ""))).filter(Boolean);
+    return ["front", "rear"].map((pos) => plates[pos]?.text).filter(Boolean);
+}
+
+/**
+ * Releases waiting for a supervisor (RED channel, watch list): the four-eyes step. The API refuses an
+ * approval by the officer who asked (409 FOUR_EYES); the message says so.
+ */
+export function approvalsView(main, ctx) {
+    const status = notice("info", "Loading…");
+    const list = h("div", { class: "approvals", dataset: { testid: "approvals" } });
+    replace(main, h("section", { class: "panel" }, h("h1", {}, "Approvals"), status, list));
+
+    // Cards decided here stay (greyed, with their outcome) until the page is left.
+    const decided = new Map();
+    const load = async () => {
+        try {
+            const { approvals } = await api.get("/api/v1/approvals");
+            const open = (approvals ?? []).filter((a) => !decided.has(a.passageId));
+            if (open.length === 0) {
+                status.hidden = false;
+                setNotice(status, "info", "No release is waiting for approval.");
+            } else status.hidden = true;
+            replace(list, open.map(card), [...decided.values()]);
+        } catch (err) {
+            status.hidden = false;
+            setNotice(status, "error", errorText(err));
+        }
+    };
+
+    const card = (a) => {
+        const el = h(
+            "article",
+            { class: "approval", dataset: { passage: a.passageId } },
+            h(
+                "div",
+                { class: "approval-head" },
+                h("span", { class: "plate-text big" }, plateTexts(a.plates).join(" / ") || "—"),
+                channelChip(a.channel),
+                a.watchListed ? h("span", { class: "chip chip-bad" }, "WATCH LIST") : null,
+                h("span", { class: "muted" }, `Lane ${a.laneId ?? "?"}`),
+            ),
+            h(
+                "p",
+                {},
+                "Release requested by ",
+                h("strong", {}, a.requestedBy ?? "?"),
+                ` at ${time(a.requestedAt)} — reason `,
+                h("span", { class: "mono" }, a.reasonCode ?? ""),
+                a.note ? h("span", {}, ` — “${a.note}”`) : null,
+            ),
+            h("p", {}, h("a", { href: `#/passages/${encodeURIComponent(a.passageId)}` }, "Passage detail →")),
+            reasonForm({
+                actions: [
+                    { action: "approve", label: "Approve release" },
+                    { action: "reject", label: "Reject release" },
+                ],
+                // Approving takes a release reason; rejecting keeps the truck, so a hold or divert reason.
+                codesFor: (action) => (action === "approve" ? ["release"] : ["hold", "divert"]),
+                submitLabel: "Decide",
+                testid: "approval-form",
+                onSubmit: async ({ action, reasonCode, note }) => {
+                    // Kept while the answer is on its way: the stream's "resolved" may arrive first and reload.
+                    decided.set(a.passageId, el);
+                    try {
+                        await api.post(`/api/v1/approvals/${encodeURIComponent(a.passageId)}/${action}`, {
+                            reasonCode,
+                            ...(note && { note }),
+                        });
+                    } catch (err) {
+                        decided.delete(a.passageId);
+                        throw err;
+                    }
+                    el.classList.add("done");
+                    for (const control of el.querySelectorAll("select, textarea, button")) control.disabled = true;
+                    ctx.refreshBadges();
+                    return action === "approve" ? "Release approved." : "Release rejected.";
+                },
+            }),
+        );
+        return el;
+    };
+
+    load();
+    const offs = [ctx.subscribe("approval", () => load()), ctx.subscribe("open", load)];
+    return () => {
+        for (const off of offs) off();
+    };
+}

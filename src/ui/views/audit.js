@@ -1,0 +1,113 @@
+import { api, query } from "../api.js";
+import { errorText, h, notice, replace, setNotice, time } from "../dom.js";
+
+const PAGE = 200;
+
+function chainLine(name, result) {
+    if (!result) return h("li", {}, `${name}: —`);
+    return h(
+        "li",
+        { class: result.ok ? "good" : "bad", dataset: { chain: name, ok: String(Boolean(result.ok)) } },
+        h("strong", {}, result.ok ? "✔ intact" : "✘ BROKEN"),
+        ` ${name}: ${result.checked ?? 0} entries checked`,
+        result.ok || !result.firstBroken
+            ? ""
+            : `, first broken at seq ${result.firstBroken.seq ?? "?"}: ${result.firstBroken.reason ?? ""}`,
+    );
+}
+
+/** The audit log (who did what, allowed or denied) and the hash-chain check of events and audit. */
+export function auditView(main, _ctx) {
+    const verifyStatus = notice("info", "Checking the hash chains…");
+    const chains = h("ul", { class: "chains", dataset: { testid: "chain-check" } });
+    const status = notice("info", "Loading…");
+    const rows = h("tbody", {});
+    let after = 0;
+    const more = h("button", { type: "button", class: "btn", onclick: () => load() }, "Load more");
+    const verifyButton = h("button", { type: "button", class: "btn", onclick: () => verify() }, "Check again");
+    replace(
+        main,
+        h("section", { class: "panel" }, h("h1", {}, "Hash-chain check"), verifyStatus, chains, verifyButton),
+        h(
+            "section",
+            { class: "panel" },
+            h("h1", {}, "Audit log"),
+            status,
+            h(
+                "table",
+                { class: "grid audit", dataset: { testid: "audit" } },
+                h(
+                    "thead",
+                    {},
+                    h(
+                        "tr",
+                        {},
+                        ["Seq", "Time", "User", "Role", "Action", "Target", "Outcome", "IP", "Detail"].map((t) =>
+                            h("th", {}, t),
+                        ),
+                    ),
+                ),
+                rows,
+            ),
+            more,
+        ),
+    );
+
+    async function verify() {
+        verifyButton.disabled = true;
+        setNotice(verifyStatus, "info", "Checking the hash chains…");
+        verifyStatus.hidden = false;
+        try {
+            const result = await api.get("/api/v1/audit/verify");
+            verifyStatus.hidden = true;
+            replace(chains, chainLine("events", result.events), chainLine("audit", result.audit));
+        } catch (err) {
+            setNotice(verifyStatus, "error", errorText(err));
+        } finally {
+            verifyButton.disabled = false;
+        }
+    }
+
+    async function load() {
+        try {
+            const { entries } = await api.get(`/api/v1/audit${query({ after, limit: PAGE })}`);
+            status.hidden = true;
+            for (const e of entries ?? []) {
+                rows.appendChild(
+                    h(
+                        "tr",
+                        { class: `outcome-${e.outcome}`, dataset: { seq: String(e.seq) } },
+                        h("td", { class: "num" }, String(e.seq)),
+                        h("td", {}, time(e.at)),
+                        h("td", {}, e.user ?? ""),
+                        h("td", {}, e.role ?? ""),
+                        h("td", { class: "mono" }, e.action ?? ""),
+                        h("td", { class: "mono" }, e.target ?? ""),
+                        h("td", {}, h("span", { class: ["chip", `audit-${e.outcome}`] }, e.outcome ?? "")),
+                        h("td", { class: "mono" }, e.ip ?? ""),
+                        h(
+                            "td",
+                            { class: "small" },
+                            e.detail === undefined || e.detail === null
+                                ? ""
+                                : typeof e.detail === "string"
+                                  ? e.detail
+                                  : JSON.stringify(e.detail),
+                        ),
+                    ),
+                );
+                after = Math.max(after, Number(e.seq) || 0);
+            }
+            more.hidden = (entries ?? []).length < PAGE;
+            if (rows.children.length === 0) {
+                status.hidden = false;
+                setNotice(status, "info", "The audit log is empty.");
+            }
+        } catch (err) {
+            status.hidden = false;
+            setNotice(status, "error", errorText(err));
+        }
+    }
+    verify();
+    load();
+}

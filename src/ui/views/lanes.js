@@ -1,0 +1,290 @@
+import { api } from "../api.js";
+import { dot, errorText, h, kg, notice, replace, ticker } from "../dom.js";
+
+const STATE_LABEL = {
+    IDLE: "Idle",
+    VEHICLE_PRESENT: "Vehicle present",
+    IDENTIFYING: "Identifying",
+    WEIGHING: "Weighing",
+    DECIDING: "Deciding",
+    RELEASED: "Released",
+    HELD: "Held",
+    INSPECTION: "Inspection",
+    EXITING: "Exiting",
+    CLOSED: "Closed",
+};
+
+/** The lanes board: one tile per lane, kept live by the stream (lane and device events). */
+export function lanesView(main, ctx) {
+    const board = h("section", { class: "board", "aria-label": "Lanes", dataset: { testid: "board" } });
+    const status = notice("info", "Loading lanes…");
+    replace(main, status, board);
+    const tiles = new Map();
+
+    const put = (lane) => {
+        const tile = laneTile(lane, { linkPassages: ctx.allowed("passages") });
+        const old = tiles.get(lane.id);
+        if (old?.isConnected) old.replaceWith(tile);
+        else board.appendChild(tile);
+        tiles.set(lane.id, tile);
+        board.dataset.lanes = String(tiles.size);
+    };
+
+    const load = async () => {
+        try {
+            const { lanes } = await api.get("/api/v1/lanes");
+            status.hidden = true;
+            board.replaceChildren();
+            tiles.clear();
+            for (const lane of lanes ?? []) put(lane);
+            if (!lanes?.length) {
+                status.hidden = false;
+                status.textContent = "No lanes configured.";
+            }
+        } catch (err) {
+            status.hidden = false;
+            status.className = "notice notice-error";
+            status.textContent = errorText(err);
+        }
+    };
+    load();
+
+    const unsubscribe = [
+        ctx.subscribe("lane", (lane) => {
+            if (lane?.id) put(lane);
+        }),
+        ctx.subscribe("device", (device) => {
+            for (const el of board.querySelectorAll(`[data-device]`)) {
+                if (el.dataset.device !== device.id) continue;
+                const fresh = deviceDot(
+                    { id: device.id, status: device.status, reason: device.reason },
+                    el.dataset.name ?? device.id,
+                );
+                el.replaceWith(fresh);
+            }
+        }),
+        // After a reconnect: what changed while the stream was down.
+        ctx.subscribe("open", load),
+    ];
+    return () => {
+        for (const off of unsubscribe) off();
+    };
+}
+
+function deviceDot(device, name) {
+    const label = [device.id, device.status, device.reason].filter(Boolean).join(" · ");
+    return h(
+        "span",
+        {
+            class: ["device", `device-${device.status ?? "unknown"}`],
+            title: label,
+            dataset: { device: device.id, status: device.status ?? "unknown", name },
+        },
+        dot(device.status, label),
+        h("span", { class: "device-name" }, name),
+    );
+}
+
+/** The word under a device's dot: its role on the lane (front, rear) or what it is (scale, PLC …). */
+function deviceName(device) {
+    const names = { weight: "scale", scan: "scanner", seal: "e-seal", plc: "PLC", plate: "camera" };
+    return device.role && device.role !== device.kind ? device.role : (names[device.kind] ?? device.kind ?? device.id);
+}
+
+export function imageUrl(ref) {
+    return `/api/v1/images/${encodeURIComponent(ref)}`;
+}
+
+function plateBlock(position, plate) {
+    if (!plate) {
+        return h(
+            "div",
+            { class: ["plate", `plate-${position}`, "plate-missing"] },
+            h("span", { class: "plate-pos" }, position),
+            h("span", { class: "plate-text" }, "—"),
+        );
+    }
+    return h(
+        "div",
+        { class: ["plate", `plate-${position}`] },
+        plate.imageRef
+            ? h("img", {
+                  class: "plate-img",
+                  src: imageUrl(plate.imageRef),
+                  alt: `${position} plate image`,
+                  loading: "lazy",
+              })
+            : null,
+        h("span", { class: "plate-pos" }, position),
+        h("span", { class: "plate-text", dataset: { testid: `plate-${position}` } }, plate.text ?? ""),
+        plate.confidence !== undefined
+            ? h("span", { class: "plate-conf" }, `${Math.round(Number(plate.confidence) * 100)} %`)
+            : null,
+    );
+}
+
+export function channelChip(channel) {
+    if (!channel) return null;
+    const c = ["GREEN", "YELLOW", "RED"].includes(channel) ? channel : "UNKNOWN";
+    return h("span", { class: ["chip", `channel-${c.toLowerCase()}`], dataset: { channel: c } }, channel);
+}
+
+/** The lane's word now: an officer's hold, diversion or release outranks the automatic decision. */
+const STATE_VERDICT = { HELD: "HOLD", INSPECTION: "INSPECT", RELEASED: "RELEASE", EXITING: "RELEASE" };
+export function verdict(state, decision) {
+    const automatic = decision?.outcome;
+    const now = STATE_VERDICT[state] ?? automatic;
+    return { outcome: now, automatic, overridden: Boolean(automatic && now && now !== automatic) };
+}
+
+/** The big decision banner: the word, the rule that decided and its reason, or who overrode it. */
+export function verdictBanner(state, decision) {
+    const v = verdict(state, decision);
+    return h(
+        "div",
+        { class: ["decision", decisionClass(v.outcome)], dataset: { testid: "decision", outcome: v.outcome ?? "" } },
+        h("span", { class: "outcome" }, v.outcome ?? "…"),
+        decision
+            ? h(
+                  "span",
+                  { class: "why" },
+                  v.overridden
+                      ? h("span", { class: "override" }, `Officer override — automatic decision was ${v.automatic}`)
+                      : null,
+                  decision.rule ? h("span", { class: "rule" }, decision.rule) : null,
+                  decision.reason ? h("span", { class: "reason" }, decision.reason) : null,
+                  !decision.rule && !decision.reason && decision.outcome === "RELEASE"
+                      ? h("span", { class: "reason" }, "every rule passed")
+                      : null,
+                  decision.offline ? h("span", { class: "chip chip-warn" }, "decided on offline data") : null,
+              )
+            : h("span", { class: "why muted" }, "waiting for reads"),
+    );
+}
+
+export function decisionClass(outcome) {
+    return `decision-${["RELEASE", "HOLD", "INSPECT", "REJECT"].includes(outcome) ? outcome.toLowerCase() : "none"}`;
+}
+
+function weightLine(weight) {
+    if (!weight || weight.kg === undefined) return h("div", { class: "weight muted" }, "Weight —");
+    const dev = weight.deviationPct;
+    const devText =
+        dev === undefined || dev === null ? "" : `${dev > 0 ? "+" : dev < 0 ? "−" : "±"}${Math.abs(dev).toFixed(1)} %`;
+    const far = dev !== undefined && dev !== null && Math.abs(dev) > 5;
+    return h(
+        "div",
+        { class: ["weight", far && "weight-off"] },
+        h("span", { class: "weight-kg" }, kg(weight.kg)),
+        weight.declaredKg !== undefined ? h("span", { class: "muted" }, ` / declared ${kg(weight.declaredKg)}`) : null,
+        devText ? h("span", { class: ["weight-dev", far && "bad"] }, ` ${devText}`) : null,
+    );
+}
+
+/** One lane's tile: state, truck, documents, weight, decision and its rule, device health, time in lane. */
+export function laneTile(lane, { linkPassages = true } = {}) {
+    const p = lane.passage;
+    const state = lane.state ?? "IDLE";
+    const head = h(
+        "div",
+        { class: "tile-head" },
+        h("h2", { class: "lane-name" }, lane.name || lane.id),
+        h(
+            "span",
+            { class: ["state", `state-${state.toLowerCase()}`], dataset: { testid: "lane-state" } },
+            STATE_LABEL[state] ?? state,
+        ),
+        h(
+            "span",
+            { class: "in-lane", title: p ? "time in lane" : "time in this state" },
+            h("span", { class: "label" }, p ? "in lane " : "for "),
+            ticker(p?.openedAt ?? lane.since),
+        ),
+    );
+    const devices = h(
+        "div",
+        { class: "devices", "aria-label": "device health" },
+        (lane.devices ?? []).map((d) => deviceDot(d, deviceName(d))),
+    );
+    if (!p) {
+        return h(
+            "article",
+            { class: ["tile", "tile-idle"], dataset: { lane: lane.id, state } },
+            head,
+            h("div", { class: "tile-empty" }, state === "CLOSED" ? "Lane closed" : "No truck in lane"),
+            h("div", { class: "tile-foot" }, devices),
+        );
+    }
+    const decision = p.decision;
+    const plates = p.plates ?? {};
+    const body = h(
+        "div",
+        { class: "tile-body" },
+        h("div", { class: "plates" }, plateBlock("front", plates.front), plateBlock("rear", plates.rear)),
+        h(
+            "div",
+            { class: "facts" },
+            h(
+                "div",
+                { class: "declaration" },
+                h("span", { class: "label" }, "Declaration "),
+                h("span", { class: "mono", dataset: { testid: "declaration" } }, p.declaration?.number ?? "—"),
+                " ",
+                channelChip(p.declaration?.channel),
+                p.declaration?.status ? h("span", { class: "muted" }, ` ${p.declaration.status}`) : null,
+            ),
+            h(
+                "div",
+                { class: "containers" },
+                h("span", { class: "label" }, "Containers "),
+                (p.containers ?? []).length === 0
+                    ? "—"
+                    : p.containers.map((c) =>
+                          h(
+                              "span",
+                              { class: ["mono", "item", c.checkDigitOk === false && "bad"] },
+                              c.number,
+                              c.checkDigitOk === false ? " ✗ check digit" : "",
+                          ),
+                      ),
+            ),
+            h(
+                "div",
+                { class: "seals" },
+                h("span", { class: "label" }, "Seals "),
+                (p.seals ?? []).length === 0
+                    ? "—"
+                    : p.seals.map((s) =>
+                          h(
+                              "span",
+                              { class: ["item", "seal", `seal-${String(s.status).toLowerCase()}`] },
+                              h("span", { class: "mono" }, s.id),
+                              ` ${s.status}`,
+                          ),
+                      ),
+            ),
+            weightLine(p.weight),
+        ),
+    );
+    return h(
+        "article",
+        {
+            class: ["tile", decisionClass(verdict(state, decision).outcome)],
+            dataset: { lane: lane.id, state, passage: p.id },
+        },
+        head,
+        body,
+        verdictBanner(state, decision),
+        p.awaitingApproval
+            ? h("div", { class: "awaiting", role: "status" }, "Release awaiting supervisor approval")
+            : null,
+        h(
+            "div",
+            { class: "tile-foot" },
+            devices,
+            linkPassages
+                ? h("a", { class: "open-passage", href: `#/passages/${encodeURIComponent(p.id)}` }, "Passage detail →")
+                : null,
+        ),
+    );
+}

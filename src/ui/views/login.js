@@ -1,0 +1,63 @@
+import { ApiError, login } from "../api.js";
+import { h, notice, setNotice } from "../dom.js";
+
+/** The login form. Wrong name and wrong password get the same answer; too many tries say when to retry. */
+export function loginView({ gateName, onLogin }) {
+    const message = notice("info", "");
+    message.hidden = true;
+    const username = h("input", {
+        id: "username",
+        name: "username",
+        autocomplete: "username",
+        required: true,
+        maxlength: 64,
+        autofocus: true,
+    });
+    const password = h("input", {
+        id: "password",
+        name: "password",
+        type: "password",
+        autocomplete: "current-password",
+        required: true,
+        maxlength: 256,
+    });
+    const submit = h("button", { type: "submit", class: "btn btn-primary btn-big" }, "Log in");
+    const form = h(
+        "form",
+        {
+            class: "login",
+            onsubmit: async (event) => {
+                event.preventDefault();
+                submit.disabled = true;
+                message.hidden = true;
+                try {
+                    const user = await login(username.value.trim(), password.value);
+                    password.value = "";
+                    onLogin(user);
+                } catch (err) {
+                    message.hidden = false;
+                    password.value = "";
+                    if (err instanceof ApiError && err.status === 401) {
+                        setNotice(message, "error", "Wrong user name or password.");
+                    } else if (err instanceof ApiError && err.status === 429) {
+                        const wait = err.retryAfter ? ` Try again in ${Math.ceil(err.retryAfter / 60)} min.` : "";
+                        setNotice(message, "error", `Too many failed attempts.${wait}`);
+                    } else {
+                        setNotice(message, "error", err.message || "Login failed.");
+                    }
+                } finally {
+                    submit.disabled = false;
+                }
+            },
+        },
+        h("h1", {}, "gate-edge"),
+        gateName ? h("p", { class: "muted" }, gateName) : null,
+        h("label", { for: "username" }, "User name"),
+        username,
+        h("label", { for: "password" }, "Password"),
+        password,
+        submit,
+        message,
+    );
+    return form;
+}

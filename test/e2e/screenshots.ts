@@ -1,0 +1,72 @@
+/**
+ * The README's screenshots of the dashboard, taken from a real gate fed by the simulators at the
+ * control-room screen size (1366×768). Run once after a change of the dashboard's look:
+ *
+ *     npx tsx test/e2e/screenshots.ts
+ *
+ * Writes docs/screenshots/lanes-board.png, passage-detail.png, approvals.png and devices.png.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { eventually } from "../helpers/gate.ts";
+import { tempDir } from "../helpers/tmp.ts";
+import { launchChromium, loggedIn, startE2eGate, TRUCKS, truckArrives, USERS } from "./harness.ts";
+
+const out = join(import.meta.dirname, "../../docs/screenshots");
+mkdirSync(out, { recursive: true });
+const dir = tempDir();
+const e2e = await startE2eGate(dir.path);
+const browser = await launchChromium();
+try {
+    // Lane 1: a green truck, released. Lane 2: a red-channel truck sent to inspection, whose release an
+    // officer asked for and a supervisor has still to approve.
+    await truckArrives(e2e, "L1", TRUCKS.green);
+    await truckArrives(e2e, "L2", TRUCKS.red);
+    const red = await eventually(
+        () => {
+            const snapshot = e2e.gate.lanes.snapshot("L2");
+            return snapshot?.state === "INSPECTION" ? snapshot.passage?.passageId : undefined;
+        },
+        15_000,
+        "the red truck decided",
+    );
+    await eventually(
+        () => (["RELEASED", "EXITING"].includes(e2e.gate.lanes.snapshot("L1")?.state ?? "") ? true : undefined),
+        15_000,
+        "the green truck released",
+    );
+    const officer = await loggedIn(browser, e2e.url, USERS.officer);
+    await officer.page.goto(`/#/passages/${red}`);
+    const form = officer.page.getByTestId("action-form");
+    await form.locator("select[name=action]").selectOption("release");
+    await form.locator("select[name=reasonCode] option[value=INSPECTED_OK]").waitFor({ state: "attached" });
+    await form.locator("select[name=reasonCode]").selectOption("INSPECTED_OK");
+    await form.locator("textarea[name=note]").fill("Container opened and checked against the packing list");
+    await form.getByRole("button", { name: "Apply" }).click();
+    await form.locator(".notice-ok").waitFor();
+    await officer.page.waitForTimeout(1500);
+    await officer.page.screenshot({ path: join(out, "passage-detail.png"), fullPage: true });
+
+    await officer.page.goto("/#/lanes");
+    await officer.page.locator('article.tile[data-lane="L2"] .awaiting').waitFor();
+    // Let the time-in-lane counters run a little.
+    await officer.page.waitForTimeout(3000);
+    await officer.page.screenshot({ path: join(out, "lanes-board.png") });
+
+    const supervisor = await loggedIn(browser, e2e.url, USERS.supervisor, "#/approvals");
+    await supervisor.page.locator("article.approval").waitFor();
+    await supervisor.page.screenshot({ path: join(out, "approvals.png") });
+
+    const technician = await loggedIn(browser, e2e.url, USERS.technician, "#/devices");
+    const scale = technician.page.locator('tr[data-device="scale-l1"]');
+    await scale.getByRole("button", { name: "Read weight" }).click();
+    await scale.locator(".test-result.good").waitFor();
+    await scale.getByRole("button", { name: "Raw frames" }).click();
+    await technician.page.locator('tr[data-frames-of="scale-l1"] table').waitFor();
+    await technician.page.screenshot({ path: join(out, "devices.png") });
+    console.log(`screenshots written to ${out}`);
+} finally {
+    await browser.close();
+    await e2e.stop();
+    dir.cleanup();
+}
