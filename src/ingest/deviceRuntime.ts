@@ -270,7 +270,10 @@ export class DeviceRuntime {
     }
 
     /** Hands the frame, as the device sent it, to whoever records raw traffic (the bus's `rawFrame`). */
-    private rawFrame(bytes: Uint8Array, extra: { channel?: string; contentType?: string; discarded?: boolean } = {}): void {
+    private rawFrame(
+        bytes: Uint8Array,
+        extra: { channel?: string; contentType?: string; discarded?: boolean } = {},
+    ): void {
         const { id: deviceId, laneId } = this.device;
         this.deps.bus.emit("rawFrame", { deviceId, laneId, transport: this.model.transport, bytes, ...extra });
     }
