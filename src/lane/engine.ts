@@ -68,44 +68,92 @@ export class LaneEngine {
     /** Serialises the output handling per lane, so a lane's events are stored in the order they happened. */
     private readonly queues = new Map<string, Promise<void>>();
 
+    /** The configuration in force: the one the engine started with, or the last reload's. */
+    private config: GateConfig;
+    private params: RuleParams;
+
     constructor(private readonly deps: LaneEngineDeps) {
         this.nextId = createIdFactory(deps.clock);
+        this.config = deps.config;
+        this.params = ruleParams(deps.config);
     }
 
     start(): void {
-        const params = ruleParams(this.deps.config);
-        const rules = this.deps.config.rules;
-        for (const lane of this.deps.config.lanes) {
-            for (const device of lane.devices) this.laneOfDevice.set(device.id, lane.id);
-            this.correlators.set(
-                lane.id,
-                new LaneCorrelator({
-                    laneId: lane.id,
-                    direction: lane.direction,
-                    devices: lane.devices.map((device) => ({
-                        id: device.id,
-                        kind: device.kind,
-                        ...(device.role !== undefined && { role: device.role }),
-                    })),
-                    timeouts: {
-                        identifyMs: rules.identifySeconds * 1000,
-                        weighMs: rules.weighSeconds * 1000,
-                        exitMs: rules.exitSeconds * 1000,
-                    },
-                    requiredReads: params.requiredReads,
-                    decide: (facts: PassageFacts, now: number) => decide(facts, this.deps.clearance(), params, now),
-                    newPassageId: this.nextId,
-                }),
-            );
-            this.deps.publishState(lane.id, {
-                laneId: lane.id,
-                state: "IDLE",
-                at: new Date(this.deps.clock.now()).toISOString(),
-            });
-        }
+        for (const lane of this.config.lanes) this.addLane(lane);
         this.deps.bus.on("committed", this, (event) => this.onCommitted(event));
         this.timer = setInterval(() => this.tick(), TICK_MS);
         this.timer.unref();
+    }
+
+    private timeoutsOf(config: GateConfig): { identifyMs: number; weighMs: number; exitMs: number } {
+        return {
+            identifyMs: config.rules.identifySeconds * 1000,
+            weighMs: config.rules.weighSeconds * 1000,
+            exitMs: config.rules.exitSeconds * 1000,
+        };
+    }
+
+    /** Starts correlating a lane (at start, or a lane a reload added or rebuilt), its display at IDLE. */
+    private addLane(lane: LaneConfig): LaneCorrelator {
+        for (const device of lane.devices) this.laneOfDevice.set(device.id, lane.id);
+        const correlator = new LaneCorrelator({
+            laneId: lane.id,
+            direction: lane.direction,
+            devices: lane.devices.map((device) => ({
+                id: device.id,
+                kind: device.kind,
+                ...(device.role !== undefined && { role: device.role }),
+            })),
+            timeouts: this.timeoutsOf(this.config),
+            requiredReads: this.params.requiredReads,
+            // Reads this.params at each decision, so a reload's rule parameters count from the next truck.
+            decide: (facts: PassageFacts, now: number) => decide(facts, this.deps.clearance(), this.params, now),
+            newPassageId: this.nextId,
+        });
+        this.correlators.set(lane.id, correlator);
+        this.deps.publishState(lane.id, {
+            laneId: lane.id,
+            state: "IDLE",
+            at: new Date(this.deps.clock.now()).toISOString(),
+        });
+        return correlator;
+    }
+
+    /** The state of a lane (IDLE when it has no passage), undefined for a lane the engine does not run. */
+    laneState(laneId: string): string | undefined {
+        return this.correlators.get(laneId)?.state;
+    }
+
+    /**
+     * A reload changed a lane's devices or direction: its correlator is replaced by one for the new lane
+     * (the gate rebuilds only an IDLE lane, so no passage is cut), told the status of the devices that kept
+     * running. Its queue of stored outputs carries on, so nothing of the old one is lost.
+     */
+    replaceLane(lane: LaneConfig, statuses: ReadonlyMap<string, DeviceStatus>): void {
+        this.forgetDevices(lane.id);
+        const correlator = this.addLane(lane);
+        const now = this.deps.clock.now();
+        for (const [deviceId, status] of statuses)
+            void this.handle(lane.id, correlator.onDeviceStatus(deviceId, status, now));
+    }
+
+    /** A reload removed a lane. */
+    removeLane(laneId: string): void {
+        this.forgetDevices(laneId);
+        this.correlators.delete(laneId);
+    }
+
+    private forgetDevices(laneId: string): void {
+        for (const [deviceId, lane] of this.laneOfDevice) if (lane === laneId) this.laneOfDevice.delete(deviceId);
+    }
+
+    /** The configuration after a reload: rule parameters and timeouts apply from the next check on. */
+    reconfigure(config: GateConfig): void {
+        this.config = config;
+        this.params = ruleParams(config);
+        for (const correlator of this.correlators.values()) {
+            correlator.updateSettings({ timeouts: this.timeoutsOf(config), requiredReads: this.params.requiredReads });
+        }
     }
 
     stop(): void {
@@ -124,7 +172,7 @@ export class LaneEngine {
     }
 
     lanes(): LaneConfig[] {
-        return this.deps.config.lanes;
+        return this.config.lanes;
     }
 
     /**
@@ -315,7 +363,9 @@ export class LaneEngine {
                   : output.type === "passage.completed"
                     ? `COMPLETED ${output.outcome}`
                     : "OPENED";
-        record.timeline = [...((record.timeline as unknown[]) ?? []), { at: iso, step }];
+        const timeline = (record.timeline as { step?: string }[] | undefined) ?? [];
+        // A passage is updated at every read; the timeline keeps the first time it reached each stage.
+        if (timeline.at(-1)?.step !== step) record.timeline = [...timeline, { at: iso, step }];
         if (output.type === "passage.decided") {
             record.decision = output.decision;
             decision = output.decision.decision;
