@@ -4,7 +4,7 @@ import type { GateEventDraft } from "../core/events.ts";
 import { Backoff } from "../drivers/backoff.ts";
 import type { ClearanceCache } from "../store/clearance.ts";
 import { CLEARANCE_PAGE_LIMIT, type ClearanceItem, clearancePath, parseClearancePage } from "./protocol.ts";
-import type { SyncTimers } from "./timers.ts";
+import { SyncLoop, type SyncTimers } from "./timers.ts";
 import type { CentralTransport } from "./uplink.ts";
 
 export interface DownlinkOptions {
@@ -42,11 +42,7 @@ export const CLEARANCE_REJECTED = "SYNC_CLEARANCE_INVALID";
  * again later, so no item is skipped. A crash between the items and the cursor re-applies the page, which
  * the version rule makes harmless. Each successful poll, even an empty one, refreshes the data's age.
  */
-export class Downlink {
-    private running = false;
-    private loop: Promise<void> | undefined;
-    private readonly stopController = new AbortController();
-    private waitController: AbortController | undefined;
+export class Downlink extends SyncLoop {
     private readonly backoff: Backoff;
     private lastPollAt: number | undefined;
     private lastSuccessAt: number | undefined;
@@ -58,25 +54,13 @@ export class Downlink {
         private readonly deps: DownlinkDeps,
         private readonly options: DownlinkOptions,
     ) {
+        super(deps.timers, (err) => deps.log.error({ err }, "downlink stopped on an unexpected error"));
         this.backoff = new Backoff(options.backoffBaseMs, options.backoffMaxMs, deps.random);
-    }
-
-    start(): void {
-        if (this.running) return;
-        this.running = true;
-        this.loop = this.run().catch((err) => this.deps.log.error({ err }, "downlink stopped on an unexpected error"));
-    }
-
-    async stop(): Promise<void> {
-        this.running = false;
-        this.stopController.abort();
-        this.waitController?.abort();
-        await this.loop;
     }
 
     /** Poll now instead of at the end of the current wait. */
     pollNow(): void {
-        this.waitController?.abort();
+        this.interruptPause();
     }
 
     status(): DownlinkStatus {
@@ -90,7 +74,7 @@ export class Downlink {
         };
     }
 
-    private async run(): Promise<void> {
+    protected async run(): Promise<void> {
         while (this.running) {
             let more = false;
             try {
@@ -100,10 +84,10 @@ export class Downlink {
                 if (!this.running) return;
                 this.lastError = errorMessage(err);
                 this.deps.log.warn({ error: this.lastError }, "clearance poll failed; will retry");
-                await this.wait(Math.max(this.backoff.next(), Math.min(this.options.pollMs, 1000)));
+                await this.pause(Math.max(this.backoff.next(), Math.min(this.options.pollMs, 1000)));
                 continue;
             }
-            if (!more) await this.wait(this.options.pollMs);
+            if (!more) await this.pause(this.options.pollMs);
         }
     }
 
@@ -117,7 +101,7 @@ export class Downlink {
             "GET",
             `${clearancePath(this.options.gateId)}?${query}`,
             undefined,
-            this.stopController.signal,
+            this.stopSignal,
         );
         if (response.status !== 200) throw new Error(`central answered HTTP ${response.status} to the clearance poll`);
         const page = parseClearancePage(response.body);
@@ -190,20 +174,6 @@ export class Downlink {
             });
         } catch (err) {
             this.deps.log.error({ err }, "could not store the clearance alert");
-        }
-    }
-
-    private async wait(ms: number): Promise<void> {
-        if (!this.running) return;
-        const controller = new AbortController();
-        this.waitController = controller;
-        const onStop = (): void => controller.abort();
-        this.stopController.signal.addEventListener("abort", onStop, { once: true });
-        try {
-            await this.deps.timers.sleep(ms, controller.signal);
-        } finally {
-            this.stopController.signal.removeEventListener("abort", onStop);
-            this.waitController = undefined;
         }
     }
 }

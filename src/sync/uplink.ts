@@ -9,7 +9,7 @@ import type { EventRow } from "../store/eventLog.ts";
 import { CLASS_WEIGHTS, type Outbox, type OutboxEntry } from "../store/outbox.ts";
 import type { CentralResponse } from "./client.ts";
 import { eventsPath, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, parseEventsResponse, parseRetryAfter } from "./protocol.ts";
-import type { SyncTimers } from "./timers.ts";
+import { SyncLoop, type SyncTimers } from "./timers.ts";
 
 /** What the uplink needs of the HTTP client (a test may hand in its own). */
 export interface CentralTransport {
@@ -92,12 +92,8 @@ const ENVELOPE_BYTES = '{"events":[]}'.length;
  * alerts and passages go first and readings still drain; within a class events go in seq order, and a
  * batch is only replaced by the next once it is answered, so per-lane order within a class holds.
  */
-export class Uplink {
+export class Uplink extends SyncLoop {
     private state: UplinkState = "idle";
-    private running = false;
-    private loop: Promise<void> | undefined;
-    private readonly stopController = new AbortController();
-    private waitController: AbortController | undefined;
     private readonly backoff: Backoff;
     private batchLimit: number;
     private lastAttemptAt: number | undefined;
@@ -124,32 +120,27 @@ export class Uplink {
         private readonly deps: UplinkDeps,
         private readonly options: UplinkOptions,
     ) {
+        super(deps.timers, (err) => deps.log.error({ err }, "uplink stopped on an unexpected error"));
         this.backoff = new Backoff(options.backoffBaseMs, options.backoffMaxMs, deps.random);
         this.batchLimit = Math.min(options.batchMaxEvents, MAX_BATCH_EVENTS);
         this.selectEvent = deps.db.prepare("SELECT * FROM events WHERE seq = ?");
     }
 
-    start(): void {
+    override start(): void {
         if (this.running) return;
         for (const row of this.deps.outbox.backlog()) {
             this.pending.set(row.class, row.pending);
             this.parked.set(row.class, row.parked);
         }
-        this.running = true;
-        this.loop = this.run().catch((err) => {
-            this.deps.log.error({ err }, "uplink stopped on an unexpected error");
-        });
+        super.start();
     }
 
     /**
      * Stops after the batch in flight: its request is cancelled, and since its answer is then unknown its
      * events stay in the outbox and go again after the restart (central answers duplicate).
      */
-    async stop(): Promise<void> {
-        this.running = false;
-        this.stopController.abort();
-        this.waitController?.abort();
-        await this.loop;
+    override async stop(): Promise<void> {
+        await super.stop();
     }
 
     /** An event of this class was committed (so queued by the outbox trigger). */
@@ -195,7 +186,7 @@ export class Uplink {
 
     /** Something new to send: end an idle wait now (not a backoff or a Retry-After). */
     wake(): void {
-        if (this.state === "idle") this.waitController?.abort();
+        if (this.state === "idle") this.interruptPause();
     }
 
     status(): UplinkStatus {
@@ -225,7 +216,7 @@ export class Uplink {
         return { seq: entry.seq, class: entry.class };
     }
 
-    private async run(): Promise<void> {
+    protected async run(): Promise<void> {
         while (this.running) {
             let batch: Batch | undefined;
             try {
@@ -251,20 +242,14 @@ export class Uplink {
         }
     }
 
-    /** Waits, ended early by stop() (and, when idle, by wake()). */
+    /** Waits in `state`, ended early by stop() (and, when idle, by wake()). */
     private async wait(state: UplinkState, ms: number): Promise<void> {
         if (!this.running) return;
         this.state = state;
         this.retryAt = state === "idle" ? undefined : this.deps.timers.now() + ms;
-        const controller = new AbortController();
-        this.waitController = controller;
-        const onStop = (): void => controller.abort();
-        this.stopController.signal.addEventListener("abort", onStop, { once: true });
         try {
-            await this.deps.timers.sleep(ms, controller.signal);
+            await this.pause(ms);
         } finally {
-            this.stopController.signal.removeEventListener("abort", onStop);
-            this.waitController = undefined;
             this.retryAt = undefined;
         }
     }
@@ -316,7 +301,7 @@ export class Uplink {
                 "POST",
                 eventsPath(this.options.gateId),
                 batch.body,
-                this.stopController.signal,
+                this.stopSignal,
             );
         } catch (err) {
             if (!this.running) return false;
