@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CentralSimulator, type FaultSpec } from "../../simulators/central/index.ts";
+import { CentralSimulator, FAULT_KINDS, type FaultSpec } from "../../simulators/central/index.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
@@ -114,16 +114,7 @@ describe("central sync under fire", () => {
             // lostResponse stored batches the gate never heard about: it sent them again, central said duplicate.
             expect(stats.duplicates).toBeGreaterThan(0);
             expect(status.parked).toHaveLength(0);
-            for (const kind of [
-                "latency",
-                "status",
-                "rateLimit",
-                "reset",
-                "lostResponse",
-                "slowDrip",
-                "unauthorized",
-                "down",
-            ] as const) {
+            for (const kind of FAULT_KINDS) {
                 expect(stats.faultsInjected[kind], kind).toBeGreaterThan(0);
             }
             // The 401s raised a SYNC_AUTH alert and central's acceptance cleared it.
