@@ -17,7 +17,6 @@ import { describeFault, FAULT_TEXT_HELP, type FaultSpec, parseFaultText } from "
 import type { ClearanceSourceSpec } from "./central/feed.ts";
 import { CentralSimulator, type CentralTlsOptions } from "./central/server.ts";
 import { SealReaderSimulator } from "./eseal.ts";
-import { LanePlcSimulator } from "./lane-plc.ts";
 import { modelIds, resolveModel } from "./models.ts";
 import { OnvifCameraSimulator } from "./onvif-camera.ts";
 import { type PushCameraModelId, PushCameraSimulator } from "./push-camera.ts";
@@ -42,6 +41,7 @@ export const SIMULATOR_KINDS = [
     "lane-plc",
     "onvif-camera",
     "central",
+    "gate",
 ] as const;
 export type SimulatorKind = (typeof SIMULATOR_KINDS)[number];
 
@@ -52,6 +52,11 @@ type Parsed = { help: string } | { run: (signal: AbortSignal, say: Say) => Promi
 
 /** Runs `gate-edge simulate <kind> ...argv`. Never throws; returns the exit code. */
 export async function runSimulateCommand(kind: string, argv: string[], io: SimulateIo): Promise<number> {
+    if (kind === "gate") {
+        // A whole gate is not one simulator: it has its own report and exit codes (simulators/gate/cli.ts).
+        const { runGateCommand } = await import("./gate/cli.ts");
+        return runGateCommand(argv, io);
+    }
     let parsed: Parsed;
     try {
         parsed = parseCommand(kind, argv);
@@ -84,6 +89,7 @@ export function simulateUsage(kind?: SimulatorKind): string {
     if (kind === "lane-plc") return lanePlcUsage();
     if (kind === "onvif-camera") return onvifCameraUsage();
     if (kind === "central") return centralUsage();
+    if (kind === "gate") return gateUsageLine();
     if (kind === "hik-camera" || kind === "dahua-camera") return pushCameraUsage(kind);
     return [
         `Usage: gate-edge simulate <${SIMULATOR_KINDS.join("|")}> [options]`,
@@ -96,6 +102,7 @@ export function simulateUsage(kind?: SimulatorKind): string {
         lanePlcUsage(),
         onvifCameraUsage(),
         centralUsage(),
+        gateUsageLine(),
         "Durations: 500ms, 20s, 2m, 1h (a bare number is seconds). Stop with Ctrl-C.",
         "",
     ].join("\n");
@@ -662,6 +669,8 @@ function parseLanePlc(argv: string[]): Parsed {
 
     return {
         run: async (signal, say) => {
+            // node-opcua is large and prints its start-up notices when it loads: only the PLC needs it.
+            const { LanePlcSimulator } = await import("./lane-plc.ts");
             const sim = new LanePlcSimulator({ port, lanes, pkiFolder, travelMs, watchdogTimeoutMs, autoCloseMs, rng });
             const tell: Say = (line) => say(`lane-plc: ${line}`);
             sim.on("server", (state, url) => tell(state === "up" ? `serving ${url}` : "server down"));
@@ -956,6 +965,19 @@ function parseCentral(argv: string[]): Parsed {
             tell("stopped");
         },
     };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// gate (simulators/gate/cli.ts has the options)
+
+function gateUsageLine(): string {
+    return [
+        "gate-edge simulate gate (--scenario <file> | --replay <file>) [options]",
+        "  a whole gate in one process: central simulator, the gate itself, a simulator behind every device;",
+        "  trucks and faults from a scenario (config/scenarios/), or a recording played back; a report at the end",
+        "  (gate-edge simulate gate --help lists the options)",
+        "",
+    ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -300,11 +300,20 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
             { utcTime: new Date() },
         );
         this.platesQueued++;
+        this.notify(xml);
+        this.emit("plate", read.text, this.subscriptions.size);
+        return this.subscriptions.size;
+    }
+
+    /**
+     * Queues one NotificationMessage exactly as given (a recorded one, replayed) on every live subscription.
+     * Returns the number of subscriptions that got it.
+     */
+    notify(notificationXml: string): number {
         for (const sub of this.subscriptions.values()) {
-            sub.queue.push(xml);
+            sub.queue.push(notificationXml);
             this.flush(sub);
         }
-        this.emit("plate", read.text, this.subscriptions.size);
         return this.subscriptions.size;
     }
 

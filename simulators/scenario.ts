@@ -1,5 +1,36 @@
+/**
+ * The scenario model: which trucks come to which lane, what each must be decided, and (for whole-gate runs,
+ * `gate-edge simulate gate --scenario FILE`) how fast they arrive and which faults strike when. One file
+ * format serves the integration test (test/fixtures/scenario-100.yaml), the central simulator's clearance
+ * feed (simulators/central/feed.ts scenarioItems) and the runner (simulators/gate/runner.ts).
+ *
+ *   name: busy-day                       # for reports
+ *   seed: 7                              # the same seed plans the same trucks, arrivals and plates
+ *   lanes: [L1, L2]
+ *   trucksPerHour: 120                   # per lane, Poisson arrivals (whole-gate runs; default 60)
+ *   speed: 30                            # default time compression of a whole-gate run (default 1)
+ *   mix: { clean: 40, yellow-channel: 4, red-channel: 4, ... }   # how many trucks of each kind
+ *   declarations:                        # per lane: the declared trucks the kinds are made from
+ *     L1: { green: {...}, red: {...}, yellow: {...}?, watched: {...}? }
+ *   unknownDeclaration: "105551234500"   # a valid number central never sends
+ *   expect: { overweight: INSPECT }      # optional: overrides of DEFAULT_EXPECT
+ *   watchList: [...]                     # optional extra watch-list entries central serves
+ *   faults:                              # optional, whole-gate runs only; times are scenario time
+ *     - { at: 10m, kind: scale-unplugged, lane: L1, for: 1m }
+ *     - { at: 30m, kind: clock-jump, by: 1h }
+ *
+ * Kinds and the truck each makes: clean (the lane's green declaration, declared plates, intact seal,
+ * weight within ±2 %), yellow-channel (the yellow declaration, document check not done), red-channel (the
+ * red declaration, not inspected), wrong-plate (green papers, plates 29C-999.99 / 29R-999.99), tampered-seal
+ * (green, seal TAMPERED), overweight (green, +15 %), unknown-declaration (green truck, the unknown number),
+ * watch-listed (the watched declaration, whose tractor plate central puts on the watch list) and
+ * device-dropout (green, the weighbridge is unplugged before the truck is weighed).
+ */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { errorMessage, GateError } from "../src/core/errors.ts";
+import { parseContainerNumber, parseDeclarationNumber } from "../src/core/identifiers.ts";
+import { validateWatchListEntry } from "../src/store/clearance.ts";
 import type { SealReaderSimulator } from "./eseal.ts";
 import type { LanePlcSimulator } from "./lane-plc.ts";
 import type { PushCameraSimulator } from "./push-camera.ts";
@@ -8,18 +39,36 @@ import type { ScaleSimulator } from "./scale.ts";
 import type { ScannerSimulator } from "./scanner.ts";
 import type { ByteLink } from "./transport.ts";
 
-export type TruckKind =
-    | "clean"
-    | "wrong-plate"
-    | "tampered-seal"
-    | "overweight"
-    | "red-channel"
-    | "unknown-declaration"
-    | "device-dropout";
+export const TRUCK_KINDS = [
+    "clean",
+    "yellow-channel",
+    "wrong-plate",
+    "tampered-seal",
+    "overweight",
+    "red-channel",
+    "unknown-declaration",
+    "watch-listed",
+    "device-dropout",
+] as const;
+export type TruckKind = (typeof TRUCK_KINDS)[number];
 
-export type ExpectedDecision = "RELEASE" | "HOLD" | "INSPECT" | "REJECT";
+export const EXPECTED_DECISIONS = ["RELEASE", "HOLD", "INSPECT", "REJECT"] as const;
+export type ExpectedDecision = (typeof EXPECTED_DECISIONS)[number];
 
-interface DeclaredTruck {
+/** The decision each kind gets from the rules of DESIGN.md "Lane engine", unless a scenario's `expect` says otherwise. */
+export const DEFAULT_EXPECT: Readonly<Record<TruckKind, ExpectedDecision>> = {
+    clean: "RELEASE",
+    "yellow-channel": "HOLD",
+    "wrong-plate": "HOLD",
+    "tampered-seal": "INSPECT",
+    overweight: "INSPECT",
+    "red-channel": "INSPECT",
+    "unknown-declaration": "HOLD",
+    "watch-listed": "INSPECT",
+    "device-dropout": "HOLD",
+};
+
+export interface DeclaredTruck {
     number: string;
     tractor: string;
     trailer: string;
@@ -28,14 +77,67 @@ interface DeclaredTruck {
     grossKg: number;
 }
 
+/** A lane's declared trucks: green and red always; yellow and watched when the mix has such trucks. */
+export interface LaneDeclarations {
+    green: DeclaredTruck;
+    red: DeclaredTruck;
+    yellow?: DeclaredTruck;
+    watched?: DeclaredTruck;
+}
+
+export const SCENARIO_FAULT_KINDS = [
+    "scale-unplugged",
+    "camera-reboot",
+    "plc-restart",
+    "broker-restart",
+    "central-outage",
+    "disk-quota",
+    "clock-jump",
+] as const;
+export type ScenarioFaultKind = (typeof SCENARIO_FAULT_KINDS)[number];
+
+/** One scheduled fault, times in ms of scenario time (the runner divides them by its speed). */
+export interface ScenarioFault {
+    kind: ScenarioFaultKind;
+    atMs: number;
+    /** How long the fault lasts; absent for clock-jump (a step) and disk-quota when it stays. */
+    forMs?: number;
+    /** The lane whose device is hit (scale-unplugged, camera-reboot; plc-restart: the PLC serving it). */
+    lane?: string;
+    /** The device of the lane, when the lane has several of the kind (camera-reboot). */
+    device?: string;
+    /** clock-jump: how far the gate's clock steps (negative: back). */
+    byMs?: number;
+}
+
+/** A fault's default duration when the file gives none (scenario time). */
+export const DEFAULT_FAULT_MS: Readonly<Record<ScenarioFaultKind, number | undefined>> = {
+    "scale-unplugged": 60_000,
+    "camera-reboot": 30_000,
+    "plc-restart": 15_000,
+    "broker-restart": 10_000,
+    "central-outage": 300_000,
+    "disk-quota": undefined,
+    "clock-jump": undefined,
+};
+
 export interface ScenarioFile {
     name: string;
     seed: number;
     lanes: string[];
     mix: Partial<Record<TruckKind, number>>;
-    declarations: Record<string, { green: DeclaredTruck; red: DeclaredTruck }>;
+    declarations: Record<string, LaneDeclarations>;
     unknownDeclaration: string;
-    expect: Record<TruckKind, ExpectedDecision>;
+    /** Overrides of DEFAULT_EXPECT. */
+    expect?: Partial<Record<TruckKind, ExpectedDecision>>;
+    /** Trucks per hour arriving at each lane (whole-gate runs). Default 60. */
+    trucksPerHour?: number;
+    /** Default time compression of a whole-gate run. Default 1. */
+    speed?: number;
+    /** Extra watch-list entries central serves (as in a clearance file). */
+    watchList?: unknown[];
+    /** Normalised by readScenario: times in ms. */
+    faults?: ScenarioFault[];
 }
 
 /** One truck of a scenario and the decision it must get. */
@@ -52,8 +154,312 @@ export interface TruckPlan {
     expect: ExpectedDecision;
 }
 
+/**
+ * Reads and validates a scenario file. Throws GateError SCENARIO_UNREADABLE when the file cannot be read
+ * and SCENARIO_INVALID whose `details` name every problem by its key path (`faults[2].lane: ...`).
+ */
 export function readScenario(file: string): ScenarioFile {
-    return parseYaml(readFileSync(file, "utf8")) as ScenarioFile;
+    let text: string;
+    try {
+        text = readFileSync(file, "utf8");
+    } catch (err) {
+        throw new GateError(
+            "SCENARIO_UNREADABLE",
+            `${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+            {
+                cause: err,
+            },
+        );
+    }
+    let document: unknown;
+    try {
+        document = parseYaml(text, { prettyErrors: true });
+    } catch (err) {
+        throw new GateError("SCENARIO_INVALID", `${file} is not valid YAML`, {
+            cause: err,
+            details: [`(root): ${errorMessage(err).split("\n")[0] ?? ""}`],
+        });
+    }
+    return validateScenario(document, file);
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const ROOT_KEYS = [
+    "name",
+    "seed",
+    "lanes",
+    "trucksPerHour",
+    "speed",
+    "mix",
+    "declarations",
+    "unknownDeclaration",
+    "expect",
+    "watchList",
+    "faults",
+];
+const TRUCK_KEYS = ["number", "tractor", "trailer", "container", "seal", "grossKg"];
+const FAULT_KEYS = ["at", "kind", "for", "lane", "device", "by"];
+const LANE_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** Which declared truck of a lane each kind is made from. */
+const DECLARED_FOR: Readonly<Record<TruckKind, keyof LaneDeclarations>> = {
+    clean: "green",
+    "yellow-channel": "yellow",
+    "wrong-plate": "green",
+    "tampered-seal": "green",
+    overweight: "green",
+    "red-channel": "red",
+    "unknown-declaration": "green",
+    "watch-listed": "watched",
+    "device-dropout": "green",
+};
+const FAULT_NEEDS_LANE: ReadonlySet<ScenarioFaultKind> = new Set(["scale-unplugged", "camera-reboot"]);
+
+/**
+ * A scenario duration: a number of seconds, or "500ms", "20s", "5m", "1h", or units in a row ("3m30s",
+ * "1h15m"); `signed` allows a leading "-". Undefined when it is not one.
+ */
+export function parseScenarioDuration(value: unknown, signed = false): number | undefined {
+    if (typeof value === "number") return Number.isFinite(value) && (signed || value >= 0) ? value * 1000 : undefined;
+    if (typeof value !== "string") return undefined;
+    const match = /^([-+])?(\d+(?:\.\d+)?)$|^([-+])?((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)$/.exec(value.trim());
+    if (!match) return undefined;
+    const sign = match[1] ?? match[3];
+    if (sign === "-" && !signed) return undefined;
+    let ms = 0;
+    if (match[2] !== undefined) ms = Number(match[2]) * 1000;
+    else {
+        const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+        for (const part of (match[4] ?? "").matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+            ms += Number(part[1]) * (units[part[2] ?? "s"] ?? 1000);
+        }
+    }
+    return sign === "-" ? -ms : ms;
+}
+
+/**
+ * Checks a parsed scenario document; returns it typed, with faults normalised to ms. Throws GateError
+ * SCENARIO_INVALID listing every problem as `key.path: message`.
+ */
+export function validateScenario(document: unknown, source = "scenario"): ScenarioFile {
+    const errors: string[] = [];
+    if (!isObject(document)) {
+        throw new GateError("SCENARIO_INVALID", `${source} has 1 error(s)`, {
+            details: ["(root): must be a mapping with name, seed, lanes, mix and declarations"],
+        });
+    }
+    for (const key of Object.keys(document)) {
+        if (!ROOT_KEYS.includes(key)) errors.push(`${key}: unknown key (valid: ${ROOT_KEYS.join(", ")})`);
+    }
+    const name = document.name;
+    if (typeof name !== "string" || name.trim() === "") errors.push("name: must be a non-empty string");
+    if (!Number.isInteger(document.seed)) errors.push("seed: must be an integer");
+    const lanes = document.lanes;
+    const laneIds: string[] = [];
+    if (!Array.isArray(lanes) || lanes.length === 0) errors.push("lanes: must be a non-empty list of lane ids");
+    else {
+        lanes.forEach((lane: unknown, index) => {
+            if (typeof lane !== "string" || !LANE_ID.test(lane)) {
+                errors.push(`lanes[${index}]: must be a lane id of 1-32 letters, digits, _ or -`);
+            } else if (laneIds.includes(lane)) errors.push(`lanes[${index}]: lane ${lane} is listed twice`);
+            else laneIds.push(lane);
+        });
+    }
+    for (const key of ["trucksPerHour", "speed"] as const) {
+        const value = document[key];
+        if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value > 0)) {
+            errors.push(`${key}: must be a number > 0`);
+        }
+    }
+    const mix: Partial<Record<TruckKind, number>> = {};
+    if (!isObject(document.mix)) errors.push(`mix: must map truck kinds (${TRUCK_KINDS.join(", ")}) to counts`);
+    else {
+        for (const [kind, count] of Object.entries(document.mix)) {
+            if (!(TRUCK_KINDS as readonly string[]).includes(kind)) {
+                errors.push(`mix.${kind}: unknown truck kind (valid: ${TRUCK_KINDS.join(", ")})`);
+            } else if (!(Number.isInteger(count) && (count as number) >= 0)) {
+                errors.push(`mix.${kind}: must be a whole number of trucks ≥ 0`);
+            } else mix[kind as TruckKind] = count as number;
+        }
+        if (Object.values(mix).reduce((sum, n) => sum + n, 0) === 0) errors.push("mix: must have at least one truck");
+    }
+    const needed = new Set(
+        (Object.entries(mix) as [TruckKind, number][]).filter(([, n]) => n > 0).map(([kind]) => DECLARED_FOR[kind]),
+    );
+    const declaredNumbers = new Set<string>();
+    if (!isObject(document.declarations)) {
+        errors.push("declarations: must map each lane to its declared trucks (green, red, yellow, watched)");
+    } else {
+        for (const lane of Object.keys(document.declarations)) {
+            if (!laneIds.includes(lane)) errors.push(`declarations.${lane}: not a lane of the scenario`);
+        }
+        for (const lane of laneIds) {
+            const trucks = document.declarations[lane];
+            if (!isObject(trucks)) {
+                errors.push(`declarations.${lane}: missing; every lane needs its green and red trucks`);
+                continue;
+            }
+            for (const key of Object.keys(trucks)) {
+                if (!["green", "red", "yellow", "watched"].includes(key)) {
+                    errors.push(`declarations.${lane}.${key}: unknown (valid: green, red, yellow, watched)`);
+                }
+            }
+            for (const color of ["green", "red", "yellow", "watched"] as const) {
+                const path = `declarations.${lane}.${color}`;
+                if (trucks[color] === undefined) {
+                    if (color === "green" || color === "red") errors.push(`${path}: is required`);
+                    else if (needed.has(color)) {
+                        errors.push(
+                            `${path}: is required because the mix has ${color === "yellow" ? "yellow-channel" : "watch-listed"} trucks`,
+                        );
+                    }
+                    continue;
+                }
+                const number = checkDeclaredTruck(trucks[color], path, errors);
+                if (number !== undefined) declaredNumbers.add(number);
+            }
+        }
+    }
+    const unknown = document.unknownDeclaration;
+    if (unknown !== undefined || (mix["unknown-declaration"] ?? 0) > 0) {
+        if (typeof unknown !== "string" || !parseDeclarationNumber(unknown).ok) {
+            errors.push(
+                "unknownDeclaration: must be a valid 12-digit declaration number (check digit = sequence mod 7)",
+            );
+        } else if (declaredNumbers.has(unknown.trim())) {
+            errors.push(`unknownDeclaration: ${unknown} is also a declared truck's number`);
+        }
+    }
+    if (document.expect !== undefined) {
+        if (!isObject(document.expect)) errors.push("expect: must map truck kinds to RELEASE, HOLD, INSPECT or REJECT");
+        else {
+            for (const [kind, decision] of Object.entries(document.expect)) {
+                if (!(TRUCK_KINDS as readonly string[]).includes(kind))
+                    errors.push(`expect.${kind}: unknown truck kind`);
+                else if (!(EXPECTED_DECISIONS as readonly unknown[]).includes(decision)) {
+                    errors.push(`expect.${kind}: must be one of ${EXPECTED_DECISIONS.join(", ")}`);
+                }
+            }
+        }
+    }
+    if (document.watchList !== undefined) {
+        if (!Array.isArray(document.watchList)) errors.push("watchList: must be a list of watch-list entries");
+        else
+            document.watchList.forEach((entry: unknown, i) => {
+                validateWatchListEntry(entry, `watchList[${i}]`, errors);
+            });
+    }
+    const faults = checkFaults(document.faults, laneIds, errors);
+    if (errors.length > 0) {
+        throw new GateError("SCENARIO_INVALID", `${source} has ${errors.length} error(s)`, { details: errors });
+    }
+    // Checked above, key by key: the document has the shape of a ScenarioFile.
+    const scenario = { ...document, faults } as unknown as ScenarioFile;
+    if (document.faults === undefined) delete scenario.faults;
+    return scenario;
+}
+
+/** Checks one declared truck; returns its number when that is valid. */
+function checkDeclaredTruck(input: unknown, path: string, errors: string[]): string | undefined {
+    if (!isObject(input)) {
+        errors.push(`${path}: must be a declared truck {number, tractor, trailer, container?, seal?, grossKg}`);
+        return undefined;
+    }
+    for (const key of Object.keys(input)) {
+        if (!TRUCK_KEYS.includes(key)) errors.push(`${path}.${key}: unknown (valid: ${TRUCK_KEYS.join(", ")})`);
+    }
+    let number: string | undefined;
+    if (typeof input.number !== "string" || !parseDeclarationNumber(input.number).ok) {
+        errors.push(`${path}.number: must be a valid 12-digit declaration number, quoted`);
+    } else number = input.number.trim();
+    for (const key of ["tractor", "trailer"]) {
+        if (typeof input[key] !== "string" || (input[key] as string).trim() === "") {
+            errors.push(`${path}.${key}: must be a plate`);
+        }
+    }
+    if (input.container !== undefined) {
+        const parsed = typeof input.container === "string" ? parseContainerNumber(input.container) : undefined;
+        if (!parsed?.ok || !parsed.checkDigitOk)
+            errors.push(`${path}.container: must be an ISO 6346 container number with a valid check digit`);
+    }
+    if (input.seal !== undefined && (typeof input.seal !== "string" || input.seal.trim() === "")) {
+        errors.push(`${path}.seal: must be a seal id`);
+    }
+    if (input.seal !== undefined && input.container === undefined) {
+        errors.push(`${path}.seal: a seal is declared on a container: give the container too`);
+    }
+    if (!(typeof input.grossKg === "number" && input.grossKg > 0 && input.grossKg < 200_000)) {
+        errors.push(`${path}.grossKg: must be the declared gross weight in kg (> 0)`);
+    }
+    return number;
+}
+
+function checkFaults(input: unknown, lanes: readonly string[], errors: string[]): ScenarioFault[] {
+    if (input === undefined) return [];
+    if (!Array.isArray(input)) {
+        errors.push("faults: must be a list of {at, kind, ...}");
+        return [];
+    }
+    const faults: ScenarioFault[] = [];
+    input.forEach((raw: unknown, index) => {
+        const path = `faults[${index}]`;
+        if (!isObject(raw)) {
+            errors.push(`${path}: must be a mapping {at, kind, for?, lane?, device?, by?}`);
+            return;
+        }
+        const before = errors.length;
+        for (const key of Object.keys(raw)) {
+            if (!FAULT_KEYS.includes(key)) errors.push(`${path}.${key}: unknown (valid: ${FAULT_KEYS.join(", ")})`);
+        }
+        const kind = raw.kind as ScenarioFaultKind;
+        if (!(SCENARIO_FAULT_KINDS as readonly unknown[]).includes(kind)) {
+            errors.push(`${path}.kind: must be one of ${SCENARIO_FAULT_KINDS.join(", ")}`);
+            return;
+        }
+        const atMs = parseScenarioDuration(raw.at);
+        if (atMs === undefined) errors.push(`${path}.at: must be a scenario time such as 90s, 10m or 1h`);
+        let forMs: number | undefined;
+        if (raw.for !== undefined) {
+            forMs = parseScenarioDuration(raw.for);
+            if (kind === "clock-jump") errors.push(`${path}.for: a clock jump is a step; give by, not for`);
+            else if (forMs === undefined || forMs <= 0) errors.push(`${path}.for: must be a duration > 0 such as 30s`);
+        } else forMs = DEFAULT_FAULT_MS[kind];
+        let byMs: number | undefined;
+        if (kind === "clock-jump") {
+            byMs = parseScenarioDuration(raw.by, true);
+            if (byMs === undefined || byMs === 0)
+                errors.push(`${path}.by: must be a non-zero signed duration such as 1h or -1h`);
+        } else if (raw.by !== undefined) errors.push(`${path}.by: only a clock-jump has by`);
+        if (raw.lane !== undefined && (typeof raw.lane !== "string" || !lanes.includes(raw.lane))) {
+            errors.push(`${path}.lane: must be one of the scenario's lanes (${lanes.join(", ")})`);
+        } else if (raw.lane === undefined && FAULT_NEEDS_LANE.has(kind)) {
+            errors.push(`${path}.lane: ${kind} needs the lane whose device it hits`);
+        }
+        if (raw.device !== undefined && (typeof raw.device !== "string" || raw.device === "")) {
+            errors.push(`${path}.device: must be a device id`);
+        } else if (raw.device !== undefined && !FAULT_NEEDS_LANE.has(kind)) {
+            errors.push(`${path}.device: only scale-unplugged and camera-reboot hit one device`);
+        }
+        if (errors.length > before || atMs === undefined) return;
+        faults.push({
+            kind,
+            atMs,
+            ...(forMs !== undefined && { forMs }),
+            ...(typeof raw.lane === "string" && { lane: raw.lane }),
+            ...(typeof raw.device === "string" && { device: raw.device }),
+            ...(byMs !== undefined && { byMs }),
+        });
+    });
+    return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** The decision a kind must get in this scenario. */
+export function expectedDecision(scenario: ScenarioFile, kind: TruckKind): ExpectedDecision {
+    return scenario.expect?.[kind] ?? DEFAULT_EXPECT[kind];
 }
 
 /** Expands the mix into trucks, shuffled with the scenario's seed and dealt round-robin to the lanes. */
@@ -70,8 +476,9 @@ export function planScenario(scenario: ScenarioFile): TruckPlan[] {
     return kinds.map((kind, index) => {
         const lane = scenario.lanes[index % scenario.lanes.length] as string;
         const declared = scenario.declarations[lane];
-        if (!declared) throw new Error(`scenario: no declarations for lane ${lane}`);
-        const base = kind === "red-channel" ? declared.red : declared.green;
+        if (!declared) throw new GateError("SCENARIO_INVALID", `no declarations for lane ${lane}`);
+        const base = declared[DECLARED_FOR[kind]];
+        if (!base) throw new GateError("SCENARIO_INVALID", `declarations.${lane}.${DECLARED_FOR[kind]} is missing`);
         // Within ±2 % of the declared gross, rounded to the scale's 10 kg division.
         const gross = Math.round((base.grossKg * (0.98 + rng() * 0.04)) / 10) * 10;
         const plan: TruckPlan = {
@@ -86,9 +493,26 @@ export function planScenario(scenario: ScenarioFile): TruckPlan[] {
                 seal: { id: base.seal, status: kind === "tampered-seal" ? ("TAMPERED" as const) : ("SEALED" as const) },
             }),
             grossKg: kind === "overweight" ? Math.round((base.grossKg * 1.15) / 10) * 10 : gross,
-            expect: scenario.expect[kind],
+            expect: expectedDecision(scenario, kind),
         };
         return plan;
+    });
+}
+
+/**
+ * When each truck arrives at its lane, in ms of scenario time: a Poisson process per lane at
+ * `trucksPerHour` (exponential gaps), from its own seeded stream so the trucks planned stay the same.
+ * Indexed like the plan.
+ */
+export function planArrivals(scenario: ScenarioFile, plan: readonly TruckPlan[]): number[] {
+    const rng = seededRng((scenario.seed ^ 0x5eed) >>> 0);
+    const meanGapMs = 3_600_000 / (scenario.trucksPerHour ?? 60);
+    const clock = new Map<string, number>();
+    return plan.map((truck) => {
+        // 1 - rng() is in (0, 1], so the logarithm is finite.
+        const at = (clock.get(truck.lane) ?? 0) - meanGapMs * Math.log(1 - rng());
+        clock.set(truck.lane, at);
+        return Math.round(at);
     });
 }
 

@@ -2,11 +2,10 @@ import { Command, CommanderError } from "commander";
 import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
-import { createLogger } from "./core/logger.ts";
-import { Gate } from "./gate.ts";
+import { registerOpsCommands } from "./opsCommands.ts";
 import { verifyChain } from "./store/audit.ts";
 import { openDatabase } from "./store/db.ts";
-import { createDemoUsers, type PasswordInput, registerUsersCommand } from "./usersCommand.ts";
+import { type PasswordInput, registerUsersCommand } from "./usersCommand.ts";
 
 export interface CliIo {
     stdout: NodeJS.WritableStream;
@@ -34,8 +33,15 @@ export async function main(
         .description("run a gate from its configuration file")
         .requiredOption("-c, --config <file>", "gate configuration (YAML)")
         .option("--with-simulators", "also run the simulators the demo configuration points at")
-        .action(async (options: { config: string; withSimulators?: boolean }) => {
-            exitCode = await startCommand(options.config, options.withSimulators ?? false, out, err);
+        .option("--pretty", "readable log lines for a person at a terminal (the service logs JSON)")
+        .action(async (options: { config: string; withSimulators?: boolean; pretty?: boolean }) => {
+            exitCode = await startCommand(
+                options.config,
+                options.withSimulators ?? false,
+                out,
+                err,
+                options.pretty ?? false,
+            );
         });
 
     program
@@ -84,6 +90,10 @@ export async function main(
         exitCode = code;
     });
 
+    registerOpsCommands(program, { out, err }, (code) => {
+        exitCode = code;
+    });
+
     const clearance = program.command("clearance").description("manage the cached clearance data");
     clearance
         .command("import")
@@ -126,6 +136,17 @@ export async function main(
             exitCode = await runBenchmark(name, out, err);
         });
 
+    program
+        .command("record")
+        .description("run the gate and record its devices' raw traffic (gate-edge record --help)")
+        .argument("[args...]")
+        .allowUnknownOption()
+        .helpOption(false)
+        .action(async (args: string[]) => {
+            const { runRecordCommand } = await import("../simulators/gate/cli.ts");
+            exitCode = await runRecordCommand(args, io);
+        });
+
     try {
         await program.parseAsync(argv, { from: "user" });
     } catch (error) {
@@ -156,6 +177,7 @@ async function startCommand(
     withSimulators: boolean,
     out: (line: string) => void,
     err: (line: string) => void,
+    pretty = false,
 ): Promise<number> {
     let config: ReturnType<typeof loadConfig>;
     try {
@@ -163,52 +185,9 @@ async function startCommand(
     } catch (error) {
         return reportConfigError(error, err);
     }
-    const log = createLogger();
-    const gate = new Gate({ config, log });
-    let simulators: { stop(): Promise<void> } | undefined;
-    let central: { stop(): Promise<void> } | undefined;
-    try {
-        if (withSimulators) {
-            // The demo's central clearance system, started first so the gate's sync finds it; it serves
-            // the declarations the demo trucks carry through the real clearance feed.
-            const { startDemoCentral } = await import("../simulators/demo.ts");
-            central = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
-        }
-        const addresses = await gate.start();
-        if (withSimulators) {
-            // The demo must let a person log in; a production start never creates users.
-            const demoUsers = createDemoUsers(gate.database);
-            if (demoUsers.length > 0) {
-                out("  demo users (passwords shown only this once):");
-                for (const user of demoUsers) out(`    ${user.name.padEnd(11)} ${user.password}`);
-            } else {
-                out(`  users: as before (new password: npx gate-edge users passwd NAME --config ${file})`);
-            }
-            const { startDemoSimulators } = await import("../simulators/demo.ts");
-            simulators = await startDemoSimulators(file, config, addresses, log.child({ component: "simulators" }));
-        }
-        out(`gate-edge ${config.gate.id} is running`);
-        out(`  API:   ${addresses.http}/api/v1/health   (dashboard: ${addresses.http}/)`);
-        if (addresses.mqtt) out(`  MQTT:  ${addresses.mqtt}`);
-        if (addresses.push) out(`  push:  ${addresses.push}   (camera push receiver)`);
-        out(`  store: ${config.storage.path}`);
-        out("  stop with Ctrl+C");
-    } catch (error) {
-        err(`gate-edge could not start: ${errorMessage(error)}`);
-        await simulators?.stop();
-        await gate.stop();
-        await central?.stop();
-        return 1;
-    }
-    await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-    });
-    out("stopping…");
-    await simulators?.stop();
-    await gate.stop();
-    await central?.stop();
-    return 0;
+    // The service side (signals, systemd notifications, reload, the stop deadline) lives in service.ts.
+    const { runGate } = await import("./service.ts");
+    return runGate({ file, config, withSimulators, pretty, out, err });
 }
 
 /** `clearance import`: 0 imported, 1 the file (or config) is invalid, 2 usage or unreadable input. */

@@ -5,12 +5,13 @@ import type { Logger } from "pino";
 import { getModel } from "../devices/index.ts";
 import { createApiServer } from "./api/server.ts";
 import { type BrokerDevice, EmbeddedBroker } from "./broker/embedded.ts";
-import type { DeviceConfig, GateConfig } from "./config/types.ts";
+import { diffConfig, laneChangePaths } from "./config/diff.ts";
+import type { DeviceConfig, GateConfig, LaneConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
 import { canonicalJson } from "./core/canonical.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { errorMessage, GateError } from "./core/errors.ts";
-import type { WeightValues } from "./core/events.ts";
+import type { DeviceStatus, WeightValues } from "./core/events.ts";
 import { deviceLogger } from "./core/logger.ts";
 import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts";
 import { ExternalMqttIngest } from "./drivers/mqtt.ts";
@@ -20,11 +21,13 @@ import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { verifyChain } from "./store/audit.ts";
+import { claimDatabase } from "./store/backup.ts";
 import { ClearanceCache } from "./store/clearance.ts";
-import { type Db, openDatabase } from "./store/db.ts";
+import { type Db, openDatabase, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
 import { ImageStore } from "./store/images.ts";
 import { PassageStore } from "./store/passages.ts";
+import { databaseBytes, type QuotaReading, quotaLevel } from "./store/quota.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
 
@@ -49,6 +52,24 @@ export interface GateAddresses {
 export type ActuatorCommand =
     | { type: "openBarrier" }
     | { type: "setLight"; which: "entry" | "exit"; color: "off" | "red" | "green" | "yellow" | "flashing" };
+
+/** What a configuration reload did (SIGHUP, `systemctl reload gate-edge`). */
+export interface ReloadReport {
+    /** Key paths applied to the running gate. */
+    applied: string[];
+    /** Key paths that need a restart; the gate keeps running on the old values. */
+    restartNeeded: string[];
+    /** Changes to a lane with a truck in it, left for a reload once the lane is idle. */
+    deferred: string[];
+    /** The revision of the configuration now in force. */
+    revision: string;
+}
+
+/** A transport of one device that the gate starts and stops. */
+interface DeviceDriver {
+    start(): Promise<void>;
+    stop(): Promise<void>;
+}
 
 /** Driver classes loaded on demand (see start()). */
 interface SessionDriverClasses {
@@ -103,6 +124,8 @@ export class Gate {
     private pushReceiver: HttpPushReceiver | undefined;
     private images: ImageStore | undefined;
     private retentionTimer: NodeJS.Timeout | undefined;
+    private quotaTimer: NodeJS.Timeout | undefined;
+    private quota: QuotaReading | undefined;
     private clearanceCache: ClearanceCache | undefined;
     private passageStore: PassageStore | undefined;
     private laneEngine: LaneEngine | undefined;
@@ -112,11 +135,39 @@ export class Gate {
     private api: FastifyInstance | undefined;
     private readonly clock: Clock;
     private startedAt = "";
+    /** The configuration in force: the one the gate started with, then each reload's. */
+    private config: GateConfig;
+    /** Where device runtimes and the lane engine append (the event log, or a test's wrapper of it). */
+    private sink: EventSink | undefined;
+    private sessionClasses: SessionDriverClasses = { onvif: undefined, opcua: undefined };
+    /** Each device's own transport (serial line, camera or PLC session), to stop and start one device alone. */
+    private readonly driverOf = new Map<string, DeviceDriver>();
+    private releaseClaim: (() => void) | undefined;
+    /** Reloads run one at a time: a second SIGHUP waits for the first. */
+    private reloading: Promise<unknown> = Promise.resolve();
     addresses: GateAddresses = { http: "", mqtt: undefined, push: undefined };
+    /** The schema upgrade the last start ran, if any. */
+    upgrade: UpgradeReport | undefined;
 
     constructor(private readonly options: GateOptions) {
         this.clock = options.clock ?? systemClock;
         this.bus = new EventBus(options.log);
+        this.config = options.config;
+    }
+
+    /** Per lane: ready when every one of its devices is online (what /api/v1/health says too). */
+    readiness(): { laneId: string; ready: boolean; notReady: string[] }[] {
+        return this.config.lanes.map((lane) => {
+            const notReady = lane.devices
+                .filter((device) => this.runtimes.get(device.id)?.health().status !== "online")
+                .map((device) => device.id);
+            return { laneId: lane.id, ready: notReady.length === 0, notReady };
+        });
+    }
+
+    /** The configuration in force. */
+    get configuration(): GateConfig {
+        return this.config;
     }
 
     get log(): EventLog {
@@ -143,8 +194,13 @@ export class Gate {
     }
 
     async start(): Promise<GateAddresses> {
-        const { config, log } = this.options;
+        const config = this.config;
+        const { log } = this.options;
         try {
+            // Before anything opens the file: one gate per database, and an older release's schema is
+            // backed up and brought forward.
+            this.releaseClaim = claimDatabase(config.storage.path);
+            this.upgrade = await upgradeDatabase(config.storage.path, { log: log.child({ component: "store" }) });
             this.db = openDatabase(config.storage.path);
             this.eventLog = new EventLog(this.db, {
                 gateId: config.gate.id,
@@ -162,20 +218,27 @@ export class Gate {
             this.retentionTimer = setInterval(() => this.pruneImages(), 3_600_000);
             this.retentionTimer.unref();
             const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
+            this.sink = sink;
             this.startedAt = new Date(this.clock.now()).toISOString();
+            const upgrade = this.upgrade;
             await sink.append({
                 type: "config.applied",
-                data: { source: config.source, revision: configRevision(config), lanes: config.lanes.map((l) => l.id) },
+                data: {
+                    source: config.source,
+                    revision: configRevision(config),
+                    lanes: config.lanes.map((l) => l.id),
+                    // The evidence says when the store was upgraded, and where its backup went.
+                    ...(upgrade?.backup !== undefined && {
+                        schemaUpgrade: { from: upgrade.from, to: upgrade.to, backup: upgrade.backup },
+                    }),
+                },
             });
 
             // The ONVIF and OPC UA stacks are large: load them only for a gate that has such devices.
             const transports = new Set(config.lanes.flatMap((lane) => lane.devices.map((d) => d.address.transport)));
-            const drivers: SessionDriverClasses = {
-                onvif: transports.has("onvif") ? (await import("./drivers/onvif.ts")).OnvifCameraDriver : undefined,
-                opcua: transports.has("opcua") ? (await import("./drivers/opcua.ts")).OpcUaPlcDriver : undefined,
-            };
+            await this.loadSessionClasses(transports);
             for (const lane of config.lanes) {
-                for (const device of lane.devices) this.createRuntime(device, sink, drivers);
+                for (const device of lane.devices) this.createRuntime(device, sink, this.sessionClasses);
             }
             await this.startBrokerSide();
             for (const driver of this.serialDrivers) await driver.start();
@@ -220,6 +283,10 @@ export class Gate {
             });
             this.syncService.start();
 
+            await this.checkQuota(sink);
+            this.quotaTimer = setInterval(() => void this.checkQuota(sink), config.storage.quotaCheckMs);
+            this.quotaTimer.unref();
+
             this.api = await createApiServer(
                 {
                     gate: config.gate,
@@ -227,7 +294,7 @@ export class Gate {
                     devices: () => [...this.runtimes.values()].map((runtime) => runtime.health()),
                     recentFrames: (deviceId) => this.runtimes.get(deviceId)?.recentFrames(),
                     lanes: () =>
-                        config.lanes.map((lane) => ({
+                        this.config.lanes.map((lane) => ({
                             id: lane.id,
                             name: lane.name,
                             deviceIds: lane.devices.map((device) => device.id),
@@ -244,7 +311,7 @@ export class Gate {
                     http: config.http,
                     now: () => this.clock.now(),
                     laneDevices: (laneId) =>
-                        (config.lanes.find((lane) => lane.id === laneId)?.devices ?? []).map((device) => ({
+                        (this.config.lanes.find((lane) => lane.id === laneId)?.devices ?? []).map((device) => ({
                             id: device.id,
                             kind: device.kind,
                             ...(device.role !== undefined && { role: device.role }),
@@ -255,6 +322,7 @@ export class Gate {
                     deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
                     verifyEvents: () => verifyChain(this.database),
                     sync: this.syncService,
+                    storageQuota: () => this.quota,
                 },
                 log,
             );
@@ -268,18 +336,27 @@ export class Gate {
         }
     }
 
+    /**
+     * Stops in the order that loses nothing: first the officers' API (an action in progress finishes) and
+     * the lane engine (no new decision or barrier command while the gate goes down; the outputs it has in
+     * hand are stored); then every way device input comes in — the push receiver, camera and PLC sessions,
+     * serial lines, the broker — each committing what it already holds (a device is acknowledged only after
+     * its commit, so what is cut off unacknowledged is sent again after the restart); then the event log
+     * commits everything in hand; then sync stops, while alerts can still be stored: an upload in flight is
+     * cancelled and its events stay queued (central answers duplicate for any it had already stored); last
+     * the store closes and the database is released.
+     */
     async stop(): Promise<void> {
+        // A reload half done would start drivers after they were all stopped.
+        await this.reloading;
         clearInterval(this.retentionTimer);
-        // First, while the event log still takes its alerts: an upload in flight is cancelled and its
-        // events stay queued (central answers duplicate for any it had already stored).
-        await this.syncService?.stop();
-        this.syncService = undefined;
-        this.laneEngine?.stop();
-        await this.laneEngine?.settled();
-        this.laneEngine = undefined;
+        clearInterval(this.quotaTimer);
         const api = this.api;
         this.api = undefined;
         await api?.close();
+        this.laneEngine?.stop();
+        await this.laneEngine?.settled();
+        this.laneEngine = undefined;
         await this.pushReceiver?.stop();
         this.pushReceiver = undefined;
         this.pushBindings.length = 0;
@@ -290,19 +367,200 @@ export class Gate {
         this.serialByDevice.clear();
         for (const driver of this.serialDrivers) await driver.stop();
         this.serialDrivers.length = 0;
+        this.driverOf.clear();
         await this.broker?.stop();
         this.broker = undefined;
         await this.external?.stop();
         this.external = undefined;
+        this.eventLog?.flushAll();
+        await this.syncService?.stop();
+        this.syncService = undefined;
         this.eventLog?.close();
         this.eventLog = undefined;
+        this.sink = undefined;
         this.db?.close();
         this.db = undefined;
+        this.releaseClaim?.();
+        this.releaseClaim = undefined;
         this.bus.removeListeners(this);
     }
 
+    /** The ONVIF and OPC UA stacks are large: loaded only for a gate that has such devices. */
+    private async loadSessionClasses(transports: ReadonlySet<string>): Promise<void> {
+        if (transports.has("onvif") && !this.sessionClasses.onvif)
+            this.sessionClasses.onvif = (await import("./drivers/onvif.ts")).OnvifCameraDriver;
+        if (transports.has("opcua") && !this.sessionClasses.opcua)
+            this.sessionClasses.opcua = (await import("./drivers/opcua.ts")).OpcUaPlcDriver;
+    }
+
+    /**
+     * Applies a new configuration to the running gate (SIGHUP). Rule parameters apply from the next
+     * decision. A lane whose devices changed is rebuilt alone — only its added, removed and changed devices
+     * are stopped or started, and its correlator replaced — while every other lane keeps running untouched;
+     * a lane with a truck in it is left as it is until a later reload finds it idle. What a running gate
+     * cannot change (ports, storage, broker, central, ingest settings, push cameras, devices on an external
+     * broker) is named in `restartNeeded` and keeps its old value. What was applied is a `config.applied`
+     * event with the revision of the configuration now in force.
+     */
+    reload(next: GateConfig): Promise<ReloadReport> {
+        const run = this.reloading.then(() => this.applyReload(next));
+        this.reloading = run.catch(() => undefined);
+        return run;
+    }
+
+    private async applyReload(next: GateConfig): Promise<ReloadReport> {
+        const running = this.config;
+        const engine = this.laneEngine;
+        const sink = this.sink;
+        if (!engine || !sink) throw new GateError("STORE_CLOSED", "the gate is not running");
+        const diff = diffConfig(running, next);
+        const applied: string[] = [];
+        const restartNeeded = [...diff.restartNeeded];
+        const deferred: string[] = [];
+        const appliedLanes = new Set<string>();
+        const moved = new Set(
+            diff.restartNeeded.flatMap((path) => /^lanes\[[^\]]+\]\.devices\[([^\]]+)\] \(moves/.exec(path)?.[1] ?? []),
+        );
+        const nextLanes = new Map(next.lanes.map((lane) => [lane.id, lane]));
+        const runningLanes = new Map(running.lanes.map((lane) => [lane.id, lane]));
+        await this.loadSessionClasses(
+            new Set(next.lanes.flatMap((lane) => lane.devices.map((device) => device.address.transport))),
+        );
+        for (const change of diff.lanes) {
+            const paths = laneChangePaths(change);
+            const newLane = nextLanes.get(change.laneId);
+            const oldLane = runningLanes.get(change.laneId);
+            const touched = [...change.devicesAdded, ...change.devicesRemoved, ...change.devicesChanged];
+            const blockers = touched.flatMap((id) => {
+                const device = newLane?.devices.find((d) => d.id === id) ?? oldLane?.devices.find((d) => d.id === id);
+                const why = device ? this.hotSwapBlocker(device, running) : undefined;
+                return moved.has(id) ? [] : why ? [`lanes[${change.laneId}].devices[${id}] (${why})`] : [];
+            });
+            // The whole lane waits for the restart: half a lane's change applied would be a lane nobody configured.
+            if (touched.some((id) => moved.has(id))) continue;
+            if (blockers.length > 0) {
+                restartNeeded.push(...blockers);
+                continue;
+            }
+            const onlyName = touched.length === 0 && change.fields.every((field) => field === "name");
+            const state = engine.laneState(change.laneId);
+            if (!onlyName && state !== undefined && state !== "IDLE") {
+                deferred.push(...paths.map((path) => `${path} (lane busy: ${state})`));
+                continue;
+            }
+            await this.applyLaneChange(change.laneId, oldLane, newLane, touched, sink, engine, onlyName);
+            appliedLanes.add(change.laneId);
+            applied.push(...paths);
+        }
+        // The configuration now in force: the file's rules and the lanes applied; all else as it ran.
+        const lanes: LaneConfig[] = [];
+        for (const lane of next.lanes) {
+            if (appliedLanes.has(lane.id)) lanes.push(lane);
+            else if (runningLanes.has(lane.id)) lanes.push(runningLanes.get(lane.id) as LaneConfig);
+        }
+        for (const lane of running.lanes) {
+            if (!nextLanes.has(lane.id) && !appliedLanes.has(lane.id)) lanes.push(lane);
+        }
+        const effective = Object.freeze({ ...running, rules: next.rules, lanes, source: next.source });
+        applied.push(...diff.rules);
+        this.config = effective;
+        engine.reconfigure(effective);
+        const revision = configRevision(effective);
+        if (applied.length > 0) {
+            await sink.append({
+                type: "config.applied",
+                data: {
+                    source: effective.source,
+                    revision,
+                    lanes: effective.lanes.map((lane) => lane.id),
+                    reload: true,
+                    changed: applied,
+                    restartNeeded,
+                    deferred,
+                },
+            });
+        }
+        return { applied, restartNeeded, deferred, revision };
+    }
+
+    /** Why a device cannot be added, removed or changed while the gate runs, or undefined if it can. */
+    private hotSwapBlocker(device: DeviceConfig, running: GateConfig): string | undefined {
+        const transport = device.address.transport;
+        // The push receiver binds its cameras and their routes when it starts.
+        if (transport === "http-push") return "push camera: restart needed";
+        // An external broker's subscriptions are made once, on the one persistent session.
+        if (transport === "mqtt" && running.broker.mode !== "embedded") return "device on an external broker";
+        return undefined;
+    }
+
+    private async applyLaneChange(
+        laneId: string,
+        oldLane: LaneConfig | undefined,
+        newLane: LaneConfig | undefined,
+        touched: string[],
+        sink: EventSink,
+        engine: LaneEngine,
+        onlyName: boolean,
+    ): Promise<void> {
+        const log = this.options.log.child({ component: "reload", laneId });
+        // Stop what goes away or changes, with a last status event so the evidence says why it went quiet.
+        for (const id of touched) {
+            if (!oldLane?.devices.some((device) => device.id === id)) continue;
+            await this.removeDevice(id);
+        }
+        const started: string[] = [];
+        for (const id of touched) {
+            const device = newLane?.devices.find((d) => d.id === id);
+            if (!device) continue;
+            this.createRuntime(device, sink, this.sessionClasses);
+            started.push(id);
+        }
+        if (!newLane) {
+            engine.removeLane(laneId);
+        } else if (!onlyName) {
+            const statuses = new Map<string, DeviceStatus>();
+            for (const device of newLane.devices) {
+                const status = this.runtimes.get(device.id)?.health().status;
+                if (status !== undefined && !touched.includes(device.id)) statuses.set(device.id, status);
+            }
+            engine.replaceLane(newLane, statuses);
+        }
+        for (const id of started) {
+            const runtime = this.runtimes.get(id);
+            if (runtime?.device.address.transport === "mqtt" && this.broker) {
+                this.broker.addDevice({ device: runtime.device, topic: runtime.device.address.topic });
+            }
+            await this.driverOf.get(id)?.start();
+        }
+        if (touched.length > 0)
+            log.info({ stopped: touched.filter((id) => !started.includes(id)), started }, "lane rebuilt");
+    }
+
+    /** Stops one device's transport and drops its runtime (a reload removed or changed it). */
+    private async removeDevice(deviceId: string): Promise<void> {
+        const runtime = this.runtimes.get(deviceId);
+        const driver = this.driverOf.get(deviceId);
+        if (driver) {
+            await driver.stop();
+            this.driverOf.delete(deviceId);
+            const serialIndex = this.serialDrivers.indexOf(driver as SerialDriver);
+            if (serialIndex >= 0) this.serialDrivers.splice(serialIndex, 1);
+            const sessionIndex = this.sessionDrivers.indexOf(driver);
+            if (sessionIndex >= 0) this.sessionDrivers.splice(sessionIndex, 1);
+        }
+        this.serialByDevice.delete(deviceId);
+        this.cameras.delete(deviceId);
+        this.plcs.delete(deviceId);
+        if (runtime?.device.address.transport === "mqtt") await this.broker?.removeDevice(deviceId);
+        if (runtime) {
+            await runtime.setStatus("offline", "taken out of service by a configuration reload");
+            this.runtimes.delete(deviceId);
+        }
+    }
+
     private createRuntime(device: DeviceConfig, sink: EventSink, drivers: SessionDriverClasses): void {
-        const { config, log } = this.options;
+        const config = this.config;
+        const { log } = this.options;
         const model = getModel(device.model);
         if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
         const deviceLog = deviceLogger(log, device);
@@ -341,6 +599,7 @@ export class Gate {
             );
             this.serialDrivers.push(serialDriver);
             this.serialByDevice.set(device.id, serialDriver);
+            this.driverOf.set(device.id, serialDriver);
         } else {
             this.createSessionDriver(device, runtime, deviceLog, drivers);
         }
@@ -457,7 +716,7 @@ export class Gate {
         command: "open-barrier" | "light-green" | "light-red",
         meta: { passageId: string; triggeredAt?: number },
     ): Promise<void> {
-        const plc = this.options.config.lanes
+        const plc = this.config.lanes
             .find((lane) => lane.id === laneId)
             ?.devices.find((device) => this.plcs.has(device.id));
         if (!plc) {
@@ -474,7 +733,7 @@ export class Gate {
     /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state). */
     private publishLaneState(laneId: string, state: object): void {
         this.bus.emit("laneState", { laneId, ...(state as { state: string; at: string; passageId?: string | null }) });
-        const topic = `gate/${this.options.config.gate.id}/lanes/${laneId}/state`;
+        const topic = `gate/${this.config.gate.id}/lanes/${laneId}/state`;
         const payload = JSON.stringify(state);
         const sent = this.broker
             ? this.broker.publish(topic, payload, { retain: true, qos: 1 })
@@ -484,10 +743,61 @@ export class Gate {
         );
     }
 
+    /** The last storage quota reading (size of the database against storage.quotaMb). */
+    get storageQuota(): QuotaReading | undefined {
+        return this.quota;
+    }
+
+    /**
+     * Measures the database against its quota and acts on a change of level: near → a warning alert and a
+     * WAL checkpoint (the WAL's pages go back into the file); full → a critical alert and every lane to
+     * manual processing; back under → the alert cleared and automatic processing resumed. Nothing is ever
+     * dropped or refused: events keep being stored and sent.
+     */
+    private async checkQuota(sink: EventSink): Promise<void> {
+        if (!this.db) return;
+        const reading = quotaLevel(databaseBytes(this.config.storage.path), this.config.storage.quotaMb);
+        const before = this.quota?.level ?? "ok";
+        this.quota = reading;
+        if (reading.level === before) return;
+        const usedMb = Math.round(reading.usedBytes / 2 ** 20);
+        const text = `${usedMb} MiB of the ${this.config.storage.quotaMb} MiB storage quota used`;
+        if (reading.level !== "ok") this.db.pragma("wal_checkpoint(TRUNCATE)");
+        this.laneEngine?.setManualProcessing(reading.level === "full" ? `disk quota reached (${text})` : undefined);
+        const alert =
+            reading.level === "ok"
+                ? {
+                      type: "alert.cleared" as const,
+                      data: { code: "DISK_QUOTA", message: `storage back under its quota: ${text}` },
+                  }
+                : {
+                      type: "alert.raised" as const,
+                      data: {
+                          code: "DISK_QUOTA",
+                          severity: reading.level === "full" ? "critical" : "warning",
+                          message:
+                              reading.level === "full"
+                                  ? `${text}: lanes switched to manual processing; no event is dropped — free disk space or raise storage.quotaMb`
+                                  : `${text}: near the quota`,
+                          usedBytes: reading.usedBytes,
+                          quotaBytes: reading.quotaBytes,
+                      },
+                  };
+        this.options.log[reading.level === "ok" ? "info" : "warn"](
+            { usedMb, quotaMb: this.config.storage.quotaMb },
+            alert.data.message,
+        );
+        try {
+            await sink.append(alert);
+        } catch (err) {
+            this.options.log.error({ err }, "could not store the disk quota alert");
+        }
+    }
+
     /** Deletes images not seen within storage.imageRetentionDays. */
     pruneImages(): number {
         if (!this.images) return 0;
-        const days = this.options.config.storage.imageRetentionDays;
+        const days = this.config.storage.imageRetentionDays;
         const removed = this.images.prune(new Date(this.clock.now() - days * 86_400_000));
         if (removed > 0) this.options.log.info({ removed, retentionDays: days }, "plate images past retention deleted");
         return removed;
@@ -500,7 +810,7 @@ export class Gate {
         deviceLog: Logger,
         drivers: SessionDriverClasses,
     ): void {
-        const { config } = this.options;
+        const config = this.config;
         const model = runtime.model;
         const address = device.address;
         const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
@@ -523,6 +833,7 @@ export class Gate {
             );
             this.sessionDrivers.push(camera);
             this.cameras.set(device.id, camera);
+            this.driverOf.set(device.id, camera);
         } else if (model.transport === "http-push" && address.transport === "http-push") {
             this.pushBindings.push({
                 deviceId: device.id,
@@ -553,6 +864,7 @@ export class Gate {
             );
             this.plcs.set(device.id, driver);
             this.sessionDrivers.push(driver);
+            this.driverOf.set(device.id, driver);
         }
     }
 
@@ -625,7 +937,8 @@ export class Gate {
     }
 
     private async startBrokerSide(): Promise<void> {
-        const { config, log } = this.options;
+        const config = this.config;
+        const { log } = this.options;
         const bindings = this.mqttBindings();
         const onPublish = (device: DeviceConfig, subtopic: string, payload: Buffer): Promise<void> => {
             const runtime = this.runtimes.get(device.id);

@@ -90,10 +90,11 @@ export function clearanceFileItems(file: string): ClearanceBatch {
 
 /**
  * A scenario file's declared trucks as declarations: each lane's green truck GREEN/CLEARED, its red one
- * RED/CLEARED and not inspected (so red-channel trucks go to inspection, as the scenario expects), plates
- * tractor + trailer, the container with its seal, the declared gross. A number declared in several lanes
- * becomes one declaration; the scenario's unknownDeclaration is left out on purpose. A `watchList` list in
- * the file, if any, is served too.
+ * RED/CLEARED and not inspected (so red-channel trucks go to inspection, as the scenario expects), its yellow
+ * one (if any) YELLOW/CLEARED with the document check not done, its watched one (if any) GREEN/CLEARED with
+ * its tractor plate on the watch list; plates tractor + trailer, the container with its seal, the declared
+ * gross. A number declared in several lanes becomes one declaration; the scenario's unknownDeclaration is
+ * left out on purpose. A `watchList` list in the file, if any, is served too.
  */
 export function scenarioItems(file: string): ClearanceBatch {
     let document: unknown;
@@ -112,10 +113,12 @@ export function scenarioItems(file: string): ClearanceBatch {
         throw invalid(file, ["declarations: must map each lane to its green and red trucks"]);
     }
     const byNumber = new Map<string, { declaration: Declaration; path: string }>();
+    const watched: ClearanceItem[] = [];
     for (const [lane, pair] of Object.entries(document.declarations)) {
-        for (const color of ["green", "red"] as const) {
+        for (const color of ["green", "red", "yellow", "watched"] as const) {
             const path = `declarations.${lane}.${color}`;
             const truck = isObject(pair) ? pair[color] : undefined;
+            if ((color === "yellow" || color === "watched") && truck === undefined) continue;
             if (!isObject(truck)) {
                 errors.push(`${path}: must be a declared truck`);
                 continue;
@@ -126,7 +129,7 @@ export function scenarioItems(file: string): ClearanceBatch {
                 {
                     number,
                     type: parsed.ok ? parsed.typeCode : number.slice(0, 2),
-                    channel: color === "green" ? "GREEN" : "RED",
+                    channel: color === "red" ? "RED" : color === "yellow" ? "YELLOW" : "GREEN",
                     status: "CLEARED",
                     documentCheckDone: false,
                     inspectionDone: false,
@@ -147,6 +150,20 @@ export function scenarioItems(file: string): ClearanceBatch {
                 errors,
             );
             if (!declaration) continue;
+            if (color === "watched") {
+                const entry = validateWatchListEntry(
+                    {
+                        id: `scenario-watched-${lane}`,
+                        kind: "plate",
+                        value: truck.tractor,
+                        reason: "watch-listed truck of the scenario",
+                        version: 1,
+                    },
+                    `${path}.tractor`,
+                    errors,
+                );
+                if (entry) watched.push({ type: "watchList", entry });
+            }
             const first = byNumber.get(declaration.number);
             if (!first) byNumber.set(declaration.number, { declaration, path });
             else if (JSON.stringify(first.declaration) !== JSON.stringify(declaration)) {
@@ -154,10 +171,10 @@ export function scenarioItems(file: string): ClearanceBatch {
             }
         }
     }
-    const items: ClearanceItem[] = [...byNumber.values()].map(({ declaration }) => ({
-        type: "declaration",
-        declaration,
-    }));
+    const items: ClearanceItem[] = [
+        ...[...byNumber.values()].map(({ declaration }): ClearanceItem => ({ type: "declaration", declaration })),
+        ...watched,
+    ];
     if (document.watchList !== undefined) {
         if (!Array.isArray(document.watchList)) errors.push("watchList: must be a list");
         else {

@@ -15,6 +15,7 @@ import type { ChainReport } from "../store/audit.ts";
 import { AuditLog } from "../store/auditLog.ts";
 import type { Db } from "../store/db.ts";
 import type { PassageQuery, PassageRow } from "../store/passages.ts";
+import type { QuotaReading } from "../store/quota.ts";
 import { SessionStore, UserStore } from "../store/users.ts";
 import type { SyncService } from "../sync/service.ts";
 import { registerAuth } from "./auth.ts";
@@ -45,6 +46,8 @@ export interface ApiSource {
     laneSnapshot(laneId: string): LaneSnapshot | undefined;
     /** Central sync; absent in API tests that do not need it. */
     sync?: SyncService;
+    /** The database's size against its quota (storage.quotaMb). */
+    storageQuota?: () => QuotaReading | undefined;
     /** The gate database: users, sessions, audit log, approvals and the alerts queue live beside the events. */
     db: Db;
     bus: EventBus;

@@ -51,6 +51,25 @@ export function registerMetrics(app: FastifyInstance, source: ApiSource): void {
         parts.push(
             family("gate_events_committed_total", "counter", "Events committed since start.", [[{}, store.events]]),
         );
+        const quota = source.storageQuota?.();
+        if (quota) {
+            parts.push(
+                family("gate_storage_used_bytes", "gauge", "Bytes the database takes on disk (file, WAL, shm).", [
+                    [{}, quota.usedBytes],
+                ]),
+            );
+            parts.push(
+                family("gate_storage_quota_bytes", "gauge", "The configured storage quota.", [[{}, quota.quotaBytes]]),
+            );
+            parts.push(
+                family(
+                    "gate_manual_processing",
+                    "gauge",
+                    "1 while the disk quota is reached and every lane is in manual processing.",
+                    [[{}, quota.level === "full" ? 1 : 0]],
+                ),
+            );
+        }
         const devices = source.devices();
         parts.push(
             family(

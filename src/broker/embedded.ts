@@ -117,6 +117,30 @@ export class EmbeddedBroker {
         if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     }
 
+    /** A device a configuration reload added (or changed: removed first): it may log in from now on. */
+    addDevice(entry: BrokerDevice): void {
+        if (entry.device.auth) this.byUsername.set(entry.device.auth.username, entry);
+    }
+
+    /**
+     * A device a configuration reload removed (or is about to re-add changed): its login stops working and
+     * its open sessions are closed, so nothing it sends is taken under the old settings. A publish of it
+     * not yet committed gets no PUBACK and is sent again, under the new settings, after it reconnects.
+     */
+    async removeDevice(deviceId: string): Promise<void> {
+        for (const [username, entry] of this.byUsername) {
+            if (entry.device.id !== deviceId) continue;
+            this.byUsername.delete(username);
+            const clients = this.sessions.get(entry);
+            // Forgotten first: their disconnects must not report the device (or its successor) offline.
+            this.sessions.delete(entry);
+            for (const client of clients ?? []) {
+                this.clientDevice.delete(client);
+                await new Promise<void>((resolve) => client.close(() => resolve()));
+            }
+        }
+    }
+
     /** Publishes as the broker itself (lane state for display boards), bypassing the device ACL. */
     publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<void> {
         const aedes = this.aedes;

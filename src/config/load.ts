@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -313,6 +314,15 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
                     }),
                 ...(device.pollIntervalMs !== undefined && { pollIntervalMs: device.pollIntervalMs }),
             };
+            if (device.auth) {
+                // A reload must notice a changed password, but a salted hash differs on every load: keep a
+                // keyed fingerprint instead, non-enumerable like the login so nothing that walks the config
+                // (logs, JSON, the API) carries it, and keyed per process so it is no use outside it.
+                Object.defineProperty(deviceConfig, "authFingerprint", {
+                    value: authFingerprint(device.auth.username, device.auth.password),
+                    enumerable: false,
+                });
+            }
             if (device.auth && !logsInToUs) {
                 Object.defineProperty(deviceConfig, "login", {
                     value: Object.freeze({ username: device.auth.username, password: device.auth.password }),
@@ -358,6 +368,11 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
         lanes,
         source,
     };
+}
+
+const fingerprintKey = randomBytes(32);
+function authFingerprint(username: string, password: string): string {
+    return createHmac("sha256", fingerprintKey).update(username).update("\0").update(password).digest("hex");
 }
 
 function deepFreeze<T>(value: T): T {

@@ -51,6 +51,8 @@ export interface DeviceConfig {
      * JSON dump or API answer that walks the config can ever carry it.
      */
     readonly login?: DeviceLogin;
+    /** Non-enumerable: a keyed fingerprint of the device's credentials, so a reload sees a changed password. */
+    readonly authFingerprint?: string;
     pollIntervalMs?: number;
 }
 
@@ -66,6 +68,7 @@ export interface GateConfig {
     storage: {
         path: string;
         quotaMb: number;
+        quotaCheckMs: number;
         groupCommitMax: number;
         imageRetentionDays: number;
         /** OPC UA client certificates. */

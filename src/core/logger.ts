@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from "pino";
+import { prettyDestination } from "./prettyLog.ts";
 
 /**
  * Paths that may hold secrets anywhere they are logged. Config objects, HTTP headers and device
@@ -37,13 +38,16 @@ export const REDACT_PATHS = [
     'headers["set-cookie"]',
 ];
 
-export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+    options: { level?: string; destination?: NodeJS.WritableStream; pretty?: boolean } = {},
+): Logger {
     const pinoOptions: LoggerOptions = {
         level: options.level ?? process.env.GATE_LOG_LEVEL ?? "info",
         base: { service: "gate-edge" },
         redact: { paths: REDACT_PATHS, censor: "[redacted]" },
         timestamp: pino.stdTimeFunctions.isoTime,
     };
+    if (options.pretty) return pino(pinoOptions, prettyDestination(options.destination ?? process.stdout));
     return options.destination ? pino(pinoOptions, options.destination as pino.DestinationStream) : pino(pinoOptions);
 }
 

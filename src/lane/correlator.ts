@@ -142,8 +142,8 @@ const MAX_CLOSED_IDS = 100;
  * none keeps a reference to an output's facts (each carries a copy).
  */
 export class LaneCorrelator {
-    private readonly options: LaneCorrelatorOptions;
-    private readonly timeouts: LaneTimeouts;
+    private options: LaneCorrelatorOptions;
+    private timeouts: LaneTimeouts;
     private passage: Passage | undefined;
     private readonly loops = { entry: false, safety: false, exit: false };
     private barrier: BarrierValues["state"] = "unknown";
@@ -156,6 +156,15 @@ export class LaneCorrelator {
     constructor(options: LaneCorrelatorOptions) {
         this.options = options;
         this.timeouts = { ...DEFAULT_LANE_TIMEOUTS, ...options.timeouts };
+    }
+
+    /**
+     * New rule settings from a configuration reload: timeouts and required reads count from the next
+     * check on, also for a passage already open (its window start stays where it was).
+     */
+    updateSettings(settings: { timeouts?: Partial<LaneTimeouts>; requiredReads: readonly RequiredRead[] }): void {
+        this.options = { ...this.options, requiredReads: settings.requiredReads };
+        this.timeouts = { ...DEFAULT_LANE_TIMEOUTS, ...settings.timeouts };
     }
 
     /** The lane's state: the current passage's, or IDLE. */

@@ -61,6 +61,7 @@ export function ruleParams(config: GateConfig): RuleParams {
  * a PLC command, an alert or a lane display update.
  */
 export class LaneEngine {
+    private manualReason: string | undefined;
     private readonly correlators = new Map<string, LaneCorrelator>();
     private readonly laneOfDevice = new Map<string, string>();
     private timer: NodeJS.Timeout | undefined;
@@ -76,6 +77,18 @@ export class LaneEngine {
         this.nextId = createIdFactory(deps.clock);
         this.config = deps.config;
         this.params = ruleParams(deps.config);
+    }
+
+    /**
+     * Switches every lane to manual processing (each truck held for an officer, with `reason`) or, with
+     * undefined, back to automatic. Counts from the next decision.
+     */
+    setManualProcessing(reason: string | undefined): void {
+        this.manualReason = reason;
+    }
+
+    get manualProcessing(): string | undefined {
+        return this.manualReason;
     }
 
     start(): void {
@@ -107,7 +120,15 @@ export class LaneEngine {
             timeouts: this.timeoutsOf(this.config),
             requiredReads: this.params.requiredReads,
             // Reads this.params at each decision, so a reload's rule parameters count from the next truck.
-            decide: (facts: PassageFacts, now: number) => decide(facts, this.deps.clearance(), this.params, now),
+            decide: (facts: PassageFacts, now: number) =>
+                decide(
+                    facts,
+                    this.deps.clearance(),
+                    this.manualReason === undefined
+                        ? this.params
+                        : { ...this.params, manualProcessing: this.manualReason },
+                    now,
+                ),
             newPassageId: this.nextId,
         });
         this.correlators.set(lane.id, correlator);

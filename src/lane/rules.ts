@@ -2,7 +2,8 @@
  * The lane engine's rules: one pure function per rule, of (facts, clearance, params, now), and `decide`,
  * which runs them all and turns their results into a decision (DESIGN.md "Lane engine", domain.md §1).
  *
- * Order (RULES below), and why: freshness first, because how far the cache can be trusted frames every
+ * Order (RULES below), and why: the gate's own manual-processing state first (it overrides everything);
+ * then freshness, because how far the cache can be trusted frames every
  * other result; then the reads, because without them nothing else can be checked; then the declaration
  * (known, valid, channel) before what is compared against it (plates, containers, seals, weight); the
  * watch list last. The order matters only for `decidingRule`: the first failing rule of the most severe
@@ -25,7 +26,7 @@ import type {
 } from "./types.ts";
 
 /** Bump on every change to a rule's logic, so a recorded decision says which rules made it. */
-export const RULE_SET_VERSION = "2026.11-1";
+export const RULE_SET_VERSION = "2026.11-2";
 
 export type Rule = (facts: PassageFacts, clearance: ClearanceView, params: RuleParams, now: number) => RuleResult;
 
@@ -408,7 +409,14 @@ export const watchList: Rule = (facts, clearance) => {
 };
 
 /** Every rule, in evaluation order (see the file comment for why this order). */
+/** The gate itself is in manual processing (its disk quota is reached): an officer handles every truck. */
+export const manualProcessing: Rule = (_facts, _clearance, params) =>
+    params.manualProcessing === undefined
+        ? pass("manual-processing", "automatic processing")
+        : fail("manual-processing", "HOLD", `manual processing: ${params.manualProcessing}`);
+
 export const RULES: readonly { id: string; rule: Rule }[] = [
+    { id: "manual-processing", rule: manualProcessing },
     { id: "clearance-fresh", rule: clearanceFresh },
     { id: "required-reads", rule: requiredReads },
     { id: "declaration-known", rule: declarationKnown },

@@ -116,4 +116,6 @@ export interface RuleParams {
     offlinePolicy: "hold" | "cached";
     /** Plate reads below this confidence do not count as a match. */
     minPlateConfidence: number;
+    /** Set while the gate cannot process automatically (disk quota reached): every truck is held, with this reason. */
+    manualProcessing?: string;
 }

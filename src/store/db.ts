@@ -1,28 +1,148 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { GateError } from "../core/errors.ts";
-import { migrate } from "./migrations.ts";
+import type { Logger } from "pino";
+import { errorMessage, GateError } from "../core/errors.ts";
+import { migrate, SCHEMA_VERSION, schemaVersionOf } from "./migrations.ts";
 
 export type Db = Database.Database;
 
 /**
  * Opens the gate database: WAL, and `synchronous=FULL` on every open, because SQLite falls back to its
  * default on each connection that does not set it and "committed" must survive a power cut, not only a
- * crash. Runs the migrations. Throws STORE_CORRUPT when the pragmas do not take.
+ * crash. Creates the schema of a new database. A database an older release wrote is not upgraded here
+ * (STORE_UPGRADE_PENDING): upgrading takes a backup first, which is asynchronous — see upgradeDatabase(),
+ * which the gate runs at start. Throws STORE_CORRUPT when the pragmas do not take.
  */
 export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     db.pragma("busy_timeout = 5000");
     if (!options.readonly) {
-        db.pragma("journal_mode = WAL");
-        db.pragma("synchronous = FULL");
-        db.pragma("foreign_keys = ON");
-        // 2 = FULL; anything else means the durability promise is broken.
-        const synchronous = db.pragma("synchronous", { simple: true });
-        if (synchronous !== 2) throw new GateError("STORE_CORRUPT", `synchronous is ${String(synchronous)}, not FULL`);
-        migrate(db);
+        try {
+            db.pragma("journal_mode = WAL");
+            db.pragma("synchronous = FULL");
+            db.pragma("foreign_keys = ON");
+            // 2 = FULL; anything else means the durability promise is broken.
+            const synchronous = db.pragma("synchronous", { simple: true });
+            if (synchronous !== 2)
+                throw new GateError("STORE_CORRUPT", `synchronous is ${String(synchronous)}, not FULL`);
+            const version = schemaVersionOf(db);
+            if (version > 0 && version < SCHEMA_VERSION) {
+                throw new GateError(
+                    "STORE_UPGRADE_PENDING",
+                    `${path} is at schema v${version}, this release needs v${SCHEMA_VERSION}; start the gate once (it backs the database up, then upgrades it)`,
+                );
+            }
+            migrate(db);
+        } catch (err) {
+            db.close();
+            throw err;
+        }
     }
     return db;
+}
+
+/**
+ * A backup copies the source's WAL mode into its header, so opening it would grow -wal and -shm files
+ * beside it: switched to a rollback journal, the backup is one file a technician can copy and keep.
+ */
+export function makeSelfContained(path: string): void {
+    const copy = new Database(path, { fileMustExist: true });
+    try {
+        copy.pragma("journal_mode = DELETE");
+    } finally {
+        copy.close();
+    }
+}
+
+export interface UpgradeReport {
+    from: number;
+    to: number;
+    /** The online backup taken before the first migration, when one ran. */
+    backup?: string;
+}
+
+/** What a migration must never change: the evidence and what central has not accepted yet. */
+interface Invariants {
+    events: number;
+    headSeq: number;
+    headHash: string;
+    outbox: number;
+}
+
+function invariants(db: Db): Invariants | undefined {
+    const hasTable = (name: string): boolean =>
+        db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    if (!hasTable("events") || !hasTable("outbox")) return undefined;
+    const head = db.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").get() as
+        | { seq: number; hash: string }
+        | undefined;
+    return {
+        events: (db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n,
+        headSeq: head?.seq ?? 0,
+        headHash: head?.hash ?? "",
+        outbox: (db.prepare("SELECT COUNT(*) AS n FROM outbox").get() as { n: number }).n,
+    };
+}
+
+/**
+ * Upgrades a database an earlier release wrote, the way a gate that has been running for years must be
+ * upgraded: an SQLite online backup first (kept in `backups/` beside the database and checked before
+ * anything changes), then every pending migration forward, each in its own transaction, each checked not
+ * to have touched the event log or the outbox (a step that would is rolled back and the start refused).
+ * A new database, or one already current, is left alone. STORE_BACKUP_FAILED: nothing was migrated, the
+ * database is as the old release left it (free disk space, or run the old release).
+ */
+export async function upgradeDatabase(
+    path: string,
+    options: { log?: Logger; now?: Date } = {},
+): Promise<UpgradeReport> {
+    if (path === ":memory:" || !existsSync(path)) return { from: 0, to: SCHEMA_VERSION };
+    const db = new Database(path, { fileMustExist: true });
+    try {
+        db.pragma("busy_timeout = 5000");
+        db.pragma("journal_mode = WAL");
+        db.pragma("synchronous = FULL");
+        const from = schemaVersionOf(db);
+        if (from > SCHEMA_VERSION) migrate(db); // throws STORE_SCHEMA_NEWER with the versions
+        if (from === 0 || from === SCHEMA_VERSION) return { from, to: from || SCHEMA_VERSION };
+        const stamp = (options.now ?? new Date()).toISOString().replace(/[:.]/g, "-");
+        const backup = join(dirname(path), "backups", `${basename(path)}.schema-v${from}.${stamp}`);
+        mkdirSync(dirname(backup), { recursive: true });
+        try {
+            await db.backup(backup);
+            makeSelfContained(backup);
+            const copy = new Database(backup, { readonly: true, fileMustExist: true });
+            try {
+                const check = copy.pragma("quick_check", { simple: true });
+                if (check !== "ok") throw new Error(`the copy fails its check: ${String(check)}`);
+                if (schemaVersionOf(copy) !== from) throw new Error("the copy is not at the same schema version");
+            } finally {
+                copy.close();
+            }
+        } catch (err) {
+            throw new GateError(
+                "STORE_BACKUP_FAILED",
+                `no upgrade of ${path} (schema v${from} kept): backup to ${backup} failed: ${errorMessage(err)}`,
+                { cause: err },
+            );
+        }
+        options.log?.info({ db: path, from, to: SCHEMA_VERSION, backup }, "database backed up before its upgrade");
+        const before = invariants(db);
+        migrate(db, {
+            check: () => {
+                const now = invariants(db);
+                if (before && JSON.stringify(now) !== JSON.stringify(before))
+                    throw new GateError(
+                        "STORE_CORRUPT",
+                        `a migration changed the event log or the outbox (${JSON.stringify(before)} → ${JSON.stringify(now)}); rolled back`,
+                    );
+            },
+            onStep: (version) => options.log?.info({ db: path, version }, "database migrated"),
+        });
+        return { from, to: SCHEMA_VERSION, backup };
+    } finally {
+        db.close();
+    }
 }

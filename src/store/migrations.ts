@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { GateError } from "../core/errors.ts";
 
 /**
  * Schema migrations, applied in order by `PRAGMA user_version`. Append new steps; never edit a step
@@ -191,17 +192,46 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
-    const current = db.pragma("user_version", { simple: true }) as number;
+/** The SQL of one migration (1-based), for the upgrade tests that build a database as an older release did. */
+export function migrationSql(version: number): string {
+    const sql = MIGRATIONS[version - 1];
+    if (sql === undefined) throw new RangeError(`no migration ${version} (1..${MIGRATIONS.length})`);
+    return sql;
+}
+
+/** The schema version a database is at (0 = new, nothing created yet). */
+export function schemaVersionOf(db: Database.Database): number {
+    return db.pragma("user_version", { simple: true }) as number;
+}
+
+/**
+ * Brings the schema forward to `to` (default: this release's), one migration per transaction, so a power
+ * cut leaves the database at the last whole step and the next start goes on from there. Forward only: a
+ * database written by a newer release is refused (STORE_SCHEMA_NEWER) rather than guessed at.
+ */
+export function migrate(
+    db: Database.Database,
+    options: {
+        to?: number;
+        /** Runs inside each step's transaction after its SQL; throwing rolls the step back. */
+        check?: () => void;
+        onStep?: (version: number) => void;
+    } = {},
+): void {
+    const current = schemaVersionOf(db);
+    const target = options.to ?? MIGRATIONS.length;
     if (current > MIGRATIONS.length) {
-        throw new Error(
+        throw new GateError(
+            "STORE_SCHEMA_NEWER",
             `database schema version ${current} is newer than this gate-edge knows (${MIGRATIONS.length}); refusing to run an older release on it`,
         );
     }
-    for (let version = current; version < MIGRATIONS.length; version++) {
+    for (let version = current; version < target; version++) {
         db.transaction(() => {
             db.exec(MIGRATIONS[version] as string);
+            options.check?.();
             db.pragma(`user_version = ${version + 1}`);
         })();
+        options.onStep?.(version + 1);
     }
 }

@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, (out: (line: string) => void) => Promise<object
     devices: async (out) => (await import("./devices.ts")).benchDevices(out),
     lanes: async (out) => (await import("./lanes.ts")).benchLanes(out),
     sync: async (out) => (await import("./sync.ts")).benchSync(out),
+    startup: async (out) => (await import("./startup.ts")).benchStartup(out),
 };
 
 /** `npm run bench -- <name>`: prints a table and writes JSON to bench/results/. */

@@ -9,7 +9,7 @@ export function testConfig(dir: string, lanesYaml: string, extra = "", env: Node
     return parseConfig(
         `
 gate: { id: T01, name: Test gate }
-storage: { path: ${JSON.stringify(join(dir, `gate-${Math.random().toString(36).slice(2)}.db`))} }
+${extra.includes("storage:") ? "" : `storage: { path: ${JSON.stringify(join(dir, `gate-${Math.random().toString(36).slice(2)}.db`))} }`}
 http: { host: 127.0.0.1, port: 0 }
 ${extra.includes("ingest:") ? "" : "ingest: { weightSettleMs: 0, duplicateWindowMs: 3000, offlineAfterMs: 1500 }"}
 ${extra.includes("broker:") ? "" : "broker: { mode: embedded, host: 127.0.0.1, port: 0 }"}

@@ -42,6 +42,7 @@ describe("configuration", () => {
         expect(config.storage).toEqual({
             path: "/srv/gate/data/gate.db",
             quotaMb: 4096,
+            quotaCheckMs: 10000,
             groupCommitMax: 500,
             imageRetentionDays: 30,
             pkiFolder: "/srv/gate/data/pki",
@@ -67,7 +68,7 @@ describe("configuration", () => {
     it("lists every error with its key path", () => {
         const errors = errorsOf(`
 gate: { id: "bad id!" }
-storage: { path: x.db, quotaMb: 1 }
+storage: { path: x.db, quotaMb: 0 }
 colour: blue
 lanes:
   - id: L1
@@ -81,7 +82,7 @@ lanes:
         expect(errors).toEqual(
             expect.arrayContaining([
                 'gate.id: must match pattern "^[A-Za-z0-9_-]{1,32}$"',
-                "storage.quotaMb: must be >= 16",
+                "storage.quotaMb: must be >= 1",
                 "colour: is not a known key",
             ]),
         );

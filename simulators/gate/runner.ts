@@ -1,0 +1,659 @@
+/**
+ * The whole-gate scenario runner (`gate-edge simulate gate --scenario FILE`): in one process it starts the
+ * central simulator (serving the scenario's declarations and watch list through the real clearance feed),
+ * the gate itself from a configuration (generated to match the scenario's lanes, or a technician's file),
+ * and a simulator behind every device; then it sends the scenario's trucks at their Poisson arrival times
+ * (divided by the speed), injects the scheduled faults, and reports every truck's decision against its
+ * ground truth, the decision latency, the faults, and whether central holds every event the gate stored.
+ *
+ * A truck, the way it meets the lane: it stops on the entry loop; the cameras read its tractor and trailer
+ * plates, the e-seal reader its seal, the scanner its declaration and container; it drives onto the
+ * weighbridge and settles. The runner waits for the gate's decision (on the gate's bus), then drives the
+ * truck through if the barrier opens, or turns it back, and waits for the passage to close before the next
+ * truck of the lane pulls up. A released truck whose barrier does not open (a PLC fault ate the command) is
+ * held and released again by the runner acting as the officer, as one would from the dashboard.
+ *
+ * Ground truth: the decision the truck's kind must get (scenario `expect`). A truck in a lane while a fault
+ * touched that lane may instead be held (DESIGN.md: a device offline mid-passage goes to an officer);
+ * such trucks are counted apart ("held under a fault"), never silently. Anything else is a mismatch.
+ */
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { parseConfig } from "../../src/config/load.ts";
+import type { GateConfig } from "../../src/config/types.ts";
+import { errorMessage, GateError } from "../../src/core/errors.ts";
+import { Gate } from "../../src/gate.ts";
+import { CentralSimulator } from "../central/server.ts";
+import type { SealReaderSimulator } from "../eseal.ts";
+import type { LanePlcSimulator } from "../lane-plc.ts";
+import type { ScaleSimulator } from "../scale.ts";
+import type { ScannerSimulator } from "../scanner.ts";
+import { planArrivals, planScenario, readScenario, type ScenarioFile, type TruckPlan } from "../scenario.ts";
+import type { TcpSerialServer } from "../transport.ts";
+import { Bench, type BenchDevice, benchConfig, benchFromFile, freePort, isLocalHost } from "./bench.ts";
+import { FaultInjector, faultWindows, JumpClock, UnplugHolds } from "./faults.ts";
+import { GateObserver, type ObservedPassage, summarise } from "./observer.ts";
+import type { ProgressBar } from "./progress.ts";
+import { Recorder } from "./record.ts";
+import { auditCentral, decisionSummary, type ScenarioReport, type TruckResult } from "./report.ts";
+
+export interface ScenarioRunOptions {
+    scenarioFile: string;
+    /** A gate config whose devices point at 127.0.0.1 (like config/demo.yaml); default: generated. */
+    configFile?: string;
+    /** The central simulator's SQLite file; default in the work dir. */
+    centralDb?: string;
+    /** Time compression; default the scenario's `speed`, else 1. */
+    speed?: number;
+    seed?: number;
+    /** The gate's database, the PKI folders and the central store go here. */
+    workDir: string;
+    log: Logger;
+    progress?: ProgressBar;
+    /** Also record the gate's raw device traffic to this file (gate-edge record format). */
+    recordTo?: string;
+    signal?: AbortSignal;
+}
+
+/** The devices of one lane the runner drives. */
+interface LaneKit {
+    laneId: string;
+    scale: ScaleSimulator;
+    scaleLink: TcpSerialServer;
+    scanner: ScannerSimulator;
+    seal: SealReaderSimulator | undefined;
+    cameras: { deviceId: string; role: "front" | "rear"; read(text: string, confidence: number): Promise<boolean> }[];
+    plc: { sim: LanePlcSimulator; lane: string };
+}
+
+/** Timings of one truck, compressed by the speed but never below what the devices need. */
+interface TruckTimings {
+    rampMs: number;
+    settleMs: number;
+    underBoomMs: number;
+    exitClearMs: number;
+    /** Between two trucks of a lane: longer than the gate's duplicate window, so identical papers count again. */
+    gapMs: number;
+    readsWaitMs: number;
+    decisionTimeoutMs: number;
+    barrierWaitMs: number;
+    completeTimeoutMs: number;
+}
+
+const GENERATED_TOKEN_ENV = "GATE_SCENARIO_CENTRAL_TOKEN";
+
+const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
+
+export async function runGateScenario(options: ScenarioRunOptions): Promise<ScenarioReport> {
+    const { log, workDir } = options;
+    const scenario = readScenario(options.scenarioFile);
+    if (options.seed !== undefined) scenario.seed = options.seed;
+    const speed = options.speed ?? scenario.speed ?? 1;
+    if (!(speed > 0)) throw new GateError("SIMULATOR_USAGE", `speed must be > 0, got ${speed}`);
+    const startedAt = new Date();
+    const runStart = performance.now();
+    const elapsed = (): number => performance.now() - runStart;
+
+    // ---- configuration and central -------------------------------------------------------------
+    const token = randomBytes(18).toString("base64url");
+    let config: GateConfig;
+    let passwords: Map<string, string>;
+    let centralPort: number;
+    let centralHost = "127.0.0.1";
+    if (options.configFile) {
+        const bench = benchFromFile(options.configFile, workDir);
+        config = parseConfig(bench.yaml, { source: options.configFile });
+        passwords = bench.passwords;
+        const url = config.central.url ? new URL(config.central.url) : undefined;
+        if (url?.protocol !== "http:" || !isLocalHost(url.hostname)) {
+            throw new GateError(
+                "SIMULATOR_USAGE",
+                `${options.configFile}: central.url must be http:// on 127.0.0.1 — the runner plays central there`,
+            );
+        }
+        centralHost = url.hostname;
+        centralPort = Number(url.port || 80);
+        process.env[config.central.tokenEnv] ??= token;
+    } else {
+        centralPort = await freePort();
+        const bench = await benchConfig({
+            gate: { id: "SCN01", name: `Scenario ${scenario.name}` },
+            workDir,
+            lanes: scenario.lanes.map((lane) => {
+                const l = lane.toLowerCase();
+                return {
+                    id: lane,
+                    name: `Lane ${lane}`,
+                    devices: [
+                        { id: `scale-${l}`, model: "toledo-continuous" },
+                        { id: `scanner-${l}`, model: "serial-barcode-scanner" },
+                        { id: `seal-${l}`, model: "eseal-mqtt-json" },
+                        { id: `cam-front-${l}`, model: "onvif-anpr", role: "front" },
+                        { id: `cam-rear-${l}`, model: "dahua-itsapi-anpr", role: "rear" },
+                        { id: `plc-${l}`, model: "lane-plc-opcua", lanePrefix: lane },
+                    ],
+                };
+            }),
+            central: { url: `http://127.0.0.1:${centralPort}`, tokenEnv: GENERATED_TOKEN_ENV },
+            // Trucks of a compressed day follow each other within a second with the same papers: a short
+            // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
+            ingest: { weightSettleMs: 0, duplicateWindowMs: 300, offlineAfterMs: 1500 },
+            rules: { identifySeconds: 3, weighSeconds: 4, exitSeconds: 30 },
+            centralExtra: { clearancePollMs: 500, backoffBaseMs: 50, backoffMaxMs: 1000, requestTimeoutMs: 5000 },
+        });
+        config = parseConfig(bench.yaml, { source: "(generated bench config)" });
+        passwords = bench.passwords;
+        process.env[GENERATED_TOKEN_ENV] = token;
+    }
+    const tokenValue = process.env[config.central.tokenEnv] ?? token;
+    const missingLanes = scenario.lanes.filter((lane) => !config.lanes.some((l) => l.id === lane));
+    if (missingLanes.length > 0) {
+        throw new GateError(
+            "SIMULATOR_USAGE",
+            `the scenario's lane(s) ${missingLanes.join(", ")} are not in ${config.source} (lanes: ${config.lanes.map((l) => l.id).join(", ")})`,
+        );
+    }
+
+    const central = new CentralSimulator({
+        host: centralHost,
+        port: centralPort,
+        dbPath: options.centralDb ?? `${workDir}/central.db`,
+        tokens: [tokenValue],
+        clearance: [{ scenario: options.scenarioFile }],
+        log: log.child({ component: "central-simulator" }),
+    });
+    const clock = new JumpClock();
+    const bench = new Bench(config, passwords, {
+        mode: "scenario",
+        workDir,
+        log: log.child({ component: "bench" }),
+        plc: {
+            travelMs: clamp(2000 / speed, 100, 2000),
+            autoCloseMs: 20_000,
+            // Longer than a real PLC's 3 s: the whole gate and every simulator share one event loop here.
+            watchdogTimeoutMs: 5000,
+        },
+        seed: scenario.seed,
+    });
+    const gate = new Gate({ config, log: log.child({ component: "gate" }), clock });
+    const observer = new GateObserver(gate);
+    const recorder = options.recordTo ? new Recorder(gate, config, options.recordTo) : undefined;
+    const holds = new UnplugHolds();
+    const camerasDown = new Set<string>();
+    let faults: FaultInjector | undefined;
+    const results: TruckResult[] = [];
+    const anomalies: string[] = [];
+    try {
+        await central.start();
+        await bench.startDeviceSide();
+        await gate.start();
+        await bench.connectClients(gate.addresses);
+        const kits = new Map(scenario.lanes.map((lane) => [lane, laneKit(bench, lane, camerasDown)] as const));
+        await waitReady(gate, bench, scenario, options.signal);
+        log.info({ url: gate.addresses.http }, "bench ready; trucks start");
+
+        // ---- trucks and faults -----------------------------------------------------------------
+        const plan = planScenario(scenario);
+        const arrivals = planArrivals(scenario, plan);
+        const timings: TruckTimings = {
+            rampMs: clamp(4000 / speed, 200, 4000),
+            settleMs: clamp(1500 / speed, 100, 1500),
+            // Loop pulses well above the gate's OPC UA sampling interval (100 ms): a shorter one may be
+            // sampled or not, and a replay of the run would then see other loop changes.
+            underBoomMs: clamp(1500 / speed, 300, 1500),
+            exitClearMs: clamp(800 / speed, 300, 800),
+            gapMs: config.ingest.duplicateWindowMs + 150,
+            readsWaitMs: 2000,
+            decisionTimeoutMs: (Math.max(config.rules.identifySeconds, config.rules.weighSeconds) + 10) * 1000,
+            barrierWaitMs: 6000,
+            completeTimeoutMs: 10_000,
+        };
+        const lanesDone = new Set<string>();
+        const queues: Record<string, number> = Object.fromEntries(scenario.lanes.map((lane) => [lane, 0]));
+        // While trucks run, "ok" counts exact matches; held-under-fault verdicts are settled at the end.
+        const progress = () =>
+            options.progress?.update({
+                done: results.length,
+                total: plan.length,
+                matched: results.filter((r) => r.actual === r.expect).length,
+                mismatched: results.filter((r) => r.actual !== r.expect).length,
+                queues,
+                faultsInjected: faults?.records.filter((f) => f.injected).length ?? 0,
+                faultsTotal: scenario.faults?.length ?? 0,
+            });
+        faults = new FaultInjector({
+            gate,
+            config,
+            bench,
+            central,
+            clock,
+            holds,
+            camerasDown,
+            speed,
+            log: log.child({ component: "faults" }),
+            elapsed,
+        });
+        const trucksStart = performance.now();
+        faults.schedule(scenario.faults ?? [], () => lanesDone.size < scenario.lanes.length, progress);
+        progress();
+        await Promise.all(
+            scenario.lanes.map(async (lane) => {
+                const kit = kits.get(lane) as LaneKit;
+                const trucks = plan.filter((truck) => truck.lane === lane);
+                for (const [n, truck] of trucks.entries()) {
+                    if (options.signal?.aborted) break;
+                    const due = trucksStart + (arrivals[truck.index] ?? 0) / speed;
+                    const wait = due - performance.now();
+                    if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+                    queues[lane] = trucks
+                        .slice(n + 1)
+                        .filter((t) => trucksStart + (arrivals[t.index] ?? 0) / speed <= performance.now()).length;
+                    const queuedMs = Math.max(0, performance.now() - due);
+                    const result = await driveTruck(truck, kit, {
+                        gate,
+                        observer,
+                        holds,
+                        timings,
+                        elapsed,
+                        log,
+                        anomalies,
+                    });
+                    result.queuedMs = Math.round(queuedMs);
+                    result.arrivalMs = arrivals[truck.index] ?? 0;
+                    results.push(result);
+                    progress();
+                }
+                lanesDone.add(lane);
+            }),
+        );
+        await faults.finish();
+        const trucksEnd = performance.now();
+
+        // ---- verdicts --------------------------------------------------------------------------
+        for (const result of results) {
+            const windows = faultWindows(faults.records, result.lane).filter(
+                (w) => w.from <= result.endMs && w.to >= result.startMs,
+            );
+            result.faults = windows.map((w) => w.record.kind);
+            if (result.actual === result.expect) result.verdict = "match";
+            else if (result.actual === "HOLD" && windows.length > 0) result.verdict = "held-under-fault";
+            else result.verdict = "mismatch";
+        }
+        options.progress?.update(
+            {
+                done: results.length,
+                total: plan.length,
+                matched: results.filter((r) => r.verdict !== "mismatch").length,
+                mismatched: results.filter((r) => r.verdict === "mismatch").length,
+                queues,
+                faultsInjected: faults.records.filter((f) => f.injected).length,
+                faultsTotal: faults.records.length,
+                note: "waiting for central to hold every event",
+            },
+            true,
+        );
+
+        // ---- central ---------------------------------------------------------------------------
+        // After an outage the uplink may be waiting out its longest backoff before it tries again.
+        const audit = await auditCentral(gate, central, config.gate.id, {
+            timeoutMs: 30_000 + config.central.backoffMaxMs,
+            signal: options.signal,
+        });
+        const sync = gate.sync.status();
+        const passages = [...observer.passages.values()];
+        const truckPassages = new Set(results.flatMap((r) => (r.passageId ? [r.passageId] : [])));
+        const unmatched = passages.filter((p) => !truckPassages.has(p.passageId));
+        for (const p of unmatched) {
+            anomalies.push(
+                `passage ${p.passageId} in lane ${p.laneId} (${p.decision ?? "undecided"}) belongs to no truck`,
+            );
+        }
+        // A passage decided when a window ran out (a read timed out, or a camera of the lane never read and
+        // the identify window closed) measures the window, not the gate: it is counted apart.
+        const onReads = (r: TruckResult): ObservedPassage | undefined => {
+            const p = r.passageId ? observer.passages.get(r.passageId) : undefined;
+            if (!p || p.timedOut.length > 0) return undefined;
+            const roles = kits.get(r.lane)?.cameras.map((c) => c.role) ?? [];
+            return roles.every((role) => p.plates[role]) ? p : undefined;
+        };
+        const decidedOnReads = results.flatMap((r) => {
+            const latency = onReads(r)?.latencyMs;
+            return latency === undefined ? [] : [latency];
+        });
+        const gateMeasured = results.flatMap((r) => {
+            const latency = onReads(r)?.gateLatencyMs;
+            return latency === undefined ? [] : [latency];
+        });
+        const report: ScenarioReport = {
+            scenario: {
+                name: scenario.name,
+                file: options.scenarioFile,
+                seed: scenario.seed,
+                lanes: scenario.lanes,
+                trucksPerHour: scenario.trucksPerHour ?? 60,
+                speed,
+            },
+            config: options.configFile ?? "generated",
+            gateId: config.gate.id,
+            startedAt: startedAt.toISOString(),
+            wallMs: Math.round(elapsed()),
+            trucksWallMs: Math.round(trucksEnd - trucksStart),
+            simulatedMs: Math.round((trucksEnd - trucksStart) * speed),
+            workDir,
+            planned: plan.length,
+            decisions: decisionSummary(results, scenario.lanes),
+            trucks: results.sort((a, b) => a.index - b.index),
+            latency: {
+                lastReadToCommand: summarise(decidedOnReads),
+                gateMeasured: summarise(gateMeasured),
+                decidedOnTimeout: results.filter((r) => r.passageId !== null && onReads(r) === undefined).length,
+            },
+            faults: faults.records,
+            alerts: Object.fromEntries([...observer.alerts.entries()].sort()),
+            central: audit,
+            outbox: {
+                pending: sync.backlog.reduce((sum, row) => sum + row.pending, 0),
+                parked: sync.backlog.reduce((sum, row) => sum + row.parked, 0),
+                byClass: Object.fromEntries(sync.backlog.map((row) => [row.class, row.pending])),
+            },
+            anomalies,
+            recording: options.recordTo ?? null,
+        };
+        return report;
+    } finally {
+        options.progress?.finish();
+        await faults?.finish().catch(() => undefined);
+        observer.detach();
+        await recorder?.close().catch(() => undefined);
+        await bench.stop();
+        await gate.stop();
+        await central.stop();
+    }
+}
+
+function laneKit(bench: Bench, laneId: string, camerasDown: ReadonlySet<string>): LaneKit {
+    const devices = bench.lane(laneId);
+    const need = <T>(what: string, found: T | undefined): T => {
+        if (found === undefined) {
+            const skipped = devices.filter((d) => d.skipped).map((d) => `${d.device.id}: ${d.skipped}`);
+            throw new GateError(
+                "SIMULATOR_USAGE",
+                `lane ${laneId} has no simulated ${what}${skipped.length > 0 ? ` (${skipped.join("; ")})` : ""}`,
+            );
+        }
+        return found;
+    };
+    const scaleEntry = need(
+        "weighbridge on a TCP serial server",
+        devices.find((d) => d.scale && d.link),
+    );
+    const cameras = devices.flatMap((entry: BenchDevice) => {
+        const role: "front" | "rear" = entry.device.role === "rear" ? "rear" : "front";
+        const deviceId = entry.device.id;
+        if (entry.onvif) {
+            const camera = entry.onvif;
+            return [
+                {
+                    deviceId,
+                    role,
+                    // A camera with no live subscription (rebooting, or the gate not resubscribed yet) loses the read.
+                    read: async (text: string, confidence: number) =>
+                        camera.plate({ text, likelihood: confidence, countryCode: "VN" }) > 0,
+                },
+            ];
+        }
+        if (entry.push) {
+            const camera = entry.push;
+            return [
+                {
+                    deviceId,
+                    role,
+                    read: async (text: string, confidence: number) => {
+                        if (camerasDown.has(deviceId)) return false;
+                        const answer = await camera.push({ text, confidence, countryCode: "VN", withImages: true });
+                        return answer.status === 200;
+                    },
+                },
+            ];
+        }
+        return [];
+    });
+    need("plate camera", cameras[0]);
+    const plcEntry = need(
+        "lane PLC",
+        devices.find((d) => d.plc),
+    );
+    return {
+        laneId,
+        scale: scaleEntry.scale as ScaleSimulator,
+        scaleLink: scaleEntry.link as TcpSerialServer,
+        scanner: need("scanner", devices.find((d) => d.scanner)?.scanner),
+        seal: devices.find((d) => d.seal)?.seal,
+        cameras,
+        plc: plcEntry.plc as { sim: LanePlcSimulator; lane: string },
+    };
+}
+
+/** Every simulated device of the scenario's lanes online, and the scenario's clearance data in the cache. */
+async function waitReady(gate: Gate, bench: Bench, scenario: ScenarioFile, signal?: AbortSignal): Promise<void> {
+    const deadline = performance.now() + 45_000;
+    const numbers = new Set(
+        scenario.lanes.flatMap((lane) => {
+            const d = scenario.declarations[lane];
+            return [d?.green, d?.red, d?.yellow, d?.watched].flatMap((t) => (t ? [t.number] : []));
+        }),
+    );
+    for (;;) {
+        const waitingFor: string[] = [];
+        for (const lane of scenario.lanes) {
+            for (const entry of bench.lane(lane)) {
+                if (entry.skipped) continue;
+                const status = gate.runtime(entry.device.id)?.health().status;
+                if (status !== "online") waitingFor.push(`${entry.device.id} (${status ?? "unknown"})`);
+            }
+        }
+        const view = gate.clearance.view();
+        const missing = [...numbers].filter((number) => !view.declaration(number));
+        if (missing.length > 0) waitingFor.push(`clearance data for declaration(s) ${missing.join(", ")}`);
+        if (waitingFor.length === 0) return;
+        if (signal?.aborted) throw new GateError("BENCH_NOT_READY", "stopped while waiting");
+        if (performance.now() > deadline)
+            throw new GateError("BENCH_NOT_READY", `still waiting for ${waitingFor.join(", ")}`);
+        await sleep(100);
+    }
+}
+
+interface DriveContext {
+    gate: Gate;
+    observer: GateObserver;
+    holds: UnplugHolds;
+    timings: TruckTimings;
+    elapsed: () => number;
+    log: Logger;
+    anomalies: string[];
+}
+
+async function until(check: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!check()) {
+        if (performance.now() > deadline) return false;
+        await sleep(stepMs);
+    }
+    return true;
+}
+
+/** Waits at most `ms` for the promises; what has not settled by then is left to finish on its own. */
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+    await Promise.race([Promise.allSettled(promises), sleep(ms)]);
+}
+
+async function driveTruck(truck: TruckPlan, kit: LaneKit, ctx: DriveContext): Promise<TruckResult> {
+    const { observer, timings, gate } = ctx;
+    const { sim: plc, lane: prefix } = kit.plc;
+    const startMs = ctx.elapsed();
+    const passageIndex = observer.opened(kit.laneId);
+    const result: TruckResult = {
+        index: truck.index,
+        lane: kit.laneId,
+        kind: truck.kind,
+        tractor: truck.tractor,
+        declaration: truck.declaration,
+        expect: truck.expect,
+        actual: "NONE",
+        verdict: "mismatch",
+        passageId: null,
+        reasons: [],
+        timedOut: [],
+        readsLost: [],
+        barrier: "not-released",
+        startMs: Math.round(startMs),
+        endMs: 0,
+        queuedMs: 0,
+        arrivalMs: 0,
+        faults: [],
+    };
+    const lost = (what: string) => (delivered: boolean) => {
+        if (!delivered) result.readsLost.push(what);
+    };
+    const failed = (what: string) => (err: unknown) => {
+        result.readsLost.push(`${what} (${errorMessage(err)})`);
+    };
+
+    // ---- the truck pulls up and is read ---------------------------------------------------------
+    plc.vehicleArrives(prefix);
+    const reads: Promise<unknown>[] = [];
+    for (const camera of kit.cameras) {
+        const text = camera.role === "rear" ? truck.trailer : truck.tractor;
+        const confidence = camera.role === "rear" ? 0.93 : 0.95;
+        reads.push(camera.read(text, confidence).then(lost(camera.deviceId), failed(camera.deviceId)));
+    }
+    kit.scanner.scan(truck.declaration);
+    if (truck.container) kit.scanner.scan(truck.container);
+    // An e-seal reader's range reaches the queue, so gate-edge opens no passage on a seal alone: the seal
+    // counts once the truck is in position (its passage open), as at a real lane.
+    await until(() => observer.passageAt(kit.laneId, passageIndex) !== undefined, timings.readsWaitMs);
+    if (truck.seal && kit.seal) {
+        reads.push(
+            kit.seal
+                .read({ sealId: truck.seal.id, type: "GPS", status: truck.seal.status, batteryPct: 80 })
+                .then(lost("seal"), failed("seal")),
+        );
+    }
+    // Seals and plates are read as the truck rolls up, before it is weighed: give them their moment.
+    await settleWithin(reads, timings.readsWaitMs);
+    const dropout = truck.kind === "device-dropout";
+    let weighed: Promise<unknown> = Promise.resolve();
+    if (dropout) await ctx.holds.unplug(kit.scaleLink);
+    else
+        weighed = kit.scale
+            .driveOn(truck.grossKg, { rampMs: timings.rampMs, settleMs: timings.settleMs })
+            .catch(() => 0);
+
+    // ---- the decision -------------------------------------------------------------------------------
+    let passage: ObservedPassage | undefined;
+    await until(() => {
+        passage = observer.passageAt(kit.laneId, passageIndex);
+        return passage?.decision !== undefined;
+    }, timings.decisionTimeoutMs);
+    if (passage) result.passageId = passage.passageId;
+    if (passage?.decision) {
+        result.actual = passage.decision;
+        result.reasons = passage.reasons;
+        result.timedOut = passage.timedOut;
+        result.offline = passage.offline;
+    } else {
+        ctx.anomalies.push(
+            `truck ${truck.index} (${truck.kind}, lane ${kit.laneId}): ${passage ? `passage ${passage.passageId} not decided` : "no passage opened"} within ${timings.decisionTimeoutMs} ms`,
+        );
+    }
+    const decidedMs = ctx.elapsed();
+
+    // ---- through the barrier, or back -----------------------------------------------------------
+    const barrierOpen = () => {
+        const state = plc.state(prefix).barrier;
+        return state === "open";
+    };
+    if (passage && result.actual === "RELEASE") {
+        let opened = await until(barrierOpen, timings.barrierWaitMs);
+        if (opened) result.barrier = "opened";
+        else {
+            // The open command was lost (PLC restarting, watchdog fail-safe): the officer holds the truck and
+            // releases it again from the dashboard, which sends a new open command.
+            const officer = { officerId: "scenario-officer", role: "officer" as const };
+            const note = "barrier did not open on the gate's command (scenario runner acting as the officer)";
+            try {
+                await gate.officerAction({
+                    passageId: passage.passageId,
+                    action: "hold",
+                    reasonCode: "DEVICE_FAULT",
+                    note,
+                    ...officer,
+                });
+                await gate.officerAction({
+                    passageId: passage.passageId,
+                    action: "release",
+                    reasonCode: "DEVICE_FAULT",
+                    note,
+                    ...officer,
+                });
+                opened = await until(barrierOpen, timings.barrierWaitMs * 2);
+            } catch (err) {
+                ctx.anomalies.push(`truck ${truck.index}: officer re-release failed: ${errorMessage(err)}`);
+            }
+            result.barrier = opened ? "opened-after-officer" : "never-opened";
+            if (!opened) {
+                await gate
+                    .officerAction({
+                        passageId: passage.passageId,
+                        action: "hold",
+                        reasonCode: "DEVICE_FAULT",
+                        note,
+                        ...officer,
+                    })
+                    .catch(() => undefined);
+            }
+        }
+        if (opened) {
+            await weighed;
+            plc.vehicleUnderBoom(prefix, true);
+            const off = dropout
+                ? Promise.resolve()
+                : kit.scale.driveOff({ rampMs: timings.rampMs, settleMs: timings.settleMs });
+            await sleep(timings.underBoomMs);
+            await plc.vehicleLeaves(prefix, timings.exitClearMs);
+            await off;
+        } else {
+            plc.setLoop(prefix, "entry", false);
+            await weighed;
+            if (!dropout) await kit.scale.driveOff({ rampMs: timings.rampMs, settleMs: timings.settleMs });
+        }
+    } else {
+        plc.setLoop(prefix, "entry", false);
+        await weighed;
+        if (!dropout) await kit.scale.driveOff({ rampMs: timings.rampMs, settleMs: timings.settleMs });
+    }
+    if (dropout) {
+        await ctx.holds.plug(kit.scaleLink);
+        kit.scale.setWeight(0, false);
+        // The next truck needs a weighbridge the gate reads again.
+        if (!(await until(() => kit.scaleLink.connected, 15_000, 50))) {
+            ctx.anomalies.push(`truck ${truck.index}: the gate did not reconnect to the weighbridge within 15 s`);
+        }
+    }
+
+    // ---- the lane is free again --------------------------------------------------------------------
+    if (passage) {
+        const closed = await until(() => passage?.completedAt !== undefined, timings.completeTimeoutMs);
+        if (!closed) {
+            ctx.anomalies.push(
+                `truck ${truck.index} (${truck.kind}, lane ${kit.laneId}): passage ${passage.passageId} still open ${timings.completeTimeoutMs} ms after the truck left`,
+            );
+        }
+    }
+    result.endMs = Math.round(Math.max(decidedMs, ctx.elapsed()));
+    await sleep(timings.gapMs);
+    ctx.log.debug({ truck: truck.index, lane: kit.laneId, expect: truck.expect, actual: result.actual }, "truck done");
+    return result;
+}

@@ -1,0 +1,117 @@
+import type { Command } from "commander";
+import { loadConfig } from "./config/load.ts";
+import { errorMessage, isGateError } from "./core/errors.ts";
+import { type DatabaseCheck, databaseProblems } from "./store/backup.ts";
+import { SCHEMA_VERSION } from "./store/migrations.ts";
+
+/** Where the install puts the configuration and the service's environment (deploy/install.sh). */
+export const DEFAULT_CONFIG = "/etc/gate-edge/gate.yaml";
+export const DEFAULT_ENV_FILE = "/etc/gate-edge/env";
+
+export interface OpsIo {
+    out(line: string): void;
+    err(line: string): void;
+}
+
+/** The database a technician means: --db, or the configuration's storage.path. */
+function databaseOf(options: { db?: string; config?: string }, io: OpsIo): string | undefined {
+    if (options.db !== undefined) return options.db;
+    const file = options.config ?? DEFAULT_CONFIG;
+    try {
+        return loadConfig(file).storage.path;
+    } catch (error) {
+        io.err(`cannot read the database path from ${file}: ${errorMessage(error)}`);
+        if (isGateError(error)) for (const line of error.details) io.err(`  ${line}`);
+        io.err("  (name the database with --db FILE instead)");
+        return undefined;
+    }
+}
+
+function describe(check: DatabaseCheck): string {
+    const chain = check.chain?.ok
+        ? `hash chain intact (${check.chain.events} events, head seq ${check.chain.headSeq})`
+        : "";
+    return [
+        `${Math.round(check.bytes / 1024)} KiB`,
+        `integrity ${check.integrity}`,
+        `schema v${check.schemaVersion}`,
+        chain,
+        `${check.undelivered} event(s) not yet accepted by central`,
+    ]
+        .filter((part) => part !== "")
+        .join(", ");
+}
+
+/**
+ * The technician's commands: `doctor`, `backup FILE`, `restore FILE`. Exit codes: 0 fine, 1 a problem
+ * found (doctor) or the backup/restore refused, 2 usage or unreadable input.
+ */
+export function registerOpsCommands(program: Command, io: OpsIo, setExit: (code: number) => void): void {
+    program
+        .command("doctor")
+        .description("check, in plain words, everything that stops this gate from working; exit 1 if anything does")
+        .option("-c, --config <file>", "gate configuration", DEFAULT_CONFIG)
+        .option("--env-file <file>", "the service's environment file (central token)", DEFAULT_ENV_FILE)
+        .option("--timeout <ms>", "per network check", "3000")
+        .action(async (options: { config: string; envFile: string; timeout: string }) => {
+            const { runDoctor, formatResults } = await import("./doctor.ts");
+            io.out(`gate-edge doctor: ${options.config}`);
+            const results = await runDoctor({
+                configFile: options.config,
+                envFile: options.envFile,
+                timeoutMs: Number(options.timeout) || 3000,
+            });
+            for (const line of formatResults(results)) io.out(line);
+            setExit(results.some((result) => result.status === "fail") ? 1 : 0);
+        });
+
+    program
+        .command("backup")
+        .description("an online backup of the gate's database to FILE (safe while the gate runs), then checked")
+        .argument("<file>", "where to write the backup (must not exist)")
+        .option("-c, --config <file>", `gate configuration (default ${DEFAULT_CONFIG})`)
+        .option("--db <file>", "the database itself, instead of --config")
+        .action(async (file: string, options: { config?: string; db?: string }) => {
+            const db = databaseOf(options, io);
+            if (db === undefined) return setExit(2);
+            const { backupDatabase } = await import("./store/backup.ts");
+            try {
+                const check = await backupDatabase(db, file);
+                const problems = databaseProblems(check);
+                if (problems.length > 0) {
+                    io.err(`backup written to ${file}, but it is not sound: ${problems.join("; ")}`);
+                    return setExit(1);
+                }
+                io.out(`backup of ${db} written to ${file}: ${describe(check)}`);
+                setExit(0);
+            } catch (error) {
+                io.err(errorMessage(error));
+                setExit(isGateError(error) ? 1 : 2);
+            }
+        });
+
+    program
+        .command("restore")
+        .description("put a backup in place of the gate's database (the gate must be stopped); the old one is kept")
+        .argument("<file>", "a backup made by gate-edge backup (or the upgrade's backups/ folder)")
+        .option("-c, --config <file>", `gate configuration (default ${DEFAULT_CONFIG})`)
+        .option("--db <file>", "the database itself, instead of --config")
+        .action(async (file: string, options: { config?: string; db?: string }) => {
+            const db = databaseOf(options, io);
+            if (db === undefined) return setExit(2);
+            const { restoreDatabase } = await import("./store/backup.ts");
+            try {
+                const report = await restoreDatabase(file, db);
+                io.out(`restored ${file} to ${db}: ${describe(report.restored)}`);
+                if (report.replacedBy) io.out(`  the database it replaced is kept as ${report.replacedBy}`);
+                io.out("  events recorded after this backup was made are not in it (they are in the replaced file)");
+                if (report.restored.schemaVersion < SCHEMA_VERSION)
+                    io.out(`  schema v${report.restored.schemaVersion}: upgraded (after a backup) at the next start`);
+                io.out("  start the gate again: systemctl start gate-edge");
+                setExit(0);
+            } catch (error) {
+                io.err(errorMessage(error));
+                setExit(isGateError(error) ? 1 : 2);
+            }
+        });
+}

@@ -1,0 +1,37 @@
+import { statSync } from "node:fs";
+
+export type QuotaLevel = "ok" | "near" | "full";
+
+export interface QuotaReading {
+    level: QuotaLevel;
+    usedBytes: number;
+    quotaBytes: number;
+}
+
+/** From this share of the quota on, the gate alarms (and checkpoints the WAL to win space back). */
+export const NEAR_QUOTA = 0.9;
+
+/** Bytes the database occupies on disk: the file, its WAL and its shared-memory index. */
+export function databaseBytes(path: string): number {
+    let total = 0;
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        try {
+            total += statSync(file).size;
+        } catch {
+            // A WAL or shm file that does not exist (yet) takes no space.
+        }
+    }
+    return total;
+}
+
+/**
+ * The storage quota of DESIGN.md "Storage": near it (≥ 90 %) the gate alarms; at it, lanes switch to
+ * manual processing. Nothing is ever refused or dropped: every event central has not accepted stays, and
+ * new readings are still stored (a truck's evidence matters more than the quota); the quota is the
+ * technician's early warning, set well below the disk's real size.
+ */
+export function quotaLevel(usedBytes: number, quotaMb: number): QuotaReading {
+    const quotaBytes = quotaMb * 1024 * 1024;
+    const level: QuotaLevel = usedBytes >= quotaBytes ? "full" : usedBytes >= quotaBytes * NEAR_QUOTA ? "near" : "ok";
+    return { level, usedBytes, quotaBytes };
+}

@@ -1,0 +1,128 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runGateCommand } from "../../simulators/gate/cli.ts";
+import { scenarioExitCode } from "../../simulators/gate/report.ts";
+import { runGateScenario } from "../../simulators/gate/runner.ts";
+import { tempDir, testLog } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+/** Captures what a command writes. */
+function capture() {
+    const text = { out: "", err: "" };
+    return {
+        io: {
+            stdout: {
+                write(chunk: string) {
+                    text.out += chunk;
+                },
+            },
+            stderr: {
+                write(chunk: string) {
+                    text.err += chunk;
+                },
+            },
+        },
+        out: () => text.out,
+        err: () => text.err,
+    };
+}
+
+describe("simulate gate --scenario", () => {
+    it("drives ten trucks of every kind through two lanes: every decision is its ground truth, central holds every event", async () => {
+        const report = await runGateScenario({
+            scenarioFile: "test/fixtures/gate-scenario-short.yaml",
+            workDir: join(dir.path, "short"),
+            log: testLog,
+        });
+        const wrong = report.trucks
+            .filter((truck) => truck.verdict !== "match")
+            .map((t) => `truck ${t.index} ${t.kind}: ${t.expect} → ${t.actual} ${t.reasons.join("; ")}`);
+        expect(wrong).toEqual([]);
+        expect(report.trucks).toHaveLength(10);
+        expect(new Set(report.trucks.map((t) => t.passageId)).size).toBe(10);
+        expect(report.trucks.filter((t) => t.actual === "RELEASE").every((t) => t.barrier === "opened")).toBe(true);
+        expect(report.central.holdsEveryEvent).toBe(true);
+        expect(report.central.missing).toBe(0);
+        expect(report.central.distinctIds).toBe(report.central.centralEvents);
+        expect(report.latency.lastReadToCommand.count).toBeGreaterThan(0);
+        expect(report.anomalies).toEqual([]);
+        expect(scenarioExitCode(report)).toBe(0);
+    }, 60_000);
+
+    it("a central outage and an unplugged weighbridge: both reported as injected, every event still reaches central", async () => {
+        const reportFile = join(dir.path, "faults.json");
+        const run = capture();
+        const code = await runGateCommand(
+            [
+                "--scenario",
+                "test/fixtures/gate-scenario-faults.yaml",
+                "--work-dir",
+                join(dir.path, "faults"),
+                "--report",
+                reportFile,
+            ],
+            run.io,
+        );
+        const report = JSON.parse(readFileSync(reportFile, "utf8"));
+        const faults = report.faults as { kind: string; injected: boolean; lane?: string; startedAtMs?: number }[];
+        expect(faults.map((f) => [f.kind, f.injected])).toEqual([
+            ["central-outage", true],
+            ["scale-unplugged", true],
+        ]);
+        expect(faults[1]?.lane).toBe("L1");
+        expect(report.central.holdsEveryEvent).toBe(true);
+        expect(report.outbox.pending).toBe(0);
+        // A truck may be held while its weighbridge was unplugged; none may get another decision.
+        const wrong = (report.trucks as { verdict: string; index: number }[]).filter((t) => t.verdict === "mismatch");
+        expect(wrong).toEqual([]);
+        expect(run.out()).toContain("injected central-outage");
+        expect(run.out()).toContain("injected scale-unplugged L1");
+        expect(run.out()).toContain("every event is at central");
+        expect(code).toBe(0);
+    }, 60_000);
+
+    it("refuses a bad scenario file with exit 2, naming each key path", async () => {
+        const file = join(dir.path, "bad.yaml");
+        writeFileSync(
+            file,
+            [
+                "name: bad",
+                "seed: 1",
+                "lanes: [L1]",
+                "mix: { greeen: 3, clean: 1 }",
+                "declarations:",
+                '  L1: { green: { number: "101234567830", tractor: A, trailer: B, grossKg: 100 } }',
+                "faults:",
+                "  - { at: 1m, kind: scale-unplugged, lane: L9 }",
+                "  - { at: soon, kind: clock-jump }",
+            ].join("\n"),
+        );
+        const run = capture();
+        const code = await runGateCommand(["--scenario", file], run.io);
+        expect(code).toBe(2);
+        const err = run.err();
+        expect(err).toContain("scenario file is invalid");
+        expect(err).toContain("mix.greeen: unknown truck kind");
+        expect(err).toContain("declarations.L1.red: is required");
+        expect(err).toContain("declarations.L1.green.number: must be a valid 12-digit declaration number");
+        expect(err).toContain("faults[0].lane: must be one of the scenario's lanes (L1)");
+        expect(err).toContain("faults[1].at: must be a scenario time");
+        expect(err).toContain("faults[1].by: must be a non-zero signed duration");
+        expect(run.out()).toBe("");
+    });
+
+    it("refuses bad arguments with exit 2", async () => {
+        const run = capture();
+        expect(await runGateCommand(["--speed", "fast", "--scenario", "x.yaml"], run.io)).toBe(2);
+        expect(run.err()).toContain("--speed must be a number > 0");
+        const none = capture();
+        expect(await runGateCommand([], none.io)).toBe(2);
+        expect(none.err()).toContain("give --scenario <file> or --replay <file>");
+        const missing = capture();
+        expect(await runGateCommand(["--scenario", join(dir.path, "absent.yaml")], missing.io)).toBe(2);
+        expect(missing.err()).toContain("scenario file cannot be read");
+    });
+});

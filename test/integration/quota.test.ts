@@ -1,0 +1,116 @@
+/**
+ * The storage quota: near it an alarm, at it every lane in manual processing — and no event dropped:
+ * readings keep being stored and central still receives every one (checked on central's own SQLite).
+ */
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CentralSimulator } from "../../simulators/central/index.ts";
+import { decide } from "../../src/lane/rules.ts";
+import type { ClearanceView, PassageFacts } from "../../src/lane/types.ts";
+import { auditCentral } from "../helpers/central.ts";
+import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+const lanesYaml = `  - id: L1
+    devices:
+      - { id: seal-1, model: eseal-mqtt-json, auth: { username: seal-1, password: quota-test-password } }`;
+
+describe("storage quota", () => {
+    it("alarms, switches lanes to manual processing at the quota, and drops nothing central has not accepted", async () => {
+        const token = "quota-test-token";
+        process.env.QUOTA_CENTRAL_TOKEN = token;
+        const centralDb = join(dir.path, "central.db");
+        const central = new CentralSimulator({ port: 0, dbPath: centralDb, tokens: [token] });
+        const { url } = await central.start();
+        // A 2 MiB quota: a few thousand readings fill it.
+        const config = testConfig(
+            dir.path,
+            lanesYaml,
+            `storage: { path: ${JSON.stringify(join(dir.path, "quota.db"))}, quotaMb: 2, quotaCheckMs: 100 }
+central: { url: ${JSON.stringify(url)}, tokenEnv: QUOTA_CENTRAL_TOKEN }`,
+        );
+        const gate = await startGate(config);
+        try {
+            expect(gate.storageQuota?.level).toBe("ok");
+            expect(gate.lanes.manualProcessing).toBeUndefined();
+            const padding = "x".repeat(400);
+            let stored = 0;
+            while (gate.storageQuota?.level !== "full") {
+                await Promise.all(
+                    Array.from({ length: 500 }, (_, i) =>
+                        gate.log.append({ type: "reading.weight", laneId: "L1", data: { kg: i, padding } }),
+                    ),
+                );
+                stored += 500;
+                await new Promise((resolve) => setTimeout(resolve, 120));
+                if (stored > 100_000) throw new Error("the quota was never reached");
+            }
+            expect(gate.lanes.manualProcessing).toMatch(/disk quota reached/);
+            const codes = gate.log
+                .read(0, 100_000)
+                .filter((e) => e.type === "alert.raised" && e.data.code === "DISK_QUOTA")
+                .map((e) => e.data.severity);
+            expect(codes).toEqual(["warning", "critical"]);
+
+            // At the quota, readings are still stored, and still uploaded.
+            const head = gate.log.headSeq;
+            await Promise.all(
+                Array.from({ length: 1000 }, (_, i) =>
+                    gate.log.append({ type: "reading.weight", laneId: "L1", data: { kg: i } }),
+                ),
+            );
+            expect(gate.log.headSeq).toBe(head + 1000);
+            const metrics = await (await fetch(`${gate.addresses.http}/metrics`)).text();
+            expect(metrics).toContain("gate_manual_processing 1");
+            await eventually(
+                () => gate.sync.status().backlog.every((row) => row.pending === 0) || undefined,
+                30_000,
+                "the upload of everything",
+            );
+            const finalHead = gate.log.headSeq;
+            await gate.stop();
+            const audit = auditCentral(centralDb, config.storage.path, config.gate.id);
+            expect(audit.missing).toEqual([]);
+            expect(audit.stored).toBe(finalHead);
+        } finally {
+            await gate.stop();
+            await central.stop();
+        }
+    }, 120_000);
+
+    it("holds every truck for an officer while in manual processing, naming why", () => {
+        const clearance: ClearanceView = {
+            version: "v1",
+            declaration: () => undefined,
+            watchList: () => [],
+            ageMs: () => 0,
+        };
+        const facts = {
+            plates: [],
+            declarations: [],
+            containers: [],
+            seals: [],
+            weights: [],
+        } as unknown as PassageFacts;
+        const params = {
+            weightTolerance: 0.05,
+            requiredReads: [],
+            clearanceMaxAgeMs: 60_000,
+            offlinePolicy: "cached" as const,
+            minPlateConfidence: 0.8,
+        };
+        const manual = decide(facts, clearance, { ...params, manualProcessing: "disk quota reached" }, 0);
+        expect(manual.decision).toBe("HOLD");
+        expect(manual.decidingRule).toBe("manual-processing");
+        expect(manual.results[0]).toMatchObject({
+            rule: "manual-processing",
+            pass: false,
+            reason: "manual processing: disk quota reached",
+        });
+        const automatic = decide(facts, clearance, params, 0);
+        expect(automatic.results[0]).toMatchObject({ rule: "manual-processing", pass: true });
+    });
+});
