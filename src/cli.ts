@@ -107,7 +107,9 @@ export async function main(
 
     program
         .command("simulate")
-        .description("run a device simulator: scale | scanner | eseal (gate-edge simulate <kind> --help)")
+        .description(
+            "run a simulator: scale | scanner | eseal | onvif-camera | hik-camera | dahua-camera | lane-plc | central | gate (gate-edge simulate <kind> --help)",
+        )
         .argument("<kind>")
         .argument("[args...]")
         .allowUnknownOption()
@@ -128,7 +130,7 @@ export async function main(
 
     program
         .command("bench")
-        .description("run a benchmark: ingest | devices | lanes")
+        .description("run a benchmark: ingest | devices | lanes | sync | startup")
         .argument("[name]", "benchmark name", "ingest")
         .allowUnknownOption()
         .action(async (name: string) => {

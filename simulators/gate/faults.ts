@@ -41,6 +41,11 @@ export class JumpClock implements Clock {
         return Date.now() + this.offsetMs;
     }
 
+    /** Time itself does not jump: durations go on the undisturbed clock. */
+    monotonic(): number {
+        return performance.now();
+    }
+
     jump(byMs: number): void {
         this.offsetMs += byMs;
     }

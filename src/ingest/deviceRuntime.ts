@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { DecodeResult, DeviceModel, PlateRead, PlcSignal, PlcTag, PushRequest } from "../../devices/types.ts";
 import type { DeviceConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, monotonicOf } from "../core/clock.ts";
 import type {
     DeviceStatus,
     GateEvent,
@@ -305,7 +305,8 @@ export class DeviceRuntime {
             return { outcome: "stored" };
         }
         if (this.model.kind === "weight") this.weightSeen({ at: now, values: result.values as WeightValues });
-        const outcome = this.reduce(result.values, now);
+        // Windows are durations: measured on the monotonic clock, so a wall-clock step changes nothing.
+        const outcome = this.reduce(result.values, monotonicOf(this.deps.clock));
         if (!outcome.emit) {
             if (outcome.why === "duplicate") this.counters.duplicates++;
             this.remember(now, frame, outcome.why);

@@ -85,6 +85,12 @@ export interface LaneCorrelatorOptions {
      */
     decide: (facts: PassageFacts, now: number) => DecisionRecord;
     newPassageId: () => string;
+    /**
+     * The clock lane timeouts are measured on (ms, never jumps). Absent: the `now` each call is given,
+     * which is what the pure tests pass; the engine hands in the monotonic clock so a wall-clock step
+     * neither times a truck out at once nor keeps it waiting an hour.
+     */
+    monotonic?: () => number;
 }
 
 export type OfficerActionKind = "confirm" | "hold" | "release" | "divert";
@@ -156,6 +162,11 @@ export class LaneCorrelator {
     constructor(options: LaneCorrelatorOptions) {
         this.options = options;
         this.timeouts = { ...DEFAULT_LANE_TIMEOUTS, ...options.timeouts };
+    }
+
+    /** Where lane timeouts are measured: the monotonic clock when given, else the caller's `now`. */
+    private elapsedClock(now: number): number {
+        return this.options.monotonic ? this.options.monotonic() : now;
     }
 
     /**
@@ -240,8 +251,9 @@ export class LaneCorrelator {
         const passage = this.passage;
         if (!passage) return [];
         const out: LaneOutput[] = [];
+        const clock = this.elapsedClock(now);
         if (!passage.decision) {
-            const elapsed = now - passage.windowStart;
+            const elapsed = clock - passage.windowStart;
             if (elapsed >= this.timeouts.identifyMs && !passage.identifyExpired) {
                 // A camera that missed its plate must not keep the truck waiting once the other one has read.
                 passage.identifyExpired = true;
@@ -257,7 +269,7 @@ export class LaneCorrelator {
         } else if (
             (passage.state === "RELEASED" || passage.state === "EXITING") &&
             passage.releasedAt !== undefined &&
-            now - passage.releasedAt >= this.timeouts.exitMs &&
+            clock - passage.releasedAt >= this.timeouts.exitMs &&
             !passage.exitTimeoutAlerted
         ) {
             passage.exitTimeoutAlerted = true;
@@ -266,7 +278,7 @@ export class LaneCorrelator {
                 passageId: passage.facts.passageId,
                 code: "EXIT_TIMEOUT",
                 severity: "warning",
-                message: `passage ${passage.facts.passageId} was released ${Math.round((now - passage.releasedAt) / 1000)} s ago and has not left the lane`,
+                message: `passage ${passage.facts.passageId} was released ${Math.round((clock - passage.releasedAt) / 1000)} s ago and has not left the lane`,
             });
         }
         return out;
@@ -610,7 +622,7 @@ export class LaneCorrelator {
         const passage: Passage = {
             facts,
             state: "VEHICLE_PRESENT",
-            windowStart: now,
+            windowStart: this.elapsedClock(now),
             exitTimeoutAlerted: false,
             identifyExpired: false,
             exitLoopSeen: false,
@@ -682,7 +694,7 @@ export class LaneCorrelator {
 
     private release(passage: Passage, now: number, out: LaneOutput[]): void {
         const passageId = passage.facts.passageId;
-        passage.releasedAt = now;
+        passage.releasedAt = this.elapsedClock(now);
         out.push({ type: "command", passageId, command: "light-green" });
         out.push({ type: "command", passageId, command: "open-barrier" });
         this.setState(passage, "RELEASED", out);

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { GateConfig, LaneConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, monotonicOf } from "../core/clock.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import type { DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
@@ -130,6 +130,7 @@ export class LaneEngine {
                     now,
                 ),
             newPassageId: this.nextId,
+            monotonic: () => monotonicOf(this.deps.clock),
         });
         this.correlators.set(lane.id, correlator);
         this.deps.publishState(lane.id, {

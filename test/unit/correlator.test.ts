@@ -324,6 +324,24 @@ describe("LaneCorrelator", () => {
         expect(correlator.tick(T0 + 40_000)).toEqual([]);
     });
 
+    it("Should measure timeouts on the monotonic clock, so a wall-clock step of an hour changes nothing", () => {
+        let elapsed = 0;
+        const { correlator } = lane({ monotonic: () => elapsed });
+        feed(correlator, [loop("entry", true), plate("51C-123.45", "front"), plate("51R-012.34", "rear")]);
+        // The wall clock is stepped forward an hour, then back two: no time has passed for the lane.
+        expect(correlator.tick(T0 + 3_600_000)).toEqual([]);
+        expect(correlator.tick(T0 - 3_600_000)).toEqual([]);
+        elapsed = 19_999;
+        expect(correlator.tick(T0 - 3_580_001)).toEqual([]);
+        elapsed = 20_000;
+        const out = correlator.tick(T0 - 3_580_000);
+        expect(out.find((o) => o.type === "passage.decided")?.facts.timedOut).toEqual([
+            "declaration",
+            "weight",
+            "seal",
+        ]);
+    });
+
     it("Should wait for the weight until the weigh timeout", () => {
         const { correlator } = lane();
         feed(correlator, [
