@@ -130,8 +130,11 @@ export async function main(
 
     program
         .command("bench")
-        .description("run a benchmark: ingest | devices | lanes | sync | startup")
-        .argument("[name]", "benchmark name", "ingest")
+        .description(
+            "run the benchmarks (default all; --with-soak adds soak) or one: ingest | devices | lanes | sync | startup | soak",
+        )
+        .argument("[name]", "benchmark name or all", "all")
+        .option("--with-soak", "with all: also run the soak (BENCH_SOAK_MINUTES, default 30)")
         .allowUnknownOption()
         .action(async (name: string) => {
             const { runBenchmark } = await import("../test/bench/index.ts");

@@ -756,8 +756,8 @@ export class Gate {
      */
     private async checkQuota(sink: EventSink): Promise<void> {
         if (!this.db) return;
-        const reading = quotaLevel(databaseBytes(this.config.storage.path), this.config.storage.quotaMb);
         const before = this.quota?.level ?? "ok";
+        const reading = quotaLevel(databaseBytes(this.config.storage.path), this.config.storage.quotaMb, before);
         this.quota = reading;
         if (reading.level === before) return;
         const usedMb = Math.round(reading.usedBytes / 2 ** 20);

@@ -10,6 +10,7 @@ export interface QuotaReading {
 
 /** From this share of the quota on, the gate alarms (and checkpoints the WAL to win space back). */
 export const NEAR_QUOTA = 0.9;
+const HYSTERESIS = 0.05;
 
 /** Bytes the database occupies on disk: the file, its WAL and its shared-memory index. */
 export function databaseBytes(path: string): number {
@@ -30,8 +31,12 @@ export function databaseBytes(path: string): number {
  * new readings are still stored (a truck's evidence matters more than the quota); the quota is the
  * technician's early warning, set well below the disk's real size.
  */
-export function quotaLevel(usedBytes: number, quotaMb: number): QuotaReading {
+export function quotaLevel(usedBytes: number, quotaMb: number, previous: QuotaLevel = "ok"): QuotaReading {
     const quotaBytes = quotaMb * 1024 * 1024;
-    const level: QuotaLevel = usedBytes >= quotaBytes ? "full" : usedBytes >= quotaBytes * NEAR_QUOTA ? "near" : "ok";
+    // A level is left only HYSTERESIS below where it was entered: the WAL checkpoint an alarm triggers can
+    // shrink the files a little, and that must not clear and raise the alarm again and again.
+    const full = usedBytes >= quotaBytes * (previous === "full" ? 1 - HYSTERESIS : 1);
+    const near = usedBytes >= quotaBytes * (previous === "ok" ? NEAR_QUOTA : NEAR_QUOTA - HYSTERESIS);
+    const level: QuotaLevel = full ? "full" : near ? "near" : "ok";
     return { level, usedBytes, quotaBytes };
 }

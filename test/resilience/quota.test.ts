@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CentralSimulator } from "../../simulators/central/index.ts";
 import { decide } from "../../src/lane/rules.ts";
 import type { ClearanceView, PassageFacts } from "../../src/lane/types.ts";
+import { quotaLevel } from "../../src/store/quota.ts";
 import { auditCentral } from "../helpers/central.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -53,7 +54,12 @@ central: { url: ${JSON.stringify(url)}, tokenEnv: QUOTA_CENTRAL_TOKEN }`,
                 .read(0, 100_000)
                 .filter((e) => e.type === "alert.raised" && e.data.code === "DISK_QUOTA")
                 .map((e) => e.data.severity);
-            expect(codes).toEqual(["warning", "critical"]);
+            // Warnings first, then the critical one. The warning's WAL checkpoint can shrink a 2 MiB test database
+            // by more than the 5 % hysteresis (its WAL is a large share of it), so a second warning is possible
+            // here; a critical before a warning is not.
+            expect(codes.at(-1)).toBe("critical");
+            expect(codes.length).toBeGreaterThanOrEqual(2);
+            expect(codes.slice(0, -1).every((severity) => severity === "warning")).toBe(true);
 
             // At the quota, readings are still stored, and still uploaded.
             const head = gate.log.headSeq;
@@ -80,6 +86,18 @@ central: { url: ${JSON.stringify(url)}, tokenEnv: QUOTA_CENTRAL_TOKEN }`,
             await central.stop();
         }
     }, 120_000);
+
+    it("leaves a level only 5 % below where it was entered", () => {
+        const mb = 2 ** 20;
+        expect(quotaLevel(89 * mb, 100).level).toBe("ok");
+        expect(quotaLevel(90 * mb, 100).level).toBe("near");
+        expect(quotaLevel(86 * mb, 100, "near").level).toBe("near");
+        expect(quotaLevel(84 * mb, 100, "near").level).toBe("ok");
+        expect(quotaLevel(100 * mb, 100, "near").level).toBe("full");
+        expect(quotaLevel(96 * mb, 100, "full").level).toBe("full");
+        expect(quotaLevel(94 * mb, 100, "full").level).toBe("near");
+        expect(quotaLevel(80 * mb, 100, "full").level).toBe("ok");
+    });
 
     it("holds every truck for an officer while in manual processing, naming why", () => {
         const clearance: ClearanceView = {
