@@ -53,6 +53,8 @@ export interface OnvifCameraSimulatorOptions {
     snapshotAuth?: "digest" | "basic";
     /** Longest subscription a client may ask for, ms. Default 10 min. */
     maxTerminationMs?: number;
+    /** Answer a PullMessages with a zero Timeout (PT0S) with a fault, as some cameras do. Default false. */
+    refuseZeroTimeout?: boolean;
 }
 
 export type OnvifCameraSimulatorEvents = {
@@ -186,6 +188,10 @@ const ENVELOPE_OPEN =
 
 function envelope(body: string, header = ""): string {
     return `${ENVELOPE_OPEN}<s:Header>${header}</s:Header><s:Body>${body}</s:Body></s:Envelope>`;
+}
+
+function zeroTimeout(body: XmlElement): boolean {
+    return parseDuration(childNamed(body, "Timeout")?.text ?? "") === 0;
 }
 
 function faultXml(fault: Fault): string {
@@ -459,7 +465,14 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
                     this.sendFault(res, action, UNKNOWN_SUBSCRIPTION);
                     return;
                 }
-                if (action === "PullMessages") this.pull(sub, soap.body, res);
+                if (action === "PullMessages" && this.options.refuseZeroTimeout && zeroTimeout(soap.body)) {
+                    this.sendFault(res, action, {
+                        status: 400,
+                        code: "s:Sender",
+                        subcode: "ter:InvalidArgVal",
+                        reason: "Timeout must be at least PT1S",
+                    });
+                } else if (action === "PullMessages") this.pull(sub, soap.body, res);
                 else if (action === "Renew") this.renew(sub, soap.body, res);
                 else this.unsubscribe(sub, res);
                 return;

@@ -126,6 +126,8 @@ export class OnvifCameraDriver {
     private clockOffsetMs = 0;
     private filterRejected = false;
     private backoff: Backoff;
+    /** The camera answered a PT0S first poll with a fault: its first poll uses PT1S from then on. */
+    private zeroTimeoutRefused = false;
     private lastStatus = "";
     /** True while a PullPoint subscription is live and being pulled. */
     subscribed = false;
@@ -393,9 +395,21 @@ export class OnvifCameraDriver {
             if (!sub) throw new GateError("DEVICE_PROTOCOL", "subscription lost");
             const renewAhead = this.pullTimeoutMs + Math.min(10_000, this.renewMs / 4);
             if (sub.terminationAt - Date.now() < renewAhead) await this.renew(sub, signal);
-            // The first poll is short: "online" must mean the pull point answers, not merely that it exists.
-            const timeoutMs = first ? 1000 : this.pullTimeoutMs;
-            const messages = await this.pull(sub, timeoutMs, signal);
+            // The first poll asks for an answer at once (PT0S): "online" must mean the pull point answers, not
+            // merely that it exists, and a lane should not wait a poll's length to be ready. A camera that
+            // refuses a zero timeout with a fault is asked with PT1S instead, then and after every reconnect.
+            const timeoutMs = first ? (this.zeroTimeoutRefused ? 1000 : 0) : this.pullTimeoutMs;
+            let messages: string[];
+            try {
+                messages = await this.pull(sub, timeoutMs, signal);
+            } catch (err) {
+                if (first && timeoutMs === 0 && !signal.aborted && isGateError(err, "DEVICE_PROTOCOL")) {
+                    this.zeroTimeoutRefused = true;
+                    this.ctx.log.info({ err: errorMessage(err) }, "camera refused a PT0S poll; first polls use PT1S");
+                    continue;
+                }
+                throw err;
+            }
             if (first) {
                 first = false;
                 this.subscribed = true;
@@ -428,7 +442,7 @@ export class OnvifCameraDriver {
         const response = await this.soap(
             sub.address,
             `${NS.tev}/PullPointSubscription/PullMessagesRequest`,
-            `<tev:PullMessages><tev:Timeout>PT${Math.max(1, Math.round(timeoutMs / 1000))}S</tev:Timeout><tev:MessageLimit>${limit}</tev:MessageLimit></tev:PullMessages>`,
+            `<tev:PullMessages><tev:Timeout>PT${timeoutMs === 0 ? 0 : Math.max(1, Math.round(timeoutMs / 1000))}S</tev:Timeout><tev:MessageLimit>${limit}</tev:MessageLimit></tev:PullMessages>`,
             { signal, timeoutMs: timeoutMs + PULL_GRACE_MS, referenceParameters: sub.referenceParameters },
         );
         if (response.local !== "PullMessagesResponse") {

@@ -106,6 +106,29 @@ describe("OnvifCameraDriver with the simulator", () => {
         expect(snap.bytes[1]).toBe(0xd8);
     });
 
+    it("goes online on a first poll answered at once (PT0S), and with PT1S on a camera that refuses PT0S", async () => {
+        const quick = await camera();
+        const rec = recorder();
+        await driver(quick.port, rec).start();
+        await eventually(() => rec.lastStatus() === "online", 10_000, "online");
+
+        const strict = await camera({ refuseZeroTimeout: true });
+        const faults: number[] = [];
+        strict.on("request", (action, status) => {
+            if (action === "PullMessages") faults.push(status);
+        });
+        const strictRec = recorder();
+        await driver(strict.port, strictRec).start();
+        await eventually(() => strictRec.lastStatus() === "online", 10_000, "online despite the refused PT0S");
+        // One refused zero-timeout poll, then polls the camera accepts.
+        expect(faults[0]).toBe(400);
+        expect(faults.slice(1).every((status) => status === 200)).toBe(true);
+        // The refusal is not an outage: the same status story as the camera that took PT0S.
+        expect(strictRec.statuses.map((s) => s.status)).toEqual(rec.statuses.map((s) => s.status));
+        strict.plate({ text: "29C12345", countryCode: "VN", likelihood: 0.9 });
+        await eventually(() => strictRec.notifications.length >= 1, 10_000, "a plate after the fallback");
+    });
+
     it("fetches snapshots from a Basic-protected URI too", async () => {
         const sim = await camera({ snapshotAuth: "basic" });
         const rec = recorder();
