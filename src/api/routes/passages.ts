@@ -272,19 +272,33 @@ export function registerPassageRoutes(app: FastifyInstance, ctx: ApiContext): vo
         return { approvals: open };
     });
 
+    type ApprovalRequest = FastifyRequest<{
+        Params: { passageId: string };
+        Body: { reasonCode: string; note?: string };
+    }>;
+
+    /**
+     * What approve and reject share: the pending request (NOT_FOUND without one), the four-eyes check,
+     * and the reason code, which must fit one of `actions`.
+     */
+    const decideOn = (request: ApprovalRequest, verb: "approve" | "reject", actions: OfficerActionKind[]) => {
+        const { passageId } = request.params;
+        const { reasonCode, note } = request.body;
+        request.auditTarget = `passage:${passageId}`;
+        const { user } = sessionOf(request);
+        const pending = approvals.pending(passageId);
+        if (!pending) throw new GateError("NOT_FOUND", `no release of passage ${passageId} waits for approval`);
+        checkFourEyes(pending, user.name, verb);
+        const problem = reasonProblem(reasonCode, actions);
+        if (problem) throw badRequest("body/reasonCode", problem);
+        return { passageId, reasonCode, note, user, pending };
+    };
+
     app.post<{ Params: { passageId: string }; Body: { reasonCode: string; note?: string } }>(
         "/api/v1/approvals/:passageId/approve",
         { schema: { params: approvalParams, body: reasonBody } },
         async (request, reply) => {
-            const { passageId } = request.params;
-            const { reasonCode, note } = request.body;
-            request.auditTarget = `passage:${passageId}`;
-            const { user } = sessionOf(request);
-            const pending = approvals.pending(passageId);
-            if (!pending) throw new GateError("NOT_FOUND", `no release of passage ${passageId} waits for approval`);
-            checkFourEyes(pending, user.name, "approve");
-            const problem = reasonProblem(reasonCode, ["release"]);
-            if (problem) throw badRequest("body/reasonCode", problem);
+            const { passageId, reasonCode, note, user, pending } = decideOn(request, "approve", ["release"]);
             const answer = await act(request, passageId, "release", reasonCode, note);
             if (answer.code === 200) await closeRequest(pending, "approved", user.name);
             return reply.status(answer.code).send(answer.body);
@@ -295,15 +309,7 @@ export function registerPassageRoutes(app: FastifyInstance, ctx: ApiContext): vo
         "/api/v1/approvals/:passageId/reject",
         { schema: { params: approvalParams, body: reasonBody } },
         async (request, reply) => {
-            const { passageId } = request.params;
-            const { reasonCode, note } = request.body;
-            request.auditTarget = `passage:${passageId}`;
-            const { user } = sessionOf(request);
-            const pending = approvals.pending(passageId);
-            if (!pending) throw new GateError("NOT_FOUND", `no release of passage ${passageId} waits for approval`);
-            checkFourEyes(pending, user.name, "reject");
-            const problem = reasonProblem(reasonCode, ["hold", "divert"]);
-            if (problem) throw badRequest("body/reasonCode", problem);
+            const { passageId, reasonCode, note, user, pending } = decideOn(request, "reject", ["hold", "divert"]);
             // The passage stays where it is: a held truck stays held, one in inspection stays there.
             const state = source.laneSnapshot(pending.laneId)?.state;
             const answer = await act(request, passageId, state === "INSPECTION" ? "divert" : "hold", reasonCode, note);
