@@ -4,7 +4,7 @@
  * QoS 1 ingest until a random kill, then the checks only a PUBACK promises (the read is stored) and what a
  * crash must never do (a broken file, a broken hash chain, a gap in seq).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
@@ -13,6 +13,7 @@ import { chainHash, GENESIS_HASH } from "../../src/core/canonical.ts";
 import { verifyChain } from "../../src/store/audit.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { type EventRow, hashedPart, rowToEvent } from "../../src/store/eventLog.ts";
+import { spawnGate } from "./child.ts";
 
 const GATE_ID = "K01";
 const SEAL_USER = "seal-1";
@@ -56,29 +57,7 @@ export interface RunningChild {
 /** Starts `gate-edge start` as a child and resolves once it is ready (see RunningChild.readyMs). */
 export async function startChild(configPath: string): Promise<RunningChild> {
     const spawnedAt = performance.now();
-    const child = spawn(process.execPath, ["bin/gate-edge.js", "start", "--config", configPath], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, GATE_LOG_LEVEL: "error" },
-    });
-    const { mqttUrl, httpUrl } = await new Promise<{ mqttUrl: string; httpUrl: string }>((resolve, reject) => {
-        let output = "";
-        const onData = (chunk: Buffer) => {
-            output += chunk.toString();
-            const mqttMatch = /MQTT:\s+(mqtt:\/\/\S+)/.exec(output);
-            const httpMatch = /API:\s+(http:\/\/\S+?)\/api\/v1\/health/.exec(output);
-            if (mqttMatch && httpMatch) {
-                child.stdout?.off("data", onData);
-                // Keep draining, or a chatty child blocks on a full pipe.
-                child.stdout?.resume();
-                resolve({ mqttUrl: mqttMatch[1]!, httpUrl: httpMatch[1]! });
-            }
-        };
-        child.stdout?.on("data", onData);
-        child.stderr?.on("data", (chunk: Buffer) => {
-            output += chunk.toString();
-        });
-        child.once("exit", (code) => reject(new Error(`gate-edge exited with ${code} before listening:\n${output}`)));
-    });
+    const { child, mqttUrl, httpUrl } = await spawnGate(configPath);
     // Ready = the API answers `up` and the broker takes a device: both polled, as a supervisor would.
     for (;;) {
         const up = await fetch(`${httpUrl}/api/v1/health`)

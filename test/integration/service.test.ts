@@ -20,6 +20,7 @@ import { TcpSerialServer } from "../../simulators/transport.ts";
 import { STOP_DEADLINE_MS } from "../../src/service.ts";
 import { verifyChain } from "../../src/store/audit.ts";
 import { auditCentral } from "../helpers/central.ts";
+import { spawnGate } from "../helpers/child.ts";
 import { eventually } from "../helpers/gate.ts";
 import { systemToolAvailable } from "../helpers/system.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -35,34 +36,9 @@ interface Child {
     exited: Promise<number | null>;
 }
 
-function startChild(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<Child> {
-    const child = spawn(process.execPath, ["bin/gate-edge.js", "start", "--config", configPath], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, GATE_LOG_LEVEL: "info", ...env },
-    });
-    let output = "";
-    // "close", not "exit": the pipes are drained by then, so the output holds the last log lines.
-    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-    });
-    return new Promise((resolve, reject) => {
-        const timer = setInterval(() => {
-            const mqttUrl = /MQTT:\s+(mqtt:\/\/\S+)/.exec(output)?.[1];
-            const apiUrl = /API:\s+(http:\/\/\S+)\/api\/v1\/health/.exec(output)?.[1];
-            if (mqttUrl && apiUrl) {
-                clearInterval(timer);
-                resolve({ child, output: () => output, mqttUrl, apiUrl, exited });
-            }
-        }, 20);
-        void exited.then((code) => {
-            clearInterval(timer);
-            reject(new Error(`gate-edge exited with ${code} before listening:\n${output}`));
-        });
-    });
+async function startChild(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<Child> {
+    const gate = await spawnGate(configPath, { GATE_LOG_LEVEL: "info", ...env });
+    return { child: gate.child, output: gate.output, mqttUrl: gate.mqttUrl, apiUrl: gate.httpUrl, exited: gate.exited };
 }
 
 function readDb<T>(path: string, read: (db: Database.Database) => T): T {

@@ -14,6 +14,7 @@ import { verifyChain } from "../../src/store/audit.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { EventLog } from "../../src/store/eventLog.ts";
 import { auditCentral } from "../helpers/central.ts";
+import { spawnGate } from "../helpers/child.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -27,26 +28,8 @@ const dbPath = join(dir.path, "gate.db");
 const centralDb = join(dir.path, "central.db");
 const configPath = join(dir.path, "gate.yaml");
 
-function startChild(url: string): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ["bin/gate-edge.js", "start", "--config", configPath], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, GATE_LOG_LEVEL: "error", KILL_CENTRAL_TOKEN: TOKEN, CENTRAL_URL: url },
-    });
-    return new Promise((resolve, reject) => {
-        let output = "";
-        const onData = (chunk: Buffer) => {
-            output += chunk.toString();
-            if (/MQTT:\s+mqtt:\/\//.test(output)) {
-                child.stdout?.off("data", onData);
-                resolve(child);
-            }
-        };
-        child.stdout?.on("data", onData);
-        child.stderr?.on("data", (chunk: Buffer) => {
-            output += chunk.toString();
-        });
-        child.once("exit", (code) => reject(new Error(`gate-edge exited with ${code} before listening:\n${output}`)));
-    });
+async function startChild(url: string): Promise<ChildProcess> {
+    return (await spawnGate(configPath, { KILL_CENTRAL_TOKEN: TOKEN, CENTRAL_URL: url })).child;
 }
 
 function pendingInGate(): number {
