@@ -59,6 +59,8 @@ export class ExternalMqttIngest {
             clean: false,
             properties: { sessionExpiryInterval: 7 * 24 * 3600 },
             reconnectPeriod: 1000,
+            // No table of 65,536 pre-built packet ids in the heap (see src/broker/embedded.ts).
+            writeCache: false,
             connectTimeout: 10_000,
             ...(this.options.username !== undefined && { username: this.options.username }),
             ...(this.options.password !== undefined && { password: this.options.password }),

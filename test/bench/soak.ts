@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
+import { type ServiceRuntime, serviceRuntime } from "../helpers/serviceRuntime.ts";
 import { runPublishers } from "./ingest.ts";
 
 /**
@@ -17,6 +18,8 @@ import { runPublishers } from "./ingest.ts";
  *
  * The gate runs the compiled dist/ (deploy/gate-edge.js, as the installed service does) when `npm run build`
  * made it, otherwise the sources through tsx (whose compiler adds its own memory); the result says which.
+ * Either way with the service's memory settings (the unit's Environment= and node flags: serviceRuntime()),
+ * and the baseline node with the same settings. BENCH_NODE_ARGS replaces the unit's node flags, to compare.
  */
 
 const DEVICES = 32;
@@ -35,6 +38,11 @@ interface Sample {
     walMb: number;
     dbMb: number;
     headSeq: number;
+    /** CPU the gate process used since it started (user + system), seconds. */
+    cpuSeconds: number;
+    /** Time spent in garbage collection since the gate started, ms: scavenges and full collections. */
+    gcMinorMs: number;
+    gcMajorMs: number;
 }
 
 const MB = 2 ** 20;
@@ -73,12 +81,19 @@ function slope(xs: number[], ys: number[]): number {
  * The baseline: a Node process that loads the modules (imports only, nothing started) and reports its
  * resident memory after a second, so the gate's figure can be read as "Node + code + the gate's state".
  */
-function bareNodeRss(modules: string[], tsx: boolean): Promise<{ rssMb: number; heapUsedMb: number }> {
+function bareNodeRss(
+    modules: string[],
+    tsx: boolean,
+    runtime: ServiceRuntime,
+): Promise<{ rssMb: number; heapUsedMb: number }> {
     const script = `${modules.map((m) => `await import(${JSON.stringify(m)});`).join("")}
 setTimeout(() => process.stdout.write(JSON.stringify(process.memoryUsage())), 1000);`;
-    const args = [...(tsx ? ["--import", "tsx"] : []), "--input-type=module", "-e", script];
+    const args = [...runtime.nodeArgs, ...(tsx ? ["--import", "tsx"] : []), "--input-type=module", "-e", script];
     return new Promise((done, reject) => {
-        const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(process.execPath, args, {
+            stdio: ["ignore", "pipe", "inherit"],
+            env: { ...process.env, ...runtime.env },
+        });
         let text = "";
         child.stdout.on("data", (chunk: Buffer) => {
             text += chunk.toString();
@@ -92,18 +107,24 @@ setTimeout(() => process.stdout.write(JSON.stringify(process.memoryUsage())), 10
     });
 }
 
-function askMemory(child: ChildProcess): Promise<NodeJS.MemoryUsage | undefined> {
+interface ProbeAnswer {
+    memory: NodeJS.MemoryUsage;
+    cpu: NodeJS.CpuUsage;
+    gc: { minorMs: number; minorCount: number; majorMs: number; majorCount: number };
+}
+
+function askMemory(child: ChildProcess): Promise<ProbeAnswer | undefined> {
     return new Promise((done) => {
         const timer = setTimeout(() => {
             child.off("message", onMessage);
             done(undefined);
         }, 2000);
         const onMessage = (message: unknown) => {
-            const memory = (message as { memory?: NodeJS.MemoryUsage }).memory;
-            if (!memory) return;
+            const answer = message as Partial<ProbeAnswer>;
+            if (!answer.memory || !answer.cpu || !answer.gc) return;
             clearTimeout(timer);
             child.off("message", onMessage);
-            done(memory);
+            done({ memory: answer.memory, cpu: answer.cpu, gc: answer.gc });
         };
         child.on("message", onMessage);
         child.send("memory?");
@@ -158,18 +179,20 @@ ${Array.from(
         : ["src/cli.ts", "src/service.ts", "src/gate.ts", "devices/index.ts"];
     const moduleUrls = modules.map((m) => pathToFileURL(resolve(m)).href);
 
+    const runtime = serviceRuntime(process.env.BENCH_NODE_ARGS);
     out(`soak benchmark: ${LANES} lanes, ${DEVICES} MQTT devices at full rate for ${minutes} min; gate: ${measured}`);
-    const bareEmpty = await bareNodeRss([], false);
-    const bareLoaded = await bareNodeRss(moduleUrls, !compiled);
+    out(`node settings ${runtime.describe}`);
+    const bareEmpty = await bareNodeRss([], false, runtime);
+    const bareLoaded = await bareNodeRss(moduleUrls, !compiled, runtime);
     out(
         `baseline: bare node ${bareEmpty.rssMb.toFixed(0)} MB RSS; node with the gate's modules loaded ${bareLoaded.rssMb.toFixed(0)} MB`,
     );
 
     const probe = fileURLToPath(new URL("./memory-probe.mjs", import.meta.url));
     const gate = fork(resolve(launcher), ["start", "--config", configFile], {
-        execArgv: ["--import", pathToFileURL(probe).href],
+        execArgv: [...runtime.nodeArgs, "--import", pathToFileURL(probe).href],
         stdio: ["ignore", "ignore", "inherit", "ipc"],
-        env: { ...process.env, GATE_LOG_LEVEL: "warn" },
+        env: { ...process.env, ...runtime.env, GATE_LOG_LEVEL: "warn" },
     });
     const exited = new Promise<number | null>((done) => gate.once("exit", done));
     const api = `http://127.0.0.1:${httpPort}/api/v1/health`;
@@ -190,13 +213,14 @@ ${Array.from(
             await new Promise((done) => setTimeout(done, 100));
         }
         const idle = await askMemory(gate);
-        const idleRssMb = (idle?.rss ?? Number.NaN) / MB;
+        const idleRssMb = (idle?.memory.rss ?? Number.NaN) / MB;
         out(`gate idle (started, no load): ${idleRssMb.toFixed(0)} MB RSS`);
 
         const started = performance.now();
         const take = async () => {
-            const memory = await askMemory(gate);
-            if (!memory) return;
+            const answer = await askMemory(gate);
+            if (!answer) return;
+            const { memory, cpu, gc } = answer;
             const sample: Sample = {
                 t: (performance.now() - started) / 1000,
                 rssMb: memory.rss / MB,
@@ -206,6 +230,9 @@ ${Array.from(
                 walMb: fileMb(`${dbPath}-wal`),
                 dbMb: fileMb(dbPath),
                 headSeq: await headSeq().catch(() => Number.NaN),
+                cpuSeconds: (cpu.user + cpu.system) / 1e6,
+                gcMinorMs: gc.minorMs,
+                gcMajorMs: gc.majorMs,
             };
             samples.push(sample);
             out(
@@ -248,6 +275,19 @@ ${Array.from(
         const walMaxMb = Math.max(...samples.map((s) => s.walMb));
         const dbFinalMb = samples.at(-1)?.dbMb ?? Number.NaN;
         const eventsPerSecond = load.acked / load.seconds;
+        // CPU per committed event is what the memory settings trade against; unlike events/s it hardly
+        // depends on how much of the 2 cores the publishers took in this run.
+        const firstSteady = steady[0];
+        const lastSteady = steady.at(-1);
+        const cpuMicrosPerEvent =
+            firstSteady && lastSteady && lastSteady.headSeq > firstSteady.headSeq
+                ? ((lastSteady.cpuSeconds - firstSteady.cpuSeconds) * 1e6) / (lastSteady.headSeq - firstSteady.headSeq)
+                : Number.NaN;
+        const steadySeconds = firstSteady && lastSteady ? lastSteady.t - firstSteady.t : Number.NaN;
+        const gcShare = (key: "gcMinorMs" | "gcMajorMs") =>
+            firstSteady && lastSteady ? (lastSteady[key] - firstSteady[key]) / 1000 / steadySeconds : Number.NaN;
+        const gcMinorShare = gcShare("gcMinorMs");
+        const gcMajorShare = gcShare("gcMajorMs");
 
         const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
         out("");
@@ -265,15 +305,22 @@ ${Array.from(
         out(`| JS heap used peak, MB | ${heapPeakMb.toFixed(0)} | ${bareLoaded.heapUsedMb.toFixed(0)} | — | — |`);
         out(`| WAL file max, MB | ${walMaxMb.toFixed(1)} | — | — | ≤ 64 MB (B8) ${verdict(walMaxMb <= 64)} |`);
         out(`| events committed/s (load) | ${Math.round(eventsPerSecond)} | — | — | — |`);
+        out(`| gate CPU per committed event, µs | ${cpuMicrosPerEvent.toFixed(1)} | — | — | — |`);
+        out(
+            `| time in garbage collection (scavenge + full), % of wall time | ${(gcMinorShare * 100).toFixed(1)} + ${(gcMajorShare * 100).toFixed(1)} | — | — | — |`,
+        );
         out(`| database at the end, MB | ${dbFinalMb.toFixed(0)} | — | — | — |`);
         out("");
-        out(`measured: ${measured}; bare node alone ${bareEmpty.rssMb.toFixed(0)} MB`);
+        out(
+            `measured: ${measured}, node settings ${runtime.describe}; bare node alone ${bareEmpty.rssMb.toFixed(0)} MB`,
+        );
 
         return {
             benchmark: "soak",
             at: new Date().toISOString(),
             node: process.version,
             measured,
+            runtime: { env: runtime.env, nodeArgs: runtime.nodeArgs },
             lanes: LANES,
             devices: DEVICES,
             minutes,
@@ -289,7 +336,14 @@ ${Array.from(
             heapGrowthMbPerHour,
             walMaxMb,
             dbFinalMb,
-            load: { acked: load.acked, seconds: load.seconds, eventsPerSecond },
+            load: {
+                acked: load.acked,
+                seconds: load.seconds,
+                eventsPerSecond,
+                cpuMicrosPerEvent,
+                gcMinorShare,
+                gcMajorShare,
+            },
             samples,
             bars: {
                 rssSteady: rssSteadyMb <= 150,

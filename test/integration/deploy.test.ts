@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { eventually } from "../helpers/gate.ts";
+import { serviceRuntime } from "../helpers/serviceRuntime.ts";
 import { systemToolAvailable } from "../helpers/system.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -49,8 +50,12 @@ describe("systemd unit", () => {
         }
         expect(unit).toMatch(/\nWatchdogSec=\d+\n/);
         expect(unit).toMatch(
-            /\nExecStart=\/usr\/bin\/node \/opt\/gate-edge\/current\/bin\/gate-edge\.js start --config \/etc\/gate-edge\/gate\.yaml\n/,
+            /\nExecStart=\/usr\/bin\/node (--[a-z-]+=\d+ )*\/opt\/gate-edge\/current\/bin\/gate-edge\.js start --config \/etc\/gate-edge\/gate\.yaml\n/,
         );
+        // The memory settings the soak benchmark measures: a heap cap and a bounded malloc.
+        const runtime = serviceRuntime();
+        expect(runtime.nodeArgs.some((arg) => /^--max-old-space-size=\d+$/.test(arg))).toBe(true);
+        expect(runtime.env.MALLOC_ARENA_MAX).toMatch(/^\d+$/);
         // Above gate-edge's own 10 s stop deadline, so systemd's SIGKILL is the last resort.
         expect(Number(/\nTimeoutStopSec=(\d+)\n/.exec(unit)?.[1])).toBeGreaterThan(10);
     });
@@ -82,7 +87,7 @@ describe("release bundle and install", () => {
             /path: \/var\/lib\/gate-edge\/gate\.db/,
         );
         expect(readFileSync(join(root, "etc/systemd/system/gate-edge.service"), "utf8")).toContain(
-            `ExecStart=${spawnSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).stdout.trim()} /opt/gate-edge/current/bin/gate-edge.js`,
+            `ExecStart=${[spawnSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).stdout.trim(), ...serviceRuntime().nodeArgs].join(" ")} /opt/gate-edge/current/bin/gate-edge.js`,
         );
 
         const bin = join(release, "bin/gate-edge.js");
@@ -106,9 +111,12 @@ lanes:
       - { id: seal-1, model: eseal-mqtt-json, auth: { username: seal-1, password: installed-password } }
 `,
         );
-        const child = spawn(process.execPath, [bin, "start", "--config", config], {
+        // With the unit's memory settings: the installed gate runs under its heap cap.
+        const runtime = serviceRuntime();
+        const child = spawn(process.execPath, [...runtime.nodeArgs, bin, "start", "--config", config], {
             stdio: ["ignore", "pipe", "pipe"],
             cwd: dir.path,
+            env: { ...process.env, ...runtime.env },
         });
         let output = "";
         child.stdout.on("data", (chunk: Buffer) => {
