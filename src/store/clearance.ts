@@ -1,8 +1,8 @@
 /**
  * The clearance cache: declarations and the watch list as central sends them (or a file imports them),
- * kept in SQLite (migration 3) so the gate decides offline, and mirrored in memory so that rule
- * evaluation does no SQL per passage. Input is validated strictly and all or nothing: one bad item and
- * nothing is written, with every error listed by key path.
+ * kept in SQLite (migration 3) so the gate decides offline. Declarations are looked up in SQLite (one
+ * indexed row per look-up); the small watch list is mirrored in memory. Input is validated strictly and all
+ * or nothing: one bad item and nothing is written, with every error listed by key path.
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
@@ -298,27 +298,24 @@ export function readClearanceFile(file: string): ClearanceData {
     return validateClearanceData(document, file);
 }
 
-function latestByBase(declarations: Iterable<Declaration>): Map<string, Declaration> {
-    const byBase = new Map<string, Declaration>();
-    for (const d of declarations) {
-        const base = d.number.slice(0, 11);
-        const current = byBase.get(base);
-        // The 12th digit counts amendments: the highest is the one in force.
-        if (!current || d.number > current.number) byBase.set(base, d);
-    }
-    return byBase;
-}
-
 type Change =
-    | { kind: "declaration"; declaration: Declaration }
     | { kind: "watch"; entry: WatchListEntry }
     | { kind: "unwatch"; id: string }
     | { kind: "meta"; key: string; value: string };
 
-/** An immutable snapshot of the cache, for the rules. */
-class Snapshot implements ClearanceView {
+/** Looks up the amendment in force of a declaration base (its 11 first digits). */
+type LatestByBase = (base: string) => Declaration | undefined;
+
+/**
+ * What the rules see. Declarations are read from SQLite at each look-up (one indexed row), so the heap
+ * does not grow with central's data: a busy gate's cache holds tens of thousands of declarations (some
+ * 650 bytes of heap each as objects), which the service's heap cap could not carry. A decision runs
+ * synchronously, so within one decision the data cannot change under it. The watch list, version and
+ * refresh time are a snapshot: later writes do not change a view taken earlier.
+ */
+class View implements ClearanceView {
     constructor(
-        private readonly byBase: ReadonlyMap<string, Declaration>,
+        private readonly latestByBase: LatestByBase,
         private readonly entries: readonly WatchListEntry[],
         readonly version: string,
         private readonly refreshedAt: number | undefined,
@@ -327,7 +324,7 @@ class Snapshot implements ClearanceView {
     declaration(number: string): Declaration | undefined {
         const text = number.trim();
         if (!/^\d{11,12}$/.test(text)) return undefined;
-        return this.byBase.get(text.slice(0, 11));
+        return this.latestByBase(text.slice(0, 11));
     }
 
     watchList(): readonly WatchListEntry[] {
@@ -340,21 +337,29 @@ class Snapshot implements ClearanceView {
 }
 
 /**
- * The clearance cache over the gate database. Writes go to SQLite in one transaction and then replace
- * the in-memory maps (copy on write), so a `view()` taken earlier stays a consistent snapshot and rule
- * evaluation never touches SQL. Per item, the higher `version` wins: an older version never overwrites a
- * newer one (an equal version does, so re-importing a file is idempotent).
+ * The clearance cache over the gate database. Declarations live in SQLite only (see View); the watch list
+ * and the metadata are small and mirrored in memory, replaced copy-on-write after each committed
+ * transaction so a view taken earlier keeps its content. Per item, the higher `version` wins: an older
+ * version never overwrites a newer one (an equal version does, so re-importing a file is idempotent).
  */
 export class ClearanceCache {
-    private byNumber = new Map<string, Declaration>();
-    private byBase: ReadonlyMap<string, Declaration> = new Map();
     private watch = new Map<string, WatchListEntry>();
     private meta = new Map<string, string>();
-    private snapshot: Snapshot | undefined;
+    private currentView: View | undefined;
     /** Writes of the running transaction, applied to the maps once it commits. */
     private pending: Change[] = [];
+    private readonly selectLatest: LatestByBase;
 
-    private constructor(private readonly db: Db) {}
+    private constructor(private readonly db: Db) {
+        // The 12th digit counts amendments: the highest number of a base is the one in force.
+        const statement = db.prepare<[string], { data: string }>(
+            "SELECT data FROM declarations WHERE base = ? ORDER BY number DESC LIMIT 1",
+        );
+        this.selectLatest = (base) => {
+            const row = statement.get(base);
+            return row === undefined ? undefined : (JSON.parse(row.data) as Declaration);
+        };
+    }
 
     /** Loads the cache from a database that has run migration 3 (openDatabase does that). */
     static open(db: Db): ClearanceCache {
@@ -364,14 +369,6 @@ export class ClearanceCache {
     }
 
     private load(): void {
-        const declarations = this.db.prepare("SELECT data FROM declarations").all() as { data: string }[];
-        this.byNumber = new Map(
-            declarations.map(({ data }) => {
-                const d = JSON.parse(data) as Declaration;
-                return [d.number, d] as const;
-            }),
-        );
-        this.byBase = latestByBase(this.byNumber.values());
         const watch = this.db.prepare("SELECT data FROM watch_list ORDER BY id").all() as { data: string }[];
         this.watch = new Map(
             watch.map(({ data }) => {
@@ -381,7 +378,7 @@ export class ClearanceCache {
         );
         const meta = this.db.prepare("SELECT key, value FROM clearance_meta").all() as { key: string; value: string }[];
         this.meta = new Map(meta.map(({ key, value }) => [key, value] as const));
-        this.snapshot = undefined;
+        this.currentView = undefined;
     }
 
     /**
@@ -453,23 +450,23 @@ export class ClearanceCache {
         return this.view().declaration(numberOrBase);
     }
 
-    /** A snapshot for the rules: in memory, unchanged by later writes. */
+    /** What the rules read: declarations from the store, the watch list and version as of now. */
     view(): ClearanceView {
-        if (!this.snapshot) {
+        if (!this.currentView) {
             const refreshed = this.meta.get("refreshedAt");
-            this.snapshot = new Snapshot(
-                this.byBase,
+            this.currentView = new View(
+                this.selectLatest,
                 Object.freeze([...this.watch.values()]),
                 this.meta.get("version") ?? "none",
                 refreshed === undefined ? undefined : Number(refreshed),
             );
         }
-        return this.snapshot;
+        return this.currentView;
     }
 
     /**
      * Runs `fn` in a transaction, then applies what it wrote to the in-memory maps (copies, so earlier
-     * snapshots keep their content). On a rollback the maps are reloaded from SQLite instead.
+     * views keep their content). On a rollback the maps are reloaded from SQLite instead.
      */
     private transaction<T>(fn: () => T): T {
         this.pending = [];
@@ -484,21 +481,12 @@ export class ClearanceCache {
         const changes = this.pending;
         this.pending = [];
         if (changes.length === 0) return result;
-        const byBase = new Map(this.byBase);
         for (const change of changes) {
-            if (change.kind === "declaration") {
-                const d = change.declaration;
-                this.byNumber.set(d.number, d);
-                const base = d.number.slice(0, 11);
-                const current = byBase.get(base);
-                // The 12th digit counts amendments: the highest is the one in force.
-                if (!current || d.number >= current.number) byBase.set(base, d);
-            } else if (change.kind === "watch") this.watch.set(change.entry.id, change.entry);
+            if (change.kind === "watch") this.watch.set(change.entry.id, change.entry);
             else if (change.kind === "unwatch") this.watch.delete(change.id);
             else this.meta.set(change.key, change.value);
         }
-        this.byBase = byBase;
-        this.snapshot = undefined;
+        this.currentView = undefined;
         return result;
     }
 
@@ -513,10 +501,8 @@ export class ClearanceCache {
         const when = new Date(at).toISOString();
         for (const d of items) {
             const changes = upsert.run(d.number, d.number.slice(0, 11), JSON.stringify(d), d.version, when).changes;
-            if (changes > 0) {
-                counts.written++;
-                this.pending.push({ kind: "declaration", declaration: d });
-            } else counts.skippedOlder++;
+            if (changes > 0) counts.written++;
+            else counts.skippedOlder++;
         }
         return counts;
     }
