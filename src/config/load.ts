@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { getModel } from "../../devices/index.ts";
 import { GateError } from "../core/errors.ts";
-import { hashPassword } from "./passwords.ts";
+import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
 
 // From src/config when run through tsx, from dist/src/config when compiled: the schema stays in config/.
@@ -310,7 +310,7 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
                 ...(device.role !== undefined && { role: device.role }),
                 ...(device.auth &&
                     logsInToUs && {
-                        auth: { username: device.auth.username, passwordHash: hashPassword(device.auth.password) },
+                        auth: { username: device.auth.username, passwordHash: sealPassword(device.auth.password) },
                     }),
                 ...(device.pollIntervalMs !== undefined && { pollIntervalMs: device.pollIntervalMs }),
             };

@@ -1,16 +1,41 @@
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 
 const KEY_LENGTH = 32;
 
-/** scrypt with a random salt; the result is safe to keep in memory and in logs. */
+/** Never leaves the process: what sealPassword() made is worthless outside it. */
+const sealKey = randomBytes(KEY_LENGTH);
+
+const sealed = (password: string | Buffer): Buffer => createHmac("sha256", sealKey).update(password).digest();
+
+/**
+ * A device password read from the configuration, kept in memory as an HMAC under a key made at start,
+ * not as scrypt: the configuration holds the password anyway, so scrypt would protect nothing more, and
+ * at ~50 ms a device it would put seconds into every restart of a gate with dozens of devices. Like a
+ * scrypt hash, the result is safe to keep in memory and in logs; verifyPassword() checks both.
+ */
+export function sealPassword(password: string): string {
+    return `hmac$${sealed(password).toString("hex")}`;
+}
+
+/** Checks a password against sealPassword()'s form; undefined when `stored` is not of that form. */
+function verifySealed(password: string | Buffer, stored: string): boolean | undefined {
+    const [scheme, hex, extra] = stored.split("$");
+    if (scheme !== "hmac") return undefined;
+    const expected = Buffer.from(hex ?? "", "hex");
+    return extra === undefined && expected.length === KEY_LENGTH && timingSafeEqual(sealed(password), expected);
+}
+
+/** scrypt with a random salt, for passwords that are stored (officers'); safe to keep in memory and in logs. */
 export function hashPassword(password: string): string {
     const salt = randomBytes(16);
     const hash = scryptSync(password, salt, KEY_LENGTH);
     return `scrypt$${salt.toString("hex")}$${hash.toString("hex")}`;
 }
 
-/** Constant-time check of a password against a hash from hashPassword. False for any malformed hash. */
+/** Constant-time check of a password against hashPassword() or sealPassword(). False for any malformed hash. */
 export function verifyPassword(password: string | Buffer, stored: string): boolean {
+    const sealedOk = verifySealed(password, stored);
+    if (sealedOk !== undefined) return sealedOk;
     const [scheme, saltHex, hashHex] = stored.split("$");
     if (scheme !== "scrypt" || !saltHex || !hashHex) return false;
     const expected = Buffer.from(hashHex, "hex");
@@ -23,6 +48,8 @@ export function verifyPassword(password: string | Buffer, stored: string): boole
  * other device for the ~50 ms scrypt takes.
  */
 export function verifyPasswordAsync(password: string | Buffer, stored: string): Promise<boolean> {
+    const sealedOk = verifySealed(password, stored);
+    if (sealedOk !== undefined) return Promise.resolve(sealedOk);
     const [scheme, saltHex, hashHex] = stored.split("$");
     if (scheme !== "scrypt" || !saltHex || !hashHex) return Promise.resolve(false);
     const expected = Buffer.from(hashHex, "hex");

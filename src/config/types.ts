@@ -2,7 +2,7 @@
 
 export interface DeviceCredentials {
     username: string;
-    /** scrypt hash `scrypt$<salt hex>$<hash hex>`; the plain password never outlives loading. */
+    /** `hmac$<hex>` under a key made at start (sealPassword); the plain password never outlives loading. */
     passwordHash: string;
 }
 

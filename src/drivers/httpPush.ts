@@ -35,7 +35,7 @@ import type { PushHandler } from "./driver.ts";
 export interface PushCameraBinding {
     deviceId: string;
     model: HttpPushCameraModel;
-    /** Basic credentials the camera is configured with; passwordHash as made by hashPassword(). */
+    /** Basic credentials the camera is configured with; passwordHash as made by sealPassword() or hashPassword(). */
     auth?: { username: string; passwordHash: string };
     /**
      * Source addresses (exact IPv4 or IPv6 text) the camera posts from. Required for a camera without
