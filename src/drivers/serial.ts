@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { SerialPort } from "serialport";
+import type { SerialPort as SerialPortClass } from "serialport";
 import type { FramerSpec, SerialDefaults } from "../../devices/types.ts";
 import type { DeviceAddress } from "../config/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
@@ -121,7 +121,12 @@ export class SerialDriver implements StreamDriver {
         };
         const address = this.options.address;
         if (address.transport === "tcp") openTcp(address.host, address.port, onOpen, onData, onClosed);
-        else openSerial(address, this.options.serialDefaults, onOpen, onData, onClosed);
+        else {
+            loadSerialPort().then(
+                (SerialPort) => openSerial(SerialPort, address, this.options.serialDefaults, onOpen, onData, onClosed),
+                (err: unknown) => onClosed(`serialport could not be loaded: ${errorMessage(err)}`),
+            );
+        }
     }
 
     private scheduleRetry(reason: string, firstFailure: boolean): void {
@@ -192,7 +197,16 @@ function openTcp(
     socket.once("close", () => onClosed(closedReason));
 }
 
+let serialPortLoaded: Promise<typeof SerialPortClass> | undefined;
+
+/** serialport and its native binding load only for a gate that has a local port (~30 ms of every start). */
+function loadSerialPort(): Promise<typeof SerialPortClass> {
+    serialPortLoaded ??= import("serialport").then((module) => module.SerialPort);
+    return serialPortLoaded;
+}
+
 function openSerial(
+    SerialPort: typeof SerialPortClass,
     address: Extract<DeviceAddress, { transport: "serial" }>,
     defaults: SerialDefaults,
     onOpen: (pipe: Pipe) => void,
