@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { serviceRuntime } from "./serviceRuntime.ts";
 
 export interface GateChild {
     child: ChildProcess;
@@ -12,14 +14,36 @@ export interface GateChild {
 }
 
 /**
+ * How the child runs: "sources" through tsx (bin/gate-edge.js, what `npx gate-edge` runs in a checkout), or
+ * "service" as the installed service does: the compiled dist/ (deploy/gate-edge.js) with the node flags and
+ * environment of deploy/gate-edge.service. "service" needs `npm run build` first (the resilience suite's
+ * global setup runs it, so the build is never older than the sources).
+ */
+export type GateLauncher = "sources" | "service";
+
+/**
  * Starts `gate-edge start --config FILE` as a child process and resolves once it prints its MQTT and API
  * addresses (it is listening); rejects with its output if it exits first. `env` is added to this process's
  * environment (GATE_LOG_LEVEL defaults to error, so the pipes stay small).
  */
-export function spawnGate(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<GateChild> {
-    const child = spawn(process.execPath, ["bin/gate-edge.js", "start", "--config", configPath], {
+export function spawnGate(
+    configPath: string,
+    env: NodeJS.ProcessEnv = {},
+    launcher: GateLauncher = "sources",
+): Promise<GateChild> {
+    const start = ["start", "--config", configPath];
+    let args = ["bin/gate-edge.js", ...start];
+    let serviceEnv: Record<string, string> = {};
+    if (launcher === "service") {
+        if (!existsSync("dist/src/cli.js"))
+            throw new Error("the service launcher runs dist/: run `npm run build` first");
+        const runtime = serviceRuntime();
+        args = [...runtime.nodeArgs, "deploy/gate-edge.js", ...start];
+        serviceEnv = runtime.env;
+    }
+    const child = spawn(process.execPath, args, {
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, GATE_LOG_LEVEL: "error", ...env },
+        env: { ...process.env, ...serviceEnv, GATE_LOG_LEVEL: "error", ...env },
     });
     let output = "";
     const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));

@@ -13,7 +13,7 @@ import { chainHash, GENESIS_HASH } from "../../src/core/canonical.ts";
 import { verifyChain } from "../../src/store/audit.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { type EventRow, hashedPart, rowToEvent } from "../../src/store/eventLog.ts";
-import { spawnGate } from "./child.ts";
+import { type GateLauncher, spawnGate } from "./child.ts";
 
 const GATE_ID = "K01";
 const SEAL_USER = "seal-1";
@@ -55,9 +55,9 @@ export interface RunningChild {
 }
 
 /** Starts `gate-edge start` as a child and resolves once it is ready (see RunningChild.readyMs). */
-export async function startChild(configPath: string): Promise<RunningChild> {
+export async function startChild(configPath: string, launcher: GateLauncher = "sources"): Promise<RunningChild> {
     const spawnedAt = performance.now();
-    const { child, mqttUrl, httpUrl } = await spawnGate(configPath);
+    const { child, mqttUrl, httpUrl } = await spawnGate(configPath, {}, launcher);
     // Ready = the API answers `up` and the broker takes a device: both polled, as a supervisor would.
     for (;;) {
         const up = await fetch(`${httpUrl}/api/v1/health`)
@@ -90,14 +90,14 @@ export interface KillRunResult {
 export async function runKillRounds(
     target: KillTarget,
     kills: number,
-    options: { ingestMs: [number, number]; afterKill?: (round: number) => void },
+    options: { ingestMs: [number, number]; afterKill?: (round: number) => void; launcher?: GateLauncher },
 ): Promise<KillRunResult> {
     const acked = new Set<string>();
     const readyMs: number[] = [];
     let sent = 0;
     let chain: ChainTail = { seq: 0, hash: GENESIS_HASH };
     for (let round = 0; round < kills; round++) {
-        const { child, client, readyMs: ready } = await startChild(target.configPath);
+        const { child, client, readyMs: ready } = await startChild(target.configPath, options.launcher);
         readyMs.push(ready);
         const exited = new Promise((resolve) => child.once("exit", resolve));
         // Publish with a window of 64 in flight until the kill; only PUBACKed reads are promised.
