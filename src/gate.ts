@@ -264,7 +264,7 @@ export class Gate {
                 log: log.child({ component: "lanes" }),
                 clock: this.clock,
                 bus: this.bus,
-                append: (draft) => sink.append(draft),
+                append: (draft, options) => sink.append(draft, options),
                 passages: this.passageStore,
                 clearance: () => this.clearance.view(),
                 command: (laneId, command, meta) => this.laneCommand(laneId, command, meta),

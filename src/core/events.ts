@@ -129,6 +129,16 @@ export type GateEventType =
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
 
 /** An event before the store gives it an id, a seq and its place in the hash chain. */
+/** How soon an appended event is committed. */
+export interface AppendOptions {
+    /**
+     * Commit before the event loop turns again, instead of with the next group commit: for the lane
+     * engine's few events a truck waits on (its decision must be durable before the barrier moves), so a
+     * flood of device input read in the next turn cannot delay them. Bulk input never sets it.
+     */
+    urgent?: boolean;
+}
+
 export interface GateEventDraft {
     type: GateEventType;
     laneId?: string;

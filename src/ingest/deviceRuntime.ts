@@ -4,6 +4,7 @@ import type { DeviceConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import { type Clock, monotonicOf } from "../core/clock.ts";
 import type {
+    AppendOptions,
     DeviceStatus,
     GateEvent,
     GateEventDraft,
@@ -18,7 +19,7 @@ import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer }
 
 /** Where the runtime stores events; the EventLog in production. Resolves when the event is durable. */
 export interface EventSink {
-    append(draft: GateEventDraft): Promise<GateEvent>;
+    append(draft: GateEventDraft, options?: AppendOptions): Promise<GateEvent>;
 }
 
 export interface RawFrameRecord {

@@ -3,7 +3,7 @@ import type { GateConfig, LaneConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import { type Clock, monotonicOf } from "../core/clock.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
-import type { DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
+import type { AppendOptions, DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { PassageStore } from "../store/passages.ts";
 import { LaneCorrelator, type LaneOutput } from "./correlator.ts";
@@ -16,7 +16,7 @@ export interface LaneEngineDeps {
     log: Logger;
     clock: Clock;
     bus: EventBus;
-    append(draft: GateEventDraft): Promise<GateEvent>;
+    append(draft: GateEventDraft, options?: AppendOptions): Promise<GateEvent>;
     passages: PassageStore;
     clearance(): ClearanceView;
     /** Sends a command to the lane's PLC. `meta` says which passage and which read led to it. */
@@ -207,7 +207,7 @@ export class LaneEngine {
         const correlator = row ? this.correlators.get(row.laneId) : undefined;
         if (!row || !correlator) throw new GateError("API_BAD_REQUEST", `no open passage ${request.passageId}`);
         const now = this.deps.clock.now();
-        await this.deps.append({
+        await this.store({
             type: "officer.action",
             laneId: row.laneId,
             occurredAt: now,
@@ -224,6 +224,14 @@ export class LaneEngine {
         });
         await this.handle(row.laneId, outputs);
         return { awaitingApproval: outputs.some((output) => output.type === "approval.required") };
+    }
+
+    /**
+     * The lane's own events are few and a truck waits on them: committed at once (AppendOptions.urgent),
+     * not after the next turn's device input.
+     */
+    private store(draft: GateEventDraft): Promise<GateEvent> {
+        return this.deps.append(draft, { urgent: true });
     }
 
     private onCommitted(event: GateEvent): void {
@@ -281,7 +289,7 @@ export class LaneEngine {
                 case "passage.updated":
                 case "passage.decided":
                 case "passage.completed": {
-                    await this.deps.append({
+                    await this.store({
                         type: output.type,
                         laneId,
                         occurredAt: now,
@@ -308,7 +316,7 @@ export class LaneEngine {
                 case "alert":
                     if (output.passageId !== undefined)
                         this.note(output.passageId, { step: "ALERT", code: output.code, message: output.message });
-                    await this.deps.append({
+                    await this.store({
                         type: "alert.raised",
                         laneId,
                         occurredAt: now,
@@ -321,7 +329,7 @@ export class LaneEngine {
                     });
                     break;
                 case "approval.required":
-                    await this.deps.append({
+                    await this.store({
                         type: "alert.raised",
                         laneId,
                         occurredAt: now,

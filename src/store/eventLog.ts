@@ -4,7 +4,7 @@ import type { EventBus } from "../core/bus.ts";
 import { canonicalJson, chainHashOfEnvelope, GENESIS_HASH } from "../core/canonical.ts";
 import type { Clock } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
-import type { GateEvent, GateEventDraft, GateEventType } from "../core/events.ts";
+import type { AppendOptions, GateEvent, GateEventDraft, GateEventType } from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { Db } from "./db.ts";
 
@@ -61,6 +61,7 @@ export function hashedPart(event: GateEvent): Omit<GateEvent, "hash"> {
 export class EventLog {
     private queue: Pending[] = [];
     private flushScheduled = false;
+    private urgentFlushScheduled = false;
     private closed = false;
     private lastSeq = 0;
     private lastHash = GENESIS_HASH;
@@ -100,12 +101,24 @@ export class EventLog {
         return this.lastSeq;
     }
 
-    /** Queues an event; resolves with the stored event once it is durable. */
-    append(draft: GateEventDraft): Promise<GateEvent> {
+    /**
+     * Queues an event; resolves with the stored event once it is durable. Events queued in one turn of the
+     * event loop are committed together after it (group commit); an urgent one (and whatever is queued with
+     * it) as soon as the code running now is done, before the loop reads more input.
+     */
+    append(draft: GateEventDraft, options: AppendOptions = {}): Promise<GateEvent> {
         if (this.closed) return Promise.reject(new GateError("STORE_CLOSED"));
         return new Promise<GateEvent>((resolve, reject) => {
             this.queue.push({ draft, resolve, reject });
-            if (!this.flushScheduled) {
+            if (options.urgent) {
+                if (!this.urgentFlushScheduled) {
+                    this.urgentFlushScheduled = true;
+                    queueMicrotask(() => {
+                        this.urgentFlushScheduled = false;
+                        this.flushAll();
+                    });
+                }
+            } else if (!this.flushScheduled) {
                 this.flushScheduled = true;
                 setImmediate(() => this.flushAll());
             }

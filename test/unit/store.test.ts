@@ -88,6 +88,24 @@ describe("event log", () => {
         expect(log.stats.commits).toBe(10);
     });
 
+    it("commits an urgent append, and what is queued with it, before the loop turns; others after it", async () => {
+        const { log } = freshLog();
+        const order: string[] = [];
+        // Queued before the appends: an urgent commit must come before it, a group commit after it.
+        setImmediate(() => order.push("next turn"));
+        const bulk = log.append({ type: "reading.scan", data: { i: 1 } }).then(() => order.push("bulk"));
+        await log.append({ type: "passage.decided", laneId: "L1", data: {} }, { urgent: true });
+        order.push("urgent");
+        await bulk;
+        expect(order).toEqual(["bulk", "urgent"]);
+        expect(log.stats.commits).toBe(1);
+        const later = log.append({ type: "reading.scan", data: { i: 2 } }).then(() => order.push("group"));
+        await new Promise((resolve) => setImmediate(resolve));
+        await later;
+        expect(order).toEqual(["bulk", "urgent", "next turn", "group"]);
+        expect(log.read(0, 10).map((event) => event.seq)).toEqual([1, 2, 3]);
+    });
+
     it("reads back exactly what it resolved", async () => {
         const { log } = freshLog();
         const stored = await log.append({
