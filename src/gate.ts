@@ -39,6 +39,11 @@ export interface GateOptions {
     wrapSink?: (log: EventLog) => EventSink;
     /** Tests run the sync loops on virtual time. */
     syncTimers?: SyncTimers;
+    /**
+     * Bytes counted against storage.quotaMb on top of the database's own size: how the scenario runner
+     * fills the disk for a "disk quota reached" fault without writing ballast into the evidence database.
+     */
+    storageBallast?: () => number;
 }
 
 export interface GateAddresses {
@@ -748,6 +753,12 @@ export class Gate {
         return this.quota;
     }
 
+    /** Measures the storage against its quota now, rather than at the next storage.quotaCheckMs tick. */
+    async checkStorageNow(): Promise<QuotaReading | undefined> {
+        if (this.sink) await this.checkQuota(this.sink);
+        return this.quota;
+    }
+
     /**
      * Measures the database against its quota and acts on a change of level: near → a warning alert and a
      * WAL checkpoint (the WAL's pages go back into the file); full → a critical alert and every lane to
@@ -757,7 +768,8 @@ export class Gate {
     private async checkQuota(sink: EventSink): Promise<void> {
         if (!this.db) return;
         const before = this.quota?.level ?? "ok";
-        const reading = quotaLevel(databaseBytes(this.config.storage.path), this.config.storage.quotaMb, before);
+        const used = databaseBytes(this.config.storage.path) + (this.options.storageBallast?.() ?? 0);
+        const reading = quotaLevel(used, this.config.storage.quotaMb, before);
         this.quota = reading;
         if (reading.level === before) return;
         const usedMb = Math.round(reading.usedBytes / 2 ** 20);

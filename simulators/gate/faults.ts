@@ -13,14 +13,17 @@
  *   connections are dropped and made again instead, and the record says so.
  * - central-outage: the central simulator is stopped (connection refused) and started again on the same
  *   port and store after `for`.
- * - disk-quota: not injected — reaching the quota would mean filling the gate's own evidence database with
- *   ballast and vacuuming it out under the running gate (or, in a gate-edge without a quota check, there is
- *   nothing to reach); the record says which.
+ * - disk-quota: the disk fills up: a ballast as large as storage.quotaMb is counted against the quota on top
+ *   of the database's size (GateOptions.storageBallast; the runner writes nothing into the evidence database)
+ *   for `for` (or to the end of the run without it). gate-edge must raise DISK_QUOTA, switch every lane to
+ *   manual processing (its trucks are held for an officer) and drop nothing; then clear it when the ballast
+ *   goes.
  * - clock-jump: the gate's clock (GateOptions.clock, a JumpClock) steps by `by`; the runner keeps its own time.
  *
- * Only device faults (scale, camera, PLC, broker) excuse a truck: one of their lane's trucks may be held
- * instead of getting its own decision, because DESIGN.md sends a passage whose device went offline to an
- * officer. A central outage or a clock step excuses nothing: decisions must not change.
+ * Only device faults (scale, camera, PLC, broker) and a full disk excuse a truck: one of their lane's trucks
+ * may be held instead of getting its own decision, because DESIGN.md sends a passage whose device went
+ * offline to an officer, and a gate out of storage processes every lane by hand. A central outage or a clock
+ * step excuses nothing: decisions must not change.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
@@ -112,6 +115,8 @@ export interface FaultInjectorDeps {
     log: Logger;
     /** ms since the run started. */
     elapsed: () => number;
+    /** The simulated ballast on the gate's disk (the runner passes it to the gate as storageBallast). */
+    ballast: { bytes: number };
 }
 
 /** How long the injector waits for the gate to have a faulted device back before it says it did not. */
@@ -318,13 +323,25 @@ export class FaultInjector {
                 else record.detail += "; the uplink had not delivered again a minute later";
                 return;
             }
-            case "disk-quota":
-                // Asked at run time, not assumed: the quota check is new in gate-edge.
-                record.detail =
-                    "storageQuota" in this.deps.gate
-                        ? "gate-edge measures its database against storage.quotaMb, but reaching the quota on a running bench would mean writing ballast into the gate's evidence database and vacuuming it out again under the running gate; the runner does not do that to a database, so the quota is left to gate-edge's own quota tests"
-                        : "gate-edge does not enforce storage.quotaMb (no quota check to reach), so there is nothing a runner could fill";
+            case "disk-quota": {
+                const { gate, ballast } = this.deps;
+                const quotaMb = config.storage.quotaMb;
+                start(
+                    config.lanes.map((lane) => lane.id),
+                    2000,
+                    `a simulated ballast of ${quotaMb} MiB counted against storage.quotaMb (${quotaMb} MiB) ${fault.forMs === undefined ? "to the end of the run" : `for ${seconds(downMs)}`}: every lane to manual processing, nothing dropped`,
+                );
+                ballast.bytes = quotaMb * 2 ** 20;
+                if ((await gate.checkStorageNow())?.level !== "full")
+                    record.detail += "; the gate did not see its quota reached";
+                if (fault.forMs === undefined) return;
+                await sleep(downMs);
+                ballast.bytes = 0;
+                record.endedAtMs = this.deps.elapsed();
+                if ((await gate.checkStorageNow())?.level === "ok") record.recoveredAtMs = this.deps.elapsed();
+                else record.detail += "; the gate still saw its quota reached after the ballast went";
                 return;
+            }
             case "clock-jump": {
                 const by = fault.byMs ?? 0;
                 // No lane is excused: a clock step is no device going offline, and gate-edge must decide every

@@ -177,7 +177,13 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         },
         seed: scenario.seed,
     });
-    const gate = new Gate({ config, log: log.child({ component: "gate" }), clock });
+    const ballast = { bytes: 0 };
+    const gate = new Gate({
+        config,
+        log: log.child({ component: "gate" }),
+        clock,
+        storageBallast: () => ballast.bytes,
+    });
     const observer = new GateObserver(gate);
     const recorder = options.recordTo ? new Recorder(gate, config, options.recordTo) : undefined;
     const holds = new UnplugHolds();
@@ -234,6 +240,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             speed,
             log: log.child({ component: "faults" }),
             elapsed,
+            ballast,
         });
         const trucksStart = performance.now();
         faults.schedule(scenario.faults ?? [], () => lanesDone.size < scenario.lanes.length, progress);
