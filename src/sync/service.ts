@@ -155,7 +155,7 @@ export class SyncService {
             return;
         }
         const entry = this.outbox.entryOf(seq);
-        if (!entry || entry.state !== "parked" || !this.outbox.retryParked(entry, new Date(this.timers.now()))) {
+        if (entry?.state !== "parked" || !this.outbox.retryParked(entry, new Date(this.timers.now()))) {
             throw new GateError("SYNC_NOT_PARKED", `event seq ${seq} is not parked`);
         }
     }

@@ -206,8 +206,7 @@ export class Uplink extends SyncLoop {
      */
     retryParked(seq: number): OutboxEntry {
         const entry = this.deps.outbox.entryOf(seq);
-        if (!entry || entry.state !== "parked")
-            throw new GateError("SYNC_NOT_PARKED", `event seq ${seq} is not parked`);
+        if (entry?.state !== "parked") throw new GateError("SYNC_NOT_PARKED", `event seq ${seq} is not parked`);
         if (this.deps.outbox.retryParked(entry, new Date(this.deps.timers.now()))) {
             this.count(this.parked, entry.class, -1);
             this.count(this.pending, entry.class, 1);

@@ -19,6 +19,7 @@ import { OnvifCameraSimulator } from "../../simulators/onvif-camera.ts";
 import { SAMPLE_JPEG } from "../../simulators/push-camera.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { Gate } from "../../src/gate.ts";
+import { latencySummary } from "./stats.ts";
 
 interface Latencies {
     name: string;
@@ -29,9 +30,7 @@ interface Latencies {
 }
 
 function summarise(name: string, ms: number[]): Latencies {
-    const sorted = [...ms].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-    return { name, samples: ms.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+    return { name, samples: ms.length, ...latencySummary(ms) };
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;

@@ -9,14 +9,11 @@ import { TcpSerialServer } from "../../simulators/transport.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { Gate } from "../../src/gate.ts";
 import { runPublishers } from "./ingest.ts";
+import { latencySummary } from "./stats.ts";
 
 const LANES = 16;
 /** BENCH_LOAD=0 runs the lanes without the background MQTT load, to see the load's share of the latency. */
 const LOAD_DEVICES = process.env.BENCH_LOAD === "0" ? 0 : 32;
-
-function percentile(sorted: number[], q: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
 
 /** A valid VNACCS declaration number per lane: 10 + sequence + (sequence mod 7) + 0. */
 const declarationOf = (lane: number) => {
@@ -189,17 +186,15 @@ ${loadYaml}
     for (const sim of plcs) await sim.stop();
     for (const link of scannerLinks) await link.stop();
 
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const p50 = percentile(sorted, 0.5);
-    const p99 = percentile(sorted, 0.99);
+    const { p50, p99, max } = latencySummary(latencies);
     const perHour = (trucks / seconds) * 3600;
     out("");
     out("| measurement | value |");
     out("|---|---:|");
     out(`| decision latency p50 (read received → barrier command written), ms | ${p50} |`);
     out(`| decision latency p99, ms | ${p99} |`);
-    out(`| decision latency max, ms | ${sorted[sorted.length - 1]} |`);
-    out(`| samples | ${sorted.length} |`);
+    out(`| decision latency max, ms | ${max} |`);
+    out(`| samples | ${latencies.length} |`);
     out(`| trucks through (all lanes) | ${trucks} (${turnedBack} turned back) |`);
     out(`| trucks per hour, 16 lanes | ${Math.round(perHour)} |`);
     out(`| passages released / recorded | ${released} / ${passages.filter((p) => p.laneId !== "LOAD").length} |`);
@@ -215,7 +210,7 @@ ${loadYaml}
         node: process.version,
         lanes: LANES,
         seconds,
-        latencyMs: { p50, p99, max: sorted[sorted.length - 1], samples: sorted.length },
+        latencyMs: { p50, p99, max, samples: latencies.length },
         trucks,
         turnedBack,
         trucksPerHour: perHour,

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import { type ServiceRuntime, serviceRuntime } from "../helpers/serviceRuntime.ts";
 import { runPublishers } from "./ingest.ts";
+import { median } from "./stats.ts";
 
 /**
  * `npm run bench -- soak` (issue 7 item 4, performance.md B8 shortened): the gate in its own process with
@@ -56,11 +57,6 @@ async function freePort(): Promise<number> {
 }
 
 const fileMb = (path: string): number => (existsSync(path) ? statSync(path).size / MB : 0);
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /** Least-squares slope of y over x. */
 function slope(xs: number[], ys: number[]): number {

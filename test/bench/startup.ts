@@ -11,6 +11,7 @@ import { ScannerSimulator } from "../../simulators/scanner.ts";
 import { TcpSerialServer } from "../../simulators/transport.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { GateError } from "../../src/core/errors.ts";
+import { latencySummary } from "./stats.ts";
 
 /**
  * Start-up to ready on the demo gate (DESIGN.md: ≤ 2 s), measured as a technician would see it: the
@@ -25,13 +26,9 @@ import { GateError } from "../../src/core/errors.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-function percentile(sorted: number[], q: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
 function summary(samples: number[]): { p50: number; max: number } {
-    const sorted = [...samples].sort((a, b) => a - b);
-    return { p50: Math.round(percentile(sorted, 0.5)), max: Math.round(sorted.at(-1) ?? Number.NaN) };
+    const { p50, max } = latencySummary(samples);
+    return { p50: Math.round(p50), max: Math.round(max) };
 }
 
 function timeProcess(args: string[]): Promise<number> {

@@ -53,7 +53,7 @@ async function buildBacklog(path: string, events: number, out: (line: string) =>
 }
 
 /** The baseline: read a batch, serialise it as sent, mark it delivered; no network, no central. */
-function rawLocalDrain(path: string): { events: number; seconds: number; perSecond: number } {
+function rawLocalDrain(path: string): { events: number; seconds: number; perSecond: number; bodyBytes: number } {
     const db = openDatabase(path);
     const outbox = new Outbox(db);
     const select = db.prepare("SELECT * FROM events WHERE seq = ?");
@@ -70,7 +70,8 @@ function rawLocalDrain(path: string): { events: number; seconds: number; perSeco
     }
     const seconds = (performance.now() - started) / 1000;
     db.close();
-    return { events, seconds, perSecond: events / seconds };
+    // The bodies' total size: what the upload would put on the wire, and a use that keeps them computed.
+    return { events, seconds, perSecond: events / seconds, bodyBytes: bytes };
 }
 
 /** The central simulator in its own process, as central would be on its own machine. */

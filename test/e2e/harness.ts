@@ -4,18 +4,13 @@
  * plate cameras), users of every role, and Debian's Chromium driven by playwright-core.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { SealReaderSimulator } from "../../simulators/eseal.ts";
-import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
-import { PushCameraSimulator } from "../../simulators/push-camera.ts";
-import { ScaleSimulator } from "../../simulators/scale.ts";
-import { ScannerSimulator } from "../../simulators/scanner.ts";
-import { TcpSerialServer } from "../../simulators/transport.ts";
+import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import { hashPassword } from "../../src/config/passwords.ts";
 import type { Gate } from "../../src/gate.ts";
 import { UserStore } from "../../src/store/users.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { type LaneSimulators, laneDevices, startLanePlc, startLaneSimulators } from "../helpers/lanes.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
@@ -100,14 +95,8 @@ export const TRUCKS = {
 } as const satisfies Record<string, Truck>;
 
 /** The simulated devices of one lane. */
-export interface LaneKit {
+export interface LaneKit extends LaneSimulators {
     laneId: string;
-    scaleLink: TcpSerialServer;
-    scale: ScaleSimulator;
-    scanner: ScannerSimulator;
-    seal: SealReaderSimulator;
-    front: PushCameraSimulator;
-    rear: PushCameraSimulator;
 }
 
 export interface E2eGate {
@@ -141,37 +130,15 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
         for (const stop of stops.reverse()) await stop().catch(() => {});
     };
     try {
-        const plc = new LanePlcSimulator({
-            port: 0,
-            lanes: laneIds,
-            pkiFolder: join(dir, "plc-pki"),
-            travelMs: 200,
-            autoCloseMs: 60_000,
-            watchdogTimeoutMs: 20_000,
-        });
-        await plc.start();
+        const plc = await startLanePlc(dir, laneIds, { travelMs: 200, watchdogTimeoutMs: 20_000 });
         stops.push(() => plc.stop());
-        const links = new Map<string, { scale: TcpSerialServer; scanner: TcpSerialServer }>();
-        let lanesYaml = "";
-        for (const [index, lane] of laneIds.entries()) {
-            const scale = new TcpSerialServer({ port: 0 });
-            const scanner = new TcpSerialServer({ port: 0 });
-            await scale.start();
-            await scanner.start();
-            links.set(lane, { scale, scanner });
-            const l = lane.toLowerCase();
-            lanesYaml += `  - id: ${lane}
-    name: Lane ${index + 1} — ${index % 2 === 0 ? "import" : "export"}
+        const { links, yaml: lanesYaml } = await laneDevices(
+            laneIds,
+            plc.endpointUrl,
+            (_, index) => `    name: Lane ${index + 1} — ${index % 2 === 0 ? "import" : "export"}
     direction: ${index % 2 === 0 ? "IN" : "OUT"}
-    devices:
-      - { id: scale-${l}, model: toledo-continuous, address: "tcp://127.0.0.1:${scale.port}" }
-      - { id: scanner-${l}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${scanner.port}" }
-      - { id: seal-${l}, model: eseal-mqtt-json, auth: { username: seal-${l}, password: seal-${l}-password } }
-      - { id: front-${l}, model: dahua-itsapi-anpr, role: front, auth: { username: front-${l}, password: front-${l}-password } }
-      - { id: rear-${l}, model: hikvision-isapi-anpr, role: rear, auth: { username: rear-${l}, password: rear-${l}-password } }
-      - { id: plc-${l}, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: ${lane} } }
-`;
-        }
+`,
+        );
         const gate = await startGate(
             testConfig(
                 dir,
@@ -195,47 +162,11 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
 
         const kits = new Map<string, LaneKit>();
         for (const lane of laneIds) {
-            const l = lane.toLowerCase();
-            const { scale: scaleLink, scanner: scannerLink } = links.get(lane)!;
-            const scale = new ScaleSimulator({ model: "toledo-continuous", link: scaleLink, rateHz: 10 });
-            const scanner = new ScannerSimulator({
-                model: "serial-barcode-scanner",
-                link: scannerLink,
-                suffix: "CRLF",
+            const devices = await startLaneSimulators(gate, lane, links.get(lane)!, stops, {
+                scaleRateHz: 10,
+                cameraResend: { intervalMs: 200, max: 1 },
             });
-            await scale.start();
-            await scanner.start();
-            stops.push(
-                () => scale.stop(),
-                () => scanner.stop(),
-            );
-            const seal = new SealReaderSimulator({
-                model: "eseal-mqtt-json",
-                brokerUrl: gate.addresses.mqtt!,
-                username: `seal-${l}`,
-                password: `seal-${l}-password`,
-                topicPrefix: `gate/T01/devices/seal-${l}`,
-                readerId: `reader-${l}`,
-            });
-            await seal.start();
-            stops.push(() => seal.stop());
-            const camera = (model: "dahua-itsapi-anpr" | "hikvision-isapi-anpr", name: string) =>
-                new PushCameraSimulator({
-                    model,
-                    url: gate.addresses.push!,
-                    username: name,
-                    password: `${name}-password`,
-                    resend: { intervalMs: 200, max: 1 },
-                });
-            kits.set(lane, {
-                laneId: lane,
-                scaleLink,
-                scale,
-                scanner,
-                seal,
-                front: camera("dahua-itsapi-anpr", `front-${l}`),
-                rear: camera("hikvision-isapi-anpr", `rear-${l}`),
-            });
+            kits.set(lane, { laneId: lane, ...devices });
         }
         await eventually(
             () =>

@@ -8,12 +8,13 @@ import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import { chainHash, GENESIS_HASH } from "../../src/core/canonical.ts";
 import { verifyChain } from "../../src/store/audit.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { type EventRow, hashedPart, rowToEvent } from "../../src/store/eventLog.ts";
+import { latencySummary } from "../bench/stats.ts";
 import { type GateLauncher, spawnGate } from "./child.ts";
+import { publishSeals } from "./sealPublisher.ts";
 
 const GATE_ID = "K01";
 const SEAL_USER = "seal-1";
@@ -101,37 +102,19 @@ export async function runKillRounds(
         readyMs.push(ready);
         const exited = new Promise((resolve) => child.once("exit", resolve));
         // Publish with a window of 64 in flight until the kill; only PUBACKed reads are promised.
-        let stop = false;
-        const publisher = (async () => {
-            const inFlight = new Set<Promise<void>>();
-            for (let n = 0; !stop; n++) {
-                const sealId = `K-${round}-${n}`;
-                const { subtopic, payload } = eseal.encode({
-                    msg: "read",
-                    sealId,
-                    type: "ISO18185",
-                    status: "SEALED",
-                    ts: new Date().toISOString(),
-                });
-                sent++;
-                const publish = client
-                    .publishAsync(`gate/${GATE_ID}/devices/${SEAL_USER}/${subtopic}`, Buffer.from(payload), { qos: 1 })
-                    .then(
-                        () => void acked.add(sealId),
-                        () => undefined,
-                    )
-                    .finally(() => inFlight.delete(publish));
-                inFlight.add(publish);
-                if (inFlight.size >= 64) await Promise.race(inFlight);
-            }
-        })();
+        const publisher = publishSeals(client, {
+            topic: `gate/${GATE_ID}/devices/${SEAL_USER}`,
+            sealId: (n) => `K-${round}-${n}`,
+            onSent: () => void sent++,
+            onAcked: (sealId) => void acked.add(sealId),
+        });
         const [low, high] = options.ingestMs;
         await new Promise((resolve) => setTimeout(resolve, low + Math.random() * (high - low)));
         child.kill("SIGKILL");
         await exited;
-        stop = true;
+        publisher.stop();
         client.end(true);
-        await publisher;
+        await publisher.done;
         // The whole chain every 25 kills and at the end; in between the part written since the last check
         // (the full walk is O(events) and 100 of them would be the suite's slowest part).
         if (round % 25 === 24 || round === kills - 1) {
@@ -205,8 +188,8 @@ export function storedReads(dbPath: string): { sealIds: Set<string>; seqs: numbe
     }
 }
 
-/** p50 and max of a list of durations, for the log line. */
+/** p50 and max of a list of durations, for the log line; the benchmarks' definition, so the figures compare. */
 export function percentiles(values: readonly number[]): { p50: number; max: number } {
-    const sorted = [...values].sort((a, b) => a - b);
-    return { p50: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
+    const { p50, max } = latencySummary(values);
+    return { p50, max };
 }

@@ -9,6 +9,7 @@ import { AuditLog } from "../../src/store/auditLog.ts";
 import { ROLES, type Role, SessionStore } from "../../src/store/users.ts";
 import { type ApiSession, apiSession, TEST_PASSWORD } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -40,41 +41,8 @@ const lanes = ["L1", "L2", "L3", "L4", "L5"]
 
 const read = (laneId: string, draft: Omit<GateEventDraft, "laneId">) => gate.log.append({ laneId, ...draft });
 const plate = (laneId: string, text: string, normalized: string) =>
-    read(laneId, {
-        type: "reading.plate",
-        deviceId: `cam-${laneId}`,
-        data: {
-            values: {
-                text,
-                normalized,
-                country: "VN",
-                valid: true,
-                trailer: false,
-                misreadKey: normalized,
-                confidence: 0.95,
-                position: "front",
-                imageRefs: [],
-            },
-        },
-    });
-const scan = (laneId: string, number: string) =>
-    read(laneId, {
-        type: "reading.scan",
-        deviceId: `scan-${laneId}`,
-        data: {
-            values: {
-                symbology: "]Q1",
-                payload: number,
-                parsed: {
-                    type: "declaration",
-                    number,
-                    base: number.slice(0, 11),
-                    typeCode: number.slice(0, 2),
-                    amendment: 0,
-                },
-            },
-        },
-    });
+    read(laneId, plateDraft(`cam-${laneId}`, text, normalized));
+const scan = (laneId: string, number: string) => read(laneId, declarationScanDraft(`scan-${laneId}`, number));
 const decided = (laneId: string) =>
     eventually(
         () => gate.passages.list({ laneId, limit: 5 }).find((passage) => passage.decision !== null),

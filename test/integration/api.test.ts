@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Gate } from "../../src/gate.ts";
 import { type ApiSession, apiSession } from "../helpers/api.ts";
-import { startGate, testConfig } from "../helpers/gate.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useFileGate } from "../helpers/fileGate.ts";
 
-const dir = tempDir();
-let gate: Gate;
-let base = "";
-let technician: ApiSession;
-
-beforeAll(async () => {
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            `  - id: L1
+const file = useFileGate(
+    `  - id: L1
     devices:
       - { id: scale-1, model: toledo-continuous, address: "tcp://127.0.0.1:9" }
   - id: L2
     devices: []
 `,
-            "broker: { mode: embedded, host: 127.0.0.1, port: 0 }",
-        ),
-    );
+    "broker: { mode: embedded, host: 127.0.0.1, port: 0 }",
+);
+let gate: Gate;
+let base = "";
+let technician: ApiSession;
+
+beforeAll(async () => {
+    gate = file.gate;
     base = gate.addresses.http;
     technician = apiSession(gate, "technician");
     for (let i = 0; i < 30; i++) await gate.log.append({ type: "reading.scan", laneId: "L2", data: { i } });
-});
-afterAll(async () => {
-    await gate.stop();
-    dir.cleanup();
 });
 
 const get = async (path: string) => {

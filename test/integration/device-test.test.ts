@@ -1,12 +1,12 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import { ScaleSimulator } from "../../simulators/scale.ts";
 import { TcpSerialServer } from "../../simulators/transport.ts";
 import type { Gate } from "../../src/gate.ts";
 import { AuditLog } from "../../src/store/auditLog.ts";
 import { type ApiSession, apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { startLanePlc } from "../helpers/lanes.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /** The technician's test button on real simulated devices: a polled scale, a streaming scale, a lane PLC. */
@@ -17,14 +17,7 @@ const scales: ScaleSimulator[] = [];
 let technician: ApiSession;
 
 beforeAll(async () => {
-    plc = new LanePlcSimulator({
-        port: 0,
-        lanes: ["L1"],
-        pkiFolder: join(dir.path, "plc-pki"),
-        travelMs: 100,
-        autoCloseMs: 60_000,
-    });
-    await plc.start();
+    plc = await startLanePlc(dir.path, ["L1"]);
     const links = [new TcpSerialServer({ port: 0 }), new TcpSerialServer({ port: 0 })];
     scales.push(
         new ScaleSimulator({ model: "mettler-toledo-sics", link: links[0]!, rateHz: 20 }),

@@ -4,31 +4,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runGateCommand } from "../../simulators/gate/cli.ts";
 import { scenarioExitCode } from "../../simulators/gate/report.ts";
 import { runGateScenario } from "../../simulators/gate/runner.ts";
+import { captureIo } from "../helpers/io.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
-
-/** Captures what a command writes. */
-function capture() {
-    const text = { out: "", err: "" };
-    return {
-        io: {
-            stdout: {
-                write(chunk: string) {
-                    text.out += chunk;
-                },
-            },
-            stderr: {
-                write(chunk: string) {
-                    text.err += chunk;
-                },
-            },
-        },
-        out: () => text.out,
-        err: () => text.err,
-    };
-}
 
 describe("simulate gate --scenario", () => {
     it("drives ten trucks of every kind through two lanes: every decision is its ground truth, central holds every event", async () => {
@@ -52,9 +32,9 @@ describe("simulate gate --scenario", () => {
         expect(scenarioExitCode(report)).toBe(0);
     }, 60_000);
 
-    it("a central outage and an unplugged weighbridge: both reported as injected, every event still reaches central", async () => {
+    it("a central outage, an unplugged weighbridge and a full disk: all injected, every event still reaches central", async () => {
         const reportFile = join(dir.path, "faults.json");
-        const run = capture();
+        const run = captureIo();
         const code = await runGateCommand(
             [
                 "--scenario",
@@ -67,12 +47,23 @@ describe("simulate gate --scenario", () => {
             run.io,
         );
         const report = JSON.parse(readFileSync(reportFile, "utf8"));
-        const faults = report.faults as { kind: string; injected: boolean; lane?: string; startedAtMs?: number }[];
+        const faults = report.faults as {
+            kind: string;
+            injected: boolean;
+            lane?: string;
+            startedAtMs?: number;
+            recoveredAtMs?: number;
+            detail: string;
+        }[];
         expect(faults.map((f) => [f.kind, f.injected])).toEqual([
             ["central-outage", true],
             ["scale-unplugged", true],
+            ["disk-quota", true],
         ]);
         expect(faults[1]?.lane).toBe("L1");
+        // The gate saw its quota reached and, once the ballast went, back under it.
+        expect(faults[2]?.detail).not.toMatch(/did not see|still saw/);
+        expect(faults[2]?.recoveredAtMs).toBeGreaterThan(faults[2]?.startedAtMs ?? Number.POSITIVE_INFINITY);
         expect(report.central.holdsEveryEvent).toBe(true);
         expect(report.outbox.pending).toBe(0);
         // A truck may be held while its weighbridge was unplugged; none may get another decision.
@@ -80,6 +71,7 @@ describe("simulate gate --scenario", () => {
         expect(wrong).toEqual([]);
         expect(run.out()).toContain("injected central-outage");
         expect(run.out()).toContain("injected scale-unplugged L1");
+        expect(run.out()).toContain("injected disk-quota");
         expect(run.out()).toContain("every event is at central");
         expect(code).toBe(0);
     }, 60_000);
@@ -100,7 +92,7 @@ describe("simulate gate --scenario", () => {
                 "  - { at: soon, kind: clock-jump }",
             ].join("\n"),
         );
-        const run = capture();
+        const run = captureIo();
         const code = await runGateCommand(["--scenario", file], run.io);
         expect(code).toBe(2);
         const err = run.err();
@@ -115,13 +107,13 @@ describe("simulate gate --scenario", () => {
     });
 
     it("refuses bad arguments with exit 2", async () => {
-        const run = capture();
+        const run = captureIo();
         expect(await runGateCommand(["--speed", "fast", "--scenario", "x.yaml"], run.io)).toBe(2);
         expect(run.err()).toContain("--speed must be a number > 0");
-        const none = capture();
+        const none = captureIo();
         expect(await runGateCommand([], none.io)).toBe(2);
         expect(none.err()).toContain("give --scenario <file> or --replay <file>");
-        const missing = capture();
+        const missing = captureIo();
         expect(await runGateCommand(["--scenario", join(dir.path, "absent.yaml")], missing.io)).toBe(2);
         expect(missing.err()).toContain("scenario file cannot be read");
     });

@@ -1,11 +1,12 @@
-import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { startLanePlc } from "../helpers/lanes.ts";
+import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -16,14 +17,7 @@ const RED = "100001234540";
 const GREEN = "101234567820";
 
 beforeAll(async () => {
-    plc = new LanePlcSimulator({
-        port: 0,
-        lanes: ["L1"],
-        pkiFolder: join(dir.path, "plc-pki"),
-        travelMs: 100,
-        autoCloseMs: 60_000,
-    });
-    await plc.start();
+    plc = await startLanePlc(dir.path, ["L1"]);
     gate = await startGate(
         testConfig(
             dir.path,
@@ -66,42 +60,8 @@ afterAll(async () => {
 
 /** Readings as the runtimes would store them: the engine acts on committed readings only. */
 const read = (draft: Omit<GateEventDraft, "laneId">) => gate.log.append({ laneId: "L1", ...draft });
-const plate = (text: string, normalized: string) =>
-    read({
-        type: "reading.plate",
-        deviceId: "cam-1",
-        data: {
-            values: {
-                text,
-                normalized,
-                country: "VN",
-                valid: true,
-                trailer: false,
-                misreadKey: normalized,
-                confidence: 0.95,
-                position: "front",
-                imageRefs: [],
-            },
-        },
-    });
-const scan = (number: string) =>
-    read({
-        type: "reading.scan",
-        deviceId: "scan-1",
-        data: {
-            values: {
-                symbology: "]Q1",
-                payload: number,
-                parsed: {
-                    type: "declaration",
-                    number,
-                    base: number.slice(0, 11),
-                    typeCode: number.slice(0, 2),
-                    amendment: 0,
-                },
-            },
-        },
-    });
+const plate = (text: string, normalized: string) => read(plateDraft("cam-1", text, normalized));
+const scan = (number: string) => read(declarationScanDraft("scan-1", number));
 
 describe("the lane engine through the gate", () => {
     it("releases a green truck: passage decided RELEASE, barrier opened by the PLC, passage in the API", async () => {

@@ -1,28 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { PushCameraSimulator, SAMPLE_JPEG } from "../../simulators/push-camera.ts";
 import type { PlateValues } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import { apiSession } from "../helpers/api.ts";
+import { useFileGate } from "../helpers/fileGate.ts";
 import { startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const dir = tempDir();
+const file = useFileGate(
+    `  - id: L1
+    devices:
+      - { id: cam-front, model: dahua-itsapi-anpr, role: front, auth: { username: cam-front, password: front-password } }
+      - { id: cam-rear, model: hikvision-isapi-anpr, role: rear, allow: ["127.0.0.1"] }
+`,
+    "push: { host: 127.0.0.1, port: 0 }",
+);
 let gate: Gate;
 let front: PushCameraSimulator;
 let rear: PushCameraSimulator;
 
 beforeAll(async () => {
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            `  - id: L1
-    devices:
-      - { id: cam-front, model: dahua-itsapi-anpr, role: front, auth: { username: cam-front, password: front-password } }
-      - { id: cam-rear, model: hikvision-isapi-anpr, role: rear, allow: ["127.0.0.1"] }
-`,
-            "push: { host: 127.0.0.1, port: 0 }",
-        ),
-    );
+    gate = file.gate;
     const url = gate.addresses.push!;
     front = new PushCameraSimulator({
         model: "dahua-itsapi-anpr",
@@ -31,10 +29,6 @@ beforeAll(async () => {
         password: "front-password",
     });
     rear = new PushCameraSimulator({ model: "hikvision-isapi-anpr", url });
-});
-afterAll(async () => {
-    await gate.stop();
-    dir.cleanup();
 });
 
 const plates = () =>

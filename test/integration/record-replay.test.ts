@@ -9,32 +9,13 @@ import { runGateScenario } from "../../simulators/gate/runner.ts";
 import { ScannerSimulator } from "../../simulators/scanner.ts";
 import { TcpSerialServer } from "../../simulators/transport.ts";
 import { eventually } from "../helpers/gate.ts";
+import { captureIo } from "../helpers/io.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
 const SCENARIO = "test/fixtures/gate-scenario-short.yaml";
-
-function capture() {
-    const text = { out: "", err: "" };
-    return {
-        io: {
-            stdout: {
-                write(chunk: string) {
-                    text.out += chunk;
-                },
-            },
-            stderr: {
-                write(chunk: string) {
-                    text.err += chunk;
-                },
-            },
-        },
-        out: () => text.out,
-        err: () => text.err,
-    };
-}
 
 /** Readings without the barrier's: the bench PLC makes those itself, in answer to the bench gate's commands. */
 function withoutBarrier(readings: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
@@ -103,7 +84,7 @@ describe("record and replay", () => {
         );
         const out = join(dir.path, "record.jsonl");
         const controller = new AbortController();
-        const run = capture();
+        const run = captureIo();
         // The command logs its warnings to stderr ("no central.url configured"): not in the test's output.
         const level = process.env.GATE_LOG_LEVEL;
         process.env.GATE_LOG_LEVEL = "error";
@@ -137,7 +118,7 @@ describe("record and replay", () => {
             file,
             '{"type":"header","format":"gate-edge-recording","version":1,"lanes":[],"devices":[]}\n{"t":1}\n',
         );
-        const run = capture();
+        const run = captureIo();
         expect(await runGateCommand(["--replay", file], run.io)).toBe(2);
         expect(run.err()).toContain("line 2: a frame needs t, device and transport");
     });

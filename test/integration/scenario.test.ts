@@ -1,14 +1,9 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SealReaderSimulator } from "../../simulators/eseal.ts";
-import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
-import { PushCameraSimulator } from "../../simulators/push-camera.ts";
-import { ScaleSimulator } from "../../simulators/scale.ts";
-import { ScannerSimulator } from "../../simulators/scanner.ts";
+import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import { type LaneKit, planScenario, readScenario, runScenario, type TruckOutcome } from "../../simulators/scenario.ts";
-import { TcpSerialServer } from "../../simulators/transport.ts";
 import type { Gate } from "../../src/gate.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { laneDevices, startLanePlc, startLaneSimulators } from "../helpers/lanes.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -35,35 +30,9 @@ const declaration = (
 });
 
 beforeAll(async () => {
-    plc = new LanePlcSimulator({
-        port: 0,
-        lanes: scenario.lanes,
-        pkiFolder: join(dir.path, "plc-pki"),
-        travelMs: 100,
-        autoCloseMs: 400,
-        watchdogTimeoutMs: 20_000,
-    });
-    await plc.start();
+    plc = await startLanePlc(dir.path, scenario.lanes, { autoCloseMs: 400, watchdogTimeoutMs: 20_000 });
     stops.push(() => plc.stop());
-    const links = new Map<string, { scale: TcpSerialServer; scanner: TcpSerialServer }>();
-    let lanesYaml = "";
-    for (const lane of scenario.lanes) {
-        const scale = new TcpSerialServer({ port: 0 });
-        const scanner = new TcpSerialServer({ port: 0 });
-        await scale.start();
-        await scanner.start();
-        links.set(lane, { scale, scanner });
-        const l = lane.toLowerCase();
-        lanesYaml += `  - id: ${lane}
-    devices:
-      - { id: scale-${l}, model: toledo-continuous, address: "tcp://127.0.0.1:${scale.port}" }
-      - { id: scanner-${l}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${scanner.port}" }
-      - { id: seal-${l}, model: eseal-mqtt-json, auth: { username: seal-${l}, password: seal-${l}-password } }
-      - { id: front-${l}, model: dahua-itsapi-anpr, role: front, auth: { username: front-${l}, password: front-${l}-password } }
-      - { id: rear-${l}, model: hikvision-isapi-anpr, role: rear, auth: { username: rear-${l}, password: rear-${l}-password } }
-      - { id: plc-${l}, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: ${lane} } }
-`;
-    }
+    const { links, yaml: lanesYaml } = await laneDevices(scenario.lanes, plc.endpointUrl);
     gate = await startGate(
         testConfig(
             dir.path,
@@ -96,38 +65,8 @@ beforeAll(async () => {
     gate.clearance.setVersion("scenario-1", Date.now());
     const kits = new Map<string, LaneKit>();
     for (const lane of scenario.lanes) {
-        const l = lane.toLowerCase();
-        const { scale: scaleLink, scanner: scannerLink } = links.get(lane)!;
-        const scale = new ScaleSimulator({ model: "toledo-continuous", link: scaleLink, rateHz: 20 });
-        const scanner = new ScannerSimulator({ model: "serial-barcode-scanner", link: scannerLink, suffix: "CRLF" });
-        await scale.start();
-        await scanner.start();
-        const seal = new SealReaderSimulator({
-            model: "eseal-mqtt-json",
-            brokerUrl: gate.addresses.mqtt!,
-            username: `seal-${l}`,
-            password: `seal-${l}-password`,
-            topicPrefix: `gate/T01/devices/seal-${l}`,
-            readerId: `reader-${l}`,
-        });
-        await seal.start();
-        const camera = (model: "dahua-itsapi-anpr" | "hikvision-isapi-anpr", name: string) =>
-            new PushCameraSimulator({ model, url: gate.addresses.push!, username: name, password: `${name}-password` });
-        kits.set(lane, {
-            plc,
-            lanePrefix: lane,
-            front: camera("dahua-itsapi-anpr", `front-${l}`),
-            rear: camera("hikvision-isapi-anpr", `rear-${l}`),
-            scanner,
-            scale,
-            scaleLink,
-            seal,
-        });
-        stops.push(
-            () => scale.stop(),
-            () => scanner.stop(),
-            () => seal.stop(),
-        );
+        const devices = await startLaneSimulators(gate, lane, links.get(lane)!, stops, { scaleRateHz: 20 });
+        kits.set(lane, { plc, lanePrefix: lane, ...devices });
     }
     await eventually(
         () =>

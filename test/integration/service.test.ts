@@ -13,7 +13,6 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
-import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import { CentralSimulator } from "../../simulators/central/index.ts";
 import { ScannerSimulator } from "../../simulators/scanner.ts";
 import { TcpSerialServer } from "../../simulators/transport.ts";
@@ -22,6 +21,7 @@ import { verifyChain } from "../../src/store/audit.ts";
 import { auditCentral } from "../helpers/central.ts";
 import { spawnGate } from "../helpers/child.ts";
 import { eventually } from "../helpers/gate.ts";
+import { publishSeals, sealedRead } from "../helpers/sealPublisher.ts";
 import { systemToolAvailable } from "../helpers/system.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -90,37 +90,16 @@ ${Array.from({ length: DEVICES }, (_, i) => `      - { id: seal-${i}, model: ese
         try {
             const gate = await startChild(configPath, { STOP_TOKEN: "stop-token" });
             const acked = new Set<string>();
-            let stop = false;
             const publishers = await Promise.all(
                 Array.from({ length: DEVICES }, async (_, device) => {
                     const client = await sealClient(gate.mqttUrl, `seal-${device}`, `stop-password-${device}`);
-                    const run = (async () => {
-                        const inFlight = new Set<Promise<void>>();
-                        for (let n = 0; !stop; n++) {
-                            const sealId = `S-${device}-${n}`;
-                            const { subtopic, payload } = eseal.encode({
-                                msg: "read",
-                                sealId,
-                                type: "ISO18185",
-                                status: "SEALED",
-                                ts: new Date().toISOString(),
-                            });
-                            const publish = client
-                                .publishAsync(`gate/ST01/devices/seal-${device}/${subtopic}`, Buffer.from(payload), {
-                                    qos: 1,
-                                })
-                                .then(
-                                    () => void acked.add(sealId),
-                                    () => undefined,
-                                )
-                                .finally(() => inFlight.delete(publish));
-                            inFlight.add(publish);
-                            if (inFlight.size >= 64) await Promise.race(inFlight);
-                            if (client.disconnected || client.disconnecting) break;
-                        }
-                        await Promise.allSettled(inFlight);
-                    })();
-                    return { client, run };
+                    const publisher = publishSeals(client, {
+                        topic: `gate/ST01/devices/seal-${device}`,
+                        sealId: (n) => `S-${device}-${n}`,
+                        onAcked: (sealId) => void acked.add(sealId),
+                        graceful: true,
+                    });
+                    return { client, publisher };
                 }),
             );
             await eventually(() => (central.stats("ST01").events > 0 ? true : undefined), 10_000, "uploads to start");
@@ -130,10 +109,10 @@ ${Array.from({ length: DEVICES }, (_, i) => `      - { id: seal-${i}, model: ese
             gate.child.kill("SIGTERM");
             const code = await gate.exited;
             const stopMs = performance.now() - signalledAt;
-            stop = true;
-            for (const { client, run } of publishers) {
+            for (const { publisher } of publishers) publisher.stop();
+            for (const { client, publisher } of publishers) {
                 client.end(true);
-                await run;
+                await publisher.done;
             }
             expect(code, gate.output().slice(-3000)).toBe(0);
             expect(stopMs).toBeLessThan(STOP_DEADLINE_MS);
@@ -206,13 +185,7 @@ lanes:
                 closes++;
             });
             const publish = async (sealId: string) => {
-                const { subtopic, payload } = eseal.encode({
-                    msg: "read",
-                    sealId,
-                    type: "ISO18185",
-                    status: "SEALED",
-                    ts: new Date().toISOString(),
-                });
+                const { subtopic, payload } = sealedRead(sealId);
                 await client.publishAsync(`gate/RL01/devices/seal-1/${subtopic}`, Buffer.from(payload), { qos: 1 });
             };
             await publish("BEFORE-RELOAD");

@@ -2,7 +2,7 @@
  * gate-edge SIGKILLed again and again while it uploads a backlog to the central simulator: central ends
  * with every event exactly once and the outbox empties. Checked on central's SQLite and the gate's.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";

@@ -8,27 +8,17 @@ import { AuditLog } from "../../src/store/auditLog.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { SessionStore, UserStore } from "../../src/store/users.ts";
 import { createDemoUsers } from "../../src/usersCommand.ts";
+import { captureStream } from "../helpers/io.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 const db = join(dir.path, "users.db");
 
-function sink() {
-    const chunks: string[] = [];
-    const stream = new Writable({
-        write(chunk, _encoding, callback) {
-            chunks.push(String(chunk));
-            callback();
-        },
-    });
-    return { stream, text: () => chunks.join("") };
-}
-
 /** Runs the CLI in-process with `input` as a piped (non-TTY) stdin. */
 async function run(args: string[], input = "") {
-    const stdout = sink();
-    const stderr = sink();
+    const stdout = captureStream();
+    const stderr = captureStream();
     const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, stdin: Readable.from([input]) });
     return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
@@ -105,7 +95,7 @@ describe("gate-edge users", () => {
             return { input, prompt };
         };
         const same = tty(["tty-password-1\r", "tty-password-1\r"]);
-        const stdout = sink();
+        const stdout = captureStream();
         const code = await main(["users", "add", "carol", "--role", "supervisor", "--db", db], {
             stdout: stdout.stream,
             stderr: same.prompt,
@@ -124,7 +114,7 @@ describe("gate-edge users", () => {
             },
         });
         const refused = await main(["users", "add", "dave", "--role", "officer", "--db", db], {
-            stdout: sink().stream,
+            stdout: captureStream().stream,
             stderr: errSink,
             stdin: differ.input,
         });

@@ -7,36 +7,28 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import mqtt from "mqtt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { parseConfig } from "../../src/config/load.ts";
 import { GateError } from "../../src/core/errors.ts";
 import type { Gate } from "../../src/gate.ts";
 import { type ApiSession, apiSession } from "../helpers/api.ts";
-import { startGate, testConfig } from "../helpers/gate.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useFileGate } from "../helpers/fileGate.ts";
 
-const dir = tempDir();
-let gate: Gate;
-let admin: ApiSession;
-
-beforeAll(async () => {
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            `  - id: L1
+const file = useFileGate(
+    `  - id: L1
     devices:
       - { id: seal-1, model: eseal-mqtt-json, auth: { username: seal-1, password: fuzz-seal-password } }
       - { id: front-1, model: dahua-itsapi-anpr, role: front, auth: { username: front-1, password: front-1-password } }
       - { id: rear-1, model: hikvision-isapi-anpr, role: rear, auth: { username: rear-1, password: rear-1-password } }
 `,
-        ),
-    );
+);
+let gate: Gate;
+let admin: ApiSession;
+
+beforeAll(() => {
+    gate = file.gate;
     admin = apiSession(gate, "admin");
-});
-afterAll(async () => {
-    await gate?.stop();
-    dir.cleanup();
 });
 
 /** The gate answers its health check: the process and its API survived. */
@@ -207,7 +199,7 @@ describe("fuzzed external inputs", () => {
         const env = { GATE_SEAL_L1_PASSWORD: "example-password" };
         const check = (text: string) => {
             try {
-                parseConfig(text, { env, baseDir: dir.path });
+                parseConfig(text, { env, baseDir: file.dir });
             } catch (err) {
                 if (!(err instanceof GateError) || err.code !== "CONFIG_INVALID") throw err;
                 expect(err.details.length).toBeGreaterThan(0);

@@ -1,31 +1,19 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
 import { isGateError } from "../../src/core/errors.ts";
-import type { Declaration, WatchListEntry } from "../../src/lane/types.ts";
+import type { WatchListEntry } from "../../src/lane/types.ts";
 import { ClearanceCache, readClearanceFile, validateClearanceData } from "../../src/store/clearance.ts";
 import { type Db, openDatabase } from "../../src/store/db.ts";
+import { captureStream } from "../helpers/io.ts";
+import { DECLARATION } from "../helpers/readings.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
 const AT = Date.parse("2026-11-15T03:00:00Z");
-
-const DECL: Declaration = {
-    number: "101234567820",
-    type: "10",
-    channel: "GREEN",
-    status: "CLEARED",
-    documentCheckDone: false,
-    inspectionDone: false,
-    declaredPlates: ["15C-123.45", "15R-012.34"],
-    containers: [{ number: "CSQU3054383", sealNumbers: ["VNC-0100001"] }],
-    declaredGrossKg: 28_500,
-    version: 1,
-};
 
 const WATCH: WatchListEntry = { id: "WL-1", kind: "plate", value: "15C-666.66", reason: "tip", version: 1 };
 
@@ -51,19 +39,19 @@ afterEach(() => db.close());
 describe("ClearanceCache", () => {
     it("upserts declarations and finds them by number or base, surviving a reopen", () => {
         const cache = ClearanceCache.open(db);
-        expect(cache.upsertDeclarations([DECL], AT)).toEqual({ written: 1, skippedOlder: 0 });
-        expect(cache.declaration("101234567820")).toEqual(DECL);
-        expect(cache.declaration("10123456782")).toEqual(DECL);
-        expect(cache.declaration(" 101234567820 ")).toEqual(DECL);
+        expect(cache.upsertDeclarations([DECLARATION], AT)).toEqual({ written: 1, skippedOlder: 0 });
+        expect(cache.declaration("101234567820")).toEqual(DECLARATION);
+        expect(cache.declaration("10123456782")).toEqual(DECLARATION);
+        expect(cache.declaration(" 101234567820 ")).toEqual(DECLARATION);
         expect(cache.declaration("301234567820")).toBeUndefined();
         expect(cache.declaration("nonsense")).toBeUndefined();
-        expect(ClearanceCache.open(db).declaration("10123456782")).toEqual(DECL);
+        expect(ClearanceCache.open(db).declaration("10123456782")).toEqual(DECLARATION);
     });
 
     it("returns the latest amendment for a base, whichever amendment is asked for", () => {
         const cache = ClearanceCache.open(db);
-        const amendment = { ...DECL, number: "101234567821", channel: "RED" as const, version: 2 };
-        cache.upsertDeclarations([amendment, DECL], AT);
+        const amendment = { ...DECLARATION, number: "101234567821", channel: "RED" as const, version: 2 };
+        cache.upsertDeclarations([amendment, DECLARATION], AT);
         expect(cache.declaration("10123456782")?.number).toBe("101234567821");
         expect(cache.declaration("101234567820")?.number).toBe("101234567821");
         expect(ClearanceCache.open(db).declaration("101234567820")?.channel).toBe("RED");
@@ -73,15 +61,15 @@ describe("ClearanceCache", () => {
 
     it("never lets an older version overwrite a newer one; an equal version rewrites", () => {
         const cache = ClearanceCache.open(db);
-        cache.upsertDeclarations([{ ...DECL, status: "HELD", version: 5 }], AT);
-        expect(cache.upsertDeclarations([{ ...DECL, status: "CLEARED", version: 4 }], AT)).toEqual({
+        cache.upsertDeclarations([{ ...DECLARATION, status: "HELD", version: 5 }], AT);
+        expect(cache.upsertDeclarations([{ ...DECLARATION, status: "CLEARED", version: 4 }], AT)).toEqual({
             written: 0,
             skippedOlder: 1,
         });
-        expect(cache.declaration(DECL.number)?.status).toBe("HELD");
-        expect(ClearanceCache.open(db).declaration(DECL.number)?.status).toBe("HELD");
-        expect(cache.upsertDeclarations([{ ...DECL, status: "CANCELLED", version: 5 }], AT).written).toBe(1);
-        expect(cache.declaration(DECL.number)?.status).toBe("CANCELLED");
+        expect(cache.declaration(DECLARATION.number)?.status).toBe("HELD");
+        expect(ClearanceCache.open(db).declaration(DECLARATION.number)?.status).toBe("HELD");
+        expect(cache.upsertDeclarations([{ ...DECLARATION, status: "CANCELLED", version: 5 }], AT).written).toBe(1);
+        expect(cache.declaration(DECLARATION.number)?.status).toBe("CANCELLED");
         cache.upsertWatchList([{ ...WATCH, reason: "new", version: 3 }], AT);
         expect(cache.upsertWatchList([{ ...WATCH, reason: "old", version: 2 }], AT).skippedOlder).toBe(1);
         expect(cache.view().watchList()[0]?.reason).toBe("new");
@@ -93,7 +81,7 @@ describe("ClearanceCache", () => {
         const before = cache.view();
         expect(before.watchList().map((e) => e.id)).toEqual(["WL-1", "WL-2"]);
         expect(cache.removeWatchListEntries(["WL-1", "WL-404"])).toBe(1);
-        cache.upsertDeclarations([DECL], AT);
+        cache.upsertDeclarations([DECLARATION], AT);
         expect(
             cache
                 .view()
@@ -108,7 +96,7 @@ describe("ClearanceCache", () => {
         ).toEqual(["WL-2"]);
         expect(before.watchList().map((e) => e.id)).toEqual(["WL-1", "WL-2"]);
         // Declarations are read from the store at each look-up: the next decision sees a new one.
-        expect(before.declaration(DECL.number)?.number).toBe(DECL.number);
+        expect(before.declaration(DECLARATION.number)?.number).toBe(DECLARATION.number);
         expect(cache.view()).toBe(cache.view());
     });
 
@@ -129,13 +117,13 @@ describe("ClearanceCache", () => {
     it("rejects a bad batch whole, naming every bad item by index", () => {
         const cache = ClearanceCache.open(db);
         const errors = errorsOf(() =>
-            cache.upsertDeclarations([DECL, { ...DECL, number: "301234567820", channel: "BLUE" }], AT),
+            cache.upsertDeclarations([DECLARATION, { ...DECLARATION, number: "301234567820", channel: "BLUE" }], AT),
         );
         expect(errors).toEqual([
             "declarations[1].type: 10 does not match the number's type code 30",
             "declarations[1].channel: must be one of GREEN, YELLOW, RED",
         ]);
-        expect(cache.declaration(DECL.number)).toBeUndefined();
+        expect(cache.declaration(DECLARATION.number)).toBeUndefined();
         expect(db.prepare("SELECT count(*) AS n FROM declarations").get()).toEqual({ n: 0 });
     });
 });
@@ -146,7 +134,7 @@ describe("clearance data validation", () => {
             validateClearanceData({
                 colour: "blue",
                 declarations: [
-                    DECL,
+                    DECLARATION,
                     {
                         number: "101234567800",
                         type: "1",
@@ -161,7 +149,7 @@ describe("clearance data validation", () => {
                         version: 1.5,
                         extra: true,
                     },
-                    DECL,
+                    DECLARATION,
                 ],
                 watchList: [WATCH, { id: "", kind: "person", value: "x", reason: "", version: -1 }, { ...WATCH }],
             }),
@@ -238,20 +226,9 @@ describe("clearance data validation", () => {
     });
 });
 
-function capture(): { stream: Writable; text(): string } {
-    const chunks: string[] = [];
-    const stream = new Writable({
-        write(chunk, _encoding, callback) {
-            chunks.push(String(chunk));
-            callback();
-        },
-    });
-    return { stream, text: () => chunks.join("") };
-}
-
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out = capture();
-    const err = capture();
+    const out = captureStream();
+    const err = captureStream();
     const code = await main(args, { stdout: out.stream, stderr: err.stream });
     return { code, out: out.text(), err: err.text() };
 }
@@ -265,7 +242,7 @@ describe("gate-edge clearance import", () => {
             /imported clearance version demo-2026\.11-1: 4 declaration\(s\), 1 watch-list entry/,
         );
         const older = join(dir.path, "older.json");
-        writeFileSync(older, JSON.stringify({ version: "old", declarations: [{ ...DECL, version: 0 }] }));
+        writeFileSync(older, JSON.stringify({ version: "old", declarations: [{ ...DECLARATION, version: 0 }] }));
         const again = await cli(["clearance", "import", older, "--db", dbPath]);
         expect(again.code).toBe(0);
         expect(again.out).toMatch(/0 declaration\(s\), 0 watch-list entries; 1 skipped \(a newer version is stored\)/);

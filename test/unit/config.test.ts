@@ -1,11 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
 import { keyPath, loadConfig, parseConfig } from "../../src/config/load.ts";
 import { verifyPassword } from "../../src/config/passwords.ts";
 import { isGateError } from "../../src/core/errors.ts";
+import { captureStream } from "../helpers/io.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -193,21 +193,10 @@ lanes:
     });
 });
 
-function capture(): { stream: Writable; text(): string } {
-    const chunks: string[] = [];
-    const stream = new Writable({
-        write(chunk, _encoding, callback) {
-            chunks.push(String(chunk));
-            callback();
-        },
-    });
-    return { stream, text: () => chunks.join("") };
-}
-
 describe("gate-edge check-config", () => {
     it("exits 0 for a good file", async () => {
-        const out = capture();
-        const err = capture();
+        const out = captureStream();
+        const err = captureStream();
         expect(await main(["check-config", "config/demo.yaml"], { stdout: out.stream, stderr: err.stream })).toBe(0);
         expect(out.text()).toMatch(/OK — gate DEMO01, 2 lane\(s\), 11 device\(s\)/);
     });
@@ -218,18 +207,18 @@ describe("gate-edge check-config", () => {
             file,
             "gate: { id: HN01 }\nstorage: { path: x.db }\nlanes:\n  - id: L1\n  - id: L2\n    devices:\n      - { id: a, model: foo, address: 'tcp://h:1' }\n",
         );
-        const out = capture();
-        const err = capture();
+        const out = captureStream();
+        const err = captureStream();
         expect(await main(["check-config", file], { stdout: out.stream, stderr: err.stream })).toBe(1);
         expect(err.text()).toContain("lanes[0].devices: is required");
         expect(err.text()).toContain("known models:");
     });
 
     it("exits 2 for a file that cannot be read", async () => {
-        const err = capture();
+        const err = captureStream();
         expect(
             await main(["check-config", join(dir.path, "missing.yaml")], {
-                stdout: capture().stream,
+                stdout: captureStream().stream,
                 stderr: err.stream,
             }),
         ).toBe(2);

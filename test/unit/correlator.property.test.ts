@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Reading } from "../../src/core/events.ts";
-import { normalizePlate, plateMisreadKey } from "../../src/core/identifiers.ts";
+import { normalizePlate } from "../../src/core/identifiers.ts";
 import { LaneCorrelator, type LaneOutput } from "../../src/lane/correlator.ts";
 import type { DecisionRecord, PassageFacts } from "../../src/lane/types.ts";
+import { plateValues } from "../helpers/readings.ts";
 
 /**
  * A simulated lane: 2–3 trucks, each arriving on the entry loop, read in a random order (with random
@@ -30,23 +31,7 @@ interface Truck {
 const base = { laneId: LANE, observedAt: T0 };
 
 function plate(text: string, position: "front" | "rear"): Reading {
-    const info = normalizePlate(text);
-    return {
-        ...base,
-        deviceId: `cam-${position}`,
-        kind: "plate",
-        values: {
-            text,
-            normalized: info.normalized,
-            country: info.country,
-            valid: info.valid,
-            trailer: info.trailer,
-            misreadKey: plateMisreadKey(text),
-            confidence: 0.9,
-            position,
-            imageRefs: [],
-        },
-    };
+    return { ...base, deviceId: `cam-${position}`, kind: "plate", values: plateValues(text, position, 0.9) };
 }
 
 function weight(kg: number): Reading {

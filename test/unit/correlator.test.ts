@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isGateError } from "../../src/core/errors.ts";
 import type { BarrierValues, PresenceValues, Reading, SealStatus } from "../../src/core/events.ts";
-import { normalizePlate, plateMisreadKey } from "../../src/core/identifiers.ts";
 import {
     LaneCorrelator,
     type LaneCorrelatorOptions,
@@ -9,6 +8,7 @@ import {
     type OfficerActionRequest,
 } from "../../src/lane/correlator.ts";
 import type { DecisionRecord, PassageFacts } from "../../src/lane/types.ts";
+import { declarationScanValues, plateValues } from "../helpers/readings.ts";
 
 const LANE = "lane-1";
 const T0 = Date.UTC(2026, 0, 1, 8);
@@ -23,23 +23,12 @@ const DEVICES = [
 ];
 
 function plate(text: string, position: "front" | "rear", confidence = 0.95, laneId = LANE): Reading {
-    const info = normalizePlate(text);
     return {
         deviceId: position === "front" ? "cam-front" : "cam-rear",
         laneId,
         kind: "plate",
         observedAt: T0,
-        values: {
-            text,
-            normalized: info.normalized,
-            country: info.country,
-            valid: info.valid,
-            trailer: info.trailer,
-            misreadKey: plateMisreadKey(text),
-            confidence,
-            position,
-            imageRefs: [],
-        },
+        values: plateValues(text, position, confidence),
     };
 }
 
@@ -49,17 +38,7 @@ function declaration(number: string): Reading {
         laneId: LANE,
         kind: "scan",
         observedAt: T0,
-        values: {
-            symbology: "]Q1",
-            payload: number,
-            parsed: {
-                type: "declaration",
-                number,
-                base: number.slice(0, 11),
-                typeCode: "10",
-                amendment: Number(number.slice(11)),
-            },
-        },
+        values: declarationScanValues(number),
     };
 }
 

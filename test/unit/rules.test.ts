@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PlateValues, SealValues } from "../../src/core/events.ts";
-import { normalizePlate, plateMisreadKey } from "../../src/core/identifiers.ts";
+import type { SealValues } from "../../src/core/events.ts";
 import {
     channel,
     clearanceFresh,
@@ -26,6 +25,7 @@ import type {
     Severity,
     WatchListEntry,
 } from "../../src/lane/types.ts";
+import { DECLARATION, plateValues } from "../helpers/readings.ts";
 
 /** A fixed clock: 2026-11-15 10:00 +07:00. */
 const NOW = Date.parse("2026-11-15T10:00:00+07:00");
@@ -40,18 +40,9 @@ const PARAMS: RuleParams = {
 };
 
 const DECL: Declaration = {
-    number: "101234567820",
-    type: "10",
-    channel: "GREEN",
-    status: "CLEARED",
-    documentCheckDone: false,
-    inspectionDone: false,
-    declaredPlates: ["15C-123.45", "15R-012.34"],
-    containers: [{ number: "CSQU3054383", sealNumbers: ["VNC-0100001"] }],
-    declaredGrossKg: 28_500,
+    ...DECLARATION,
     validFrom: "2026-01-01T00:00:00+07:00",
     validUntil: "2027-12-31T23:59:59+07:00",
-    version: 1,
 };
 
 /** An in-memory ClearanceView with the contract's lookup: number or base, latest amendment wins. */
@@ -74,21 +65,6 @@ function view(
     };
 }
 
-function plate(text: string, position: "front" | "rear", confidence = 0.95): PlateValues {
-    const info = normalizePlate(text);
-    return {
-        text,
-        normalized: info.normalized,
-        country: info.country,
-        valid: info.valid,
-        trailer: info.trailer,
-        misreadKey: plateMisreadKey(text),
-        confidence,
-        position,
-        imageRefs: [],
-    };
-}
-
 function seal(sealId: string, status: SealValues["status"] = "SEALED"): SealValues {
     return { sealId, type: "ISO18185", status, alerts: [] };
 }
@@ -100,9 +76,9 @@ function facts(overrides: Partial<PassageFacts> = {}): PassageFacts {
         laneId: "L1",
         direction: "IN",
         openedAt: NOW - MINUTE,
-        frontPlate: plate("15C-123.45", "front"),
-        rearPlate: plate("15R-012.34", "rear"),
-        plateReads: [plate("15C-123.45", "front"), plate("15R-012.34", "rear")],
+        frontPlate: plateValues("15C-123.45", "front"),
+        rearPlate: plateValues("15R-012.34", "rear"),
+        plateReads: [plateValues("15C-123.45", "front"), plateValues("15R-012.34", "rear")],
         declarations: ["101234567820"],
         containers: [{ number: "CSQU3054383", checkDigitOk: true }],
         seals: [seal("VNC-0100001")],
@@ -190,7 +166,7 @@ table(requiredReads, "required-reads", [
     },
     {
         name: "plate below minimum confidence does not count",
-        facts: { frontPlate: plate("15C-123.45", "front", 0.5), rearPlate: undefined },
+        facts: { frontPlate: plateValues("15C-123.45", "front", 0.5), rearPlate: undefined },
         pass: false,
         severity: "HOLD",
         reason: /missing plate \(none with confidence ≥ 0\.7\)/,
@@ -340,27 +316,27 @@ table(plateMatch, "plate-match", [
     { name: "front tractor plate matches", pass: true, reason: /^front plate 15C12345 matches the declaration$/ },
     {
         name: "rear trailer plate alone matches",
-        facts: { frontPlate: plate("29A-999.99", "front") },
+        facts: { frontPlate: plateValues("29A-999.99", "front") },
         pass: true,
         reason: /rear plate 15R01234 matches the declaration \(front plate 29A99999 does not match\)/,
     },
     {
         name: "likely misread → HOLD naming the characters",
-        facts: { frontPlate: plate("15C-I23.45", "front"), rearPlate: undefined },
+        facts: { frontPlate: plateValues("15C-I23.45", "front"), rearPlate: undefined },
         pass: false,
         severity: "HOLD",
         reason: /front plate 15CI2345 differs from declared 15C12345 only in I\/1: likely misread/,
     },
     {
         name: "no match → HOLD",
-        facts: { frontPlate: plate("29A-999.99", "front"), rearPlate: plate("29R-999.99", "rear") },
+        facts: { frontPlate: plateValues("29A-999.99", "front"), rearPlate: plateValues("29R-999.99", "rear") },
         pass: false,
         severity: "HOLD",
         reason: /plates read \(front 29A99999, rear 29R99999\) do not match the declared 15C12345, 15R01234/,
     },
     {
         name: "a matching read below minimum confidence does not count",
-        facts: { frontPlate: plate("15C-123.45", "front", 0.4), rearPlate: undefined },
+        facts: { frontPlate: plateValues("15C-123.45", "front", 0.4), rearPlate: undefined },
         pass: false,
         severity: "HOLD",
         reason: /no plate read with confidence ≥ 0\.7/,
@@ -639,7 +615,7 @@ const arbPlate = fc.record({
     position: fc.constantFrom("front" as const, "rear" as const),
 });
 const toPlate = (p: { text: string; confidence: number; position: "front" | "rear" }) =>
-    plate(p.text, p.position, p.confidence);
+    plateValues(p.text, p.position, p.confidence);
 const arbSeal = fc.record({
     sealId: fc.oneof(fc.constantFrom(...SEALS), fc.string()),
     status: fc.constantFrom("SEALED" as const, "OPENED" as const, "TAMPERED" as const, "UNKNOWN" as const),
