@@ -11,6 +11,7 @@ import { ScannerSimulator } from "../../simulators/scanner.ts";
 import { TcpSerialServer } from "../../simulators/transport.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { GateError } from "../../src/core/errors.ts";
+import { serviceRuntime } from "../helpers/serviceRuntime.ts";
 import { latencySummary } from "./stats.ts";
 
 /**
@@ -31,10 +32,17 @@ function summary(samples: number[]): { p50: number; max: number } {
     return { p50: Math.round(p50), max: Math.round(max) };
 }
 
-function timeProcess(args: string[]): Promise<number> {
+/** A way to run gate-edge: its launcher script, the node flags before it and the environment it adds. */
+interface Launcher {
+    script: string;
+    nodeArgs: string[];
+    env: Record<string, string>;
+}
+
+function timeProcess(args: string[], env: Record<string, string> = {}): Promise<number> {
     const started = performance.now();
     return new Promise((resolvePromise, reject) => {
-        const child = spawn(process.execPath, args, { stdio: "ignore" });
+        const child = spawn(process.execPath, args, { stdio: "ignore", env: { ...process.env, ...env } });
         child.once("error", reject);
         child.once("exit", (code) =>
             code === 0
@@ -126,11 +134,12 @@ export async function benchStartup(out: (line: string) => void): Promise<object>
         .filter((device) => device.address.transport === "mqtt" && device.auth);
     const api = `http://${config.http.host}:${config.http.port}`;
 
-    async function oneStart(launcher: string): Promise<{ apiMs: number; readyMs: number; stopMs: number }> {
+    async function oneStart(launcher: Launcher): Promise<{ apiMs: number; readyMs: number; stopMs: number }> {
         const t0 = performance.now();
-        const child: ChildProcess = spawn(process.execPath, [launcher, "start", "--config", configFile], {
+        const args = [...launcher.nodeArgs, resolve(launcher.script), "start", "--config", configFile];
+        const child: ChildProcess = spawn(process.execPath, args, {
             stdio: "ignore",
-            env: { ...process.env, GATE_LOG_LEVEL: "warn" },
+            env: { ...process.env, ...launcher.env, GATE_LOG_LEVEL: "warn" },
         });
         const exited = new Promise<number | null>((resolveExit) => child.once("exit", resolveExit));
         const clients: mqtt.MqttClient[] = [];
@@ -174,18 +183,31 @@ export async function benchStartup(out: (line: string) => void): Promise<object>
     try {
         const bare: number[] = [];
         for (let i = 0; i < RUNS; i++) bare.push(await timeProcess(["-e", ""]));
-        const launchers: [string, string][] = [["tsx (bin/gate-edge.js)", "bin/gate-edge.js"]];
-        // The compiled code, as the installed service runs it, when `npm run build` made it.
-        if (existsSync("dist/src/cli.js")) launchers.push(["dist (deploy/gate-edge.js)", "deploy/gate-edge.js"]);
+        const launchers: [string, Launcher][] = [
+            ["tsx (bin/gate-edge.js)", { script: "bin/gate-edge.js", nodeArgs: [], env: {} }],
+        ];
+        // The compiled code as the installed service runs it (with the unit's node settings), when
+        // `npm run build` made it.
+        if (existsSync("dist/src/cli.js")) {
+            const runtime = serviceRuntime();
+            launchers.push(["dist (deploy/gate-edge.js)", { script: "deploy/gate-edge.js", ...runtime }]);
+            out(`dist runs with the node settings ${runtime.describe}`);
+        }
         out(`start-up to ready: the demo gate (${config.lanes.length} lanes), ${RUNS} starts each`);
         out(`  raw baseline  node -e ""                      p50 ${summary(bare).p50} ms  max ${summary(bare).max} ms`);
         results.nodeBareMs = summary(bare);
         for (const [name, launcher] of launchers) {
             const check: number[] = [];
-            for (let i = 0; i < RUNS; i++) check.push(await timeProcess([launcher, "check-config", configFile]));
-            await oneStart(resolve(launcher)); // first start: creates the database and the PLC client certificates
+            for (let i = 0; i < RUNS; i++)
+                check.push(
+                    await timeProcess(
+                        [...launcher.nodeArgs, launcher.script, "check-config", configFile],
+                        launcher.env,
+                    ),
+                );
+            await oneStart(launcher); // first start: creates the database and the PLC client certificates
             const runs: { apiMs: number; readyMs: number; stopMs: number }[] = [];
-            for (let i = 0; i < RUNS; i++) runs.push(await oneStart(resolve(launcher)));
+            for (let i = 0; i < RUNS; i++) runs.push(await oneStart(launcher));
             const figures = {
                 checkConfigMs: summary(check),
                 apiUpMs: summary(runs.map((run) => run.apiMs)),
