@@ -45,6 +45,26 @@ export function machineInfo(): Machine {
     };
 }
 
+/**
+ * The size each benchmark runs at when its knob is not set. A knob set to exactly this is a full-size run;
+ * BENCH_SOAK only adds the soak to `all` and BENCH_NODE_ARGS changes settings, not the size.
+ */
+const FULL_SIZE: Record<string, string> = {
+    BENCH_MESSAGES_PER_DEVICE: "5000",
+    BENCH_SECONDS: "20",
+    BENCH_BACKLOG: "1000000",
+    BENCH_SAMPLES: "200",
+    BENCH_RUNS: "5",
+    BENCH_SOAK_MINUTES: "30",
+    BENCH_SOAK_SAMPLE_SECONDS: "10",
+    BENCH_SOAK: "1",
+};
+
+/** The knobs of a run that make it smaller than full size (or otherwise not as shipped). */
+function shortening(knobs: Record<string, string>): [string, string][] {
+    return Object.entries(knobs).filter(([key, value]) => key !== "BENCH_SOAK" && FULL_SIZE[key] !== value);
+}
+
 export function benchKnobs(): Record<string, string> {
     return Object.fromEntries(
         Object.entries(process.env).filter(
@@ -332,6 +352,20 @@ function soakRows(r: Json): Row[] {
             ratio: "—",
             bar: "—",
         },
+        {
+            figure: "gate CPU per committed event, µs",
+            value: fixed(num(r, "load", "cpuMicrosPerEvent"), 1),
+            baseline: "—",
+            ratio: "—",
+            bar: "—",
+        },
+        {
+            figure: "time in garbage collection, % of wall time (scavenges + full)",
+            value: `${fixed(num(r, "load", "gcMinorShare") * 100, 1)} + ${fixed(num(r, "load", "gcMajorShare") * 100, 1)}`,
+            baseline: "—",
+            ratio: "—",
+            bar: "—",
+        },
     ];
 }
 
@@ -344,10 +378,21 @@ const ROWS: Record<string, (r: Json) => Row[]> = {
     soak: soakRows,
 };
 
+/** The node settings a soak ran with (deploy/gate-edge.service's), when the result records them. */
+function settingsOf(r: Json): string {
+    const runtime = r.runtime as { env?: Record<string, string>; nodeArgs?: string[] } | undefined;
+    if (!runtime) return "";
+    const settings = [
+        ...Object.entries(runtime.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        ...(runtime.nodeArgs ?? []),
+    ];
+    return ` with the service's settings \`${settings.join(" ")}\``;
+}
+
 function notes(name: string, r: Json): string[] {
     if (name === "soak")
         return [
-            `Measured: ${String(r.measured)}; ${num(r, "minutes")} min, a sample every ${num(r, "sampleSeconds")} s, warm-up ${num(r, "warmupSeconds")} s; bare \`node -e\` alone ${int(num(r, "baseline", "bareNode", "rssMb"))} MB. The 30-minute run is \`BENCH_SOAK_MINUTES=30\` (the default); a slope fitted over a few minutes follows the garbage collector's saw-tooth, not a leak, and means little.`,
+            `Measured: ${String(r.measured)}${settingsOf(r)}; ${num(r, "minutes")} min, a sample every ${num(r, "sampleSeconds")} s, warm-up ${num(r, "warmupSeconds")} s; bare \`node -e\` alone ${int(num(r, "baseline", "bareNode", "rssMb"))} MB. The 30-minute run is \`BENCH_SOAK_MINUTES=30\` (the default); a slope fitted over a few minutes follows the garbage collector's saw-tooth, not a leak, and means little.`,
         ];
     if (name === "lanes")
         return [
@@ -380,7 +425,7 @@ export function renderMarkdown(latest: Latest): string {
     // Said up front as well as per table: a reader skimming the first table must not take a short run for a full one.
     const groups = new Map<string, string[]>();
     for (const n of names) {
-        const knobs = Object.entries(latest.results[n]!.knobs)
+        const knobs = shortening(latest.results[n]!.knobs)
             .map(([k, v]) => `${k}=${v}`)
             .join(", ");
         if (knobs) groups.set(knobs, [...(groups.get(knobs) ?? []), n]);
@@ -396,10 +441,16 @@ export function renderMarkdown(latest: Latest): string {
         const result = entry.result as Json;
         lines.push(`## ${TITLES[name] ?? name} (\`npm run bench -- ${name}\`)`, "");
         lines.push(`Finished ${entry.at} on ${machineLine(entry.machine)}.`);
-        const knobs = Object.entries(entry.knobs);
+        const knobs = shortening(entry.knobs);
         lines.push(
             knobs.length === 0
-                ? "Knobs: none (full-size run)."
+                ? `Knobs: ${
+                      Object.keys(entry.knobs).length === 0
+                          ? "none"
+                          : Object.entries(entry.knobs)
+                                .map(([k, v]) => `\`${k}=${v}\``)
+                                .join(", ")
+                  } (full-size run).`
                 : `Knobs: ${knobs.map(([k, v]) => `\`${k}=${v}\``).join(", ")} (shortened run).`,
             "",
         );
