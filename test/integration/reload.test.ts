@@ -47,7 +47,15 @@ describe("configuration reload", () => {
         const gate = await startGate(base);
         try {
             await eventually(() => gate.readiness().find((lane) => lane.laneId === "L2")?.ready, 10_000, "L2 ready");
-            expect(await mqttLogin(gate.addresses.mqtt as string, "seal-1", "reload-seal-pw")).toBe(true);
+            // The reader is connected (and online) when the reload takes it out of service.
+            const reader = mqtt.connect(gate.addresses.mqtt as string, {
+                username: "seal-1",
+                password: "reload-seal-pw",
+                reconnectPeriod: 0,
+            });
+            reader.on("error", () => undefined);
+            await new Promise((resolve) => reader.once("connect", resolve));
+            await eventually(() => gate.runtime("seal-1")?.health().status === "online", 10_000, "seal-1 online");
 
             const next = withStorage(
                 testConfig(
@@ -77,7 +85,10 @@ describe("configuration reload", () => {
                 ["L2", ["scan-2"]],
                 ["L3", ["scan-3"]],
             ]);
-            // The removed reader cannot log in any more; its last status says why it went quiet.
+            // The removed reader's session is closed and it cannot log in any more; its last status says why it
+            // went quiet.
+            await eventually(() => !reader.connected || undefined, 10_000, "seal-1's session closed");
+            reader.end(true);
             expect(await mqttLogin(gate.addresses.mqtt as string, "seal-1", "reload-seal-pw")).toBe(false);
             const events = gate.log.read(0, 1000);
             const last = events.filter((event) => event.deviceId === "seal-1" && event.type === "device.status").at(-1);
