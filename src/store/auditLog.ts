@@ -121,6 +121,15 @@ export class AuditLog {
         ).map(toEntry);
     }
 
+    /** Entries before `beforeSeq` (the newest when undefined), newest first: what an auditor reads first. */
+    listNewest(beforeSeq: number | undefined, limit: number): AuditEntry[] {
+        return (
+            this.db
+                .prepare("SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?")
+                .all(beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as AuditRaw[]
+        ).map(toEntry);
+    }
+
     /** Walks the whole log: no seq gap, each row linked to the one before, each hash matching its row. */
     verify(): AuditChainReport {
         let prevHash = GENESIS_HASH;

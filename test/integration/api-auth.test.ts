@@ -815,6 +815,24 @@ describe("the audit log", () => {
         };
         expect(page.entries.map((entry) => entry.seq)).toEqual([1, 2, 3]);
         expect(page.next).toBe(3);
+        // Newest first, as an auditor reads a busy gate's log, and the next page below it.
+        const newest = (await auditor.inject("GET", "/api/v1/audit?order=desc&limit=3")).json() as typeof page;
+        const top = newest.entries[0]?.seq ?? 0;
+        expect(top).toBeGreaterThan(10);
+        expect(newest.entries.map((entry) => entry.seq)).toEqual([top, top - 1, top - 2]);
+        expect(newest.next).toBe(top - 2);
+        const older = (
+            await auditor.inject("GET", `/api/v1/audit?order=desc&before=${newest.next}&limit=2`)
+        ).json() as typeof page;
+        expect(older.entries.map((entry) => entry.seq)).toEqual([top - 3, top - 4]);
+        for (const mixed of ["/api/v1/audit?before=5", "/api/v1/audit?order=desc&after=5"]) {
+            const refused = await auditor.inject("GET", mixed);
+            expect(refused.statusCode, mixed).toBe(400);
+            expect(refused.json()).toMatchObject({
+                error: "API_BAD_REQUEST",
+                message: expect.stringMatching(/order=/),
+            });
+        }
         const db = gate.database;
         expect(() => db.prepare("UPDATE audit_log SET user_name = 'someone' WHERE seq = 2").run()).toThrow(
             /append-only/,

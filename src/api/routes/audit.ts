@@ -1,9 +1,10 @@
 import type { FastifyInstance } from "fastify";
+import { GateError } from "../../core/errors.ts";
 import type { ApiContext } from "../context.ts";
 
 /** Auditors: the audit log, and whether the event log and the audit log are intact. */
 export function registerAuditRoutes(app: FastifyInstance, ctx: ApiContext): void {
-    app.get<{ Querystring: { after: number; limit: number } }>(
+    app.get<{ Querystring: { order: "asc" | "desc"; after?: number; before?: number; limit: number } }>(
         "/api/v1/audit",
         {
             schema: {
@@ -11,16 +12,25 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ApiContext): void
                     type: "object",
                     additionalProperties: false,
                     properties: {
-                        after: { type: "integer", minimum: 0, default: 0 },
+                        order: { type: "string", enum: ["asc", "desc"], default: "asc" },
+                        after: { type: "integer", minimum: 0 },
+                        before: { type: "integer", minimum: 1 },
                         limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
                     },
                 },
             },
         },
         async (request) => {
-            const entries = ctx.audit.list(request.query.after, request.query.limit);
+            const { order, after, before, limit } = request.query;
+            // A busy gate's auditor reads the newest first (order=desc, then before=next); a collector
+            // walks forward (after=next). Each cursor belongs to one direction.
+            if (order === "asc" && before !== undefined)
+                throw new GateError("API_BAD_REQUEST", "before pages newest first: use it with order=desc");
+            if (order === "desc" && after !== undefined)
+                throw new GateError("API_BAD_REQUEST", "after pages oldest first: use it with order=asc");
+            const entries = order === "desc" ? ctx.audit.listNewest(before, limit) : ctx.audit.list(after ?? 0, limit);
             const last = entries[entries.length - 1];
-            return { entries, next: last ? last.seq : request.query.after };
+            return { entries, next: last ? last.seq : order === "desc" ? (before ?? null) : (after ?? 0) };
         },
     );
 

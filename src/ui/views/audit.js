@@ -22,8 +22,9 @@ export function auditView(main, _ctx) {
     const chains = h("ul", { class: "chains", dataset: { testid: "chain-check" } });
     const status = notice("info", "Loading…");
     const rows = h("tbody", {});
-    let after = 0;
-    const more = h("button", { type: "button", class: "btn", onclick: () => load() }, "Load more");
+    // Newest first: what happened last is what an auditor looks for on a busy gate.
+    let before;
+    const more = h("button", { type: "button", class: "btn", onclick: () => load() }, "Load older");
     const verifyButton = h("button", { type: "button", class: "btn", onclick: () => verify() }, "Check again");
     replace(
         main,
@@ -70,7 +71,7 @@ export function auditView(main, _ctx) {
 
     async function load() {
         try {
-            const { entries } = await api.get(`/api/v1/audit${query({ after, limit: PAGE })}`);
+            const { entries } = await api.get(`/api/v1/audit${query({ order: "desc", before, limit: PAGE })}`);
             status.hidden = true;
             for (const e of entries ?? []) {
                 rows.appendChild(
@@ -96,7 +97,7 @@ export function auditView(main, _ctx) {
                         ),
                     ),
                 );
-                after = Math.max(after, Number(e.seq) || 0);
+                before = Math.min(before ?? Number.POSITIVE_INFINITY, Number(e.seq) || 0);
             }
             more.hidden = (entries ?? []).length < PAGE;
             if (rows.children.length === 0) {
