@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runGateCommand } from "../../simulators/gate/cli.ts";
@@ -33,19 +33,31 @@ describe("simulate gate --scenario", () => {
     }, 60_000);
 
     it("a central outage, an unplugged weighbridge and a full disk: all injected, every event still reaches central", async () => {
-        const reportFile = join(dir.path, "faults.json");
-        const run = captureIo();
-        const code = await runGateCommand(
-            [
-                "--scenario",
-                "test/fixtures/gate-scenario-faults.yaml",
-                "--work-dir",
-                join(dir.path, "faults"),
-                "--report",
-                reportFile,
-            ],
-            run.io,
-        );
+        const attempt = async (n: number) => {
+            const reportFile = join(dir.path, `faults-${n}.json`);
+            const run = captureIo();
+            const code = await runGateCommand(
+                [
+                    "--scenario",
+                    "test/fixtures/gate-scenario-faults.yaml",
+                    "--work-dir",
+                    join(dir.path, `faults-${n}`),
+                    "--report",
+                    reportFile,
+                ],
+                run.io,
+            );
+            return { run, code, reportFile };
+        };
+        // A run that fails before its first truck writes no report: once seen in CI (622 ms, no reason kept),
+        // most likely a port the bench probed free taken by a parallel test before the bench bound it. Such a
+        // start is tried once more, and what the first one said is printed for whoever looks into it.
+        let { run, code, reportFile } = await attempt(1);
+        if (!existsSync(reportFile)) {
+            console.warn(`gate-scenario: the first run wrote no report (exit ${code}):\n${run.err()}`);
+            ({ run, code, reportFile } = await attempt(2));
+        }
+        expect(existsSync(reportFile), run.err()).toBe(true);
         const report = JSON.parse(readFileSync(reportFile, "utf8"));
         const faults = report.faults as {
             kind: string;
