@@ -173,17 +173,7 @@ broker: { mode: embedded, host: 127.0.0.1, port: 0 }
 ingest: { duplicateWindowMs: 3000, rawFrameBuffer: 200 }
 ${options.extraYaml ?? ""}
 lanes:
-${Array.from(
-    { length: 16 },
-    (_, lane) =>
-        `  - id: L${lane + 1}\n    devices:\n${devices
-            .slice(lane * 2, lane * 2 + 2)
-            .map(
-                (d) =>
-                    `      - { id: ${d.id}, model: ${eseal.model}, auth: { username: ${d.username}, password: ${d.password} } }`,
-            )
-            .join("\n")}`,
-).join("\n")}
+${sealLanesYaml(devices, 16)}
 `);
     const gate = new Gate({ config, log: pino({ level: "warn" }) });
     const addresses = await gate.start();
@@ -284,4 +274,22 @@ export async function benchIngest(
         bars: { eventsPerSecond: gate.perSecond >= 20_000, ratioToRawMqttLoopback: ratioMqtt >= 0.5 },
     };
     return result;
+}
+
+/** `lanes` entries for e-seal readers, two per lane, with their MQTT logins: the ingest and soak gates. */
+export function sealLanesYaml(
+    devices: readonly { id: string; username: string; password: string }[],
+    lanes: number,
+): string {
+    return Array.from(
+        { length: lanes },
+        (_, lane) =>
+            `  - id: L${lane + 1}\n    devices:\n${devices
+                .slice(lane * 2, lane * 2 + 2)
+                .map(
+                    (d) =>
+                        `      - { id: ${d.id}, model: ${eseal.model}, auth: { username: ${d.username}, password: ${d.password} } }`,
+                )
+                .join("\n")}`,
+    ).join("\n");
 }

@@ -4,9 +4,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import { type ServiceRuntime, serviceRuntime } from "../helpers/serviceRuntime.ts";
-import { runPublishers } from "./ingest.ts";
+import { runPublishers, sealLanesYaml } from "./ingest.ts";
 import { median } from "./stats.ts";
 
 /**
@@ -153,17 +152,7 @@ http: { host: 127.0.0.1, port: ${httpPort} }
 broker: { mode: embedded, host: 127.0.0.1, port: ${mqttPort} }
 ingest: { duplicateWindowMs: 3000, rawFrameBuffer: 200 }
 lanes:
-${Array.from(
-    { length: LANES },
-    (_, lane) =>
-        `  - id: L${lane + 1}\n    devices:\n${devices
-            .slice(lane * 2, lane * 2 + 2)
-            .map(
-                (d) =>
-                    `      - { id: ${d.id}, model: ${eseal.model}, auth: { username: ${d.username}, password: ${d.password} } }`,
-            )
-            .join("\n")}`,
-).join("\n")}
+${sealLanesYaml(devices, LANES)}
 `,
     );
 
