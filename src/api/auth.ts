@@ -41,13 +41,29 @@ function sameSecret(a: string, b: string): boolean {
     return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** A login attempt holding its place in the limit while its password is checked. */
+export interface LoginAttempt {
+    /** The password was wrong (or the user unknown or disabled): the place stays, as a failure. */
+    failed(): void;
+    /** The login succeeded: its place is given back, and the name's earlier failures are cleared. */
+    succeeded(): void;
+}
+
+/** One counted attempt; `settled` once its password check has failed. */
+interface Slot {
+    at: number;
+    settled: boolean;
+}
+
 /**
- * Failed logins per user name and per client address in a sliding window. In memory: a restart forgets
- * the counts, which costs an attacker a gate restart per five guesses. Bounded, so a flood of invented
- * names cannot grow it without limit.
+ * Failed logins per user name and per client address in a sliding window. An attempt takes its place
+ * (`reserve`) before its password is checked, synchronously, so however many requests arrive at once no
+ * more than `maxFailures` of them are checked: the others are refused while the first are still in the
+ * password check. In memory: a restart forgets the counts, which costs an attacker a gate restart per
+ * five guesses. Bounded, so a flood of invented names cannot grow it without limit.
  */
 export class LoginRateLimiter {
-    private readonly failures = new Map<string, number[]>();
+    private readonly slots = new Map<string, Slot[]>();
     private static readonly MAX_KEYS = 10_000;
 
     constructor(
@@ -56,49 +72,61 @@ export class LoginRateLimiter {
         private readonly now: () => number,
     ) {}
 
-    /** Seconds until a login for this name from this address may be tried again; 0 when it may now. */
-    retryAfterS(username: string, ip: string): number {
+    /**
+     * Takes a place for a login of this name from this address, or, when the name or the address already
+     * has `maxFailures` failed or running attempts in the window, says how many seconds until one leaves it.
+     */
+    reserve(username: string, ip: string): { attempt: LoginAttempt } | { retryAfterS: number } {
         const now = this.now();
+        const keys = [`user:${username}`, `ip:${ip}`];
         let waitMs = 0;
-        for (const key of [`user:${username}`, `ip:${ip}`]) {
+        for (const key of keys) {
             const recent = this.recent(key, now);
             if (recent.length >= this.maxFailures) {
-                const oldest = recent[recent.length - this.maxFailures] as number;
-                waitMs = Math.max(waitMs, oldest + this.windowMs - now);
+                const oldest = recent[recent.length - this.maxFailures] as Slot;
+                waitMs = Math.max(waitMs, oldest.at + this.windowMs - now);
             }
         }
-        return Math.ceil(waitMs / 1000);
-    }
-
-    fail(username: string, ip: string): void {
-        const now = this.now();
-        for (const key of [`user:${username}`, `ip:${ip}`]) {
+        if (waitMs > 0) return { retryAfterS: Math.ceil(waitMs / 1000) };
+        const slot: Slot = { at: now, settled: false };
+        for (const key of keys) {
             const recent = this.recent(key, now);
-            recent.push(now);
-            this.failures.delete(key);
-            this.failures.set(key, recent);
+            recent.push(slot);
+            // Re-inserted: Map keeps insertion order, so the first keys are the least recently used.
+            this.slots.delete(key);
+            this.slots.set(key, recent);
         }
-        // Map keeps insertion order: the first keys are the least recently failed.
-        while (this.failures.size > LoginRateLimiter.MAX_KEYS) {
-            const first = this.failures.keys().next().value as string;
-            this.failures.delete(first);
+        while (this.slots.size > LoginRateLimiter.MAX_KEYS) {
+            const first = this.slots.keys().next().value as string;
+            this.slots.delete(first);
         }
+        const [userKey, ipKey] = keys as [string, string];
+        return {
+            attempt: {
+                failed: () => {
+                    slot.settled = true;
+                },
+                // The address keeps its failures, or one valid account would reset them for every name
+                // guessed from there; the name's running attempts stay counted until they end.
+                succeeded: () => {
+                    this.remove(ipKey, (s) => s === slot);
+                    this.remove(userKey, (s) => s === slot || s.settled);
+                },
+            },
+        };
     }
 
-    /** A success clears the name's count; the address keeps its count, or one valid account would reset it. */
-    succeed(username: string): void {
-        this.failures.delete(`user:${username}`);
+    private remove(key: string, which: (slot: Slot) => boolean): void {
+        const list = this.slots.get(key);
+        if (!list) return;
+        const kept = list.filter((slot) => !which(slot));
+        if (kept.length === 0) this.slots.delete(key);
+        else this.slots.set(key, kept);
     }
 
-    get totalFailuresTracked(): number {
-        let total = 0;
-        for (const list of this.failures.values()) total += list.length;
-        return total;
-    }
-
-    private recent(key: string, now: number): number[] {
-        const list = (this.failures.get(key) ?? []).filter((at) => at > now - this.windowMs);
-        if (list.length === 0) this.failures.delete(key);
+    private recent(key: string, now: number): Slot[] {
+        const list = (this.slots.get(key) ?? []).filter((slot) => slot.at > now - this.windowMs);
+        if (list.length === 0) this.slots.delete(key);
         return list;
     }
 }
@@ -276,8 +304,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): AuthCounters
                         ...(detail && { detail }),
                     }),
                 );
-            const retryAfterS = limiter.retryAfterS(username, request.ip);
-            if (retryAfterS > 0) {
+            // The place is taken before the first await, so parallel requests cannot all pass this check.
+            const reserved = limiter.reserve(username, request.ip);
+            if ("retryAfterS" in reserved) {
+                const { retryAfterS } = reserved;
                 entry("denied", { reason: "rate limited" });
                 return reply
                     .status(429)
@@ -287,17 +317,19 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): AuthCounters
                         message: `too many failed logins; try again in ${retryAfterS} s`,
                     });
             }
+            const { attempt } = reserved;
             const stored = users.passwordHash(username);
             dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
+            // Should the check throw, the place stays taken until it leaves the window: never handed back.
             const passwordOk = await verifyPasswordAsync(password, stored ?? dummyHash);
             const user = users.get(username);
             if (!passwordOk || !user || user.disabled || stored === undefined) {
-                limiter.fail(username, request.ip);
+                attempt.failed();
                 counters.loginFailures++;
                 entry("failed", { reason: !user ? "unknown user" : user.disabled ? "disabled" : "wrong password" });
                 throw new GateError("AUTH_FAILED");
             }
-            limiter.succeed(username);
+            attempt.succeeded();
             sessions.prune();
             const { token, session } = sessions.create(user, ttlMs, request.ip);
             audit.append(auditOf(request, { user: user.name, role: user.role, action: "auth.login", outcome: "ok" }));

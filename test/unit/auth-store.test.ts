@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LoginRateLimiter, parseCookies } from "../../src/api/auth.ts";
+import { type LoginAttempt, LoginRateLimiter, parseCookies } from "../../src/api/auth.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { AlertStore } from "../../src/store/alerts.ts";
 import { AuditLog } from "../../src/store/auditLog.ts";
@@ -20,22 +20,58 @@ describe("parseCookies", () => {
 });
 
 describe("LoginRateLimiter", () => {
+    /** Takes a place and expects it to be granted. */
+    const place = (limiter: LoginRateLimiter, name: string, ip: string): LoginAttempt => {
+        const reserved = limiter.reserve(name, ip);
+        if (!("attempt" in reserved)) throw new Error(`${name}@${ip} refused for ${reserved.retryAfterS} s`);
+        return reserved.attempt;
+    };
+    const retryAfterS = (limiter: LoginRateLimiter, name: string, ip: string): number => {
+        const reserved = limiter.reserve(name, ip);
+        return "retryAfterS" in reserved ? reserved.retryAfterS : 0;
+    };
+
     it("refuses after 5 failures in the window and lets a name try again once the oldest failure ages out", () => {
         const clock = new ManualClock(1_000_000);
         const limiter = new LoginRateLimiter(5, 15 * 60_000, () => clock.now());
         for (let i = 0; i < 5; i++) {
-            expect(limiter.retryAfterS("ann", `10.0.0.${i}`)).toBe(0);
-            limiter.fail("ann", `10.0.0.${i}`);
+            place(limiter, "ann", `10.0.0.${i}`).failed();
             clock.advance(60_000);
         }
         // The first failure was 5 minutes ago: it leaves the window in 10 minutes.
-        expect(limiter.retryAfterS("ann", "10.9.9.9")).toBe(600);
+        expect(retryAfterS(limiter, "ann", "10.9.9.9")).toBe(600);
         clock.advance(600_000);
-        expect(limiter.retryAfterS("ann", "10.9.9.9")).toBe(0);
-        limiter.fail("ann", "10.9.9.9");
-        expect(limiter.retryAfterS("ann", "10.9.9.9")).toBeGreaterThan(0);
-        limiter.succeed("ann");
-        expect(limiter.retryAfterS("ann", "10.8.8.8")).toBe(0);
+        place(limiter, "ann", "10.9.9.9").failed();
+        expect(retryAfterS(limiter, "ann", "10.9.9.9")).toBeGreaterThan(0);
+    });
+
+    it("counts an attempt from the moment it is reserved: 5 running checks refuse the 6th", () => {
+        const clock = new ManualClock(1_000_000);
+        const limiter = new LoginRateLimiter(5, 15 * 60_000, () => clock.now());
+        const running = Array.from({ length: 5 }, (_, i) => place(limiter, "bob", `10.1.0.${i}`));
+        expect(retryAfterS(limiter, "bob", "10.1.0.99")).toBe(900);
+        // Per address too: five running checks under five names block a sixth name.
+        const spray = Array.from({ length: 5 }, (_, i) => place(limiter, `name-${i}`, "10.2.0.1"));
+        expect(retryAfterS(limiter, "name-5", "10.2.0.1")).toBe(900);
+        for (const attempt of [...running, ...spray]) attempt.failed();
+        expect(retryAfterS(limiter, "bob", "10.1.0.99")).toBe(900);
+    });
+
+    it("a success gives its place back and clears the name's failures, but not its running checks or the address's failures", () => {
+        const clock = new ManualClock(1_000_000);
+        const limiter = new LoginRateLimiter(5, 15 * 60_000, () => clock.now());
+        for (let i = 0; i < 3; i++) place(limiter, "cat", "10.3.0.1").failed();
+        const stillRunning = place(limiter, "cat", "10.3.0.2");
+        place(limiter, "cat", "10.3.0.3").succeeded();
+        // Left for the name: the running check only, so four more places.
+        const more = Array.from({ length: 4 }, (_, i) => place(limiter, "cat", `10.3.1.${i}`));
+        expect(retryAfterS(limiter, "cat", "10.3.9.9")).toBeGreaterThan(0);
+        stillRunning.failed();
+        for (const attempt of more) attempt.failed();
+        // The address that failed three times keeps those: two more places for any name from there.
+        place(limiter, "dan", "10.3.0.1").failed();
+        place(limiter, "eve", "10.3.0.1").failed();
+        expect(retryAfterS(limiter, "fay", "10.3.0.1")).toBeGreaterThan(0);
     });
 });
 
