@@ -7,6 +7,7 @@ import { GateError } from "../core/errors.ts";
 import type { JsonValue } from "../core/events.ts";
 import type { AuditDraft, AuditLog } from "../store/auditLog.ts";
 import { MAX_PASSWORD_LENGTH, type Session, type SessionStore, type UserStore } from "../store/users.ts";
+import { shownFreeText } from "./freeText.ts";
 import { permissionOf, STATE_CHANGING } from "./permissions.ts";
 
 export const SESSION_COOKIE = "gate_session";
@@ -161,7 +162,8 @@ function auditableBody(body: unknown): { [key: string]: JsonValue | undefined } 
     const out: { [key: string]: JsonValue | undefined } = {};
     for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
         if (/password|token|secret/i.test(key)) continue;
-        if (value === null || ["string", "number", "boolean"].includes(typeof value)) out[key] = value as JsonValue;
+        if (typeof value === "string") out[key] = shownFreeText(value);
+        else if (value === null || ["number", "boolean"].includes(typeof value)) out[key] = value as JsonValue;
     }
     return Object.keys(out).length > 0 ? out : undefined;
 }
@@ -287,7 +289,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): AuthCounters
                     additionalProperties: false,
                     required: ["username", "password"],
                     properties: {
-                        username: { type: "string", minLength: 1, maxLength: 64 },
+                        username: { type: "string", minLength: 1, maxLength: 64, freeText: "line" },
                         password: { type: "string", minLength: 1, maxLength: MAX_PASSWORD_LENGTH },
                     },
                 },

@@ -22,5 +22,6 @@ export interface ApiContext {
 
 /** Schema fragments shared by the route files. */
 export const ULID_PATTERN = "^[0-9A-HJKMNP-TV-Z]{26}$";
-export const NOTE = { type: "string", maxLength: 500 } as const;
-export const REASON_CODE = { type: "string", minLength: 1, maxLength: 40 } as const;
+/** Free text is checked by src/api/freeText.ts: a note may span lines, a reason code is one line. */
+export const NOTE = { type: "string", maxLength: 500, freeText: "lines" } as const;
+export const REASON_CODE = { type: "string", minLength: 1, maxLength: 40, freeText: "line" } as const;

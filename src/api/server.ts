@@ -20,6 +20,7 @@ import { SessionStore, UserStore } from "../store/users.ts";
 import type { SyncService } from "../sync/service.ts";
 import { registerAuth } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
+import { FREE_TEXT_KEYWORD } from "./freeText.ts";
 import { AlertFeed, LaneBoard, LiveHub } from "./live.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
@@ -74,7 +75,14 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
         // Request lines at info would flood a gate's log; errors still come through.
         loggerInstance: log.child({ component: "api" }, { level: "warn" }) as FastifyBaseLogger,
         bodyLimit: 64 * 1024,
-        ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
+        ajv: {
+            customOptions: {
+                allErrors: true,
+                coerceTypes: true,
+                removeAdditional: false,
+                keywords: [FREE_TEXT_KEYWORD],
+            },
+        },
     });
 
     app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PushCameraSimulator } from "../../simulators/push-camera.ts";
+import { freeTextProblem } from "../../src/api/freeText.ts";
 import { PERMISSIONS } from "../../src/api/permissions.ts";
 import type { GateEventDraft } from "../../src/core/events.ts";
 import { createLogger } from "../../src/core/logger.ts";
@@ -619,6 +620,87 @@ describe("officer actions and four eyes", () => {
         const tiles = await officer.inject("GET", "/api/v1/lanes");
         expect(tiles.headers["content-type"]).toBe("application/json; charset=utf-8");
         expect(tiles.body).toContain(JSON.stringify(evil));
+    });
+
+    it("refuses control and bidi characters in every free-text field: 400 naming the field and the character", async () => {
+        const officer = session("officer", "officer-text");
+        const supervisor = session("supervisor", "supervisor-text");
+        const tech = session("technician", "tech-text");
+        const actions = `/api/v1/passages/${decidedPassage}/actions`;
+        const reversed = "abcd\u202Eefg";
+        const cases: [ApiSession, string, unknown, RegExp][] = [
+            [
+                officer,
+                actions,
+                { action: "hold", reasonCode: "DOCS_MISSING", note: reversed },
+                /note contains U\+202E RIGHT-TO-LEFT OVERRIDE at position 5/,
+            ],
+            [
+                officer,
+                actions,
+                { action: "hold", reasonCode: "DOCS_MISSING", note: "held\u0000" },
+                /note contains U\+0000 NULL at position 5/,
+            ],
+            [
+                officer,
+                actions,
+                { action: "hold", reasonCode: "DOCS\u2067MISSING" },
+                /reasonCode contains U\+2067 RIGHT-TO-LEFT ISOLATE at position 5/,
+            ],
+            [
+                supervisor,
+                `/api/v1/approvals/${decidedPassage}/approve`,
+                { reasonCode: "INSPECTED_OK", note: reversed },
+                /note contains U\+202E RIGHT-TO-LEFT OVERRIDE at position 5/,
+            ],
+            [
+                supervisor,
+                `/api/v1/approvals/${decidedPassage}/reject`,
+                { reasonCode: "DOCS_MISSING", note: "\u202Dx" },
+                /note contains U\+202D LEFT-TO-RIGHT OVERRIDE at position 1/,
+            ],
+            [
+                tech,
+                `/api/v1/alerts/${alertId}/ack`,
+                { note: "ok\u001B[2J" },
+                /note contains U\+001B ESCAPE at position 3/,
+            ],
+        ];
+        for (const [who, url, body, reason] of cases) {
+            const response = await who.inject("POST", url, body);
+            expect(response.statusCode, JSON.stringify(body)).toBe(400);
+            expect(response.json()).toMatchObject({ error: "API_BAD_REQUEST" });
+            expect(response.json().message).toMatch(reason);
+        }
+        const login = await gate.httpApi.inject({
+            method: "POST",
+            url: "/api/v1/auth/login",
+            payload: { username: "adm\u202Ein", password: "whatever-password" },
+            remoteAddress: "10.5.0.1",
+        });
+        expect(login.statusCode).toBe(400);
+        expect(login.json().message).toMatch(/username contains U\+202E RIGHT-TO-LEFT OVERRIDE at position 4/);
+        // Nothing of it was stored as it came: not as an action or acknowledgement, and the audit entries of
+        // the refused requests show the characters by name, so they cannot reverse the auditor's page either.
+        const carries = (value: unknown): boolean =>
+            typeof value === "string"
+                ? freeTextProblem(value, "lines") !== undefined
+                : typeof value === "object" && value !== null && Object.values(value).some(carries);
+        expect(gate.log.read(0, 100_000).filter((e) => carries(e.data))).toEqual([]);
+        const audited = new AuditLog(gate.database)
+            .list(0, 100_000)
+            .filter((e) => ["officer-text", "supervisor-text", "tech-text"].includes(e.user));
+        expect(audited.length).toBeGreaterThanOrEqual(cases.length);
+        expect(audited.filter((e) => carries(e.detail))).toEqual([]);
+        expect(audited).toEqual(
+            expect.arrayContaining([
+                expect.objectContaining({
+                    user: "officer-text",
+                    outcome: "failed",
+                    detail: expect.objectContaining({ note: "abcd[U+202E]efg" }),
+                }),
+            ]),
+        );
     });
 
     it("audits every passage lookup with who, what and the search terms", async () => {
