@@ -120,6 +120,8 @@ export type GateEventType =
     | "actuator.result"
     | "officer.action"
     | "device.status"
+    /** Input a device's transport acknowledged but its model could not decode (src/ingest/rejectedInput.ts). */
+    | "input.rejected"
     | "alert.raised"
     | "alert.cleared"
     | "config.applied"

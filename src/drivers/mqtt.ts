@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import type { DeviceConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
+import { SummarizedWarning } from "../core/logger.ts";
 
 export interface MqttTopicBinding {
     device: DeviceConfig;
@@ -46,8 +47,16 @@ export class ExternalMqttIngest {
     private subscribed = false;
     private reportedDown = false;
     readonly counters = { messages: 0, unrouted: 0, storeFailures: 0 };
+    private readonly unroutedLog: SummarizedWarning<"messages">;
 
-    constructor(private readonly options: ExternalMqttOptions) {}
+    constructor(private readonly options: ExternalMqttOptions) {
+        this.unroutedLog = new SummarizedWarning(
+            options.log,
+            ["messages"],
+            ({ messages }, since) =>
+                `${messages} ${messages === 1 ? "message" : "messages"} on topics no device owns since ${since}; acknowledged and dropped`,
+        );
+    }
 
     async start(): Promise<void> {
         const { log } = this.options;
@@ -69,7 +78,7 @@ export class ExternalMqttIngest {
                 const route = routeTopic(this.options.bindings, topic);
                 if (!route) {
                     this.counters.unrouted++;
-                    log.warn({ topic }, "message on a topic no device owns; acknowledged and dropped");
+                    this.unroutedLog.note({ messages: 1 }, { topic });
                     done(0);
                     return;
                 }
@@ -124,6 +133,7 @@ export class ExternalMqttIngest {
         const client = this.client;
         this.client = undefined;
         if (client) await client.endAsync(true);
+        this.unroutedLog.flush();
     }
 
     /** Connected and subscribed to every device topic. */

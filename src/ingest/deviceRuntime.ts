@@ -13,9 +13,11 @@ import type {
     SealValues,
     WeightValues,
 } from "../core/events.ts";
+import { SummarizedWarning } from "../core/logger.ts";
 import type { ImageStore } from "../store/images.ts";
 import { plateValues, plcMeaning } from "./meaning.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
+import { RejectedInputKeeper } from "./rejectedInput.ts";
 
 /** Where the runtime stores events; the EventLog in production. Resolves when the event is durable. */
 export interface EventSink {
@@ -47,6 +49,10 @@ export interface DeviceHealth {
         duplicates: number;
         discardedBytes: number;
         reconnects: number;
+        /** Acknowledged input that failed decode, stored with its raw bytes as an `input.rejected` event. */
+        rejectedKept: number;
+        /** Acknowledged input that failed decode over the per-device limit: only counted (the count is stored). */
+        rejectedCounted: number;
     };
 }
 
@@ -91,7 +97,12 @@ export class DeviceRuntime {
         duplicates: 0,
         discardedBytes: 0,
         reconnects: 0,
+        rejectedKept: 0,
+        rejectedCounted: 0,
     };
+    private readonly rejectedInput: RejectedInputKeeper;
+    /** Noise and bad frames come by the thousand from a babbling line: logged as one summary per interval. */
+    private readonly badInputLog: SummarizedWarning<"discardedBytes" | "badFrames">;
 
     constructor(
         readonly device: DeviceConfig,
@@ -108,6 +119,31 @@ export class DeviceRuntime {
     ) {
         this.statusSince = deps.clock.now();
         this.reduce = makeReducer(model, deps.settings);
+        this.rejectedInput = new RejectedInputKeeper({
+            sink: deps.sink,
+            clock: deps.clock,
+            log: deps.log,
+            device,
+            model: model.model,
+        });
+        this.badInputLog = new SummarizedWarning(
+            deps.log,
+            ["discardedBytes", "badFrames"],
+            ({ discardedBytes, badFrames }, since) =>
+                `bad device input: ${[
+                    discardedBytes > 0 && `${discardedBytes} bytes discarded`,
+                    badFrames > 0 && `${badFrames} ${badFrames === 1 ? "frame" : "frames"} rejected`,
+                ]
+                    .filter(Boolean)
+                    .join(", ")} since ${since}`,
+            { clock: deps.clock },
+        );
+    }
+
+    /** The device goes (stop, reload): what is pending of its bad-input log line and rejected-input count is written. */
+    async stop(): Promise<void> {
+        this.badInputLog.flush();
+        await this.rejectedInput.flush();
     }
 
     /** A frame from a serial/TCP device, as cut by the model's framer. */
@@ -117,19 +153,22 @@ export class DeviceRuntime {
         await this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
     }
 
-    /** A publish under the device's topic prefix; `subtopic` is what follows the prefix. */
+    /**
+     * A publish under the device's topic prefix; `subtopic` is what follows the prefix. Resolves when the
+     * publish may be acknowledged: what it carried is durable, or, if it failed decode, the message itself.
+     */
     async handlePublish(subtopic: string, payload: Buffer): Promise<void> {
         if (this.model.transport !== "mqtt") return;
         this.rawFrame(payload, { channel: subtopic });
         if (payload.length > this.model.maxPayloadBytes) {
-            await this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), {
-                status: "invalid",
-                reason: `payload of ${payload.length} bytes is over the ${this.model.maxPayloadBytes}-byte limit`,
-            });
+            const reason = `payload of ${payload.length} bytes is over the ${this.model.maxPayloadBytes}-byte limit`;
+            await this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), { status: "invalid", reason });
+            await this.keepRejected(payload, reason, subtopic);
             return;
         }
         const result = this.model.decode(subtopic, payload);
         await this.handleDecoded(payload, result, result.observedAt);
+        if (result.status === "invalid") await this.keepRejected(payload, result.reason, subtopic);
     }
 
     /** Bytes the framer discarded. */
@@ -138,8 +177,18 @@ export class DeviceRuntime {
         this.rawFrame(bytes, { discarded: true });
         const hex = hexOf(bytes);
         this.remember(this.deps.clock.now(), bytes, "discarded", why);
-        this.deps.log.warn({ bytes: bytes.length, frame: hex, why }, "device bytes discarded");
+        this.badInputLog.note({ discardedBytes: bytes.length }, { why, frame: hex });
         this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: why, rawHex: hex });
+    }
+
+    /**
+     * The device's transport acknowledges what it was handed, so a message that failed decode is kept as
+     * evidence (bounded per device) before the acknowledgement.
+     */
+    private async keepRejected(payload: Uint8Array, reason: string, channel?: string): Promise<void> {
+        const outcome = await this.rejectedInput.keep(payload, reason, channel);
+        if (outcome === "kept") this.counters.rejectedKept++;
+        else this.counters.rejectedCounted++;
     }
 
     /**
@@ -244,6 +293,8 @@ export class DeviceRuntime {
                   }
                 : result;
         await this.handleDecoded(Buffer.from(xml), withSnapshot, result.observedAt);
+        // A pulled notification is gone from the camera: one that failed decode is kept like a PUBACKed message.
+        if (result.status === "invalid") await this.keepRejected(Buffer.from(xml), result.reason);
     }
 
     /**
@@ -296,7 +347,7 @@ export class DeviceRuntime {
             this.counters.invalid++;
             this.remember(now, frame, "invalid", result.reason);
             const hex = hexOf(frame);
-            this.deps.log.warn({ reason: result.reason, frame: hex }, "device frame rejected");
+            this.badInputLog.note({ badFrames: 1 }, { reason: result.reason, frame: hex });
             this.deps.bus.emit("badFrame", { deviceId: this.device.id, reason: result.reason, rawHex: hex });
             return { outcome: "refused", reason: result.reason };
         }

@@ -4,16 +4,28 @@
  * answer 5xx; bad input is refused (4xx), counted, or — for a config — a GateError CONFIG_INVALID naming the
  * key paths. Runs are kept modest so the suite fits its time on a 2-core machine.
  */
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import mqtt from "mqtt";
+import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { definition as toledo } from "../../devices/toledo-continuous.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { GateError } from "../../src/core/errors.ts";
+import type { GateEvent } from "../../src/core/events.ts";
+import { BAD_INPUT_LOG_INTERVAL_MS } from "../../src/core/logger.ts";
 import type { Gate } from "../../src/gate.ts";
 import { type ApiSession, apiSession } from "../helpers/api.ts";
 import { useFileGate } from "../helpers/fileGate.ts";
+import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { captureStream } from "../helpers/io.ts";
+import { SocatPair } from "../helpers/socat.ts";
+import { systemToolAvailable } from "../helpers/system.ts";
+import { tempDir } from "../helpers/tmp.ts";
 
 const file = useFileGate(
     `  - id: L1
@@ -21,6 +33,9 @@ const file = useFileGate(
       - { id: seal-1, model: eseal-mqtt-json, auth: { username: seal-1, password: fuzz-seal-password } }
       - { id: front-1, model: dahua-itsapi-anpr, role: front, auth: { username: front-1, password: front-1-password } }
       - { id: rear-1, model: hikvision-isapi-anpr, role: rear, auth: { username: rear-1, password: rear-1-password } }
+  - id: L2
+    devices:
+      - { id: seal-q1, model: eseal-mqtt-json, auth: { username: seal-q1, password: malformed-seal-password } }
 `,
 );
 let gate: Gate;
@@ -233,6 +248,165 @@ describe("fuzzed external inputs", () => {
             fc.property(fc.string({ maxLength: 400 }), (text) => check(text)),
             { numRuns: 200 },
         );
+    });
+});
+
+describe("acknowledged input that fails decode", () => {
+    it("malformed QoS 1 e-seal messages: each one PUBACKed is on disk, kept with its raw bytes or counted in a stored summary", async () => {
+        const runtime = gate.runtime("seal-q1")!;
+        const topic = "gate/T01/devices/seal-q1/seal";
+        // A reader whose firmware leaves `status` out: well-formed JSON, and every message invalid.
+        const malformed = (n: number) =>
+            Buffer.from(
+                JSON.stringify({
+                    msg: "read",
+                    sealId: `NOSTATUS-${n}`,
+                    type: "ISO18185",
+                    ts: new Date().toISOString(),
+                }),
+            );
+        const rejected = (): GateEvent[] =>
+            gate.log
+                .read(0, 1_000_000)
+                .filter((event) => event.type === "input.rejected" && event.deviceId === "seal-q1");
+        const total = 400;
+        const client = await mqtt.connectAsync(gate.addresses.mqtt!, {
+            username: "seal-q1",
+            password: "malformed-seal-password",
+            reconnectPeriod: 0,
+        });
+        try {
+            const first = malformed(0);
+            await client.publishAsync(topic, first, { qos: 1 });
+            // The PUBACK came after the commit: the message is stored already, with its bytes and the reason.
+            const [kept] = rejected();
+            expect(kept?.data).toMatchObject({
+                count: 1,
+                bytes: first.length,
+                sha256: createHash("sha256").update(first).digest("hex"),
+                reason: "unknown seal status",
+                channel: "seal",
+            });
+            expect(Buffer.from(String(kept?.data.raw), "base64").equals(first)).toBe(true);
+            await Promise.all(
+                Array.from({ length: total - 1 }, (_, i) => client.publishAsync(topic, malformed(i + 1), { qos: 1 })),
+            );
+        } finally {
+            await client.endAsync();
+        }
+        const countOf = (events: GateEvent[]) => events.reduce((sum, event) => sum + Number(event.data.count), 0);
+        // Over the device's limit a message is acknowledged and counted; the count is stored soon after.
+        const events = await eventually(
+            () => {
+                const found = rejected();
+                return countOf(found) >= total ? found : undefined;
+            },
+            30_000,
+            "every malformed message on disk",
+        );
+        expect(countOf(events)).toBe(total);
+        const withRaw = events.filter((event) => event.data.raw !== undefined);
+        const counters = runtime.health().counters;
+        expect(counters.invalid).toBe(total);
+        expect(counters.rejectedKept).toBe(withRaw.length);
+        expect(counters.rejectedKept + counters.rejectedCounted).toBe(total);
+        // Bounded: a flood of garbage keeps a sample of raw messages, not all of them.
+        expect(withRaw.length).toBeGreaterThan(0);
+        expect(withRaw.length).toBeLessThan(total);
+        await gateIsUp();
+    });
+});
+
+/** `bytes` of random noise that holds no frame start (STX, read through the model's 7-bit mask), with `frames` corrupt Toledo frames spread in it. */
+function babble(bytes: number, frames: number): { stream: Buffer; noiseBytes: number } {
+    const noise = randomBytes(bytes);
+    for (let i = 0; i < noise.length; i++) if ((noise[i]! & 0x7f) === 0x02) noise[i] = 0x55;
+    const corrupt = Buffer.from(
+        toledo.encode({ kg: 24_560, motion: false, overload: false, underload: false }, { corrupt: true }),
+    );
+    const parts: Buffer[] = [];
+    const step = Math.floor(bytes / frames);
+    for (let i = 0; i < frames; i++) parts.push(noise.subarray(i * step, (i + 1) * step), corrupt);
+    parts.push(noise.subarray(frames * step));
+    return { stream: Buffer.concat(parts), noiseBytes: bytes };
+}
+
+/** Resolves when the command exits 0. */
+function run(command: string, args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => {
+            stderr += String(chunk);
+        });
+        child.once("error", reject);
+        child.once("exit", (code) =>
+            code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${stderr}`)),
+        );
+    });
+}
+
+describe.skipIf(!systemToolAvailable("socat"))("a babbling serial line (socat PTY)", () => {
+    it("megabytes of random bytes: exact counters, and one log line per device per interval, not one per chunk", async () => {
+        const dir = tempDir();
+        const pair = new SocatPair(join(dir.path, "ttyNoiseDevice"), join(dir.path, "ttyNoise"));
+        const captured = captureStream();
+        await pair.start();
+        let noisy: Gate | undefined;
+        try {
+            noisy = await startGate(
+                testConfig(
+                    dir.path,
+                    `  - id: L1\n    devices:\n      - { id: scale-noise, model: toledo-continuous, address: "serial://${pair.hostLink}?baudRate=115200" }\n`,
+                ),
+                { log: pino({ level: "warn" }, captured.stream) },
+            );
+            const runtime = noisy.runtime("scale-noise")!;
+            await eventually(() => runtime.health().status === "online" || undefined, 10_000, "port open");
+            const badFrames = 40;
+            const { stream, noiseBytes } = babble(4 * 1024 * 1024, badFrames);
+            const file = join(dir.path, "noise.bin");
+            writeFileSync(file, stream);
+            const started = performance.now();
+            await run("socat", ["-u", `OPEN:${file}`, `OPEN:${pair.deviceLink},wronly`]);
+            const counted = await eventually(
+                () => {
+                    const counters = runtime.health().counters;
+                    return counters.discardedBytes >= noiseBytes && counters.invalid >= badFrames
+                        ? counters
+                        : undefined;
+                },
+                60_000,
+                "every byte counted",
+            );
+            const elapsedMs = performance.now() - started;
+            expect(counted.discardedBytes).toBe(noiseBytes);
+            expect(counted.invalid).toBe(badFrames);
+            expect(counted.frames).toBe(badFrames);
+            const inputLines = () =>
+                captured
+                    .text()
+                    .split("\n")
+                    .filter((line) => line !== "")
+                    .map((line) => JSON.parse(line) as Record<string, unknown>)
+                    .filter((line) => line.deviceId === "scale-noise" && line.msg !== "device status changed");
+            // One line at the first bad input, then at most one summary per interval: never one per chunk.
+            expect(inputLines().length).toBeLessThanOrEqual(2 + Math.ceil(elapsedMs / BAD_INPUT_LOG_INTERVAL_MS));
+            // The summaries add up to exactly what the counters say.
+            const sumOf = (key: string) => inputLines().reduce((sum, line) => sum + Number(line[key] ?? 0), 0);
+            await eventually(
+                () => (sumOf("discardedBytes") >= noiseBytes && sumOf("badFrames") >= badFrames) || undefined,
+                3 * BAD_INPUT_LOG_INTERVAL_MS,
+                "the last summary line",
+            );
+            expect(sumOf("discardedBytes")).toBe(noiseBytes);
+            expect(sumOf("badFrames")).toBe(badFrames);
+            expect(captured.text().length).toBeLessThan(64 * 1024);
+        } finally {
+            await noisy?.stop();
+            await pair.stop();
+            dir.cleanup();
+        }
     });
 });
 
