@@ -4,7 +4,8 @@
  * notes are passed through verbatim; escaping them is the job of whoever renders them.
  */
 import type { DeviceStatus, PlateValues } from "../core/events.ts";
-import type { LaneSnapshot } from "../lane/correlator.ts";
+import type { LaneSnapshot, PassageStanding } from "../lane/correlator.ts";
+import { outcomeFromState } from "../lane/outcome.ts";
 import type { ClearanceView, DecisionRecord, PassageFacts } from "../lane/types.ts";
 import type { PassageRow } from "../store/passages.ts";
 
@@ -29,30 +30,9 @@ export interface PassageSummary {
      * decision when it differs. `rule` and `reason` are the rules'.
      */
     decision?: { outcome: string; automatic?: string; rule?: string; reason?: string; offline: boolean };
+    /** Before the decision: an officer's hold (HOLD) or diversion (INSPECT) the decision cannot go below. */
+    officerHold?: string;
     awaitingApproval: boolean;
-}
-
-/**
- * The outcome in force: the lane state a passage rests in says what officers made of the rules' decision;
- * a closed passage says it by how it ended.
- */
-export function effectiveOutcome(automatic: string, state: string, closedAs?: string): string {
-    switch (state) {
-        case "RELEASED":
-        case "EXITING":
-            return "RELEASE";
-        case "HELD":
-            return automatic === "REJECT" ? "REJECT" : "HOLD";
-        case "INSPECTION":
-            return "INSPECT";
-        case "CLOSED":
-            if (closedAs === "exited") return "RELEASE";
-            if (closedAs === "diverted") return "INSPECT";
-            if (closedAs === "turned-back") return automatic === "REJECT" ? "REJECT" : "HOLD";
-            return automatic;
-        default:
-            return automatic;
-    }
 }
 
 export interface DeviceDot {
@@ -84,6 +64,7 @@ export function passageSummary(
     awaitingApproval: boolean,
     state: string,
     closedAs?: string,
+    standing: PassageStanding = {},
 ): PassageSummary {
     const front = plateView(facts.frontPlate);
     const rear = plateView(facts.rearPlate);
@@ -102,7 +83,8 @@ export function passageSummary(
         };
     }
     const deciding = decision?.results.find((result) => result.rule === decision.decidingRule);
-    const outcome = decision ? effectiveOutcome(decision.decision, state, closedAs) : undefined;
+    // Kept with the passage since outcome.ts; read from its state for records written before.
+    const outcome = decision ? (standing.outcome ?? outcomeFromState(decision.decision, state, closedAs)) : undefined;
     return {
         id: facts.passageId,
         laneId: facts.laneId,
@@ -126,6 +108,7 @@ export function passageSummary(
                 offline: decision.offline,
             },
         }),
+        ...(!decision && standing.officerHold !== undefined && { officerHold: standing.officerHold }),
         awaitingApproval,
     };
 }
@@ -152,6 +135,8 @@ export function laneTile(
                 clearance,
                 awaitingApproval(passage.passageId),
                 snapshot.state,
+                undefined,
+                passage.standing,
             ),
         }),
     };
@@ -163,7 +148,12 @@ export function rowSummary(
     clearance: ClearanceView | undefined,
     awaitingApproval: boolean,
 ): PassageSummary & { state: string; decidedAt?: string; closedAt?: string; outcome?: string } {
-    const record = row.record as { facts?: PassageFacts; decision?: DecisionRecord; outcome?: string };
+    const record = row.record as {
+        facts?: PassageFacts;
+        decision?: DecisionRecord;
+        outcome?: string;
+        standing?: PassageStanding;
+    };
     const facts: PassageFacts = record.facts ?? {
         passageId: row.passageId,
         laneId: row.laneId,
@@ -177,7 +167,15 @@ export function rowSummary(
         devicesOffline: [],
     };
     return {
-        ...passageSummary(facts, record.decision, clearance, awaitingApproval, row.state, record.outcome),
+        ...passageSummary(
+            facts,
+            record.decision,
+            clearance,
+            awaitingApproval,
+            row.state,
+            record.outcome,
+            record.standing,
+        ),
         // The record's opening time is when the passage was stored; the facts' is when the truck arrived.
         state: row.state,
         ...(row.decidedAt !== null && { decidedAt: row.decidedAt }),
@@ -201,6 +199,8 @@ function summaryOf(entry: TimelineRecord): string {
             return `decided ${rest.join(" ")}`;
         case "COMPLETED":
             return `completed: ${rest.join(" ")}`;
+        case "OUTCOME":
+            return `outcome ${rest.join(" ")}`;
         case "COMMAND":
             return `command ${String(entry.command)}`;
         case "ALERT":

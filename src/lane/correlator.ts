@@ -8,7 +8,19 @@ import type {
     SealValues,
     WeightValues,
 } from "../core/events.ts";
-import type { DecisionRecord, PassageFacts, RuleParams } from "./types.ts";
+import {
+    alertCodeOf,
+    completionOf,
+    ESCALATION,
+    type Outcome,
+    outcomeAtDecision,
+    type PassageCompletion,
+    releaseNeedsFourEyes,
+    restingState,
+    stronger,
+} from "./outcome.ts";
+import { sealBroken } from "./rules.ts";
+import type { DecisionRecord, ExcessKind, PassageFacts, RuleParams } from "./types.ts";
 
 /**
  * The per-lane correlator: one state machine per lane that turns the lane's readings into passages
@@ -34,20 +46,37 @@ export type LaneState =
     | "CLOSED";
 
 export type LaneCommand = "open-barrier" | "light-green" | "light-red";
-export type PassageOutcome = "exited" | "turned-back" | "diverted";
+export type PassageOutcome = PassageCompletion;
 export type AlertSeverity = "critical" | "warning";
 export type RequiredRead = RuleParams["requiredReads"][number];
+
+/**
+ * What one read or event added to a passage: the event stores this, not the whole passage, so a passage's
+ * stored bytes grow with what happened, not with its size times its reads.
+ */
+export type PassageChange =
+    | { plate: PlateValues }
+    | { declaration: string }
+    | { container: { number: string; checkDigitOk: boolean } }
+    /** `displaced`: a kept intact seal this broken one took the place of in a full passage. */
+    | { seal: SealValues; displaced?: string }
+    | { grossKg: number }
+    | { timedOut: string[] }
+    | { deviceOffline: string };
 
 /** What one call of the correlator asks its owner to store, do or show. */
 export type LaneOutput =
     | { type: "passage.opened"; passageId: string; facts: PassageFacts }
-    | { type: "passage.updated"; passageId: string; facts: PassageFacts; state: LaneState }
-    | { type: "passage.decided"; passageId: string; facts: PassageFacts; decision: DecisionRecord }
+    /** `facts` is the whole passage for its record; `change` is what the stored event carries. */
+    | { type: "passage.updated"; passageId: string; facts: PassageFacts; change: PassageChange; state: LaneState }
+    /** `outcome`: the rules' decision as an officer's hold before it raised it (outcome.ts). */
+    | { type: "passage.decided"; passageId: string; facts: PassageFacts; decision: DecisionRecord; outcome: Outcome }
     | { type: "command"; passageId: string; command: LaneCommand }
     | { type: "alert"; passageId?: string; code: string; severity: AlertSeverity; message: string }
     | { type: "passage.completed"; passageId: string; outcome: PassageOutcome }
     | { type: "approval.required"; passageId: string; requestedBy: string }
-    | { type: "state"; state: LaneState; passageId?: string };
+    /** `outcome`: the outcome in force, on the state a decided passage rests in for it (outcome.ts). */
+    | { type: "state"; state: LaneState; passageId?: string; outcome?: Outcome };
 
 /** A device of the lane as configured; `kind` "plate" with `role` "rear" is the rear (trailer) camera. */
 export interface LaneDevice {
@@ -107,9 +136,33 @@ export interface OfficerActionRequest {
     now: number;
 }
 
+/** What officers made of a passage, beside the rules' decision: kept with the passage record. */
+export interface PassageStanding {
+    /** The outcome in force once decided (see outcome.ts). */
+    outcome?: Outcome;
+    /** An officer's hold or divert made before the decision: the decision cannot go below it. */
+    officerHold?: Outcome;
+    /** The first half of a four-eyes release, waiting for a supervisor. */
+    approvalRequestedBy?: string;
+}
+
 export interface LaneSnapshot {
     state: LaneState;
-    passage?: { passageId: string; facts: PassageFacts; decision?: DecisionRecord; openedAt: number };
+    passage?: {
+        passageId: string;
+        facts: PassageFacts;
+        decision?: DecisionRecord;
+        openedAt: number;
+        standing: PassageStanding;
+    };
+}
+
+/** A passage as its record keeps it, to carry on with after a restart. */
+export interface SavedPassage {
+    facts: PassageFacts;
+    state: LaneState;
+    decision?: DecisionRecord;
+    standing: PassageStanding;
 }
 
 interface Passage {
@@ -122,10 +175,14 @@ interface Passage {
     exitTimeoutAlerted: boolean;
     /** The identify timeout passed: a plate from one camera is then enough. */
     identifyExpired: boolean;
-    /** An officer held or diverted the passage before it was decided: the decision cannot release it. */
-    override?: "hold" | "divert";
+    /** The strongest hold or divert of an officer before the decision: the decision cannot go below it. */
+    officerHold?: Outcome;
+    /** The outcome in force once decided: the rules' decision as officers raised or released it. */
+    outcome?: Outcome;
     /** First release of a four-eyes passage, waiting for a supervisor. */
     approvalRequestedBy?: string;
+    /** The kinds whose bound this passage reached (alerted once each). */
+    excessAlerted: Set<ExcessKind>;
     /** The exit loop was occupied while EXITING, so its clearing means the truck has left. */
     exitLoopSeen: boolean;
     tailgatingAlerted: boolean;
@@ -142,6 +199,12 @@ type VehicleReading = Extract<Reading, { kind: "plate" | "scan" | "container" | 
 const MAX_BUFFERED = 256;
 /** Enough closed ids to tell "closed" from "unknown" for actions on recent passages. */
 const MAX_CLOSED_IDS = 100;
+/**
+ * Distinct reads of one kind (plate reads, declarations, containers, seals) a passage keeps. A truck has a
+ * handful; a reader in range of a yard reports hundreds of seals, and each kept one is in every record
+ * write and in the decided event. Beyond it reads are counted in facts.excess and the passage is held.
+ */
+export const MAX_FACTS_PER_KIND = 64;
 
 /**
  * Correlates one lane's readings into passages. Every method returns the outputs it produced, in order;
@@ -224,7 +287,7 @@ export class LaneCorrelator {
             severity: "warning",
             message: `device ${deviceId} went offline during passage ${passage.facts.passageId}`,
         });
-        this.factsChanged(passage, now, out);
+        this.factsChanged(passage, { deviceOffline: deviceId }, now, out);
         return out;
     }
 
@@ -287,11 +350,12 @@ export class LaneCorrelator {
     /**
      * An officer's action on the lane's current passage.
      * - confirm: acknowledges the decision; no output.
-     * - hold / divert: before the decision, the passage will not be released whatever the rules say; after
-     *   it, the passage becomes HELD / INSPECTION with a red light. Too late once the barrier opened.
-     * - release: releases a HELD or INSPECTION passage (green light, open barrier). When the decision has
-     *   fourEyes, the first release only returns `approval.required`; a second release by a different
-     *   person with role "supervisor" releases it.
+     * - hold / divert: raise the outcome to HOLD / INSPECT, never lower it (outcome.ts): before the decision
+     *   the decision cannot go below it; after it, a passage below becomes HELD / INSPECTION with a red
+     *   light, and one already at or above stays as it is. Too late once the barrier opened.
+     * - release: releases a HELD or INSPECTION passage (green light, open barrier). When the decision needs
+     *   four eyes (releaseNeedsFourEyes), the first release only returns `approval.required`; a second
+     *   release by a different person with role "supervisor" releases it.
      * @throws GateError API_BAD_REQUEST with the reason: unknown or closed passage, blank reason code,
      *   confirm/release before the decision, release of a released passage, hold/divert after the barrier
      *   opened, a four-eyes approval by the requester themselves or by someone who is not a supervisor.
@@ -323,28 +387,29 @@ export class LaneCorrelator {
                     );
                 }
                 passage.approvalRequestedBy = undefined;
-                if (!passage.decision) {
-                    passage.override = action;
+                const asked = ESCALATION[action];
+                if (passage.outcome === undefined) {
+                    passage.officerHold = outcomeAtDecision(asked, passage.officerHold);
                     break;
                 }
-                const target = action === "hold" ? "HELD" : "INSPECTION";
-                if (passage.state === target) break;
-                this.stop(
+                const target = stronger(passage.outcome, asked);
+                if (target === passage.outcome) break;
+                this.settle(
                     passage,
                     target,
-                    action === "hold" ? "PASSAGE_HELD" : "PASSAGE_INSPECT",
                     `${action === "hold" ? "held" : "diverted to inspection"} by ${officerId}: ${request.reasonCode}`,
+                    now,
                     out,
                 );
                 break;
             }
             case "release":
-                if (!passage.decision)
+                if (!passage.decision || passage.outcome === undefined)
                     throw new GateError("API_BAD_REQUEST", `passage ${passageId} is not decided yet`);
-                if (passage.state !== "HELD" && passage.state !== "INSPECTION") {
+                if (passage.outcome === "RELEASE") {
                     throw new GateError("API_BAD_REQUEST", `passage ${passageId} is already released`);
                 }
-                if (passage.decision.fourEyes) {
+                if (releaseNeedsFourEyes(passage.decision)) {
                     const requestedBy = passage.approvalRequestedBy;
                     if (requestedBy === undefined) {
                         passage.approvalRequestedBy = officerId;
@@ -365,8 +430,7 @@ export class LaneCorrelator {
                     }
                     passage.approvalRequestedBy = undefined;
                 }
-                passage.override = undefined;
-                this.release(passage, now, out);
+                this.settle(passage, "RELEASE", `released by ${officerId}: ${request.reasonCode}`, now, out);
                 break;
         }
         return out;
@@ -383,7 +447,41 @@ export class LaneCorrelator {
                 facts: structuredClone(passage.facts),
                 ...(passage.decision && { decision: structuredClone(passage.decision) }),
                 openedAt: passage.facts.openedAt,
+                standing: standingOf(passage),
             },
+        };
+    }
+
+    /**
+     * Carries on with a passage the gate was handling when it stopped (read back from its record), so a
+     * restart neither forgets an officer's hold nor lets the truck's next read open a second passage. Its
+     * timeouts count from now; the lane's loops and barrier are learnt again from the devices. Ignored
+     * while the lane has a passage, or for a passage that already closed.
+     */
+    restore(saved: SavedPassage, now: number): void {
+        if (this.passage || saved.state === "CLOSED" || saved.facts.laneId !== this.options.laneId) return;
+        const decided = saved.decision !== undefined;
+        const clock = this.elapsedClock(now);
+        // A decision without a kept outcome (a record of an older release) stands as the rules made it.
+        const outcome = decided ? (saved.standing.outcome ?? saved.decision?.decision) : undefined;
+        this.passage = {
+            facts: structuredClone(saved.facts),
+            state: saved.state === "DECIDING" ? "IDENTIFYING" : saved.state,
+            windowStart: clock,
+            exitTimeoutAlerted: false,
+            identifyExpired: false,
+            exitLoopSeen: false,
+            tailgatingAlerted: false,
+            excessAlerted: new Set(
+                Object.entries(saved.facts.excess ?? {}).flatMap(([kind, n]) => (n > 0 ? [kind as ExcessKind] : [])),
+            ),
+            ...(saved.decision && { decision: structuredClone(saved.decision) }),
+            ...(outcome !== undefined && { outcome }),
+            ...(saved.standing.officerHold !== undefined && { officerHold: saved.standing.officerHold }),
+            ...(saved.standing.approvalRequestedBy !== undefined && {
+                approvalRequestedBy: saved.standing.approvalRequestedBy,
+            }),
+            ...(outcome === "RELEASE" && { releasedAt: clock }),
         };
     }
 
@@ -458,9 +556,10 @@ export class LaneCorrelator {
             this.bufferForNext(reading, now);
             return;
         }
-        if (!this.record(passage, reading)) return;
+        const change = this.record(passage, reading, out);
+        if (!change) return;
         if (reading.kind === "seal" && passage.decision) this.alertLateSeal(passage, reading.values, out);
-        this.factsChanged(passage, now, out);
+        this.factsChanged(passage, change, now, out);
     }
 
     /** Never merge two trucks: after the decision, reads that cannot be this truck's wait for the next passage. */
@@ -505,51 +604,124 @@ export class LaneCorrelator {
         if (this.buffer.length > MAX_BUFFERED) this.buffer.shift();
     }
 
-    /** Adds a read to the facts; false when it adds nothing (a duplicate, or nothing the facts keep). */
-    private record(passage: Passage, reading: VehicleReading): boolean {
+    /**
+     * Adds a read to the facts and says what it changed; undefined when it changes nothing (a repeat, or
+     * nothing the facts keep). A kind at its bound counts the read in facts.excess instead.
+     */
+    private record(passage: Passage, reading: VehicleReading, out: LaneOutput[]): PassageChange | undefined {
         const facts = passage.facts;
         switch (reading.kind) {
             case "plate":
-                return recordPlate(facts, reading.values);
+                return this.recordPlate(passage, reading.values, out);
             case "container":
-                return recordContainer(facts, reading.values.number, reading.values.checkDigitOk);
+                return this.recordContainer(passage, reading.values.number, reading.values.checkDigitOk, out);
             case "scan": {
                 const parsed = reading.values.parsed;
-                if (parsed.type === "container") return recordContainer(facts, parsed.number, parsed.checkDigitOk);
-                if (parsed.type !== "declaration" || facts.declarations.includes(parsed.number)) return false;
+                if (parsed.type === "container")
+                    return this.recordContainer(passage, parsed.number, parsed.checkDigitOk, out);
+                if (parsed.type !== "declaration" || facts.declarations.includes(parsed.number)) return undefined;
+                if (facts.declarations.length >= MAX_FACTS_PER_KIND)
+                    return this.countExcess(passage, "declarations", out);
                 facts.declarations.push(parsed.number);
-                return true;
+                return { declaration: parsed.number };
             }
-            case "seal": {
-                const seal = reading.values;
-                const index = facts.seals.findIndex((known) => known.sealId === seal.sealId);
-                if (index < 0) facts.seals.push(seal);
-                else if (facts.seals[index]?.status === seal.status) return false;
-                else facts.seals[index] = seal;
-                return true;
-            }
+            case "seal":
+                return this.recordSeal(passage, reading.values, out);
             case "weight": {
                 const weight = reading.values;
-                if (!isSettled(weight)) return false;
+                if (!isSettled(weight)) return undefined;
                 // After the decision the decided weight stays: later settled values are partial axle loads
                 // of a truck driving off. A weight that arrives late, after a timeout, is still recorded.
-                if (passage.decision && facts.grossKg !== undefined) return false;
-                if (facts.grossKg === weight.kg) return false;
+                if (passage.decision && facts.grossKg !== undefined) return undefined;
+                if (facts.grossKg === weight.kg) return undefined;
                 facts.grossKg = weight.kg;
-                return true;
+                return { grossKg: weight.kg };
             }
         }
     }
 
-    private factsChanged(passage: Passage, now: number, out: LaneOutput[]): void {
+    /** Keeps every distinct read; the best confidence per position wins. A read no better than one kept is a repeat. */
+    private recordPlate(passage: Passage, plate: PlateValues, out: LaneOutput[]): PassageChange | undefined {
+        const facts = passage.facts;
+        const repeat = facts.plateReads.some(
+            (known) =>
+                known.position === plate.position &&
+                known.normalized === plate.normalized &&
+                known.confidence >= plate.confidence,
+        );
+        if (repeat) return undefined;
+        const key = plate.position === "front" ? "frontPlate" : "rearPlate";
+        const best = facts[key];
+        const better = !best || plate.confidence > best.confidence;
+        if (facts.plateReads.length >= MAX_FACTS_PER_KIND) {
+            this.countExcess(passage, "plateReads", out);
+            // The best read of each position still counts: it is what the plates are matched by.
+            if (!better) return undefined;
+        } else facts.plateReads.push(plate);
+        if (better) facts[key] = plate;
+        return { plate };
+    }
+
+    private recordContainer(
+        passage: Passage,
+        number: string,
+        checkDigitOk: boolean,
+        out: LaneOutput[],
+    ): PassageChange | undefined {
+        const containers = passage.facts.containers;
+        if (containers.some((container) => container.number === number)) return undefined;
+        if (containers.length >= MAX_FACTS_PER_KIND) return this.countExcess(passage, "containers", out);
+        containers.push({ number, checkDigitOk });
+        return { container: { number, checkDigitOk } };
+    }
+
+    /** The latest read of each seal; in a full passage a broken seal displaces an intact one, never the reverse. */
+    private recordSeal(passage: Passage, seal: SealValues, out: LaneOutput[]): PassageChange | undefined {
+        const seals = passage.facts.seals;
+        const index = seals.findIndex((known) => known.sealId === seal.sealId);
+        if (index >= 0) {
+            if (seals[index]?.status === seal.status) return undefined;
+            seals[index] = seal;
+            return { seal };
+        }
+        if (seals.length < MAX_FACTS_PER_KIND) {
+            seals.push(seal);
+            return { seal };
+        }
+        this.countExcess(passage, "seals", out);
+        const intact = sealBroken(seal) ? seals.findIndex((known) => !sealBroken(known)) : -1;
+        const displaced = seals[intact];
+        if (!displaced) return undefined;
+        seals[intact] = seal;
+        return { seal, displaced: displaced.sealId };
+    }
+
+    /** One read more than the passage keeps of its kind: counted, alerted once per kind, not stored. */
+    private countExcess(passage: Passage, kind: ExcessKind, out: LaneOutput[]): undefined {
+        const excess = passage.facts.excess ?? {};
+        passage.facts.excess = excess;
+        excess[kind] = (excess[kind] ?? 0) + 1;
+        if (passage.excessAlerted.has(kind)) return undefined;
+        passage.excessAlerted.add(kind);
+        out.push({
+            type: "alert",
+            passageId: passage.facts.passageId,
+            code: "PASSAGE_READS_BOUNDED",
+            severity: "warning",
+            message: `passage ${passage.facts.passageId} keeps at most ${MAX_FACTS_PER_KIND} ${kind}; further ones are counted, not kept, and the passage is not released automatically`,
+        });
+        return undefined;
+    }
+
+    private factsChanged(passage: Passage, change: PassageChange, now: number, out: LaneOutput[]): void {
         if (passage.decision) {
-            out.push(this.updated(passage));
+            out.push(this.updated(passage, change));
             return;
         }
         const missing = this.missing(passage);
         const ready = missing.waiting.length === 0;
         if (!ready) this.setState(passage, this.collectingState(passage, missing.waiting), out);
-        out.push(this.updated(passage));
+        out.push(this.updated(passage, change));
         if (ready) this.decide(passage, now, out);
     }
 
@@ -627,6 +799,7 @@ export class LaneCorrelator {
             identifyExpired: false,
             exitLoopSeen: false,
             tailgatingAlerted: false,
+            excessAlerted: new Set(),
         };
         this.passage = passage;
         out.push({ type: "passage.opened", passageId, facts: structuredClone(facts) });
@@ -639,7 +812,7 @@ export class LaneCorrelator {
         // Every required read still absent when the passage is decided did not arrive in time, the weight too
         // when the identification ran out first: the passage is not kept waiting for it any longer.
         passage.facts.timedOut = [...new Set([...passage.facts.timedOut, ...absent])];
-        out.push(this.updated(passage));
+        out.push(this.updated(passage, { timedOut: passage.facts.timedOut }));
         this.decide(passage, now, out);
     }
 
@@ -660,36 +833,29 @@ export class LaneCorrelator {
             });
         }
         passage.decision = record;
-        out.push({ type: "passage.decided", passageId, facts: structuredClone(passage.facts), decision: record });
-        if (passage.override) {
-            const hold = passage.override === "hold";
-            this.stop(
-                passage,
-                hold ? "HELD" : "INSPECTION",
-                hold ? "PASSAGE_HELD" : "PASSAGE_INSPECT",
-                `decided ${record.decision}; an officer ${hold ? "held" : "diverted"} it before the decision`,
-                out,
-            );
-            return;
-        }
+        const outcome = outcomeAtDecision(record.decision, passage.officerHold);
+        out.push({
+            type: "passage.decided",
+            passageId,
+            facts: structuredClone(passage.facts),
+            decision: record,
+            outcome,
+        });
         const reason =
-            record.results.find((result) => result.rule === record.decidingRule)?.reason ??
-            record.decidingRule ??
-            "no reason given";
-        switch (record.decision) {
-            case "RELEASE":
-                this.release(passage, now, out);
-                break;
-            case "HOLD":
-                this.stop(passage, "HELD", "PASSAGE_HELD", reason, out);
-                break;
-            case "REJECT":
-                this.stop(passage, "HELD", "PASSAGE_REJECTED", reason, out);
-                break;
-            case "INSPECT":
-                this.stop(passage, "INSPECTION", "PASSAGE_INSPECT", reason, out);
-                break;
-        }
+            outcome !== record.decision
+                ? `decided ${record.decision}; an officer ${passage.officerHold === "HOLD" ? "held" : "diverted"} it before the decision`
+                : (record.results.find((result) => result.rule === record.decidingRule)?.reason ??
+                  record.decidingRule ??
+                  "no reason given");
+        this.settle(passage, outcome, reason, now, out);
+    }
+
+    /** Puts the passage at `outcome`: released (green, barrier opens), or stopped with its alert. */
+    private settle(passage: Passage, outcome: Outcome, reason: string, now: number, out: LaneOutput[]): void {
+        passage.outcome = outcome;
+        const code = alertCodeOf(outcome);
+        if (code === undefined) this.release(passage, now, out);
+        else this.stop(passage, code, reason, out);
     }
 
     private release(passage: Passage, now: number, out: LaneOutput[]): void {
@@ -701,13 +867,7 @@ export class LaneCorrelator {
     }
 
     /** HELD or INSPECTION: a red light and an alert for the officer. gate-edge never commands a close. */
-    private stop(
-        passage: Passage,
-        state: "HELD" | "INSPECTION",
-        code: string,
-        reason: string,
-        out: LaneOutput[],
-    ): void {
+    private stop(passage: Passage, code: string, reason: string, out: LaneOutput[]): void {
         const passageId = passage.facts.passageId;
         out.push({ type: "command", passageId, command: "light-red" });
         out.push({
@@ -717,14 +877,14 @@ export class LaneCorrelator {
             severity: code === "PASSAGE_REJECTED" ? "critical" : "warning",
             message: `passage ${passageId}: ${reason}`,
         });
-        this.setState(passage, state, out);
+        this.setState(passage, restingState(passage.outcome ?? "HOLD"), out);
     }
 
     /** A truck that was not released completes when it has left: entry loop clear and nothing on the lane. */
     private maybeTurnedBack(passage: Passage, now: number, out: LaneOutput[]): void {
         if (this.loops.entry || this.loops.safety || this.loops.exit || this.scaleLoaded()) return;
-        if (passage.state === "HELD") this.close(passage, "turned-back", now, out);
-        else if (passage.state === "INSPECTION") this.close(passage, "diverted", now, out);
+        if (passage.outcome !== undefined && passage.outcome !== "RELEASE")
+            this.close(passage, completionOf(passage.outcome), now, out);
         else if (!passage.decision && this.missing(passage).absent.length === this.options.requiredReads.length) {
             // Nothing the rules need ever arrived: a car, a person or a truck that reversed out, not a passage
             // to decide.
@@ -778,14 +938,21 @@ export class LaneCorrelator {
     private setState(passage: Passage, state: LaneState, out: LaneOutput[]): void {
         if (passage.state === state) return;
         passage.state = state;
-        out.push({ type: "state", state, passageId: passage.facts.passageId });
+        out.push({
+            type: "state",
+            state,
+            passageId: passage.facts.passageId,
+            ...(passage.outcome !== undefined &&
+                state === restingState(passage.outcome) && { outcome: passage.outcome }),
+        });
     }
 
-    private updated(passage: Passage): LaneOutput {
+    private updated(passage: Passage, change: PassageChange): LaneOutput {
         return {
             type: "passage.updated",
             passageId: passage.facts.passageId,
             facts: structuredClone(passage.facts),
+            change,
             state: passage.state,
         };
     }
@@ -804,28 +971,6 @@ function opensPassage(reading: VehicleReading): boolean {
     );
 }
 
-/** Keeps every distinct read; the best confidence per position wins. A read no better than one kept is a repeat. */
-function recordPlate(facts: PassageFacts, plate: PlateValues): boolean {
-    const repeat = facts.plateReads.some(
-        (known) =>
-            known.position === plate.position &&
-            known.normalized === plate.normalized &&
-            known.confidence >= plate.confidence,
-    );
-    if (repeat) return false;
-    facts.plateReads.push(plate);
-    const key = plate.position === "front" ? "frontPlate" : "rearPlate";
-    const best = facts[key];
-    if (!best || plate.confidence > best.confidence) facts[key] = plate;
-    return true;
-}
-
-function recordContainer(facts: PassageFacts, number: string, checkDigitOk: boolean): boolean {
-    if (facts.containers.some((container) => container.number === number)) return false;
-    facts.containers.push({ number, checkDigitOk });
-    return true;
-}
-
 function failedDecision(err: unknown): DecisionRecord {
     const reason = `the rules could not be evaluated: ${err instanceof Error ? err.message : String(err)}`;
     return {
@@ -836,5 +981,13 @@ function failedDecision(err: unknown): DecisionRecord {
         clearanceVersion: "unknown",
         offline: false,
         fourEyes: false,
+    };
+}
+
+function standingOf(passage: Passage): PassageStanding {
+    return {
+        ...(passage.outcome !== undefined && { outcome: passage.outcome }),
+        ...(passage.officerHold !== undefined && { officerHold: passage.officerHold }),
+        ...(passage.approvalRequestedBy !== undefined && { approvalRequestedBy: passage.approvalRequestedBy }),
     };
 }

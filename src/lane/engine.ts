@@ -6,9 +6,10 @@ import { errorMessage, GateError } from "../core/errors.ts";
 import type { AppendOptions, DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { PassageStore } from "../store/passages.ts";
-import { LaneCorrelator, type LaneOutput } from "./correlator.ts";
+import { LaneCorrelator, type LaneOutput, type LaneState, type PassageStanding } from "./correlator.ts";
+import { type Outcome, restingState } from "./outcome.ts";
 import { decide } from "./rules.ts";
-import type { ClearanceView, PassageFacts, RuleParams } from "./types.ts";
+import type { ClearanceView, DecisionRecord, PassageFacts, RuleParams } from "./types.ts";
 
 /** What the engine asks of the gate: commands to a lane's PLC and the lane display topic. */
 export interface LaneEngineDeps {
@@ -44,6 +45,16 @@ export interface OfficerActionResult {
 }
 
 const TICK_MS = 250;
+
+const LANE_STATES: ReadonlySet<string> = new Set<LaneState>([
+    "VEHICLE_PRESENT",
+    "IDENTIFYING",
+    "WEIGHING",
+    "RELEASED",
+    "HELD",
+    "INSPECTION",
+    "EXITING",
+]);
 
 export function ruleParams(config: GateConfig): RuleParams {
     return {
@@ -92,7 +103,7 @@ export class LaneEngine {
     }
 
     start(): void {
-        for (const lane of this.config.lanes) this.addLane(lane);
+        for (const lane of this.config.lanes) this.restore(this.addLane(lane), lane.id);
         this.deps.bus.on("committed", this, (event) => this.onCommitted(event));
         this.timer = setInterval(() => this.tick(), TICK_MS);
         this.timer.unref();
@@ -139,6 +150,36 @@ export class LaneEngine {
             at: new Date(this.deps.clock.now()).toISOString(),
         });
         return correlator;
+    }
+
+    /**
+     * After a restart the lane carries on with the passage its record says it was handling: the facts,
+     * the decision and what officers made of it (an officer's hold before the decision, a four-eyes
+     * request), so neither is forgotten and the truck's next read does not open a second passage.
+     */
+    private restore(correlator: LaneCorrelator, laneId: string): void {
+        const row = this.deps.passages.openOf(laneId);
+        const record = row?.record as
+            | { facts?: PassageFacts; decision?: DecisionRecord; standing?: PassageStanding }
+            | undefined;
+        if (!row || !record?.facts) return;
+        correlator.restore(
+            {
+                facts: record.facts,
+                // The column holds only the correlator's own states; an unknown one restarts collecting.
+                state: (LANE_STATES.has(row.state) ? row.state : "IDENTIFYING") as LaneState,
+                ...(record.decision && { decision: record.decision }),
+                standing: record.standing ?? {},
+            },
+            this.deps.clock.now(),
+        );
+        this.deps.log.info({ laneId, passageId: row.passageId, state: row.state }, "passage restored after a restart");
+        this.deps.publishState(laneId, {
+            laneId,
+            state: correlator.state,
+            passageId: row.passageId,
+            at: new Date(this.deps.clock.now()).toISOString(),
+        });
     }
 
     /** The state of a lane (IDLE when it has no passage), undefined for a lane the engine does not run. */
@@ -223,6 +264,7 @@ export class LaneEngine {
             ...(request.note !== undefined && { note: request.note }),
         });
         await this.handle(row.laneId, outputs);
+        this.keepStanding(request.passageId, correlator.snapshot().passage?.standing);
         return { awaitingApproval: outputs.some((output) => output.type === "approval.required") };
     }
 
@@ -289,11 +331,17 @@ export class LaneEngine {
                 case "passage.updated":
                 case "passage.decided":
                 case "passage.completed": {
+                    // An update stores what changed; the whole passage is in its opened and decided events and
+                    // its record, so a passage's stored bytes grow with its reads, not with their square.
+                    const data =
+                        output.type === "passage.updated"
+                            ? { passageId: output.passageId, state: output.state, change: output.change }
+                            : { ...output, type: undefined };
                     await this.store({
                         type: output.type,
                         laneId,
                         occurredAt: now,
-                        data: JSON.parse(JSON.stringify({ ...output, type: undefined })),
+                        data: JSON.parse(JSON.stringify(data)),
                     });
                     this.recordPassage(laneId, output, iso);
                     break;
@@ -345,7 +393,7 @@ export class LaneEngine {
                     // The record follows the lane: an officer's hold before the decision leaves a RELEASE
                     // decision on a HELD passage, and only this output says so.
                     if (output.passageId !== undefined && output.state !== "DECIDING")
-                        this.recordState(output.passageId, output.state);
+                        this.recordState(output.passageId, output.state, output.outcome, iso);
                     this.deps.publishState(laneId, {
                         laneId,
                         state: output.state,
@@ -357,9 +405,38 @@ export class LaneEngine {
         }
     }
 
-    private recordState(passageId: string, state: string): void {
+    /** The lane state and the outcome in force; a changed outcome is a step of the timeline. */
+    private recordState(passageId: string, state: string, outcome: Outcome | undefined, iso: string): void {
         const existing = this.deps.passages.get(passageId);
-        if (existing && existing.state !== state) this.deps.passages.upsert({ ...existing, state });
+        if (!existing) return;
+        const record = existing.record as { standing?: PassageStanding; timeline?: unknown[] };
+        const was = record.standing?.outcome;
+        if (existing.state === state && was === outcome) return;
+        const changed = outcome !== undefined && outcome !== was;
+        // The first outcome is the decision's unless an officer's hold before it raised it: only then a step.
+        const step = changed && (was !== undefined || outcome !== existing.decision);
+        this.deps.passages.upsert({
+            ...existing,
+            state,
+            record: changed
+                ? {
+                      ...record,
+                      standing: { ...record.standing, outcome },
+                      timeline: step
+                          ? [...(record.timeline ?? []), { at: iso, step: `OUTCOME ${outcome}` }]
+                          : record.timeline,
+                  }
+                : record,
+        });
+    }
+
+    /** What officers made of the passage, so a restart carries on with it (restore). */
+    private keepStanding(passageId: string, standing: PassageStanding | undefined): void {
+        const existing = this.deps.passages.get(passageId);
+        if (!existing || standing === undefined) return;
+        const record = existing.record as { standing?: PassageStanding };
+        if (JSON.stringify(record.standing ?? {}) === JSON.stringify(standing)) return;
+        this.deps.passages.upsert({ ...existing, record: { ...record, standing } });
     }
 
     /** Adds a command, alert or officer action to the passage record's timeline. */
@@ -400,9 +477,7 @@ export class LaneEngine {
             record.decision = output.decision;
             decision = output.decision.decision;
             decidedAt = iso;
-            state = { RELEASE: "RELEASED", HOLD: "HELD", INSPECT: "INSPECTION", REJECT: "HELD" }[
-                output.decision.decision
-            ];
+            state = restingState(output.outcome);
         }
         if (output.type === "passage.completed") {
             record.outcome = output.outcome;

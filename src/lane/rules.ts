@@ -14,7 +14,9 @@
  * thing fails once, in the rule that owns it (required-reads, declaration-known). Anything the cache
  * cannot vouch for (an unknown declaration, an unknown container) HOLDs; it never RELEASEs.
  */
+import type { SealValues } from "../core/events.ts";
 import { likelyMisread, normalizePlate, parseContainerNumber, parseDeclarationNumber } from "../core/identifiers.ts";
+import { strongestSeverity } from "./outcome.ts";
 import type {
     ClearanceView,
     DecisionRecord,
@@ -26,11 +28,9 @@ import type {
 } from "./types.ts";
 
 /** Bump on every change to a rule's logic, so a recorded decision says which rules made it. */
-export const RULE_SET_VERSION = "2026.11-2";
+export const RULE_SET_VERSION = "2026.11-3";
 
 export type Rule = (facts: PassageFacts, clearance: ClearanceView, params: RuleParams, now: number) => RuleResult;
-
-const SEVERITY_RANK: Readonly<Record<Severity, number>> = { HOLD: 1, INSPECT: 2, REJECT: 3 };
 
 function pass(rule: string, reason: string, extra: Partial<RuleResult> = {}): RuleResult {
     return { rule, pass: true, reason, severity: "HOLD", ...extra };
@@ -38,12 +38,6 @@ function pass(rule: string, reason: string, extra: Partial<RuleResult> = {}): Ru
 
 function fail(rule: string, severity: Severity, reason: string, fourEyes?: boolean): RuleResult {
     return fourEyes ? { rule, pass: false, reason, severity, fourEyes } : { rule, pass: false, reason, severity };
-}
-
-function mostSevere(severities: readonly Severity[]): Severity {
-    let worst: Severity = "HOLD";
-    for (const s of severities) if (SEVERITY_RANK[s] > SEVERITY_RANK[worst]) worst = s;
-    return worst;
 }
 
 function minutes(ms: number): string {
@@ -123,8 +117,9 @@ export const clearanceFresh: Rule = (_facts, clearance, params, now) => {
 /**
  * "required-reads": every kind in `requiredReads` is present (plate: the front or rear plate read with
  * confidence ≥ minPlateConfidence; declaration: one scanned; weight: gross kg known; seal: one seal read),
- * no read timed out and no lane device was offline during the passage. Any failure → HOLD, with every
- * missing read, timeout and offline device named.
+ * no read timed out, no lane device was offline during the passage and the passage kept every distinct
+ * read (facts.excess: a flood beyond what a passage keeps cannot be vouched for). Any failure → HOLD, with
+ * every missing read, timeout, offline device and uncounted kind named.
  */
 export const requiredReads: Rule = (facts, _clearance, params) => {
     const id = "required-reads";
@@ -145,6 +140,12 @@ export const requiredReads: Rule = (facts, _clearance, params) => {
     if (facts.timedOut.length > 0) problems.push(`timed out: ${facts.timedOut.join(", ")}`);
     if (facts.devicesOffline.length > 0) {
         problems.push(`device offline during the passage: ${facts.devicesOffline.join(", ")}`);
+    }
+    const excess = Object.entries(facts.excess ?? {}).filter(([, count]) => count > 0);
+    if (excess.length > 0) {
+        problems.push(
+            `more reads than a passage keeps, not kept: ${excess.map(([kind, n]) => `${n} ${kind}`).join(", ")}`,
+        );
     }
     if (problems.length > 0) return fail(id, "HOLD", problems.join("; "));
     return pass(id, params.requiredReads.length > 0 ? `all required reads present` : "no reads required");
@@ -207,7 +208,7 @@ export const declarationValid: Rule = (facts, clearance, _params, now) => {
         }
     }
     if (problems.length === 0) return pass(id, "declaration cleared and within its validity");
-    return fail(id, mostSevere(problems.map((p) => p.severity)), problems.map((p) => p.reason).join("; "));
+    return fail(id, strongestSeverity(problems.map((p) => p.severity)), problems.map((p) => p.reason).join("; "));
 };
 
 /**
@@ -229,7 +230,12 @@ export const channel: Rule = (facts, clearance) => {
         }
     }
     if (problems.length > 0) {
-        return fail(id, mostSevere(problems.map((p) => p.severity)), problems.map((p) => p.reason).join("; "), red);
+        return fail(
+            id,
+            strongestSeverity(problems.map((p) => p.severity)),
+            problems.map((p) => p.reason).join("; "),
+            red,
+        );
     }
     const channels = [...new Set(declarations.map((d) => d.channel))].join(", ");
     const done = red ? " (inspection done)" : declarations.some((d) => d.channel === "YELLOW") ? " (checked)" : "";
@@ -316,6 +322,11 @@ export const containers: Rule = (facts, clearance) => {
     return pass(id, `container${facts.containers.length > 1 ? "s" : ""} declared, check digits valid`);
 };
 
+/** A seal that reports it was tampered with or opened: such a truck is inspected. */
+export function sealBroken(seal: Pick<SealValues, "status">): boolean {
+    return seal.status === "TAMPERED" || seal.status === "OPENED";
+}
+
 /**
  * "seals": any seal read TAMPERED or OPENED → INSPECT, whatever the declaration says. Then, against the
  * known declarations: every seal declared for the containers read must be read and SEALED (else HOLD),
@@ -323,7 +334,7 @@ export const containers: Rule = (facts, clearance) => {
  */
 export const seals: Rule = (facts, clearance) => {
     const id = "seals";
-    const broken = facts.seals.filter((s) => s.status === "TAMPERED" || s.status === "OPENED");
+    const broken = facts.seals.filter(sealBroken);
     if (broken.length > 0) {
         return fail(id, "INSPECT", broken.map((s) => `seal ${s.sealId} reports ${s.status}`).join("; "));
     }
@@ -448,7 +459,7 @@ export function decide(facts: PassageFacts, clearance: ClearanceView, params: Ru
         }
     });
     const failed = results.filter((r) => !r.pass);
-    const severity = failed.length > 0 ? mostSevere(failed.map((r) => r.severity)) : undefined;
+    const severity = failed.length > 0 ? strongestSeverity(failed.map((r) => r.severity)) : undefined;
     const deciding = severity === undefined ? undefined : failed.find((r) => r.severity === severity);
 
     let age: number | undefined;

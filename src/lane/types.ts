@@ -72,7 +72,15 @@ export interface PassageFacts {
     timedOut: string[];
     /** Devices of the lane that were offline at some point during the passage. */
     devicesOffline: string[];
+    /**
+     * Reads a passage did not keep because it already holds as many distinct ones of that kind as it
+     * keeps (a reader flooding ids): counted, never stored, and the passage is not released automatically.
+     */
+    excess?: Partial<Record<ExcessKind, number>>;
 }
+
+/** The lists of a passage that are bounded. */
+export type ExcessKind = "plateReads" | "declarations" | "containers" | "seals";
 
 export type Severity = "HOLD" | "INSPECT" | "REJECT";
 

@@ -103,6 +103,18 @@ export class PassageStore {
         return row && fromRaw(row);
     }
 
+    /**
+     * The lane's newest passage if it has not closed: the one the lane was handling when the gate stopped.
+     * An older one left open is history, not the truck in the lane. Ids break ties: the next truck's passage
+     * opens in the same millisecond its predecessor closes, and ids grow.
+     */
+    openOf(laneId: string): PassageRow | undefined {
+        const row = this.db
+            .prepare("SELECT * FROM passages WHERE lane_id = ? ORDER BY opened_at DESC, passage_id DESC LIMIT 1")
+            .get(laneId) as Raw | undefined;
+        return row && row.state !== "CLOSED" ? fromRaw(row) : undefined;
+    }
+
     /** Newest first. `plate` matches a normalised plate exactly; `decision` one of the four. */
     list(query: PassageQuery): PassageRow[] {
         const where: string[] = [];

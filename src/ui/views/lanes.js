@@ -129,17 +129,18 @@ export function channelChip(channel) {
     return h("span", { class: ["chip", `channel-${c.toLowerCase()}`], dataset: { channel: c } }, channel);
 }
 
-/** The lane's word now: an officer's hold, diversion or release outranks the automatic decision. */
-const STATE_VERDICT = { HELD: "HOLD", INSPECTION: "INSPECT", RELEASED: "RELEASE", EXITING: "RELEASE" };
-export function verdict(state, decision) {
-    const automatic = decision?.outcome;
-    const now = STATE_VERDICT[state] ?? automatic;
-    return { outcome: now, automatic, overridden: Boolean(automatic && now && now !== automatic) };
+/**
+ * The lane's word now, as the gate says it: the outcome in force (the rules' decision as officers raised or
+ * released it; `automatic` is the rules' own when it differs), or before the decision an officer's hold.
+ */
+export function verdict(decision, officerHold) {
+    const automatic = decision?.automatic;
+    return { outcome: decision?.outcome ?? officerHold, automatic, overridden: Boolean(automatic) };
 }
 
 /** The big decision banner: the word, the rule that decided and its reason, or who overrode it. */
-export function verdictBanner(state, decision) {
-    const v = verdict(state, decision);
+export function verdictBanner(decision, officerHold) {
+    const v = verdict(decision, officerHold);
     return h(
         "div",
         { class: ["decision", decisionClass(v.outcome)], dataset: { testid: "decision", outcome: v.outcome ?? "" } },
@@ -158,7 +159,17 @@ export function verdictBanner(state, decision) {
                       : null,
                   decision.offline ? h("span", { class: "chip chip-warn" }, "decided on offline data") : null,
               )
-            : h("span", { class: "why muted" }, "waiting for reads"),
+            : h(
+                  "span",
+                  { class: "why muted" },
+                  officerHold
+                      ? h(
+                            "span",
+                            { class: "override", dataset: { testid: "officer-hold" } },
+                            `${officerHold === "INSPECT" ? "Diverted" : "Held"} by an officer — waiting for reads`,
+                        )
+                      : "waiting for reads",
+              ),
     );
 }
 
@@ -269,12 +280,12 @@ export function laneTile(lane, { linkPassages = true } = {}) {
     return h(
         "article",
         {
-            class: ["tile", decisionClass(verdict(state, decision).outcome)],
+            class: ["tile", decisionClass(verdict(decision, p.officerHold).outcome)],
             dataset: { lane: lane.id, state, passage: p.id },
         },
         head,
         body,
-        verdictBanner(state, decision),
+        verdictBanner(decision, p.officerHold),
         p.awaitingApproval
             ? h("div", { class: "awaiting", role: "status" }, "Release awaiting supervisor approval")
             : null,

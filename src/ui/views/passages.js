@@ -250,7 +250,7 @@ export function passageDetailView(main, ctx) {
     };
 
     const render = (p) => {
-        const outcome = verdict(p.state, typeof p.decision === "object" ? p.decision : undefined).outcome;
+        const outcome = verdict(typeof p.decision === "object" ? p.decision : undefined, p.officerHold).outcome;
         const head = h(
             "section",
             { class: ["panel", "passage-head", decisionClass(outcome)] },
@@ -300,7 +300,7 @@ export function passageDetailView(main, ctx) {
                         : "",
                 ),
             ),
-            verdictBanner(p.state, typeof p.decision === "object" ? p.decision : undefined),
+            verdictBanner(typeof p.decision === "object" ? p.decision : undefined, p.officerHold),
             p.awaitingApproval
                 ? h("div", { class: "awaiting", role: "status" }, "Release awaiting supervisor approval")
                 : null,
