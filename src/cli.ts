@@ -3,7 +3,7 @@ import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
 import { registerOpsCommands } from "./opsCommands.ts";
-import { verifyChain } from "./store/audit.ts";
+import { evidenceProblems, verifyEvidence } from "./store/audit.ts";
 import { openDatabase } from "./store/db.ts";
 import { type PasswordInput, registerUsersCommand } from "./usersCommand.ts";
 
@@ -61,24 +61,32 @@ export async function main(
     const audit = program.command("audit").description("check the evidence in an event store");
     audit
         .command("verify")
-        .description("check the whole hash chain of the event log and name the first broken event")
+        .description(
+            "check the database file (SQLite integrity_check), the whole hash chain of the event log and of the audit log; name what is broken",
+        )
         .requiredOption("--db <file>", "gate database file")
-        .action((options: { db: string }) => {
+        .option("--quick", "SQLite's quick_check instead of integrity_check (pages only, not index contents)")
+        .action((options: { db: string; quick?: boolean }) => {
             let db: ReturnType<typeof openDatabase>;
             try {
-                db = openDatabase(options.db, { readonly: true });
+                db = openDatabase(options.db, { readonly: true, key: "--db" });
             } catch (error) {
                 err(`cannot open ${options.db}: ${errorMessage(error)}`);
                 exitCode = 2;
                 return;
             }
             try {
-                const report = verifyChain(db);
-                if (report.ok) {
-                    out(`hash chain intact: ${report.events} event(s), head seq ${report.headSeq}`);
-                } else {
-                    const broken = report.firstBroken!;
-                    err(`hash chain BROKEN at seq ${broken.seq} (event ${broken.id}): ${broken.reason}`);
+                const report = verifyEvidence(db, options.quick ? "quick_check" : "integrity_check");
+                const { integrity, events, audit } = report;
+                if (integrity.ok) out(`database file intact: SQLite ${integrity.check} ok (${integrity.ms} ms)`);
+                if (events.ok) out(`hash chain intact: ${events.events} event(s), head seq ${events.headSeq}`);
+                if (audit.ok)
+                    out(`audit log hash chain intact: ${audit.checked} entr${audit.checked === 1 ? "y" : "ies"}`);
+                for (const problem of evidenceProblems(report)) err(problem);
+                if (!report.ok) {
+                    err(
+                        `${options.db}: evidence BROKEN — keep this file as it is; restore the last backup (gate-edge restore)`,
+                    );
                     exitCode = 1;
                 }
             } finally {

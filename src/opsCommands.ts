@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
 import { type DatabaseCheck, databaseProblems } from "./store/backup.ts";
+import type { StoreOrigin } from "./store/db.ts";
 import { SCHEMA_VERSION } from "./store/migrations.ts";
 
 /** Where the install puts the configuration and the service's environment (deploy/install.sh). */
@@ -26,6 +27,11 @@ function databaseOf(options: { db?: string; config?: string }, io: OpsIo): strin
         return undefined;
     }
 }
+
+/** The option or configuration key that named the database, for errors about the file. */
+const originOf = (options: { db?: string }): StoreOrigin => ({
+    key: options.db !== undefined ? "--db" : "storage.path",
+});
 
 function describe(check: DatabaseCheck): string {
     const chain = check.chain?.ok
@@ -76,7 +82,7 @@ export function registerOpsCommands(program: Command, io: OpsIo, setExit: (code:
             if (db === undefined) return setExit(2);
             const { backupDatabase } = await import("./store/backup.ts");
             try {
-                const check = await backupDatabase(db, file);
+                const check = await backupDatabase(db, file, originOf(options));
                 const problems = databaseProblems(check);
                 if (problems.length > 0) {
                     io.err(`backup written to ${file}, but it is not sound: ${problems.join("; ")}`);

@@ -11,7 +11,6 @@ import type { OfficerActionRequest, OfficerActionResult } from "../lane/engine.t
 import type { ClearanceView } from "../lane/types.ts";
 import { AlertStore } from "../store/alerts.ts";
 import { ApprovalStore } from "../store/approvals.ts";
-import type { ChainReport } from "../store/audit.ts";
 import { AuditLog } from "../store/auditLog.ts";
 import type { Db } from "../store/db.ts";
 import type { PassageQuery, PassageRow } from "../store/passages.ts";
@@ -61,7 +60,6 @@ export interface ApiSource {
     officerAction(request: OfficerActionRequest): Promise<OfficerActionResult>;
     appendEvent(draft: GateEventDraft): Promise<GateEvent>;
     deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult>;
-    verifyEvents(): ChainReport;
 }
 
 /**

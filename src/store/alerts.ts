@@ -1,4 +1,5 @@
-import type { GateEvent } from "../core/events.ts";
+import type { GateEvent, GateEventDraft } from "../core/events.ts";
+import type { IntegrityReport } from "./audit.ts";
 import type { Db } from "./db.ts";
 import { type EventRow, rowToEvent } from "./eventLog.ts";
 
@@ -58,6 +59,30 @@ const toAlert = (row: AlertRaw): Alert => ({
 
 const CURSOR_KEY = "alerts.cursor";
 export const DEVICE_OFFLINE = "DEVICE_OFFLINE";
+/** The gate's database failed SQLite's check at start: evidence in it may be damaged. */
+export const STORE_DAMAGED = "STORE_DAMAGED";
+
+/**
+ * The critical alert of a database that fails its start-up check, naming the file, the damaged tables and
+ * SQLite's first message. The lanes keep working (new events still chain onto the log): the alert is what
+ * makes a technician keep the file and restore the last backup at a quiet moment.
+ */
+export function storeDamagedAlert(path: string, report: IntegrityReport): GateEventDraft {
+    const where = report.tables.length > 0 ? ` in ${report.tables.join(", ")}` : "";
+    return {
+        type: "alert.raised",
+        data: {
+            code: STORE_DAMAGED,
+            severity: "critical",
+            message:
+                `database ${path} fails SQLite's ${report.check}${where} (${report.messages[0] ?? "no message"}): ` +
+                `evidence in it may be damaged — keep the file, run gate-edge audit verify --db ${path}, and restore the last backup (gate-edge restore) at a quiet moment`,
+            path,
+            tables: report.tables,
+            messages: report.messages,
+        },
+    };
+}
 
 /** Whether an event is something the alerts queue shows. */
 export function isAlertEvent(event: Pick<GateEvent, "type">): boolean {

@@ -1,6 +1,6 @@
 import { canonicalJson, chainHash, GENESIS_HASH } from "../core/canonical.ts";
 import type { JsonValue } from "../core/events.ts";
-import type { Db } from "./db.ts";
+import { type Db, isStoreDamage, unreadableReason } from "./db.ts";
 
 export type AuditOutcome = "ok" | "denied" | "failed";
 
@@ -130,31 +130,44 @@ export class AuditLog {
         ).map(toEntry);
     }
 
-    /** Walks the whole log: no seq gap, each row linked to the one before, each hash matching its row. */
+    /**
+     * Walks the whole log: no seq gap, each row linked to the one before, each hash matching its row.
+     * Damaged pages end the walk as a broken chain at the first seq that cannot be read, not as an exception.
+     */
     verify(): AuditChainReport {
         let prevHash = GENESIS_HASH;
         let expectedSeq = 1;
         let checked = 0;
-        for (const row of this.db
-            .prepare("SELECT * FROM audit_log ORDER BY seq")
-            .iterate() as IterableIterator<AuditRaw>) {
-            checked++;
-            const broken = (reason: string): AuditChainReport => ({
+        try {
+            for (const row of this.db
+                .prepare("SELECT * FROM audit_log ORDER BY seq")
+                .iterate() as IterableIterator<AuditRaw>) {
+                checked++;
+                const broken = (reason: string): AuditChainReport => ({
+                    ok: false,
+                    checked,
+                    firstBroken: { seq: row.seq, reason },
+                });
+                if (row.seq !== expectedSeq) return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
+                if (row.prev_hash !== prevHash)
+                    return broken(`prevHash does not match the hash of entry ${row.seq - 1}`);
+                let recomputed: string;
+                try {
+                    recomputed = chainHash(row.prev_hash, hashedPart(row));
+                } catch {
+                    return broken("detail is not valid JSON");
+                }
+                if (recomputed !== row.hash) return broken("hash does not match the entry's content");
+                prevHash = row.hash;
+                expectedSeq = row.seq + 1;
+            }
+        } catch (err) {
+            if (!isStoreDamage(err)) throw err;
+            return {
                 ok: false,
                 checked,
-                firstBroken: { seq: row.seq, reason },
-            });
-            if (row.seq !== expectedSeq) return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
-            if (row.prev_hash !== prevHash) return broken(`prevHash does not match the hash of entry ${row.seq - 1}`);
-            let recomputed: string;
-            try {
-                recomputed = chainHash(row.prev_hash, hashedPart(row));
-            } catch {
-                return broken("detail is not valid JSON");
-            }
-            if (recomputed !== row.hash) return broken("hash does not match the entry's content");
-            prevHash = row.hash;
-            expectedSeq = row.seq + 1;
+                firstBroken: { seq: expectedSeq, reason: unreadableReason(err, expectedSeq - 1) },
+            };
         }
         return { ok: true, checked };
     }

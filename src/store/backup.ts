@@ -2,49 +2,69 @@ import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage, GateError } from "../core/errors.ts";
-import { type ChainReport, verifyChain } from "./audit.ts";
-import { makeSelfContained } from "./db.ts";
+import { type ChainReport, checkIntegrity, verifyChain } from "./audit.ts";
+import { type AuditChainReport, AuditLog } from "./auditLog.ts";
+import { isStoreDamage, makeSelfContained, type StoreOrigin, storeOpenError } from "./db.ts";
 import { SCHEMA_VERSION, schemaVersionOf } from "./migrations.ts";
 
 /** What a technician needs to know about a database file before trusting it. */
 export interface DatabaseCheck {
     path: string;
     bytes: number;
-    /** `PRAGMA integrity_check`: "ok" or its first complaint. */
+    /** `PRAGMA integrity_check`: "ok", or SQLite's first complaints and the tables they are in. */
     integrity: string;
     schemaVersion: number;
     chain: ChainReport | undefined;
+    /** The audit log's hash chain, when the file has one. */
+    audit: AuditChainReport | undefined;
     /** Events central has not accepted yet (pending and parked outbox rows). */
     undelivered: number;
     parked: number;
 }
 
-/** Opens a database file read-only and checks its pages, its schema version and the whole hash chain. */
-export function checkDatabaseFile(path: string): DatabaseCheck {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+/**
+ * Opens a database file read-only and checks its pages, its schema version and both hash chains. A file
+ * that is not an SQLite database, or is cut short, is STORE_UNUSABLE naming the file and `origin.key`.
+ */
+export function checkDatabaseFile(path: string, origin: StoreOrigin = {}): DatabaseCheck {
+    let db: Database.Database;
+    try {
+        db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+        throw storeOpenError(err, path, origin);
+    }
     try {
         db.pragma("busy_timeout = 5000");
-        const integrity = String(db.pragma("integrity_check", { simple: true }));
+        const check = checkIntegrity(db, "integrity_check");
+        const integrity = check.ok
+            ? "ok"
+            : `${check.messages.slice(0, 3).join("; ")}${check.tables.length > 0 ? ` (in ${check.tables.join(", ")})` : ""}`;
         const tables = new Set(
             (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
                 (row) => row.name,
             ),
         );
-        const outbox = tables.has("outbox")
-            ? (db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(state = 'parked'), 0) AS parked FROM outbox").get() as {
-                  n: number;
-                  parked: number;
-              })
-            : { n: 0, parked: 0 };
+        const outbox =
+            tables.has("outbox") && check.ok
+                ? (db
+                      .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(state = 'parked'), 0) AS parked FROM outbox")
+                      .get() as {
+                      n: number;
+                      parked: number;
+                  })
+                : { n: 0, parked: 0 };
         return {
             path,
             bytes: statSync(path).size,
             integrity,
             schemaVersion: schemaVersionOf(db),
-            chain: tables.has("events") && integrity === "ok" ? verifyChain(db) : undefined,
+            chain: tables.has("events") && check.ok ? verifyChain(db) : undefined,
+            audit: tables.has("audit_log") && check.ok ? new AuditLog(db).verify() : undefined,
             undelivered: outbox.n,
             parked: outbox.parked,
         };
+    } catch (err) {
+        throw storeOpenError(err, path, origin);
     } finally {
         db.close();
     }
@@ -60,7 +80,12 @@ export function databaseProblems(check: DatabaseCheck): string[] {
         );
     if (check.chain && !check.chain.ok) {
         const broken = check.chain.firstBroken!;
-        problems.push(`hash chain broken at seq ${broken.seq} (event ${broken.id}): ${broken.reason}`);
+        const id = broken.id === undefined ? "" : ` (event ${broken.id})`;
+        problems.push(`hash chain broken at seq ${broken.seq}${id}: ${broken.reason}`);
+    }
+    if (check.audit && !check.audit.ok) {
+        const broken = check.audit.firstBroken!;
+        problems.push(`audit log hash chain broken at seq ${broken.seq}: ${broken.reason}`);
     }
     if (check.integrity === "ok" && !check.chain) problems.push("it holds no event log: not a gate-edge database");
     return problems;
@@ -70,7 +95,7 @@ export function databaseProblems(check: DatabaseCheck): string[] {
  * An SQLite online backup of a gate database to `dest`, safe while the gate runs (WAL: the gate keeps
  * writing; the copy is one consistent snapshot), then the copy is checked. Refuses to overwrite a file.
  */
-export async function backupDatabase(source: string, dest: string): Promise<DatabaseCheck> {
+export async function backupDatabase(source: string, dest: string, origin: StoreOrigin = {}): Promise<DatabaseCheck> {
     if (!existsSync(source)) throw new GateError("STORE_BACKUP_FAILED", `${source} does not exist`);
     if (existsSync(dest)) throw new GateError("STORE_BACKUP_FAILED", `${dest} exists already; choose a new name`);
     // Not read-only: a read-only connection cannot create the WAL index a running gate's file may need.
@@ -81,6 +106,7 @@ export async function backupDatabase(source: string, dest: string): Promise<Data
         makeSelfContained(dest);
     } catch (err) {
         rmSync(dest, { force: true });
+        if (isStoreDamage(err)) throw storeOpenError(err, source, origin);
         throw new GateError("STORE_BACKUP_FAILED", `${source} → ${dest}: ${errorMessage(err)}`, { cause: err });
     } finally {
         db.close();

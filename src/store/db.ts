@@ -10,42 +10,109 @@ export type Db = Database.Database;
 /** The page cache of the gate's connection, in KiB. */
 const PAGE_CACHE_KIB = 4096;
 
+/** Where a database's file name came from (`storage.path`, `--db`), for errors a person must act on. */
+export interface StoreOrigin {
+    /** The configuration key or command-line option that named the file. */
+    key?: string;
+}
+
+/** Whether an SQLite error says the file is damaged, truncated or not a database at all. */
+export function isStoreDamage(err: unknown): err is Error & { code: string } {
+    // better-sqlite3's SqliteError carries SQLite's extended code name (SQLITE_CORRUPT_INDEX …) in `code`.
+    const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+    return typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB");
+}
+
+/** Why a chain's rows could not be read, in SQLite's words and code, for a report naming what is broken. */
+export function unreadableReason(err: Error & { code: string }, afterSeq: number): string {
+    return `the rows after seq ${afterSeq} cannot be read: ${err.message} (${err.code})`;
+}
+
+/**
+ * A file that cannot be the gate's database, as an error naming the file and the key that named it, and
+ * saying what to do, instead of SQLite's bare SQLITE_NOTADB or SQLITE_CORRUPT. Other errors pass through.
+ */
+export function storeOpenError(err: unknown, path: string, origin: StoreOrigin = {}): unknown {
+    if (!isStoreDamage(err)) return err;
+    const named = origin.key === undefined ? path : `${origin.key} ${path}`;
+    const what =
+        err.code === "SQLITE_NOTADB"
+            ? "is not an SQLite database (or its first page is destroyed)"
+            : "is damaged or truncated";
+    return new GateError(
+        "STORE_UNUSABLE",
+        `${named} ${what} (SQLite: ${err.message}, ${err.code}): restore the last backup (gate-edge restore) or correct the path`,
+        { cause: err },
+    );
+}
+
+/**
+ * Refuses a file another application wrote (STORE_UNUSABLE), before a migration adds the gate's tables to
+ * it: gate-edge's first migration creates `events`, so a database with tables but no schema version, or with
+ * a version but no event log, is not one of ours. Reads the head of the event log, so a file cut short
+ * (its last pages missing) fails here with SQLITE_CORRUPT rather than at the first append.
+ */
+function assertGateDatabase(db: Db, path: string, origin: StoreOrigin): void {
+    const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+            name: string;
+        }[]
+    ).map((row) => row.name);
+    const version = schemaVersionOf(db);
+    if ((version === 0 && tables.length > 0) || (version > 0 && !tables.includes("events"))) {
+        const named = origin.key === undefined ? path : `${origin.key} ${path}`;
+        const shown = tables.slice(0, 8).join(", ") + (tables.length > 8 ? ", …" : "");
+        throw new GateError(
+            "STORE_UNUSABLE",
+            `${named} is not a gate-edge database (schema version ${version}, tables: ${shown || "none"}): it belongs to another application; correct the path`,
+        );
+    }
+    if (tables.includes("events")) db.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").get();
+}
+
 /**
  * Opens the gate database: WAL, and `synchronous=FULL` on every open, because SQLite falls back to its
  * default on each connection that does not set it and "committed" must survive a power cut, not only a
  * crash. Creates the schema of a new database. A database an older release wrote is not upgraded here
  * (STORE_UPGRADE_PENDING): upgrading takes a backup first, which is asynchronous — see upgradeDatabase(),
- * which the gate runs at start. Throws STORE_CORRUPT when the pragmas do not take.
+ * which the gate runs at start. Throws STORE_CORRUPT when the pragmas do not take, and STORE_UNUSABLE
+ * (naming the file and `origin.key`) for a file that is not an SQLite database, is cut short or damaged
+ * where the gate reads first, or belongs to another application.
  */
-export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
+export function openDatabase(path: string, options: { readonly?: boolean } & StoreOrigin = {}): Db {
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-    db.pragma("busy_timeout = 5000");
-    if (!options.readonly) {
-        try {
-            db.pragma("journal_mode = WAL");
-            db.pragma("synchronous = FULL");
-            db.pragma("foreign_keys = ON");
-            // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the gate appends and reads
-            // back recent rows, so 4 MB holds the hot index and table pages and leaves the rest of the memory
-            // budget (150 MB resident at full load) to the lanes.
-            db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-            // 2 = FULL; anything else means the durability promise is broken.
-            const synchronous = db.pragma("synchronous", { simple: true });
-            if (synchronous !== 2)
-                throw new GateError("STORE_CORRUPT", `synchronous is ${String(synchronous)}, not FULL`);
-            const version = schemaVersionOf(db);
-            if (version > 0 && version < SCHEMA_VERSION) {
-                throw new GateError(
-                    "STORE_UPGRADE_PENDING",
-                    `${path} is at schema v${version}, this release needs v${SCHEMA_VERSION}; start the gate once (it backs the database up, then upgrades it)`,
-                );
-            }
-            migrate(db);
-        } catch (err) {
-            db.close();
-            throw err;
+    let db: Db;
+    try {
+        db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (err) {
+        throw storeOpenError(err, path, options);
+    }
+    try {
+        db.pragma("busy_timeout = 5000");
+        // First, before a pragma writes the header: another application's file is left exactly as it was.
+        assertGateDatabase(db, path, options);
+        if (options.readonly) return db;
+        db.pragma("journal_mode = WAL");
+        db.pragma("synchronous = FULL");
+        db.pragma("foreign_keys = ON");
+        // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the gate appends and reads
+        // back recent rows, so 4 MB holds the hot index and table pages and leaves the rest of the memory
+        // budget (150 MB resident at full load) to the lanes.
+        db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+        // 2 = FULL; anything else means the durability promise is broken.
+        const synchronous = db.pragma("synchronous", { simple: true });
+        if (synchronous !== 2) throw new GateError("STORE_CORRUPT", `synchronous is ${String(synchronous)}, not FULL`);
+        const version = schemaVersionOf(db);
+        if (version > 0 && version < SCHEMA_VERSION) {
+            throw new GateError(
+                "STORE_UPGRADE_PENDING",
+                `${path} is at schema v${version}, this release needs v${SCHEMA_VERSION}; start the gate once (it backs the database up, then upgrades it)`,
+            );
         }
+        migrate(db);
+    } catch (err) {
+        db.close();
+        throw storeOpenError(err, path, options);
     }
     return db;
 }
@@ -103,15 +170,28 @@ function invariants(db: Db): Invariants | undefined {
  */
 export async function upgradeDatabase(
     path: string,
-    options: { log?: Logger; now?: Date } = {},
+    options: { log?: Logger; now?: Date } & StoreOrigin = {},
 ): Promise<UpgradeReport> {
     if (path === ":memory:" || !existsSync(path)) return { from: 0, to: SCHEMA_VERSION };
-    const db = new Database(path, { fileMustExist: true });
+    let db: Db;
+    let from: number;
+    try {
+        db = new Database(path, { fileMustExist: true });
+    } catch (err) {
+        throw storeOpenError(err, path, options);
+    }
     try {
         db.pragma("busy_timeout = 5000");
+        // Before anything is written, backed up or migrated: another application's file is refused untouched.
+        assertGateDatabase(db, path, options);
         db.pragma("journal_mode = WAL");
         db.pragma("synchronous = FULL");
-        const from = schemaVersionOf(db);
+        from = schemaVersionOf(db);
+    } catch (err) {
+        db.close();
+        throw storeOpenError(err, path, options);
+    }
+    try {
         if (from > SCHEMA_VERSION) migrate(db); // throws STORE_SCHEMA_NEWER with the versions
         if (from === 0 || from === SCHEMA_VERSION) return { from, to: from || SCHEMA_VERSION };
         const stamp = (options.now ?? new Date()).toISOString().replace(/[:.]/g, "-");
