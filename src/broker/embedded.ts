@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { verifyPasswordAsync } from "../config/passwords.ts";
 import type { DeviceConfig } from "../config/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
+import { SummarizedWarning } from "../core/logger.ts";
 
 /** An MQTT device the broker lets in: its credentials and the topic prefix it owns. */
 export interface BrokerDevice {
@@ -49,8 +50,17 @@ export class EmbeddedBroker {
     private readonly clientDevice = new WeakMap<Client, BrokerDevice>();
     private readonly sessions = new Map<BrokerDevice, Set<Client>>();
     readonly counters = { authFailures: 0, aclRefusals: 0, publishes: 0, storeFailures: 0 };
+    /** A client publishing or subscribing outside its topics can do it in a loop: one summary line per interval. */
+    private readonly aclLog: SummarizedWarning<"publishes" | "subscriptions">;
 
-    constructor(private readonly options: EmbeddedBrokerOptions) {}
+    constructor(private readonly options: EmbeddedBrokerOptions) {
+        this.aclLog = new SummarizedWarning(
+            options.log,
+            ["publishes", "subscriptions"],
+            ({ publishes, subscriptions }, since) =>
+                `MQTT refused by ACL: ${publishes} publishes, ${subscriptions} subscriptions since ${since}`,
+        );
+    }
 
     /** Listens; resolves with the bound port. */
     async start(): Promise<number> {
@@ -74,7 +84,7 @@ export class EmbeddedBroker {
                 return;
             }
             this.counters.aclRefusals++;
-            this.options.log.warn({ clientId: client.id, topic: subscription.topic }, "MQTT subscribe refused by ACL");
+            this.aclLog.note({ subscriptions: 1 }, { clientId: client.id, topic: subscription.topic });
             callback(null, null);
         };
         aedes.on("clientReady", (client) => {
@@ -205,10 +215,7 @@ export class EmbeddedBroker {
         const prefix = entry ? `${entry.topic}/` : undefined;
         if (!entry || !prefix || !topic.startsWith(prefix) || topic.length === prefix.length) {
             this.counters.aclRefusals++;
-            this.options.log.warn(
-                { clientId: client.id, deviceId: entry?.device.id ?? null, topic },
-                "MQTT publish refused by ACL",
-            );
+            this.aclLog.note({ publishes: 1 }, { clientId: client.id, deviceId: entry?.device.id ?? null, topic });
             callback(new GateError("BROKER_ACL", `${entry?.device.id ?? client.id} may not publish to ${topic}`));
             return;
         }

@@ -344,7 +344,8 @@ export class HttpPushReceiver {
         }
         counters.refused++;
         const reason = result.reason ?? "invalid request";
-        this.options.log.warn({ deviceId: camera.deviceId, path, reason }, "camera push refused");
+        // Not logged here: the camera's runtime logs its bad input, one summary line per interval, as every
+        // device's. A refused push is not acknowledged (4xx), so the camera keeps it and nothing is lost.
         const answer = camera.model.reply("refused", reason);
         return reply.status(answer.status).type(answer.contentType).send(answer.body);
     }
