@@ -21,10 +21,11 @@ import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { TurnBudget } from "./ingest/turnBudget.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
-import { verifyChain } from "./store/audit.ts";
+import { storeDamagedAlert } from "./store/alerts.ts";
+import { checkIntegrity } from "./store/audit.ts";
 import { claimDatabase } from "./store/backup.ts";
 import { ClearanceCache } from "./store/clearance.ts";
-import { type Db, openDatabase, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
+import { type Db, openDatabase, storeOpenError, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
 import { EventLog } from "./store/eventLog.ts";
 import { ImageStore } from "./store/images.ts";
 import { PassageStore } from "./store/passages.ts";
@@ -212,8 +213,14 @@ export class Gate {
             // Before anything opens the file: one gate per database, and an older release's schema is
             // backed up and brought forward.
             this.releaseClaim = claimDatabase(config.storage.path);
-            this.upgrade = await upgradeDatabase(config.storage.path, { log: log.child({ component: "store" }) });
-            this.db = openDatabase(config.storage.path);
+            this.upgrade = await upgradeDatabase(config.storage.path, {
+                log: log.child({ component: "store" }),
+                key: "storage.path",
+            });
+            this.db = openDatabase(config.storage.path, { key: "storage.path" });
+            // SQLite's own check of the evidence file (about 3 s per GB, before any lane runs); a failure is a
+            // critical alert below, and the lanes still start: new events chain onto the log as before.
+            const integrity = checkIntegrity(this.db, "quick_check");
             this.eventLog = new EventLog(this.db, {
                 gateId: config.gate.id,
                 clock: this.clock,
@@ -245,6 +252,15 @@ export class Gate {
                     }),
                 },
             });
+            if (integrity.ok)
+                log.info({ db: config.storage.path, ms: integrity.ms }, "database passes its quick check");
+            else {
+                log.error(
+                    { db: config.storage.path, integrity },
+                    "database FAILS its quick check: evidence may be damaged",
+                );
+                await sink.append(storeDamagedAlert(config.storage.path, integrity));
+            }
 
             // The ONVIF and OPC UA stacks are large: load them only for a gate that has such devices.
             const transports = new Set(config.lanes.flatMap((lane) => lane.devices.map((d) => d.address.transport)));
@@ -332,7 +348,6 @@ export class Gate {
                     officerAction: (request) => this.officerAction(request),
                     appendEvent: (draft) => this.log.append(draft),
                     deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
-                    verifyEvents: () => verifyChain(this.database),
                     sync: this.syncService,
                     storageQuota: () => this.quota,
                 },
@@ -344,7 +359,8 @@ export class Gate {
             return this.addresses;
         } catch (err) {
             await this.stop();
-            throw err;
+            // SQLite's bare SQLITE_CORRUPT would not say which file, nor which key names it.
+            throw storeOpenError(err, config.storage.path, { key: "storage.path" });
         }
     }
 
