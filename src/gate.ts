@@ -230,7 +230,7 @@ export class Gate {
             });
             this.eventLog.start();
             this.images = new ImageStore(this.db);
-            this.clearanceCache = ClearanceCache.open(this.db);
+            this.clearanceCache = ClearanceCache.open(this.db, this.clock);
             this.passageStore = new PassageStore(this.db);
             this.pruneImages();
             // Plate images are personal data: kept only as long as the configured retention.

@@ -90,24 +90,30 @@ function usablePlates(facts: PassageFacts, params: RuleParams) {
     return reads.filter((p) => p.confidence >= params.minPlateConfidence);
 }
 
+/** Stale: never refreshed, over the maximum age, or dated after now (a wall-clock step back proves nothing). */
 function isStale(age: number | undefined, params: RuleParams): boolean {
-    return age === undefined || !Number.isFinite(age) || age > params.clearanceMaxAgeMs;
+    return age === undefined || !Number.isFinite(age) || age < 0 || age > params.clearanceMaxAgeMs;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Rules
 
 /**
- * "clearance-fresh": the clearance data is no older than `clearanceMaxAgeMs`. Never refreshed counts as
- * stale. Stale with offlinePolicy "hold" → HOLD; stale with "cached" → pass (decide marks the decision
- * offline, and the other rules hold whatever the cache does not know).
+ * "clearance-fresh": the clearance data is no older than `clearanceMaxAgeMs`. Never refreshed, or dated
+ * after now, counts as stale. Stale with offlinePolicy "hold" → HOLD; stale with "cached" → pass (decide
+ * marks the decision offline, and the other rules hold whatever the cache does not know).
  */
 export const clearanceFresh: Rule = (_facts, clearance, params, now) => {
     const id = "clearance-fresh";
     const age = clearance.ageMs(now);
     const max = minutes(params.clearanceMaxAgeMs);
     if (!isStale(age, params)) return pass(id, `clearance data is ${minutes(Math.max(0, age ?? 0))} old`);
-    const how = age === undefined || !Number.isFinite(age) ? "has never been refreshed" : `is ${minutes(age)} old`;
+    const how =
+        age === undefined || !Number.isFinite(age)
+            ? "has never been refreshed"
+            : age < 0
+              ? `is dated ${minutes(-age)} in the future (the wall clock stepped back?)`
+              : `is ${minutes(age)} old`;
     if (params.offlinePolicy === "hold") {
         return fail(id, "HOLD", `clearance data ${how} (max ${max}); the offline policy holds every passage`);
     }

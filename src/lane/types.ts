@@ -46,7 +46,11 @@ export interface ClearanceView {
     watchList(): readonly WatchListEntry[];
     /** Version of the clearance data (the sync cursor, or the import's version). */
     readonly version: string;
-    /** ms since the data was last refreshed from central (or imported); undefined if never. */
+    /**
+     * ms since the data was last refreshed from central (or imported); undefined if never. Data received in
+     * this run is aged on the monotonic clock; data loaded at start by `now` (the wall clock) minus its
+     * stored refresh time, which is negative after a wall-clock step back.
+     */
     ageMs(now: number): number | undefined;
 }
 

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { normalizePlate, parseContainerNumber, parseDeclarationNumber } from "../core/identifiers.ts";
 import type { Channel, ClearanceView, Declaration, DeclarationStatus, WatchListEntry } from "../lane/types.ts";
@@ -319,6 +320,7 @@ class View implements ClearanceView {
         private readonly entries: readonly WatchListEntry[],
         readonly version: string,
         private readonly refreshedAt: number | undefined,
+        private readonly received: Received | undefined,
     ) {}
 
     declaration(number: string): Declaration | undefined {
@@ -332,8 +334,15 @@ class View implements ClearanceView {
     }
 
     ageMs(now: number): number | undefined {
+        if (this.received) return monotonicOf(this.received.clock) - this.received.at;
         return this.refreshedAt === undefined ? undefined : now - this.refreshedAt;
     }
+}
+
+/** When the data in force was received in this run, on the monotonic clock of `clock`. */
+interface Received {
+    clock: Clock;
+    at: number;
 }
 
 /**
@@ -349,8 +358,13 @@ export class ClearanceCache {
     /** Writes of the running transaction, applied to the maps once it commits. */
     private pending: Change[] = [];
     private readonly selectLatest: LatestByBase;
+    /** Set by a refresh in this run: a wall-clock step cannot change the age of what it received. */
+    private received: Received | undefined;
 
-    private constructor(private readonly db: Db) {
+    private constructor(
+        private readonly db: Db,
+        private readonly clock: Clock | undefined,
+    ) {
         // The 12th digit counts amendments: the highest number of a base is the one in force.
         const statement = db.prepare<[string], { data: string }>(
             "SELECT data FROM declarations WHERE base = ? ORDER BY number DESC LIMIT 1",
@@ -361,9 +375,12 @@ export class ClearanceCache {
         };
     }
 
-    /** Loads the cache from a database that has run migration 3 (openDatabase does that). */
-    static open(db: Db): ClearanceCache {
-        const cache = new ClearanceCache(db);
+    /**
+     * Loads the cache from a database that has run migration 3 (openDatabase does that). With `clock`, data
+     * refreshed in this run is aged on its monotonic clock; without, every age is by the stored wall time.
+     */
+    static open(db: Db, clock?: Clock): ClearanceCache {
+        const cache = new ClearanceCache(db, clock);
         cache.load();
         return cache;
     }
@@ -420,6 +437,7 @@ export class ClearanceCache {
             this.writeMeta("version", version);
             this.writeMeta("refreshedAt", String(refreshedAt));
         });
+        this.markReceived();
     }
 
     /** The sync cursor central gave last, or undefined before the first sync. */
@@ -436,13 +454,22 @@ export class ClearanceCache {
      * `at` as its refresh time. Returns what was written and skipped.
      */
     importData(data: ClearanceData, at: number): { declarations: UpsertCounts; watchList: UpsertCounts } {
-        return this.transaction(() => {
+        const counts = this.transaction(() => {
             const declarations = this.writeDeclarations(data.declarations, at);
             const watchList = this.writeWatchList(data.watchList, at);
             this.writeMeta("version", data.version);
             this.writeMeta("refreshedAt", String(at));
             return { declarations, watchList };
         });
+        this.markReceived();
+        return counts;
+    }
+
+    /** After a committed refresh: its monotonic time, for the views taken from now on. */
+    private markReceived(): void {
+        if (!this.clock) return;
+        this.received = { clock: this.clock, at: monotonicOf(this.clock) };
+        this.currentView = undefined;
     }
 
     /** The latest amendment of a declaration, by its 12-digit number or 11-digit base. */
@@ -459,6 +486,7 @@ export class ClearanceCache {
                 Object.freeze([...this.watch.values()]),
                 this.meta.get("version") ?? "none",
                 refreshed === undefined ? undefined : Number(refreshed),
+                this.received,
             );
         }
         return this.currentView;

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
+import { ManualClock } from "../../src/core/clock.ts";
 import { isGateError } from "../../src/core/errors.ts";
 import type { WatchListEntry } from "../../src/lane/types.ts";
 import { ClearanceCache, readClearanceFile, validateClearanceData } from "../../src/store/clearance.ts";
@@ -112,6 +113,31 @@ describe("ClearanceCache", () => {
         const reopened = ClearanceCache.open(db);
         expect(reopened.cursor()).toBe("c-42");
         expect(reopened.view().ageMs(AT + 1000)).toBe(1000);
+    });
+
+    it("ages data received in this run on the monotonic clock, and data loaded at start on the wall clock", () => {
+        const clock = new ManualClock(AT);
+        const cache = ClearanceCache.open(db, clock);
+        cache.setVersion("v8", clock.now());
+        // The wall clock steps back two hours; ten minutes pass: the data is ten minutes old.
+        clock.jump(-2 * 3_600_000);
+        clock.advance(10 * 60_000);
+        expect(cache.view().ageMs(clock.now())).toBe(10 * 60_000);
+        // Forward by a day: still ten minutes (and one) old, not a day.
+        clock.jump(24 * 3_600_000);
+        clock.advance(60_000);
+        expect(cache.view().ageMs(clock.now())).toBe(11 * 60_000);
+        // A view taken before a refresh keeps the age of the data it saw.
+        const before = cache.view();
+        const importedAt = clock.now();
+        cache.importData({ version: "v9", declarations: [], watchList: [] }, importedAt);
+        clock.advance(1000);
+        expect(before.ageMs(clock.now())).toBe(11 * 60_000 + 1000);
+        expect(cache.view().ageMs(clock.now())).toBe(1000);
+        // Another run has no monotonic reading of it: the stored wall time counts (negative is left to the rules).
+        const reopened = ClearanceCache.open(db, new ManualClock(AT));
+        expect(reopened.view().ageMs(AT)).toBe(AT - importedAt);
+        expect(reopened.view().ageMs(importedAt + 5000)).toBe(5000);
     });
 
     it("rejects a bad batch whole, naming every bad item by index", () => {

@@ -147,6 +147,20 @@ table(clearanceFresh, "clearance-fresh", [
         severity: "HOLD",
         reason: /has never been refreshed/,
     },
+    {
+        name: "dated in the future (the wall clock stepped back), policy hold → HOLD",
+        refreshedAt: NOW + 30 * MINUTE,
+        params: { offlinePolicy: "hold" },
+        pass: false,
+        severity: "HOLD",
+        reason: /is dated 30 min in the future \(the wall clock stepped back\?\) \(max 1\.0 h\); the offline policy holds/,
+    },
+    {
+        name: "dated in the future, policy cached → pass, offline",
+        refreshedAt: NOW + 1,
+        pass: true,
+        reason: /offline: deciding from cached clearance data that is dated 0 s in the future/,
+    },
 ]);
 
 table(requiredReads, "required-reads", [
@@ -574,6 +588,9 @@ describe("decide", () => {
             decidingRule: "clearance-fresh",
             offline: true,
         });
+        // A negative age is no proof of freshness: data dated after now counts as stale.
+        const future = decide(facts(), view([DECL], [], NOW + MINUTE), { ...PARAMS, offlinePolicy: "hold" }, NOW);
+        expect(future).toMatchObject({ decision: "HOLD", decidingRule: "clearance-fresh", offline: true });
         const never = decide(facts(), view([DECL], [], null), PARAMS, NOW);
         expect(never.offline).toBe(true);
         expect(never.clearanceAgeMs).toBeUndefined();
