@@ -276,6 +276,7 @@ export class Gate {
                 this.pushReceiver = new HttpPushReceiver({
                     host: config.push.host,
                     port: config.push.port,
+                    loginRateLimit: config.push.loginRateLimit,
                     log: log.child({ component: "push" }),
                     cameras: this.pushBindings,
                 });
@@ -989,6 +990,7 @@ export class Gate {
                 host: config.broker.host,
                 port: config.broker.port,
                 gateId: config.gate.id,
+                limits: config.broker,
                 devices: bindings,
                 log: log.child({ component: "broker" }),
                 onPublish,

@@ -5,10 +5,14 @@ import { hashPassword, verifyPasswordAsync } from "../config/passwords.ts";
 import type { GateConfig } from "../config/types.ts";
 import { GateError } from "../core/errors.ts";
 import type { JsonValue } from "../core/events.ts";
+import { LoginRateLimiter } from "../core/loginRateLimiter.ts";
 import type { AuditDraft, AuditLog } from "../store/auditLog.ts";
 import { MAX_PASSWORD_LENGTH, type Session, type SessionStore, type UserStore } from "../store/users.ts";
 import { shownFreeText } from "./freeText.ts";
 import { permissionOf, STATE_CHANGING } from "./permissions.ts";
+
+// The limiter moved to src/core (the broker and the push receiver use it too); its tests import it from here.
+export { type LoginAttempt, LoginRateLimiter } from "../core/loginRateLimiter.ts";
 
 export const SESSION_COOKIE = "gate_session";
 
@@ -40,96 +44,6 @@ function sameSecret(a: string, b: string): boolean {
     const left = Buffer.from(a);
     const right = Buffer.from(b);
     return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/** A login attempt holding its place in the limit while its password is checked. */
-export interface LoginAttempt {
-    /** The password was wrong (or the user unknown or disabled): the place stays, as a failure. */
-    failed(): void;
-    /** The login succeeded: its place is given back, and the name's earlier failures are cleared. */
-    succeeded(): void;
-}
-
-/** One counted attempt; `settled` once its password check has failed. */
-interface Slot {
-    at: number;
-    settled: boolean;
-}
-
-/**
- * Failed logins per user name and per client address in a sliding window. An attempt takes its place
- * (`reserve`) before its password is checked, synchronously, so however many requests arrive at once no
- * more than `maxFailures` of them are checked: the others are refused while the first are still in the
- * password check. In memory: a restart forgets the counts, which costs an attacker a gate restart per
- * five guesses. Bounded, so a flood of invented names cannot grow it without limit.
- */
-export class LoginRateLimiter {
-    private readonly slots = new Map<string, Slot[]>();
-    private static readonly MAX_KEYS = 10_000;
-
-    constructor(
-        private readonly maxFailures: number,
-        private readonly windowMs: number,
-        private readonly now: () => number,
-    ) {}
-
-    /**
-     * Takes a place for a login of this name from this address, or, when the name or the address already
-     * has `maxFailures` failed or running attempts in the window, says how many seconds until one leaves it.
-     */
-    reserve(username: string, ip: string): { attempt: LoginAttempt } | { retryAfterS: number } {
-        const now = this.now();
-        const keys = [`user:${username}`, `ip:${ip}`];
-        let waitMs = 0;
-        for (const key of keys) {
-            const recent = this.recent(key, now);
-            if (recent.length >= this.maxFailures) {
-                const oldest = recent[recent.length - this.maxFailures] as Slot;
-                waitMs = Math.max(waitMs, oldest.at + this.windowMs - now);
-            }
-        }
-        if (waitMs > 0) return { retryAfterS: Math.ceil(waitMs / 1000) };
-        const slot: Slot = { at: now, settled: false };
-        for (const key of keys) {
-            const recent = this.recent(key, now);
-            recent.push(slot);
-            // Re-inserted: Map keeps insertion order, so the first keys are the least recently used.
-            this.slots.delete(key);
-            this.slots.set(key, recent);
-        }
-        while (this.slots.size > LoginRateLimiter.MAX_KEYS) {
-            const first = this.slots.keys().next().value as string;
-            this.slots.delete(first);
-        }
-        const [userKey, ipKey] = keys as [string, string];
-        return {
-            attempt: {
-                failed: () => {
-                    slot.settled = true;
-                },
-                // The address keeps its failures, or one valid account would reset them for every name
-                // guessed from there; the name's running attempts stay counted until they end.
-                succeeded: () => {
-                    this.remove(ipKey, (s) => s === slot);
-                    this.remove(userKey, (s) => s === slot || s.settled);
-                },
-            },
-        };
-    }
-
-    private remove(key: string, which: (slot: Slot) => boolean): void {
-        const list = this.slots.get(key);
-        if (!list) return;
-        const kept = list.filter((slot) => !which(slot));
-        if (kept.length === 0) this.slots.delete(key);
-        else this.slots.set(key, kept);
-    }
-
-    private recent(key: string, now: number): Slot[] {
-        const list = (this.slots.get(key) ?? []).filter((slot) => slot.at > now - this.windowMs);
-        if (list.length === 0) this.slots.delete(key);
-        return list;
-    }
 }
 
 export interface AuthDeps {

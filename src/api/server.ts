@@ -17,10 +17,11 @@ import type { PassageQuery, PassageRow } from "../store/passages.ts";
 import type { QuotaReading } from "../store/quota.ts";
 import { SessionStore, UserStore } from "../store/users.ts";
 import type { SyncService } from "../sync/service.ts";
-import { registerAuth } from "./auth.ts";
+import { parseCookies, registerAuth, SESSION_COOKIE } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
 import { FREE_TEXT_KEYWORD } from "./freeText.ts";
 import { AlertFeed, LaneBoard, LiveHub } from "./live.ts";
+import { permissionOf } from "./permissions.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerDeviceRoutes } from "./routes/devices.ts";
@@ -151,7 +152,16 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
     registerMetrics(app, source);
     if (source.sync) registerSyncRoutes(app, source.sync);
 
-    app.get("/api/v1/health", async () => {
+    // A device's status reason names its MQTT client id, addresses and paths: for those who may read the
+    // device list (GET /api/v1/devices), not for anyone who can reach the open health check.
+    const deviceReaders = permissionOf("GET", "/api/v1/devices")?.roles;
+    const mayReadReasons = (cookie: string | undefined): boolean => {
+        const token = parseCookies(cookie).get(SESSION_COOKIE);
+        const role = token === undefined ? undefined : sessions.get(token).session?.user.role;
+        return role !== undefined && Array.isArray(deviceReaders) && deviceReaders.includes(role);
+    };
+    app.get("/api/v1/health", async (request) => {
+        const withReasons = mayReadReasons(request.headers.cookie);
         const devices = source.devices();
         const lanes = source.lanes().map((lane) => {
             const laneDevices = devices.filter((device) => lane.deviceIds.includes(device.deviceId));
@@ -169,7 +179,7 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
                 laneId: device.laneId,
                 model: device.model,
                 status: device.status,
-                reason: device.reason,
+                ...(withReasons && { reason: device.reason }),
                 since: device.statusSince,
                 lastFrameAt: device.lastFrameAt,
             })),

@@ -206,6 +206,10 @@ interface RawConfig {
         mode: "embedded" | "external";
         host: string;
         port: number;
+        maxPacketBytes: number;
+        connectTimeoutMs: number;
+        maxSessionsPerAccount: number;
+        loginRateLimit: { maxFailures: number; windowMinutes: number };
         url?: string;
         username?: string;
         password?: string;
@@ -345,7 +349,16 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
             ...(raw.broker.password !== undefined && { password: raw.broker.password }),
         };
     } else {
-        broker = { mode: "embedded", host: raw.broker.host, port: raw.broker.port };
+        const { host, port, maxPacketBytes, connectTimeoutMs, maxSessionsPerAccount, loginRateLimit } = raw.broker;
+        broker = {
+            mode: "embedded",
+            host,
+            port,
+            maxPacketBytes,
+            connectTimeoutMs,
+            maxSessionsPerAccount,
+            loginRateLimit,
+        };
     }
     return {
         gate: { id: raw.gate.id, name: raw.gate.name ?? raw.gate.id },

@@ -84,10 +84,22 @@ export interface GateConfig {
         /** Failed logins per user name and per IP address within the window before 429. */
         loginRateLimit: { maxFailures: number; windowMinutes: number };
     };
-    /** The receiver push cameras post to. */
-    push: { host: string; port: number };
+    /** The receiver push cameras post to; wrong camera logins per source address and per camera are limited. */
+    push: { host: string; port: number; loginRateLimit: { maxFailures: number; windowMinutes: number } };
     broker:
-        | { mode: "embedded"; host: string; port: number }
+        | {
+              mode: "embedded";
+              host: string;
+              port: number;
+              /** Largest packet a client may declare; a larger one closes its socket before it is read. */
+              maxPacketBytes: number;
+              /** A socket that has not logged in this long after it opened is closed. */
+              connectTimeoutMs: number;
+              /** Open MQTT sessions one device account may hold. */
+              maxSessionsPerAccount: number;
+              /** Failed MQTT logins per source address and per device account within the window before refusal. */
+              loginRateLimit: { maxFailures: number; windowMinutes: number };
+          }
         | { mode: "external"; url: string; username?: string; password?: string; clientId: string };
     /** Central sync; `url` undefined = standalone (events wait in the outbox). */
     central: {

@@ -28,6 +28,8 @@ export const ErrorCodes = {
     DRIVER_WRITE_REJECTED: { status: 502, message: "device rejected the write" },
     BROKER_AUTH: { status: 401, message: "broker authentication failed" },
     BROKER_ACL: { status: 403, message: "publish or subscribe outside the device's topics" },
+    BROKER_CLIENT_ID: { status: 403, message: "the MQTT client id belongs to another device" },
+    BROKER_LIMIT: { status: 429, message: "too many MQTT logins or sessions for this device or address" },
     API_BAD_REQUEST: { status: 400, message: "bad request" },
     AUTH_REQUIRED: { status: 401, message: "log in first" },
     AUTH_FAILED: { status: 401, message: "wrong user name or password" },

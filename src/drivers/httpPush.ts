@@ -29,6 +29,7 @@ import type { Logger } from "pino";
 import type { HttpPushCameraModel } from "../../devices/types.ts";
 import { verifyPasswordAsync } from "../config/passwords.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
+import { DeviceLoginLimiter } from "../core/loginRateLimiter.ts";
 import type { PushHandler } from "./driver.ts";
 
 /** One camera the receiver accepts pushes from. */
@@ -52,6 +53,11 @@ export interface HttpPushReceiverOptions {
     port: number;
     log: Logger;
     cameras: readonly PushCameraBinding[];
+    /**
+     * Wrong logins per source address and per camera within the window; more are answered 429 without
+     * their password being checked (config `push.loginRateLimit`). Absent: not limited (receiver tests).
+     */
+    loginRateLimit?: { maxFailures: number; windowMinutes: number };
 }
 
 /** Per-camera counters. */
@@ -74,6 +80,8 @@ export interface PushReceiverCounters {
     forbidden: number;
     /** Body over the limit: 413. */
     tooLarge: number;
+    /** Logins refused unchecked: too many wrong ones from the address or for the camera: 429. */
+    throttled: number;
     /** A path or method no bound model uses: 404. */
     notFound: number;
 }
@@ -115,9 +123,12 @@ export class HttpPushReceiver {
     private readonly untyped = new WeakSet<FastifyRequest>();
     /** username → sha256 of the password that last verified, so a camera pushing every second costs one scrypt. */
     private readonly verified = new Map<string, Buffer>();
-    readonly counters: PushReceiverCounters = { unauthorized: 0, forbidden: 0, tooLarge: 0, notFound: 0 };
+    readonly counters: PushReceiverCounters = { unauthorized: 0, forbidden: 0, tooLarge: 0, notFound: 0, throttled: 0 };
+    private readonly logins: DeviceLoginLimiter | undefined;
 
-    constructor(private readonly options: HttpPushReceiverOptions) {}
+    constructor(private readonly options: HttpPushReceiverOptions) {
+        if (options.loginRateLimit) this.logins = new DeviceLoginLimiter(options.loginRateLimit);
+    }
 
     /** The port listened on (after start()). */
     get port(): number {
@@ -265,7 +276,20 @@ export class HttpPushReceiver {
         if (typeof credentials === "object") {
             const camera = candidates.find((c) => c.auth?.username === credentials.username);
             const counters = camera && this.cameraCounters.get(camera.deviceId);
+            // Counted before the password is checked, so parallel guesses check no more than the limit.
+            const attempt = this.logins?.begin(
+                source,
+                camera?.auth ? camera.deviceId : undefined,
+                credentials.username,
+            );
+            if (this.logins && !attempt) {
+                this.counters.throttled++;
+                this.options.log.warn({ path, source, deviceId: camera?.deviceId }, "camera push login throttled");
+                this.refuse(reply, camera ?? candidates[0], 429, "too many failed logins; try again later");
+                return "answered";
+            }
             if (!camera?.auth || !counters) {
+                attempt?.failed();
                 this.counters.unauthorized++;
                 this.options.log.warn(
                     { path, source, username: credentials.username.slice(0, 64) },
@@ -276,12 +300,14 @@ export class HttpPushReceiver {
             }
             counters.requests++;
             if (!(await this.passwordOk(camera.auth, credentials.password))) {
+                attempt?.failed();
                 counters.unauthorized++;
                 this.options.log.warn({ deviceId: camera.deviceId, path, source }, "camera push with a wrong password");
                 this.refuse(reply, camera, 401, "unknown username or wrong password");
                 return "answered";
             }
             if (camera.allow && camera.allow.length > 0 && !camera.allow.some((a) => normaliseAddress(a) === source)) {
+                attempt?.failed();
                 counters.unauthorized++;
                 this.options.log.warn(
                     { deviceId: camera.deviceId, path, source },
@@ -290,6 +316,7 @@ export class HttpPushReceiver {
                 this.refuse(reply, camera, 403, `address ${source} is not allowed`);
                 return "answered";
             }
+            attempt?.succeeded();
             return camera;
         }
         const camera = candidates.find((c) => !c.auth && c.allow?.some((a) => normaliseAddress(a) === source));
@@ -359,6 +386,8 @@ export class HttpPushReceiver {
     ): FastifyReply {
         const answer = camera?.model.reply("refused", reason) ?? { contentType: TEXT, body: reason };
         if (status === 401) reply.header("www-authenticate", 'Basic realm="gate-edge push", charset="UTF-8"');
+        if (status === 429 && this.options.loginRateLimit)
+            reply.header("retry-after", String(Math.ceil(this.options.loginRateLimit.windowMinutes * 60)));
         // A refused request's body may still be on its way (an upload of megabytes); closing is cheaper than reading it.
         if (status !== 503) reply.header("connection", "close");
         return reply.status(status).type(answer.contentType).send(answer.body);
