@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
@@ -16,21 +17,23 @@ let gate: Gate;
 const RED = "100001234540";
 const GREEN = "101234567820";
 
-beforeAll(async () => {
-    plc = await startLanePlc(dir.path, ["L1"]);
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            `  - id: L1
+/** The gate's configuration with `rules` (YAML): the same lane and database, for a reload. */
+const configWith = (rules: string) =>
+    testConfig(
+        dir.path,
+        `  - id: L1
     devices:
       - { id: cam-1, model: dahua-itsapi-anpr, role: front, auth: { username: cam-1, password: camera-password } }
       - { id: scan-1, model: serial-barcode-scanner, address: "tcp://127.0.0.1:9" }
       - { id: seal-1, model: eseal-mqtt-json, auth: { username: seal-1, password: seal-password } }
       - { id: plc-1, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: L1 } }
 `,
-            "rules: { requiredReads: [plate, declaration] }",
-        ),
+        `storage: { path: ${JSON.stringify(join(dir.path, "lane-engine.db"))} }\n${rules}`,
     );
+
+beforeAll(async () => {
+    plc = await startLanePlc(dir.path, ["L1"]);
+    gate = await startGate(configWith("rules: { requiredReads: [plate, declaration] }"));
     const declaration = (number: string, channel: "GREEN" | "RED", plate: string) => ({
         number,
         type: "10",
@@ -62,6 +65,75 @@ afterAll(async () => {
 const read = (draft: Omit<GateEventDraft, "laneId">) => gate.log.append({ laneId: "L1", ...draft });
 const plate = (text: string, normalized: string) => read(plateDraft("cam-1", text, normalized));
 const scan = (number: string) => read(declarationScanDraft("scan-1", number));
+const seal = (status: "SEALED" | "TAMPERED") =>
+    read({
+        type: "reading.seal",
+        deviceId: "seal-1",
+        data: { values: { sealId: "VNC-0100001", type: "ISO18185", status, alerts: [] } },
+    });
+
+interface Detail {
+    state: string;
+    outcome?: string;
+    officerHold?: string;
+    decision?: { outcome: string; automatic?: string };
+    timeline: { type: string; summary: string }[];
+}
+
+/** A truck in front of the barrier, read by the front camera: its passage, open and not decided yet. */
+async function truckWaiting(text: string, normalized: string): Promise<string> {
+    if (["RELEASED", "EXITING"].includes(gate.lanes.laneState("L1") ?? "")) {
+        // The released truck of an earlier test is still under the boom: it drives off first.
+        plc.vehicleUnderBoom("L1", true);
+        await plc.vehicleLeaves("L1", 100);
+    }
+    await eventually(
+        () => gate.lanes.laneState("L1") === "IDLE" || undefined,
+        10_000,
+        `lane L1 idle (${gate.lanes.laneState("L1")}, barrier ${plc.state("L1").barrier})`,
+    );
+    plc.vehicleArrives("L1");
+    await plate(text, normalized);
+    const row = await eventually(
+        () => gate.passages.list({ laneId: "L1", limit: 1 }).find((p) => p.state !== "CLOSED" && !p.decision),
+        10_000,
+        "an open passage",
+    );
+    return row.passageId;
+}
+
+async function passageDetail(id: string): Promise<Detail> {
+    const response = await apiSession(gate, "officer").fetch(`/api/v1/passages/${id}`);
+    return ((await response.json()) as { passage: Detail }).passage;
+}
+
+async function act(id: string, action: "hold" | "divert", reasonCode: string): Promise<number> {
+    const response = await apiSession(gate, "officer").fetch(`/api/v1/passages/${id}/actions`, {
+        method: "POST",
+        body: JSON.stringify({ action, reasonCode }),
+    });
+    return response.status;
+}
+
+/** The alert codes raised for a passage, as the alerts queue has them once `ready` says they arrived. */
+async function alertCodesWhen(id: string, ready: (codes: string[]) => boolean): Promise<string[]> {
+    const supervisor = apiSession(gate, "supervisor");
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+        const response = await supervisor.fetch("/api/v1/alerts?state=all&limit=1000");
+        const { alerts } = (await response.json()) as { alerts: { code: string; passageId?: string }[] };
+        const codes = alerts.filter((alert) => alert.passageId === id).map((alert) => alert.code);
+        if (ready(codes) || Date.now() > deadline) return codes;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
+/** The truck reverses off the entry loop: a passage that was not released completes. */
+async function turnsBack(id: string): Promise<Detail> {
+    plc.setLoop("L1", "entry", false);
+    await eventually(() => gate.passages.get(id)?.state === "CLOSED" || undefined, 10_000, "passage closed");
+    return passageDetail(id);
+}
 
 describe("the lane engine through the gate", () => {
     it("releases a green truck: passage decided RELEASE, barrier opened by the PLC, passage in the API", async () => {
@@ -126,6 +198,52 @@ describe("the lane engine through the gate", () => {
         expect(timeline).toEqual(expect.arrayContaining(["OPENED", "DECIDED INSPECT", "OFFICER", "COMMAND"]));
         const actions = gate.log.read(0, 10_000).filter((e) => e.type === "officer.action");
         expect(actions.map((e) => e.data.officerId)).toEqual(expect.arrayContaining(["officer-1", "supervisor-7"]));
+    });
+
+    it("ends a truck an officer held before its seal reported TAMPERED in inspection, and every record says so", async () => {
+        const id = await truckWaiting("15C-123.45", "15C12345");
+        expect(await act(id, "hold", "DOCS_MISSING")).toBe(200);
+        // The lane tile shows the hold as soon as it is made, before any decision.
+        const lanes = (await (await apiSession(gate, "officer").fetch("/api/v1/lanes")).json()) as {
+            lanes: { id: string; passage?: { id: string; officerHold?: string; decision?: object } }[];
+        };
+        expect(lanes.lanes.find((lane) => lane.id === "L1")?.passage).toMatchObject({ id, officerHold: "HOLD" });
+        await seal("TAMPERED");
+        await scan(GREEN);
+        await eventually(() => gate.passages.get(id)?.state === "INSPECTION" || undefined, 10_000, "inspection");
+        expect(gate.passages.get(id)?.decision).toBe("INSPECT");
+        const closed = await turnsBack(id);
+        expect(closed).toMatchObject({ outcome: "diverted", decision: { outcome: "INSPECT" } });
+        expect(closed.decision?.automatic).toBeUndefined();
+        const summaries = closed.timeline.map((entry) => entry.summary);
+        expect(summaries).toContain("decided INSPECT");
+        expect(summaries).toContain("completed: diverted");
+        expect(summaries).not.toContain("completed: turned-back");
+        const alerts = await alertCodesWhen(id, (list) => list.includes("PASSAGE_INSPECT"));
+        expect(alerts).not.toContain("PASSAGE_HELD");
+        expect(plc.state("L1").barrier).not.toBe("open");
+    });
+
+    it("keeps an officer's hold through a reload, and a later hold leaves a tampered truck in inspection", async () => {
+        const id = await truckWaiting("15C-123.45", "15C12345");
+        expect(await act(id, "hold", "DOCS_MISSING")).toBe(200);
+        const reloaded = await gate.reload(
+            configWith("rules: { requiredReads: [plate, declaration], weightTolerancePct: 7 }"),
+        );
+        expect(reloaded.applied).toEqual(expect.arrayContaining([expect.stringMatching(/^rules/)]));
+        await seal("TAMPERED");
+        await scan(GREEN);
+        await eventually(() => gate.passages.get(id)?.state === "INSPECTION" || undefined, 10_000, "inspection");
+        await gate.reload(configWith("rules: { requiredReads: [plate, declaration] }"));
+        // Late: a hold of a truck in inspection leaves it there (applied, recorded, not weakened).
+        expect(await act(id, "hold", "DOCS_MISSING")).toBe(200);
+        await gate.lanes.settled();
+        expect(gate.passages.get(id)?.state).toBe("INSPECTION");
+        const closed = await turnsBack(id);
+        expect(closed).toMatchObject({ outcome: "diverted", decision: { outcome: "INSPECT" } });
+        expect(closed.timeline.filter((entry) => entry.type === "OFFICER")).toHaveLength(2);
+        const alerts = await alertCodesWhen(id, (list) => list.includes("PASSAGE_INSPECT"));
+        expect(alerts).not.toContain("PASSAGE_HELD");
     });
 
     it("publishes the lane state retained for the display boards", async () => {
