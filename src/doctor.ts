@@ -12,7 +12,7 @@ import {
 import { createConnection, createServer } from "node:net";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import { loadConfig } from "./config/load.ts";
+import { gateListeners, loadConfig } from "./config/load.ts";
 import type { DeviceConfig, GateConfig } from "./config/types.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
 import { checkDatabaseFile, gateHolding } from "./store/backup.ts";
@@ -270,25 +270,8 @@ function portFree(host: string, port: number): Promise<NodeJS.ErrnoException | u
 }
 
 async function checkPorts(config: GateConfig, running: number | undefined): Promise<CheckResult[]> {
-    const wanted: { key: string; host: string; port: number; what: string }[] = [
-        { key: "http.port", host: config.http.host, port: config.http.port, what: "the API and dashboard" },
-    ];
-    if (config.broker.mode === "embedded")
-        wanted.push({
-            key: "broker.port",
-            host: config.broker.host,
-            port: config.broker.port,
-            what: "the MQTT broker",
-        });
-    if (config.lanes.some((lane) => lane.devices.some((device) => device.address.transport === "http-push")))
-        wanted.push({
-            key: "push.port",
-            host: config.push.host,
-            port: config.push.port,
-            what: "the camera push receiver",
-        });
     const results: CheckResult[] = [];
-    for (const { key, host, port, what } of wanted) {
+    for (const { key, host, port, what } of gateListeners(config)) {
         if (port === 0) continue;
         const where = `port ${port} on ${host} (${key}, ${what})`;
         const err = await portFree(host, port);

@@ -428,9 +428,11 @@ export function parseConfig(
         errors.push(...unknownModels(interpolated));
     }
     if (errors.length > 0) {
+        errors.push(...listenerClashes(gateListeners(interpolated)));
         throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
     }
     const config = buildConfig(interpolated as RawConfig, source, options.baseDir ?? process.cwd(), errors);
+    errors.push(...listenerClashes(gateListeners(config)));
     if (errors.length > 0) {
         throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
     }
@@ -451,6 +453,83 @@ function unknownModels(document: unknown): string[] {
                 : [];
         });
     });
+}
+
+/** A socket the gate listens on: the key of its port, its address, and what it serves. */
+export interface GateListener {
+    key: string;
+    host: string;
+    port: number;
+    what: string;
+}
+
+/**
+ * The sockets a configuration makes the gate listen on: the API always, the embedded broker, and the
+ * camera push receiver when a push camera is configured. Reads a GateConfig or a parsed document alike
+ * (`unknown`: the document may have failed the schema elsewhere), skipping what it cannot read.
+ */
+export function gateListeners(config: unknown): GateListener[] {
+    const { http, broker, push, lanes } = (config ?? {}) as Record<"http" | "broker" | "push" | "lanes", unknown>;
+    const listeners: GateListener[] = [];
+    const add = (section: "http" | "broker" | "push", value: unknown, what: string): void => {
+        const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
+        if (typeof host === "string" && typeof port === "number" && Number.isInteger(port)) {
+            listeners.push({ key: `${section}.port`, host, port, what });
+        }
+    };
+    add("http", http, "the API and dashboard");
+    if ((broker as { mode?: unknown } | undefined)?.mode !== "external") add("broker", broker, "the MQTT broker");
+    const devices: unknown[] = Array.isArray(lanes)
+        ? lanes.flatMap((lane: unknown) => {
+              const list = (lane as { devices?: unknown } | undefined)?.devices;
+              return Array.isArray(list) ? list : [];
+          })
+        : [];
+    const pushCamera = devices.some((device) => {
+        const model = (device as { model?: unknown } | undefined)?.model;
+        return typeof model === "string" && getModel(model)?.transport === "http-push";
+    });
+    if (pushCamera) add("push", push, "the camera push receiver");
+    return listeners;
+}
+
+/** Hosts that listen on every address: they take their port from every other host. */
+const EVERY_ADDRESS = new Set(["0.0.0.0", "::", ""]);
+
+function addressesOf(host: string): string[] {
+    const name = host.toLowerCase().replace(/^\[|\]$/g, "");
+    return name === "localhost" ? ["127.0.0.1", "::1"] : [name];
+}
+
+function everyAddress(listener: GateListener): boolean {
+    return addressesOf(listener.host).some((address) => EVERY_ADDRESS.has(address));
+}
+
+/**
+ * Listeners that would take the same port, each pair once: `http.port: 18830 is also broker.port`, with
+ * the host that listens on every address named when the hosts differ. Port 0 (any free port) never clashes.
+ */
+export function listenerClashes(listeners: readonly GateListener[]): string[] {
+    const lines: string[] = [];
+    for (const [index, first] of listeners.entries()) {
+        if (first.port === 0) continue;
+        const clashes = listeners.slice(index + 1).filter((other) => {
+            if (other.port !== first.port) return false;
+            if (everyAddress(first) || everyAddress(other)) return true;
+            const mine = addressesOf(first.host);
+            return addressesOf(other.host).some((address) => mine.includes(address));
+        });
+        if (clashes.length === 0) continue;
+        const named = clashes.map((other) => {
+            if (other.host === first.host) return other.key;
+            const wide = everyAddress(first) ? first : everyAddress(other) ? other : undefined;
+            return wide
+                ? `${other.key} (${wide.key.replace(/port$/, "host")} ${wide.host} listens on every address)`
+                : other.key;
+        });
+        lines.push(`${first.key}: ${first.port} is also ${named.join(", ")}`);
+    }
+    return lines;
 }
 
 function dedupe(lines: string[]): string[] {

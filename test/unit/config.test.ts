@@ -21,6 +21,9 @@ lanes:
       - { id: seal-l1, model: eseal-mqtt-json, auth: { username: seal-l1, password: "\${SEAL_PW}" } }
 `;
 
+const PUSH_CAMERA = `      - { id: cam-1, model: dahua-itsapi-anpr, role: front, auth: { username: cam-1, password: camera-password } }`;
+const SEAL = `      - { id: seal-1, model: eseal-mqtt-json, auth: { username: seal-1, password: seal-password } }`;
+
 function errorsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
     try {
         parseConfig(text, { env });
@@ -175,6 +178,61 @@ lanes:
         ]);
     });
 
+    it("reports listeners that would take the same port, by key path, with the other errors", () => {
+        const file = (listeners: string, devices = PUSH_CAMERA, extra = "") => `
+gate: { id: HN01 }
+storage: { path: x.db${extra} }
+${listeners}
+lanes:
+  - id: L1
+    devices:
+${devices}
+      - { id: s2, model: toledo-continuous, address: "ftp://x" }
+`;
+        const badAddress = 'lanes[0].devices[1].address: unsupported scheme "ftp:" (serial:, tcp: or mqtt:)';
+        expect(
+            errorsOf(
+                file(`http: { host: 127.0.0.1, port: 18830 }
+broker: { mode: embedded, host: 127.0.0.1, port: 18830 }`),
+            ),
+        ).toEqual([badAddress, "http.port: 18830 is also broker.port"]);
+        // 0.0.0.0 (and ::) listens on every address: it takes the port from any host.
+        expect(
+            errorsOf(
+                file(`http: { host: 127.0.0.1, port: 8080 }
+push: { host: 0.0.0.0, port: 8080 }
+broker: { mode: embedded, host: "::", port: 8080 }`),
+            ),
+        ).toEqual([
+            badAddress,
+            "http.port: 8080 is also broker.port (broker.host :: listens on every address), push.port (push.host 0.0.0.0 listens on every address)",
+            "broker.port: 8080 is also push.port (broker.host :: listens on every address)",
+        ]);
+        // Reported with schema errors elsewhere in the file too.
+        expect(errorsOf(file(`http: { host: 127.0.0.1, port: 1883 }`, PUSH_CAMERA, ", quotaMb: 0"))).toEqual([
+            "storage.quotaMb: must be >= 1",
+            "http.port: 1883 is also broker.port (broker.host 0.0.0.0 listens on every address)",
+        ]);
+        // Not a clash: two specific addresses, port 0 (any free port), a receiver with no push camera to
+        // serve, an external broker.
+        const accepted = (listeners: string, devices = PUSH_CAMERA) => errorsOf(file(listeners, devices));
+        expect(
+            accepted(`http: { host: 127.0.0.1, port: 9000 }
+push: { host: 10.0.0.5, port: 9000 }
+broker: { mode: embedded, host: 0.0.0.0, port: 0 }`),
+        ).toEqual([badAddress]);
+        expect(accepted(`http: { port: 0 }\npush: { port: 0 }\nbroker: { mode: embedded, port: 0 }`)).toEqual([
+            badAddress,
+        ]);
+        expect(accepted(`http: { host: 0.0.0.0, port: 8081 }`, SEAL)).toEqual([badAddress]);
+        expect(
+            accepted(
+                `http: { host: 0.0.0.0, port: 1883 }\nbroker: { mode: external, url: "mqtt://10.0.0.2:1883" }`,
+                SEAL,
+            ),
+        ).toEqual([badAddress]);
+    });
+
     it("names a missing environment variable at its key path", () => {
         expect(errorsOf(minimal)).toEqual([
             "lanes[0].devices[1].auth.password: environment variable SEAL_PW is not set",
@@ -212,6 +270,19 @@ describe("gate-edge check-config", () => {
         expect(await main(["check-config", file], { stdout: out.stream, stderr: err.stream })).toBe(1);
         expect(err.text()).toContain("lanes[0].devices: is required");
         expect(err.text()).toContain("known models:");
+    });
+
+    it("exits 1 for an HTTP port that is also the MQTT port, naming both keys", async () => {
+        const file = join(dir.path, "clash.yaml");
+        writeFileSync(
+            file,
+            `gate: { id: HN01 }\nstorage: { path: x.db }\nhttp: { port: 18830 }\nbroker: { port: 18830 }\nlanes:\n  - id: L1\n    devices:\n${SEAL}\n`,
+        );
+        const err = captureStream();
+        expect(await main(["check-config", file], { stdout: captureStream().stream, stderr: err.stream })).toBe(1);
+        expect(err.text()).toContain(
+            "http.port: 18830 is also broker.port (broker.host 0.0.0.0 listens on every address)",
+        );
     });
 
     it("exits 2 for a file that cannot be read", async () => {
