@@ -27,6 +27,7 @@ interface Slot {
 export class LoginRateLimiter {
     private readonly slots = new Map<string, Slot[]>();
     private static readonly MAX_KEYS = 10_000;
+    private static readonly RUNNING_WAIT_MS = 1000;
 
     constructor(
         private readonly maxFailures: number,
@@ -36,7 +37,8 @@ export class LoginRateLimiter {
 
     /**
      * Takes a place for a login of this name from this address, or, when the name or the address already
-     * has `maxFailures` failed or running attempts in the window, says how many seconds until one leaves it.
+     * has `maxFailures` failed or running attempts in the window, says how many seconds until one leaves it
+     * (1 s while some are still running: they may succeed and give their place back).
      */
     reserve(username: string, ip: string): { attempt: LoginAttempt } | { retryAfterS: number } {
         const now = this.now();
@@ -44,10 +46,12 @@ export class LoginRateLimiter {
         let waitMs = 0;
         for (const key of keys) {
             const recent = this.recent(key, now);
-            if (recent.length >= this.maxFailures) {
-                const oldest = recent[recent.length - this.maxFailures] as Slot;
-                waitMs = Math.max(waitMs, oldest.at + this.windowMs - now);
-            }
+            if (recent.length < this.maxFailures) continue;
+            const failures = recent.filter((slot) => slot.settled);
+            const oldest = failures[failures.length - this.maxFailures];
+            // Full only because checks are still running (officers logging in at once behind one address):
+            // one of them ends within a second, success or failure.
+            waitMs = Math.max(waitMs, oldest ? oldest.at + this.windowMs - now : LoginRateLimiter.RUNNING_WAIT_MS);
         }
         if (waitMs > 0) return { retryAfterS: Math.ceil(waitMs / 1000) };
         const slot: Slot = { at: now, settled: false };

@@ -49,12 +49,23 @@ describe("LoginRateLimiter", () => {
         const clock = new ManualClock(1_000_000);
         const limiter = new LoginRateLimiter(5, 15 * 60_000, () => clock.now());
         const running = Array.from({ length: 5 }, (_, i) => place(limiter, "bob", `10.1.0.${i}`));
-        expect(retryAfterS(limiter, "bob", "10.1.0.99")).toBe(900);
+        // Refused, but told to try again in a second: a running check may yet succeed and give its place back.
+        expect(retryAfterS(limiter, "bob", "10.1.0.99")).toBe(1);
         // Per address too: five running checks under five names block a sixth name.
         const spray = Array.from({ length: 5 }, (_, i) => place(limiter, `name-${i}`, "10.2.0.1"));
-        expect(retryAfterS(limiter, "name-5", "10.2.0.1")).toBe(900);
+        expect(retryAfterS(limiter, "name-5", "10.2.0.1")).toBe(1);
         for (const attempt of [...running, ...spray]) attempt.failed();
         expect(retryAfterS(limiter, "bob", "10.1.0.99")).toBe(900);
+        expect(retryAfterS(limiter, "name-5", "10.2.0.1")).toBe(900);
+    });
+
+    it("officers logging in at once from one address: refused for a second while five checks run, then let in", () => {
+        const clock = new ManualClock(1_000_000);
+        const limiter = new LoginRateLimiter(5, 15 * 60_000, () => clock.now());
+        const shift = Array.from({ length: 5 }, (_, i) => place(limiter, `officer-${i}`, "10.4.0.1"));
+        expect(retryAfterS(limiter, "officer-5", "10.4.0.1")).toBe(1);
+        for (const attempt of shift) attempt.succeeded();
+        place(limiter, "officer-5", "10.4.0.1").succeeded();
     });
 
     it("a success gives its place back and clears the name's failures, but not its running checks or the address's failures", () => {
