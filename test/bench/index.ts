@@ -10,11 +10,12 @@ const BENCHMARKS: Record<string, (out: (line: string) => void) => Promise<object
     lanes: async (out) => (await import("./lanes.ts")).benchLanes(out),
     sync: async (out) => (await import("./sync.ts")).benchSync(out),
     startup: async (out) => (await import("./startup.ts")).benchStartup(out),
+    storage: async (out) => (await import("./storage.ts")).benchStorage(out),
     soak: async (out) => (await import("./soak.ts")).benchSoak(out),
 };
 
 /** What `all` runs: the soak takes BENCH_SOAK_MINUTES (30 by default), so only on request. */
-const ALL = ["ingest", "devices", "lanes", "sync", "startup"];
+const ALL = ["ingest", "devices", "lanes", "sync", "startup", "storage"];
 
 /**
  * `npm run bench [-- <name> | all [--with-soak]]`: runs one benchmark or all of them, prints their tables,
