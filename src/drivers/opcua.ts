@@ -10,6 +10,10 @@
  * creates a new one and re-creates the subscription and its monitored items. This driver checks the
  * result and rebuilds session, subscription and items itself when that repair did not happen (the server
  * closed the session, the subscription terminated).
+ *
+ * Online means the lane's signals are live AND the PLC has accepted a watchdog heartbeat on this
+ * connection: a PLC whose watchdog expired while it was unreachable stays fail-safe (refusing every open)
+ * until gate-edge's heartbeat changes again, so a lane must not be ready before that heartbeat is written.
  */
 import { performance } from "node:perf_hooks";
 import {
@@ -118,6 +122,11 @@ export class OpcUaPlcDriver {
     private lastStatus: string | undefined;
     private lastDataAt = 0;
     private rebuilding = false;
+    /** Counts connection losses and dropped sessions: a heartbeat fed the watchdog only on its own connection. */
+    private connectionEpoch = 0;
+    private watchdogFedEpoch: number | undefined;
+    /** Why the driver goes online once the first heartbeat of this connection is accepted. */
+    private onlineReasonAfterFeed: string | undefined;
     /** A monitored item failed (typically re-created by node-opcua while the PLC was going down again). */
     private itemsBroken = false;
     /** Times the connection came back after a break (channel re-opened and session repaired). */
@@ -130,14 +139,21 @@ export class OpcUaPlcDriver {
         private readonly ctx: PlcDriverContext,
     ) {}
 
-    /** A session is open on a live connection and the subscription is active: the lane's signals are live. */
+    /**
+     * A session is open on a live connection, the subscription is active and the PLC accepted a heartbeat on
+     * this connection: the lane's signals are live and the PLC carries out commands.
+     */
     get sessionAlive(): boolean {
-        return (
-            this.connectionUp &&
-            this.session !== undefined &&
-            this.subscription?.isActive === true &&
-            !(this.client?.isReconnecting ?? true)
-        );
+        return this.sessionUp && this.subscription?.isActive === true && !this.rebuilding && this.watchdogFed;
+    }
+
+    /** Writes can reach the PLC (they need no subscription). */
+    private get sessionUp(): boolean {
+        return this.connectionUp && this.session !== undefined && !(this.client?.isReconnecting ?? true);
+    }
+
+    private get watchdogFed(): boolean {
+        return this.watchdogFedEpoch === this.connectionEpoch;
     }
 
     /** Starts connecting in the background and resolves at once (see the class's error rules). */
@@ -185,6 +201,7 @@ export class OpcUaPlcDriver {
         });
         client.on("connection_lost", () => {
             this.connectionUp = false;
+            this.connectionEpoch++;
             this.setStatus("offline", "connection lost; reconnecting");
         });
         client.on("connection_reestablished", () => {
@@ -192,8 +209,9 @@ export class OpcUaPlcDriver {
             this.lastDataAt = Date.now();
             this.reconnects++;
             this.ctx.log.info({ reconnects: this.reconnects }, "PLC connection re-established");
-            this.checkHealth("after reconnection");
+            // Items that failed while the PLC was going down are rebuilt before the PLC counts as online.
             this.checkStall();
+            this.checkHealth("after reconnection");
         });
         client.on("reconnection_attempt_has_failed", (err) => {
             this.ctx.log.debug({ err: errorMessage(err) }, "PLC reconnection attempt failed");
@@ -231,7 +249,7 @@ export class OpcUaPlcDriver {
             throw err;
         }
         this.pulseReset = new Promise<void>((resolve) => setTimeout(resolve, PULSE_MS))
-            .then(() => (this.sessionAlive ? this.write("Barrier.CmdOpen", false) : undefined))
+            .then(() => (this.sessionUp ? this.write("Barrier.CmdOpen", false) : undefined))
             .catch((err: unknown) => {
                 this.ctx.log.warn({ err: errorMessage(err) }, "CmdOpen pulse reset failed");
             });
@@ -307,7 +325,6 @@ export class OpcUaPlcDriver {
             if (this.stopping) return;
             this.setupBackoff?.reset();
             this.checkHealth("connected");
-            void this.beat();
         } catch (err) {
             if (this.stopping) return;
             this.retry(`setup failed: ${errorMessage(err)}`);
@@ -369,39 +386,54 @@ export class OpcUaPlcDriver {
         }
     }
 
-    /** Goes online when everything is live; otherwise offline with what is missing. */
+    /**
+     * Goes online when everything is live; feeds the watchdog first when this connection has not yet;
+     * otherwise retries what is missing. A subscription being rebuilt calls again when it is done.
+     */
     private checkHealth(context: string): void {
-        if (this.stopping) return;
+        if (this.stopping || this.rebuilding) return;
         if (this.sessionAlive) {
+            this.onlineReasonAfterFeed = undefined;
             this.setStatus("online", context);
             return;
         }
-        if (this.connectionUp && this.session && !this.subscription?.isActive) {
+        if (this.sessionUp && !this.subscription?.isActive) {
             this.retry(`${context}: subscription not active`);
+            return;
+        }
+        if (this.sessionUp && !this.watchdogFed) {
+            this.onlineReasonAfterFeed = context;
+            void this.beat();
         }
     }
 
     /** Rebuilds the subscription when an item failed or a live session has delivered nothing for DATA_STALL_MS. */
     private checkStall(): void {
         const session = this.session;
-        if (this.rebuilding || !this.sessionAlive || !session) return;
+        if (this.rebuilding || !this.sessionUp || !this.subscription?.isActive || !session) return;
         if (!this.itemsBroken && Date.now() - this.lastDataAt < DATA_STALL_MS) return;
-        this.rebuilding = true;
         const why = this.itemsBroken ? "a monitored item failed" : `no data from the PLC for ${DATA_STALL_MS} ms`;
         this.ctx.log.warn({ silentMs: Date.now() - this.lastDataAt }, `${why}; re-creating the subscription`);
         this.setStatus("offline", `${why}; re-creating the subscription`);
-        this.createSubscription(session)
-            .then(() => {
-                this.lastDataAt = Date.now();
-                this.checkHealth("subscription re-created");
-            })
-            .catch((err: unknown) => this.retry(`re-creating the subscription failed: ${errorMessage(err)}`))
-            .finally(() => {
-                this.rebuilding = false;
-            });
+        void this.rebuildSubscription(session);
+    }
+
+    private async rebuildSubscription(session: ClientSession): Promise<void> {
+        this.rebuilding = true;
+        try {
+            await this.createSubscription(session);
+            this.lastDataAt = Date.now();
+        } catch (err) {
+            this.rebuilding = false;
+            this.retry(`re-creating the subscription failed: ${errorMessage(err)}`);
+            return;
+        }
+        this.rebuilding = false;
+        this.checkHealth("subscription re-created");
     }
 
     private dropSession(): void {
+        this.connectionEpoch++;
         this.session = undefined;
         this.subscription = undefined;
         this.items.clear();
@@ -454,8 +486,7 @@ export class OpcUaPlcDriver {
     /** One value write; rejects per the class's error rules. */
     private async write(tag: PlcTag, value: boolean | number): Promise<void> {
         const session = this.session;
-        if (!session || !this.sessionAlive)
-            throw new GateError("DRIVER_DISCONNECTED", `cannot write ${tag}: no session`);
+        if (!session || !this.sessionUp) throw new GateError("DRIVER_DISCONNECTED", `cannot write ${tag}: no session`);
         const dataType = DataType[this.options.model.tags[tag].dataType];
         const timeoutMs = this.options.commandTimeoutMs ?? 3000;
         let timer: NodeJS.Timeout | undefined;
@@ -489,15 +520,23 @@ export class OpcUaPlcDriver {
     }
 
     private async beat(): Promise<void> {
-        if (this.heartbeatInFlight || !this.sessionAlive || this.stopping) return;
+        if (this.heartbeatInFlight || !this.sessionUp || this.stopping) return;
         this.heartbeatInFlight = true;
         const counter = (this.heartbeatCounter + 1) >>> 0;
+        const epoch = this.connectionEpoch;
         try {
             await this.write("Watchdog.Heartbeat", counter);
             this.heartbeatCounter = counter;
             this.lastHeartbeatWritten = { counter, at: Date.now() };
+            if (epoch === this.connectionEpoch && !this.watchdogFed) {
+                this.watchdogFedEpoch = epoch;
+                this.checkHealth(this.onlineReasonAfterFeed ?? "watchdog heartbeat accepted");
+            }
         } catch (err) {
             this.ctx.log.warn({ err: errorMessage(err) }, "watchdog heartbeat not written");
+            if (this.sessionUp && !this.watchdogFed) {
+                this.setStatus("offline", `watchdog heartbeat not accepted: ${errorMessage(err)}`);
+            }
         } finally {
             this.heartbeatInFlight = false;
         }

@@ -217,6 +217,34 @@ describe("OpcUaPlcDriver against the lane PLC simulator", () => {
         await sim.vehicleLeaves("L1", 50);
         await until("closed", () => sim.state("L1").barrier === "closed");
     }, 45_000);
+
+    it("Should carry out an open given the moment it reports online after a PLC restart that outlasted the watchdog", async () => {
+        let failSafeDuringRestart = false;
+        const onFailSafe = (lane: string) => {
+            if (lane === "L1") failSafeDuringRestart = true;
+        };
+        sim.on("failSafe", onFailSafe);
+        // The lane engine may open the barrier as soon as the PLC is online: the open is given from inside
+        // the status change itself, before any later heartbeat could feed the PLC's expired watchdog.
+        let firstOpen: Promise<unknown> | undefined;
+        const setStatus = rec.ctx.setStatus;
+        rec.ctx.setStatus = (status, reason) => {
+            setStatus(status, reason);
+            if (status === "online" && firstOpen === undefined) firstOpen = driver.openBarrier().catch((e) => e);
+        };
+        try {
+            await sim.restart(WATCHDOG_MS + 1000);
+            expect(failSafeDuringRestart).toBe(true);
+            await until("online again", () => firstOpen !== undefined, 30_000);
+            expect(await firstOpen).toMatchObject({ confirmed: true });
+            await until("open", () => sim.state("L1").barrier === "open");
+            await sim.vehicleLeaves("L1", 50);
+            await until("closed", () => sim.state("L1").barrier === "closed");
+        } finally {
+            rec.ctx.setStatus = setStatus;
+            sim.off("failSafe", onFailSafe);
+        }
+    }, 45_000);
 });
 
 describe("Watchdog", () => {
@@ -226,7 +254,8 @@ describe("Watchdog", () => {
         try {
             await driver.start();
             await until("online", () => driver.sessionAlive, 30_000);
-            await until("watchdog restored", () => !sim.state("L2").failSafe);
+            // L2's watchdog expired long before this driver connected: online means its heartbeat got through.
+            expect(sim.state("L2").failSafe).toBe(false);
             expect((await driver.openBarrier()).confirmed).toBe(true);
             await driver.setLight("entry", "green");
             await until("open", () => sim.state("L2").barrier === "open");
