@@ -50,8 +50,17 @@ describe("configuration", () => {
             imageRetentionDays: 30,
             pkiFolder: "/srv/gate/data/pki",
         });
-        expect(config.push).toEqual({ host: "0.0.0.0", port: 8081 });
-        expect(config.broker).toEqual({ mode: "embedded", host: "0.0.0.0", port: 1883 });
+        const deviceLogins = { maxFailures: 10, windowMinutes: 1 };
+        expect(config.push).toEqual({ host: "0.0.0.0", port: 8081, loginRateLimit: deviceLogins });
+        expect(config.broker).toEqual({
+            mode: "embedded",
+            host: "0.0.0.0",
+            port: 1883,
+            maxPacketBytes: 256 * 1024,
+            connectTimeoutMs: 5000,
+            maxSessionsPerAccount: 2,
+            loginRateLimit: deviceLogins,
+        });
         expect(config.http.port).toBe(8080);
         const [scale, seal] = config.lanes[0]!.devices;
         expect(scale?.address).toEqual({
