@@ -144,8 +144,14 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         expect(offered).not.toContain("DECISION_CORRECT");
         await form.locator("select[name=reasonCode]").selectOption("DOCS_MISSING");
         await form.locator("textarea[name=note]").fill("Invoice missing from the file");
+        // A second officer watches the lanes board: the hold reaches its tile live, before any decision.
+        const board = await open(USERS.officer);
+        await tile(board, "L1").getByTestId("decision").waitFor();
+        expect(await tile(board, "L1").getByTestId("officer-hold").count()).toBe(0);
         await form.getByRole("button", { name: "Apply" }).click();
         await poll(() => form.locator(".notice").textContent()).toBe("Hold: applied.");
+        await poll(() => tile(board, "L1").getByTestId("decision").getAttribute("data-outcome")).toBe("HOLD");
+        expect(await tile(board, "L1").getByTestId("officer-hold").textContent()).toContain("Held by an officer");
 
         // The truck is weighed and decided: the officer's hold stands.
         await weighTruck(e2e, "L1", TRUCKS.green);
