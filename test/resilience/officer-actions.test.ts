@@ -78,11 +78,11 @@ afterAll(async () => {
 });
 
 const read = (on: Gate, draft: Omit<GateEventDraft, "laneId">) => on.log.append({ laneId: "L1", ...draft });
-const tamperedSeal = {
+const tamperedSeal: Omit<GateEventDraft, "laneId"> = {
     type: "reading.seal",
     deviceId: "seal-1",
     data: { values: { sealId: "VNC-0100001", type: "ISO18185", status: "TAMPERED", alerts: [] } },
-} as const;
+};
 
 /** A truck on the entry loop, read by the camera: its open passage's id. */
 async function truckWaiting(on: Gate): Promise<string> {
