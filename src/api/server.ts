@@ -88,7 +88,8 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
         if (error.validation) {
             return reply.status(400).send({
                 error: "API_BAD_REQUEST",
-                message: `${error.validationContext ?? "request"} ${error.message}`,
+                // Fastify's message already starts with the part of the request at fault ("body/note …").
+                message: error.message,
             });
         }
         if (isGateError(error)) return reply.status(error.status).send({ error: error.code, message: error.message });

@@ -66,6 +66,9 @@ describe("HTTP API", () => {
         expect(status).toBe(400);
         expect(body.error).toBe("API_BAD_REQUEST");
         expect(String(body.message)).toMatch(reason);
+        // The part of the request at fault is named once ("querystring/limit …", not "querystring querystring/limit").
+        expect(String(body.message)).toMatch(/^querystring[/ ]/);
+        expect(String(body.message)).not.toMatch(/^querystring querystring/);
     });
 
     it("answers an unknown route or device with a 404 and a reason", async () => {
