@@ -28,11 +28,18 @@ export async function startGate(config: GateConfig, options: Partial<GateOptions
     return gate;
 }
 
-/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
+/**
+ * Polls until `check` returns (or resolves to) a value that is neither undefined nor false, or fails after
+ * `timeoutMs`. The tests' one wait: a test waits on the condition it needs, never for a fixed time.
+ */
+export async function eventually<T>(
+    check: () => T | undefined | PromiseLike<T | undefined>,
+    timeoutMs = 10_000,
+    what = "condition",
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-        const value = check();
+        const value = await check();
         if (value !== undefined && value !== false) return value;
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, 25));

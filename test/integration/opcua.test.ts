@@ -4,7 +4,6 @@
  */
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { DataType } from "node-opcua";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { definition as plc } from "../../devices/lane-plc-opcua.ts";
@@ -14,6 +13,7 @@ import { isGateError } from "../../src/core/errors.ts";
 import type { DeviceStatus } from "../../src/core/events.ts";
 import type { PlcDriverContext } from "../../src/drivers/driver.ts";
 import { OpcUaPlcDriver, type OpcUaPlcDriverOptions } from "../../src/drivers/opcua.ts";
+import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const TRAVEL_MS = 600;
@@ -45,11 +45,16 @@ function recorder(): Recorder {
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await sleep(25);
-    }
+    await eventually(() => check() || undefined, timeoutMs, what);
+}
+
+/**
+ * Lets the simulated PLC run its logic for a while, to show it did NOT do something in that time: two
+ * increments of its own heartbeat (its 1 s task) span many 50 ms scans, however slow the machine is.
+ */
+async function plcRunsOn(lane: string): Promise<void> {
+    const heartbeat = sim.state(lane).plcHeartbeat;
+    await until("the PLC logic to run on", () => sim.state(lane).plcHeartbeat >= heartbeat + 2);
 }
 
 const lastValue = (rec: Recorder, tag: PlcTag) => rec.values.findLast((v) => v.tag === tag)?.value;
@@ -146,14 +151,14 @@ describe("OpcUaPlcDriver against the lane PLC simulator", () => {
         sim.vehicleUnderBoom("L1", true);
         sim.setLoop("L1", "exit", true);
         sim.setLoop("L1", "exit", false);
-        await sleep(TRAVEL_MS * 2);
+        await plcRunsOn("L1");
         expect(sim.state("L1").barrier).toBe("open");
         sim.vehicleUnderBoom("L1", false);
         await until("closing", () => sim.state("L1").barrier === "closing");
         sim.setLoop("L1", "safety", true);
         expect(sim.state("L1").barrier).toBe("opening");
         await until("open again", () => sim.state("L1").barrier === "open");
-        await sleep(TRAVEL_MS);
+        await plcRunsOn("L1");
         expect(sim.state("L1").barrier).toBe("open");
         await sim.vehicleLeaves("L1", 50);
         await until("closed", () => sim.state("L1").barrier === "closed");
