@@ -41,6 +41,8 @@ export interface SealValues {
     alerts: string[];
     readerId?: string;
     rssi?: number;
+    /** The container the seal reports it is fixed to (ISO 18185 readers report it), normalised ISO 6346. */
+    containerNumber?: string;
 }
 
 export interface PlateValues {

@@ -232,3 +232,48 @@ export function likelyMisread(a: string, b: string): boolean {
     const nb = normalizePlate(b).normalized;
     return na !== nb && plateMisreadKey(na) === plateMisreadKey(nb);
 }
+
+/**
+ * How a plate read relates to a declared plate, per the country formats above:
+ * - "same": equal after normalisation;
+ * - "misread": the read cannot be told from the declared plate by a camera's usual errors — it differs only
+ *   in confusable characters (O/0, 8/B, I/1, D/Đ), or it is a CN trailer plate read without its 挂 suffix
+ *   and what is left is no valid plate of any kind (桂B1234 for 桂B1234挂: the red 挂 beside the number is
+ *   the character engines most often drop);
+ * - "other": anything else, among them a read that is itself a valid plate of another vehicle or vehicle
+ *   class (桂B12345 or 桂B1234学 for 桂B1234挂, 29C-111.11 for 29R-111.11: C and R are different series,
+ *   tractor and trailer), or a different number.
+ * Neither a misread nor another plate is a match: the lane engine holds both, a misread for an officer to
+ * verify by sight, another plate as a vehicle that is not the declared one.
+ */
+export type PlateRelation = "same" | "misread" | "other";
+
+export function plateRelation(read: string, declared: string): PlateRelation {
+    const r = normalizePlate(read);
+    const d = normalizePlate(declared);
+    if (r.normalized === d.normalized) return "same";
+    if (likelyMisread(r.normalized, d.normalized)) return "misread";
+    const droppedSuffix = d.country === "CN" && d.trailer && d.normalized.slice(0, -1) === r.normalized;
+    if (droppedSuffix && !r.valid) return "misread";
+    return "other";
+}
+
+/** Which way goods cross under a declaration: into Vietnam, out of it, or either (transit, transport). */
+export type DeclarationDirection = "IN" | "OUT" | "EITHER";
+
+/**
+ * The direction a VNACCS document type code means (domain.md §3.2): 10/11/12 import declarations and
+ * manifests, 60/62 arrival notices and declarations, 70 import e-invoice → IN; 30/31/32 export, 61/63
+ * departure, 71 export e-invoice → OUT; 50 means of transport, 51 transit goods, 52 container list →
+ * EITHER. Undefined for codes that are no goods movement (72 attachment, 73 amendment, 74 certificate of
+ * origin) or not known: such a document does not say which way its truck may go.
+ */
+export function directionOfTypeCode(typeCode: string): DeclarationDirection | undefined {
+    return TYPE_DIRECTIONS.get(typeCode.trim());
+}
+
+const TYPE_DIRECTIONS: ReadonlyMap<string, DeclarationDirection> = new Map([
+    ...(["10", "11", "12", "60", "62", "70"] as const).map((code) => [code, "IN" as const] as const),
+    ...(["30", "31", "32", "61", "63", "71"] as const).map((code) => [code, "OUT" as const] as const),
+    ...(["50", "51", "52"] as const).map((code) => [code, "EITHER" as const] as const),
+]);

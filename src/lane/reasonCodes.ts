@@ -54,3 +54,66 @@ export function reasonProblem(code: string, actions: readonly OfficerActionKind[
         return `reason code ${code} is not a reason to ${actions.join(" or ")}`;
     return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The rules' reasons
+
+/**
+ * Why a rule passed or failed, as a code with parameters: central counts codes, the dashboard can word them
+ * in the officer's language, and the text below is the one catalogue of their English wording. `{name}` is
+ * replaced by the parameter of that name. Codes are stable identifiers: add new ones, never rename one.
+ */
+export const RULE_REASONS = {
+    CLEARANCE_FRESH: "clearance data is {age} old (max {max})",
+    CLEARANCE_NEVER_REFRESHED: "clearance data has never been refreshed (max age {max})",
+    CLEARANCE_DATED_AHEAD:
+        "clearance data is dated {ahead} in the future (the wall clock stepped back?) (max age {max})",
+    CLEARANCE_STALE: "clearance data is {age} old (max {max})",
+    OFFLINE_POLICY_HOLD: "the offline policy holds every passage",
+    OFFLINE_DECIDING_FROM_CACHE: "offline: deciding from the cached clearance data",
+    STALE_RELEASE_FOUR_EYES: "a release on stale clearance data needs a supervisor's approval",
+    DECLARATION_KNOWN: "declaration {number} known",
+    DECLARATION_UNKNOWN: "declaration {number} not in the clearance data (not synced yet?)",
+    DECLARATION_NEWER_THAN_CACHE:
+        "the truck shows {number} (amendment {amendment}), the gate has only {cached} (amendment {cachedAmendment}): it cannot vouch for the truck; central was asked for {number}",
+    DECLARATION_SUPERSEDED:
+        "the truck shows {number} (amendment {amendment}), superseded by {latest} (amendment {latestAmendment}): decided on {latest}",
+    ROUTE_OK: "declaration {number}: border gate {gate}, {direction} ({directionSource})",
+    DECLARATION_OTHER_GATE: "declaration {number} is for border gate {declaredGate}, this gate is {gate}",
+    DECLARATION_WRONG_DIRECTION:
+        "declaration {number} is {declaredDirection} ({directionSource}); lane {lane} is {laneDirection}",
+    DECLARATION_DIRECTION_UNKNOWN:
+        "declaration {number} of type {type} does not say which way its goods cross, and central gives no direction",
+    PLATE_MATCH: "{position} plate {plate} is the declared {role} plate",
+    PLATE_DECLARED_NOT_READ:
+        "declared {role} plate {declared} was not read by the {position} camera (none with confidence ≥ {minConfidence})",
+    PLATE_LIKELY_MISREAD:
+        "{position} plate {read} differs from the declared {role} plate {declared} only in {difference}: likely misread, verify by sight",
+    PLATE_OTHER: "{position} plate {read} is not the declared {role} plate {declared}: another vehicle",
+    PLATE_UNDECLARED: "{position} plate {read} is not a plate of the declaration (declared: {declared})",
+    PLATE_NONE_READ: "no plate read with confidence ≥ {minConfidence}",
+    SEAL_BROKEN: "seal {seal} reports {status}",
+    SEAL_NOT_READ: "declared seal {seal} not read",
+    SEAL_NOT_SEALED: "seal {seal} is {status}, not SEALED",
+    SEAL_UNDECLARED: "seal {seal} is not declared",
+    SEAL_CONTAINER_MISMATCH:
+        "seal {seal} reports container {reported}, but is declared on {declared}: seals swapped or moved, a tampering indicator",
+    SEAL_PAIRED: "seal {seal} reports container {container}, as declared",
+    SEAL_PAIRING_UNVERIFIED:
+        "pairing of seal {seal} with container {declared} could not be verified: the reader reports no container",
+} as const;
+
+export type RuleReasonCode = keyof typeof RULE_REASONS;
+
+/** One reason of a rule's result. */
+export interface RuleFinding {
+    code: RuleReasonCode;
+    params: Readonly<Record<string, string | number>>;
+}
+
+/** The English text of a finding, from RULE_REASONS; a parameter that is missing stays as `{name}`. */
+export function ruleReasonText(finding: RuleFinding): string {
+    return RULE_REASONS[finding.code].replace(/\{(\w+)\}/g, (whole, name: string) =>
+        name in finding.params ? String(finding.params[name]) : whole,
+    );
+}

@@ -15,8 +15,15 @@
  * cannot vouch for (an unknown declaration, an unknown container) HOLDs; it never RELEASEs.
  */
 import type { SealValues } from "../core/events.ts";
-import { likelyMisread, normalizePlate, parseContainerNumber, parseDeclarationNumber } from "../core/identifiers.ts";
+import {
+    directionOfTypeCode,
+    normalizePlate,
+    parseContainerNumber,
+    parseDeclarationNumber,
+    plateRelation,
+} from "../core/identifiers.ts";
 import { strongestSeverity } from "./outcome.ts";
+import { type RuleFinding, type RuleReasonCode, ruleReasonText } from "./reasonCodes.ts";
 import type {
     ClearanceView,
     DecisionRecord,
@@ -28,7 +35,7 @@ import type {
 } from "./types.ts";
 
 /** Bump on every change to a rule's logic, so a recorded decision says which rules made it. */
-export const RULE_SET_VERSION = "2026.11-3";
+export const RULE_SET_VERSION = "2026.11-4";
 
 export type Rule = (facts: PassageFacts, clearance: ClearanceView, params: RuleParams, now: number) => RuleResult;
 
@@ -40,10 +47,33 @@ function fail(rule: string, severity: Severity, reason: string, fourEyes?: boole
     return fourEyes ? { rule, pass: false, reason, severity, fourEyes } : { rule, pass: false, reason, severity };
 }
 
-function minutes(ms: number): string {
-    if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-    if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-    return `${(ms / 3_600_000).toFixed(1)} h`;
+function finding(code: RuleReasonCode, params: Record<string, string | number> = {}): RuleFinding {
+    return { code, params };
+}
+
+function textOf(findings: readonly RuleFinding[]): string {
+    return findings.map(ruleReasonText).join("; ");
+}
+
+function passWith(rule: string, findings: RuleFinding[], extra: Partial<RuleResult> = {}): RuleResult {
+    return pass(rule, textOf(findings), { findings, ...extra });
+}
+
+function failWith(rule: string, severity: Severity, findings: RuleFinding[], fourEyes?: boolean): RuleResult {
+    return { ...fail(rule, severity, textOf(findings), fourEyes), findings };
+}
+
+/**
+ * An age as an officer reads it: whole seconds rounded up, so data a fraction of a second past its limit
+ * never reads as within it ("67 s", "60 s"); up to 120 s in seconds, beyond in h / min / s ("30 min 1 s").
+ */
+export function exactAge(ms: number): string {
+    const total = Math.ceil(Math.max(0, ms) / 1000);
+    if (total <= 120) return `${total} s`;
+    const h = Math.floor(total / 3600);
+    const min = Math.floor((total % 3600) / 60);
+    const sec = total % 60;
+    return [h > 0 ? `${h} h` : "", min > 0 ? `${min} min` : "", sec > 0 ? `${sec} s` : ""].filter(Boolean).join(" ");
 }
 
 function percent(fraction: number): string {
@@ -63,13 +93,33 @@ function containerKey(text: string): string {
     return text.toUpperCase().replace(/[\s\-/]/g, "");
 }
 
+/** The 12th digit of a valid declaration number: 0 at registration, +1 per amendment (domain.md §3.2). */
+function amendmentOf(number: string): number {
+    return Number(number.trim().charAt(11));
+}
+
 /**
- * The clearance entry of a scanned number: by the number, else by its base, so a view that indexes only
- * full numbers still finds a newer amendment. Invalid numbers are unknown.
+ * What the cache says of a scanned number: the amendment in force of its base (by the number, else by
+ * its base, so a view that indexes only full numbers still finds a newer amendment), and whether the truck
+ * shows an amendment newer than that one. Invalid numbers are unknown.
+ */
+function lookupScanned(
+    clearance: ClearanceView,
+    number: string,
+): { declaration: Declaration | undefined; newerThanCache: boolean } {
+    if (!parseDeclarationNumber(number).ok) return { declaration: undefined, newerThanCache: false };
+    const declaration = clearance.declaration(number.trim()) ?? clearance.declaration(baseOf(number));
+    const newerThanCache = declaration !== undefined && amendmentOf(number) > amendmentOf(declaration.number);
+    return { declaration, newerThanCache };
+}
+
+/**
+ * The declaration a scanned number is decided on: the cache's amendment in force, never an older one than
+ * the truck shows (the gate cannot vouch for an amendment it has not seen). Undefined: unknown.
  */
 function lookup(clearance: ClearanceView, number: string): Declaration | undefined {
-    if (!parseDeclarationNumber(number).ok) return undefined;
-    return clearance.declaration(number.trim()) ?? clearance.declaration(baseOf(number));
+    const { declaration, newerThanCache } = lookupScanned(clearance, number);
+    return newerThanCache ? undefined : declaration;
 }
 
 function knownDeclarations(facts: PassageFacts, clearance: ClearanceView): Declaration[] {
@@ -101,23 +151,27 @@ function isStale(age: number | undefined, params: RuleParams): boolean {
 /**
  * "clearance-fresh": the clearance data is no older than `clearanceMaxAgeMs`. Never refreshed, or dated
  * after now, counts as stale. Stale with offlinePolicy "hold" → HOLD; stale with "cached" → pass (decide
- * marks the decision offline, and the other rules hold whatever the cache does not know).
+ * marks the decision offline, and the other rules hold whatever the cache does not know). Ages are exact
+ * to the second, rounded up (exactAge). With staleReleaseFourEyes, a stale result asks for four eyes: an
+ * officer alone does not release a truck on data the gate cannot vouch for.
  */
 export const clearanceFresh: Rule = (_facts, clearance, params, now) => {
     const id = "clearance-fresh";
     const age = clearance.ageMs(now);
-    const max = minutes(params.clearanceMaxAgeMs);
-    if (!isStale(age, params)) return pass(id, `clearance data is ${minutes(Math.max(0, age ?? 0))} old`);
-    const how =
+    const max = exactAge(params.clearanceMaxAgeMs);
+    if (!isStale(age, params)) return passWith(id, [finding("CLEARANCE_FRESH", { age: exactAge(age ?? 0), max })]);
+    const stale =
         age === undefined || !Number.isFinite(age)
-            ? "has never been refreshed"
+            ? finding("CLEARANCE_NEVER_REFRESHED", { max })
             : age < 0
-              ? `is dated ${minutes(-age)} in the future (the wall clock stepped back?)`
-              : `is ${minutes(age)} old`;
+              ? finding("CLEARANCE_DATED_AHEAD", { ahead: exactAge(-age), max })
+              : finding("CLEARANCE_STALE", { age: exactAge(age), max });
+    const fourEyes = params.staleReleaseFourEyes === true;
+    const extra = fourEyes ? [finding("STALE_RELEASE_FOUR_EYES")] : [];
     if (params.offlinePolicy === "hold") {
-        return fail(id, "HOLD", `clearance data ${how} (max ${max}); the offline policy holds every passage`);
+        return failWith(id, "HOLD", [stale, finding("OFFLINE_POLICY_HOLD"), ...extra], fourEyes);
     }
-    return pass(id, `offline: deciding from cached clearance data that ${how} (max ${max})`);
+    return passWith(id, [finding("OFFLINE_DECIDING_FROM_CACHE"), stale, ...extra], fourEyes ? { fourEyes: true } : {});
 };
 
 /**
@@ -159,9 +213,11 @@ export const requiredReads: Rule = (facts, _clearance, params) => {
 
 /**
  * "declaration-known": every scanned declaration is in the clearance cache, by number or by its 11-digit
- * base (latest amendment). Unknown → HOLD, not REJECT: central may not have synced it yet, and an
- * officer can look it up. None scanned → pass ("no declaration scanned") when declarations are not
- * required, HOLD when they are.
+ * base. Unknown → HOLD, not REJECT: central may not have synced it yet, and an officer can look it up. A
+ * truck showing an amendment newer than the cache's → HOLD: the gate cannot vouch for what it has not
+ * seen (decide asks central for it at once). A truck showing a superseded amendment passes here and is
+ * decided on the amendment in force, and the reason says so. None scanned → pass ("no declaration
+ * scanned") when declarations are not required, HOLD when they are.
  */
 export const declarationKnown: Rule = (facts, clearance, params) => {
     const id = "declaration-known";
@@ -170,20 +226,50 @@ export const declarationKnown: Rule = (facts, clearance, params) => {
             ? fail(id, "HOLD", "no declaration scanned")
             : pass(id, "no declaration scanned");
     }
-    const unknown: string[] = [];
-    const notes: string[] = [];
-    for (const number of facts.declarations) {
-        const declaration = lookup(clearance, number);
-        if (!declaration) unknown.push(number);
-        else if (declaration.number !== number.trim()) {
-            notes.push(`${number} is amended: latest is ${declaration.number}`);
-        }
+    const problems: RuleFinding[] = [];
+    const notes: RuleFinding[] = [];
+    for (const scanned of facts.declarations) {
+        const number = scanned.trim();
+        const { declaration, newerThanCache } = lookupScanned(clearance, number);
+        if (!declaration) problems.push(finding("DECLARATION_UNKNOWN", { number }));
+        else if (newerThanCache) {
+            problems.push(
+                finding("DECLARATION_NEWER_THAN_CACHE", {
+                    number,
+                    amendment: amendmentOf(number),
+                    cached: declaration.number,
+                    cachedAmendment: amendmentOf(declaration.number),
+                }),
+            );
+        } else if (declaration.number !== number) {
+            notes.push(
+                finding("DECLARATION_SUPERSEDED", {
+                    number,
+                    amendment: amendmentOf(number),
+                    latest: declaration.number,
+                    latestAmendment: amendmentOf(declaration.number),
+                }),
+            );
+        } else notes.push(finding("DECLARATION_KNOWN", { number }));
     }
-    if (unknown.length > 0) {
-        return fail(id, "HOLD", `declaration ${unknown.join(", ")} not in the clearance data (not synced yet?)`);
-    }
-    return pass(id, ["declaration known", ...notes].join("; "));
+    if (problems.length > 0) return failWith(id, "HOLD", [...problems, ...notes]);
+    return passWith(id, notes);
 };
+
+/**
+ * The scanned numbers to ask central for at once: those the cache does not have, and amendments newer than
+ * the cache's. Invalid numbers are not asked for (central has none).
+ */
+export function clearanceRequests(facts: PassageFacts, clearance: ClearanceView): string[] {
+    const wanted = facts.declarations
+        .map((number) => number.trim())
+        .filter((number) => {
+            if (!parseDeclarationNumber(number).ok) return false;
+            const { declaration, newerThanCache } = lookupScanned(clearance, number);
+            return declaration === undefined || newerThanCache;
+        });
+    return [...new Set(wanted)];
+}
 
 /**
  * "declaration-valid": every known declaration is CLEARED and within validFrom/validUntil at `now`.
@@ -217,6 +303,62 @@ export const declarationValid: Rule = (facts, clearance, _params, now) => {
     return fail(id, strongestSeverity(problems.map((p) => p.severity)), problems.map((p) => p.reason).join("; "));
 };
 
+const DIRECTION_WORDS: Readonly<Record<"IN" | "OUT" | "EITHER", string>> = {
+    IN: "an import (into Vietnam)",
+    OUT: "an export (out of Vietnam)",
+    EITHER: "either direction (transit or transport)",
+};
+const LANE_WORDS: Readonly<Record<"IN" | "OUT", string>> = { IN: "an import lane (IN)", OUT: "an export lane (OUT)" };
+
+/**
+ * "declaration-route": every known declaration is for this border gate and this lane's direction. The
+ * gate is central's `borderGate` where it states one (compared with `gate.id`, case-insensitive; where
+ * central states none the declaration reached this gate's own feed, and the reason says it was not
+ * stated). The direction is central's `direction` where it states one, else the type code's meaning
+ * (identifiers.ts directionOfTypeCode: 10 import, 30 export, 51 transit either way …). Another gate, the
+ * other direction, or a type code that says no direction with none stated → HOLD naming which.
+ */
+export const declarationRoute: Rule = (facts, clearance, params) => {
+    const id = "declaration-route";
+    const declarations = knownDeclarations(facts, clearance);
+    if (declarations.length === 0) return pass(id, "not checked: no known declaration");
+    const problems: RuleFinding[] = [];
+    const notes: RuleFinding[] = [];
+    const gate = params.gateId?.trim().toUpperCase();
+    for (const d of declarations) {
+        const declaredGate = d.borderGate?.trim().toUpperCase();
+        if (declaredGate !== undefined && gate !== undefined && declaredGate !== gate) {
+            problems.push(finding("DECLARATION_OTHER_GATE", { number: d.number, declaredGate, gate }));
+        }
+        const direction = d.direction ?? directionOfTypeCode(d.type);
+        const directionSource = d.direction !== undefined ? "stated by central" : `type code ${d.type}`;
+        if (direction === undefined) {
+            problems.push(finding("DECLARATION_DIRECTION_UNKNOWN", { number: d.number, type: d.type }));
+        } else if (direction !== "EITHER" && direction !== facts.direction) {
+            problems.push(
+                finding("DECLARATION_WRONG_DIRECTION", {
+                    number: d.number,
+                    declaredDirection: DIRECTION_WORDS[direction],
+                    directionSource,
+                    lane: facts.laneId,
+                    laneDirection: LANE_WORDS[facts.direction],
+                }),
+            );
+        } else {
+            notes.push(
+                finding("ROUTE_OK", {
+                    number: d.number,
+                    gate: declaredGate ?? "not stated",
+                    direction: DIRECTION_WORDS[direction],
+                    directionSource,
+                }),
+            );
+        }
+    }
+    if (problems.length > 0) return failWith(id, "HOLD", [...problems, ...notes]);
+    return passWith(id, notes);
+};
+
 /**
  * "channel": GREEN passes; YELLOW passes once the document check is done, else HOLD; RED passes once the
  * inspection is done, else INSPECT. RED always sets fourEyes: a manual release of a red-channel truck
@@ -248,7 +390,7 @@ export const channel: Rule = (facts, clearance) => {
     return pass(id, `channel ${channels}${done}`, red ? { fourEyes: true } : {});
 };
 
-/** The positions where two plates of equal length differ, as "B/8" pairs (read/declared). */
+/** The positions where two plates differ, as "B/8" pairs (read/declared); ∅ where one has no character. */
 function confusedCharacters(read: string, declared: string): string {
     const a = [...read];
     const b = [...declared];
@@ -260,47 +402,109 @@ function confusedCharacters(read: string, declared: string): string {
 }
 
 /**
- * "plate-match": the front (tractor) plate or the rear (trailer) plate, read with confidence ≥
- * minPlateConfidence, equals a plate of a known declaration after normalisation (domain.md §5.4: the
- * cameras see different plates of one truck). A read that differs from a declared plate only by
- * confusable characters (O/0, 8/B, …) → HOLD naming the characters; no match → HOLD. No usable read:
- * HOLD when plates are required, else not checked; no known declaration, or one that declares no plate:
- * not checked.
+ * "plate-match": every plate the known declarations list is matched by the camera that sees it, and every
+ * plate read is one of them (domain.md §5.4: the front camera sees the tractor, the rear camera the
+ * trailer). A trailer plate (VN R series, CN 挂) is matched by the rear read; a tractor plate by the front
+ * read, or by the rear read when no trailer is declared (a rigid truck shows its one plate at both ends).
+ * Reads below minPlateConfidence do not count. Per declared plate, the read at its position is:
+ * - the same plate → matched;
+ * - a misread of it (identifiers.ts plateRelation: only confusable characters differ, or a CN trailer
+ *   plate without its 挂 that is then no valid plate) → HOLD naming the characters, for an officer to
+ *   verify by sight;
+ * - another plate (a valid plate of another vehicle or class, or a different number) → HOLD;
+ * - no usable read → HOLD (a declared trailer not read is not a match).
+ * A plate read that is no declared plate (and not already named against one) → HOLD. Nothing read at
+ * all: HOLD when plates are required, else not checked. No known declaration, or one that declares no
+ * plate: not checked. One matching plate never releases a truck whose other plate does not match.
  */
 export const plateMatch: Rule = (facts, clearance, params) => {
     const id = "plate-match";
     const declarations = knownDeclarations(facts, clearance);
     if (declarations.length === 0) return pass(id, "not checked: no known declaration");
     const declared = [
-        ...new Set(declarations.flatMap((d) => d.declaredPlates.map((p) => normalizePlate(p).normalized))),
+        ...new Map(
+            declarations
+                .flatMap((d) => d.declaredPlates)
+                .map((text) => normalizePlate(text))
+                .map((plate) => [plate.normalized, plate] as const),
+        ).values(),
     ];
     if (declared.length === 0) return pass(id, "not checked: the declaration lists no vehicle plate");
-    const reads = usablePlates(facts, params).map((p) => ({
-        position: p.position === "rear" ? "rear" : "front",
-        plate: normalizePlate(p.text).normalized,
-    }));
-    if (reads.length === 0) {
-        const reason = `no plate read with confidence ≥ ${params.minPlateConfidence}`;
-        return params.requiredReads.includes("plate") ? fail(id, "HOLD", reason) : pass(id, `not checked: ${reason}`);
+    const minConfidence = params.minPlateConfidence;
+    const usable = (plate: PassageFacts["frontPlate"]) =>
+        plate !== undefined && plate.confidence >= minConfidence ? normalizePlate(plate.text).normalized : undefined;
+    const reads = { front: usable(facts.frontPlate), rear: usable(facts.rearPlate) };
+    if (reads.front === undefined && reads.rear === undefined) {
+        const none = finding("PLATE_NONE_READ", { minConfidence });
+        return params.requiredReads.includes("plate")
+            ? failWith(id, "HOLD", [none])
+            : pass(id, `not checked: ${ruleReasonText(none)}`, { findings: [none] });
     }
-    const matched = reads.find((r) => declared.includes(r.plate));
-    if (matched) {
-        const others = reads.filter((r) => r !== matched && !declared.includes(r.plate));
-        const note = others.map((r) => ` (${r.position} plate ${r.plate} does not match)`).join("");
-        return pass(id, `${matched.position} plate ${matched.plate} matches the declaration${note}`);
-    }
-    for (const r of reads) {
-        const near = declared.find((d) => likelyMisread(r.plate, d));
-        if (near !== undefined) {
-            return fail(
-                id,
-                "HOLD",
-                `${r.position} plate ${r.plate} differs from declared ${near} only in ${confusedCharacters(r.plate, near)}: likely misread`,
-            );
+    const trailerDeclared = declared.some((plate) => plate.trailer);
+    const problems: RuleFinding[] = [];
+    const matches: RuleFinding[] = [];
+    /** Reads accounted for: matched, or named against a declared plate. */
+    const named = new Set<"front" | "rear">();
+    for (const plate of declared) {
+        const role = plate.trailer ? "trailer" : "tractor";
+        const positions: ("front" | "rear")[] = plate.trailer
+            ? ["rear"]
+            : trailerDeclared
+              ? ["front"]
+              : ["front", "rear"];
+        const same = positions.find((position) => reads[position] === plate.normalized);
+        if (same !== undefined) {
+            named.add(same);
+            matches.push(finding("PLATE_MATCH", { position: same, plate: plate.normalized, role }));
+            continue;
         }
+        const position = positions.find((at) => reads[at] !== undefined);
+        const read = position === undefined ? undefined : reads[position];
+        if (position === undefined || read === undefined) {
+            problems.push(
+                finding("PLATE_DECLARED_NOT_READ", {
+                    declared: plate.normalized,
+                    role,
+                    position: positions[0] ?? "front",
+                    minConfidence,
+                }),
+            );
+            continue;
+        }
+        // A read that is another declared plate is that plate's match, not a wrong read of this one.
+        if (declared.some((other) => other.normalized === read)) {
+            problems.push(
+                finding("PLATE_DECLARED_NOT_READ", { declared: plate.normalized, role, position, minConfidence }),
+            );
+            continue;
+        }
+        named.add(position);
+        const relation = plateRelation(read, plate.normalized);
+        problems.push(
+            relation === "misread"
+                ? finding("PLATE_LIKELY_MISREAD", {
+                      position,
+                      read,
+                      declared: plate.normalized,
+                      role,
+                      difference: confusedCharacters(read, plate.normalized),
+                  })
+                : finding("PLATE_OTHER", { position, read, declared: plate.normalized, role }),
+        );
     }
-    const seen = reads.map((r) => `${r.position} ${r.plate}`).join(", ");
-    return fail(id, "HOLD", `plates read (${seen}) do not match the declared ${declared.join(", ")}`);
+    for (const position of ["front", "rear"] as const) {
+        const read = reads[position];
+        if (read === undefined || named.has(position) || declared.some((plate) => plate.normalized === read)) continue;
+        problems.push(
+            finding("PLATE_UNDECLARED", {
+                position,
+                read,
+                declared: declared.map((plate) => plate.normalized).join(", "),
+            }),
+        );
+    }
+    if (problems.length > 0) return failWith(id, "HOLD", [...problems, ...matches]);
+    return passWith(id, matches);
 };
 
 /**
@@ -334,15 +538,23 @@ export function sealBroken(seal: Pick<SealValues, "status">): boolean {
 }
 
 /**
- * "seals": any seal read TAMPERED or OPENED → INSPECT, whatever the declaration says. Then, against the
- * known declarations: every seal declared for the containers read must be read and SEALED (else HOLD),
- * and a seal read that no declaration lists → HOLD. Seal ids compare upper-cased.
+ * "seals": any seal read TAMPERED or OPENED → INSPECT, whatever the declaration says. A seal whose reader
+ * reports the container it is fixed to (ISO 18185 readers do) must be on the container the declaration
+ * pairs it with: another container → INSPECT, because seals swapped between containers are a tampering
+ * indicator, not a misread. Then, against the known declarations: every seal declared for the containers
+ * read must be read and SEALED (else HOLD), and a seal read that no declaration lists → HOLD. A seal
+ * whose reader reports no container passes, and the reason says its pairing could not be verified. Seal
+ * ids compare upper-cased, containers without separators.
  */
 export const seals: Rule = (facts, clearance) => {
     const id = "seals";
     const broken = facts.seals.filter(sealBroken);
     if (broken.length > 0) {
-        return fail(id, "INSPECT", broken.map((s) => `seal ${s.sealId} reports ${s.status}`).join("; "));
+        return failWith(
+            id,
+            "INSPECT",
+            broken.map((s) => finding("SEAL_BROKEN", { seal: s.sealId, status: s.status })),
+        );
     }
     const declarations = knownDeclarations(facts, clearance);
     if (declarations.length === 0) {
@@ -350,28 +562,54 @@ export const seals: Rule = (facts, clearance) => {
     }
     const read = new Map(facts.seals.map((s) => [upper(s.sealId), s] as const));
     const readContainers = new Set(facts.containers.map((c) => containerKey(c.number)));
-    const allDeclared = new Set<string>();
+    /** Every declared seal and the containers it is declared on. */
+    const pairing = new Map<string, Set<string>>();
     const expected = new Set<string>();
     for (const d of declarations) {
         for (const c of d.containers) {
+            const container = containerKey(c.number);
             for (const seal of c.sealNumbers) {
-                allDeclared.add(upper(seal));
-                if (readContainers.has(containerKey(c.number))) expected.add(upper(seal));
+                const key = upper(seal);
+                pairing.set(key, (pairing.get(key) ?? new Set()).add(container));
+                if (readContainers.has(container)) expected.add(key);
             }
         }
     }
-    const problems: string[] = [];
+    const swapped: RuleFinding[] = [];
+    const problems: RuleFinding[] = [];
+    const notes: RuleFinding[] = [];
+    for (const s of facts.seals) {
+        const declaredOn = pairing.get(upper(s.sealId));
+        if (declaredOn === undefined) {
+            problems.push(finding("SEAL_UNDECLARED", { seal: s.sealId }));
+            continue;
+        }
+        const declaredText = [...declaredOn].join(", ");
+        if (s.containerNumber === undefined) {
+            notes.push(finding("SEAL_PAIRING_UNVERIFIED", { seal: s.sealId, declared: declaredText }));
+        } else if (declaredOn.has(containerKey(s.containerNumber))) {
+            notes.push(finding("SEAL_PAIRED", { seal: s.sealId, container: containerKey(s.containerNumber) }));
+        } else {
+            swapped.push(
+                finding("SEAL_CONTAINER_MISMATCH", {
+                    seal: s.sealId,
+                    reported: containerKey(s.containerNumber),
+                    declared: declaredText,
+                }),
+            );
+        }
+    }
     for (const seal of expected) {
         const reading = read.get(seal);
-        if (!reading) problems.push(`declared seal ${seal} not read`);
-        else if (reading.status !== "SEALED") problems.push(`seal ${seal} is ${reading.status}, not SEALED`);
+        if (!reading) problems.push(finding("SEAL_NOT_READ", { seal }));
+        else if (reading.status !== "SEALED") {
+            problems.push(finding("SEAL_NOT_SEALED", { seal, status: reading.status }));
+        }
     }
-    for (const s of facts.seals) {
-        if (!allDeclared.has(upper(s.sealId))) problems.push(`seal ${s.sealId} is not declared`);
-    }
-    if (problems.length > 0) return fail(id, "HOLD", problems.join("; "));
+    if (swapped.length > 0) return failWith(id, "INSPECT", [...swapped, ...problems, ...notes]);
+    if (problems.length > 0) return failWith(id, "HOLD", [...problems, ...notes]);
     if (expected.size === 0 && facts.seals.length === 0) return pass(id, "no seal declared or read");
-    return pass(id, "seals declared and SEALED");
+    return passWith(id, notes, { reason: ["seals declared and SEALED", ...notes.map(ruleReasonText)].join("; ") });
 };
 
 /**
@@ -438,6 +676,7 @@ export const RULES: readonly { id: string; rule: Rule }[] = [
     { id: "required-reads", rule: requiredReads },
     { id: "declaration-known", rule: declarationKnown },
     { id: "declaration-valid", rule: declarationValid },
+    { id: "declaration-route", rule: declarationRoute },
     { id: "channel", rule: channel },
     { id: "plate-match", rule: plateMatch },
     { id: "containers", rule: containers },
@@ -488,5 +727,11 @@ export function decide(facts: PassageFacts, clearance: ClearanceView, params: Ru
     };
     if (deciding) record.decidingRule = deciding.rule;
     if (age !== undefined) record.clearanceAgeMs = age;
+    try {
+        const requests = clearanceRequests(facts, clearance);
+        if (requests.length > 0) record.clearanceRequests = requests;
+    } catch {
+        // As above: the failing rule is recorded; asking central is an extra, not part of the decision.
+    }
     return record;
 }

@@ -4,6 +4,7 @@
  * parameters, now); the correlator owns time and state.
  */
 import type { PlateValues, SealValues } from "../core/events.ts";
+import type { RuleFinding } from "./reasonCodes.ts";
 
 export type Channel = "GREEN" | "YELLOW" | "RED";
 export type DeclarationStatus = "CLEARED" | "PENDING" | "HELD" | "CANCELLED";
@@ -27,6 +28,10 @@ export interface Declaration {
     /** ISO 8601; absent = no bound. */
     validFrom?: string;
     validUntil?: string;
+    /** The border gate (its code, as `gate.id`) the goods are declared through, where central states it. */
+    borderGate?: string;
+    /** IN = into Vietnam, OUT = out of it, where central states it; else the type code's meaning counts. */
+    direction?: "IN" | "OUT";
     version: number;
 }
 
@@ -92,8 +97,10 @@ export interface RuleResult {
     /** Stable rule id, e.g. "declaration-known", "channel", "plate-match". */
     rule: string;
     pass: boolean;
-    /** Why, in words an officer reads on the dashboard. */
+    /** Why, in words an officer reads on the dashboard (the findings' texts, where the rule gives findings). */
     reason: string;
+    /** Why, as reason codes with parameters (reasonCodes.ts RULE_REASONS), for rules that give them. */
+    findings?: RuleFinding[];
     /** What a failure leads to. */
     severity: Severity;
     /** A release of this passage needs a supervisor's second approval (RED channel, watch list). */
@@ -114,6 +121,8 @@ export interface DecisionRecord {
     clearanceAgeMs?: number;
     /** A manual release needs a second person with the supervisor role. */
     fourEyes: boolean;
+    /** Declaration numbers the gate should ask central for at once (an amendment newer than the cache). */
+    clearanceRequests?: string[];
 }
 
 /** Rule parameters, from the config (`rules:`). */
@@ -128,6 +137,10 @@ export interface RuleParams {
     offlinePolicy: "hold" | "cached";
     /** Plate reads below this confidence do not count as a match. */
     minPlateConfidence: number;
+    /** This gate's code (`gate.id`): a declaration for another border gate is held. */
+    gateId?: string;
+    /** A manual release of a passage decided on stale clearance data needs a supervisor (rules.staleReleaseFourEyes). */
+    staleReleaseFourEyes?: boolean;
     /** Set while the gate cannot process automatically (disk quota reached): every truck is held, with this reason. */
     manualProcessing?: string;
 }

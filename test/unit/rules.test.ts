@@ -7,7 +7,9 @@ import {
     containers,
     decide,
     declarationKnown,
+    declarationRoute,
     declarationValid,
+    exactAge,
     plateMatch,
     RULE_SET_VERSION,
     RULES,
@@ -37,6 +39,7 @@ const PARAMS: RuleParams = {
     clearanceMaxAgeMs: 60 * MINUTE,
     offlinePolicy: "cached",
     minPlateConfidence: 0.7,
+    gateId: "HN01",
 };
 
 const DECL: Declaration = {
@@ -131,13 +134,13 @@ table(clearanceFresh, "clearance-fresh", [
         params: { offlinePolicy: "hold" },
         pass: false,
         severity: "HOLD",
-        reason: /is 3\.0 h old \(max 1\.0 h\); the offline policy holds every passage/,
+        reason: /is 3 h old \(max 1 h\); the offline policy holds every passage/,
     },
     {
         name: "stale with policy cached → pass, offline",
         refreshedAt: NOW - 3 * 60 * MINUTE,
         pass: true,
-        reason: /offline: deciding from cached clearance data that is 3\.0 h old/,
+        reason: /offline: deciding from the cached clearance data; clearance data is 3 h old \(max 1 h\)/,
     },
     {
         name: "never refreshed, policy hold → HOLD",
@@ -153,13 +156,52 @@ table(clearanceFresh, "clearance-fresh", [
         params: { offlinePolicy: "hold" },
         pass: false,
         severity: "HOLD",
-        reason: /is dated 30 min in the future \(the wall clock stepped back\?\) \(max 1\.0 h\); the offline policy holds/,
+        reason: /is dated 30 min in the future \(the wall clock stepped back\?\) \(max age 1 h\); the offline policy holds/,
     },
     {
         name: "dated in the future, policy cached → pass, offline",
         refreshedAt: NOW + 1,
         pass: true,
-        reason: /offline: deciding from cached clearance data that is dated 0 s in the future/,
+        reason: /offline: deciding from the cached clearance data; clearance data is dated 1 s in the future/,
+    },
+    {
+        name: "67 s old with a 1-minute limit reads 67 s, not 1 min (issue 14)",
+        refreshedAt: NOW - 67_000,
+        params: { offlinePolicy: "hold", clearanceMaxAgeMs: MINUTE },
+        pass: false,
+        severity: "HOLD",
+        reason: /^clearance data is 67 s old \(max 60 s\); the offline policy holds every passage$/,
+    },
+    {
+        name: "a fraction of a second over the limit never reads as within it",
+        refreshedAt: NOW - 60_400,
+        params: { offlinePolicy: "hold", clearanceMaxAgeMs: MINUTE },
+        pass: false,
+        severity: "HOLD",
+        reason: /is 61 s old \(max 60 s\)/,
+    },
+    {
+        name: "stale, staleReleaseFourEyes: a release needs a supervisor (policy hold)",
+        refreshedAt: NOW - 67_000,
+        params: { offlinePolicy: "hold", clearanceMaxAgeMs: MINUTE, staleReleaseFourEyes: true },
+        pass: false,
+        severity: "HOLD",
+        reason: /67 s old \(max 60 s\).*needs a supervisor's approval/,
+        fourEyes: true,
+    },
+    {
+        name: "stale, staleReleaseFourEyes: a release needs a supervisor (policy cached)",
+        refreshedAt: NOW - 2 * 60 * MINUTE - 5_000,
+        params: { staleReleaseFourEyes: true },
+        pass: true,
+        reason: /is 2 h 5 s old \(max 1 h\); a release on stale clearance data needs a supervisor's approval/,
+        fourEyes: true,
+    },
+    {
+        name: "fresh data with staleReleaseFourEyes: no four eyes",
+        params: { staleReleaseFourEyes: true },
+        pass: true,
+        reason: /^clearance data is 300 s old|^clearance data is 5 min old/,
     },
 ]);
 
@@ -209,12 +251,19 @@ table(requiredReads, "required-reads", [
 ]);
 
 table(declarationKnown, "declaration-known", [
-    { name: "known by number", pass: true, reason: /^declaration known$/ },
+    { name: "known by number", pass: true, reason: /^declaration 101234567820 known$/ },
     {
-        name: "an older amendment scanned finds the latest by base",
+        name: "a superseded amendment shown: decided on the newest, and the reason says so",
         declarations: [DECL, { ...amended, status: "CLEARED" }],
         pass: true,
-        reason: /101234567820 is amended: latest is 101234567821/,
+        reason: /^the truck shows 101234567820 \(amendment 0\), superseded by 101234567821 \(amendment 1\): decided on 101234567821$/,
+    },
+    {
+        name: "an amendment newer than the cache → HOLD, central asked (issue 14: was pass, 'latest' the older one)",
+        facts: { declarations: ["101234567821"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^the truck shows 101234567821 \(amendment 1\), the gate has only 101234567820 \(amendment 0\): it cannot vouch for the truck; central was asked for 101234567821$/,
     },
     {
         name: "unknown → HOLD (central may not have synced)",
@@ -294,6 +343,65 @@ table(declarationValid, "declaration-valid", [
     { name: "unknown declaration: not checked", declarations: [], pass: true, reason: /^not checked/ },
 ]);
 
+table(declarationRoute, "declaration-route", [
+    {
+        name: "an import (type 10) at an import lane, gate not stated",
+        pass: true,
+        reason: /^declaration 101234567820: border gate not stated, an import \(into Vietnam\) \(type code 10\)$/,
+    },
+    {
+        name: "an export (type 30) at an import lane → HOLD (issue 14: was released)",
+        declarations: [{ ...DECL, number: "301234567820", type: "30" }],
+        facts: { declarations: ["301234567820"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^declaration 301234567820 is an export \(out of Vietnam\) \(type code 30\); lane L1 is an import lane \(IN\)/,
+    },
+    {
+        name: "an import at an export lane → HOLD",
+        facts: { direction: "OUT" },
+        pass: false,
+        severity: "HOLD",
+        reason: /is an import \(into Vietnam\) \(type code 10\); lane L1 is an export lane \(OUT\)/,
+    },
+    {
+        name: "central's stated direction outranks the type code",
+        declarations: [{ ...DECL, direction: "OUT" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /is an export \(out of Vietnam\) \(stated by central\)/,
+    },
+    {
+        name: "transit (type 51) goes either way",
+        declarations: [{ ...DECL, number: "511234567820", type: "51" }],
+        facts: { declarations: ["511234567820"], direction: "OUT" },
+        pass: true,
+        reason: /either direction/,
+    },
+    {
+        name: "a type code that says no direction, none stated → HOLD",
+        declarations: [{ ...DECL, number: "741234567820", type: "74" }],
+        facts: { declarations: ["741234567820"] },
+        pass: false,
+        severity: "HOLD",
+        reason: /^declaration 741234567820 of type 74 does not say which way its goods cross/,
+    },
+    {
+        name: "declared for another border gate → HOLD",
+        declarations: [{ ...DECL, borderGate: "LS02" }],
+        pass: false,
+        severity: "HOLD",
+        reason: /^declaration 101234567820 is for border gate LS02, this gate is HN01/,
+    },
+    {
+        name: "declared for this gate (case-insensitive)",
+        declarations: [{ ...DECL, borderGate: "hn01" }],
+        pass: true,
+        reason: /^declaration 101234567820: border gate HN01, an import/,
+    },
+    { name: "unknown declaration: not checked", declarations: [], pass: true, reason: /^not checked/ },
+]);
+
 table(channel, "channel", [
     { name: "GREEN passes", pass: true, reason: /^channel GREEN$/ },
     {
@@ -327,29 +435,107 @@ table(channel, "channel", [
 ]);
 
 table(plateMatch, "plate-match", [
-    { name: "front tractor plate matches", pass: true, reason: /^front plate 15C12345 matches the declaration$/ },
     {
-        name: "rear trailer plate alone matches",
-        facts: { frontPlate: plateValues("29A-999.99", "front") },
+        name: "tractor and trailer both match",
         pass: true,
-        reason: /rear plate 15R01234 matches the declaration \(front plate 29A99999 does not match\)/,
+        reason: /^front plate 15C12345 is the declared tractor plate; rear plate 15R01234 is the declared trailer plate$/,
+    },
+    {
+        name: "trailer right, tractor another plate → HOLD (issue 14: was pass)",
+        facts: { frontPlate: plateValues("29A-999.99", "front") },
+        pass: false,
+        severity: "HOLD",
+        reason: /^front plate 29A99999 is not the declared tractor plate 15C12345: another vehicle; rear plate 15R01234 is the declared trailer plate$/,
+    },
+    {
+        name: "tractor right, trailer another plate → HOLD (issue 14: was pass)",
+        facts: { rearPlate: plateValues("15R-099.98", "rear") },
+        pass: false,
+        severity: "HOLD",
+        reason: /^rear plate 15R09998 is not the declared trailer plate 15R01234: another vehicle/,
+    },
+    {
+        name: "declared trailer not read → HOLD (issue 14: was pass)",
+        facts: { rearPlate: undefined },
+        pass: false,
+        severity: "HOLD",
+        reason: /^declared trailer plate 15R01234 was not read by the rear camera \(none with confidence ≥ 0\.7\)/,
+    },
+    {
+        name: "declared trailer read below minimum confidence → HOLD",
+        facts: { rearPlate: plateValues("15R-012.34", "rear", 0.5) },
+        pass: false,
+        severity: "HOLD",
+        reason: /declared trailer plate 15R01234 was not read by the rear camera/,
     },
     {
         name: "likely misread → HOLD naming the characters",
-        facts: { frontPlate: plateValues("15C-I23.45", "front"), rearPlate: undefined },
+        facts: { frontPlate: plateValues("15C-I23.45", "front") },
         pass: false,
         severity: "HOLD",
-        reason: /front plate 15CI2345 differs from declared 15C12345 only in I\/1: likely misread/,
+        reason: /^front plate 15CI2345 differs from the declared tractor plate 15C12345 only in I\/1: likely misread, verify by sight/,
     },
     {
-        name: "no match → HOLD",
+        name: "no match → HOLD, each plate named",
         facts: { frontPlate: plateValues("29A-999.99", "front"), rearPlate: plateValues("29R-999.99", "rear") },
         pass: false,
         severity: "HOLD",
-        reason: /plates read \(front 29A99999, rear 29R99999\) do not match the declared 15C12345, 15R01234/,
+        reason: /front plate 29A99999 is not the declared tractor plate 15C12345.*; rear plate 29R99999 is not the declared trailer plate 15R01234/,
     },
     {
-        name: "a matching read below minimum confidence does not count",
+        name: "the trailer's plate read by the front camera: the tractor is not read",
+        facts: { frontPlate: plateValues("15R-012.34", "front") },
+        pass: false,
+        severity: "HOLD",
+        reason: /^declared tractor plate 15C12345 was not read by the front camera/,
+    },
+    {
+        name: "an undeclared trailer behind a declared rigid truck → HOLD",
+        declarations: [{ ...DECL, declaredPlates: ["15C-123.45"] }],
+        pass: false,
+        severity: "HOLD",
+        reason: /^rear plate 15R01234 is not a plate of the declaration \(declared: 15C12345\)/,
+    },
+    {
+        name: "a rigid truck shows its one plate front and rear",
+        declarations: [{ ...DECL, declaredPlates: ["15C-123.45"] }],
+        facts: { rearPlate: plateValues("15C-123.45", "rear") },
+        pass: true,
+        reason: /^front plate 15C12345 is the declared tractor plate$/,
+    },
+    {
+        name: "a rigid truck seen only from behind",
+        declarations: [{ ...DECL, declaredPlates: ["15C-123.45"] }],
+        facts: { frontPlate: undefined, rearPlate: plateValues("15C-123.45", "rear") },
+        pass: true,
+        reason: /^rear plate 15C12345 is the declared tractor plate$/,
+    },
+    {
+        name: "CN trailer read without its 挂 → HOLD as a misread (issue 14: was pass)",
+        declarations: [{ ...DECL, declaredPlates: ["桂A·12345", "桂B·1234挂"] }],
+        facts: { frontPlate: plateValues("桂A12345", "front"), rearPlate: plateValues("桂B1234", "rear") },
+        pass: false,
+        severity: "HOLD",
+        reason: /^rear plate 桂B1234 differs from the declared trailer plate 桂B1234挂 only in ∅\/挂: likely misread, verify by sight/,
+    },
+    {
+        name: "CN trailer read as a valid plate of another class (学) → HOLD as another vehicle",
+        declarations: [{ ...DECL, declaredPlates: ["桂A·12345", "桂B·1234挂"] }],
+        facts: { frontPlate: plateValues("桂A12345", "front"), rearPlate: plateValues("桂B1234学", "rear") },
+        pass: false,
+        severity: "HOLD",
+        reason: /^rear plate 桂B1234学 is not the declared trailer plate 桂B1234挂: another vehicle/,
+    },
+    {
+        name: "CN trailer read as a valid regular plate → HOLD as another vehicle",
+        declarations: [{ ...DECL, declaredPlates: ["桂A·12345", "桂B·1234挂"] }],
+        facts: { frontPlate: plateValues("桂A12345", "front"), rearPlate: plateValues("桂B12345", "rear") },
+        pass: false,
+        severity: "HOLD",
+        reason: /^rear plate 桂B12345 is not the declared trailer plate 桂B1234挂: another vehicle/,
+    },
+    {
+        name: "no read at or above minimum confidence → HOLD",
         facts: { frontPlate: plateValues("15C-123.45", "front", 0.4), rearPlate: undefined },
         pass: false,
         severity: "HOLD",
@@ -397,7 +583,24 @@ table(containers, "containers", [
 ]);
 
 table(seals, "seals", [
-    { name: "declared seal read SEALED", pass: true, reason: /^seals declared and SEALED$/ },
+    {
+        name: "declared seal read SEALED, reader reports no container: the reason says the pairing is not verified",
+        pass: true,
+        reason: /^seals declared and SEALED; pairing of seal VNC-0100001 with container CSQU3054383 could not be verified: the reader reports no container$/,
+    },
+    {
+        name: "the reader reports the declared container: paired",
+        facts: { seals: [{ ...seal("VNC-0100001"), containerNumber: "CSQU 305438-3" }] },
+        pass: true,
+        reason: /^seals declared and SEALED; seal VNC-0100001 reports container CSQU3054383, as declared$/,
+    },
+    {
+        name: "the reader reports another container → INSPECT: seals swapped (issue 14: was pass)",
+        facts: { seals: [{ ...seal("VNC-0100001"), containerNumber: "MSKU1234565" }] },
+        pass: false,
+        severity: "INSPECT",
+        reason: /^seal VNC-0100001 reports container MSKU1234565, but is declared on CSQU3054383: seals swapped or moved, a tampering indicator$/,
+    },
     {
         name: "TAMPERED → INSPECT",
         facts: { seals: [seal("VNC-0100001", "TAMPERED")] },
@@ -432,7 +635,7 @@ table(seals, "seals", [
         facts: { seals: [seal("VNC-0100001"), seal("VNC-9999999")] },
         pass: false,
         severity: "HOLD",
-        reason: /^seal VNC-9999999 is not declared$/,
+        reason: /^seal VNC-9999999 is not declared; pairing of seal VNC-0100001/,
     },
     {
         name: "no seals declared or read",
@@ -704,6 +907,169 @@ const arbCase = fc.record({
     watch: fc.array(arbWatch, { maxLength: 3 }),
     refreshedAt: fc.option(fc.integer({ min: NOW - 48 * 60 * MINUTE, max: NOW + MINUTE }), { nil: null }),
     params: arbParams,
+});
+
+describe("decide, issue 14: no release on half a match", () => {
+    /** The issue's truck: declaration 103000000460 (amendment 0), tractor 29C-111.11, trailer 29R-011.11. */
+    const ISSUE: Declaration = {
+        ...DECL,
+        number: "103000000460",
+        declaredPlates: ["29C-111.11", "29R-011.11"],
+    };
+    const truck = (overrides: Partial<PassageFacts> = {}) =>
+        facts({
+            declarations: ["103000000460"],
+            frontPlate: plateValues("29C-111.11", "front"),
+            rearPlate: plateValues("29R-011.11", "rear"),
+            ...overrides,
+        });
+
+    it("releases the truck that matches in every respect (control)", () => {
+        expect(decide(truck(), view([ISSUE]), PARAMS, NOW).decision).toBe("RELEASE");
+    });
+
+    it.each<{
+        name: string;
+        f: Partial<PassageFacts>;
+        d?: Declaration[];
+        decision: string;
+        rule: string;
+        reason: RegExp;
+    }>([
+        {
+            name: "rear plate read 29R-099.98 (was RELEASE)",
+            f: { rearPlate: plateValues("29R-099.98", "rear") },
+            decision: "HOLD",
+            rule: "plate-match",
+            reason: /rear plate 29R09998 is not the declared trailer plate 29R01111: another vehicle/,
+        },
+        {
+            name: "tractor wrong, trailer right (was RELEASE)",
+            f: { frontPlate: plateValues("29C-111.18", "front") },
+            decision: "HOLD",
+            rule: "plate-match",
+            reason: /front plate 29C11118 is not the declared tractor plate 29C11111/,
+        },
+        {
+            name: "CN trailer without 挂 (was RELEASE)",
+            d: [{ ...ISSUE, declaredPlates: ["桂A12345", "桂B1234挂"] }],
+            f: { frontPlate: plateValues("桂A12345", "front"), rearPlate: plateValues("桂B1234", "rear") },
+            decision: "HOLD",
+            rule: "plate-match",
+            reason: /likely misread/,
+        },
+        {
+            name: "amendment 1 shown, the gate has amendment 0 (was RELEASE on amendment 0)",
+            f: { declarations: ["103000000461"] },
+            decision: "HOLD",
+            rule: "declaration-known",
+            reason: /the gate has only 103000000460 \(amendment 0\)/,
+        },
+        {
+            name: "an export declaration at the import lane (was RELEASE)",
+            d: [{ ...ISSUE, number: "303000000460", type: "30" }],
+            f: { declarations: ["303000000460"] },
+            decision: "HOLD",
+            rule: "declaration-route",
+            reason: /lane L1 is an import lane/,
+        },
+        {
+            name: "a declaration for another gate (was RELEASE)",
+            d: [{ ...ISSUE, borderGate: "MC01" }],
+            f: {},
+            decision: "HOLD",
+            rule: "declaration-route",
+            reason: /is for border gate MC01, this gate is HN01/,
+        },
+        {
+            name: "seals swapped between two containers (was RELEASE)",
+            d: [
+                {
+                    ...ISSUE,
+                    containers: [
+                        { number: "CSQU3054383", sealNumbers: ["VNC-0100001"] },
+                        { number: "MSKU1234565", sealNumbers: ["VNC-0100002"] },
+                    ],
+                },
+            ],
+            f: {
+                containers: [
+                    { number: "CSQU3054383", checkDigitOk: true },
+                    { number: "MSKU1234565", checkDigitOk: true },
+                ],
+                seals: [
+                    { ...seal("VNC-0100001"), containerNumber: "MSKU1234565" },
+                    { ...seal("VNC-0100002"), containerNumber: "CSQU3054383" },
+                ],
+            },
+            decision: "INSPECT",
+            rule: "seals",
+            reason: /seal VNC-0100001 reports container MSKU1234565, but is declared on CSQU3054383/,
+        },
+    ])("$name → $decision", ({ f, d, decision, rule, reason }) => {
+        const record = decide(truck(f), view(d ?? [ISSUE]), PARAMS, NOW);
+        expect(record.decision).toBe(decision);
+        expect(record.decidingRule).toBe(rule);
+        expect(record.results.find((r) => r.rule === rule)?.reason).toMatch(reason);
+    });
+
+    it("asks central at once for an amendment newer than the cache, and for an unknown declaration", () => {
+        expect(decide(truck({ declarations: ["103000000461"] }), view([ISSUE]), PARAMS, NOW).clearanceRequests).toEqual(
+            ["103000000461"],
+        );
+        expect(decide(truck({ declarations: ["105551234130"] }), view([ISSUE]), PARAMS, NOW).clearanceRequests).toEqual(
+            ["105551234130"],
+        );
+        expect(decide(truck(), view([ISSUE]), PARAMS, NOW).clearanceRequests).toBeUndefined();
+    });
+
+    it("decides a superseded amendment on the newest: a cancelled amendment 1 rejects amendment 0's truck", () => {
+        const record = decide(
+            truck(),
+            view([ISSUE, { ...ISSUE, number: "103000000461", status: "CANCELLED", version: 2 }]),
+            PARAMS,
+            NOW,
+        );
+        expect(record.decision).toBe("REJECT");
+        expect(record.results.find((r) => r.rule === "declaration-known")?.reason).toMatch(
+            /superseded by 103000000461 \(amendment 1\): decided on 103000000461/,
+        );
+    });
+
+    it("makes a manual release of a truck held on stale data four-eyes when configured", () => {
+        const stale = view([ISSUE], [], NOW - 67_000);
+        const params = { ...PARAMS, clearanceMaxAgeMs: MINUTE, offlinePolicy: "hold" as const };
+        expect(decide(truck(), stale, params, NOW)).toMatchObject({ decision: "HOLD", offline: true, fourEyes: false });
+        expect(decide(truck(), stale, { ...params, staleReleaseFourEyes: true }, NOW)).toMatchObject({
+            decision: "HOLD",
+            offline: true,
+            fourEyes: true,
+            clearanceAgeMs: 67_000,
+        });
+    });
+
+    it("prints ages exactly enough that a stale age never reads as within its limit", () => {
+        expect(exactAge(67_000)).toBe("67 s");
+        expect(exactAge(60_001)).toBe("61 s");
+        expect(exactAge(60_000)).toBe("60 s");
+        expect(exactAge(30 * MINUTE + 1_000)).toBe("30 min 1 s");
+        expect(exactAge(2 * 60 * MINUTE)).toBe("2 h");
+        fc.assert(
+            fc.property(
+                fc.integer({ min: 1, max: 24 * 60 }),
+                fc.integer({ min: 1, max: 10 * 60 * MINUTE }),
+                (maxS, over) => {
+                    const max = maxS * 1000;
+                    const seconds = (text: string) =>
+                        [...text.matchAll(/(\d+) (h|min|s)/g)].reduce(
+                            (sum, m) => sum + Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "min" ? 60 : 1),
+                            0,
+                        );
+                    expect(seconds(exactAge(max + over))).toBeGreaterThan(seconds(exactAge(max)));
+                },
+            ),
+        );
+    });
 });
 
 describe("decide, properties", () => {
