@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { DataType } from "node-opcua";
 import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import type { GateEvent } from "../../src/core/events.ts";
-import { testConfig } from "../helpers/gate.ts";
+import type { Gate } from "../../src/gate.ts";
+import { eventually, testConfig } from "../helpers/gate.ts";
 import { type ContractHarness, driverContract } from "./driverContract.ts";
 
 driverContract("OPC UA lane PLC", (): ContractHarness => {
@@ -24,6 +25,21 @@ driverContract("OPC UA lane PLC", (): ContractHarness => {
             return testConfig(
                 dir,
                 `  - id: L1\n    devices:\n      - { id: plc-1, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: L1 } }\n`,
+            );
+        },
+        async gateStarted(gate: Gate) {
+            // The PLC's current loop states arrive as the subscription's first values, possibly after the
+            // driver is online: the reads (and the count of readings before bad data) start once they are in.
+            await eventually(
+                () => {
+                    const known = gate.log
+                        .read(0, 10_000)
+                        .filter((event) => event.type === "reading.presence" && event.deviceId === "plc-1")
+                        .map((event) => (event.data.values as { loop: string }).loop);
+                    return loops.every((loop) => known.includes(loop)) || undefined;
+                },
+                20_000,
+                "the initial state of every loop stored",
             );
         },
         async sendRead(n) {
