@@ -7,8 +7,8 @@ import { ScannerSimulator } from "../../simulators/scanner.ts";
 import { PtyPair, TcpSerialServer } from "../../simulators/transport.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
-import { testConfig } from "../helpers/gate.ts";
-import { hasTool, systemToolAvailable } from "../helpers/system.ts";
+import { eventually, testConfig } from "../helpers/gate.ts";
+import { acceptsConnections, hasTool, systemToolAvailable } from "../helpers/system.ts";
 import { type ContractHarness, driverContract } from "./driverContract.ts";
 
 /** Valid declaration numbers, one per read number: 10 + 8-digit sequence + (sequence mod 7) + 0. */
@@ -115,6 +115,8 @@ function sealHarness(mode: "embedded" | "external"): ContractHarness {
             });
             const conf = join(dir, "mosquitto.conf");
             writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+            const brokerUp = () =>
+                eventually(async () => (await acceptsConnections(port)) || undefined, 10_000, "mosquitto listening");
             let broker = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
             const stopIt = async () => {
                 const exited = new Promise((resolve) => broker.once("exit", resolve));
@@ -125,9 +127,10 @@ function sealHarness(mode: "embedded" | "external"): ContractHarness {
             restart = async () => {
                 await stopIt();
                 broker = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+                await brokerUp();
             };
             url = `mqtt://127.0.0.1:${port}`;
-            await new Promise((resolve) => setTimeout(resolve, 300));
+            await brokerUp();
             sim = makeSim();
             await sim.start();
             return testConfig(

@@ -4,6 +4,7 @@
  * skip into a failure so a missing install step cannot hide behind a green run.
  */
 import { spawnSync } from "node:child_process";
+import { connect } from "node:net";
 
 export function hasTool(tool: string): boolean {
     return spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
@@ -18,4 +19,16 @@ export function systemToolAvailable(tool: string): boolean {
     }
     process.stderr.write(message);
     return false;
+}
+
+/** One probe: something accepts a TCP connection on host:port (a spawned server is up). Never rejects. */
+export function acceptsConnections(port: number, host = "127.0.0.1"): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = connect(port, host);
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.once("error", () => resolve(false));
+    });
 }
