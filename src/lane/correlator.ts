@@ -5,6 +5,7 @@ import type {
     PlateValues,
     PresenceValues,
     Reading,
+    SealStatus,
     SealValues,
     WeightValues,
 } from "../core/events.ts";
@@ -556,9 +557,16 @@ export class LaneCorrelator {
             this.bufferForNext(reading, now);
             return;
         }
+        const sealBefore = reading.kind === "seal" ? this.sealStatusOf(passage, reading.values.sealId) : undefined;
         const change = this.record(passage, reading, out);
         if (!change) return;
-        if (reading.kind === "seal" && passage.decision) this.alertLateSeal(passage, reading.values, out);
+        // After the decision a seal that got worse is news; one that reads better again is not.
+        if (
+            reading.kind === "seal" &&
+            passage.decision &&
+            this.sealStatusOf(passage, reading.values.sealId) !== sealBefore
+        )
+            this.alertLateSeal(passage, reading.values, out);
         this.factsChanged(passage, change, now, out);
     }
 
@@ -602,6 +610,12 @@ export class LaneCorrelator {
         }
         this.buffer.push({ reading, at: now });
         if (this.buffer.length > MAX_BUFFERED) this.buffer.shift();
+    }
+
+    /** The worst status the passage has seen of a seal; undefined before its first read. */
+    private sealStatusOf(passage: Passage, sealId: string): SealStatus | undefined {
+        const statuses = passage.facts.seals.filter((seal) => seal.sealId === sealId).map((seal) => seal.status);
+        return statuses.length > 0 ? worstSealStatus(statuses) : undefined;
     }
 
     /**
@@ -675,14 +689,47 @@ export class LaneCorrelator {
         return { container: { number, checkDigitOk } };
     }
 
-    /** The latest read of each seal; in a full passage a broken seal displaces an intact one, never the reverse. */
+    /**
+     * What each seal showed during the passage, never what it showed last: its worst status (a TAMPERED
+     * read stays seen after a later SEALED one), every alert code it raised, and the container it reported
+     * itself on. A seal that reports another container than before is kept once more, with that container,
+     * so neither pairing can hide the other. In a full passage a broken seal displaces an intact one, never
+     * the reverse.
+     */
     private recordSeal(passage: Passage, seal: SealValues, out: LaneOutput[]): PassageChange | undefined {
         const seals = passage.facts.seals;
-        const index = seals.findIndex((known) => known.sealId === seal.sealId);
-        if (index >= 0) {
-            if (seals[index]?.status === seal.status) return undefined;
-            seals[index] = seal;
-            return { seal };
+        const same = seals.filter((known) => known.sealId === seal.sealId);
+        if (same.length > 0) {
+            const status = worstSealStatus([seal.status, ...same.map((known) => known.status)]);
+            const index = seals.findIndex(
+                (known) =>
+                    known.sealId === seal.sealId &&
+                    (seal.containerNumber === undefined ||
+                        known.containerNumber === undefined ||
+                        known.containerNumber === seal.containerNumber),
+            );
+            const kept = seals[index];
+            const merged: SealValues = kept ? mergeSealRead(kept, seal, status) : { ...seal, status };
+            // Every kept entry of this seal shows its worst status, whichever one the rules look at.
+            let changed = false;
+            for (const [at, known] of seals.entries()) {
+                if (known.sealId !== seal.sealId || known.status === status) continue;
+                seals[at] = { ...known, status };
+                changed = true;
+            }
+            if (kept) {
+                if (!sameSealRead(kept, merged)) {
+                    seals[index] = merged;
+                    changed = true;
+                }
+                return changed ? { seal: seals[index] ?? merged } : undefined;
+            }
+            if (seals.length < MAX_FACTS_PER_KIND) {
+                seals.push(merged);
+                return { seal: merged };
+            }
+            this.countExcess(passage, "seals", out);
+            return changed ? { seal: { ...(same[0] ?? seal), status } } : undefined;
         }
         if (seals.length < MAX_FACTS_PER_KIND) {
             seals.push(seal);
@@ -990,4 +1037,30 @@ function standingOf(passage: Passage): PassageStanding {
         ...(passage.officerHold !== undefined && { officerHold: passage.officerHold }),
         ...(passage.approvalRequestedBy !== undefined && { approvalRequestedBy: passage.approvalRequestedBy }),
     };
+}
+
+/** How alarming a seal status is: a seal seen in a worse state during the passage stays in it. */
+const SEAL_STATUS_RANK: Readonly<Record<SealStatus, number>> = { SEALED: 0, UNKNOWN: 1, OPENED: 2, TAMPERED: 3 };
+
+/** The decoder's bound per read; the union of a seal's alert codes over a passage keeps to it. */
+const MAX_SEAL_ALERTS = 16;
+
+function worstSealStatus(statuses: readonly SealStatus[]): SealStatus {
+    return statuses.reduce((worst, status) => (SEAL_STATUS_RANK[status] > SEAL_STATUS_RANK[worst] ? status : worst));
+}
+
+/** A kept seal with another read of it: the worst status, every alert code, the container once reported. */
+function mergeSealRead(kept: SealValues, read: SealValues, status: SealStatus): SealValues {
+    const alerts = [...new Set([...kept.alerts, ...read.alerts])].slice(0, MAX_SEAL_ALERTS);
+    const containerNumber = kept.containerNumber ?? read.containerNumber;
+    return { ...kept, status, alerts, ...(containerNumber !== undefined && { containerNumber }) };
+}
+
+function sameSealRead(a: SealValues, b: SealValues): boolean {
+    return (
+        a.status === b.status &&
+        a.containerNumber === b.containerNumber &&
+        a.alerts.length === b.alerts.length &&
+        a.alerts.every((alert, i) => b.alerts[i] === alert)
+    );
 }
