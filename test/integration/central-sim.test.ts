@@ -28,6 +28,7 @@ import {
     parseEventsResponse,
 } from "../../src/sync/protocol.ts";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.ts";
+import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const GATE = "HN01";
@@ -482,8 +483,12 @@ describe("fault injection", () => {
         await idleClosed;
         // Within the outage a fresh connection is dropped too, though the fault has expired.
         await expect(postEvents(sim, events)).rejects.toThrow();
-        await new Promise((resolve) => setTimeout(resolve, 450));
-        results(await postEvents(sim, events), events);
+        const afterOutage = await eventually(
+            () => postEvents(sim, events).catch(() => undefined),
+            10_000,
+            "central to answer after the outage",
+        );
+        results(afterOutage, events);
         expect(sim.stats(GATE).faultsInjected.down).toBe(1);
     });
 
@@ -769,17 +774,11 @@ describe("simulator lifecycle and CLI", () => {
             controller.abort();
             await run;
         });
-        const deadline = Date.now() + 10_000;
-        let url: string | undefined;
-        while (url === undefined && Date.now() < deadline) {
-            url = /ready at (\S+)/.exec(out.join(""))?.[1];
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        expect(url).toBeDefined();
+        const url = await eventually(() => /ready at (\S+)/.exec(out.join(""))?.[1], 10_000, "central ready");
         const events = await makeEvents(3);
         const body = JSON.stringify({ events });
-        expect((await call(url!, eventsPath(GATE), { method: "POST", body })).status).toBe(503);
-        expect((await call(url!, eventsPath(GATE), { method: "POST", body })).status).toBe(200);
+        expect((await call(url, eventsPath(GATE), { method: "POST", body })).status).toBe(503);
+        expect((await call(url, eventsPath(GATE), { method: "POST", body })).status).toBe(200);
         controller.abort();
         await expect(run).resolves.toBe(0);
         const text = out.join("");
