@@ -60,8 +60,11 @@ const DECLARATION_KEYS = [
     "declaredGrossKg",
     "validFrom",
     "validUntil",
+    "borderGate",
+    "direction",
     "version",
 ];
+const DIRECTIONS: readonly NonNullable<Declaration["direction"]>[] = ["IN", "OUT"];
 
 /**
  * Validates one declaration; pushes every problem as `path.key: message` and returns the normalised
@@ -153,6 +156,13 @@ export function validateDeclaration(input: unknown, path: string, errors: string
     if (bounds.length === 2 && (bounds[0] ?? 0) > (bounds[1] ?? 0)) {
         errors.push(`${path}.validUntil: is before validFrom`);
     }
+    const { borderGate, direction } = input;
+    if (borderGate !== undefined && !(typeof borderGate === "string" && /^[A-Za-z0-9_-]{1,32}$/.test(borderGate))) {
+        errors.push(`${path}.borderGate: must be a border gate code (1-32 letters, digits, _ or -)`);
+    }
+    if (direction !== undefined && !DIRECTIONS.includes(direction as "IN")) {
+        errors.push(`${path}.direction: must be IN (into Vietnam) or OUT`);
+    }
     if (!isVersion(input.version)) errors.push(`${path}.version: must be an integer ≥ 0`);
     if (errors.length > before) return undefined;
     const declaration: Declaration = {
@@ -169,6 +179,8 @@ export function validateDeclaration(input: unknown, path: string, errors: string
     if (gross !== undefined) declaration.declaredGrossKg = gross as number;
     if (input.validFrom !== undefined) declaration.validFrom = input.validFrom as string;
     if (input.validUntil !== undefined) declaration.validUntil = input.validUntil as string;
+    if (borderGate !== undefined) declaration.borderGate = (borderGate as string).toUpperCase();
+    if (direction !== undefined) declaration.direction = direction as "IN" | "OUT";
     return declaration;
 }
 

@@ -30,7 +30,12 @@ export interface DownlinkStatus {
     lastSuccessAt: number | undefined;
     lastError: string | undefined;
     itemsApplied: number;
+    /** Declaration numbers a truck showed that the cache lacked, asked of central and not received yet. */
+    requested: string[];
 }
+
+/** At most this many numbers wait for central at once; a flood of unknown numbers cannot grow it. */
+const MAX_REQUESTED = 100;
 
 export const CLEARANCE_REJECTED = "SYNC_CLEARANCE_INVALID";
 
@@ -49,6 +54,9 @@ export class Downlink extends SyncLoop {
     private lastError: string | undefined;
     private itemsApplied = 0;
     private invalidAlertRaised = false;
+    private readonly requested = new Set<string>();
+    /** A request came while a poll was in flight: poll again at once instead of pausing. */
+    private askAgain = false;
 
     constructor(
         private readonly deps: DownlinkDeps,
@@ -63,6 +71,27 @@ export class Downlink extends SyncLoop {
         this.interruptPause();
     }
 
+    /**
+     * A truck showed declarations the cache does not have (an unknown number, or an amendment newer than
+     * the cache's): ask central at once. Protocol v1 has no look-up of one declaration; central's feed
+     * carries every declaration and amendment for this gate, so the ask is a poll of the feed now rather
+     * than at the end of the poll interval. The numbers stay in `status().requested` until they arrive.
+     */
+    requestDeclarations(numbers: readonly string[]): void {
+        const fresh = numbers.filter((n) => !this.requested.has(n) && this.missing(n));
+        if (fresh.length === 0) return;
+        for (const n of fresh) if (this.requested.size < MAX_REQUESTED) this.requested.add(n);
+        this.deps.log.info({ declarations: fresh }, "a truck showed a declaration the gate lacks: asking central now");
+        this.askAgain = true;
+        this.pollNow();
+    }
+
+    /** The cache lacks this number: no declaration of its base, or only an older amendment. */
+    private missing(number: string): boolean {
+        const cached = this.deps.cache.declaration(number);
+        return cached === undefined || cached.number < number.trim();
+    }
+
     status(): DownlinkStatus {
         return {
             cursor: this.deps.cache.cursor(),
@@ -71,6 +100,7 @@ export class Downlink extends SyncLoop {
             lastSuccessAt: this.lastSuccessAt,
             lastError: this.lastError,
             itemsApplied: this.itemsApplied,
+            requested: [...this.requested],
         };
     }
 
@@ -87,12 +117,13 @@ export class Downlink extends SyncLoop {
                 await this.pause(Math.max(this.backoff.next(), Math.min(this.options.pollMs, 1000)));
                 continue;
             }
-            if (!more) await this.pause(this.options.pollMs);
+            if (!more && !this.askAgain) await this.pause(this.options.pollMs);
         }
     }
 
     /** One page: returns whether central has more right away. Throws on any failure (nothing applied). */
     async pollOnce(): Promise<boolean> {
+        this.askAgain = false;
         this.lastPollAt = this.deps.timers.now();
         const cursor = this.deps.cache.cursor();
         const query = new URLSearchParams({ limit: String(CLEARANCE_PAGE_LIMIT) });
@@ -115,6 +146,7 @@ export class Downlink extends SyncLoop {
         this.deps.cache.setCursor(page.next);
         this.deps.cache.setVersion(page.version ?? this.deps.cache.view().version, now);
         this.itemsApplied += page.items.length;
+        for (const n of this.requested) if (!this.missing(n)) this.requested.delete(n);
         this.lastSuccessAt = now;
         this.lastError = undefined;
         if (page.items.length > 0) {

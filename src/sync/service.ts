@@ -54,6 +54,14 @@ export interface SyncStatus {
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
+/** The declaration numbers a stored decision asks central for (DecisionRecord.clearanceRequests). */
+function clearanceRequestsOf(data: Readonly<Record<string, unknown>>): string[] {
+    const decision = data.decision;
+    if (typeof decision !== "object" || decision === null) return [];
+    const requests = (decision as { clearanceRequests?: unknown }).clearanceRequests;
+    return Array.isArray(requests) ? requests.filter((n): n is string => typeof n === "string") : [];
+}
+
 /**
  * Central sync as one gate extension: the uplink of the outbox and the downlink of clearance data, both
  * talking protocol v1 through one client. Without central.url the gate runs standalone: nothing is sent,
@@ -138,7 +146,12 @@ export class SyncService {
         // so no commit falls between them.
         this.uplink.start();
         const uplink = this.uplink;
-        this.deps.bus.on("committed", this, (event) => uplink.noteQueued(outboxClassOf(event.type)));
+        const downlink = this.downlink;
+        this.deps.bus.on("committed", this, (event) => {
+            uplink.noteQueued(outboxClassOf(event.type));
+            // A truck showed a declaration (or an amendment) the cache does not have: ask central at once.
+            if (event.type === "passage.decided") downlink.requestDeclarations(clearanceRequestsOf(event.data));
+        });
         this.downlink.start();
     }
 

@@ -155,6 +155,20 @@ describe("ClearanceCache", () => {
 });
 
 describe("clearance data validation", () => {
+    it("keeps a declaration's border gate and direction where central states them, and refuses bad ones", () => {
+        const cache = ClearanceCache.open(db);
+        cache.upsertDeclarations([{ ...DECLARATION, borderGate: "hn01", direction: "IN" }], AT);
+        expect(cache.declaration(DECLARATION.number)).toMatchObject({ borderGate: "HN01", direction: "IN" });
+        expect(
+            errorsOf(() =>
+                cache.upsertDeclarations([{ ...DECLARATION, borderGate: "HN 01", direction: "import" }], AT),
+            ),
+        ).toEqual([
+            "declarations[0].borderGate: must be a border gate code (1-32 letters, digits, _ or -)",
+            "declarations[0].direction: must be IN (into Vietnam) or OUT",
+        ]);
+    });
+
     it("lists every error with its key path", () => {
         const errors = errorsOf(() =>
             validateClearanceData({

@@ -1,6 +1,7 @@
 /** The downlink's rules against a scripted clearance feed, over a real clearance cache in SQLite. */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { EventBus } from "../../src/core/bus.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Declaration } from "../../src/lane/types.ts";
@@ -9,7 +10,9 @@ import { openDatabase } from "../../src/store/db.ts";
 import type { CentralResponse } from "../../src/sync/client.ts";
 import { Downlink } from "../../src/sync/downlink.ts";
 import type { ClearanceItem } from "../../src/sync/protocol.ts";
+import { SyncService } from "../../src/sync/service.ts";
 import type { SyncTimers } from "../../src/sync/timers.ts";
+import { eventually, testConfig } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -163,6 +166,74 @@ describe("downlink", () => {
         expect(cache.cursor()).toBe("5");
         expect(feed.asked).toEqual([null, "2", "4"]);
         expect(downlink.status().itemsApplied).toBe(5);
+        db.close();
+    });
+
+    it("asks central at once for an amendment a truck showed and the cache lacks, not at the end of the poll interval", async () => {
+        const { cache, db } = open("down-ask.db");
+        const clock = new ManualClock();
+        const feed = new Feed([{ type: "declaration", declaration: declaration("103000000460", 1) }]);
+        // The poll interval is an hour and the manual clock never moves: only an ask can start another poll.
+        const downlink = new Downlink(
+            { cache, transport: feed, append: async () => undefined, log: testLog, timers: timers(clock) },
+            { gateId: "HN01", pollMs: 3_600_000, backoffBaseMs: 100, backoffMaxMs: 1000 },
+        );
+        downlink.start();
+        await eventually(() => cache.declaration("103000000460") ?? undefined, 10_000, "the first poll");
+        const polls = feed.asked.length;
+        // Central registers amendment 1; the truck shows it.
+        feed.items = [...feed.items, { type: "declaration", declaration: declaration("103000000461", 2) }];
+        downlink.requestDeclarations(["103000000461"]);
+        expect(downlink.status().requested).toEqual(["103000000461"]);
+        await eventually(
+            () => (cache.declaration("103000000460")?.number === "103000000461" ? true : undefined),
+            10_000,
+            "amendment 1 fetched",
+        );
+        expect(feed.asked.length).toBeGreaterThan(polls);
+        expect(downlink.status().requested).toEqual([]);
+        // A number the cache already has is not asked for again.
+        const after = feed.asked.length;
+        downlink.requestDeclarations(["103000000461", "103000000460"]);
+        expect(downlink.status().requested).toEqual([]);
+        await downlink.stop();
+        expect(feed.asked.length).toBe(after);
+        db.close();
+    });
+
+    it("sync asks central when a stored decision names declarations to request", async () => {
+        const { cache, db } = open("down-ask-service.db");
+        const clock = new ManualClock();
+        const feed = new Feed([{ type: "declaration", declaration: declaration("103000000460", 1) }]);
+        const bus = new EventBus(testLog);
+        const config = testConfig(
+            dir.path,
+            "    - { id: L1, devices: [{ id: scanner-l1, model: serial-barcode-scanner, address: 'tcp://127.0.0.1:1' }] }",
+            "central: { clearancePollMs: 3600000 }",
+        );
+        const sync = new SyncService({
+            config,
+            db,
+            cache,
+            bus,
+            append: async () => undefined,
+            log: testLog,
+            timers: timers(clock),
+            transport: feed,
+        });
+        sync.start();
+        await eventually(() => cache.declaration("103000000460") ?? undefined, 10_000, "the first poll");
+        feed.items = [...feed.items, { type: "declaration", declaration: declaration("103000000461", 2) }];
+        bus.emit("committed", {
+            type: "passage.decided",
+            data: { passageId: "P1", decision: { decision: "HOLD", clearanceRequests: ["103000000461"] } },
+        } as never);
+        await eventually(
+            () => (cache.declaration("103000000460")?.number === "103000000461" ? true : undefined),
+            10_000,
+            "amendment 1 fetched on the decision's request",
+        );
+        await sync.stop();
         db.close();
     });
 });
