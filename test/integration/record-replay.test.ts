@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
@@ -91,10 +91,15 @@ describe("record and replay", () => {
         const done = runRecordCommand(["--config", config, "--out", out], { ...run.io, signal: controller.signal });
         try {
             await eventually(() => link.connected || undefined, 15_000, "the gate connecting to the scanner");
+            const recorded = (text: string) =>
+                (existsSync(out) && readFileSync(out, "utf8").includes(text)) || undefined;
             scanner.scan("101234567820");
+            await eventually(() => recorded("101234567820"), 15_000, "the first scan recorded");
+            // The time between the two scans is part of the scene the recording must keep (checked below),
+            // not a wait for the gate: it starts once the first frame is in, so no load can shrink it.
             await sleep(300);
             scanner.scan("CSQU3054383");
-            await sleep(300);
+            await eventually(() => recorded("CSQU3054383"), 15_000, "the second scan recorded");
         } finally {
             controller.abort();
         }
