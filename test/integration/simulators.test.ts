@@ -281,6 +281,8 @@ describe("ScaleSimulator", () => {
         sim.silence(true);
         const sent = sim.framesSent;
         const received = client.bytes().length;
+        // Proves that nothing is sent for a while (the scale emits every few ms when it talks): a fixed pause
+        // on purpose, since there is no event for "did not send".
         await new Promise((resolve) => setTimeout(resolve, 200));
         expect(sim.framesSent).toBe(sent);
         expect(link.connected).toBe(true);
@@ -327,6 +329,7 @@ describe("ScaleSimulator", () => {
         client.socket.write("XX\r\n");
         await eventually(() => client.bytes().toString().endsWith("ES\r\n"), "ES for an unknown command");
         const afterStop = client.bytes().length;
+        // Proves that the SIR repetition stopped: nothing more arrives for a while (a pause on purpose).
         await new Promise((resolve) => setTimeout(resolve, 150));
         expect(client.bytes().length).toBe(afterStop);
 
@@ -515,6 +518,8 @@ describe("SealReaderSimulator with an in-process aedes broker", () => {
     const captured: Captured[] = [];
     /** While set, QoS 1 publishes are held before the broker accepts them (so no PUBACK yet). */
     let hold: Promise<void> | undefined;
+    /** Publishes that reached the broker while `hold` was set. */
+    let heldPublishes = 0;
     const prefix = "gate/HN01/devices/seal-l1";
     const model = getModel("eseal-mqtt-json") as SealReaderModel;
 
@@ -536,8 +541,10 @@ describe("SealReaderSimulator with an in-process aedes broker", () => {
                     callback(null);
                 };
                 const held = hold;
-                if (held) held.then(accept);
-                else accept();
+                if (held) {
+                    heldPublishes++;
+                    held.then(accept);
+                } else accept();
             },
         });
         server = createServer((socket) => {
@@ -614,10 +621,11 @@ describe("SealReaderSimulator with an in-process aedes broker", () => {
             release = resolve;
         });
         let acked = false;
+        const heldBefore = heldPublishes;
         const read = sim.read({ sealId: "VNC-000200", type: "ISO18185", status: "SEALED" }).then((ok) => {
             acked = ok;
         });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await eventually(() => heldPublishes > heldBefore, "the read held at the broker");
         expect(acked).toBe(false);
         expect(sim.published).toBe(1);
         hold = undefined;
