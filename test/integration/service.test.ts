@@ -103,7 +103,8 @@ ${Array.from({ length: DEVICES }, (_, i) => `      - { id: seal-${i}, model: ese
                 }),
             );
             await eventually(() => (central.stats("ST01").events > 0 ? true : undefined), 10_000, "uploads to start");
-            await new Promise((resolve) => setTimeout(resolve, 1000));
+            // Full ingest: the signal comes once over 1000 reads are acknowledged (checked below), however slow.
+            await eventually(() => acked.size > 1000 || undefined, 60_000, "over 1000 reads acknowledged");
 
             const signalledAt = performance.now();
             gate.child.kill("SIGTERM");
