@@ -63,6 +63,8 @@ export function ruleParams(config: GateConfig): RuleParams {
         clearanceMaxAgeMs: config.rules.clearanceMaxAgeMinutes * 60_000,
         offlinePolicy: config.rules.offlinePolicy,
         minPlateConfidence: config.rules.minPlateConfidence,
+        gateId: config.gate.id,
+        staleReleaseFourEyes: config.rules.staleReleaseFourEyes,
     };
 }
 
