@@ -3,7 +3,7 @@
  * customs GPS seals, normalised by the reader gateway. Under the device's topic prefix:
  *
  * - `seal` (or `seal/<sealId>`, which must match the payload): `{"msg":"read", sealId, type, status,
- *   battery?, alerts?, readerId?, rssi?, ts}` → a reading.
+ *   battery?, alerts?, readerId?, rssi?, container?, ts}` → a reading.
  * - `heartbeat`: `{"msg":"heartbeat", readerId, ts}` → ignored with reason "heartbeat".
  *
  * Decode rules (the payload comes from the network, so every field is checked):
@@ -11,6 +11,10 @@
  * - sealId and readerId: 1–64 printable ASCII characters, no leading or trailing space;
  * - type ISO18185 | GPS | OTHER; status SEALED | OPENED | TAMPERED | UNKNOWN;
  * - battery `{pct?: 0–100, low: boolean}`; rssi a finite number (dBm);
+ * - container: the container the seal reports it is fixed to (ISO 18185 readers report it), 1–32 printable
+ *   characters, kept upper-cased without spaces, '-' or '/' even when it is no valid ISO 6346 number: the
+ *   lane engine compares it with the declared pairing, and a garbled one must count as a mismatch, not be
+ *   dropped (dropping the read would drop its seal status with it);
  * - alerts: at most 16 upper-case codes (`[A-Z][A-Z0-9_]*`, ≤ 32 chars); codes outside KNOWN_SEAL_ALERTS
  *   are kept, because readers add alerts before gate-edge knows them and dropping one could hide a tamper;
  * - ts: ISO 8601 date-time with Z or an offset (a local time would be ambiguous), becomes `observedAt`.
@@ -98,7 +102,7 @@ function parseAlerts(value: unknown): string[] | string {
 
 function decodeRead(json: Json, topicSealId: string | undefined): Decoded {
     if (json.msg !== "read") return invalid('msg is not "read"');
-    const { sealId, type, status, battery, alerts, readerId, rssi, ts } = json;
+    const { sealId, type, status, battery, alerts, readerId, rssi, container, ts } = json;
     if (!isId(sealId)) return invalid("sealId is not 1-64 printable characters");
     if (topicSealId !== undefined && topicSealId !== sealId) return invalid("sealId differs from the topic");
     if (typeof type !== "string" || !SEAL_TYPES.includes(type)) return invalid("unknown seal type");
@@ -125,6 +129,14 @@ function decodeRead(json: Json, topicSealId: string | undefined): Decoded {
     if (rssi !== undefined) {
         if (typeof rssi !== "number" || !Number.isFinite(rssi)) return invalid("rssi is not a number");
         values.rssi = rssi;
+    }
+    if (container !== undefined) {
+        if (typeof container !== "string" || !/^[\x20-\x7e]{1,32}$/.test(container)) {
+            return invalid("container is not 1-32 printable characters");
+        }
+        const normalized = container.toUpperCase().replace(/[\s\-/]/g, "");
+        if (normalized === "") return invalid("container is empty");
+        values.containerNumber = normalized;
     }
     return { status: "reading", values, observedAt };
 }

@@ -103,6 +103,8 @@ export type SealMessage =
           alerts?: string[];
           readerId?: string;
           rssi?: number;
+          /** The container the seal is fixed to, where the reader reports it (ISO 18185 readers do). */
+          container?: string;
           ts: string;
       }
     | { msg: "heartbeat"; readerId: string; ts: string };

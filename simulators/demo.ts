@@ -47,7 +47,7 @@ const DEMO_TRUCKS: readonly (readonly DemoTruck[])[] = [
         },
     ],
     [
-        { declaration: "105551234130", tractor: "14C-301.72", trailer: "14R-030.17", grossKg: 36_000 },
+        { declaration: "305551234130", tractor: "14C-301.72", trailer: "14R-030.17", grossKg: 36_000 },
         {
             declaration: "301234567820",
             tractor: "14C-234.56",

@@ -41,6 +41,8 @@ export interface SealRead {
     alerts?: string[];
     /** Signal strength in dBm; default a plausible −45…−75. */
     rssi?: number;
+    /** The container the seal is fixed to, reported with each read (an ISO 18185 reader); absent: not reported. */
+    container?: string;
 }
 
 // A type alias, not an interface: EventEmitter's type parameter needs an index-compatible map.
@@ -234,6 +236,7 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
             alerts: seal.alerts ?? [],
             readerId: this.options.readerId,
             rssi: seal.rssi ?? -randomInt(this.options.rng ?? Math.random, 45, 75),
+            ...(seal.container !== undefined && { container: seal.container }),
             ts: new Date().toISOString(),
         };
         await this.publish(message);

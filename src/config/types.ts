@@ -133,6 +133,8 @@ export interface GateConfig {
         clearanceMaxAgeMinutes: number;
         offlinePolicy: "cached" | "hold";
         minPlateConfidence: number;
+        /** A manual release of a truck decided on stale clearance data needs a supervisor's approval. */
+        staleReleaseFourEyes: boolean;
         identifySeconds: number;
         weighSeconds: number;
         exitSeconds: number;

@@ -564,7 +564,7 @@ describe("clearance feed", () => {
         expect(collected).toHaveLength(6);
         expect(pages).toBe(3);
         const numbers = collected.flatMap((item) => (item.type === "declaration" ? [item.declaration.number] : []));
-        expect(numbers).toEqual(["101234567820", "301234567820", "100001234540", "105551234130", "107770001140"]);
+        expect(numbers).toEqual(["101234567820", "301234567820", "100001234540", "305551234130", "107770001140"]);
         expect(collected.find((item) => item.type === "watchList")).toMatchObject({ entry: { id: "WL-2026-0042" } });
         const scenarioDecl = collected.at(-1);
         expect(scenarioDecl).toMatchObject({

@@ -260,7 +260,7 @@ describe("clearance data validation", () => {
             ["101234567820", "GREEN"],
             ["301234567820", "YELLOW"],
             ["100001234540", "RED"],
-            ["105551234130", "GREEN"],
+            ["305551234130", "GREEN"],
         ]);
         expect(data.watchList).toHaveLength(1);
     });

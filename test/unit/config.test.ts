@@ -256,7 +256,7 @@ broker: { mode: embedded, host: 0.0.0.0, port: 0 }`),
         expect(
             loadConfig("config/example.yaml", { env: { GATE_SEAL_L1_PASSWORD: "example-password" } }).lanes,
         ).toHaveLength(2);
-        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 5]);
+        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 6]);
     });
 });
 
@@ -265,7 +265,7 @@ describe("gate-edge check-config", () => {
         const out = captureStream();
         const err = captureStream();
         expect(await main(["check-config", "config/demo.yaml"], { stdout: out.stream, stderr: err.stream })).toBe(0);
-        expect(out.text()).toMatch(/OK — gate DEMO01, 2 lane\(s\), 11 device\(s\)/);
+        expect(out.text()).toMatch(/OK — gate DEMO01, 2 lane\(s\), 12 device\(s\)/);
     });
 
     it("exits 1 and lists every error of a bad file", async () => {

@@ -578,6 +578,22 @@ describe("eseal-mqtt-json", () => {
         });
     });
 
+    it("keeps the container an ISO 18185 reader reports (normalised), even a garbled one, for the pairing check", () => {
+        expect(eseal.decode("seal", bytes({ ...read, container: "csqu 305438-3" }))).toMatchObject({
+            status: "reading",
+            values: { sealId: "HGT-00012345", containerNumber: "CSQU3054383" },
+        });
+        expect(eseal.decode("seal", bytes({ ...read, container: "CSQU3O5438" }))).toMatchObject({
+            values: { containerNumber: "CSQU3O5438" },
+        });
+        expect(eseal.decode("seal", bytes({ ...read, container: 42 }))).toEqual({
+            status: "invalid",
+            reason: "container is not 1-32 printable characters",
+        });
+        const { payload } = eseal.encode({ ...read, container: "MSKU1234565" });
+        expect(eseal.decode("seal", payload)).toMatchObject({ values: { containerNumber: "MSKU1234565" } });
+    });
+
     it("a heartbeat is ignored with reason 'heartbeat' and keeps the reader's clock", () => {
         const hb: SealMessage = { msg: "heartbeat", readerId: "R1", ts: "2025-03-01T08:00:00Z" };
         const { subtopic, payload } = eseal.encode(hb);

@@ -1110,3 +1110,27 @@ describe("decide, properties", () => {
         );
     });
 });
+
+describe("rule parameters from the configuration", () => {
+    it("carries the gate's code and rules.staleReleaseFourEyes (off by default, on in the demo)", async () => {
+        const { ruleParams } = await import("../../src/lane/engine.ts");
+        const { loadConfig } = await import("../../src/config/load.ts");
+        const lanes =
+            "    - { id: L1, devices: [{ id: s1, model: serial-barcode-scanner, address: 'tcp://127.0.0.1:1' }] }";
+        const { testConfig } = await import("../helpers/gate.ts");
+        const { tempDir } = await import("../helpers/tmp.ts");
+        const dir = tempDir();
+        try {
+            expect(ruleParams(testConfig(dir.path, lanes))).toMatchObject({
+                gateId: "T01",
+                staleReleaseFourEyes: false,
+            });
+            expect(
+                ruleParams(testConfig(dir.path, lanes, "rules: { staleReleaseFourEyes: true }")).staleReleaseFourEyes,
+            ).toBe(true);
+            expect(ruleParams(loadConfig("config/demo.yaml")).staleReleaseFourEyes).toBe(true);
+        } finally {
+            dir.cleanup();
+        }
+    });
+});
