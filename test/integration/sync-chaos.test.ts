@@ -79,6 +79,7 @@ describe("central sync under fire", () => {
                 for (let burst = 0; burst < TOTAL_BURSTS; burst++) {
                     await Promise.all(draftsFor(burst, 1000).map((draft) => gate.log.append(draft)));
                     produced += 1000;
+                    // Pacing, not a wait: the bursts are spread out so events keep arriving while faults fire.
                     await new Promise((resolve) => setTimeout(resolve, 30));
                 }
             })();
