@@ -29,7 +29,15 @@ export interface PassageSummary {
      * (held before the decision, diverted, released after inspection); `automatic` is the rules' own
      * decision when it differs. `rule` and `reason` are the rules'.
      */
-    decision?: { outcome: string; automatic?: string; rule?: string; reason?: string; offline: boolean };
+    decision?: {
+        outcome: string;
+        automatic?: string;
+        rule?: string;
+        reason?: string;
+        offline: boolean;
+        /** How old the clearance data was at the decision (ms; negative: dated after now), beside `offline`. */
+        clearanceAgeMs?: number;
+    };
     /** Before the decision: an officer's hold (HOLD) or diversion (INSPECT) the decision cannot go below. */
     officerHold?: string;
     awaitingApproval: boolean;
@@ -106,6 +114,7 @@ export function passageSummary(
                 ...(decision.decidingRule !== undefined && { rule: decision.decidingRule }),
                 ...(deciding && { reason: deciding.reason }),
                 offline: decision.offline,
+                ...(decision.clearanceAgeMs !== undefined && { clearanceAgeMs: decision.clearanceAgeMs }),
             },
         }),
         ...(!decision && standing.officerHold !== undefined && { officerHold: standing.officerHold }),

@@ -578,7 +578,12 @@ describe("officer actions and four eyes", () => {
             passage: { state: string; decision: object };
         };
         expect(detail.passage.state).toBe("HELD");
-        expect(detail.passage.decision).toEqual({ outcome: "HOLD", automatic: "RELEASE", offline: false });
+        expect(detail.passage.decision).toEqual({
+            outcome: "HOLD",
+            automatic: "RELEASE",
+            offline: false,
+            clearanceAgeMs: expect.any(Number),
+        });
         const tiles = (await officer.inject("GET", "/api/v1/lanes")).json() as {
             lanes: { id: string; state: string; passage: { decision: object } }[];
         };

@@ -157,7 +157,15 @@ export function verdictBanner(decision, officerHold) {
                   !decision.rule && !decision.reason && decision.outcome === "RELEASE"
                       ? h("span", { class: "reason" }, "every rule passed")
                       : null,
-                  decision.offline ? h("span", { class: "chip chip-warn" }, "decided on offline data") : null,
+                  decision.offline
+                      ? h(
+                            "span",
+                            { class: "chip chip-warn" },
+                            typeof decision.clearanceAgeMs === "number" && decision.clearanceAgeMs >= 0
+                                ? `decided on offline data, ${Math.ceil(decision.clearanceAgeMs / 1000)} s old`
+                                : "decided on offline data",
+                        )
+                      : null,
               )
             : h(
                   "span",
