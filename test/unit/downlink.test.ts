@@ -160,8 +160,7 @@ describe("downlink", () => {
             { gateId: "HN01", pollMs: 5000, backoffBaseMs: 100, backoffMaxMs: 1000 },
         );
         downlink.start();
-        const deadline = Date.now() + 5000;
-        while (cache.cursor() !== "5" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        await eventually(() => cache.cursor() === "5" || undefined, 10_000, "every page applied");
         await downlink.stop();
         expect(cache.cursor()).toBe("5");
         expect(feed.asked).toEqual([null, "2", "4"]);

@@ -14,6 +14,7 @@ import type { CentralResponse } from "../../src/sync/client.ts";
 import { MAX_BATCH_BYTES, parseRetryAfter } from "../../src/sync/protocol.ts";
 import type { SyncTimers } from "../../src/sync/timers.ts";
 import { type CentralTransport, Uplink, type UplinkOptions } from "../../src/sync/uplink.ts";
+import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -181,7 +182,11 @@ describe("uplink", () => {
         reject = false;
         uplink.retryParked(3);
         await drained();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await eventually(
+            () => central.received.filter((e) => e.seq === 3).length === 2 || undefined,
+            10_000,
+            "the retried event delivered",
+        );
         await uplink.stop();
         expect(outbox.parked(10)).toHaveLength(0);
         expect(central.received.filter((e) => e.seq === 3)).toHaveLength(2);
@@ -205,7 +210,9 @@ describe("uplink", () => {
         );
         uplink.start();
         await drained();
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Once the SYNC_PARKED alert itself is parked, a loop would raise the next alert in the same turn
+        // (stop() waits for it): stopping then shows whether one was raised.
+        await eventually(() => outbox.parked(10).length === 2 || undefined, 10_000, "the alert parked too");
         await uplink.stop();
         const alerts = log.read(0, 100).filter((e) => e.type === "alert.raised");
         expect(alerts).toHaveLength(1);
@@ -237,7 +244,9 @@ describe("uplink", () => {
         );
         uplink.start();
         await drained();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        const authAlerts = () =>
+            log.read(0, 100).filter((e) => e.type.startsWith("alert.") && e.data.code === "SYNC_AUTH").length;
+        await eventually(() => authAlerts() === 2 || undefined, 10_000, "the auth alert raised and cleared");
         await uplink.stop();
         expect(timers.waits.slice(0, 3)).toEqual([300_000, 300_000, 300_000]);
         const codes = log
