@@ -14,6 +14,7 @@ import { openDatabase } from "../../src/store/db.ts";
 import { type EventRow, hashedPart, rowToEvent } from "../../src/store/eventLog.ts";
 import { latencySummary } from "../bench/stats.ts";
 import { type GateLauncher, spawnGate } from "./child.ts";
+import { eventually } from "./gate.ts";
 import { publishSeals } from "./sealPublisher.ts";
 
 const GATE_ID = "K01";
@@ -109,6 +110,9 @@ export async function runKillRounds(
             onAcked: (sealId) => void acked.add(sealId),
         });
         const [low, high] = options.ingestMs;
+        const ackedBefore = acked.size;
+        await eventually(() => acked.size > ackedBefore || undefined, 30_000, "the ingest to run");
+        // Then a random while on purpose: the kill must land at an arbitrary moment of a running ingest.
         await new Promise((resolve) => setTimeout(resolve, low + Math.random() * (high - low)));
         child.kill("SIGKILL");
         await exited;
