@@ -147,6 +147,7 @@ describe("embedded MQTT broker", () => {
                 acked = true;
             });
         await eventually(() => held.length === 1 || undefined, 5000, "the commit to be requested");
+        // Proves that no PUBACK comes while the commit is held: a pause on purpose, nothing to wait for.
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(acked).toBe(false);
         expect(storedOfType(gate, "reading.seal")).toEqual([]);
