@@ -23,8 +23,12 @@
  * weight within ±2 %), yellow-channel (the yellow declaration, document check not done), red-channel (the
  * red declaration, not inspected), wrong-plate (green papers, plates 29C-999.99 / 29R-999.99), tampered-seal
  * (green, seal TAMPERED), overweight (green, +15 %), unknown-declaration (green truck, the unknown number),
- * watch-listed (the watched declaration, whose tractor plate central puts on the watch list) and
- * device-dropout (green, the weighbridge is unplugged before the truck is weighed).
+ * watch-listed (the watched declaration, whose tractor plate central puts on the watch list),
+ * device-dropout (green, the weighbridge is unplugged before the truck is weighed), and the half matches of
+ * issue 14, each of which was released before: trailer-mismatch (green, the declared tractor but trailer
+ * plate 29R-099.98), tractor-mismatch (green, tractor 29C-111.18 and the declared trailer),
+ * newer-amendment (green truck showing its declaration's next amendment, which central has not sent) and
+ * swapped-seal (green, its e-seal reader reports the seal on another container: SWAPPED_CONTAINER).
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
@@ -49,6 +53,10 @@ export const TRUCK_KINDS = [
     "unknown-declaration",
     "watch-listed",
     "device-dropout",
+    "trailer-mismatch",
+    "tractor-mismatch",
+    "newer-amendment",
+    "swapped-seal",
 ] as const;
 export type TruckKind = (typeof TRUCK_KINDS)[number];
 
@@ -66,7 +74,14 @@ export const DEFAULT_EXPECT: Readonly<Record<TruckKind, ExpectedDecision>> = {
     "unknown-declaration": "HOLD",
     "watch-listed": "INSPECT",
     "device-dropout": "HOLD",
+    "trailer-mismatch": "HOLD",
+    "tractor-mismatch": "HOLD",
+    "newer-amendment": "HOLD",
+    "swapped-seal": "INSPECT",
 };
+
+/** The container a swapped-seal truck's reader reports its seal on (or the other one, if this is declared). */
+export const SWAPPED_CONTAINER = ["TGHU1234567", "CSQU3054383"] as const;
 
 export interface DeclaredTruck {
     number: string;
@@ -149,7 +164,8 @@ export interface TruckPlan {
     trailer: string;
     declaration: string;
     container?: string;
-    seal?: { id: string; status: "SEALED" | "TAMPERED" };
+    /** `container`: the container the e-seal reader reports the seal on (swapped-seal trucks only). */
+    seal?: { id: string; status: "SEALED" | "TAMPERED"; container?: string };
     grossKg: number;
     expect: ExpectedDecision;
 }
@@ -216,6 +232,10 @@ const DECLARED_FOR: Readonly<Record<TruckKind, keyof LaneDeclarations>> = {
     "unknown-declaration": "green",
     "watch-listed": "watched",
     "device-dropout": "green",
+    "trailer-mismatch": "green",
+    "tractor-mismatch": "green",
+    "newer-amendment": "green",
+    "swapped-seal": "green",
 };
 const FAULT_NEEDS_LANE: ReadonlySet<ScenarioFaultKind> = new Set(["scale-unplugged", "camera-reboot"]);
 
@@ -462,6 +482,12 @@ export function expectedDecision(scenario: ScenarioFile, kind: TruckKind): Expec
     return scenario.expect?.[kind] ?? DEFAULT_EXPECT[kind];
 }
 
+/** The same declaration's next amendment (the 12th digit + 1, at most 9). */
+export function nextAmendment(number: string): string {
+    const amendment = Number(number.charAt(11));
+    return `${number.slice(0, 11)}${Math.min(9, amendment + 1)}`;
+}
+
 /** Expands the mix into trucks, shuffled with the scenario's seed and dealt round-robin to the lanes. */
 export function planScenario(scenario: ScenarioFile): TruckPlan[] {
     const rng: Rng = seededRng(scenario.seed);
@@ -485,12 +511,24 @@ export function planScenario(scenario: ScenarioFile): TruckPlan[] {
             index,
             lane,
             kind,
-            tractor: kind === "wrong-plate" ? "29C-999.99" : base.tractor,
-            trailer: kind === "wrong-plate" ? "29R-999.99" : base.trailer,
-            declaration: kind === "unknown-declaration" ? scenario.unknownDeclaration : base.number,
+            tractor: kind === "wrong-plate" ? "29C-999.99" : kind === "tractor-mismatch" ? "29C-111.18" : base.tractor,
+            trailer: kind === "wrong-plate" ? "29R-999.99" : kind === "trailer-mismatch" ? "29R-099.98" : base.trailer,
+            declaration:
+                kind === "unknown-declaration"
+                    ? scenario.unknownDeclaration
+                    : kind === "newer-amendment"
+                      ? nextAmendment(base.number)
+                      : base.number,
             ...(base.container !== undefined && { container: base.container }),
             ...(base.seal !== undefined && {
-                seal: { id: base.seal, status: kind === "tampered-seal" ? ("TAMPERED" as const) : ("SEALED" as const) },
+                seal: {
+                    id: base.seal,
+                    status: kind === "tampered-seal" ? ("TAMPERED" as const) : ("SEALED" as const),
+                    ...(kind === "swapped-seal" && {
+                        container:
+                            base.container === SWAPPED_CONTAINER[0] ? SWAPPED_CONTAINER[1] : SWAPPED_CONTAINER[0],
+                    }),
+                },
             }),
             grossKg: kind === "overweight" ? Math.round((base.grossKg * 1.15) / 10) * 10 : gross,
             expect: expectedDecision(scenario, kind),
@@ -574,7 +612,13 @@ async function driveTruck(truck: TruckPlan, kit: LaneKit, options: RunOptions): 
     await kit.front.push({ text: truck.tractor, confidence: 0.95, countryCode: "VN", withImages: false });
     await kit.rear.push({ text: truck.trailer, confidence: 0.93, countryCode: "VN", withImages: false });
     if (truck.seal)
-        await kit.seal.read({ sealId: truck.seal.id, type: "GPS", status: truck.seal.status, batteryPct: 80 });
+        await kit.seal.read({
+            sealId: truck.seal.id,
+            type: "GPS",
+            status: truck.seal.status,
+            batteryPct: 80,
+            ...(truck.seal.container !== undefined && { container: truck.seal.container }),
+        });
     kit.scanner.scan(truck.declaration);
     if (truck.container) kit.scanner.scan(truck.container);
     if (truck.kind === "device-dropout") {

@@ -544,7 +544,13 @@ async function driveTruck(truck: TruckPlan, kit: LaneKit, ctx: DriveContext): Pr
     if (truck.seal && kit.seal) {
         reads.push(
             kit.seal
-                .read({ sealId: truck.seal.id, type: "GPS", status: truck.seal.status, batteryPct: 80 })
+                .read({
+                    sealId: truck.seal.id,
+                    type: "GPS",
+                    status: truck.seal.status,
+                    batteryPct: 80,
+                    ...(truck.seal.container !== undefined && { container: truck.seal.container }),
+                })
                 .then(lost("seal"), failed("seal")),
         );
     }
