@@ -1,7 +1,9 @@
 import { chainHash, GENESIS_HASH } from "../core/canonical.ts";
 import { type AuditChainReport, AuditLog } from "./auditLog.ts";
+import { CHAIN_CHUNK_ROWS, type Chunked, finishNow, finishYielding } from "./chunked.ts";
 import { type Db, isStoreDamage, unreadableReason } from "./db.ts";
 import { type EventRow, hashedPart, rowToEvent } from "./eventLog.ts";
+import { type QuerySteps, runQueriesHere, SqliteWorker } from "./sqliteWorker.ts";
 
 export interface ChainReport {
     ok: boolean;
@@ -16,46 +18,62 @@ export interface ChainReport {
 
 /**
  * Walks the whole event log in seq order and checks that seq has no gap, every event links to the hash of
- * the one before it, and every hash matches its content. Streams rows, so a large log needs little memory.
- * Damaged pages end the walk as a broken chain at the first seq that cannot be read, not as an exception.
+ * the one before it, and every hash matches its content. Reads CHAIN_CHUNK_ROWS rows at a time, up to the
+ * head there was when it began (events appended meanwhile are the next verify's), and yields after each
+ * chunk, so little memory is needed and a running gate can turn its event loop in between. Damaged pages
+ * end the walk as a broken chain at the first seq that cannot be read, not as an exception.
  */
-export function verifyChain(db: Db): ChainReport {
+export function* eventChainSteps(db: Db): Chunked<ChainReport> {
     let expectedSeq: number | undefined;
     let prevHash = GENESIS_HASH;
     let count = 0;
     let headSeq = 0;
+    // Where the next chunk starts: below any seq, so a tampered row before seq 1 is read too.
+    let afterSeq = Number.MIN_SAFE_INTEGER;
     try {
-        for (const row of db.prepare("SELECT * FROM events ORDER BY seq").iterate() as IterableIterator<EventRow>) {
-            count++;
-            headSeq = row.seq;
-            const broken = (reason: string): ChainReport => ({
-                ok: false,
-                events: count,
-                headSeq,
-                firstBroken: { seq: row.seq, id: row.id, reason },
-            });
-            // The first event of a pruned log may start later than 1; from there on, no gaps.
-            if (expectedSeq !== undefined && row.seq !== expectedSeq) {
-                return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
+        const { untilSeq } = db.prepare("SELECT COALESCE(MAX(seq), 0) AS untilSeq FROM events").get() as {
+            untilSeq: number;
+        };
+        const chunk = db.prepare("SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
+        for (;;) {
+            let rows = 0;
+            // Read to the end of the chunk before yielding: an open iterator would keep the connection busy.
+            for (const row of chunk.iterate(afterSeq, untilSeq, CHAIN_CHUNK_ROWS) as IterableIterator<EventRow>) {
+                rows++;
+                afterSeq = row.seq;
+                count++;
+                headSeq = row.seq;
+                const broken = (reason: string): ChainReport => ({
+                    ok: false,
+                    events: count,
+                    headSeq,
+                    firstBroken: { seq: row.seq, id: row.id, reason },
+                });
+                // The first event of a pruned log may start later than 1; from there on, no gaps.
+                if (expectedSeq !== undefined && row.seq !== expectedSeq) {
+                    return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
+                }
+                if (expectedSeq === undefined && row.seq === 1 && row.prev_hash !== GENESIS_HASH) {
+                    return broken("the first event does not start from the genesis hash");
+                }
+                if (expectedSeq !== undefined && row.prev_hash !== prevHash) {
+                    return broken(
+                        `prevHash ${row.prev_hash.slice(0, 12)}… does not match the hash of event ${row.seq - 1}`,
+                    );
+                }
+                let event: ReturnType<typeof rowToEvent>;
+                try {
+                    event = rowToEvent(row);
+                } catch {
+                    return broken("data is not valid JSON");
+                }
+                const recomputed = chainHash(row.prev_hash, hashedPart(event));
+                if (recomputed !== row.hash) return broken("hash does not match the event's content");
+                prevHash = row.hash;
+                expectedSeq = row.seq + 1;
             }
-            if (expectedSeq === undefined && row.seq === 1 && row.prev_hash !== GENESIS_HASH) {
-                return broken("the first event does not start from the genesis hash");
-            }
-            if (expectedSeq !== undefined && row.prev_hash !== prevHash) {
-                return broken(
-                    `prevHash ${row.prev_hash.slice(0, 12)}… does not match the hash of event ${row.seq - 1}`,
-                );
-            }
-            let event: ReturnType<typeof rowToEvent>;
-            try {
-                event = rowToEvent(row);
-            } catch {
-                return broken("data is not valid JSON");
-            }
-            const recomputed = chainHash(row.prev_hash, hashedPart(event));
-            if (recomputed !== row.hash) return broken("hash does not match the event's content");
-            prevHash = row.hash;
-            expectedSeq = row.seq + 1;
+            if (rows < CHAIN_CHUNK_ROWS) break;
+            yield;
         }
     } catch (err) {
         if (!isStoreDamage(err)) throw err;
@@ -67,6 +85,11 @@ export function verifyChain(db: Db): ChainReport {
         };
     }
     return { ok: true, events: count, headSeq };
+}
+
+/** The event log's chain walk (eventChainSteps) in one go. */
+export function verifyChain(db: Db): ChainReport {
+    return finishNow(eventChainSteps(db));
 }
 
 /** At most this many of SQLite's own messages are kept: a badly damaged file yields thousands. */
@@ -88,46 +111,72 @@ export interface IntegrityReport {
     ms: number;
 }
 
-/** Runs `PRAGMA <check>(limit)` on the whole file or one table: SQLite's messages, or its error as one. */
-function runCheck(db: Db, check: IntegrityCheck, table?: string): string[] {
+/** `PRAGMA <check>(limit)` on the whole file or one table: SQLite's messages, or its error as one. */
+function* checkMessages(check: IntegrityCheck, table?: string): QuerySteps<string[]> {
     const argument = table === undefined ? String(INTEGRITY_MESSAGES_MAX) : `"${table.replaceAll('"', '""')}"`;
-    try {
-        // Each row is { [check]: text }; a text may hold several messages, one per line.
-        const rows = db.pragma(`${check}(${argument})`) as Record<string, unknown>[];
-        return rows
-            .flatMap((row) => String(Object.values(row)[0]).split("\n"))
-            .filter((line) => line !== "" && !line.startsWith("*** in database"));
-    } catch (err) {
+    const outcome = yield `PRAGMA ${check}(${argument})`;
+    if ("error" in outcome) {
         // Some damage stops the check itself (e.g. a destroyed page of a b-tree it must descend).
-        if (!isStoreDamage(err)) throw err;
-        return [`${err.message} (${err.code})`];
+        if (!isStoreDamage(outcome.error)) throw outcome.error;
+        return [`${outcome.error.message} (${outcome.error.code})`];
     }
+    // Each row is { [check]: text }; a text may hold several messages, one per line.
+    return outcome.rows
+        .flatMap((row) => String(Object.values(row)[0]).split("\n"))
+        .filter((line) => line !== "" && !line.startsWith("*** in database"));
 }
 
 const isSound = (messages: readonly string[]): boolean => messages.length === 1 && messages[0] === "ok";
 
 /**
  * SQLite's own check of the file, bounded in output, and when it fails, the tables it fails in (each
- * checked on its own: SQLite's messages name pages, which a technician cannot place).
+ * checked on its own: SQLite's messages name pages, which a technician cannot place). Written as the
+ * queries it needs, so it runs on a connection here (checkIntegrity) or on a worker thread
+ * (checkIntegrityOffThread).
  */
-export function checkIntegrity(db: Db, check: IntegrityCheck = "quick_check"): IntegrityReport {
+function* integritySteps(check: IntegrityCheck): QuerySteps<IntegrityReport> {
     const started = performance.now();
-    const messages = runCheck(db, check).slice(0, INTEGRITY_MESSAGES_MAX);
+    const messages = (yield* checkMessages(check)).slice(0, INTEGRITY_MESSAGES_MAX);
     const tables: string[] = [];
     if (!isSound(messages)) {
-        let names: string[];
-        try {
-            names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
-                (row) => row.name,
-            );
-        } catch (err) {
-            if (!isStoreDamage(err)) throw err;
-            names = [];
-            tables.push("sqlite_master");
-        }
-        for (const name of names) if (!isSound(runCheck(db, check, name))) tables.push(name);
+        const listed = yield "SELECT name FROM sqlite_master WHERE type = 'table'";
+        let names: string[] = [];
+        if ("rows" in listed) names = listed.rows.map((row) => String(row.name));
+        else if (isStoreDamage(listed.error)) tables.push("sqlite_master");
+        else throw listed.error;
+        for (const name of names) if (!isSound(yield* checkMessages(check, name))) tables.push(name);
     }
     return { ok: isSound(messages), check, messages, tables, ms: Math.round(performance.now() - started) };
+}
+
+/** SQLite's check of the file on this connection, blocking this thread while it reads the whole file. */
+export function checkIntegrity(db: Db, check: IntegrityCheck = "quick_check"): IntegrityReport {
+    return runQueriesHere(db, integritySteps(check));
+}
+
+/** A check running on a worker thread: its report, and how to stop it (the gate stops). */
+export interface IntegrityRun {
+    /** Rejects with STORE_CLOSED when stopped first, or with an error that is not damage (file gone …). */
+    report: Promise<IntegrityReport>;
+    stop(): Promise<void>;
+}
+
+/**
+ * SQLite's check of a database's file on a worker thread with its own read-only connection: seconds per GB
+ * of reading during which this thread goes on serving the lanes. Sees what is committed. An in-memory
+ * database has no file another connection could open; it is checked here (it is small).
+ */
+export function checkIntegrityOffThread(db: Db, check: IntegrityCheck = "quick_check"): IntegrityRun {
+    if (db.memory) {
+        const report = new Promise<IntegrityReport>((resolve) => resolve(checkIntegrity(db, check)));
+        void report.catch(() => undefined); // a caller that stopped early no longer waits for it
+        return { report, stop: async () => undefined };
+    }
+    const worker = new SqliteWorker(db.name);
+    const report = worker.run(integritySteps(check));
+    // Its work done (or failed), the thread ends; a caller that stopped early no longer waits for it.
+    void report.finally(() => worker.stop()).catch(() => undefined);
+    return { report, stop: () => worker.stop() };
 }
 
 /** Everything in a gate database that can be verified: the file itself, the event log and the audit log. */
@@ -144,11 +193,38 @@ export interface EvidenceReport {
  * broken part; damage is reported, never thrown.
  */
 export function verifyEvidence(db: Db, check: IntegrityCheck = "integrity_check"): EvidenceReport {
-    const integrity = checkIntegrity(db, check);
-    const events = verifyChain(db);
-    const audit = new AuditLog(db).verify();
-    return { ok: integrity.ok && events.ok && audit.ok, integrity, events, audit };
+    return evidenceReport(checkIntegrity(db, check), verifyChain(db), new AuditLog(db).verify());
 }
+
+/**
+ * verifyEvidence for the running gate, without stalling its lanes: SQLite's check on a worker thread while
+ * the two chain walks run here a chunk at a time, each chunk followed by a turn of the event loop. An
+ * aborted signal (the gate stops) ends it with STORE_CLOSED and stops the worker.
+ */
+export async function verifyEvidenceYielding(
+    db: Db,
+    check: IntegrityCheck,
+    signal?: AbortSignal,
+): Promise<EvidenceReport> {
+    const integrityRun = checkIntegrityOffThread(db, check);
+    const stop = (): void => void integrityRun.stop();
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+        const events = await finishYielding(eventChainSteps(db), signal);
+        const audit = await finishYielding(new AuditLog(db).verifySteps(), signal);
+        return evidenceReport(await integrityRun.report, events, audit);
+    } finally {
+        signal?.removeEventListener("abort", stop);
+        await integrityRun.stop();
+    }
+}
+
+const evidenceReport = (integrity: IntegrityReport, events: ChainReport, audit: AuditChainReport): EvidenceReport => ({
+    ok: integrity.ok && events.ok && audit.ok,
+    integrity,
+    events,
+    audit,
+});
 
 /** What is broken, one plain line per part, for a technician's terminal and the logs; empty when sound. */
 export function evidenceProblems(report: EvidenceReport): string[] {
