@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { GateError } from "../../core/errors.ts";
-import { evidenceProblems, verifyEvidence } from "../../store/audit.ts";
+import { type EvidenceReport, evidenceProblems, verifyEvidenceYielding } from "../../store/audit.ts";
 import type { ApiContext } from "../context.ts";
 
 /** Auditors: the audit log, and whether the event log and the audit log are intact. */
@@ -35,14 +35,33 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ApiContext): void
         },
     );
 
-    // The whole evidence: SQLite's quick check of the file (the gate's own connection: a few seconds per GB,
-    // the integrity_check of `gate-edge audit verify` takes as long again), the event log and the audit log.
+    // The whole evidence: SQLite's quick check of the file (a few seconds per GB, on a worker thread with its
+    // own read-only connection; the integrity_check of `gate-edge audit verify` takes as long again), the
+    // event log and the audit log (walked here a chunk at a time, the lanes' work running between chunks).
+    // One verify at a time: a request that comes while one runs joins it and gets its report (an auditor's
+    // second click costs nothing). Stopping the gate ends a verify in progress (503 STORE_CLOSED).
     // A damaged file is a report saying so, not a 500.
+    let running: { startedAt: string; report: Promise<EvidenceReport> } | undefined;
+    const stopping = new AbortController();
+    app.addHook("preClose", async () => stopping.abort());
     app.get("/api/v1/audit/verify", async (request) => {
-        const report = verifyEvidence(ctx.source.db, "quick_check");
+        const joined = running !== undefined;
+        if (running === undefined) {
+            const report = verifyEvidenceYielding(ctx.source.db, "quick_check", stopping.signal);
+            const started = { startedAt: new Date(ctx.source.now()).toISOString(), report };
+            running = started;
+            void report
+                .finally(() => {
+                    if (running === started) running = undefined;
+                })
+                .catch(() => undefined);
+        }
+        const { startedAt } = running;
+        const report = await running.report;
         const { integrity, events, audit } = report;
         const result = {
             ok: report.ok,
+            startedAt,
             integrity,
             events: {
                 ok: events.ok,
@@ -54,7 +73,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ApiContext): void
             audit,
             problems: evidenceProblems(report),
         };
-        request.auditDetail = { eventsOk: events.ok, auditOk: audit.ok, integrityOk: integrity.ok };
+        request.auditDetail = { eventsOk: events.ok, auditOk: audit.ok, integrityOk: integrity.ok, joined };
         return result;
     });
 }
