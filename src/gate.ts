@@ -22,7 +22,7 @@ import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { TurnBudget } from "./ingest/turnBudget.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { storeDamagedAlert } from "./store/alerts.ts";
-import { checkIntegrity } from "./store/audit.ts";
+import { checkIntegrityOffThread, type IntegrityReport, type IntegrityRun } from "./store/audit.ts";
 import { claimDatabase } from "./store/backup.ts";
 import { ClearanceCache } from "./store/clearance.ts";
 import { type Db, openDatabase, storeOpenError, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
@@ -52,7 +52,17 @@ export interface GateOptions {
      * fills the disk for a "disk quota reached" fault without writing ballast into the evidence database.
      */
     storageBallast?: () => number;
+    /** Tests hold the start-up check of the database back; the gate runs checkIntegrityOffThread(db). */
+    checkStore?: (db: Db) => IntegrityRun;
 }
+
+/** Where the start-up check of the database file is (SQLite's quick_check, on a worker thread). */
+export type StoreCheckState =
+    | { state: "running" }
+    | { state: "passed" | "failed"; report: IntegrityReport }
+    /** The check itself could not run (not damage: that is "failed"). */
+    | { state: "error"; error: string }
+    | { state: "stopped" };
 
 export interface GateAddresses {
     http: string;
@@ -156,6 +166,8 @@ export class Gate {
     /** Each device's own transport (serial line, camera or PLC session), to stop and start one device alone. */
     private readonly driverOf = new Map<string, DeviceDriver>();
     private releaseClaim: (() => void) | undefined;
+    private storeCheckRun: IntegrityRun | undefined;
+    private storeCheckState: StoreCheckState = { state: "stopped" };
     /** Reloads run one at a time: a second SIGHUP waits for the first. */
     private reloading: Promise<unknown> = Promise.resolve();
     addresses: GateAddresses = { http: "", mqtt: undefined, push: undefined };
@@ -218,9 +230,6 @@ export class Gate {
                 key: "storage.path",
             });
             this.db = openDatabase(config.storage.path, { key: "storage.path" });
-            // SQLite's own check of the evidence file (about 3 s per GB, before any lane runs); a failure is a
-            // critical alert below, and the lanes still start: new events chain onto the log as before.
-            const integrity = checkIntegrity(this.db, "quick_check");
             this.eventLog = new EventLog(this.db, {
                 gateId: config.gate.id,
                 clock: this.clock,
@@ -252,15 +261,7 @@ export class Gate {
                     }),
                 },
             });
-            if (integrity.ok)
-                log.info({ db: config.storage.path, ms: integrity.ms }, "database passes its quick check");
-            else {
-                log.error(
-                    { db: config.storage.path, integrity },
-                    "database FAILS its quick check: evidence may be damaged",
-                );
-                await sink.append(storeDamagedAlert(config.storage.path, integrity));
-            }
+            this.startStoreCheck(this.db, sink);
 
             // The ONVIF and OPC UA stacks are large: load them only for a gate that has such devices.
             const transports = new Set(config.lanes.flatMap((lane) => lane.devices.map((d) => d.address.transport)));
@@ -365,6 +366,47 @@ export class Gate {
         }
     }
 
+    /** Where the start-up check of the database file is. */
+    get storeCheck(): StoreCheckState {
+        return this.storeCheckState;
+    }
+
+    /**
+     * SQLite's own check of the evidence file (quick_check, 2–3 s per GB), on a worker thread with its own
+     * read-only connection: the gate becomes ready and the lanes run meanwhile. A failure is a critical
+     * STORE_DAMAGED alert; the lanes keep running (new events chain onto the log as before).
+     */
+    private startStoreCheck(db: Db, sink: EventSink): void {
+        const { log } = this.options;
+        const path = this.config.storage.path;
+        const run = (this.options.checkStore ?? ((checked: Db) => checkIntegrityOffThread(checked, "quick_check")))(db);
+        this.storeCheckRun = run;
+        this.storeCheckState = { state: "running" };
+        const current = (): boolean => this.storeCheckRun === run;
+        run.report
+            .then(async (integrity) => {
+                if (!current()) return;
+                this.storeCheckRun = undefined;
+                this.storeCheckState = { state: integrity.ok ? "passed" : "failed", report: integrity };
+                if (integrity.ok) {
+                    log.info({ db: path, ms: integrity.ms }, "database passes its quick check");
+                    return;
+                }
+                log.error({ db: path, integrity }, "database FAILS its quick check: evidence may be damaged");
+                await sink
+                    .append(storeDamagedAlert(path, integrity))
+                    .catch((err: unknown) =>
+                        log.error({ db: path, err }, "the STORE_DAMAGED alert could not be stored"),
+                    );
+            })
+            .catch((err: unknown) => {
+                if (!current()) return;
+                this.storeCheckRun = undefined;
+                this.storeCheckState = { state: "error", error: errorMessage(err) };
+                log.warn({ db: path, err }, "the database's quick check could not run");
+            });
+    }
+
     /**
      * Stops in the order that loses nothing: first the officers' API (an action in progress finishes) and
      * the lane engine (no new decision or barrier command while the gate goes down; the outputs it has in
@@ -378,6 +420,13 @@ export class Gate {
     async stop(): Promise<void> {
         // A reload half done would start drivers after they were all stopped.
         await this.reloading;
+        // A check still running is of a file this gate no longer holds; its result would come too late.
+        const storeCheck = this.storeCheckRun;
+        this.storeCheckRun = undefined;
+        if (storeCheck) {
+            this.storeCheckState = { state: "stopped" };
+            await storeCheck.stop();
+        }
         clearInterval(this.retentionTimer);
         clearInterval(this.quotaTimer);
         const api = this.api;

@@ -23,13 +23,20 @@ import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
 import type { GateConfig } from "../../src/config/types.ts";
 import { isGateError } from "../../src/core/errors.ts";
+import type { GateEvent } from "../../src/core/events.ts";
 import { Gate } from "../../src/gate.ts";
-import { checkIntegrity, INTEGRITY_MESSAGES_MAX } from "../../src/store/audit.ts";
+import {
+    checkIntegrity,
+    checkIntegrityOffThread,
+    INTEGRITY_MESSAGES_MAX,
+    type IntegrityReport,
+    type IntegrityRun,
+} from "../../src/store/audit.ts";
 import { AuditLog } from "../../src/store/auditLog.ts";
-import { openDatabase } from "../../src/store/db.ts";
+import { type Db, openDatabase } from "../../src/store/db.ts";
 import { apiSession } from "../helpers/api.ts";
-import { startGate, testConfig } from "../helpers/gate.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const dir = tempDir("gate-edge-corruption-");
 afterAll(() => dir.cleanup());
@@ -180,6 +187,44 @@ function recordingLog(): { log: pino.Logger; lines: () => { level: number; msg: 
     return { log, lines: () => lines.map((line) => JSON.parse(line)) };
 }
 
+/** The STORE_DAMAGED alerts in a running gate's log. */
+const storeDamagedAlerts = (gate: Gate): GateEvent[] =>
+    gate.log.read(0, 100_000).filter((event) => event.type === "alert.raised" && event.data.code === "STORE_DAMAGED");
+
+/**
+ * The gate's own start-up check (SQLite's quick_check on a worker thread), its report held back until the
+ * test releases it: a check as slow as a big file's, without a big file.
+ */
+function heldCheck(): {
+    checkStore: (db: Db) => IntegrityRun;
+    release(): void;
+    stops(): number;
+    settled(): Promise<unknown>;
+} {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+        release = resolve;
+    });
+    let stops = 0;
+    let report: Promise<IntegrityReport> | undefined;
+    return {
+        checkStore: (db) => {
+            const run = checkIntegrityOffThread(db, "quick_check");
+            report = released.then(() => run.report);
+            return {
+                report,
+                stop: () => {
+                    stops++;
+                    return run.stop();
+                },
+            };
+        },
+        release,
+        stops: () => stops,
+        settled: () => (report ?? Promise.resolve()).catch(() => undefined),
+    };
+}
+
 describe("16 KB of garbage in the audit log's pages", () => {
     it("audit verify names the audit log, the first unreadable seq and SQLite's messages, and exits 1", async () => {
         const path = await auditLogDamagedInTheMiddle("cli-middle.db");
@@ -210,9 +255,13 @@ describe("16 KB of garbage in the audit log's pages", () => {
         const gate = new Gate({ config: configFor(path), log });
         await gate.start();
         try {
-            const alerts = gate.log
-                .read(0, 100_000)
-                .filter((event) => event.type === "alert.raised" && event.data.code === "STORE_DAMAGED");
+            // The check runs on its worker thread after the gate is ready: its alert comes when it ends.
+            await eventually(() => gate.storeCheck.state !== "running", 30_000, "the start-up check");
+            const alerts = await eventually(() => {
+                const raised = storeDamagedAlerts(gate);
+                return raised.length > 0 ? raised : undefined;
+            });
+            expect(gate.storeCheck.state).toBe("failed");
             expect(alerts).toHaveLength(1);
             expect(alerts[0]?.data).toMatchObject({
                 severity: "critical",
@@ -235,6 +284,59 @@ describe("16 KB of garbage in the audit log's pages", () => {
             expect(stored.seq).toBe(gate.log.headSeq);
         } finally {
             await gate.stop();
+        }
+    });
+
+    it("start-up does not wait for the check: ready while it runs on its worker thread, the alert when it ends", async () => {
+        const path = await auditLogDamagedInTheMiddle("held.db");
+        const held = heldCheck();
+        const gate = new Gate({ config: configFor(path), log: testLog, checkStore: held.checkStore });
+        await gate.start();
+        try {
+            // Ready: the API answers, the lanes store evidence; the check has not reported yet.
+            expect(storeDamagedAlerts(gate)).toHaveLength(0);
+            expect(gate.storeCheck.state).toBe("running");
+            const health = await apiSession(gate, "supervisor").inject("GET", "/api/v1/health");
+            expect(health.statusCode).toBe(200);
+            await gate.log.append({ type: "reading.weight", laneId: "L1", data: { kg: 7 } });
+            expect(storeDamagedAlerts(gate)).toHaveLength(0);
+            held.release();
+            const alerts = await eventually(() => {
+                const raised = storeDamagedAlerts(gate);
+                return raised.length > 0 ? raised : undefined;
+            });
+            expect(alerts[0]?.data).toMatchObject({
+                severity: "critical",
+                path,
+                tables: expect.arrayContaining(["audit_log"]),
+            });
+            expect(gate.storeCheck).toMatchObject({ state: "failed", report: { check: "quick_check", ok: false } });
+        } finally {
+            await gate.stop();
+        }
+    });
+
+    it("stopping the gate stops a start-up check still running: no state, no alert after the stop", async () => {
+        const path = await auditLogDamagedInTheMiddle("held-stop.db");
+        const held = heldCheck();
+        const gate = new Gate({ config: configFor(path), log: testLog, checkStore: held.checkStore });
+        await gate.start();
+        expect(gate.storeCheck.state).toBe("running");
+        await gate.stop();
+        expect(gate.storeCheck.state).toBe("stopped");
+        expect(held.stops()).toBe(1);
+        // Its result, coming after the stop, is dropped.
+        held.release();
+        await held.settled();
+        expect(gate.storeCheck.state).toBe("stopped");
+        const db = openDatabase(path, { readonly: true });
+        try {
+            const raised = db
+                .prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'alert.raised' AND data LIKE '%STORE_DAMAGED%'")
+                .get() as { n: number };
+            expect(raised.n).toBe(0);
+        } finally {
+            db.close();
         }
     });
 
