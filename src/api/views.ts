@@ -5,6 +5,7 @@
  */
 import type { DeviceStatus, PlateValues } from "../core/events.ts";
 import type { LaneSnapshot, PassageStanding } from "../lane/correlator.ts";
+import type { PassageFollowUp } from "../lane/followUp.ts";
 import { outcomeFromState } from "../lane/outcome.ts";
 import type { ClearanceView, DecisionRecord, PassageFacts } from "../lane/types.ts";
 import type { PassageRow } from "../store/passages.ts";
@@ -156,12 +157,19 @@ export function rowSummary(
     row: PassageRow,
     clearance: ClearanceView | undefined,
     awaitingApproval: boolean,
-): PassageSummary & { state: string; decidedAt?: string; closedAt?: string; outcome?: string } {
+): PassageSummary & {
+    state: string;
+    decidedAt?: string;
+    closedAt?: string;
+    outcome?: string;
+    followUps?: PassageFollowUp[];
+} {
     const record = row.record as {
         facts?: PassageFacts;
         decision?: DecisionRecord;
         outcome?: string;
         standing?: PassageStanding;
+        followUps?: PassageFollowUp[];
     };
     const facts: PassageFacts = record.facts ?? {
         passageId: row.passageId,
@@ -190,6 +198,8 @@ export function rowSummary(
         ...(row.decidedAt !== null && { decidedAt: row.decidedAt }),
         ...(row.completedAt !== null && { closedAt: row.completedAt }),
         ...(record.outcome !== undefined && { outcome: record.outcome }),
+        // What was learnt after the decision for the next point that can stop the truck (lane/followUp.ts).
+        ...(record.followUps !== undefined && record.followUps.length > 0 && { followUps: record.followUps }),
     };
 }
 
@@ -214,6 +224,10 @@ function summaryOf(entry: TimelineRecord): string {
             return `command ${String(entry.command)}`;
         case "ALERT":
             return `${String(entry.code)}: ${String(entry.message)}`;
+        case "FOLLOWUP":
+            return entry.kind === "too-late"
+                ? `flagged for the next point: ${String(entry.reason)}`
+                : `re-checked on fresh clearance data: ${String(entry.was)} → ${String(entry.now)}${entry.stronger === true ? ` (${String(entry.rule)}: ${String(entry.reason)})` : ""}`;
         case "OFFICER":
             return `${String(entry.officerId)} (${String(entry.role)}) ${String(entry.action)}: ${String(entry.reasonCode)}`;
         default:

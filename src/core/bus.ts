@@ -15,6 +15,11 @@ export interface EventMap {
     laneCommand: { laneId: string; passageId: string; command: string; triggeredAt?: number; at: number };
     /** A lane changed state (the lane display topic's payload); `at` is ISO 8601. */
     laneState: { laneId: string; state: string; passageId?: string | null; at: string };
+    /**
+     * Central's clearance feed was read to its end (the downlink is caught up): the cache holds central's
+     * current data, e.g. after an outage. `version` is the cache's data version.
+     */
+    clearanceRefreshed: { version: string };
     /** A frame a device sent that could not be trusted. */
     badFrame: { deviceId: string; reason: string; rawHex: string };
     /**

@@ -37,6 +37,7 @@ export const ErrorCodes = {
     FORBIDDEN: { status: 403, message: "your role may not do this" },
     CSRF: { status: 403, message: "missing or wrong x-csrf-token header" },
     FOUR_EYES: { status: 409, message: "a second person must approve" },
+    ACTION_TOO_LATE: { status: 409, message: "not applied, too late to stop the truck at the lane" },
     NOT_FOUND: { status: 404, message: "not found" },
     USER_EXISTS: { status: 409, message: "the user already exists" },
     USER_INVALID: { status: 400, message: "invalid user" },

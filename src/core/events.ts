@@ -118,6 +118,12 @@ export type GateEventType =
     | "passage.updated"
     | "passage.decided"
     | "passage.completed"
+    /**
+     * Something learnt of a passage after its decision that the next point must act on: an officer's hold
+     * or divert that came too late to stop the truck at the lane, or an offline decision re-checked on
+     * fresh clearance data (src/lane/followUp.ts).
+     */
+    | "passage.followup"
     | "actuator.command"
     | "actuator.result"
     | "officer.action"

@@ -76,6 +76,8 @@ export type LaneOutput =
     | { type: "alert"; passageId?: string; code: string; severity: AlertSeverity; message: string }
     | { type: "passage.completed"; passageId: string; outcome: PassageOutcome }
     | { type: "approval.required"; passageId: string; requestedBy: string }
+    /** An officer's hold or divert came after the barrier open was commanded: nothing changed at the lane. */
+    | { type: "action.too-late"; passageId: string; late: LateAction }
     /** `outcome`: the outcome in force, on the state a decided passage rests in for it (outcome.ts). */
     | { type: "state"; state: LaneState; passageId?: string; outcome?: Outcome };
 
@@ -124,6 +126,86 @@ export interface LaneCorrelatorOptions {
 }
 
 export type OfficerActionKind = "confirm" | "hold" | "release" | "divert";
+
+/**
+ * Why an officer's hold or divert could no longer stop a truck: the lane had commanded the barrier open
+ * (gate-edge never commands a close, the PLC keeps safety), the barrier was seen open or the truck was
+ * leaving, or the truck had left the lane.
+ */
+export type TooLateBecause = "open-commanded" | "barrier-open" | "left";
+
+const TOO_LATE_TEXT: Readonly<Record<TooLateBecause, string>> = {
+    "open-commanded": "the barrier open command had already been sent",
+    "barrier-open": "the barrier had already opened",
+    left: "the truck had already left the lane",
+};
+
+/** A hold or divert that came too late: the truck is flagged for the next point that can stop it. */
+export interface LateAction {
+    action: "hold" | "divert";
+    /** What the officer asked for (HOLD or INSPECT). */
+    asked: Outcome;
+    officerId: string;
+    reasonCode: string;
+    note?: string;
+    because: TooLateBecause;
+    /** Why, in words (the API answer and the alert say it). */
+    reason: string;
+    /** The truck as the lane identified it: its plates (front, rear) and declarations. */
+    plates: string[];
+    declarations: string[];
+}
+
+/** What identifies a truck to the next point that can stop it: the plates read front and rear, its declarations. */
+export interface TruckIdentity {
+    plates: string[];
+    declarations: string[];
+}
+
+export function truckIdentity(facts: PassageFacts): TruckIdentity {
+    const best = [facts.frontPlate, facts.rearPlate].flatMap((plate) => (plate ? [plate.normalized] : []));
+    const plates = best.length > 0 ? best : facts.plateReads.map((plate) => plate.normalized);
+    return { plates: [...new Set(plates)], declarations: [...facts.declarations] };
+}
+
+/**
+ * The outputs of a hold or divert that came too late: the late action (stored as the passage's follow-up,
+ * its record flagged) and a critical alert naming the truck, so the exit or the inspection area stops it.
+ */
+export function tooLateOutputs(
+    request: Pick<OfficerActionRequest, "passageId" | "officerId" | "reasonCode" | "note"> & {
+        action: "hold" | "divert";
+    },
+    truck: TruckIdentity,
+    because: TooLateBecause,
+): LaneOutput[] {
+    const { passageId, action, officerId } = request;
+    const asked = ESCALATION[action];
+    const plates = truck.plates.length > 0 ? truck.plates.join(" / ") : "no plate read";
+    const reason = `too late to ${action} passage ${passageId}: ${TOO_LATE_TEXT[because]}`;
+    const late: LateAction = {
+        action,
+        asked,
+        officerId,
+        reasonCode: request.reasonCode,
+        ...(request.note !== undefined && { note: request.note }),
+        because,
+        reason,
+        plates: truck.plates,
+        declarations: truck.declarations,
+    };
+    const where = action === "divert" ? "the inspection area" : "the exit";
+    return [
+        { type: "action.too-late", passageId, late },
+        {
+            type: "alert",
+            passageId,
+            code: "PASSAGE_ACTION_TOO_LATE",
+            severity: "critical",
+            message: `truck ${plates} (passage ${passageId}${truck.declarations.length > 0 ? `, declaration ${truck.declarations.join(", ")}` : ""}): ${officerId}'s ${action} (${request.reasonCode}) came too late, ${TOO_LATE_TEXT[because]}; the truck was not stopped at the lane: stop it at ${where}`,
+        },
+    ];
+}
 
 export interface OfficerActionRequest {
     passageId: string;
@@ -221,7 +303,8 @@ export class LaneCorrelator {
     private readonly deviceStatus = new Map<string, DeviceStatus>();
     /** Reads of the next vehicle that arrived while the current one was leaving. */
     private buffer: Buffered[] = [];
-    private readonly closedIds: string[] = [];
+    /** Recently closed passages: how each ended and which truck it was, for actions that come after. */
+    private readonly closedPassages: { passageId: string; completion: PassageCompletion; truck: TruckIdentity }[] = [];
 
     constructor(options: LaneCorrelatorOptions) {
         this.options = options;
@@ -353,25 +436,31 @@ export class LaneCorrelator {
      * - confirm: acknowledges the decision; no output.
      * - hold / divert: raise the outcome to HOLD / INSPECT, never lower it (outcome.ts): before the decision
      *   the decision cannot go below it; after it, a passage below becomes HELD / INSPECTION with a red
-     *   light, and one already at or above stays as it is. Too late once the barrier opened.
+     *   light, and one already at or above stays as it is. Once the passage is released (the barrier open
+     *   commanded) or has left through the barrier, it is too late: nothing changes at the lane and the
+     *   outputs are tooLateOutputs' (the action, flagged for the next point that can stop the truck, and
+     *   a critical alert).
      * - release: releases a HELD or INSPECTION passage (green light, open barrier). When the decision needs
      *   four eyes (releaseNeedsFourEyes), the first release only returns `approval.required`; a second
      *   release by a different person with role "supervisor" releases it.
      * @throws GateError API_BAD_REQUEST with the reason: unknown or closed passage, blank reason code,
-     *   confirm/release before the decision, release of a released passage, hold/divert after the barrier
-     *   opened, a four-eyes approval by the requester themselves or by someone who is not a supervisor.
+     *   confirm/release before the decision, release of a released passage, a four-eyes approval by the requester themselves or by someone who is not a supervisor.
      */
     officerAction(request: OfficerActionRequest): LaneOutput[] {
         const passage = this.passage;
         const { passageId, action, officerId, now } = request;
+        if (action !== "confirm" && request.reasonCode.trim() === "") {
+            throw new GateError("API_BAD_REQUEST", `a reason code is required to ${action} a passage`);
+        }
         if (!passage || passage.facts.passageId !== passageId) {
-            const reason = this.closedIds.includes(passageId)
+            const closed = this.closedPassages.find((entry) => entry.passageId === passageId);
+            if (closed?.completion === "exited" && (action === "hold" || action === "divert")) {
+                return tooLateOutputs({ ...request, action }, closed.truck, "left");
+            }
+            const reason = closed
                 ? `passage ${passageId} is closed`
                 : `unknown passage ${passageId} on lane ${this.options.laneId}`;
             throw new GateError("API_BAD_REQUEST", reason);
-        }
-        if (action !== "confirm" && request.reasonCode.trim() === "") {
-            throw new GateError("API_BAD_REQUEST", `a reason code is required to ${action} a passage`);
         }
         const out: LaneOutput[] = [];
         switch (action) {
@@ -381,11 +470,16 @@ export class LaneCorrelator {
                 break;
             case "hold":
             case "divert": {
-                if (passage.state === "EXITING") {
-                    throw new GateError(
-                        "API_BAD_REQUEST",
-                        `passage ${passageId} is already leaving: the barrier opened`,
-                    );
+                // Once the lane commanded the barrier open nothing here can stop the truck: the action is
+                // answered as too late and the truck flagged, never changed to a hold the barrier ignores.
+                if (passage.outcome === "RELEASE") {
+                    const because =
+                        passage.state === "EXITING"
+                            ? "barrier-open"
+                            : this.barrierUp()
+                              ? "barrier-open"
+                              : "open-commanded";
+                    return tooLateOutputs({ ...request, action }, truckIdentity(passage.facts), because);
                 }
                 passage.approvalRequestedBy = undefined;
                 const asked = ESCALATION[action];
@@ -943,8 +1037,8 @@ export class LaneCorrelator {
         const passageId = passage.facts.passageId;
         out.push({ type: "passage.completed", passageId, outcome });
         this.setState(passage, "CLOSED", out);
-        this.closedIds.push(passageId);
-        if (this.closedIds.length > MAX_CLOSED_IDS) this.closedIds.shift();
+        this.closedPassages.push({ passageId, completion: outcome, truck: truckIdentity(passage.facts) });
+        if (this.closedPassages.length > MAX_CLOSED_IDS) this.closedPassages.shift();
         this.passage = undefined;
         out.push({ type: "state", state: "IDLE" });
         const waiting = this.buffer;

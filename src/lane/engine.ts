@@ -6,7 +6,16 @@ import { errorMessage, GateError } from "../core/errors.ts";
 import type { AppendOptions, DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { PassageStore } from "../store/passages.ts";
-import { LaneCorrelator, type LaneOutput, type LaneState, type PassageStanding } from "./correlator.ts";
+import {
+    LaneCorrelator,
+    type LaneOutput,
+    type LaneState,
+    type PassageStanding,
+    type TooLateBecause,
+    tooLateOutputs,
+    truckIdentity,
+} from "./correlator.ts";
+import { type OfflineRecheck, type PassageFollowUp, recheckOffline, truckWentThrough } from "./followUp.ts";
 import { type Outcome, restingState } from "./outcome.ts";
 import { decide } from "./rules.ts";
 import type { ClearanceView, DecisionRecord, PassageFacts, RuleParams } from "./types.ts";
@@ -42,7 +51,15 @@ export interface OfficerActionRequest {
 export interface OfficerActionResult {
     /** A four-eyes release was requested and waits for a supervisor's approval. */
     awaitingApproval: boolean;
+    /**
+     * A hold or divert that came after the barrier open was commanded: nothing changed at the lane, the
+     * truck is flagged on its record (a follow-up) and a PASSAGE_ACTION_TOO_LATE alert names it.
+     */
+    tooLate?: { because: TooLateBecause; reason: string };
 }
+
+/** Offline decisions re-checked per store read when fresh clearance data arrives. */
+const RECHECK_BATCH = 100;
 
 const TICK_MS = 250;
 
@@ -81,6 +98,12 @@ export class LaneEngine {
     private readonly nextId: () => string;
     /** Serialises the output handling per lane, so a lane's events are stored in the order they happened. */
     private readonly queues = new Map<string, Promise<void>>();
+    /**
+     * A passage may have been decided offline and not re-checked on fresh data yet: true at start (the
+     * records tell) and after each offline decision; the re-check scans the records only then.
+     */
+    private offlineUnchecked = true;
+    private recheckRun: Promise<void> | undefined;
 
     /** The configuration in force: the one the engine started with, or the last reload's. */
     private config: GateConfig;
@@ -107,6 +130,11 @@ export class LaneEngine {
     start(): void {
         for (const lane of this.config.lanes) this.restore(this.addLane(lane), lane.id);
         this.deps.bus.on("committed", this, (event) => this.onCommitted(event));
+        this.deps.bus.on("clearanceRefreshed", this, () => {
+            this.recheckOfflineDecisions().catch((err: unknown) =>
+                this.deps.log.error({ err }, "offline decisions could not be re-checked"),
+            );
+        });
         this.timer = setInterval(() => this.tick(), TICK_MS);
         this.timer.unref();
     }
@@ -256,7 +284,7 @@ export class LaneEngine {
             occurredAt: now,
             data: { ...request },
         });
-        const outputs = correlator.officerAction({ ...request, now });
+        const outputs = this.actionOutputs(correlator, { ...request, now });
         this.note(request.passageId, {
             step: "OFFICER",
             action: request.action,
@@ -267,7 +295,126 @@ export class LaneEngine {
         });
         await this.handle(row.laneId, outputs);
         this.keepStanding(request.passageId, correlator.snapshot().passage?.standing);
-        return { awaitingApproval: outputs.some((output) => output.type === "approval.required") };
+        const late = outputs.find((output) => output.type === "action.too-late");
+        return {
+            awaitingApproval: outputs.some((output) => output.type === "approval.required"),
+            ...(late && { tooLate: { because: late.late.because, reason: late.late.reason } }),
+        };
+    }
+
+    /**
+     * The correlator's answer to an action; a hold or divert of a truck that left through the barrier
+     * longer ago than the correlator remembers (or before a restart) is too late by its record.
+     */
+    private actionOutputs(correlator: LaneCorrelator, request: OfficerActionRequest & { now: number }): LaneOutput[] {
+        try {
+            return correlator.officerAction(request);
+        } catch (err) {
+            const row = this.deps.passages.get(request.passageId);
+            const record = row?.record as { facts?: PassageFacts; outcome?: string } | undefined;
+            const action = request.action;
+            if ((action === "hold" || action === "divert") && row?.state === "CLOSED" && record?.outcome === "exited") {
+                const truck = record.facts
+                    ? truckIdentity(record.facts)
+                    : { plates: row.plates, declarations: row.declarations };
+                return tooLateOutputs({ ...request, action }, truck, "left");
+            }
+            throw err;
+        }
+    }
+
+    /**
+     * Re-checks every passage decided offline since the last fresh data against the clearance data in force
+     * (after the downlink caught up with central): the same pure rules, for the time each was decided. Each
+     * is a `passage.followup` in the chain and on its record; each the fresh data decides more strictly
+     * (central cancelled its declaration, listed its plate …) raises OFFLINE_DECISION_CHANGED naming the
+     * truck. Runs one at a time; while the data is still stale it leaves the passages for the next refresh.
+     */
+    recheckOfflineDecisions(): Promise<void> {
+        if (!this.offlineUnchecked) return this.recheckRun ?? Promise.resolve();
+        this.recheckRun ??= this.recheckOffline()
+            .catch((err: unknown) => {
+                this.offlineUnchecked = true;
+                throw err;
+            })
+            .finally(() => {
+                this.recheckRun = undefined;
+            });
+        return this.recheckRun;
+    }
+
+    private async recheckOffline(): Promise<void> {
+        // A decision made offline while this runs sets it again, for the next refresh.
+        this.offlineUnchecked = false;
+        const clearance = this.deps.clearance();
+        for (;;) {
+            const rows = this.deps.passages.decidedOfflineUnchecked(RECHECK_BATCH);
+            if (rows.length === 0) return;
+            for (const row of rows) {
+                const now = this.deps.clock.now();
+                const record = row.record as { facts?: PassageFacts; decision?: DecisionRecord };
+                const decidedAt = row.decidedAt === null ? Number.NaN : Date.parse(row.decidedAt);
+                const result =
+                    record.facts && record.decision && Number.isFinite(decidedAt)
+                        ? recheckOffline(record.facts, record.decision, decidedAt, clearance, this.params, now)
+                        : undefined;
+                if (!result) {
+                    // Still stale (nothing fresher to check against) or a record without its facts: try later.
+                    this.offlineUnchecked = true;
+                    return;
+                }
+                await this.offlineFollowUp(row.laneId, row.passageId, result.recheck, now);
+            }
+        }
+    }
+
+    private async offlineFollowUp(laneId: string, passageId: string, recheck: OfflineRecheck, now: number) {
+        const iso = new Date(now).toISOString();
+        await this.recordFollowUp(laneId, passageId, { kind: "offline-recheck", at: iso, ...recheck }, now);
+        if (!recheck.stronger) return;
+        const row = this.deps.passages.get(passageId);
+        const record = (row?.record ?? {}) as { facts?: PassageFacts; standing?: PassageStanding; outcome?: string };
+        const truck = record.facts
+            ? truckIdentity(record.facts)
+            : { plates: row?.plates ?? [], declarations: row?.declarations ?? [] };
+        const outcome = record.standing?.outcome ?? recheck.was;
+        const went = truckWentThrough(outcome, record.outcome);
+        const where = went
+            ? "it went through the barrier: stop it at the next point"
+            : record.outcome !== undefined
+              ? `it ${record.outcome === "turned-back" ? "turned back" : record.outcome}`
+              : `it is still at the lane (${outcome})`;
+        await this.handle(laneId, [
+            {
+                type: "alert",
+                passageId,
+                code: "OFFLINE_DECISION_CHANGED",
+                severity: went ? "critical" : "warning",
+                message: `truck ${truck.plates.join(" / ") || "with no plate read"} (passage ${passageId}, declaration ${truck.declarations.join(", ") || "none scanned"}) was decided ${recheck.was} offline, on stale clearance data; central's data now decides ${recheck.now}${recheck.reason !== undefined ? ` (${recheck.rule}: ${recheck.reason})` : ""}; ${where}`,
+            },
+        ]);
+    }
+
+    /** A follow-up of a passage: a `passage.followup` event, and on its record (followUps, timeline). */
+    private async recordFollowUp(laneId: string, passageId: string, followUp: PassageFollowUp, now: number) {
+        await this.store({
+            type: "passage.followup",
+            laneId,
+            occurredAt: now,
+            data: JSON.parse(JSON.stringify({ passageId, ...followUp })),
+        });
+        const existing = this.deps.passages.get(passageId);
+        if (!existing) return;
+        const record = existing.record as { followUps?: PassageFollowUp[]; timeline?: unknown[] };
+        this.deps.passages.upsert({
+            ...existing,
+            record: {
+                ...record,
+                followUps: [...(record.followUps ?? []), followUp],
+                ...(followUp.kind === "offline-recheck" && { offlineRecheck: { at: followUp.at, now: followUp.now } }),
+                timeline: [...(record.timeline ?? []), { step: `FOLLOWUP ${followUp.kind}`, ...followUp }],
+            },
+        });
     }
 
     /**
@@ -378,6 +525,14 @@ export class LaneEngine {
                         },
                     });
                     break;
+                case "action.too-late":
+                    await this.recordFollowUp(
+                        laneId,
+                        output.passageId,
+                        { kind: "too-late", at: iso, ...output.late },
+                        now,
+                    );
+                    break;
                 case "approval.required":
                     await this.store({
                         type: "alert.raised",
@@ -476,6 +631,8 @@ export class LaneEngine {
         // A passage is updated at every read; the timeline keeps the first time it reached each stage.
         if (timeline.at(-1)?.step !== step) record.timeline = [...timeline, { at: iso, step }];
         if (output.type === "passage.decided") {
+            // Decided on stale data: re-checked when fresh data arrives (recheckOfflineDecisions).
+            if (output.decision.offline) this.offlineUnchecked = true;
             record.decision = output.decision;
             decision = output.decision.decision;
             decidedAt = iso;

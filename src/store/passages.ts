@@ -115,6 +115,23 @@ export class PassageStore {
         return row && row.state !== "CLOSED" ? fromRaw(row) : undefined;
     }
 
+    /**
+     * Passages decided offline (on stale clearance data) that were not re-checked on fresh data yet, oldest
+     * decision first. A scan of the records: run only when such a decision may exist (LaneEngine).
+     */
+    decidedOfflineUnchecked(limit: number): PassageRow[] {
+        return (
+            this.db
+                .prepare(
+                    `SELECT * FROM passages WHERE decided_at IS NOT NULL
+                       AND json_extract(record, '$.decision.offline') = 1
+                       AND json_extract(record, '$.offlineRecheck') IS NULL
+                     ORDER BY decided_at, passage_id LIMIT ?`,
+                )
+                .all(limit) as Raw[]
+        ).map(fromRaw);
+    }
+
     /** Newest first. `plate` matches a normalised plate exactly; `decision` one of the four. */
     list(query: PassageQuery): PassageRow[] {
         const where: string[] = [];

@@ -21,6 +21,8 @@ export interface DownlinkDeps {
     log: Logger;
     timers: SyncTimers;
     random?: () => number;
+    /** Called after a poll that read the feed to its end: the cache holds central's current data. */
+    caughtUp?: () => void;
 }
 
 export interface DownlinkStatus {
@@ -162,7 +164,9 @@ export class Downlink extends SyncLoop {
                 data: { code: CLEARANCE_REJECTED, message: "central's clearance feed is readable again" },
             });
         }
-        return page.hasMore && page.items.length > 0;
+        const more = page.hasMore && page.items.length > 0;
+        if (!more) this.deps.caughtUp?.();
+        return more;
     }
 
     /** Applies a page in feed order, grouping runs of the same kind into one cache write each. */

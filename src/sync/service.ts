@@ -134,7 +134,14 @@ export class SyncService {
             },
         );
         this.downlink = new Downlink(
-            { cache: this.deps.cache, transport, append: this.deps.append, log: this.log, timers: this.timers },
+            {
+                cache: this.deps.cache,
+                transport,
+                append: this.deps.append,
+                log: this.log,
+                timers: this.timers,
+                caughtUp: () => this.deps.bus.emit("clearanceRefreshed", { version: this.deps.cache.view().version }),
+            },
             {
                 gateId,
                 pollMs: central.clearancePollMs,

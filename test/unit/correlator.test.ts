@@ -474,7 +474,7 @@ describe("LaneCorrelator", () => {
         expect(correlator.onReading(loop("entry", false), T0 + 2000)[0]).toMatchObject({ outcome: "turned-back" });
     });
 
-    it("Should hold a truck an officer held before it was decided and turn the light red on a later hold", () => {
+    it("Should hold a truck an officer held before it was decided, and answer a hold after the release as too late", () => {
         const { correlator } = lane();
         feed(correlator, [loop("entry", true), plate("51C-123.45", "front")]);
         expect(correlator.officerAction(officer("p1", "hold"))).toEqual([]);
@@ -494,11 +494,16 @@ describe("LaneCorrelator", () => {
         arrive(second.correlator);
         expect(second.correlator.state).toBe("INSPECTION");
 
+        // Released: the barrier open is commanded and gate-edge never commands a close, so a hold cannot
+        // stop the truck here: no red light, the passage stays released, the truck is flagged and alerted.
         const third = lane();
         arrive(third.correlator);
         const held = third.correlator.officerAction(officer("p1", "hold"));
-        expect(commands(held)).toEqual(["light-red"]);
-        expect(third.correlator.state).toBe("HELD");
+        expect(commands(held)).toEqual([]);
+        expect(types(held)).toEqual(["action.too-late", "alert"]);
+        expect(held[0]).toMatchObject({ late: { action: "hold", asked: "HOLD", because: "open-commanded" } });
+        expect(alerts(held)).toEqual(["PASSAGE_ACTION_TOO_LATE"]);
+        expect(third.correlator.state).toBe("RELEASED");
     });
 
     it("Should refuse invalid officer actions with a reason", () => {
@@ -514,9 +519,12 @@ describe("LaneCorrelator", () => {
         feed(correlator, [plate("51R-012.34", "rear"), declaration("106012345670"), seal("S1"), weight(9000)]);
         expectBadRequest(() => correlator.officerAction(officer("p1", "release")), /already released/);
         correlator.onReading(barrier("open"), T0);
-        expectBadRequest(() => correlator.officerAction(officer("p1", "hold")), /already leaving/);
+        const leaving = correlator.officerAction(officer("p1", "hold"));
+        expect(leaving[0]).toMatchObject({ type: "action.too-late", late: { because: "barrier-open" } });
         correlator.onReading(barrier("closed"), T0);
         expectBadRequest(() => correlator.officerAction(officer("p1", "release")), /passage p1 is closed/);
+        const left = correlator.officerAction(officer("p1", "divert"));
+        expect(left[0]).toMatchObject({ type: "action.too-late", late: { because: "left", asked: "INSPECT" } });
     });
 
     it("Should alert on tailgating and keep the follower's reads for its own passage", () => {

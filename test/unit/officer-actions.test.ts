@@ -172,13 +172,26 @@ describe("an officer's action and the rules' decision", () => {
         expect(completed(leave(rejected, false))).toBe("turned-back");
     });
 
-    it("Should raise a release to a hold and a hold to an inspection, with the alert of the new outcome", () => {
+    it("Should raise a hold to an inspection, with the alert of the new outcome", () => {
+        const correlator = lane();
+        // An unknown declaration is held for an officer's check.
+        feed(correlator, [loop("entry", true), front(), rear(), scan("109999999910"), seal("SEALED")]);
+        expect(correlator.state).toBe("HELD");
+        expect(stopAlerts(act(correlator, "divert", "officer-a"))).toEqual(["PASSAGE_INSPECT"]);
+        expect(correlator.state).toBe("INSPECTION");
+    });
+
+    it("Should answer a hold or divert after the release as too late: the release stands, the truck is flagged", () => {
         const correlator = lane();
         feed(correlator, [loop("entry", true), front(), rear(), scan(GREEN.number), container(), seal("SEALED")]);
         expect(correlator.state).toBe("RELEASED");
-        expect(stopAlerts(act(correlator, "hold", "officer-a"))).toEqual(["PASSAGE_HELD"]);
-        expect(stopAlerts(act(correlator, "divert", "officer-a"))).toEqual(["PASSAGE_INSPECT"]);
-        expect(correlator.state).toBe("INSPECTION");
+        for (const action of ["hold", "divert"] as const) {
+            const out = act(correlator, action, "officer-a");
+            expect(out.map((o) => o.type)).toEqual(["action.too-late", "alert"]);
+            expect(out.some((o) => o.type === "command")).toBe(false);
+        }
+        expect(correlator.snapshot().passage?.standing.outcome).toBe("RELEASE");
+        expect(completed(leave(correlator, true))).toBe("exited");
     });
 
     it("Should release a truck the rules sent to inspection only with a supervisor's second approval", () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { GateError } from "../../core/errors.ts";
+import { ErrorCodes, GateError } from "../../core/errors.ts";
+import type { TooLateBecause } from "../../lane/correlator.ts";
 import { type OfficerActionKind, REASON_CODES, reasonProblem } from "../../lane/reasonCodes.ts";
 import type { DecisionRecord, PassageFacts } from "../../lane/types.ts";
 import type { Approval } from "../../store/approvals.ts";
@@ -42,6 +43,19 @@ interface SearchQuery {
     lane?: string;
     limit: number;
 }
+
+/** What an officer's action answers: applied, waiting for a supervisor, or too late (409). */
+type ActionAnswer =
+    | { status: "applied" | "awaitingApproval" }
+    | {
+          error: "ACTION_TOO_LATE";
+          message: string;
+          applied: false;
+          tooLate: true;
+          because: TooLateBecause;
+          /** The passage record carries the flag (a follow-up) and an alert names the truck. */
+          flagged: true;
+      };
 
 function badRequest(field: string, problem: string): GateError {
     return new GateError("API_BAD_REQUEST", `${field} ${problem}`);
@@ -182,14 +196,18 @@ export function registerPassageRoutes(app: FastifyInstance, ctx: ApiContext): vo
             );
     };
 
-    /** Runs an action through the lane engine; a four-eyes release becomes an open request (202). */
+    /**
+     * Runs an action through the lane engine; a four-eyes release becomes an open request (202). A hold or
+     * divert that came after the barrier open was commanded is not applied (409 ACTION_TOO_LATE, with the
+     * reason): the truck is flagged on its record and an alert names it for the next point that can stop it.
+     */
     const act = async (
         request: FastifyRequest,
         passageId: string,
         action: OfficerActionKind,
         reasonCode: string,
         note: string | undefined,
-    ): Promise<{ code: 200 | 202; body: { status: "applied" | "awaitingApproval" } }> => {
+    ): Promise<{ code: 200 | 202 | 409; body: ActionAnswer }> => {
         const { user } = sessionOf(request);
         const row = source.passage(passageId);
         if (!row) throw new GateError("NOT_FOUND", `no passage ${passageId}`);
@@ -201,6 +219,21 @@ export function registerPassageRoutes(app: FastifyInstance, ctx: ApiContext): vo
             officerId: user.name,
             role: user.role === "supervisor" ? "supervisor" : "officer",
         });
+        if (result.tooLate) {
+            ctx.board.touch(row.laneId);
+            const { status, message } = ErrorCodes.ACTION_TOO_LATE;
+            return {
+                code: status,
+                body: {
+                    error: "ACTION_TOO_LATE",
+                    message: `${message}: ${result.tooLate.reason}`,
+                    applied: false,
+                    tooLate: true,
+                    because: result.tooLate.because,
+                    flagged: true,
+                },
+            };
+        }
         if (result.awaitingApproval) {
             const approval = approvalOf(row, user.name, reasonCode, note);
             approvals.request(approval);

@@ -249,6 +249,20 @@ export function passageDetailView(main, ctx) {
         }
     };
 
+    /** Follow-ups that ask the next point to stop the truck: a hold or divert too late, a stricter re-check. */
+    const followUpNotices = (followUps = []) =>
+        followUps
+            .filter((f) => f.kind === "too-late" || f.stronger === true)
+            .map((f) =>
+                h(
+                    "div",
+                    { class: "awaiting", role: "alert", dataset: { testid: "follow-up" } },
+                    f.kind === "too-late"
+                        ? `Flagged: ${f.officerId}'s ${f.action} came too late (${f.reason}); stop the truck at ${f.action === "divert" ? "the inspection area" : "the exit"}.`
+                        : `Flagged: decided ${f.was} offline; central's fresh data decides ${f.now} (${f.rule}: ${f.reason}).`,
+                ),
+            );
+
     const render = (p) => {
         const outcome = verdict(typeof p.decision === "object" ? p.decision : undefined, p.officerHold).outcome;
         const head = h(
@@ -304,6 +318,8 @@ export function passageDetailView(main, ctx) {
             p.awaitingApproval
                 ? h("div", { class: "awaiting", role: "status" }, "Release awaiting supervisor approval")
                 : null,
+            // Learnt after the decision: the next point (exit, inspection area) must stop this truck.
+            followUpNotices(p.followUps),
         );
         const rules = h(
             "section",
