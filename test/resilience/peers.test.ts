@@ -224,4 +224,51 @@ central: { url: ${JSON.stringify(centralUrl)}, tokenEnv: PEERS_CENTRAL_TOKEN, ba
         expect(audit.stored).toBeGreaterThanOrEqual(uploaded);
         expect(audit.distinctIds).toBe(audit.stored);
     }, 180_000);
+
+    it("carries out the first open given when the PLC is online again after a restart longer than its watchdog", async () => {
+        const watchdogTimeoutMs = 2000;
+        const plc = new LanePlcSimulator({
+            port: 0,
+            lanes: ["L1"],
+            pkiFolder: join(dir.path, "plc-watchdog-pki"),
+            travelMs: 200,
+            autoCloseMs: 60_000,
+            watchdogTimeoutMs,
+        });
+        await plc.start();
+        stops.push(() => plc.stop());
+        const gate = await startGate(
+            testConfig(
+                dir.path,
+                `  - id: L1
+    devices:
+      - { id: plc-l1, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: L1 } }
+`,
+            ),
+        );
+        stops.push(() => gate.stop());
+        const online = () => gate.runtime("plc-l1")!.health().status === "online";
+        await eventually(() => online() || undefined, 30_000, "PLC online at start");
+        let failSafe = false;
+        plc.on("failSafe", () => {
+            failSafe = true;
+        });
+        // The lane engine may open as soon as the lane is ready: the open is given in the status change itself.
+        let firstOpen: Promise<unknown> | undefined;
+        const owner = {};
+        gate.bus.on("deviceStatus", owner, (change) => {
+            if (change.deviceId === "plc-l1" && change.status === "online" && firstOpen === undefined) {
+                firstOpen = gate.actuate("plc-l1", { type: "openBarrier" }).catch((err: unknown) => err);
+            }
+        });
+        try {
+            await plc.restart(watchdogTimeoutMs + 1000);
+            expect(failSafe).toBe(true);
+            await eventually(() => firstOpen, 30_000, "PLC online after the restart");
+            expect(await firstOpen).toMatchObject({ confirmed: true });
+            await eventually(() => plc.state("L1").barrier === "open" || undefined, 10_000, "barrier open");
+        } finally {
+            gate.bus.removeListeners(owner);
+        }
+    }, 60_000);
 });
