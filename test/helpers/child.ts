@@ -59,3 +59,39 @@ export function spawnGate(
         void exited.then((code) => reject(new Error(`gate-edge exited with ${code} before listening:\n${output}`)));
     });
 }
+
+export interface CommandResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/**
+ * Runs a command to its end without blocking this test worker: a spawnSync of a long command (a compile, a
+ * CLI through tsx) stops the worker's event loop, and on a loaded machine vitest's own RPC to the worker
+ * times out behind it ("Timeout calling onTaskUpdate") and fails the whole run.
+ */
+export function runCommand(
+    command: string,
+    args: readonly string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+        });
+        child.stderr?.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+        });
+        child.once("error", reject);
+        child.once("close", (status) => resolve({ status, stdout, stderr }));
+        if (options.input !== undefined) child.stdin?.end(options.input);
+    });
+}

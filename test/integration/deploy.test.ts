@@ -4,10 +4,11 @@
  * changes), and the installed release — compiled JavaScript and production dependencies only, no tsx —
  * validates the configuration it was given and runs a gate that stops cleanly on SIGTERM.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCommand } from "../helpers/child.ts";
 import { eventually } from "../helpers/gate.ts";
 import { serviceRuntime } from "../helpers/serviceRuntime.ts";
 import { systemToolAvailable } from "../helpers/system.ts";
@@ -65,7 +66,9 @@ describe("release bundle and install", () => {
     it("bundles, installs under a root, and the installed release runs a gate", async () => {
         expect(spawnSync("bash", ["-n", "deploy/install.sh"]).status).toBe(0);
         const out = join(dir.path, "bundles");
-        execFileSync(process.execPath, ["deploy/bundle.mjs", "--out", out], { stdio: "pipe" });
+        // Asynchronously: the bundle compiles the whole project, a minute on a loaded machine.
+        const bundle = await runCommand(process.execPath, ["deploy/bundle.mjs", "--out", out]);
+        expect(bundle.status, bundle.stderr + bundle.stdout).toBe(0);
         const tarball = join(
             out,
             `gate-edge-${JSON.parse(readFileSync("package.json", "utf8")).version}-linux-${process.arch}.tar.gz`,
@@ -73,7 +76,7 @@ describe("release bundle and install", () => {
         expect(existsSync(tarball)).toBe(true);
 
         const root = join(dir.path, "root");
-        const install = spawnSync("bash", ["deploy/install.sh", "--root", root, tarball], { encoding: "utf8" });
+        const install = await runCommand("bash", ["deploy/install.sh", "--root", root, tarball]);
         expect(install.status, install.stderr + install.stdout).toBe(0);
         const release = join(root, "opt/gate-edge/current");
         const manifest = JSON.parse(readFileSync(join(release, "BUNDLE.json"), "utf8"));
@@ -91,8 +94,7 @@ describe("release bundle and install", () => {
         );
 
         const bin = join(release, "bin/gate-edge.js");
-        const check = spawnSync(process.execPath, [bin, "check-config", join(root, "etc/gate-edge/gate.yaml")], {
-            encoding: "utf8",
+        const check = await runCommand(process.execPath, [bin, "check-config", join(root, "etc/gate-edge/gate.yaml")], {
             env: { ...process.env, GATE_CENTRAL_TOKEN: "x", GATE_SEAL_L1_PASSWORD: "a-seal-password" },
         });
         expect(check.stdout + check.stderr).toMatch(/OK — gate HN01/);

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { AuditLog } from "../../src/store/auditLog.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { SessionStore, UserStore } from "../../src/store/users.ts";
 import { createDemoUsers } from "../../src/usersCommand.ts";
+import { runCommand } from "../helpers/child.ts";
 import { captureStream } from "../helpers/io.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -126,10 +126,10 @@ describe("gate-edge users", () => {
         const missing = await run(["users", "list", "--config", join(dir.path, "nope.yaml")]);
         expect(missing.code).toBe(2);
         expect(missing.stderr).toMatch(/nope\.yaml/);
-        const result = spawnSync(
+        const result = await runCommand(
             process.execPath,
             ["bin/gate-edge.js", "users", "add", "erin", "--role", "auditor", "--db", db],
-            { input: "binary-password-1\n", encoding: "utf8" },
+            { input: "binary-password-1\n" },
         );
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
