@@ -172,8 +172,13 @@ describe("uplink", () => {
         expect(parked).toHaveLength(1);
         expect(parked[0]).toMatchObject({ seq: 3, reason: "declaration 1012 unknown at central", attempts: 1 });
         expect(uplink.backlog().find((row) => row.parked > 0)?.parked).toBe(1);
-        const alert = log.read(0, 100).find((e) => e.type === "alert.raised");
-        expect(alert?.data).toMatchObject({
+        // The alert is appended after the park, with the next group commit: wait for it, not for a turn.
+        const alert = await eventually(
+            () => log.read(0, 100).find((e) => e.type === "alert.raised"),
+            10_000,
+            "the SYNC_PARKED alert",
+        );
+        expect(alert.data).toMatchObject({
             code: "SYNC_PARKED",
             seq: 3,
             reason: "declaration 1012 unknown at central",
