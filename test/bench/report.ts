@@ -316,9 +316,7 @@ function storageRows(r: Json): Row[] {
         // Distinct seals: linear in the seals kept (each event one seal, a few hundred bytes). The same seal
         // again: what the passage with one read stores (1 % for the longer lane ids of the larger cases).
         const distinct = row.mode === "distinct";
-        const limit = distinct
-            ? 400 * Math.min(reads, KEPT_PER_KIND) + 2048
-            : num(oneRead, "passageEventBytes") * 1.01;
+        const limit = distinct ? 400 * Math.min(reads, KEPT_PER_KIND) + 2048 : num(oneRead, "passageEventBytes") * 1.01;
         return {
             figure: `${distinct ? "distinct seals" : "the same seal"}, ${int(reads)} reads/passage: passage event bytes (events; record bytes)`,
             value: `${int(bytes)} (${int(num(row, "passageEvents"))}; ${int(num(row, "recordBytes"))})`,
