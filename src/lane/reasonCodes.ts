@@ -92,6 +92,8 @@ export const RULE_REASONS = {
     PLATE_OTHER: "{position} plate {read} is not the declared {role} plate {declared}: another vehicle",
     PLATE_UNDECLARED: "{position} plate {read} is not a plate of the declaration (declared: {declared})",
     PLATE_NONE_READ: "no plate read with confidence ≥ {minConfidence}",
+    PLATE_CONFLICTING_READS:
+        "the {position} camera also read {other} (confidence {confidence}), another plate than {read}: two vehicles or a swapped plate, verify by sight",
     SEAL_BROKEN: "seal {seal} reports {status}",
     SEAL_NOT_READ: "declared seal {seal} not read",
     SEAL_NOT_SEALED: "seal {seal} is {status}, not SEALED",

@@ -415,7 +415,8 @@ function confusedCharacters(read: string, declared: string): string {
  * - no usable read → HOLD (a declared trailer not read is not a match).
  * A plate read that is no declared plate (and not already named against one) → HOLD. Nothing read at
  * all: HOLD when plates are required, else not checked. No known declaration, or one that declares no
- * plate: not checked. One matching plate never releases a truck whose other plate does not match.
+ * plate: not checked. One matching plate never releases a truck whose other plate does not match. A camera
+ * that read, besides its best read, another plate with usable confidence (not a misread of it) → HOLD.
  */
 export const plateMatch: Rule = (facts, clearance, params) => {
     const id = "plate-match";
@@ -490,6 +491,24 @@ export const plateMatch: Rule = (facts, clearance, params) => {
                       difference: confusedCharacters(read, plate.normalized),
                   })
                 : finding("PLATE_OTHER", { position, read, declared: plate.normalized, role }),
+        );
+    }
+    // The best read of a position decides what it matched; any other usable read there must be the same
+    // plate or a misread of it, or a second vehicle (or a plate swapped in view) hides behind the best read.
+    const conflicting = new Set<string>();
+    for (const other of facts.plateReads) {
+        const read = reads[other.position];
+        if (read === undefined || other.confidence < minConfidence) continue;
+        const text = normalizePlate(other.text).normalized;
+        if (plateRelation(text, read) !== "other" || conflicting.has(`${other.position}:${text}`)) continue;
+        conflicting.add(`${other.position}:${text}`);
+        problems.push(
+            finding("PLATE_CONFLICTING_READS", {
+                position: other.position,
+                read,
+                other: text,
+                confidence: other.confidence,
+            }),
         );
     }
     for (const position of ["front", "rear"] as const) {

@@ -74,6 +74,10 @@ function seal(sealId: string, status: SealValues["status"] = "SEALED"): SealValu
 
 /** A passage that every rule passes against DECL. */
 function facts(overrides: Partial<PassageFacts> = {}): PassageFacts {
+    // As the correlator keeps them: every read is among plateReads, the best per position too.
+    const front = "frontPlate" in overrides ? overrides.frontPlate : plateValues("15C-123.45", "front");
+    const rear = "rearPlate" in overrides ? overrides.rearPlate : plateValues("15R-012.34", "rear");
+    const plateReads = [front, rear].filter((plate) => plate !== undefined);
     return {
         passageId: "P1",
         laneId: "L1",
@@ -81,7 +85,7 @@ function facts(overrides: Partial<PassageFacts> = {}): PassageFacts {
         openedAt: NOW - MINUTE,
         frontPlate: plateValues("15C-123.45", "front"),
         rearPlate: plateValues("15R-012.34", "rear"),
-        plateReads: [plateValues("15C-123.45", "front"), plateValues("15R-012.34", "rear")],
+        plateReads,
         declarations: ["101234567820"],
         containers: [{ number: "CSQU3054383", checkDigitOk: true }],
         seals: [seal("VNC-0100001")],
@@ -928,6 +932,16 @@ describe("decide, issue 14: no release on half a match", () => {
         expect(decide(truck(), view([ISSUE]), PARAMS, NOW).decision).toBe("RELEASE");
     });
 
+    it("releases when a camera's other reads are misreads of its best read or below the confidence floor", () => {
+        const plateReads = [
+            plateValues("29C-111.11", "front"),
+            plateValues("29C-1I1.11", "front", 0.9),
+            plateValues("29C-999.99", "front", 0.1),
+            plateValues("29R-011.11", "rear"),
+        ];
+        expect(decide(truck({ plateReads }), view([ISSUE]), PARAMS, NOW).decision).toBe("RELEASE");
+    });
+
     it.each<{
         name: string;
         f: Partial<PassageFacts>;
@@ -980,6 +994,19 @@ describe("decide, issue 14: no release on half a match", () => {
             decision: "HOLD",
             rule: "declaration-route",
             reason: /is for border gate MC01, this gate is HN01/,
+        },
+        {
+            name: "the front camera also read another tractor with usable confidence (was RELEASE on the best read)",
+            f: {
+                plateReads: [
+                    plateValues("29C-111.11", "front"),
+                    plateValues("29C-555.66", "front", 0.9),
+                    plateValues("29R-011.11", "rear"),
+                ],
+            },
+            decision: "HOLD",
+            rule: "plate-match",
+            reason: /the front camera also read 29C55566 \(confidence 0.9\), another plate than 29C11111/,
         },
         {
             name: "seals swapped between two containers (was RELEASE)",
