@@ -47,8 +47,15 @@ export async function main(
     program
         .command("check-config")
         .description("validate a configuration file; lists every error with its key path")
-        .argument("<file>")
-        .action((file: string) => {
+        .argument("[file]", "gate configuration (YAML); or --config")
+        .option("-c, --config <file>", "gate configuration (YAML), as for every other command")
+        .action((positional: string | undefined, options: { config?: string }) => {
+            const file = positional ?? options.config;
+            if (file === undefined || (positional !== undefined && options.config !== undefined)) {
+                err("check-config needs one configuration file: gate-edge check-config --config FILE (or FILE)");
+                exitCode = 2;
+                return;
+            }
             try {
                 const config = loadConfig(file);
                 const devices = config.lanes.reduce((sum, lane) => sum + lane.devices.length, 0);

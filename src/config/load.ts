@@ -221,8 +221,17 @@ interface RawConfig {
     lanes: RawLane[];
 }
 
-/** Checks the schema cannot express: known models, addresses that fit the model, unique ids and topics. */
-function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: string[]): GateConfig {
+/**
+ * Checks the schema cannot express: known models, addresses that fit the model, unique ids and topics.
+ * `leftOut`: lanes and devices (by JSON pointer) the schema refused, which only the schema's errors describe.
+ */
+function buildConfig(
+    raw: RawConfig,
+    source: string,
+    baseDir: string,
+    errors: string[],
+    leftOut: (pointer: string) => boolean = () => false,
+): GateConfig {
     const deviceIds = new Set<string>();
     const laneIds = new Set<string>();
     const topics = new Map<string, string>();
@@ -233,12 +242,14 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
         );
     if (raw.central.url?.startsWith("http:") && (raw.central.ca || raw.central.clientCert))
         errors.push("central.url: ca and clientCert need an https:// url");
-    const lanes: LaneConfig[] = raw.lanes.map((lane, laneIndex) => {
+    const lanes: LaneConfig[] = raw.lanes.flatMap((lane, laneIndex) => {
+        if (leftOut(`/lanes/${laneIndex}`)) return [];
         const lanePath = `lanes[${laneIndex}]`;
         if (laneIds.has(lane.id)) errors.push(`${lanePath}.id: lane id "${lane.id}" is used twice`);
         laneIds.add(lane.id);
         const devices: DeviceConfig[] = [];
         lane.devices.forEach((device, deviceIndex) => {
+            if (leftOut(`/lanes/${laneIndex}/devices/${deviceIndex}`)) return;
             const path = `${lanePath}.devices[${deviceIndex}]`;
             if (deviceIds.has(device.id)) errors.push(`${path}.id: device id "${device.id}" is used twice`);
             deviceIds.add(device.id);
@@ -335,7 +346,7 @@ function buildConfig(raw: RawConfig, source: string, baseDir: string, errors: st
             }
             devices.push(deviceConfig);
         });
-        return { id: lane.id, name: lane.name ?? lane.id, direction: lane.direction, devices };
+        return [{ id: lane.id, name: lane.name ?? lane.id, direction: lane.direction, devices }];
     });
 
     let broker: GateConfig["broker"];
@@ -426,6 +437,8 @@ export function parseConfig(
             if (!envPaths.has(line.slice(0, line.indexOf(":")))) errors.push(line);
         }
         errors.push(...unknownModels(interpolated));
+        errors.push(...addressesMissingWithModel(interpolated));
+        errors.push(...checksPastTheSchema(interpolated, validate.errors ?? [], source, options.baseDir));
     }
     if (errors.length > 0) {
         errors.push(...listenerClashes(gateListeners(interpolated)));
@@ -437,6 +450,56 @@ export function parseConfig(
         throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
     }
     return deepFreeze(config);
+}
+
+/**
+ * The checks that come after the schema (addresses, credentials, duplicate ids and topics …), run on every
+ * lane and device the schema found nothing wrong with, so one run names every error of the file rather than
+ * the schema's now and the rest at the next try. What the schema refused is left out: its error names it.
+ */
+function checksPastTheSchema(
+    document: unknown,
+    schemaErrors: readonly ErrorObject[],
+    source: string,
+    baseDir: string | undefined,
+): string[] {
+    const refused = schemaErrors.map((error) => error.instancePath);
+    const leftOut = (pointer: string): boolean =>
+        refused.some((path) => {
+            if (path === pointer) return true;
+            if (!path.startsWith(`${pointer}/`)) return false;
+            // A lane is left out for its own keys; a refused device leaves out only that device.
+            return !/^\/lanes\/\d+$/.test(pointer) || !path.startsWith(`${pointer}/devices/`);
+        });
+    const errors: string[] = [];
+    try {
+        buildConfig(document as RawConfig, source, baseDir ?? process.cwd(), errors, leftOut);
+    } catch {
+        // A section the schema refused (a missing storage, say) cannot be read further; what was found before
+        // it is still true, and the schema's error names the section.
+    }
+    return errors;
+}
+
+/**
+ * A device with neither model nor address: the schema names the model, and the address is missing too
+ * unless the model turns out to be one that needs none (MQTT devices and push cameras).
+ */
+function addressesMissingWithModel(document: unknown): string[] {
+    const lanes = (document as { lanes?: unknown })?.lanes;
+    if (!Array.isArray(lanes)) return [];
+    return lanes.flatMap((lane: unknown, laneIndex) => {
+        const devices = (lane as { devices?: unknown })?.devices;
+        if (!Array.isArray(devices)) return [];
+        return devices.flatMap((device: unknown, deviceIndex) => {
+            const { model, address } = (device ?? {}) as { model?: unknown; address?: unknown };
+            return model === undefined && address === undefined
+                ? [
+                      `lanes[${laneIndex}].devices[${deviceIndex}].address: is required (every model but MQTT devices and push cameras needs one)`,
+                  ]
+                : [];
+        });
+    });
 }
 
 /** Unknown models are worth naming even when the schema failed elsewhere: it is the commonest typo. */

@@ -217,9 +217,10 @@ broker: { mode: embedded, host: "::", port: 8080 }`),
             "http.port: 8080 is also broker.port (broker.host :: listens on every address), push.port (push.host 0.0.0.0 listens on every address)",
             "broker.port: 8080 is also push.port (broker.host :: listens on every address)",
         ]);
-        // Reported with schema errors elsewhere in the file too.
+        // Reported with schema errors elsewhere in the file too, and so is the device's bad address.
         expect(errorsOf(file(`http: { host: 127.0.0.1, port: 1883 }`, PUSH_CAMERA, ", quotaMb: 0"))).toEqual([
             "storage.quotaMb: must be >= 1",
+            badAddress,
             "http.port: 1883 is also broker.port (broker.host 0.0.0.0 listens on every address)",
         ]);
         // Not a clash: two specific addresses, port 0 (any free port), a receiver with no push camera to
