@@ -17,6 +17,7 @@ import { describeFault, FAULT_TEXT_HELP, type FaultSpec, parseFaultText } from "
 import type { ClearanceSourceSpec } from "./central/feed.ts";
 import { CentralSimulator, type CentralTlsOptions } from "./central/server.ts";
 import { SealReaderSimulator } from "./eseal.ts";
+import { Jt701Simulator } from "./jt701.ts";
 import { modelIds, resolveModel } from "./models.ts";
 import { OnvifCameraSimulator } from "./onvif-camera.ts";
 import { type PushCameraModelId, PushCameraSimulator } from "./push-camera.ts";
@@ -36,6 +37,7 @@ export const SIMULATOR_KINDS = [
     "scale",
     "scanner",
     "eseal",
+    "jt701",
     "hik-camera",
     "dahua-camera",
     "lane-plc",
@@ -86,6 +88,7 @@ export function simulateUsage(kind?: SimulatorKind): string {
     if (kind === "scale") return scaleUsage();
     if (kind === "scanner") return scannerUsage();
     if (kind === "eseal") return esealUsage();
+    if (kind === "jt701") return jt701Usage();
     if (kind === "lane-plc") return lanePlcUsage();
     if (kind === "onvif-camera") return onvifCameraUsage();
     if (kind === "central") return centralUsage();
@@ -97,6 +100,7 @@ export function simulateUsage(kind?: SimulatorKind): string {
         scaleUsage(),
         scannerUsage(),
         esealUsage(),
+        jt701Usage(),
         pushCameraUsage("hik-camera"),
         pushCameraUsage("dahua-camera"),
         lanePlcUsage(),
@@ -116,6 +120,8 @@ function parseCommand(kind: string, argv: string[]): Parsed {
             return parseScanner(argv);
         case "eseal":
             return parseEseal(argv);
+        case "jt701":
+            return parseJt701(argv);
         case "hik-camera":
         case "dahua-camera":
             return parsePushCamera(kind, argv);
@@ -494,6 +500,75 @@ function parseEseal(argv: string[]): Parsed {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// jt701: Jointech GPS e-locks dialling in to the gate's listener
+
+const JT701_OPTIONS = {
+    gate: { type: "string" },
+    lock: { type: "string" },
+    battery: { type: "string" },
+    every: { type: "string" },
+    "tamper-after": { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+function jt701Usage(): string {
+    return [
+        "gate-edge simulate jt701 --gate <host:port> --lock <id,...> [options]",
+        "  JT701 e-locks, one TCP connection each, reporting binary position frames and (id,@JT) heartbeats",
+        "  --gate <host:port>         the gate's tcp-listen address of the e-lock device, e.g. 127.0.0.1:5013",
+        "  --lock <list>              10-digit lock ids, comma-separated, e.g. 7010000123",
+        "  --battery <pct>            battery charge reported (default 90)",
+        "  --every <duration>         every lock reports again every <duration> (default 30s)",
+        "  --tamper-after <duration>  the first lock's rope is cut after <duration> (ROPE_CUT, TAMPERED)",
+        "",
+    ].join("\n");
+}
+
+function parseJt701(argv: string[]): Parsed {
+    const values = parse(argv, JT701_OPTIONS, jt701Usage());
+    if (values.help) return { help: jt701Usage() };
+    if (values.gate === undefined) throw usage("--gate <host:port> is required", jt701Usage());
+    const { host, port } = parseHostPort(values.gate, jt701Usage());
+    const lockIds = (values.lock ?? "").split(",").filter((id) => id !== "");
+    if (lockIds.length === 0) throw usage("--lock <id,...> needs at least one lock id", jt701Usage());
+    const bad = lockIds.find((id) => !/^\d{10}$/.test(id));
+    if (bad !== undefined) throw usage(`--lock ids are 10 digits, got ${bad}`, jt701Usage());
+    const batteryPct = optionalNumber("--battery", values.battery, { min: 0, max: 100 }) ?? 90;
+    const everyMs = optionalDuration("--every", values.every) ?? 30_000;
+    const tamperAfterMs = optionalDuration("--tamper-after", values["tamper-after"]);
+    const first = lockIds[0] ?? "";
+    return {
+        run: async (signal, say) => {
+            const sim = new Jt701Simulator({ host, port, lockIds, batteryPct });
+            const tell: Say = (line) => say(`jt701 → ${host}:${port}: ${line}`);
+            await sim.start();
+            tell(`${lockIds.length} lock(s) connected`);
+            const reportAll = (): void => {
+                for (const id of lockIds) {
+                    sim.report(id);
+                    sim.heartbeat(id);
+                    tell(`${id} reported, ${sim.answers(id).length} answers so far`);
+                }
+            };
+            reportAll();
+            const timers: NodeJS.Timeout[] = [setInterval(reportAll, everyMs)];
+            if (tamperAfterMs !== undefined) {
+                timers.push(
+                    setTimeout(() => {
+                        sim.tamper(first);
+                        tell(`${first} rope cut (ROPE_CUT)`);
+                    }, tamperAfterMs),
+                );
+            }
+            await untilAborted(signal);
+            for (const timer of timers) clearTimeout(timer);
+            await sim.stop();
+            tell("stopped");
+        },
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // hik-camera, dahua-camera: plate cameras pushing over HTTP
 
 const PUSH_CAMERA_MODELS: Readonly<Record<"hik-camera" | "dahua-camera", PushCameraModelId>> = {
@@ -505,6 +580,7 @@ const PUSH_CAMERA_OPTIONS = {
     url: { type: "string" },
     username: { type: "string" },
     password: { type: "string" },
+    auth: { type: "string" },
     plate: { type: "string" },
     every: { type: "string" },
     confidence: { type: "string" },
@@ -522,8 +598,9 @@ function pushCameraUsage(kind: "hik-camera" | "dahua-camera"): string {
         `gate-edge simulate ${kind} --url <http://host:port> --plate <text,...> [options]`,
         `  pushes plate reads like a ${dahua ? 'Dahua ITSAPI camera (resends until {"Result":true})' : "Hikvision ISAPI camera (fire-and-forget)"}`,
         "  --url <url>                the gate's push receiver, e.g. http://127.0.0.1:8081",
-        "  --username <name>          Basic auth user configured for this camera on the gate",
+        "  --username <name>          user configured for this camera on the gate",
         "  --password <secret>        its password",
+        "  --auth digest|basic        how it logs in (default digest, answering the gate's challenge)",
         "  --plate <text,...>         plates read in turn, e.g. 29C12345,15R00123",
         "  --every <duration>         one read every <duration>, cycling the plates (default: each plate once, then exit)",
         "  --confidence <0-1>         reported confidence (default 0.95)",
@@ -552,6 +629,8 @@ function parsePushCamera(kind: "hik-camera" | "dahua-camera", argv: string[]): P
     if (plates.length === 0) throw usage("--plate <text,...> needs at least one plate", usageText);
     if ((values.username === undefined) !== (values.password === undefined))
         throw usage("give both --username and --password, or neither", usageText);
+    const scheme = values.auth ?? "digest";
+    if (scheme !== "digest" && scheme !== "basic") throw usage(`--auth is digest or basic, got ${scheme}`, usageText);
     if (!dahua) {
         for (const name of ["keep-alive", "resend-every", "resend-max"] as const) {
             if (values[name] !== undefined) throw usage(`--${name} applies to dahua-camera only`, usageText);
@@ -572,6 +651,7 @@ function parsePushCamera(kind: "hik-camera" | "dahua-camera", argv: string[]): P
                 model,
                 url,
                 ...(values.username !== undefined ? { username: values.username, password: values.password } : {}),
+                scheme,
                 resend,
             });
             const tell: Say = (line) => say(`${kind} ${model} → ${url}: ${line}`);
@@ -740,6 +820,7 @@ const ONVIF_CAMERA_OPTIONS = {
     "reboot-down": { type: "string" },
     "snapshot-auth": { type: "string" },
     image: { type: "boolean" },
+    discovery: { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -757,6 +838,7 @@ function onvifCameraUsage(): string {
         "  --reboot-down <duration>   how long a reboot keeps the camera down (default 5s)",
         "  --snapshot-auth <mode>     digest | basic (default digest)",
         "  --image                    put the JPEG in the event as a base64 Image item too",
+        "  --discovery                answer WS-Discovery probes on UDP 3702 (multicast joined on --host's interface)",
         "",
     ].join("\n");
 }
@@ -787,7 +869,14 @@ function parseOnvifCamera(argv: string[]): Parsed {
 
     return {
         run: async (signal, say) => {
-            const sim = new OnvifCameraSimulator({ host: values.host, port, username, password, snapshotAuth });
+            const sim = new OnvifCameraSimulator({
+                host: values.host,
+                port,
+                username,
+                password,
+                snapshotAuth,
+                discovery: values.discovery === true,
+            });
             let tell: Say = (line) => say(`onvif-camera: ${line}`);
             sim.on("up", (bound) => {
                 tell = (line) => say(`onvif-camera ${sim.host}:${bound}: ${line}`);
@@ -797,6 +886,7 @@ function parseOnvifCamera(argv: string[]): Parsed {
             sim.on("unsubscribed", (id) => tell(`pull point ${id} unsubscribed`));
             sim.on("expired", (id) => tell(`pull point ${id} expired`));
             sim.on("authFailed", (action, why) => tell(`refused ${action}: ${why}`));
+            sim.on("probed", (address, probePort) => tell(`discovery: ProbeMatch sent to ${address}:${probePort}`));
             sim.on("rebooting", (downMs) => tell(`rebooting, down for ${formatMs(downMs)}`));
             await sim.start();
             let n = 0;

@@ -13,10 +13,12 @@
  * text or a likelihood outside 0–1; reboot() rejects if the port cannot be bound again. Protocol errors
  * of clients are answered with SOAP faults, never thrown.
  */
-import { createHash, randomBytes as cryptoRandomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes as cryptoRandomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { networkInterfaces } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
     attribute,
@@ -55,6 +57,20 @@ export interface OnvifCameraSimulatorOptions {
     maxTerminationMs?: number;
     /** Answer a PullMessages with a zero Timeout (PT0S) with a fault, as some cameras do. Default false. */
     refuseZeroTimeout?: boolean;
+    /** How far the camera's clock is from the real one, ms (a camera never set, or set to local time). Default 0. */
+    clockOffsetMs?: number;
+    /**
+     * Answer WS-Discovery Probes (UDP, multicast 239.255.255.250 joined on `host`'s interface, and unicast)
+     * with a ProbeMatch carrying the device service address. `port` is 3702 unless a test needs another.
+     * Default off.
+     */
+    discovery?: boolean | { port?: number };
+    /** UsernameTokens remembered against replay (bounded memory). Default 4096. */
+    replayCacheSize?: number;
+    /** Send SOAP answers chunked, without Content-Length, as some cameras' web servers do. Default false. */
+    chunkedReplies?: boolean;
+    /** The real clock, ms epoch (tests move it to expire tokens). Default Date.now. */
+    now?: () => number;
 }
 
 export type OnvifCameraSimulatorEvents = {
@@ -68,6 +84,8 @@ export type OnvifCameraSimulatorEvents = {
     pulled: [id: string, messages: number];
     plate: [text: string, subscriptions: number];
     snapshot: [status: number];
+    /** A WS-Discovery ProbeMatch sent to this address:port. */
+    probed: [address: string, port: number];
     rebooting: [downMs: number];
     up: [port: number];
 };
@@ -103,6 +121,15 @@ interface SoapRequest {
 
 const MAX_REQUEST_BYTES = 256 * 1024;
 const CREATED_SKEW_MS = 5 * 60_000; // WS-Security Created may differ from the camera clock by 5 min
+const TOKEN_VALIDITY_MS = 5 * 60_000; // a UsernameToken may be reused this long after its first use
+const DEFAULT_REPLAY_CACHE = 4096;
+const DISCOVERY_PORT = 3702;
+const DISCOVERY_GROUP = "239.255.255.250";
+const WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery";
+const WSA_2004 = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
+const MAX_PROBE_BYTES = 16 * 1024;
+/** The stream URI's port: advertised as cameras do, though this simulator runs no RTSP server. */
+const RTSP_PORT = 554;
 const DEFAULT_TERMINATION_MS = 60_000;
 const REALM = "gate-edge-onvif-sim";
 
@@ -218,7 +245,10 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
     private server: Server | undefined;
     private readonly sockets = new Set<Socket>();
     private readonly subscriptions = new Map<string, Subscription>();
-    private readonly usedNonces = new Map<string, number>();
+    /** Tokens seen (digest, nonce and Created together) → local ms when seen; insertion order = age. */
+    private readonly seenTokens = new Map<string, number>();
+    private discoverySocket: UdpSocket | undefined;
+    private readonly endpointId = `urn:uuid:${randomUUID()}`;
     private readonly digestNonces = new Set<string>();
     private sweeper: NodeJS.Timeout | undefined;
     private boundPort = 0;
@@ -270,13 +300,27 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
     }
 
     private get baseUrl(): string {
-        const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+        const host = this.advertisedHost.includes(":") ? `[${this.advertisedHost}]` : this.advertisedHost;
         return `http://${host}:${this.boundPort}`;
+    }
+
+    /**
+     * The address clients are told to use: the listening address, or for a wildcard one the first external
+     * IPv4 address (a camera never advertises 0.0.0.0).
+     */
+    private get advertisedHost(): string {
+        if (this.host !== "0.0.0.0" && this.host !== "::") return this.host;
+        for (const addresses of Object.values(networkInterfaces())) {
+            const external = addresses?.find((a) => a.family === "IPv4" && !a.internal);
+            if (external) return external.address;
+        }
+        return "127.0.0.1";
     }
 
     async start(): Promise<void> {
         if (this.server) return;
         await this.listen(this.options.port);
+        if (this.options.discovery) await this.startDiscovery();
         this.sweeper = setInterval(() => this.sweep(), 250);
     }
 
@@ -284,7 +328,20 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
     async stop(): Promise<void> {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
+        const discovery = this.discoverySocket;
+        this.discoverySocket = undefined;
+        if (discovery) await new Promise<void>((resolve) => discovery.close(() => resolve()));
         await this.close();
+    }
+
+    /** The UDP port WS-Discovery probes are answered on (valid after start() with `discovery`). */
+    get discoveryPort(): number {
+        return this.discoverySocket?.address().port ?? 0;
+    }
+
+    /** UsernameTokens remembered against replay right now (never more than replayCacheSize). */
+    get replayCacheEntries(): number {
+        return this.seenTokens.size;
     }
 
     /**
@@ -375,7 +432,7 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
         for (const sub of this.subscriptions.values()) clearTimeout(sub.waiter?.timer);
         this.subscriptions.clear();
         this.digestNonces.clear();
-        this.usedNonces.clear();
+        this.seenTokens.clear();
         if (!server) return;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of this.sockets) socket.destroy();
@@ -384,6 +441,7 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
 
     private sweep(): void {
         const now = Date.now();
+        const tokenNow = this.realNow();
         for (const sub of this.subscriptions.values()) {
             if (sub.terminationAt > now) continue;
             this.subscriptions.delete(sub.id);
@@ -391,7 +449,66 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
             sub.waiter?.fault(UNKNOWN_SUBSCRIPTION);
             this.emit("expired", sub.id);
         }
-        for (const [nonce, at] of this.usedNonces) if (now - at > 2 * CREATED_SKEW_MS) this.usedNonces.delete(nonce);
+        // A token first used over validity + skew ago is refused for its Created anyway; insertion order is age.
+        for (const [token, at] of this.seenTokens) {
+            if (tokenNow - at <= TOKEN_VALIDITY_MS + 2 * CREATED_SKEW_MS) break;
+            this.seenTokens.delete(token);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // WS-Discovery
+
+    /**
+     * Binds the discovery port (shared: several cameras on one host all hear multicast probes) and joins
+     * 239.255.255.250 on the interface of `host` (all interfaces for a wildcard host).
+     */
+    private async startDiscovery(): Promise<void> {
+        const config = typeof this.options.discovery === "object" ? this.options.discovery : {};
+        const socket = createSocket({ type: "udp4", reuseAddr: true });
+        socket.on("message", (message, remote) => this.answerProbe(socket, message, remote));
+        socket.on("error", () => undefined); // a bad datagram or a send to a vanished client: keep answering
+        await new Promise<void>((resolve, reject) => {
+            socket.once("error", reject);
+            socket.bind(config.port ?? DISCOVERY_PORT, () => {
+                socket.off("error", reject);
+                resolve();
+            });
+        });
+        const wildcard = this.host === "0.0.0.0" || this.host === "::";
+        try {
+            if (wildcard) socket.addMembership(DISCOVERY_GROUP);
+            else socket.addMembership(DISCOVERY_GROUP, this.host);
+        } catch (err) {
+            socket.close();
+            throw new GateError("SIMULATOR_USAGE", `cannot join ${DISCOVERY_GROUP} on ${this.host}`, { cause: err });
+        }
+        this.discoverySocket = socket;
+    }
+
+    /** A ProbeMatch for a Probe asking for no type, a NetworkVideoTransmitter or a Device; others are ignored. */
+    private answerProbe(socket: UdpSocket, message: Buffer, remote: RemoteInfo): void {
+        if (this.down || !this.server || message.length > MAX_PROBE_BYTES) return;
+        const parsed = parseXml(message.toString("utf8"));
+        if (!parsed.ok) return;
+        const probe = descendantNamed(parsed.root, "Probe", WSD);
+        if (!probe) return;
+        const types = childNamed(probe, "Types", WSD)?.text.trim() ?? "";
+        const wanted = types === "" ? [] : types.split(/\s+/).map((t) => t.slice(t.indexOf(":") + 1));
+        if (wanted.length > 0 && !wanted.some((t) => t === "NetworkVideoTransmitter" || t === "Device")) return;
+        const header = childNamed(parsed.root, "Header", parsed.root.ns);
+        const messageId = header ? childNamed(header, "MessageID")?.text.trim() : undefined;
+        const reply = probeMatchXml({
+            messageId: `urn:uuid:${randomUUID()}`,
+            relatesTo: messageId,
+            endpoint: this.endpointId,
+            xaddrs: this.deviceUrl,
+        });
+        // A probe from an unbound socket on loopback arrives "from" 0.0.0.0; the answer goes to this host.
+        const address = remote.address === "0.0.0.0" ? "127.0.0.1" : remote.address;
+        socket.send(reply, remote.port, address, (err) => {
+            if (!err) this.emit("probed", address, remote.port);
+        });
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -430,8 +547,20 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
 
     private send(res: ServerResponse, action: string, status: number, xml: string): void {
         if (res.writableEnded || res.destroyed) return;
-        res.writeHead(status, { "content-type": "application/soap+xml; charset=utf-8" });
-        res.end(xml);
+        // An explicit Content-Length: without it Node sends the body chunked, and clients such as libonvif
+        // read the body by Content-Length only ("No XML reply").
+        const body = Buffer.from(xml, "utf8");
+        if (this.options.chunkedReplies) {
+            res.writeHead(status, { "Content-Type": "application/soap+xml; charset=utf-8" });
+            res.write(body);
+            res.end();
+        } else {
+            res.writeHead(status, {
+                "Content-Type": "application/soap+xml; charset=utf-8",
+                "Content-Length": String(body.length),
+            });
+            res.end(body);
+        }
         this.emit("request", action, status);
     }
 
@@ -506,7 +635,7 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
         const nonce = childNamed(token, "Nonce")?.text.trim() ?? "";
         const created = childNamed(token, "Created")?.text.trim() ?? "";
         const createdMs = Date.parse(created);
-        if (!Number.isFinite(createdMs) || Math.abs(createdMs - Date.now()) > CREATED_SKEW_MS) {
+        if (!Number.isFinite(createdMs) || Math.abs(createdMs - this.cameraNow()) > CREATED_SKEW_MS) {
             return "Created missing or outside the allowed clock skew";
         }
         const expected = createHash("sha1")
@@ -515,9 +644,32 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
             )
             .digest("base64");
         if (!safeEqual(given, expected)) return "wrong password";
-        // Replay protection as on Axis/Hikvision: a nonce is accepted once.
-        if (this.usedNonces.has(nonce)) return "nonce replayed";
-        this.usedNonces.set(nonce, Date.now());
+        return this.checkReuse(`${given} ${nonce} ${created}`);
+    }
+
+    /**
+     * Token reuse as cameras handle it: the same token (digest, nonce and Created together) may be used again
+     * within its validity, TOKEN_VALIDITY_MS from its first use. libonvif sends one nonce per second and
+     * byte-identical tokens for calls in the same millisecond, and cameras accept that. Refused: a token
+     * whose Created is off the camera clock by more than CREATED_SKEW_MS (checked before), and the same
+     * token again after its validity, which the skew window alone would allow for up to twice as long
+     * (a Created 5 min ahead of the camera stays inside the window for 10 min).
+     * Memory is bounded: at replayCacheSize the oldest token is forgotten; used again, it starts a new
+     * validity, still only while its Created is inside the skew window.
+     */
+    private checkReuse(key: string): string | undefined {
+        const now = this.realNow();
+        const firstUse = this.seenTokens.get(key);
+        if (firstUse !== undefined) {
+            return now - firstUse > TOKEN_VALIDITY_MS ? "token replayed after its validity" : undefined;
+        }
+        const max = this.options.replayCacheSize ?? DEFAULT_REPLAY_CACHE;
+        while (this.seenTokens.size >= max) {
+            const oldest = this.seenTokens.keys().next().value;
+            if (oldest === undefined) break;
+            this.seenTokens.delete(oldest);
+        }
+        this.seenTokens.set(key, now);
         return undefined;
     }
 
@@ -538,7 +690,14 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
                     "</tds:GetDeviceInformationResponse>"
                 );
             case "GetProfiles":
-                return `<trt:GetProfilesResponse>${this.profiles().map(profileXml).join("")}</trt:GetProfilesResponse>`;
+                return `<trt:GetProfilesResponse>${this.profiles()
+                    .map((p) => profileXml(p))
+                    .join("")}</trt:GetProfilesResponse>`;
+            case "GetProfile": {
+                const token = descendantNamed(soap.body, "ProfileToken")?.text.trim() ?? "";
+                const profile = this.profiles().find((p) => p.token === token);
+                return profile && `<trt:GetProfileResponse>${profileXml(profile, "Profile")}</trt:GetProfileResponse>`;
+            }
             case "GetVideoSources":
                 return (
                     '<trt:GetVideoSourcesResponse><trt:VideoSources token="VideoSource_1"><tt:Framerate>25</tt:Framerate>' +
@@ -554,6 +713,20 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
                     "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>"
                 );
             }
+            case "GetStreamUri": {
+                const token = descendantNamed(soap.body, "ProfileToken")?.text.trim() ?? "";
+                if (!this.profiles().some((p) => p.token === token)) return undefined;
+                return (
+                    `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>${this.rtspUri(token)}</tt:Uri>` +
+                    "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>" +
+                    "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>"
+                );
+            }
+            case "GetHostname":
+                return (
+                    "<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>" +
+                    "<tt:Name>gate-edge-onvif-sim</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>"
+                );
             case "GetEventProperties":
                 return (
                     "<tev:GetEventPropertiesResponse>" +
@@ -589,8 +762,26 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
         return this.options.profiles ?? DEFAULT_PROFILES;
     }
 
+    /** The camera's clock, ms epoch: the real one moved by clockOffsetMs. */
+    private cameraNow(): number {
+        return this.realNow() + (this.options.clockOffsetMs ?? 0);
+    }
+
+    private realNow(): number {
+        return this.options.now?.() ?? Date.now();
+    }
+
+    /**
+     * Where the camera says its video is. The simulator runs no RTSP server (nothing listens on 554); the
+     * URI is what a client needs to see, and what cameras answer.
+     */
+    private rtspUri(profileToken: string): string {
+        const host = this.advertisedHost.includes(":") ? `[${this.advertisedHost}]` : this.advertisedHost;
+        return `rtsp://${host}:${RTSP_PORT}/onvif/media?profile=${encodeURIComponent(profileToken)}`;
+    }
+
     private systemDateAndTime(): string {
-        const now = new Date();
+        const now = new Date(this.cameraNow());
         return (
             "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType>" +
             "<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>" +
@@ -599,6 +790,11 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
             `<tt:Month>${now.getUTCMonth() + 1}</tt:Month><tt:Day>${now.getUTCDate()}</tt:Day></tt:Date></tt:UTCDateTime>` +
             "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
         );
+    }
+
+    /** A local ms epoch as the camera's clock shows it. */
+    private cameraIso(localMs: number): string {
+        return new Date(localMs + (this.options.clockOffsetMs ?? 0)).toISOString();
     }
 
     private capabilities(): string {
@@ -637,7 +833,7 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
         if (text === undefined) return fallback;
         const relative = parseDuration(text);
         const absolute = Date.parse(text.trim());
-        const ms = relative ?? (Number.isFinite(absolute) ? absolute - Date.now() : fallback);
+        const ms = relative ?? (Number.isFinite(absolute) ? absolute - this.cameraNow() : fallback);
         return Math.min(max, Math.max(1000, ms));
     }
 
@@ -651,8 +847,8 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
         return (
             "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>" +
             `<wsa:Address>${this.baseUrl}/onvif/pullpoint/${id}</wsa:Address></tev:SubscriptionReference>` +
-            `<wsnt:CurrentTime>${new Date().toISOString()}</wsnt:CurrentTime>` +
-            `<wsnt:TerminationTime>${new Date(sub.terminationAt).toISOString()}</wsnt:TerminationTime>` +
+            `<wsnt:CurrentTime>${this.cameraIso(Date.now())}</wsnt:CurrentTime>` +
+            `<wsnt:TerminationTime>${this.cameraIso(sub.terminationAt)}</wsnt:TerminationTime>` +
             "</tev:CreatePullPointSubscriptionResponse>"
         );
     }
@@ -678,8 +874,8 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
                 200,
                 envelope(
                     "<tev:PullMessagesResponse>" +
-                        `<tev:CurrentTime>${new Date().toISOString()}</tev:CurrentTime>` +
-                        `<tev:TerminationTime>${new Date(sub.terminationAt).toISOString()}</tev:TerminationTime>` +
+                        `<tev:CurrentTime>${this.cameraIso(Date.now())}</tev:CurrentTime>` +
+                        `<tev:TerminationTime>${this.cameraIso(sub.terminationAt)}</tev:TerminationTime>` +
                         messages.join("") +
                         "</tev:PullMessagesResponse>",
                     `<wsa:Action>${NS.tev}/PullPointSubscription/PullMessagesResponse</wsa:Action>`,
@@ -722,8 +918,8 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
             "Renew",
             200,
             envelope(
-                `<wsnt:RenewResponse><wsnt:TerminationTime>${new Date(sub.terminationAt).toISOString()}</wsnt:TerminationTime>` +
-                    `<wsnt:CurrentTime>${new Date().toISOString()}</wsnt:CurrentTime></wsnt:RenewResponse>`,
+                `<wsnt:RenewResponse><wsnt:TerminationTime>${this.cameraIso(sub.terminationAt)}</wsnt:TerminationTime>` +
+                    `<wsnt:CurrentTime>${this.cameraIso(Date.now())}</wsnt:CurrentTime></wsnt:RenewResponse>`,
             ),
         );
     }
@@ -848,14 +1044,37 @@ function parseSoap(text: string): SoapRequest | string {
     return { action: first.local, actionNs: first.ns, body: first, header, to };
 }
 
-function profileXml(p: SimulatedProfile): string {
+function probeMatchXml(match: { messageId: string; relatesTo?: string; endpoint: string; xaddrs: string }): string {
+    const scopes = [
+        "onvif://www.onvif.org/type/video_encoder",
+        "onvif://www.onvif.org/Profile/Streaming",
+        "onvif://www.onvif.org/name/gate-edge",
+        "onvif://www.onvif.org/hardware/SIM-LPR",
+        "onvif://www.onvif.org/location/gate",
+    ].join(" ");
     return (
-        `<trt:Profiles token="${escapeXml(p.token)}" fixed="true"><tt:Name>${escapeXml(p.name)}</tt:Name>` +
+        `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${NS.soap12}" xmlns:a="${WSA_2004}" ` +
+        `xmlns:d="${WSD}" xmlns:dn="http://www.onvif.org/ver10/network/wsdl" xmlns:tds="${NS.tds}"><s:Header>` +
+        `<a:MessageID>${match.messageId}</a:MessageID>` +
+        (match.relatesTo ? `<a:RelatesTo>${escapeXml(match.relatesTo)}</a:RelatesTo>` : "") +
+        `<a:To>${WSA_2004}/role/anonymous</a:To><a:Action>${WSD}/ProbeMatches</a:Action></s:Header>` +
+        `<s:Body><d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>${match.endpoint}</a:Address></a:EndpointReference>` +
+        `<d:Types>dn:NetworkVideoTransmitter tds:Device</d:Types><d:Scopes>${scopes}</d:Scopes>` +
+        `<d:XAddrs>${escapeXml(match.xaddrs)}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>` +
+        "</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>"
+    );
+}
+
+/** A media profile as GetProfiles lists it (trt:Profiles) or GetProfile answers it (trt:Profile). */
+function profileXml(p: SimulatedProfile, element: "Profiles" | "Profile" = "Profiles"): string {
+    return (
+        `<trt:${element} token="${escapeXml(p.token)}" fixed="true"><tt:Name>${escapeXml(p.name)}</tt:Name>` +
         '<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSourceConfig</tt:Name><tt:UseCount>2</tt:UseCount>' +
         '<tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x="0" y="0" width="1920" height="1080"/></tt:VideoSourceConfiguration>' +
         `<tt:VideoEncoderConfiguration token="VideoEncoder_${escapeXml(p.token)}"><tt:Name>VideoEncoder</tt:Name><tt:UseCount>1</tt:UseCount>` +
         `<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution>` +
         "<tt:Quality>5</tt:Quality><tt:RateControl><tt:FrameRateLimit>25</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>" +
-        "<tt:BitrateLimit>4096</tt:BitrateLimit></tt:RateControl></tt:VideoEncoderConfiguration></trt:Profiles>"
+        "<tt:BitrateLimit>4096</tt:BitrateLimit></tt:RateControl><tt:H264><tt:GovLength>50</tt:GovLength>" +
+        `<tt:H264Profile>Main</tt:H264Profile></tt:H264></tt:VideoEncoderConfiguration></trt:${element}>`
     );
 }
