@@ -7,6 +7,7 @@ import { GateError } from "../src/core/errors.ts";
 import { definition as dahuaItsapiAnpr } from "./dahua-itsapi-anpr.ts";
 import { definition as esealMqttJson } from "./eseal-mqtt-json.ts";
 import { definition as hikvisionIsapiAnpr } from "./hikvision-isapi-anpr.ts";
+import { definition as jointechJt701 } from "./jointech-jt701.ts";
 import { definition as lanePlcOpcua } from "./lane-plc-opcua.ts";
 import { definition as mettlerToledoSics } from "./mettler-toledo-sics.ts";
 import { definition as onvifAnpr } from "./onvif-anpr.ts";
@@ -25,6 +26,7 @@ export const models: readonly DeviceModel[] = [
     yaohuaXk3190A9,
     serialBarcodeScanner,
     esealMqttJson,
+    jointechJt701,
     hikvisionIsapiAnpr,
     dahuaItsapiAnpr,
     onvifAnpr,
@@ -34,7 +36,7 @@ export const models: readonly DeviceModel[] = [
 const TRANSPORTS_OF_KIND: Readonly<Record<DeviceModel["kind"], readonly DeviceModel["transport"][]>> = {
     weight: ["serial"],
     scan: ["serial"],
-    seal: ["mqtt"],
+    seal: ["mqtt", "tcp-listen"],
     plate: ["onvif", "http-push"],
     plc: ["opcua"],
 };
@@ -112,6 +114,11 @@ export function definitionProblems(def: unknown): string[] {
     }
     if (def.transport === "mqtt" && !isPositiveInteger(def.maxPayloadBytes)) {
         problems.push("maxPayloadBytes is not a positive integer");
+    }
+    if (def.transport === "tcp-listen") {
+        if (!isPositiveInteger(def.maxFrameBytes)) problems.push("maxFrameBytes is not a positive integer");
+        for (const key of ["cut", "acknowledge"])
+            if (typeof def[key] !== "function") problems.push(`${key} is not a function`);
     }
     if (def.transport === "http-push") {
         if (

@@ -162,10 +162,57 @@ export interface PlateRead {
 export interface OnvifCameraModel extends ModelBase {
     kind: "plate";
     transport: "onvif";
+/**
+ * Where a frame ends in a byte stream whose frames describe themselves (a length field, or a closing
+ * byte), for protocols a FramerSpec cannot express: `frame` of `length` bytes at the start of the buffer,
+ * `skip` `length` bytes of garbage, or `more` bytes are needed.
+ */
+export type FrameCut = { type: "frame"; length: number } | { type: "skip"; length: number } | { type: "more" };
+
+/** What a GPS e-lock reports in one position frame (simulators encode it; gate-edge decodes it). */
+export interface ElockReport {
+    /** The lock's own id, e.g. 10 digits for Jointech. */
+    lockId: string;
+    at: Date;
+    lat: number;
+    lon: number;
+    gpsValid: boolean;
+    /** The shackle/steel rope is in the lock body. */
+    ropeInserted: boolean;
+    /** The motor holds the lock shut. */
+    locked: boolean;
+    /** 0-100, or "charging" (on USB, no level reported). */
+    battery: number | "charging";
+    /** Alarm codes as the model names them (e.g. ROPE_CUT); the model maps them to its status bits. */
+    alarms: readonly string[];
+    /** The device's message counter, echoed in acknowledgements. */
+    index: number;
+}
+
+/**
+ * A device that dials in to gate-edge over TCP and speaks its vendor's protocol (GPS e-locks): one
+ * listener serves many devices, each named by the id inside its frames.
+ */
+export interface ElockModel extends ModelBase {
+    kind: "seal";
+    transport: "tcp-listen";
+    /** Frames larger than this are garbage; a listener never buffers more per connection. */
+    maxFrameBytes: number;
+    /** Where the first frame in `buffer` ends. Never throws. */
+    cut(buffer: Uint8Array): FrameCut;
+    /** Pure decode of one frame as cut. Never throws. */
+    decode(frame: Uint8Array): DecodeResult<SealValues> & { observedAt?: number };
+    /** The answer the device waits for after this frame is stored, or undefined when it expects none. */
+    acknowledge(frame: Uint8Array): Uint8Array | undefined;
+    /** The binary position frame a lock sends for this report (simulators). */
+    encode(report: ElockReport): Uint8Array;
+}
+
     /** The event topic the driver subscribes to, e.g. "tns1:RuleEngine/Recognition/LicensePlate". */
     plateTopic: string;
     /**
      * Pure decode of one wsnt:NotificationMessage, given as its raw XML (never the onvif library's
+    | ElockModel
      * converted object, which turns "003725" into 3725). Messages on other topics are `ignored`.
      */
     decode(notificationXml: string): DecodeResult<PlateRead> & { observedAt?: number };

@@ -19,6 +19,7 @@ import type { OnvifCameraDriver } from "./drivers/onvif.ts";
 import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
+import { TcpListenDriver } from "./drivers/tcpListen.ts";
 import { TurnBudget } from "./ingest/turnBudget.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { storeDamagedAlert } from "./store/alerts.ts";
@@ -144,6 +145,8 @@ export class Gate {
     private readonly serialByDevice = new Map<string, SerialDriver>();
     private readonly cameras = new Map<string, OnvifCameraDriver>();
     private readonly pushBindings: PushCameraBinding[] = [];
+    /** Listeners devices dial in to (GPS e-locks), by device id. */
+    private readonly listeners = new Map<string, TcpListenDriver>();
     private pushReceiver: HttpPushReceiver | undefined;
     private images: ImageStore | undefined;
     private retentionTimer: NodeJS.Timeout | undefined;
@@ -631,6 +634,7 @@ export class Gate {
         this.serialByDevice.delete(deviceId);
         this.cameras.delete(deviceId);
         this.plcs.delete(deviceId);
+        this.listeners.delete(deviceId);
         if (runtime?.device.address.transport === "mqtt") await this.broker?.removeDevice(deviceId);
         if (runtime) {
             await runtime.stop();
@@ -687,6 +691,11 @@ export class Gate {
     }
 
     get clearance(): ClearanceCache {
+    /** The port a device's listener is bound to (the system's choice for port 0), while it listens. */
+    listenerPort(deviceId: string): number | undefined {
+        return this.listeners.get(deviceId)?.port;
+    }
+
         if (!this.clearanceCache) throw new GateError("STORE_CLOSED");
         return this.clearanceCache;
     }
@@ -931,6 +940,19 @@ export class Gate {
                 handler: (request) => runtime.handlePush(request),
             });
         } else if (model.transport === "opcua" && address.transport === "opcua" && drivers.opcua) {
+        } else if (model.transport === "tcp-listen" && address.transport === "tcp-listen") {
+            const listener = new TcpListenDriver(
+                { address, model },
+                {
+                    log: deviceLog,
+                    onFrame: (frame) => runtime.handleFrame(frame),
+                    onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
+                    setStatus,
+                },
+            );
+            this.listeners.set(device.id, listener);
+            this.sessionDrivers.push(listener);
+            this.driverOf.set(device.id, listener);
             const driver = new drivers.opcua(
                 {
                     endpointUrl: address.endpointUrl,

@@ -126,6 +126,40 @@ function parseAddress(raw: string | undefined, path: string, errors: string[]): 
 }
 
 /** An ONVIF camera's device service: http://host[:port], nothing else. */
+/**
+ * A listener devices dial in to: tcp-listen://host:port[?maxConnections=N&idleTimeoutMs=MS]. Port 0 lets
+ * the system choose (tests). An e-lock reports every few minutes, so a connection is idle after 10 by default.
+ */
+function parseListenAddress(raw: string | undefined, path: string, errors: string[]): DeviceAddress | undefined {
+    const example = "tcp-listen://0.0.0.0:5013";
+    let url: URL | undefined;
+    try {
+        url = raw === undefined ? undefined : new URL(raw);
+    } catch {
+        url = undefined;
+    }
+    const port = Number(url?.port || "0");
+    if (url?.protocol !== "tcp-listen:" || !url.hostname || !Number.isInteger(port) || port > 65_535) {
+        errors.push(`${path}: a device that dials in is given a listener such as ${example}`);
+        return undefined;
+    }
+    const address = {
+        transport: "tcp-listen" as const,
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port,
+        maxConnections: 256,
+        idleTimeoutMs: 600_000,
+    };
+    for (const [key, value] of url.searchParams) {
+        const n = Number(value);
+        if (key !== "maxConnections" && key !== "idleTimeoutMs")
+            errors.push(`${path}: unknown listener option "${key}" (maxConnections, idleTimeoutMs)`);
+        else if (!Number.isInteger(n) || n < 1) errors.push(`${path}: ${key} "${value}" is not a positive integer`);
+        else address[key] = n;
+    }
+    return address;
+}
+
 function parseHttpAddress(
     raw: string | undefined,
     path: string,
@@ -240,6 +274,7 @@ function buildConfig(
         errors.push(
             `central.${raw.central.clientCert === undefined ? "clientCert" : "clientKey"}: mutual TLS needs both clientCert and clientKey`,
         );
+    const listenPorts = new Map<number, string>();
     if (raw.central.url?.startsWith("http:") && (raw.central.ca || raw.central.clientCert))
         errors.push("central.url: ca and clientCert need an https:// url");
     const lanes: LaneConfig[] = raw.lanes.flatMap((lane, laneIndex) => {
@@ -300,6 +335,14 @@ function buildConfig(
                 address = parseAddress(device.address, `${path}.address`, errors);
             }
             if (
+            } else if (model.transport === "tcp-listen") {
+                address = parseListenAddress(device.address, `${path}.address`, errors);
+                const port = address?.transport === "tcp-listen" ? address.port : undefined;
+                if (port !== undefined && port !== 0 && listenPorts.has(port))
+                    errors.push(
+                        `${path}.address: port ${port} is also the listener of device ${listenPorts.get(port)}`,
+                    );
+                if (port !== undefined) listenPorts.set(port, device.id);
                 model.kind === "plate" &&
                 device.role !== undefined &&
                 device.role !== "front" &&

@@ -32,6 +32,8 @@ export type DeviceAddress =
       };
 
 /** Credentials gate-edge presents to a device (ONVIF camera, PLC). Kept in memory only, never logged. */
+    /** Devices that dial in to gate-edge (GPS e-locks): one listener, many devices named inside their frames. */
+    | { transport: "tcp-listen"; host: string; port: number; maxConnections: number; idleTimeoutMs: number }
 export interface DeviceLogin {
     username: string;
     password: string;

@@ -43,6 +43,8 @@ export interface SealValues {
     rssi?: number;
     /** The container the seal reports it is fixed to (ISO 18185 readers report it), normalised ISO 6346. */
     containerNumber?: string;
+    /** Where a GPS seal was at the read, decimal degrees (WGS 84), when it had a valid fix. */
+    position?: { lat: number; lon: number };
 }
 
 export interface PlateValues {

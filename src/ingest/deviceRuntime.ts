@@ -146,8 +146,14 @@ export class DeviceRuntime {
         await this.rejectedInput.flush();
     }
 
-    /** A frame from a serial/TCP device, as cut by the model's framer. */
+    /** A frame from a serial/TCP device or a device that dialled in, as cut by the model's framer. */
     async handleFrame(frame: Buffer): Promise<void> {
+        if (this.model.transport === "tcp-listen") {
+            this.rawFrame(frame);
+            const result = this.model.decode(frame);
+            await this.handleDecoded(frame, result, result.observedAt);
+            return;
+        }
         if (this.model.transport !== "serial") return;
         this.rawFrame(frame);
         await this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
@@ -398,7 +404,10 @@ export class DeviceRuntime {
             case "scan":
             case "seal": {
                 // Serial frames are short and are the evidence; an MQTT payload is what `values` already holds.
-                const raw = this.model.transport === "serial" ? hexOf(frame) : undefined;
+                const raw =
+                    this.model.transport === "serial" || this.model.transport === "tcp-listen"
+                        ? hexOf(frame)
+                        : undefined;
                 const reading = {
                     ...make(this.model.kind, values as never),
                     ...(raw !== undefined && { raw }),
@@ -530,6 +539,8 @@ export function describeAddress(device: DeviceConfig): string {
             return `tcp://${address.host}:${address.port}`;
         case "mqtt":
             return `mqtt:${address.topic}`;
+        case "tcp-listen":
+            return `tcp-listen://${address.host}:${address.port}`;
         case "onvif":
             return `onvif://${address.host}:${address.port}`;
         case "http-push":

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import { models } from "../../devices/index.ts";
+import { definition as jt701 } from "../../devices/jointech-jt701.ts";
 import { definition as sics } from "../../devices/mettler-toledo-sics.ts";
 import { definition as scanner } from "../../devices/serial-barcode-scanner.ts";
 import { definition as sma } from "../../devices/sma-scale.ts";
@@ -149,8 +150,8 @@ const mutated = (model: ScaleModel) =>
 
 /** Byte-stream and MQTT models take raw bytes; camera and PLC models have fuzz tests of their own input. */
 const byteModels = models.filter(
-    (model): model is Extract<DeviceModel, { transport: "serial" | "mqtt" }> =>
-        model.transport === "serial" || model.transport === "mqtt",
+    (model): model is Extract<DeviceModel, { transport: "serial" | "mqtt" | "tcp-listen" }> =>
+        model.transport === "serial" || model.transport === "mqtt" || model.transport === "tcp-listen",
 );
 
 describe("every byte-stream and MQTT model takes random bytes without throwing", () => {
@@ -163,6 +164,14 @@ describe("every byte-stream and MQTT model takes random bytes without throwing",
                     (bytes, subtopic) => {
                         checked<unknown>(
                             model.transport === "mqtt" ? model.decode(subtopic, bytes) : model.decode(bytes),
+                        );
+                        if (model.transport !== "tcp-listen") return;
+                        // A listener's cut must always make progress or wait: never a zero-length frame.
+                        const cut = model.cut(bytes);
+                        expect(cut.type === "more" || (cut.length >= 1 && cut.length <= bytes.length)).toBe(true);
+                        // Answers take any bytes too: an answer is text in parentheses or nothing.
+                        expect(Buffer.from(model.acknowledge(bytes) ?? "(none)").toString("latin1")).toMatch(
+                            /^\(.*\)$/,
                         );
                     },
                 ),
@@ -546,6 +555,64 @@ describe("eseal-mqtt-json", () => {
                 expect(reference?.values).toEqual(result.values);
             }),
             { numRuns: 300 },
+        );
+    });
+});
+
+describe("jointech-jt701", () => {
+    const report = fc.record({
+        lockId: fc.stringMatching(/^\d{10}$/),
+        at: fc.date({
+            min: new Date("2001-01-02T00:00:00Z"),
+            max: new Date("2098-12-31T23:59:59Z"),
+            noInvalidDate: true,
+        }),
+        lat: fc.double({ min: -89.9, max: 89.9, noNaN: true }),
+        lon: fc.double({ min: -179.9, max: 179.9, noNaN: true }),
+        gpsValid: fc.boolean(),
+        ropeInserted: fc.boolean(),
+        locked: fc.boolean(),
+        battery: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant("charging" as const)),
+        alarms: fc.subarray(["ROPE_CUT", "VIBRATION", "LOW_BATTERY", "BACK_COVER_OPEN", "MOTOR_FAULT"]),
+        index: fc.integer({ min: 0, max: 255 }),
+    });
+
+    it("an encoded report reads back: id, state from rope/motor/alarms, battery, position to 1e-5 degrees", () => {
+        fc.assert(
+            fc.property(report, (r) => {
+                const frame = jt701.encode(r);
+                expect(jt701.cut(frame)).toEqual({ type: "frame", length: frame.length });
+                const result = jt701.decode(frame);
+                expect(result.status).toBe("reading");
+                if (result.status !== "reading") return;
+                const tampered = r.alarms.includes("ROPE_CUT") || r.alarms.includes("BACK_COVER_OPEN");
+                const expected = tampered ? "TAMPERED" : r.ropeInserted && r.locked ? "SEALED" : "OPENED";
+                expect(result.values.sealId).toBe(r.lockId);
+                expect(result.values.status).toBe(expected);
+                expect(result.values.battery?.low).toBe(r.alarms.includes("LOW_BATTERY"));
+                expect(result.values.battery?.pct).toBe(r.battery === "charging" ? undefined : r.battery);
+                expect(result.values.alerts.includes("GPS_LOST")).toBe(!r.gpsValid);
+                if (r.gpsValid) {
+                    expect(Math.abs((result.values.position?.lat ?? 999) - r.lat)).toBeLessThan(1e-5);
+                    expect(Math.abs((result.values.position?.lon ?? 999) - r.lon)).toBeLessThan(1e-5);
+                    expect(result.observedAt).toBe(Math.floor(r.at.getTime() / 1000) * 1000);
+                } else expect(result.values.position).toBeUndefined();
+            }),
+            RUNS,
+        );
+    });
+
+    it("one changed byte in an encoded frame never throws and, outside the id, never reads another lock", () => {
+        fc.assert(
+            fc.property(report, fc.nat(), fc.integer({ min: 1, max: 255 }), (r, at, delta) => {
+                const frame = jt701.encode(r);
+                const i = at % frame.length;
+                frame[i] = ((frame[i] ?? 0) + delta) & 0xff;
+                const result = checked(jt701.decode(frame));
+                // The id lives in bytes 1-5: any other change keeps the lock's identity.
+                if (result.status === "reading" && (i < 1 || i > 5)) expect(result.values.sealId).toBe(r.lockId);
+            }),
+            RUNS,
         );
     });
 });

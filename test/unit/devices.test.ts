@@ -732,7 +732,7 @@ describe("registry", () => {
             const transports: Record<DeviceModel["kind"], string[]> = {
                 weight: ["serial"],
                 scan: ["serial"],
-                seal: ["mqtt"],
+                seal: ["mqtt", "tcp-listen"],
                 plate: ["onvif", "http-push"],
                 plc: ["opcua"],
             };
@@ -746,7 +746,7 @@ describe("registry", () => {
                 const result: DecodeResult<unknown> =
                     model.transport === "mqtt"
                         ? model.decode("seal", input)
-                        : model.transport === "serial"
+                        : model.transport === "serial" || model.transport === "tcp-listen"
                           ? model.decode(input)
                           : model.transport === "http-push"
                             ? model.decode({
