@@ -4,13 +4,24 @@
  * the real camera sends:
  * - Hikvision is fire-and-forget: one POST per read, whatever the answer;
  * - Dahua resends the same notification until it is answered {"Result": true} (or `resend.max` attempts).
+ * With credentials it logs in as the cameras do: Digest by default (the first request goes without, the
+ * 401's challenge is answered, and its nonce is reused with a rising nonce count until the receiver says
+ * it is stale), or Basic sent with every request.
  */
+import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { definition as dahua, keepAliveRequest } from "../devices/dahua-itsapi-anpr.ts";
 import { definition as hikvision } from "../devices/hikvision-isapi-anpr.ts";
 import type { HttpPushCameraModel, PlateImage, PushRequest } from "../devices/types.ts";
 import { errorMessage, GateError } from "../src/core/errors.ts";
+import {
+    DIGEST_ALGORITHMS,
+    type DigestAlgorithm,
+    digestHa1,
+    digestResponse,
+    parseDigestParams,
+} from "../src/drivers/httpDigest.ts";
 
 export type PushCameraModelId = "hikvision-isapi-anpr" | "dahua-itsapi-anpr";
 
@@ -19,9 +30,13 @@ export interface PushCameraSimulatorOptions {
     model: PushCameraModelId | HttpPushCameraModel;
     /** Base URL of the push receiver, e.g. http://127.0.0.1:8081 */
     url: string;
-    /** Basic credentials the camera is configured with; none: the receiver must allow our address. */
+    /** Credentials the camera is configured with; none: the receiver must allow our address. */
     username?: string;
     password?: string;
+    /** How it logs in: "digest" (default, as Dahua and Hikvision firmware do) or "basic". */
+    scheme?: "digest" | "basic";
+    /** Digest: the algorithm to answer with when offered; default the first one the receiver offers. */
+    digestAlgorithm?: DigestAlgorithm;
     /** Dahua only: how often and how many times a notification is sent. Default every 3 s, at most 5 times. */
     resend?: { intervalMs: number; max: number };
     /** The camera's name in the payload (channelName / DeviceID). */
@@ -77,8 +92,11 @@ const MODELS: Readonly<Record<PushCameraModelId, HttpPushCameraModel>> = {
  */
 export class PushCameraSimulator {
     private readonly abort = new AbortController();
-    /** Requests sent, including resends. */
+    /** Requests sent, including resends and Digest challenge round trips. */
     sent = 0;
+    /** The Digest challenge being answered, and the nonce count used with it. */
+    private challenge: { realm: string; nonce: string; algorithm: DigestAlgorithm; qop: string } | undefined;
+    private nonceCount = 0;
 
     constructor(private readonly options: PushCameraSimulatorOptions) {}
 
@@ -180,7 +198,65 @@ export class PushCameraSimulator {
         throw lastError;
     }
 
-    private send(request: PushRequest): Promise<{ status: number; body: string }> {
+    /**
+     * One request as the camera sends it: with Digest, answered again once when the receiver challenges a
+     * request that had no Digest yet or says the nonce is stale; a plain refusal is the answer.
+     */
+    private async send(request: PushRequest): Promise<{ status: number; body: string }> {
+        const digest = this.options.username !== undefined && (this.options.scheme ?? "digest") === "digest";
+        const first = await this.sendOnce(request);
+        const offered = digest && first.status === 401 ? this.pickChallenge(first.challenges) : undefined;
+        const hadDigest = this.challenge !== undefined;
+        if (offered) {
+            this.challenge = offered.challenge;
+            this.nonceCount = 0;
+        }
+        const { status, body } = offered && (!hadDigest || offered.stale) ? await this.sendOnce(request) : first;
+        return { status, body };
+    }
+
+    /** The Digest challenge to answer among a 401's WWW-Authenticate values. */
+    private pickChallenge(
+        values: readonly string[],
+    ): { challenge: NonNullable<PushCameraSimulator["challenge"]>; stale: boolean } | undefined {
+        for (const value of values) {
+            const params = parseDigestParams(value);
+            const algorithmText = params?.get("algorithm") ?? "MD5";
+            const algorithm = DIGEST_ALGORITHMS.find((a) => a.toLowerCase() === algorithmText.toLowerCase());
+            const realm = params?.get("realm");
+            const nonce = params?.get("nonce");
+            const qops = (params?.get("qop") ?? "").split(",").map((q) => q.trim());
+            if (!algorithm || realm === undefined || nonce === undefined || !qops.includes("auth")) continue;
+            if (this.options.digestAlgorithm !== undefined && algorithm !== this.options.digestAlgorithm) continue;
+            return {
+                challenge: { realm, nonce, algorithm, qop: "auth" },
+                stale: params?.get("stale")?.toLowerCase() === "true",
+            };
+        }
+        return undefined;
+    }
+
+    private authorization(method: string, uri: string): string | undefined {
+        const { username, password = "" } = this.options;
+        if (username === undefined) return undefined;
+        if ((this.options.scheme ?? "digest") === "basic")
+            return `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
+        const challenge = this.challenge;
+        if (!challenge) return undefined;
+        this.nonceCount++;
+        const nc = this.nonceCount.toString(16).padStart(8, "0");
+        const cnonce = randomBytes(8).toString("hex");
+        const ha1 = digestHa1(challenge.algorithm, username, challenge.realm, password);
+        const response = digestResponse({ ...challenge, ha1, nc, cnonce, method, uri });
+        const quoted = (text: string) => `"${text.replace(/["\\]/g, "\\$&")}"`;
+        return (
+            `Digest username=${quoted(username)}, realm=${quoted(challenge.realm)}, nonce=${quoted(challenge.nonce)}, ` +
+            `uri=${quoted(uri)}, algorithm=${challenge.algorithm}, response="${response}", qop=auth, nc=${nc}, ` +
+            `cnonce="${cnonce}"`
+        );
+    }
+
+    private sendOnce(request: PushRequest): Promise<{ status: number; body: string; challenges: string[] }> {
         let url: URL;
         try {
             url = new URL(request.path, this.options.url);
@@ -196,12 +272,8 @@ export class PushCameraSimulator {
             "content-type": request.contentType,
             "content-length": request.body.byteLength,
         };
-        if (this.options.username !== undefined) {
-            const token = Buffer.from(`${this.options.username}:${this.options.password ?? ""}`, "utf8").toString(
-                "base64",
-            );
-            headers.authorization = `Basic ${token}`;
-        }
+        const authorization = this.authorization("POST", `${url.pathname}${url.search}`);
+        if (authorization !== undefined) headers.authorization = authorization;
         this.sent++;
         return new Promise((resolve, reject) => {
             let answered = false;
@@ -213,7 +285,12 @@ export class PushCameraSimulator {
                     const chunks: Buffer[] = [];
                     res.on("data", (chunk: Buffer) => chunks.push(chunk));
                     res.on("end", () =>
-                        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+                        resolve({
+                            status: res.statusCode ?? 0,
+                            body: Buffer.concat(chunks).toString("utf8"),
+                            // Distinct: one challenge per header, where the joined form would run them together.
+                            challenges: res.headersDistinct["www-authenticate"] ?? [],
+                        }),
                     );
                     res.on("error", reject);
                 },

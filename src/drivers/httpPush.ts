@@ -4,18 +4,22 @@
  * camera must never reach the API's routes, nor an officer's browser the cameras'.
  *
  * Every request is matched to one bound camera before its body is read:
- * - with `Authorization: Basic`, by username, then the password is checked against the scrypt hash
- *   (off the event loop) and, if the camera also has `allow`, the source address;
- * - without it, by source address among the cameras that have no `auth` and list it in `allow`.
- * No match answers 401 (bad or missing credentials; WWW-Authenticate Basic) or 403 (address not
- * allowed). A matched request goes to the camera's PushHandler and is answered with the camera's
+ * - with `Authorization: Digest` (httpDigest.ts: MD5 or SHA-256, qop=auth, signed nonces, nonce counts
+ *   against replay), by username, then the response is checked against the camera's HA1 and, if the
+ *   camera also has `allow`, the source address;
+ * - with `Authorization: Basic`, only for a camera configured with `auth.basic`, by username, then the
+ *   password is checked against its hash (off the event loop), then `allow`;
+ * - without either, by source address among the cameras that have no `auth` and list it in `allow`.
+ * No match answers 401 (bad or missing credentials; a Digest challenge per algorithm, plus Basic when a
+ * camera on that path accepts it; `stale=true` when only the nonce had expired) or 403 (address not
+ * allowed). Both schemes count in the login limiter alike. A matched request goes to the camera's PushHandler and is answered with the camera's
  * model: stored → reply("stored"), refused → reply("refused", reason); a handler that rejects (the
  * store failed) → 503, so a Dahua camera resends. Bodies over the largest model's maxBodyBytes → 413
  * without being read, and the connection is closed so the camera stops sending.
  *
- * Only Basic authentication: Digest would need the plain password (or its MD5) on the gate, and gate-edge
- * keeps scrypt hashes only. Cameras that can do Digest only must use `allow` instead.
- * Passwords and the Authorization header are never logged.
+ * Digest is offered to every camera with credentials, as the cameras' firmware expects; Basic sends the
+ * password in clear and is accepted only where configured. Passwords and the Authorization header are
+ * never logged.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, {
@@ -28,16 +32,29 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { HttpPushCameraModel } from "../../devices/types.ts";
 import { verifyPasswordAsync } from "../config/passwords.ts";
+import type { DeviceCredentials } from "../config/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
-import { DeviceLoginLimiter } from "../core/loginRateLimiter.ts";
+import { DeviceLoginLimiter, type LoginAttempt } from "../core/loginRateLimiter.ts";
 import type { PushHandler } from "./driver.ts";
+import {
+    challenges,
+    DEFAULT_NONCE_LIFETIME_MS,
+    DigestNonces,
+    digestResponse,
+    PUSH_REALM,
+    parseDigestAuthorization,
+    responsesEqual,
+} from "./httpDigest.ts";
 
 /** One camera the receiver accepts pushes from. */
 export interface PushCameraBinding {
     deviceId: string;
     model: HttpPushCameraModel;
-    /** Basic credentials the camera is configured with; passwordHash as made by sealPassword() or hashPassword(). */
-    auth?: { username: string; passwordHash: string };
+    /**
+     * The camera's credentials: `digest` (HA1 per algorithm, digestSecrets()) for Digest, `passwordHash`
+     * (sealPassword() or hashPassword()) for Basic, which is accepted only with `basic: true`.
+     */
+    auth?: DeviceCredentials;
     /**
      * Source addresses (exact IPv4 or IPv6 text) the camera posts from. Required for a camera without
      * `auth`; with `auth`, a further restriction.
@@ -58,6 +75,8 @@ export interface HttpPushReceiverOptions {
      * their password being checked (config `push.loginRateLimit`). Absent: not limited (receiver tests).
      */
     loginRateLimit?: { maxFailures: number; windowMinutes: number };
+    /** Digest nonces: lifetime (default 5 min) and clock (tests). */
+    digestNonces?: { lifetimeMs?: number; now?: () => number };
 }
 
 /** Per-camera counters. */
@@ -71,6 +90,9 @@ export interface PushCameraCounters {
     /** The handler rejected (store failure); answered 503. */
     failed: number;
 }
+
+/** What a login's check found; "stale": right credentials on a nonce that is not current. */
+type LoginVerdict = "ok" | "wrong" | "stale" | "replayed";
 
 /** Requests no camera could be matched to, and ones refused before matching. */
 export interface PushReceiverCounters {
@@ -125,9 +147,14 @@ export class HttpPushReceiver {
     private readonly verified = new Map<string, Buffer>();
     readonly counters: PushReceiverCounters = { unauthorized: 0, forbidden: 0, tooLarge: 0, notFound: 0, throttled: 0 };
     private readonly logins: DeviceLoginLimiter | undefined;
+    private readonly nonces: DigestNonces;
 
     constructor(private readonly options: HttpPushReceiverOptions) {
         if (options.loginRateLimit) this.logins = new DeviceLoginLimiter(options.loginRateLimit);
+        this.nonces = new DigestNonces(
+            options.digestNonces?.lifetimeMs ?? DEFAULT_NONCE_LIFETIME_MS,
+            options.digestNonces?.now ?? Date.now,
+        );
     }
 
     /** The port listened on (after start()). */
@@ -238,6 +265,8 @@ export class HttpPushReceiver {
             if (camera.auth) {
                 if (camera.auth.username === "" || camera.auth.username.includes(":"))
                     problems.push(`${camera.deviceId}: username is empty or contains ':'`);
+                if (!camera.auth.digest && camera.auth.basic !== true)
+                    problems.push(`${camera.deviceId}: credentials allow neither Digest nor Basic`);
                 if (usernames.has(camera.auth.username))
                     problems.push(`${camera.deviceId}: username ${camera.auth.username} is used by another camera`);
                 usernames.add(camera.auth.username);
@@ -272,52 +301,37 @@ export class HttpPushReceiver {
         const candidates = this.options.cameras.filter((c) => c.model.paths.includes(path));
         // Unknown paths go on to the not-found handler.
         if (candidates.length === 0) return undefined;
-        const credentials = parseBasic(request.headers.authorization);
-        if (typeof credentials === "object") {
-            const camera = candidates.find((c) => c.auth?.username === credentials.username);
-            const counters = camera && this.cameraCounters.get(camera.deviceId);
-            // Counted before the password is checked, so parallel guesses check no more than the limit.
-            const attempt = this.logins?.begin(
-                source,
-                camera?.auth ? camera.deviceId : undefined,
-                credentials.username,
+        const basicOffered = candidates.some((c) => c.auth?.basic === true);
+        const header = request.headers.authorization;
+        if (header !== undefined && /^Digest\s/i.test(header)) {
+            const credentials = parseDigestAuthorization(header);
+            if (typeof credentials === "object") {
+                return this.login(reply, { path, source, candidates }, credentials.username, (auth) => {
+                    const ha1 = auth.digest?.[credentials.algorithm];
+                    if (!ha1 || credentials.realm !== PUSH_REALM || credentials.uri !== request.url) return "wrong";
+                    const expected = digestResponse({ ...credentials, ha1, method: request.method });
+                    if (!responsesEqual(expected, credentials.response)) return "wrong";
+                    // The response proves the password, so a nonce that is not (or no longer) ours is stale,
+                    // e.g. one from before a gate restart: the camera retries with the new one.
+                    const nonce = this.nonces.use(credentials.nonce, credentials.nc);
+                    return nonce === "fresh" ? "ok" : nonce === "replayed" ? "replayed" : "stale";
+                });
+            }
+            this.counters.unauthorized++;
+            this.options.log.warn(
+                { path, source, reason: credentials },
+                "camera push with unusable Digest credentials",
             );
-            if (this.logins && !attempt) {
-                this.counters.throttled++;
-                this.options.log.warn({ path, source, deviceId: camera?.deviceId }, "camera push login throttled");
-                this.refuse(reply, camera ?? candidates[0], 429, "too many failed logins; try again later");
-                return "answered";
-            }
-            if (!camera?.auth || !counters) {
-                attempt?.failed();
-                this.counters.unauthorized++;
-                this.options.log.warn(
-                    { path, source, username: credentials.username.slice(0, 64) },
-                    "camera push with an unknown username",
-                );
-                this.refuse(reply, candidates[0], 401, "unknown username or wrong password");
-                return "answered";
-            }
-            counters.requests++;
-            if (!(await this.passwordOk(camera.auth, credentials.password))) {
-                attempt?.failed();
-                counters.unauthorized++;
-                this.options.log.warn({ deviceId: camera.deviceId, path, source }, "camera push with a wrong password");
-                this.refuse(reply, camera, 401, "unknown username or wrong password");
-                return "answered";
-            }
-            if (camera.allow && camera.allow.length > 0 && !camera.allow.some((a) => normaliseAddress(a) === source)) {
-                attempt?.failed();
-                counters.unauthorized++;
-                this.options.log.warn(
-                    { deviceId: camera.deviceId, path, source },
-                    "camera push from an address not allowed",
-                );
-                this.refuse(reply, camera, 403, `address ${source} is not allowed`);
-                return "answered";
-            }
-            attempt?.succeeded();
-            return camera;
+            this.refuse(reply, candidates[0], 401, credentials, { basic: basicOffered });
+            return "answered";
+        }
+        const credentials = parseBasic(header);
+        if (typeof credentials === "object") {
+            return this.login(reply, { path, source, candidates }, credentials.username, async (auth) => {
+                // A camera left on Digest never has its password checked in clear.
+                if (auth.basic !== true) return "wrong";
+                return (await this.passwordOk(auth, credentials.password)) ? "ok" : "wrong";
+            });
         }
         const camera = candidates.find((c) => !c.auth && c.allow?.some((a) => normaliseAddress(a) === source));
         if (camera) {
@@ -325,16 +339,91 @@ export class HttpPushReceiver {
             if (counters) counters.requests++;
             return camera;
         }
-        if (credentials === "malformed" || candidates.some((c) => c.auth)) {
+        if (header !== undefined || candidates.some((c) => c.auth)) {
             this.counters.unauthorized++;
             this.options.log.warn({ path, source }, "camera push without valid credentials");
-            this.refuse(reply, candidates[0], 401, "credentials required");
+            this.refuse(reply, candidates[0], 401, "credentials required", { basic: basicOffered });
         } else {
             this.counters.forbidden++;
             this.options.log.warn({ path, source }, "camera push from an address no camera allows");
             this.refuse(reply, candidates[0], 403, `address ${source} is not allowed`);
         }
         return "answered";
+    }
+
+    /**
+     * A login as `username` by either scheme: counted in the limiter before `verify` runs (so parallel
+     * guesses check no more than the limit), then the camera's `allow` list. `verify` says "stale" when
+     * the credentials were right but the Digest nonce is not current: the place is given back, and the
+     * camera is told to retry with a new nonce.
+     */
+    private async login(
+        reply: FastifyReply,
+        where: { path: string; source: string; candidates: readonly PushCameraBinding[] },
+        username: string,
+        verify: (auth: DeviceCredentials) => Promise<LoginVerdict> | LoginVerdict,
+    ): Promise<PushCameraBinding | "answered"> {
+        const { path, source, candidates } = where;
+        const camera = candidates.find((c) => c.auth?.username === username);
+        const counters = camera && this.cameraCounters.get(camera.deviceId);
+        const attempt: LoginAttempt | undefined = this.logins?.begin(
+            source,
+            camera?.auth ? camera.deviceId : undefined,
+            username,
+        );
+        if (this.logins && !attempt) {
+            this.counters.throttled++;
+            this.options.log.warn({ path, source, deviceId: camera?.deviceId }, "camera push login throttled");
+            this.refuse(reply, camera ?? candidates[0], 429, "too many failed logins; try again later");
+            return "answered";
+        }
+        const basic = candidates.some((c) => c.auth?.basic === true);
+        if (!camera?.auth || !counters) {
+            attempt?.failed();
+            this.counters.unauthorized++;
+            this.options.log.warn(
+                { path, source, username: username.slice(0, 64) },
+                "camera push with an unknown username",
+            );
+            this.refuse(reply, candidates[0], 401, "unknown username or wrong password", { basic });
+            return "answered";
+        }
+        counters.requests++;
+        const verdict = await verify(camera.auth);
+        if (verdict === "stale") {
+            attempt?.succeeded();
+            counters.unauthorized++;
+            this.refuse(reply, camera, 401, "nonce expired, retry with the new one", { basic, stale: true });
+            return "answered";
+        }
+        if (verdict !== "ok") {
+            attempt?.failed();
+            counters.unauthorized++;
+            this.options.log.warn(
+                { deviceId: camera.deviceId, path, source },
+                verdict === "replayed"
+                    ? "camera push replayed (nonce count seen before)"
+                    : "camera push with a wrong password",
+            );
+            // A replay gets a new nonce like a stale one: a client that reordered its own requests recovers.
+            this.refuse(reply, camera, 401, "unknown username or wrong password", {
+                basic,
+                stale: verdict === "replayed",
+            });
+            return "answered";
+        }
+        if (camera.allow && camera.allow.length > 0 && !camera.allow.some((a) => normaliseAddress(a) === source)) {
+            attempt?.failed();
+            counters.unauthorized++;
+            this.options.log.warn(
+                { deviceId: camera.deviceId, path, source },
+                "camera push from an address not allowed",
+            );
+            this.refuse(reply, camera, 403, `address ${source} is not allowed`);
+            return "answered";
+        }
+        attempt?.succeeded();
+        return camera;
     }
 
     private async passwordOk(auth: { username: string; passwordHash: string }, password: string): Promise<boolean> {
@@ -383,9 +472,14 @@ export class HttpPushReceiver {
         camera: PushCameraBinding | undefined,
         status: number,
         reason: string,
+        challenge: { basic: boolean; stale?: boolean } = { basic: false },
     ): FastifyReply {
         const answer = camera?.model.reply("refused", reason) ?? { contentType: TEXT, body: reason };
-        if (status === 401) reply.header("www-authenticate", 'Basic realm="gate-edge push", charset="UTF-8"');
+        if (status === 401)
+            reply.header(
+                "www-authenticate",
+                challenges(this.nonces.issue(), challenge.stale === true, challenge.basic),
+            );
         if (status === 429 && this.options.loginRateLimit)
             reply.header("retry-after", String(Math.ceil(this.options.loginRateLimit.windowMinutes * 60)));
         // A refused request's body may still be on its way (an upload of megabytes); closing is cheaper than reading it.
