@@ -1,9 +1,24 @@
 /** The validated, frozen configuration of one gate. Mirrors config/gate.schema.json with defaults applied. */
 
+import type { ModelOptions } from "../../devices/types.ts";
+
 export interface DeviceCredentials {
     username: string;
     /** `hmac$<hex>` under a key made at start (sealPassword); the plain password never outlives loading. */
     passwordHash: string;
+    /** Push cameras: Basic is accepted besides Digest (config `auth.basic`). */
+    basic?: boolean;
+    /**
+     * Push cameras: Digest HA1 per algorithm for the receiver's realm, a password equivalent there. A
+     * non-enumerable property, like `login`, so nothing that walks the config carries it.
+     */
+    readonly digest?: DigestSecrets;
+}
+
+/** HA1 = H(username:realm:password) of the push receiver's realm, per Digest algorithm (hex). */
+export interface DigestSecrets {
+    readonly MD5: string;
+    readonly "SHA-256": string;
 }
 
 export type DeviceAddress =
@@ -17,6 +32,8 @@ export type DeviceAddress =
       }
     | { transport: "tcp"; host: string; port: number }
     | { transport: "mqtt"; topic: string }
+    /** Devices that dial in to gate-edge (GPS e-locks): one listener, many devices named inside their frames. */
+    | { transport: "tcp-listen"; host: string; port: number; maxConnections: number; idleTimeoutMs: number }
     /** An ONVIF camera's device service. */
     | { transport: "onvif"; host: string; port: number; snapshot: boolean }
     /** A camera that pushes to the receiver; `allow` lists source addresses for cameras without credentials. */
@@ -27,13 +44,13 @@ export type DeviceAddress =
           lanePrefix: string;
           securityMode: "None" | "Sign" | "SignAndEncrypt";
           securityPolicy?: string;
+          /** Trust the PLC's certificate when first seen (else a technician trusts it with doctor --trust-plc). */
+          trustOnFirstUse: boolean;
           commandTimeoutMs: number;
           heartbeatMs: number;
       };
 
 /** Credentials gate-edge presents to a device (ONVIF camera, PLC). Kept in memory only, never logged. */
-    /** Devices that dial in to gate-edge (GPS e-locks): one listener, many devices named inside their frames. */
-    | { transport: "tcp-listen"; host: string; port: number; maxConnections: number; idleTimeoutMs: number }
 export interface DeviceLogin {
     username: string;
     password: string;
@@ -56,6 +73,8 @@ export interface DeviceConfig {
     /** Non-enumerable: a keyed fingerprint of the device's credentials, so a reload sees a changed password. */
     readonly authFingerprint?: string;
     pollIntervalMs?: number;
+    /** The device's settings that change how its model reads it (e.g. `checksum: false`), as checked against the model. */
+    options?: ModelOptions;
 }
 
 export interface LaneConfig {
