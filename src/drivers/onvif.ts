@@ -302,7 +302,9 @@ export class OnvifCameraDriver {
             );
             signal.addEventListener("abort", onAbort, { once: true });
             try {
-                call((err, _data, xml) => finish(err ?? null, xml));
+                // The library words a fault as "ONVIF SOAP Fault: <reason>" and drops its Code and Subcode
+                // (ter:NotAuthorized); the fault is read from the raw answer instead.
+                call((err, _data, xml) => finish(err ? (libraryFault(xml) ?? err) : null, xml));
             } catch (err) {
                 finish(err);
             }
@@ -534,14 +536,7 @@ export class OnvifCameraDriver {
             );
         }
         const fault = childNamed(soapBody, "Fault");
-        if (fault) {
-            const codes = descendantsNamed(fault, "Value").map((v) => v.text.trim());
-            const reason =
-                descendantNamed(fault, "Text")?.text.trim() ?? descendantNamed(fault, "faultstring")?.text.trim() ?? "";
-            const detail = `SOAP fault ${codes.join("/")}${reason ? `: ${reason}` : ""}`.slice(0, 300);
-            const auth = res.status === 401 || codes.some((c) => /NotAuthorized|FailedAuthentication/i.test(c));
-            throw new GateError(auth ? "DEVICE_AUTH" : "DEVICE_PROTOCOL", detail);
-        }
+        if (fault) throw faultError(parseSoapFault(fault), res.status);
         if (res.status === 401) throw new GateError("DEVICE_AUTH", "HTTP 401");
         if (res.status < 200 || res.status >= 300) throw new GateError("DEVICE_PROTOCOL", `HTTP ${res.status}`);
         const first = soapBody.children[0];
@@ -665,6 +660,47 @@ function classify(err: unknown): Failure {
         return { status: "degraded", reason: `camera refused the credentials (${message})`, reconnect: true };
     }
     return { status: "degraded", reason: `camera answered wrongly: ${message.slice(0, 200)}`, reconnect: true };
+}
+
+export interface SoapFault {
+    /** s:Sender, s:Receiver (SOAP 1.2 Code/Value) or the SOAP 1.1 faultcode. */
+    code: string;
+    /** SOAP 1.2 Subcode/Value chain, outermost first (e.g. ter:NotAuthorized). */
+    subcodes: string[];
+    /** The first Reason/Text (SOAP 1.2) or faultstring (SOAP 1.1). */
+    reason: string;
+}
+
+/** Code, Subcode chain and Reason of a SOAP 1.2 Fault (SOAP 1.1 faultcode/faultstring too). */
+export function parseSoapFault(fault: XmlElement): SoapFault {
+    const code = childNamed(fault, "Code");
+    const subcodes: string[] = [];
+    for (let sub = code ? childNamed(code, "Subcode") : undefined; sub; sub = childNamed(sub, "Subcode")) {
+        const value = childNamed(sub, "Value")?.text.trim();
+        if (value) subcodes.push(value);
+    }
+    const reasonEl = childNamed(fault, "Reason");
+    const reason = reasonEl ? childNamed(reasonEl, "Text")?.text : childNamed(fault, "faultstring")?.text;
+    return {
+        code: (code ? childNamed(code, "Value")?.text : childNamed(fault, "faultcode")?.text)?.trim() ?? "",
+        subcodes,
+        reason: reason?.trim() ?? "",
+    };
+}
+
+/** The GateError for a fault: DEVICE_AUTH when the subcode (or HTTP 401) says the token was refused. */
+function faultError(fault: SoapFault, httpStatus: number): GateError {
+    const codes = [fault.code, ...fault.subcodes].filter((c) => c !== "");
+    const detail = `SOAP fault ${codes.join("/")}${fault.reason ? `: ${fault.reason}` : ""}`.slice(0, 300);
+    const auth = httpStatus === 401 || codes.some((c) => /NotAuthorized|FailedAuthentication/i.test(c));
+    return new GateError(auth ? "DEVICE_AUTH" : "DEVICE_PROTOCOL", detail);
+}
+
+/** The fault in a raw answer the onvif library reported as an error, if it is one. */
+function libraryFault(xml: string | undefined): GateError | undefined {
+    const fault = xml ? bodyOf(xml)?.children.find((c) => c.local === "Fault") : undefined;
+    // The library keeps no HTTP status with the XML; the subcode decides.
+    return fault ? faultError(parseSoapFault(fault), 0) : undefined;
 }
 
 /** Local ms epoch of a TerminationTime, measured against the answer's CurrentTime when it has one. */

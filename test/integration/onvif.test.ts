@@ -3,15 +3,18 @@
  * library): connect, subscribe, plate events with exact text and a snapshot, wrong credentials, a camera
  * reboot mid-stream, stop() during a long poll, and a broken server.
  */
-import { createServer, type Server } from "node:http";
+import { createHash, randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { createServer, request, type Server } from "node:http";
 import onvif from "onvif";
 import { afterEach, describe, expect, it } from "vitest";
+import { childNamed, parseXml } from "../../devices/lib/xml.ts";
 import { definition } from "../../devices/onvif-anpr.ts";
 import { runSimulateCommand } from "../../simulators/cli.ts";
 import { OnvifCameraSimulator, SNAPSHOT_JPEG } from "../../simulators/onvif-camera.ts";
 import { Backoff } from "../../src/drivers/backoff.ts";
 import type { OnvifDriverContext } from "../../src/drivers/driver.ts";
-import { OnvifCameraDriver, type OnvifCameraDriverOptions } from "../../src/drivers/onvif.ts";
+import { OnvifCameraDriver, type OnvifCameraDriverOptions, parseSoapFault } from "../../src/drivers/onvif.ts";
 import { eventually } from "../helpers/gate.ts";
 import { testLog } from "../helpers/tmp.ts";
 
@@ -355,5 +358,230 @@ describe("OnvifCameraDriver against a broken server", () => {
         await eventually(() => requests >= 3 || undefined, 10_000, "retries");
         expect(rec.statuses.some((s) => s.status === "online")).toBe(false);
         await d.stop();
+    });
+});
+
+const SOAP12 = "http://www.w3.org/2003/05/soap-envelope";
+
+/** A WS-UsernameToken PasswordDigest header, as a client makes it (nonce and Created given). */
+function usernameToken(password: string, nonce: Buffer, created: string): string {
+    const digest = createHash("sha1")
+        .update(Buffer.concat([nonce, Buffer.from(created), Buffer.from(password)]))
+        .digest("base64");
+    return (
+        '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" ' +
+        'xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><wsse:UsernameToken>' +
+        "<wsse:Username>admin</wsse:Username>" +
+        `<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">${digest}</wsse:Password>` +
+        `<wsse:Nonce>${nonce.toString("base64")}</wsse:Nonce><wsu:Created>${created}</wsu:Created></wsse:UsernameToken></wsse:Security>`
+    );
+}
+
+/** One SOAP 1.2 POST over a fresh connection; the raw status, headers and body. */
+function post(port: number, path: string, body: string, header = "") {
+    const xml =
+        `<s:Envelope xmlns:s="${SOAP12}" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" ` +
+        `xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema">` +
+        `<s:Header>${header}</s:Header><s:Body>${body}</s:Body></s:Envelope>`;
+    return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>(
+        (resolve, reject) => {
+            const req = request(
+                {
+                    host: "127.0.0.1",
+                    port,
+                    path,
+                    method: "POST",
+                    agent: false,
+                    headers: { "content-type": "application/soap+xml" },
+                },
+                (res) => {
+                    let text = "";
+                    res.on("data", (chunk: Buffer) => {
+                        text += chunk.toString();
+                    });
+                    res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+                },
+            );
+            req.on("error", reject);
+            req.end(xml);
+        },
+    );
+}
+
+describe("OnvifCameraSimulator as the field's clients expect a camera", () => {
+    it("answers with Content-Length, never chunked (libonvif reads bodies by Content-Length)", async () => {
+        const sim = await camera();
+        const res = await post(sim.port, "/onvif/device_service", "<tds:GetSystemDateAndTime/>");
+        expect(res.status).toBe(200);
+        expect(res.headers["transfer-encoding"]).toBeUndefined();
+        expect(Number(res.headers["content-length"])).toBe(Buffer.byteLength(res.body));
+    });
+
+    it("answers a WS-Discovery Probe, multicast on its interface and unicast, with a ProbeMatch carrying its XAddrs", async () => {
+        const sim = await camera({ discovery: { port: 0 } });
+        const client = createSocket("udp4");
+        cleanups.push(() => new Promise<void>((resolve) => client.close(() => resolve())));
+        const answers: string[] = [];
+        client.on("message", (message) => answers.push(message.toString()));
+        await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+        client.setMulticastInterface("127.0.0.1");
+        const probe = (messageId: string) =>
+            `<s:Envelope xmlns:s="${SOAP12}" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header>` +
+            `<a:MessageID>${messageId}</a:MessageID></s:Header><s:Body><Probe xmlns="http://schemas.xmlsoap.org/ws/2005/04/discovery">` +
+            '<d:Types xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:dp0="http://www.onvif.org/ver10/network/wsdl">dp0:NetworkVideoTransmitter</d:Types>' +
+            "</Probe></s:Body></s:Envelope>";
+        client.send(probe("uuid:multicast-1"), sim.discoveryPort, "239.255.255.250");
+        await eventually(() => answers.find((a) => a.includes("uuid:multicast-1")), 10_000, "multicast ProbeMatch");
+        client.send(probe("uuid:unicast-1"), sim.discoveryPort, "127.0.0.1");
+        const unicast = await eventually(() => answers.find((a) => a.includes("uuid:unicast-1")), 10_000, "unicast");
+        const parsed = parseXml(unicast);
+        expect(parsed.ok).toBe(true);
+        expect(unicast).toContain(`<d:XAddrs>${sim.deviceUrl}</d:XAddrs>`);
+        expect(unicast).toContain("<a:RelatesTo>uuid:unicast-1</a:RelatesTo>");
+        expect(unicast).toContain("onvif://www.onvif.org/name/gate-edge");
+    });
+
+    it("accepts a nonce reused within the token's validity, and refuses a stale Created or a token replayed after it", async () => {
+        let now = Date.now();
+        const sim = await camera({ now: () => now, replayCacheSize: 8 });
+        const call = (header: string) => post(sim.port, "/onvif/device_service", "<tds:GetDeviceInformation/>", header);
+        const nonce = randomBytes(20);
+        // libonvif: one nonce for every call in the same second, byte-identical tokens within one millisecond.
+        const created = new Date(now).toISOString();
+        const token = usernameToken("secret", nonce, created);
+        expect((await call(token)).status).toBe(200);
+        expect((await call(token)).status).toBe(200);
+        expect((await call(usernameToken("secret", nonce, new Date(now + 1).toISOString()))).status).toBe(200);
+        // A Created off the camera clock by more than 5 min is refused, whatever the nonce.
+        const stale = await call(usernameToken("secret", randomBytes(20), new Date(now - 6 * 60_000).toISOString()));
+        expect(stale.status).toBe(400);
+        expect(stale.body).toContain("ter:NotAuthorized");
+        // A token created 4 min ahead of the camera is inside the skew window for 9 min; its reuse ends 5 min
+        // after its first use.
+        const ahead = usernameToken("secret", randomBytes(20), new Date(now + 4 * 60_000).toISOString());
+        expect((await call(ahead)).status).toBe(200);
+        now += 5 * 60_000 + 30_000;
+        const replayed = await call(ahead);
+        expect(replayed.status).toBe(400);
+        expect(replayed.body).toContain("token replayed after its validity");
+        // Bounded memory: 20 fresh tokens, never more than replayCacheSize remembered.
+        for (let i = 0; i < 20; i++) {
+            expect((await call(usernameToken("secret", randomBytes(20), new Date(now).toISOString()))).status).toBe(
+                200,
+            );
+        }
+        expect(sim.replayCacheEntries).toBe(8);
+    });
+
+    it("answers GetStreamUri with an rtsp:// URI to the onvif package, as its capabilities advertise RTSP", async () => {
+        const sim = await camera();
+        const cam = new onvif.Cam({
+            hostname: "127.0.0.1",
+            port: sim.port,
+            username: "admin",
+            password: "secret",
+            autoconnect: false,
+        });
+        await new Promise<void>((resolve, reject) => cam.connect((err) => (err ? reject(err) : resolve())));
+        const uri = await new Promise<string>((resolve, reject) =>
+            cam.getStreamUri({ protocol: "RTSP", profileToken: "Profile_2" }, (err, stream) =>
+                err ? reject(err) : resolve(stream?.uri ?? ""),
+            ),
+        );
+        expect(uri).toBe("rtsp://127.0.0.1:554/onvif/media?profile=Profile_2");
+    });
+});
+
+describe("OnvifCameraDriver tolerates cameras' variations", () => {
+    let server: Server | undefined;
+    afterEach(async () => {
+        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        server = undefined;
+    });
+
+    it("reads chunked answers as well as Content-Length ones", async () => {
+        const sim = await camera({ chunkedReplies: true });
+        const chunked: string[] = [];
+        sim.on("request", (action) => chunked.push(action));
+        const rec = recorder();
+        await driver(sim.port, rec).start();
+        await eventually(() => rec.lastStatus() === "online", 10_000, "online");
+        sim.plate({ text: "29C12345", likelihood: 0.9 });
+        await eventually(() => rec.notifications.length === 1 || undefined, 10_000, "plate");
+        const raw = await post(sim.port, "/onvif/device_service", "<tds:GetSystemDateAndTime/>");
+        expect(raw.headers["transfer-encoding"]).toBe("chunked");
+    });
+
+    it("goes online and gets plates from a camera whose clock is 2 hours off, its tokens made in the camera's time", async () => {
+        for (const offset of [2 * 3_600_000, -2 * 3_600_000]) {
+            const sim = await camera({ clockOffsetMs: offset });
+            const rec = recorder();
+            await driver(sim.port, rec).start();
+            await eventually(() => rec.lastStatus() === "online", 10_000, `online (${offset})`);
+            sim.plate({ text: "15R00123", likelihood: 0.9 });
+            await eventually(() => rec.notifications.length === 1 || undefined, 10_000, "plate");
+            expect(sim.authFailures).toBe(0);
+        }
+    });
+
+    it("reads a SOAP 1.2 fault's Code, Subcode and Reason: ter:NotAuthorized is a credentials problem", async () => {
+        const sim = await camera();
+        // Answers the camera's clock, then refuses every authenticated call with a SOAP 1.2 fault whose
+        // Reason says nothing of authorisation: only the Subcode tells.
+        server = createServer((req, res) => {
+            let body = "";
+            req.on("data", (chunk: Buffer) => {
+                body += chunk.toString();
+            });
+            req.on("end", () => {
+                if (body.includes("GetSystemDateAndTime")) {
+                    void post(sim.port, "/onvif/device_service", "<tds:GetSystemDateAndTime/>").then((answer) =>
+                        res.writeHead(200, { "content-type": "application/soap+xml" }).end(answer.body),
+                    );
+                    return;
+                }
+                res.writeHead(400, { "content-type": "application/soap+xml" }).end(
+                    `<env:Envelope xmlns:env="${SOAP12}" xmlns:ter="http://www.onvif.org/ver10/error"><env:Body><env:Fault>` +
+                        "<env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>ter:NotAuthorized</env:Value></env:Subcode></env:Code>" +
+                        '<env:Reason><env:Text xml:lang="en">Invalid login</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>',
+                );
+            });
+        });
+        await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+        const address = server.address();
+        const rec = recorder();
+        await driver(typeof address === "object" && address ? address.port : 0, rec).start();
+        const degraded = await eventually(() => rec.statuses.find((s) => s.status === "degraded"), 10_000, "degraded");
+        expect(degraded.reason).toMatch(/^camera refused the credentials \(/);
+        expect(degraded.reason).toContain("SOAP fault env:Sender/ter:NotAuthorized: Invalid login");
+    });
+
+    it("parseSoapFault: nested Subcodes, the first Reason text, and SOAP 1.1 faultcode/faultstring", () => {
+        const fault = (xml: string) => {
+            const parsed = parseXml(xml);
+            if (!parsed.ok) throw new Error(parsed.reason);
+            const body = childNamed(parsed.root, "Body");
+            const element = body && childNamed(body, "Fault");
+            if (!element) throw new Error("no Fault");
+            return parseSoapFault(element);
+        };
+        expect(
+            fault(
+                `<s:Envelope xmlns:s="${SOAP12}"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value>` +
+                    "<s:Subcode><s:Value>ter:Action</s:Value><s:Subcode><s:Value>ter:TooManySubscriptions</s:Value></s:Subcode></s:Subcode>" +
+                    '</s:Code><s:Reason><s:Text xml:lang="en">No more pull points</s:Text><s:Text xml:lang="fr">Plus de points</s:Text></s:Reason>' +
+                    "<s:Detail><s:Value>not a code</s:Value></s:Detail></s:Fault></s:Body></s:Envelope>",
+            ),
+        ).toEqual({
+            code: "s:Receiver",
+            subcodes: ["ter:Action", "ter:TooManySubscriptions"],
+            reason: "No more pull points",
+        });
+        expect(
+            fault(
+                '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><e:Fault>' +
+                    "<faultcode>e:Client</faultcode><faultstring>Bad request</faultstring></e:Fault></e:Body></e:Envelope>",
+            ),
+        ).toEqual({ code: "e:Client", subcodes: [], reason: "Bad request" });
     });
 });
