@@ -25,10 +25,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
     DataType,
     DataValue,
+    MessageSecurityMode,
     OPCUACertificateManager,
     OPCUAServer,
+    SecurityPolicy,
+    type ServerSession,
     StatusCodes,
     type UAVariable,
+    UserNameIdentityToken,
     Variant,
     type VariantLike,
 } from "node-opcua";
@@ -48,8 +52,18 @@ type PlcMode = Extract<PlcSignal, { tag: "PLC.Mode" }>["mode"];
 export type LoopName = "entry" | "safety" | "exit";
 
 export interface LanePlcSimulatorOptions {
+    /** Address to listen on, e.g. the one in the gate's endpoint URL. Default 127.0.0.1 (never every interface unasked). */
+    host?: string;
     /** TCP port; 0 picks a free one (read it back from `port` / `endpointUrl`). */
     port: number;
+    /**
+     * "secure": as a Siemens S7-1500 with security on, only SignAndEncrypt with Basic256Sha256 (discovery stays
+     * open without security, as OPC UA requires, so a client can fetch the certificate). Default "none":
+     * security None only.
+     */
+    security?: "none" | "secure";
+    /** The one user allowed to log in; anonymous sessions are refused when given. Default: anonymous only. */
+    user?: { username: string; password: string };
     /** Lane prefixes, e.g. ["L1", "L2"]; each gets the whole tag set under "ns=1;s=<prefix>.<tag>". */
     lanes: readonly string[];
     /** Folder of the server's PKI (own certificate, trusted and rejected client certificates). */
@@ -64,6 +78,15 @@ export interface LanePlcSimulatorOptions {
     rng?: Rng;
     /** Model whose node ids and types are exposed. Default lane-plc-opcua. */
     model?: PlcModel;
+}
+
+/** A session a client holds on the PLC, as the PLC's diagnostics show it. */
+export interface PlcSessionInfo {
+    securityMode: string;
+    /** e.g. "Basic256Sha256". */
+    securityPolicy: string;
+    /** The user name it logged in with; undefined for anonymous. */
+    user: string | undefined;
 }
 
 /** What one lane shows right now, tag by tag (values as written on the wire), plus PLC-internal flags. */
@@ -123,6 +146,7 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
     private server: OPCUAServer | undefined;
     private certificateManager: OPCUACertificateManager | undefined;
     private readonly lanes = new Map<string, Lane>();
+    private readonly activeSessions = new Map<ServerSession, PlcSessionInfo>();
     private tick: NodeJS.Timeout | undefined;
     private heartbeat: NodeJS.Timeout | undefined;
     private actualPort = 0;
@@ -154,9 +178,19 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
         return this.actualPort;
     }
 
-    /** opc.tcp URL on loopback; the server listens on every interface. */
+    get host(): string {
+        return this.options.host ?? "127.0.0.1";
+    }
+
+    /** opc.tcp URL on the address the server listens on. */
     get endpointUrl(): string {
-        return `opc.tcp://127.0.0.1:${this.actualPort}${RESOURCE_PATH}`;
+        const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+        return `opc.tcp://${host}:${this.actualPort}${RESOURCE_PATH}`;
+    }
+
+    /** The sessions clients hold now (activated, not yet closed). */
+    sessions(): PlcSessionInfo[] {
+        return [...this.activeSessions.values()];
     }
 
     /** The server is up (false between the two halves of restart()). */
@@ -180,6 +214,10 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
         }
         if (!Number.isInteger(port) || port < 0 || port > 65_535) {
             throw new GateError("SIMULATOR_USAGE", `port must be 0-65535, got ${port}`);
+        }
+        const { user } = this.options;
+        if (user !== undefined && (user.username === "" || user.password === "")) {
+            throw new GateError("SIMULATOR_USAGE", "user needs a username and a password");
         }
         const now = Date.now();
         for (const prefix of lanes) this.lanes.set(prefix, this.initialLane(prefix, now));
@@ -211,6 +249,7 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
         clearInterval(this.heartbeat);
         const server = this.server;
         this.server = undefined;
+        this.activeSessions.clear();
         if (server) await server.shutdown(0);
         await this.certificateManager?.dispose();
         this.certificateManager = undefined;
@@ -225,6 +264,7 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
         const server = this.server;
         if (!server) throw new GateError("SIMULATOR_USAGE", "restart() needs a started simulator");
         this.server = undefined;
+        this.activeSessions.clear();
         await server.shutdown(0);
         this.emit("server", "down", this.endpointUrl);
         await sleep(downMs);
@@ -541,9 +581,23 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
     // OPC UA server
 
     private async serve(port: number): Promise<void> {
+        const secure = this.options.security === "secure";
+        const { user } = this.options;
         const server = new OPCUAServer({
+            host: this.host,
+            // Advertised in the endpoints: without it node-opcua names the machine, which a client may not resolve.
+            ...(!isAnyAddress(this.host) && { hostname: this.host }),
             port,
             resourcePath: RESOURCE_PATH,
+            securityModes: [secure ? MessageSecurityMode.SignAndEncrypt : MessageSecurityMode.None],
+            securityPolicies: [secure ? SecurityPolicy.Basic256Sha256 : SecurityPolicy.None],
+            allowAnonymous: user === undefined,
+            ...(user !== undefined && {
+                userManager: {
+                    isValidUser: (username: string, password: string) =>
+                        username === user.username && password === user.password,
+                },
+            }),
             serverCertificateManager: this.certificateManager,
             buildInfo: { productName: "gate-edge lane PLC simulator", buildNumber: "1", buildDate: new Date() },
             // A PLC answers a handful of clients; a stuck test client must not be able to exhaust it.
@@ -584,11 +638,24 @@ export class LanePlcSimulator extends EventEmitter<LanePlcSimulatorEvents> {
                 lane.variables.set(tag, variable);
             }
         }
+        server.on("session_activated", (session, token) => {
+            const channel = session.channel;
+            this.activeSessions.set(session, {
+                securityMode: channel ? MessageSecurityMode[channel.securityMode] : "unknown",
+                securityPolicy: channel?.securityPolicy.split("#")[1] ?? "unknown",
+                user: token instanceof UserNameIdentityToken ? (token.userName ?? undefined) : undefined,
+            });
+        });
+        server.on("session_closed", (session) => this.activeSessions.delete(session));
         await server.start();
         this.actualPort = server.endpoints[0]?.port ?? port;
         this.server = server;
         this.emit("server", "up", this.endpointUrl);
     }
+}
+
+function isAnyAddress(host: string): boolean {
+    return host === "0.0.0.0" || host === "::";
 }
 
 const LOOP_TAGS: Record<LoopName, PlcTag> = {

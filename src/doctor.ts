@@ -1,20 +1,24 @@
 import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import {
     accessSync,
     constants,
     existsSync,
+    mkdtempSync,
     readdirSync,
     readFileSync,
     realpathSync,
+    rmSync,
     statfsSync,
     statSync,
 } from "node:fs";
 import { createConnection, createServer } from "node:net";
-import { userInfo } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { gateListeners, loadConfig } from "./config/load.ts";
 import type { DeviceConfig, GateConfig } from "./config/types.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
+import { certificateThumbprint, plcPkiFolder, plcPkiPaths } from "./drivers/opcuaPki.ts";
 import { checkDatabaseFile, gateHolding } from "./store/backup.ts";
 import { SCHEMA_VERSION } from "./store/migrations.ts";
 import { CentralClient } from "./sync/client.ts";
@@ -119,6 +123,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     results.push(...checkSerialPorts(config, options.serialByIdDir ?? "/dev/serial/by-id"));
     results.push(...(await checkPorts(config, running)));
     results.push(...(await checkDevices(config, running, timeoutMs)));
+    results.push(...(await checkPlcTrust(config, timeoutMs)));
     results.push(await checkCentral(config, env, timeoutMs));
     results.push(await checkClock(options.timedatectl ?? timedatectl));
     results.push(...checkDatabase(config));
@@ -411,6 +416,157 @@ async function checkDevices(
         }
     }
     return results;
+}
+
+/** PLCs reached with message security: their certificates must be trusted both ways. */
+function securePlcs(config: GateConfig) {
+    return config.lanes.flatMap((lane) =>
+        lane.devices.flatMap((device) =>
+            device.address.transport === "opcua" && device.address.securityMode !== "None"
+                ? [
+                      {
+                          device,
+                          address: device.address,
+                          pki: plcPkiPaths(plcPkiFolder(config.storage.pkiFolder, device.id)),
+                      },
+                  ]
+                : [],
+        ),
+    );
+}
+
+function describeCertificate(certificate: X509Certificate): string {
+    const commonName = /CN=([^\n,]+)/.exec(certificate.subject)?.[1] ?? certificate.subject.replaceAll("\n", ", ");
+    return `thumbprint ${certificateThumbprint(certificate.raw)} ("${commonName}", valid until ${new Date(certificate.validTo).toISOString().slice(0, 10)})`;
+}
+
+/** Thumbprints of the PLC certificates in a trusted/certs folder. */
+function trustedThumbprints(folder: string): Set<string> {
+    if (!existsSync(folder)) return new Set();
+    const thumbprints = new Set<string>();
+    for (const name of readdirSync(folder)) {
+        try {
+            thumbprints.add(certificateThumbprint(new X509Certificate(readFileSync(join(folder, name))).raw));
+        } catch {
+            // not a certificate (a lock file, an editor's backup): nothing to trust in it
+        }
+    }
+    return thumbprints;
+}
+
+/**
+ * The PLC's certificate as its endpoints announce it. Discovery needs no security (OPC UA Part 4), so this
+ * works against a PLC that allows only SignAndEncrypt. The probing client's own certificate goes to a
+ * scratch folder: the check must not write into the gate's PKI.
+ */
+async function fetchPlcCertificate(endpointUrl: string, timeoutMs: number): Promise<X509Certificate> {
+    const { OPCUAClient, OPCUACertificateManager } = await import("node-opcua");
+    const scratch = mkdtempSync(join(tmpdir(), "gate-edge-doctor-pki-"));
+    const certificateManager = new OPCUACertificateManager({ rootFolder: scratch });
+    const client = OPCUAClient.create({
+        applicationName: "gate-edge doctor",
+        endpointMustExist: false,
+        clientCertificateManager: certificateManager,
+        connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+        const endpoints = await Promise.race([
+            client.connect(endpointUrl).then(() => client.getEndpoints()),
+            new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+            }),
+        ]);
+        const der = endpoints.find((endpoint) => endpoint.serverCertificate?.length)?.serverCertificate;
+        if (!der) throw new Error("the PLC announces no certificate");
+        return new X509Certificate(der);
+    } finally {
+        clearTimeout(timer);
+        await client.disconnect().catch(() => undefined);
+        await certificateManager.dispose();
+        rmSync(scratch, { recursive: true, force: true });
+    }
+}
+
+/**
+ * For each PLC with message security: the gate's own certificate (the PLC must trust it) and the PLC's
+ * certificate (the gate must trust it), with the thumbprints a technician compares with the PLC's.
+ */
+export async function checkPlcTrust(config: GateConfig, timeoutMs: number): Promise<CheckResult[]> {
+    const results: CheckResult[] = [];
+    for (const { device, address, pki } of securePlcs(config)) {
+        const own = existsSync(pki.ownCertificate) ? new X509Certificate(readFileSync(pki.ownCertificate)) : undefined;
+        results.push(
+            own
+                ? {
+                      status: "ok",
+                      message: `the gate's certificate for PLC ${device.id} is ${pki.ownCertificate}, ${describeCertificate(own)}: the PLC must trust it (on a Siemens S7-1500: TIA Portal, the OPC UA server's trusted clients)`,
+                  }
+                : {
+                      status: "warn",
+                      message: `the gate has no certificate for PLC ${device.id} yet: it is made at the gate's first connection, as ${pki.ownCertificate}; then the PLC must trust it`,
+                  },
+        );
+        let certificate: X509Certificate;
+        try {
+            certificate = await fetchPlcCertificate(address.endpointUrl, timeoutMs);
+        } catch (err) {
+            results.push({
+                status: "skip",
+                message: `the certificate of PLC ${device.id} cannot be fetched from ${address.endpointUrl} (${errorMessage(err)})`,
+            });
+            continue;
+        }
+        const what = `the certificate of PLC ${device.id}, ${describeCertificate(certificate)},`;
+        if (trustedThumbprints(pki.trusted).has(certificateThumbprint(certificate.raw))) {
+            results.push({ status: "ok", message: `${what} is trusted` });
+        } else if (address.trustOnFirstUse) {
+            results.push({
+                status: "warn",
+                message: `${what} will be trusted at the first connection (plc.trustOnFirstUse)`,
+            });
+        } else {
+            results.push({
+                status: "fail",
+                message: `${what} is not trusted, so the gate refuses to connect: compare the thumbprint with the one the PLC shows, then run gate-edge doctor --trust-plc ${device.id} (or move its file from ${pki.rejected} to ${pki.trusted})`,
+            });
+        }
+    }
+    return results;
+}
+
+/** `doctor --trust-plc DEVICE`: trusts the certificate the PLC presents now, and says which one. */
+export async function trustPlcCertificate(
+    config: GateConfig,
+    deviceId: string,
+    timeoutMs: number,
+): Promise<CheckResult> {
+    const plc = securePlcs(config).find((candidate) => candidate.device.id === deviceId);
+    if (!plc) {
+        return {
+            status: "fail",
+            message: `${deviceId} is no PLC with message security in this configuration (a PLC with plc.securityMode None needs no certificate)`,
+        };
+    }
+    let certificate: X509Certificate;
+    try {
+        certificate = await fetchPlcCertificate(plc.address.endpointUrl, timeoutMs);
+    } catch (err) {
+        return { status: "fail", message: `PLC ${deviceId} at ${plc.address.endpointUrl}: ${errorMessage(err)}` };
+    }
+    const { OPCUACertificateManager } = await import("node-opcua");
+    const manager = new OPCUACertificateManager({ rootFolder: plcPkiFolder(config.storage.pkiFolder, deviceId) });
+    try {
+        await manager.initialize();
+        // Moves it out of rejected/ too, where the gate put it when it refused it.
+        await manager.trustCertificate(certificate.raw);
+    } finally {
+        await manager.dispose();
+    }
+    return {
+        status: "ok",
+        message: `the certificate of PLC ${deviceId}, ${describeCertificate(certificate)}, is now trusted (${plc.pki.trusted}); the gate connects at its next retry`,
+    };
 }
 
 async function checkCentral(config: GateConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CheckResult> {

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { getModel } from "../devices/index.ts";
@@ -17,6 +16,7 @@ import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts"
 import type { ExternalMqttIngest } from "./drivers/mqtt.ts";
 import type { OnvifCameraDriver } from "./drivers/onvif.ts";
 import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
+import { plcPkiFolder } from "./drivers/opcuaPki.ts";
 import { SerialDriver } from "./drivers/serial.ts";
 import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { TcpListenDriver } from "./drivers/tcpListen.ts";
@@ -960,9 +960,9 @@ export class Gate {
                     model,
                     securityMode: address.securityMode,
                     ...(address.securityPolicy !== undefined && { securityPolicy: address.securityPolicy }),
+                    trustOnFirstUse: address.trustOnFirstUse,
                     ...(device.login && { username: device.login.username, password: device.login.password }),
-                    // One folder per PLC: two drivers creating their first certificate in one folder could collide.
-                    pkiFolder: join(config.storage.pkiFolder, device.id),
+                    pkiFolder: plcPkiFolder(config.storage.pkiFolder, device.id),
                     heartbeatMs: address.heartbeatMs,
                     commandTimeoutMs: address.commandTimeoutMs,
                 },

@@ -201,6 +201,7 @@ function parseOpcUaAddress(
         lanePrefix: plc.lanePrefix,
         securityMode: plc.securityMode,
         ...(plc.securityPolicy !== undefined && { securityPolicy: plc.securityPolicy }),
+        trustOnFirstUse: plc.trustOnFirstUse,
         commandTimeoutMs: plc.commandTimeoutMs,
         heartbeatMs: plc.heartbeatMs,
     };
@@ -221,6 +222,7 @@ interface RawDevice {
         lanePrefix: string;
         securityMode: "None" | "Sign" | "SignAndEncrypt";
         securityPolicy?: string;
+        trustOnFirstUse: boolean;
         commandTimeoutMs: number;
         heartbeatMs: number;
     };

@@ -35,6 +35,7 @@ import type { PlcModel, PlcSignal, PlcTag } from "../../devices/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import { Backoff } from "./backoff.ts";
 import type { PlcDriverContext } from "./driver.ts";
+import { plcPkiPaths, rejectedThumbprints } from "./opcuaPki.ts";
 
 type BarrierState = Extract<PlcSignal, { tag: "Barrier.State" }>["state"];
 type LightColor = keyof PlcModel["lightCodes"];
@@ -53,6 +54,11 @@ export interface OpcUaPlcDriverOptions {
     password?: string;
     /** Folder of the client's PKI (own certificate, trusted and rejected server certificates). */
     pkiFolder: string;
+    /**
+     * Trust the PLC's certificate the first time it is seen. Default false: an unknown certificate is refused
+     * (kept in pkiFolder/rejected) until a technician trusts it (`gate-edge doctor --trust-plc`).
+     */
+    trustOnFirstUse?: boolean;
     /** Period of the Watchdog.Heartbeat write, in ms. Default 1000. */
     heartbeatMs?: number;
     /** How long openBarrier waits for the PLC to report opening/open, in ms. Default 3000. */
@@ -180,8 +186,7 @@ export class OpcUaPlcDriver {
         this.setupBackoff = new Backoff(initialDelay, maxDelay);
         this.certificateManager = new OPCUACertificateManager({
             rootFolder: o.pkiFolder,
-            // The PLC's certificate is trusted on first use; an operator moves it to rejected to distrust it.
-            automaticallyAcceptUnknownCertificate: true,
+            automaticallyAcceptUnknownCertificate: o.trustOnFirstUse === true,
         });
         const client = OPCUAClient.create({
             applicationName: "gate-edge",
@@ -327,7 +332,71 @@ export class OpcUaPlcDriver {
             this.checkHealth("connected");
         } catch (err) {
             if (this.stopping) return;
-            this.retry(`setup failed: ${errorMessage(err)}`);
+            const reason = await this.failureReason(err);
+            if (this.stopping) return;
+            this.retry(reason);
+        }
+    }
+
+    /**
+     * What a technician must do about a failed connect or session, in one line: the PLC's certificate to
+     * trust, the login or the security settings to change. Anything else is passed on as node-opcua said it.
+     */
+    private async failureReason(err: unknown): Promise<string> {
+        const o = this.options;
+        const message = errorMessage(err);
+        const paths = plcPkiPaths(o.pkiFolder);
+        const policy = o.securityPolicy ?? (o.securityMode === "None" ? "None" : "Basic256Sha256");
+        if (/BadCertificateUntrusted|certificate verification failed/i.test(message)) {
+            const waiting = rejectedThumbprints(o.pkiFolder);
+            const which = waiting.length > 0 ? ` (thumbprint ${waiting.join(", ")})` : "";
+            return (
+                `the PLC's certificate${which} is not trusted: compare it with the PLC's own, then run ` +
+                `gate-edge doctor --trust-plc, or move it from ${paths.rejected} to ${paths.trusted}`
+            );
+        }
+        if (/BadUserAccessDenied|BadIdentityTokenRejected|BadIdentityTokenInvalid/.test(message)) {
+            const status = /Bad\w+/.exec(message)?.[0];
+            return o.username === undefined
+                ? `the PLC refused an anonymous session (${status}): set the PLC user in the device's auth`
+                : `the PLC refused the login of user "${o.username}" (${status}): check auth.username and auth.password against the PLC's user`;
+        }
+        const tokenPolicy = /Cannot find (\w+) user token policy/i.exec(message)?.[1];
+        if (tokenPolicy !== undefined) {
+            return tokenPolicy.toUpperCase() === "ANONYMOUS"
+                ? "the PLC requires a user name and password: set the device's auth"
+                : `the PLC accepts no ${tokenPolicy.toLowerCase()} login on the ${o.securityMode} endpoint`;
+        }
+        if (/End point must exist|cannot find endpoint for securityMode/i.test(message)) {
+            const offered = await this.offeredSecurity();
+            return (
+                `the PLC offers no session with security ${o.securityMode}/${policy}` +
+                `${offered ? ` (it offers ${offered})` : ""}: set plc.securityMode and plc.securityPolicy to what it offers`
+            );
+        }
+        if (/BadSecurityChecksFailed|BadCertificate/.test(message)) {
+            return (
+                `the PLC refused the secure channel (${/Bad\w+/.exec(message)?.[0]}): is the gate's certificate ` +
+                `${paths.ownCertificate} trusted on the PLC?`
+            );
+        }
+        return `setup failed: ${message}`;
+    }
+
+    /** The security modes and policies of the PLC's session endpoints, e.g. "SignAndEncrypt/Basic256Sha256". */
+    private async offeredSecurity(): Promise<string | undefined> {
+        try {
+            const endpoints =
+                (await withTimeout(this.client?.getEndpoints() ?? Promise.resolve([]), GRACEFUL_STOP_MS)) ?? [];
+            const offered = endpoints
+                .filter((endpoint) => endpoint.userIdentityTokens?.length)
+                .map(
+                    (endpoint) =>
+                        `${MessageSecurityMode[endpoint.securityMode]}/${endpoint.securityPolicyUri?.split("#")[1]}`,
+                );
+            return offered.length > 0 ? [...new Set(offered)].join(", ") : undefined;
+        } catch {
+            return undefined; // the reason stands without the list
         }
     }
 

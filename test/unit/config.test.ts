@@ -158,6 +158,7 @@ lanes:
             endpointUrl: "opc.tcp://10.0.0.9:4840/UA/GatePLC",
             lanePrefix: "L1",
             securityMode: "None",
+            trustOnFirstUse: false,
             commandTimeoutMs: 3000,
             heartbeatMs: 1000,
         });
