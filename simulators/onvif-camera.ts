@@ -2,7 +2,9 @@
  * An ONVIF licence-plate camera on a real HTTP port (domain.md §5.1, §5.5, §7.1, §9): device, media and
  * event services over SOAP 1.2, WS-UsernameToken on every call but GetSystemDateAndTime, PullPoint
  * subscriptions with a dynamic URL each, a real long poll, Renew/Unsubscribe/expiry, and a JPEG
- * snapshot behind HTTP Digest (or Basic) auth.
+ * snapshot behind HTTP Digest (or Basic) auth. As field clients (libonvif's onvif-util) need: WS-Discovery
+ * ProbeMatch on UDP 3702 when asked, every answer with Content-Length, a UsernameToken reusable within its
+ * validity, and an rtsp:// stream URI (no RTSP server behind it).
  *
  * Unlike the onvif library's own mock, requests are parsed as XML with namespaces, so any client
  * envelope works (any prefixes, SOAP 1.1 or 1.2, Action from the body element, PullPoint from the URL
