@@ -95,6 +95,8 @@ export const RULE_REASONS = {
     PLATE_CONFLICTING_READS:
         "the {position} camera also read {other} (confidence {confidence}), another plate than {read}: two vehicles or a swapped plate, verify by sight",
     SEAL_BROKEN: "seal {seal} reports {status}",
+    SEAL_TAMPER_ALERT: "seal {seal} raised {alert}: the seal was interfered with",
+    SEAL_TRIP_ALERT: "seal {seal} raised {alert} on its trip: an officer checks it before release",
     SEAL_NOT_READ: "declared seal {seal} not read",
     SEAL_NOT_SEALED: "seal {seal} is {status}, not SEALED",
     SEAL_UNDECLARED: "seal {seal} is not declared",

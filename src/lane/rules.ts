@@ -552,12 +552,19 @@ export const containers: Rule = (facts, clearance) => {
 };
 
 /** A seal that reports it was tampered with or opened: such a truck is inspected. */
+/** Seal alerts that report the seal itself was interfered with: as good as a TAMPERED status. */
+const SEAL_TAMPER_ALERTS: ReadonlySet<string> = new Set(["DOOR_OPEN", "ROPE_CUT"]);
+/** Alerts about the seal's own upkeep, not the goods: they do not stop a truck. */
+const SEAL_UPKEEP_ALERTS: ReadonlySet<string> = new Set(["LOW_BATTERY", "BATTERY_LOW"]);
+
 export function sealBroken(seal: Pick<SealValues, "status">): boolean {
     return seal.status === "TAMPERED" || seal.status === "OPENED";
 }
 
 /**
- * "seals": any seal read TAMPERED or OPENED → INSPECT, whatever the declaration says. A seal whose reader
+ * "seals": any seal read TAMPERED or OPENED, or raising a tamper alert (DOOR_OPEN, ROPE_CUT) → INSPECT,
+ * whatever the declaration says; any other seal alert (ROUTE_DEVIATION, OVERSTAY, GPS_LOST, or a code not
+ * known yet) → HOLD for an officer. A seal whose reader
  * reports the container it is fixed to (ISO 18185 readers do) must be on the container the declaration
  * pairs it with: another container → INSPECT, because seals swapped between containers are a tampering
  * indicator, not a misread. Then, against the known declarations: every seal declared for the containers
@@ -567,16 +574,28 @@ export function sealBroken(seal: Pick<SealValues, "status">): boolean {
  */
 export const seals: Rule = (facts, clearance) => {
     const id = "seals";
+    const tamperAlerts = facts.seals.flatMap((s) =>
+        s.alerts
+            .filter((alert) => SEAL_TAMPER_ALERTS.has(alert))
+            .map((alert) => finding("SEAL_TAMPER_ALERT", { seal: s.sealId, alert })),
+    );
     const broken = facts.seals.filter(sealBroken);
-    if (broken.length > 0) {
-        return failWith(
-            id,
-            "INSPECT",
-            broken.map((s) => finding("SEAL_BROKEN", { seal: s.sealId, status: s.status })),
-        );
+    if (broken.length > 0 || tamperAlerts.length > 0) {
+        return failWith(id, "INSPECT", [
+            ...broken.map((s) => finding("SEAL_BROKEN", { seal: s.sealId, status: s.status })),
+            ...tamperAlerts,
+        ]);
     }
+    // Any other alert a seal raised (its trip's route, stops, fix, or a code gate-edge does not know yet)
+    // is for an officer to weigh: never released past unread.
+    const tripAlerts = facts.seals.flatMap((s) =>
+        s.alerts
+            .filter((alert) => !SEAL_UPKEEP_ALERTS.has(alert))
+            .map((alert) => finding("SEAL_TRIP_ALERT", { seal: s.sealId, alert })),
+    );
     const declarations = knownDeclarations(facts, clearance);
     if (declarations.length === 0) {
+        if (tripAlerts.length > 0) return failWith(id, "HOLD", tripAlerts);
         return pass(id, facts.seals.length > 0 ? "seals intact; not checked against a declaration" : "no seal read");
     }
     const read = new Map(facts.seals.map((s) => [upper(s.sealId), s] as const));
@@ -595,7 +614,7 @@ export const seals: Rule = (facts, clearance) => {
         }
     }
     const swapped: RuleFinding[] = [];
-    const problems: RuleFinding[] = [];
+    const problems: RuleFinding[] = [...tripAlerts];
     const notes: RuleFinding[] = [];
     for (const s of facts.seals) {
         const declaredOn = pairing.get(upper(s.sealId));

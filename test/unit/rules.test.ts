@@ -932,6 +932,11 @@ describe("decide, issue 14: no release on half a match", () => {
         expect(decide(truck(), view([ISSUE]), PARAMS, NOW).decision).toBe("RELEASE");
     });
 
+    it("releases a seal whose only alert is its own low battery (upkeep, not the goods)", () => {
+        const seals = [{ ...seal("VNC-0100001"), alerts: ["LOW_BATTERY"] }];
+        expect(decide(truck({ seals }), view([ISSUE]), PARAMS, NOW).decision).toBe("RELEASE");
+    });
+
     it("releases when a camera's other reads are misreads of its best read or below the confidence floor", () => {
         const plateReads = [
             plateValues("29C-111.11", "front"),
@@ -1007,6 +1012,20 @@ describe("decide, issue 14: no release on half a match", () => {
             decision: "HOLD",
             rule: "plate-match",
             reason: /the front camera also read 29C55566 \(confidence 0.9\), another plate than 29C11111/,
+        },
+        {
+            name: "a SEALED seal that raised ROPE_CUT (was RELEASE)",
+            f: { seals: [{ ...seal("VNC-0100001"), alerts: ["ROPE_CUT"] }] },
+            decision: "INSPECT",
+            rule: "seals",
+            reason: /seal VNC-0100001 raised ROPE_CUT: the seal was interfered with/,
+        },
+        {
+            name: "a seal that raised ROUTE_DEVIATION on its trip (was RELEASE)",
+            f: { seals: [{ ...seal("VNC-0100001"), alerts: ["ROUTE_DEVIATION"] }] },
+            decision: "HOLD",
+            rule: "seals",
+            reason: /seal VNC-0100001 raised ROUTE_DEVIATION on its trip/,
         },
         {
             name: "seals swapped between two containers (was RELEASE)",
