@@ -2,8 +2,11 @@
  * E-seal reader publishing JSON over MQTT (domain.md §4): ISO 18185 container seals and Vietnam
  * customs GPS seals, normalised by the reader gateway. Under the device's topic prefix:
  *
- * - `seal` (or `seal/<sealId>`, which must match the payload): `{"msg":"read", sealId, type, status,
- *   battery?, alerts?, readerId?, rssi?, container?, ts}` → a reading.
+ * - `seal` (or `seal/<sealId>`, which must match the payload): `{"msg":"read"?, sealId, type, status,
+ *   battery?, alerts?, readerId?, rssi?, container?, ts}` → a reading. A message on the seal topic is a
+ *   read unless it says otherwise: the normalised seal event of domain.md §4 has no `msg` at all. One that
+ *   says `"msg":"heartbeat"` is a heartbeat; any other `msg` (a gateway's "status", say) is ignored with
+ *   its name as the reason: well-formed, but no seal read.
  * - `heartbeat`: `{"msg":"heartbeat", readerId, ts}` → ignored with reason "heartbeat".
  *
  * Decode rules (the payload comes from the network, so every field is checked):
@@ -101,7 +104,6 @@ function parseAlerts(value: unknown): string[] | string {
 }
 
 function decodeRead(json: Json, topicSealId: string | undefined): Decoded {
-    if (json.msg !== "read") return invalid('msg is not "read"');
     const { sealId, type, status, battery, alerts, readerId, rssi, container, ts } = json;
     if (!isId(sealId)) return invalid("sealId is not 1-64 printable characters");
     if (topicSealId !== undefined && topicSealId !== sealId) return invalid("sealId differs from the topic");
@@ -148,8 +150,15 @@ function decode(subtopic: string, payload: Uint8Array): Decoded {
     if (head !== "seal" && head !== "heartbeat") return invalid("unknown subtopic");
     const json = parseObject(payload);
     if (typeof json === "string") return invalid(json);
-    if (head === "seal") return decodeRead(json, topicSealId);
-    if (json.msg !== "heartbeat") return invalid('msg is not "heartbeat"');
+    const msg = json.msg;
+    if (msg !== undefined && (typeof msg !== "string" || !/^[a-z][a-z_-]{0,31}$/.test(msg)))
+        return invalid("msg is not a lower-case message name");
+    if (head === "seal" && (msg === undefined || msg === "read")) return decodeRead(json, topicSealId);
+    if (msg === "heartbeat") return decodeHeartbeat(json);
+    return head === "seal" ? { status: "ignored", reason: `${msg} message` } : invalid('msg is not "heartbeat"');
+}
+
+function decodeHeartbeat(json: Json): Decoded {
     if (!isId(json.readerId)) return invalid("readerId is not 1-64 printable characters");
     const observedAt = parseTimestamp(json.ts);
     if (observedAt === undefined) return invalid("ts is not an ISO 8601 date-time with zone");

@@ -14,7 +14,7 @@ import { definition as onvifAnpr } from "./onvif-anpr.ts";
 import { definition as serialBarcodeScanner } from "./serial-barcode-scanner.ts";
 import { definition as smaScale } from "./sma-scale.ts";
 import { definition as toledoContinuous } from "./toledo-continuous.ts";
-import type { DeviceModel } from "./types.ts";
+import type { DeviceModel, ModelOptions } from "./types.ts";
 import { definition as yaohuaXk3190A9 } from "./yaohua-xk3190-a9.ts";
 
 export type * from "./types.ts";
@@ -144,6 +144,7 @@ export function definitionProblems(def: unknown): string[] {
             if (writes.some(([tag]) => /close/i.test(tag))) problems.push("a PLC model must not have a close command");
         }
     }
+    if (def.options !== undefined) problems.push(...optionProblems(def));
     if (kind === "weight") {
         if (def.mode === "request") {
             const poll = def.poll;
@@ -166,6 +167,36 @@ export function definitionProblems(def: unknown): string[] {
         } else {
             problems.push('mode is not "continuous" or "request"');
         }
+    }
+    return problems;
+}
+
+/**
+ * Problems with a definition's `options`: each spec sound, `withOptions` present, and the model it gives
+ * for every setting other than the default is itself sound and has no options of its own.
+ */
+function optionProblems(def: Record<string, unknown>): string[] {
+    const specs = def.options;
+    if (!isRecord(specs)) return ["options is not an object"];
+    if (typeof def.withOptions !== "function") return ["options without a withOptions function"];
+    const problems: string[] = [];
+    for (const [name, spec] of Object.entries(specs)) {
+        if (!isRecord(spec) || spec.type !== "boolean" || typeof spec.default !== "boolean") {
+            problems.push(`options.${name} is not a boolean option with a default`);
+            continue;
+        }
+        const setting = { [name]: !spec.default };
+        // Called on a definition being checked: a throwing withOptions is a problem to report, not a crash.
+        let variant: unknown;
+        try {
+            variant = def.withOptions(setting);
+        } catch (err) {
+            problems.push(`withOptions(${name}: ${!spec.default}) throws: ${String(err)}`);
+            continue;
+        }
+        if (isRecord(variant) && (variant.options !== undefined || variant.withOptions !== undefined))
+            problems.push(`withOptions(${name}: ${!spec.default}) has options of its own`);
+        else problems.push(...definitionProblems(variant).map((p) => `withOptions(${name}: ${!spec.default}): ${p}`));
     }
     return problems;
 }
@@ -197,9 +228,33 @@ validateModels(models);
 
 const byId: ReadonlyMap<string, DeviceModel> = new Map(models.map((m) => [m.model, m]));
 
-/** The model with this id, or undefined (the config validator turns that into MODEL_UNKNOWN). */
-export function getModel(id: string): DeviceModel | undefined {
-    return byId.get(id);
+/**
+ * The model with this id as it reads a device with these settings (checked first with
+ * modelOptionProblems), or undefined (the config validator turns that into MODEL_UNKNOWN).
+ */
+export function getModel(id: string, options?: ModelOptions): DeviceModel | undefined {
+    const model = byId.get(id);
+    if (!model?.withOptions || options === undefined || Object.keys(options).length === 0) return model;
+    return model.withOptions(options);
+}
+
+/** What is wrong with a device's `options` for this model, as messages naming `path`; empty when sound. */
+export function modelOptionProblems(
+    model: DeviceModel,
+    options: Readonly<Record<string, unknown>>,
+    path: string,
+): string[] {
+    const specs = model.options ?? {};
+    return Object.entries(options).flatMap(([name, value]) => {
+        const spec = specs[name];
+        if (spec === undefined) {
+            const known = Object.keys(specs);
+            return [
+                `${path}.${name}: model ${model.model} has ${known.length === 0 ? "no options" : `no such option (it has ${known.join(", ")})`}`,
+            ];
+        }
+        return typeof value === spec.type ? [] : [`${path}.${name}: must be a ${spec.type}`];
+    });
 }
 
 /** Every model id, in registry order. */

@@ -7,8 +7,8 @@
  * - `S S <value> <unit>` is a stable reading; `S D <value> <unit>` a reading in motion.
  * - `S +` / `S -` are readings with `overload` / `underload` set, `kg: 0` and `stable: false`: the
  *   indicator sends no weight in range errors, and 0 with the flag is safer than NaN in JSON and sums.
- * - `S I` (busy), `ES`/`ET`/`EL` (errors), `Z A`/`Z I`/`Z +`/`Z -` (zero answers) and empty lines are
- *   ignored with a reason.
+ * - `S I` (busy), `ES`/`ET`/`EL` (errors), `Z A`/`Z I`/`Z +`/`Z -` (zero answers), `I4 A "<serial>"`
+ *   (the answer to `@` reset, or to `I4`) and empty lines are ignored with a reason.
  * - Units kg, t, g and lb are converted to kg. Any other token sequence, unit or non-ASCII byte is invalid.
  * - The frame has no centre-of-zero flag; `zero` is set when the displayed weight is exactly 0.
  */
@@ -26,7 +26,7 @@ import {
     toKg,
     weight,
 } from "./lib/codec.ts";
-import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
+import type { DecodeResult, IndicatorInfo, ScaleCommandEffect, ScaleModel, ScaleState } from "./types.ts";
 
 const IGNORED: Readonly<Record<string, string>> = {
     "S I": "busy: command not executable now",
@@ -47,6 +47,8 @@ function decode(frame: Uint8Array): DecodeResult<WeightValues> {
     if (joined === "") return { status: "ignored", reason: "empty line" };
     const ignored = IGNORED[joined];
     if (ignored !== undefined) return { status: "ignored", reason: ignored };
+    // The serial number in quotes may hold spaces; the answer is still one line.
+    if (/^I4 A "[\x20-\x21\x23-\x7e]*"$/.test(joined)) return { status: "ignored", reason: "serial number" };
     if (joined === "S +") return { status: "reading", values: weight(0, { overload: true, stable: false }) };
     if (joined === "S -") return { status: "reading", values: weight(0, { underload: true, stable: false }) };
     const [command, status, value, unit] = tokens;
@@ -59,6 +61,14 @@ function decode(frame: Uint8Array): DecodeResult<WeightValues> {
     if (!isWeightUnit(unit)) return { status: "invalid", reason: "unknown unit" };
     const kg = toKg(decimal.mantissa, -decimal.decimals, unit, decimal.negative);
     return { status: "reading", values: weight(kg, { motion: status === "D", zero: kg === 0 }) };
+}
+
+/** The answer to Z: refused in motion (`Z I`) and outside the zero range (`Z +` above, `Z -` below). */
+function zeroAnswer(state: ScaleState): "Z A" | "Z I" | "Z +" | "Z -" {
+    if (state.motion) return "Z I";
+    if (state.zeroRange === "above") return "Z +";
+    if (state.zeroRange === "below") return "Z -";
+    return "Z A";
 }
 
 /** `S S` + value right-aligned in 10 + unit, as the Rust and Python SICS mocks print it. */
@@ -95,10 +105,11 @@ export const definition = {
     },
     /**
      * S answers `S I` while in motion (it waits for stability); SI and SIR answer at once (SIR repeats,
-     * which the simulator does by calling again). Z answers `Z A`, or `Z I` in motion; the simulator
-     * applies the zero to its own state. Unknown commands answer `ES`.
+     * which the simulator does by calling again). Z answers `Z A`, `Z I` in motion, `Z +` / `Z -` when
+     * the load is above / below the zero range. `@` resets and answers `I4 A "<serial>"`, as I4 does.
+     * Unknown commands answer `ES`.
      */
-    respond(command: Uint8Array, state: ScaleState): Uint8Array | undefined {
+    respond(command: Uint8Array, state: ScaleState, indicator?: IndicatorInfo): Uint8Array | undefined {
         const text = latin1(command).trim();
         switch (text) {
             case "S":
@@ -107,9 +118,25 @@ export const definition = {
             case "SIR":
                 return line(weightLine(state, false));
             case "Z":
-                return line(state.motion ? "Z I" : "Z A");
+                return line(zeroAnswer(state));
+            case "@":
+            case "I4":
+                return line(`I4 A "${indicator?.serialNumber ?? ""}"`);
             default:
                 return line("ES");
+        }
+    },
+    /** Z zeroes only when it answers `Z A`; `@` resets (ends SIR, clears the tare); SIR repeats. */
+    effect(command: Uint8Array, state: ScaleState): ScaleCommandEffect | undefined {
+        switch (latin1(command).trim()) {
+            case "Z":
+                return zeroAnswer(state) === "Z A" ? "zero" : undefined;
+            case "@":
+                return "reset";
+            case "SIR":
+                return "repeat";
+            default:
+                return undefined;
         }
     },
 } satisfies ScaleModel;

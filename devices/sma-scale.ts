@@ -12,8 +12,9 @@
  *   (stability timeout, or the E/T/I states) is ignored; with 'O'/'U' it is an over/under-capacity
  *   reading with `kg: 0`, as MT-SICS reports them. Any other field text is invalid.
  * - Unit: "kg", "lb", "t", "g" (space padded), converted to kg; others invalid.
- * - `<LF>?<CR>` (command not recognised), `<LF>!<CR>` (communication error) and "XXX:" information
- *   lines (replies to A/B) are ignored with a reason. Every other length is invalid.
+ * - `<LF>?<CR>` (command not recognised), `<LF>!<CR>` (communication error), "XXX:" information
+ *   lines (replies to A/B) and the diagnostics reply `<LF><r><e><c><m><CR>` (reply to D: 'R' RAM/ROM,
+ *   'E' EEPROM, 'C' calibration error, space OK) are ignored with a reason. Every other length is invalid.
  */
 
 import type { WeightValues } from "../src/core/events.ts";
@@ -29,7 +30,7 @@ import {
     toKg,
     weight,
 } from "./lib/codec.ts";
-import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
+import type { DecodeResult, IndicatorInfo, ScaleCommandEffect, ScaleModel, ScaleState } from "./types.ts";
 
 const FRAME_LENGTH = 20;
 
@@ -49,6 +50,11 @@ function decode(frame: Uint8Array): DecodeResult<WeightValues> {
     if (body === "?") return { status: "ignored", reason: "indicator did not recognise the command" };
     if (body === "!") return { status: "ignored", reason: "indicator reports a communication error" };
     if (/^[A-Z]{3}:/.test(body)) return { status: "ignored", reason: "information line" };
+    if (/^[R ][E ][C ] $/.test(body)) {
+        const faults = [body[0] === "R" && "RAM/ROM", body[1] === "E" && "EEPROM", body[2] === "C" && "calibration"];
+        const named = faults.filter((fault) => fault !== false);
+        return { status: "ignored", reason: `diagnostics: ${named.length === 0 ? "ok" : `${named.join(", ")} error`}` };
+    }
     if (text.length !== FRAME_LENGTH) return { status: "invalid", reason: `expected 20 bytes, got ${text.length}` };
 
     const s = body.charAt(0);
@@ -99,15 +105,40 @@ function fieldText(kg: number): string {
 
 /**
  * Status 'O'/'U' out of range, 'Z' at exactly 0, else ' '; 'N' when a tare is set (the display shows
- * net); up to 3 decimals, as the `xxxxxx.xxx` field allows.
+ * net), lower case for the high-resolution replies (H, S, Q); up to 3 decimals, as the `xxxxxx.xxx`
+ * field allows.
  */
-function weightFrame(state: ScaleState, corrupt: boolean): Uint8Array {
+function weightFrame(state: ScaleState, corrupt: boolean, highResolution = false): Uint8Array {
     const status = state.overload ? "O" : state.underload ? "U" : state.kg === 0 ? "Z" : " ";
     const net = (state.tareKg ?? 0) > 0 ? "N" : "G";
     let value = fieldText(state.kg);
     // A '#' inside the number breaks its syntax: SMA has no checksum to break.
     if (corrupt) value = `${value.slice(0, -1)}#`;
-    return frame(`${status}1${net}${state.motion ? "M" : " "} ${value.padStart(10)}kg `);
+    const n = highResolution ? net.toLowerCase() : net;
+    return frame(`${status}1${n}${state.motion ? "M" : " "} ${value.padStart(10)}kg `);
+}
+
+/** A reply with the weight field dashed: 'E' zero error, 'T' tare error, ' ' stability timeout (Q). */
+function dashedFrame(status: "E" | "T" | " ", n: "G" | "g", motion: boolean): Uint8Array {
+    return frame(`${status}1${n}${motion ? "M" : " "} ${"-".repeat(10)}kg `);
+}
+
+/** Zero is refused (status 'E') in motion and outside the zero-setting range. */
+function zeroAccepted(state: ScaleState): boolean {
+    return !state.motion && (state.zeroRange ?? "within") === "within";
+}
+
+/** Tare is refused (status 'T') in motion and for a gross weight below zero. */
+function tareAccepted(state: ScaleState): boolean {
+    return !state.motion && state.kg + (state.tareKg ?? 0) >= 0;
+}
+
+/** The lines of `B`, one per command after `A` (which answers the SMA level); END: ends the list. */
+const ABOUT_LINES: readonly string[] = ["MFG:gate-edge simulator", "MOD:sma-scale", "REV:1.0", "END:"];
+
+function commandBody(command: Uint8Array): string {
+    const text = latin1(command);
+    return text.startsWith("\n") && text.endsWith("\r") ? text.slice(1, -1) : text;
 }
 
 export const definition = {
@@ -128,21 +159,61 @@ export const definition = {
         return weightFrame(state, options?.corrupt === true);
     },
     /**
-     * W answers the weight. Z answers what the indicator shows after zeroing (status 'Z', 0), or a
-     * zero error with dashes while in motion; the simulator applies the zero to its own state.
+     * The commands domain.md §2.3 lists, as the Sartorius PR 52xx manuals answer them: W weight, H high
+     * resolution, R / S the same repeated until the next command, Q high resolution once stable (dashes
+     * in motion, as after its stability time-out), Z zero (the zeroed weight, or 'E' with dashes in
+     * motion or outside the zero range), T tare (net 0, or 'T' with dashes in motion or below zero), M
+     * the tare (n = 'T'), D diagnostics (no fault), A the SMA level and B the next "about" line.
      * Anything else answers `<LF>?<CR>`.
      */
-    respond(command: Uint8Array, state: ScaleState): Uint8Array | undefined {
-        const text = latin1(command);
-        const body = text.startsWith("\n") && text.endsWith("\r") ? text.slice(1, -1) : text;
-        switch (body) {
+    respond(command: Uint8Array, state: ScaleState, indicator?: IndicatorInfo): Uint8Array | undefined {
+        switch (commandBody(command)) {
             case "W":
+            case "R":
                 return weightFrame(state, false);
+            case "H":
+            case "S":
+                return weightFrame(state, false, true);
+            case "Q":
+                return state.motion ? dashedFrame(" ", "g", true) : weightFrame(state, false, true);
             case "Z":
-                if (state.motion) return frame(`E1G  ${"-".repeat(10)}kg `);
+                if (!zeroAccepted(state)) return dashedFrame("E", "G", state.motion);
                 return weightFrame({ ...state, kg: 0, overload: false, underload: false }, false);
+            case "T": {
+                if (!tareAccepted(state)) return dashedFrame("T", "G", state.motion);
+                const gross = state.kg + (state.tareKg ?? 0);
+                return weightFrame({ ...state, kg: 0, tareKg: gross, overload: false, underload: false }, false);
+            }
+            case "M":
+                return frame(` 1T  ${fieldText(state.tareKg ?? 0).padStart(10)}kg `);
+            case "D":
+                return frame("    ");
+            case "A":
+                return frame("SMA:2/1.0");
+            case "B": {
+                const line = Math.min(indicator?.aboutLine ?? 0, ABOUT_LINES.length - 1);
+                return frame(ABOUT_LINES[line] ?? "END:");
+            }
             default:
                 return frame("?");
+        }
+    },
+    /** Z and T change the display only when accepted; R and S repeat; A restarts and B advances the about list. */
+    effect(command: Uint8Array, state: ScaleState): ScaleCommandEffect | undefined {
+        switch (commandBody(command)) {
+            case "Z":
+                return zeroAccepted(state) ? "zero" : undefined;
+            case "T":
+                return tareAccepted(state) ? "tare" : undefined;
+            case "R":
+            case "S":
+                return "repeat";
+            case "A":
+                return "about-restart";
+            case "B":
+                return "about-next";
+            default:
+                return undefined;
         }
     },
 } satisfies ScaleModel;

@@ -4,6 +4,10 @@
  *
  *     STX SWA SWB SWC wwwwww tttttt CR checksum
  *
+ * The checksum is optional in the manual (a terminal setting): with the device option `checksum: false`
+ * the model reads the 17-byte frame that ends at CR, and an 18-byte frame is refused, as any frame of the
+ * wrong length. The factory setting, and the model without options, sends and requires the checksum.
+ *
  * Decode rules:
  * - Bit 7 of every byte is masked first: the line is often 7E1 read as 8N1, so bit 7 is parity.
  * - Checksum: two's complement of the sum of the low 7 bits of STX..CR, compared on 7 bits (the
@@ -24,9 +28,10 @@
 
 import type { WeightValues } from "../src/core/events.ts";
 import { CR, fitDigits, latin1, STX, toKg, type WeightUnit, weight } from "./lib/codec.ts";
-import type { DecodeResult, ScaleModel, ScaleState } from "./types.ts";
+import type { DecodeResult, ModelOptions, ScaleModel, ScaleState } from "./types.ts";
 
-const FRAME_LENGTH = 18;
+/** STX through CR; the checksum, where the terminal sends one, follows. */
+const BODY_LENGTH = 17;
 
 function checksum(bytes: Uint8Array, end: number): number {
     let sum = 0;
@@ -52,11 +57,12 @@ function unitOf(swb: number, swc: number): WeightUnit | undefined {
     }
 }
 
-function decode(frame: Uint8Array): DecodeResult<WeightValues> {
-    if (frame.length !== FRAME_LENGTH) return { status: "invalid", reason: `expected 18 bytes, got ${frame.length}` };
+function decode(frame: Uint8Array, withChecksum: boolean): DecodeResult<WeightValues> {
+    const length = BODY_LENGTH + (withChecksum ? 1 : 0);
+    if (frame.length !== length) return { status: "invalid", reason: `expected ${length} bytes, got ${frame.length}` };
     const b = frame.map((byte) => byte & 0x7f);
     if (b[0] !== STX || b[16] !== CR) return { status: "invalid", reason: "no STX at 0 or CR at 16" };
-    if (b[17] !== checksum(b, 17)) return { status: "invalid", reason: "checksum mismatch" };
+    if (withChecksum && b[17] !== checksum(b, BODY_LENGTH)) return { status: "invalid", reason: "checksum mismatch" };
     const swa = b[1] ?? 0;
     const swb = b[2] ?? 0;
     const swc = b[3] ?? 0;
@@ -106,7 +112,7 @@ function layout(state: ScaleState): { code: number; weight: number; tare: number
     return { code: 2 + decimals, weight: scaleTo(state.kg), tare: scaleTo(tareKg) };
 }
 
-function encode(state: ScaleState, options?: { corrupt?: boolean }): Uint8Array {
+function encode(state: ScaleState, withChecksum: boolean, corrupt: boolean): Uint8Array {
     const { code, weight: shown, tare } = layout(state);
     // Bit 5 is the constant 1 of every status word; SWA bit 3 = increment ×1.
     const swa = 0x20 | 0x08 | code;
@@ -119,28 +125,52 @@ function encode(state: ScaleState, options?: { corrupt?: boolean }): Uint8Array 
         (state.overload || state.underload ? 0x04 : 0) |
         (state.motion ? 0x08 : 0);
     const swc = 0x20;
-    const frame = new Uint8Array(FRAME_LENGTH);
+    const frame = new Uint8Array(BODY_LENGTH + (withChecksum ? 1 : 0));
     frame.set([STX, swa, swb, swc]);
     const digits = String(shown).padStart(6, "0") + String(tare).padStart(6, "0");
     for (let i = 0; i < 12; i++) frame[4 + i] = digits.charCodeAt(i);
     frame[16] = CR;
-    const sum = checksum(frame, 17);
-    frame[17] = options?.corrupt ? (sum + 1) & 0x7f : sum;
+    if (withChecksum) {
+        const sum = checksum(frame, BODY_LENGTH);
+        frame[17] = corrupt ? (sum + 1) & 0x7f : sum;
+    } else if (corrupt) {
+        // No checksum to break: a letter among the weight digits breaks the syntax instead.
+        frame[9] = 0x23;
+    }
     return frame;
 }
 
-export const definition = {
-    model: "toledo-continuous",
-    vendor: "Mettler Toledo",
-    description: "Toledo continuous output: 18-byte STX frames with status words and checksum, streamed",
-    kind: "weight",
-    transport: "serial",
-    // 8N1 is the common setting; a 7E1 line read as 8N1 still decodes because bit 7 is masked.
-    serialDefaults: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
-    // maxLength counts the whole frame: STX through the checksum after CR.
-    // Many clones send 7E1; read as 8N1 the parity bit would hide STX and CR from the framer.
-    framer: { type: "start-end", start: STX, end: CR, trailer: 1, maxLength: FRAME_LENGTH, byteMask: 0x7f },
-    mode: "continuous",
-    decode,
-    encode,
-} satisfies ScaleModel;
+const DESCRIPTION =
+    "Toledo continuous output: STX frames with status words (18 bytes with checksum, 17 without), streamed";
+
+/** The model for a terminal that sends the checksum (`withChecksum`) or not. */
+function configured(withChecksum: boolean): ScaleModel {
+    const trailer = withChecksum ? 1 : 0;
+    return {
+        model: "toledo-continuous",
+        vendor: "Mettler Toledo",
+        description: DESCRIPTION,
+        kind: "weight",
+        transport: "serial",
+        // 8N1 is the common setting; a 7E1 line read as 8N1 still decodes because bit 7 is masked.
+        serialDefaults: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
+        // maxLength counts the whole frame: STX through CR and the checksum after it, if any.
+        // Many clones send 7E1; read as 8N1 the parity bit would hide STX and CR from the framer.
+        framer: { type: "start-end", start: STX, end: CR, trailer, maxLength: BODY_LENGTH + trailer, byteMask: 0x7f },
+        mode: "continuous",
+        decode: (frame) => decode(frame, withChecksum),
+        encode: (state, options) => encode(state, withChecksum, options?.corrupt === true),
+    };
+}
+
+export const definition: ScaleModel = {
+    ...configured(true),
+    options: {
+        checksum: {
+            type: "boolean",
+            default: true,
+            description: "The terminal sends the checksum byte after CR (factory setting); false for 17-byte frames.",
+        },
+    },
+    withOptions: (options: ModelOptions) => configured(options.checksum ?? true),
+};

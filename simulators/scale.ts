@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
-import type { ScaleModel, ScaleState } from "../devices/types.ts";
+import type { IndicatorInfo, ScaleModel, ScaleState } from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
 import { StreamFramer } from "../src/drivers/framing.ts";
 import { resolveModel } from "./models.ts";
@@ -30,6 +30,13 @@ export interface ScaleSimulatorOptions {
     corruptEvery?: number;
     /** At rest the display wanders by up to this many divisions (zero tracking off). Default 0. */
     noiseDivisions?: number;
+    /**
+     * Zero-setting range, ± this % of capacity around the calibrated zero: a zero command (or the ZERO
+     * key) with more on the deck is refused, as OIML R 76 indicators refuse it. Default 2 %.
+     */
+    zeroRangePercent?: number;
+    /** What the identification commands answer (MT-SICS `@` and `I4`). Default "0123456789". */
+    serialNumber?: string;
 }
 
 export interface DriveOptions {
@@ -79,15 +86,6 @@ interface StableWaiter {
     reject(err: Error): void;
 }
 
-/**
- * Command words that change the indicator itself rather than just asking for a reading. ScaleModel.respond
- * is pure and cannot say "this zeroed the scale" or "keep answering", so the simulator recognises the
- * words MT-SICS and SMA share: Z (zero; both models refuse it in motion) and SIR / R (send weight
- * repeatedly until the next command). Only replies that carry a weight are repeated.
- */
-const ZERO_COMMANDS: ReadonlySet<string> = new Set(["Z"]);
-const REPEAT_COMMANDS: ReadonlySet<string> = new Set(["SIR", "R"]);
-
 const OSCILLATION_HZ = 1.6; // deck and suspension bounce
 const OSCILLATION_DECAY_MS = 450; // e-folding time of one axle's bounce
 const OSCILLATION_SHARE = 0.06; // first swing as a share of the axle load
@@ -105,6 +103,10 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
     private restGrossKg = 0;
     /** Set by a zero command: the display shows gross minus this. */
     private zeroOffsetKg = 0;
+    /** Set by a tare command: the display shows net, the weight minus this. */
+    private tareKg = 0;
+    /** Which "about" line the next SMA `B` answers. */
+    private aboutLine = 0;
     /** Request models: the command answered again on every tick (SIR, R) until another arrives. */
     private repeating: Uint8Array | undefined;
     private ramp: Ramp | undefined;
@@ -126,9 +128,13 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
         super();
     }
 
-    /** What the indicator shows right now. */
+    /** What the indicator shows right now: net of any tare, and where the load lies against the zero range. */
     get state(): Readonly<ScaleState> {
-        return { ...this.current };
+        const range = (this.capacityKg * (this.options.zeroRangePercent ?? 2)) / 100;
+        const gross = this.restGrossKg;
+        const zeroRange = gross > range ? "above" : gross < -range ? "below" : "within";
+        if (this.tareKg === 0) return { ...this.current, zeroRange };
+        return { ...this.current, kg: this.current.kg - this.tareKg, tareKg: this.tareKg, zeroRange };
     }
 
     get link(): ByteLink {
@@ -233,14 +239,23 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
 
     /**
      * The ZERO key (or a host zero command): the display is set to 0 for what rests on the deck now, so a
-     * truck that then leaves shows a negative weight. Refused (returns false) while the weight moves.
+     * truck that then leaves shows a negative weight. Refused (returns false) while the weight moves and
+     * when the load is outside the zero-setting range (a truck on the deck).
      */
     zero(): boolean {
         this.update(performance.now());
-        if (this.ramp || this.current.motion) return false;
+        if (this.ramp || this.current.motion || this.state.zeroRange !== "within") return false;
         this.zeroOffsetKg = this.restGrossKg;
         this.show(this.restKg, false);
         this.settled();
+        return true;
+    }
+
+    /** The TARE key (or a host tare command): the display shows net 0 for what is on it now. Refused in motion or below zero. */
+    tare(): boolean {
+        this.update(performance.now());
+        if (this.ramp || this.current.motion || this.current.kg < 0) return false;
+        this.tareKg = this.current.kg;
         return true;
     }
 
@@ -400,12 +415,33 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
         // Any new command ends a repeat, as on the real indicators.
         this.repeating = undefined;
         if (this.silent) return;
-        const word = commandWord(command);
         this.update(performance.now());
-        // The reply describes the state before the command (Z answers "Z A" or the zeroed frame itself).
+        // The model says what the command does; the reply describes the state before it (Z answers
+        // "Z A" or the zeroed frame itself).
+        const effect = this.model?.effect?.(command, this.state);
         const carriedWeight = this.reply(command);
-        if (ZERO_COMMANDS.has(word)) this.zero();
-        if (REPEAT_COMMANDS.has(word) && carriedWeight) this.repeating = command;
+        switch (effect) {
+            case "zero":
+                this.zero();
+                break;
+            case "tare":
+                this.tare();
+                break;
+            case "reset":
+                // As after switching on, without a new zero: no tare, no repeat.
+                this.tareKg = 0;
+                break;
+            case "repeat":
+                // Only replies that carry a weight are repeated.
+                if (carriedWeight) this.repeating = command;
+                break;
+            case "about-restart":
+                this.aboutLine = 0;
+                break;
+            case "about-next":
+                this.aboutLine++;
+                break;
+        }
     }
 
     /** Sends the model's answer to `command` for the current state. Returns whether it carried a weight. */
@@ -413,7 +449,11 @@ export class ScaleSimulator extends EventEmitter<ScaleSimulatorEvents> {
         const model = this.model;
         if (!model?.respond || this.silent) return false;
         const state = this.state;
-        const reply = model.respond(command, state);
+        const indicator: IndicatorInfo = {
+            serialNumber: this.options.serialNumber ?? "0123456789",
+            aboutLine: this.aboutLine,
+        };
+        const reply = model.respond(command, state, indicator);
         if (!reply) return false;
         const carriesWeight = this.carriesWeight(model, reply);
         // Only answers that carry a weight can be corrupted meaningfully: they are replaced by the model's
@@ -495,16 +535,6 @@ function weightAt(ramp: Ramp, t: number): number {
         bounce *= 1 - (t - ramp.rampMs) / ramp.settleMs;
     }
     return weight + bounce;
-}
-
-/** The command's word without framing bytes and spaces: "\nZ\r" → "Z", "SIR" → "SIR". */
-function commandWord(command: Uint8Array): string {
-    let word = "";
-    for (const byte of command) {
-        // Framing bytes (LF, CR) and spaces are not part of the word; printable ASCII is.
-        if (byte > 0x20 && byte < 0x7f) word += String.fromCharCode(byte);
-    }
-    return word.toUpperCase();
 }
 
 function checkPositive(name: string, value: number): void {

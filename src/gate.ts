@@ -646,7 +646,7 @@ export class Gate {
     private createRuntime(device: DeviceConfig, sink: EventSink, drivers: SessionDriverClasses): void {
         const config = this.config;
         const { log } = this.options;
-        const model = getModel(device.model);
+        const model = getModel(device.model, device.options);
         if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
         const deviceLog = deviceLogger(log, device);
         const runtime = new DeviceRuntime(device, model, {

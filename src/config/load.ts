@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { getModel } from "../../devices/index.ts";
+import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/index.ts";
 import { GateError } from "../core/errors.ts";
 import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
@@ -217,6 +217,7 @@ interface RawDevice {
     auth?: { username: string; password: string };
     pollIntervalMs?: number;
     allow?: string[];
+    options?: Record<string, unknown>;
     snapshot: boolean;
     plc?: {
         lanePrefix: string;
@@ -363,6 +364,8 @@ function buildConfig(
             if (!address) return;
             const deviceConfig: DeviceConfig = {
                 id: device.id,
+            if (device.options !== undefined)
+                errors.push(...modelOptionProblems(model, device.options, `${path}.options`));
                 laneId: lane.id,
                 model: model.model,
                 kind: model.kind,
@@ -379,6 +382,8 @@ function buildConfig(
                 // keyed fingerprint instead, non-enumerable like the login so nothing that walks the config
                 // (logs, JSON, the API) carries it, and keyed per process so it is no use outside it.
                 Object.defineProperty(deviceConfig, "authFingerprint", {
+                // The values were just checked against the model's option specs, all booleans.
+                ...(device.options !== undefined && { options: device.options as ModelOptions }),
                     value: authFingerprint(device.auth.username, device.auth.password),
                     enumerable: false,
                 });

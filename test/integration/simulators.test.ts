@@ -251,6 +251,23 @@ describe("ScaleSimulator", () => {
         },
     );
 
+    it("toledo-continuous without checksum: the 17-byte stream is read by that model and refused by the default one", async () => {
+        const noChecksum = getModel("toledo-continuous", { checksum: false });
+        if (noChecksum?.kind !== "weight") throw new Error("toledo-continuous is a scale model");
+        const { sim, client } = await scaleOnTcp("toledo-continuous", { model: noChecksum });
+        sim.setWeight(24_560);
+        await eventually(() => decodeAll(noChecksum, client.bytes()).length >= 5, "five frames");
+        const stream = client.bytes();
+        const frame17 = "02 2A 30 20 30 32 34 35 36 30 30 30 30 30 30 30 0D";
+        expect(stream.subarray(stream.indexOf(0x02), stream.indexOf(0x02) + 18).toString("hex")).toBe(
+            `${frame17.replaceAll(" ", "").toLowerCase()}02`,
+        );
+        const results = decodeAll(noChecksum, stream);
+        expect(results.every((r) => r.status === "reading" && (r.values as WeightValues).kg === 24_560)).toBe(true);
+        const withChecksum = scaleModel("toledo-continuous");
+        expect(decodeAll(withChecksum, stream).every((r) => r.status === "invalid")).toBe(true);
+    });
+
     it("corruptNext, garbage and a cut-off frame are rejected by the decoder while good frames keep coming", async () => {
         const model = scaleModel("toledo-continuous");
         const { sim, client } = await scaleOnTcp(model.model);
@@ -333,11 +350,87 @@ describe("ScaleSimulator", () => {
         await new Promise((resolve) => setTimeout(resolve, 150));
         expect(client.bytes().length).toBe(afterStop);
 
+        // A truck on the deck is outside the zero range: a real indicator refuses with Z + and keeps the weight.
+        client.chunks.length = 0;
+        client.socket.write("Z\r\nSI\r\n");
+        await eventually(() => client.bytes().toString().split("\r\n").length >= 3, "answers to Z and SI");
+        expect(client.bytes().toString()).toBe("Z +\r\nS S      24560 kg\r\n");
+
+        // Within the zero range (≤ 2 % of 80 t) the zero is done.
+        sim.setWeight(40);
         client.chunks.length = 0;
         client.socket.write("Z\r\nSI\r\n");
         await eventually(() => client.bytes().toString().split("\r\n").length >= 3, "answers to Z and SI");
         expect(client.bytes().toString()).toBe(`Z A\r\nS S ${"0".padStart(10)} kg\r\n`);
-        expect(sim.commandsReceived).toBe(5);
+        expect(sim.commandsReceived).toBe(7);
+    });
+
+    it("mettler-toledo-sics: Z with a truck on, below zero and in motion is refused; @ resets and answers I4 A", async () => {
+        const model = scaleModel("mettler-toledo-sics");
+        const { sim, client } = await scaleOnTcp(model.model, { serialNumber: "B123456789" });
+        sim.setWeight(24_560);
+        client.socket.write("SIR\r\n");
+        await eventually(() => readingsOf(decodeAll(model, client.bytes())).length >= 2, "SIR repeating");
+        client.chunks.length = 0;
+        client.socket.write("@\r\n");
+        await eventually(() => client.bytes().toString().includes('I4 A "B123456789"\r\n'), "the answer to @");
+        // The reset ended SIR: after its answer only the answer to the next SI arrives, no repeats.
+        const afterReset = client.bytes().toString().split('I4 A "B123456789"\r\n')[0]?.length ?? 0;
+        sim.setWeight(10_000);
+        client.socket.write("SI\r\n");
+        await eventually(() => client.bytes().toString().endsWith("10000 kg\r\n"), "the answer to SI after @");
+        const sinceReset = decodeAll(model, client.bytes().subarray(afterReset));
+        expect(sinceReset).toEqual([
+            { status: "ignored", reason: "serial number" },
+            expect.objectContaining({ status: "reading", values: expect.objectContaining({ kg: 10_000 }) }),
+        ]);
+
+        sim.setWeight(-2_000);
+        client.chunks.length = 0;
+        client.socket.write("Z\r\n");
+        await eventually(() => client.bytes().toString().endsWith("\r\n"), "the answer to Z below zero");
+        expect(client.bytes().toString()).toBe("Z -\r\n");
+        expect(sim.state.kg).toBe(-2_000);
+        expect(sim.zero()).toBe(false);
+
+        void sim.driveOn(30_000, { rampMs: 60_000 });
+        client.chunks.length = 0;
+        client.socket.write("Z\r\n");
+        await eventually(() => client.bytes().toString().endsWith("\r\n"), "the answer to Z in motion");
+        expect(client.bytes().toString()).toBe("Z I\r\n");
+        expect(decodeAll(model, Buffer.from("Z +\r\nZ -\r\nZ I\r\n")).map((r) => r.status)).toEqual([
+            "ignored",
+            "ignored",
+            "ignored",
+        ]);
+    });
+
+    it("sma-scale: Z with a truck on is the zero error; T tares, M reads the tare, Q, D, A, B answer", async () => {
+        const model = scaleModel("sma-scale");
+        const { sim, client } = await scaleOnTcp(model.model);
+        sim.setWeight(24_560);
+        const ask = async (command: string, replies = 1): Promise<string> => {
+            client.chunks.length = 0;
+            client.socket.write(`\n${command}\r`);
+            await eventually(() => client.bytes().toString().split("\r").length > replies, `the answer to ${command}`);
+            return client.bytes().toString();
+        };
+        expect(await ask("Z")).toBe(`\nE1G  ${"-".repeat(10)}kg \r`);
+        expect(sim.state.kg).toBe(24_560);
+        expect(await ask("Q")).toBe(`\n 1g  ${"24560".padStart(10)}kg \r`);
+        expect(await ask("T")).toBe(`\nZ1N  ${"0".padStart(10)}kg \r`);
+        expect(sim.state).toMatchObject({ kg: 0, tareKg: 24_560 });
+        expect(await ask("M")).toBe(`\n 1T  ${"24560".padStart(10)}kg \r`);
+        expect(await ask("D")).toBe("\n    \r");
+        expect(await ask("A")).toBe("\nSMA:2/1.0\r");
+        expect(await ask("B")).toBe("\nMFG:gate-edge simulator\r");
+        expect(await ask("B")).toBe("\nMOD:sma-scale\r");
+        expect(await ask("K")).toBe("\n?\r");
+        const results = decodeAll(model, Buffer.from(`\nE1G  ${"-".repeat(10)}kg \r\n    \r\nSMA:2/1.0\r`));
+        expect(results.map((r) => r.status)).toEqual(["ignored", "ignored", "ignored"]);
+
+        sim.setWeight(20);
+        expect(await ask("Z")).toBe(`\nZ1N  ${"0".padStart(10)}kg \r`);
     });
 
     it("mettler-toledo-sics: a corrupt weight answer is rejected by the decoder", async () => {

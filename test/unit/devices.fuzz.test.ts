@@ -400,7 +400,8 @@ function refSeal(json: unknown): { values: SealValues; observedAt: number } | un
     if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
     const o = json as Record<string, unknown>;
     const id = (v: unknown): v is string => typeof v === "string" && /^[ -~]{1,64}$/.test(v) && v.trim() === v;
-    if (o.msg !== "read" || !id(o.sealId)) return undefined;
+    // A message on the seal topic is a read unless it says otherwise.
+    if ((o.msg !== undefined && o.msg !== "read") || !id(o.sealId)) return undefined;
     if (!["ISO18185", "GPS", "OTHER"].includes(o.type as string)) return undefined;
     if (!["SEALED", "OPENED", "TAMPERED", "UNKNOWN"].includes(o.status as string)) return undefined;
     const ts = o.ts;

@@ -6,6 +6,7 @@ import {
     definitionProblems,
     getModel,
     modelIds,
+    modelOptionProblems,
     models,
     validateDefinition,
     validateModels,
@@ -16,6 +17,7 @@ import { definition as sma } from "../../devices/sma-scale.ts";
 import { definition as toledo } from "../../devices/toledo-continuous.ts";
 import type { DecodeResult, DeviceModel, ScaleModel, ScaleState, SealMessage } from "../../devices/types.ts";
 import { definition as a9 } from "../../devices/yaohua-xk3190-a9.ts";
+import { parseConfig } from "../../src/config/load.ts";
 import { isGateError } from "../../src/core/errors.ts";
 import type { WeightValues } from "../../src/core/events.ts";
 import { ascii, cutFrames, hex, onlyFrame, toHex } from "./devices.helpers.ts";
@@ -616,7 +618,6 @@ describe("eseal-mqtt-json", () => {
         ["unknown subtopic", "status", bytes(read)],
         ["nested subtopic", "seal/HGT-00012345/x", bytes(read)],
         ["topic seal id differs", "seal/OTHER", bytes(read)],
-        ["heartbeat on seal", "seal", bytes({ msg: "heartbeat", readerId: "R1", ts: read.ts })],
         ["read on heartbeat", "heartbeat", bytes(read)],
         ["heartbeat with a sub-path", "heartbeat/x", bytes({ msg: "heartbeat", readerId: "R1", ts: read.ts })],
         ["heartbeat without readerId", "heartbeat", bytes({ msg: "heartbeat", ts: read.ts })],
@@ -826,5 +827,236 @@ describe("registry", () => {
 
     it("validateModels rejects duplicate ids", () => {
         expect(() => validateModels([toledo, sics, { ...toledo }])).toThrow(/duplicate id/);
+    });
+});
+
+describe("issue 15: every frame and command of the manuals", () => {
+    const toledo17 = "02 2A 30 20 30 32 34 35 36 30 30 30 30 30 30 30 0D";
+    const scaleOf = (model: DeviceModel | undefined): ScaleModel => {
+        if (model?.kind !== "weight") throw new Error("not a scale model");
+        return model;
+    };
+    const noChecksum = scaleOf(getModel("toledo-continuous", { checksum: false }));
+
+    it("toledo-continuous with checksum: false reads the manual's 17-byte frame, streamed back to back", () => {
+        const stream = hex(`${toledo17} ${toledo17} ${toledo17}`);
+        const { frames } = cutFrames(noChecksum.framer, stream);
+        expect(frames.map(toHex)).toEqual([toledo17, toledo17, toledo17]);
+        expect(frames.map((frame) => noChecksum.decode(frame))).toEqual([1, 2, 3].map(() => reading(w(24560))));
+        expect(toHex(noChecksum.encode(state(24560)))).toBe(toledo17);
+        expect(noChecksum.decode(noChecksum.encode(state(24560), { corrupt: true })).status).toBe("invalid");
+    });
+
+    it("toledo-continuous keeps the checksum by default: 17-byte frames and bad checksums are refused", () => {
+        const { frames } = cutFrames(toledo.framer, hex(`${toledo17} ${toledo17} ${toledo17}`));
+        expect(frames.length).toBeGreaterThan(0);
+        for (const frame of frames)
+            expect(toledo.decode(frame)).toEqual({ status: "invalid", reason: "checksum mismatch" });
+        expect(toledo.decode(hex(`${toledo17} 27`))).toEqual({ status: "invalid", reason: "checksum mismatch" });
+        expect(toledo.decode(hex(toledo17))).toMatchObject({ status: "invalid" });
+        expect(scaleOf(getModel("toledo-continuous", { checksum: true })).decode(hex(`${toledo17} 26`))).toEqual(
+            reading(w(24560)),
+        );
+    });
+
+    it("a device config's options reach the model: checksum: false is accepted for toledo-continuous only", () => {
+        const configWith = (model: string, options: string) => `
+gate: { id: HN01 }
+storage: { path: ./data/gate.db }
+lanes:
+  - id: L1
+    devices:
+      - { id: scale-l1, model: ${model}, address: "tcp://10.0.0.5:4001", options: ${options} }
+`;
+        const config = parseConfig(configWith("toledo-continuous", "{ checksum: false }"), { env: {} });
+        const device = config.lanes[0]?.devices[0];
+        expect(device?.options).toEqual({ checksum: false });
+        const model = scaleOf(getModel(device?.model ?? "", device?.options));
+        expect(model.decode(onlyFrame(model.framer, hex(toledo17)))).toEqual(reading(w(24560)));
+        const refused = (text: string): string[] => {
+            try {
+                parseConfig(text, { env: {} });
+            } catch (err) {
+                if (isGateError(err, "CONFIG_INVALID")) return [...err.details];
+                throw err;
+            }
+            return [];
+        };
+        expect(refused(configWith("mettler-toledo-sics", "{ checksum: false }"))).toContain(
+            "lanes[0].devices[0].options.checksum: model mettler-toledo-sics has no options",
+        );
+        expect(refused(configWith("toledo-continuous", "{ checksum: 0 }")).length).toBeGreaterThan(0);
+    });
+
+    it("only declared options are accepted, with booleans", () => {
+        expect(modelOptionProblems(toledo, { checksum: false }, "options")).toEqual([]);
+        expect(modelOptionProblems(toledo, { crc: false }, "options")).toEqual([
+            "options.crc: model toledo-continuous has no such option (it has checksum)",
+        ]);
+        expect(modelOptionProblems(toledo, { checksum: "no" }, "options")).toEqual([
+            "options.checksum: must be a boolean",
+        ]);
+        expect(modelOptionProblems(sics, { checksum: false }, "options")).toEqual([
+            "options.checksum: model mettler-toledo-sics has no options",
+        ]);
+        expect(definitionProblems({ ...toledo, withOptions: undefined })).toContain(
+            "options without a withOptions function",
+        );
+    });
+
+    const sicsEffect = (command: string, s: ScaleState) => sics.effect?.(ascii(`${command}\r\n`), s);
+    const indicator = { serialNumber: "B123456789", aboutLine: 0 };
+
+    it("MT-SICS Z outside the zero range answers Z + / Z -, in motion Z I, and does not zero", () => {
+        const cmd = ascii("Z\r\n");
+        expect(text(sics.respond(cmd, state(24560, { zeroRange: "above" })))).toBe("Z +\r\n");
+        expect(text(sics.respond(cmd, state(-2000, { zeroRange: "below" })))).toBe("Z -\r\n");
+        expect(text(sics.respond(cmd, state(24560, { zeroRange: "above", motion: true })))).toBe("Z I\r\n");
+        expect(text(sics.respond(cmd, state(10, { zeroRange: "within" })))).toBe("Z A\r\n");
+        expect(sicsEffect("Z", state(24560, { zeroRange: "above" }))).toBeUndefined();
+        expect(sicsEffect("Z", state(10, { motion: true }))).toBeUndefined();
+        expect(sicsEffect("Z", state(10, { zeroRange: "within" }))).toBe("zero");
+    });
+
+    it("MT-SICS @ resets and answers I4 A with the serial number", () => {
+        expect(text(sics.respond(ascii("@\r\n"), state(24560), indicator))).toBe('I4 A "B123456789"\r\n');
+        expect(sicsEffect("@", state(24560))).toBe("reset");
+        expect(sicsEffect("SIR", state(24560))).toBe("repeat");
+    });
+
+    it.each([
+        ["Z A", "zero done"],
+        ["Z I", "zero not executed (busy or in motion)"],
+        ["Z +", "zero refused: upper limit exceeded"],
+        ["Z -", "zero refused: lower limit exceeded"],
+        ['I4 A "B123456789"', "serial number"],
+        ['I4 A "SN 0042"', "serial number"],
+        ["ES", "indicator reports a syntax error"],
+    ])("the gate's MT-SICS model ignores (not rejects) %j", (line, reason) => {
+        const bytes = ascii(`${line}\r\n`);
+        expect(sics.decode(onlyFrame(sics.framer, bytes))).toEqual({ status: "ignored", reason });
+    });
+
+    it("the gate's MT-SICS model still rejects a broken serial answer (I4 A \"unterminated)", () => {
+        expect(sics.decode(onlyFrame(sics.framer, ascii('I4 A "B12\r\n'))).status).toBe("invalid");
+    });
+
+    const smaCmd = (c: string) => ascii(`\n${c}\r`);
+    it("SMA Z with a load outside the zero range answers the zero error (E, dashes), and has no effect", () => {
+        const loaded = state(24560, { zeroRange: "above" });
+        expect(text(sma.respond(smaCmd("Z"), loaded))).toBe(`\nE1G  ${"-".repeat(10)}kg \r`);
+        expect(toHex(sma.respond(smaCmd("Z"), loaded) ?? new Uint8Array())).toBe(
+            "0A 45 31 47 20 20 2D 2D 2D 2D 2D 2D 2D 2D 2D 2D 6B 67 20 0D",
+        );
+        expect(sma.effect?.(smaCmd("Z"), loaded)).toBeUndefined();
+        expect(sma.effect?.(smaCmd("Z"), state(20, { zeroRange: "within" }))).toBe("zero");
+        expect(text(sma.respond(smaCmd("Z"), state(20)))).toBe(`\n${smaBody("Z", "G", " ", "0", "kg")}\r`);
+    });
+
+    it("SMA H, S, Q answer high resolution; Q in motion times out with dashes; R and S repeat", () => {
+        expect(text(sma.respond(smaCmd("H"), state(24560)))).toBe(`\n${smaBody(" ", "g", " ", "24560", "kg")}\r`);
+        expect(text(sma.respond(smaCmd("S"), state(24560)))).toBe(`\n${smaBody(" ", "g", " ", "24560", "kg")}\r`);
+        expect(text(sma.respond(smaCmd("Q"), state(24560)))).toBe(`\n${smaBody(" ", "g", " ", "24560", "kg")}\r`);
+        expect(text(sma.respond(smaCmd("Q"), state(24560, { motion: true })))).toBe(
+            `\n${smaBody(" ", "g", "M", "-".repeat(10), "kg")}\r`,
+        );
+        expect(text(sma.respond(smaCmd("R"), state(7025)))).toBe(`\n${smaBody(" ", "G", " ", "7025", "kg")}\r`);
+        expect(sma.effect?.(smaCmd("R"), state(1))).toBe("repeat");
+        expect(sma.effect?.(smaCmd("S"), state(1))).toBe("repeat");
+        expect(sma.effect?.(smaCmd("W"), state(1))).toBeUndefined();
+    });
+
+    it("SMA T tares (net 0) or answers the tare error; M answers the tare (n = T)", () => {
+        expect(text(sma.respond(smaCmd("T"), state(14000)))).toBe(`\n${smaBody("Z", "N", " ", "0", "kg")}\r`);
+        expect(sma.effect?.(smaCmd("T"), state(14000))).toBe("tare");
+        expect(text(sma.respond(smaCmd("T"), state(14000, { motion: true })))).toBe(
+            `\n${smaBody("T", "G", "M", "-".repeat(10), "kg")}\r`,
+        );
+        expect(sma.effect?.(smaCmd("T"), state(14000, { motion: true }))).toBeUndefined();
+        expect(text(sma.respond(smaCmd("M"), state(10560, { tareKg: 14000 })))).toBe(
+            `\n${smaBody(" ", "T", " ", "14000", "kg")}\r`,
+        );
+    });
+
+    it("SMA D answers the diagnostics line, A the SMA level, B the about lines in turn", () => {
+        expect(toHex(sma.respond(smaCmd("D"), state(0)) ?? new Uint8Array())).toBe("0A 20 20 20 20 0D");
+        expect(text(sma.respond(smaCmd("A"), state(0)))).toBe("\nSMA:2/1.0\r");
+        const lines = [0, 1, 2, 3, 9].map((aboutLine) =>
+            text(sma.respond(smaCmd("B"), state(0), { serialNumber: "x", aboutLine })),
+        );
+        expect(lines).toEqual([
+            "\nMFG:gate-edge simulator\r",
+            "\nMOD:sma-scale\r",
+            "\nREV:1.0\r",
+            "\nEND:\r",
+            "\nEND:\r",
+        ]);
+        expect(sma.effect?.(smaCmd("A"), state(0))).toBe("about-restart");
+        expect(sma.effect?.(smaCmd("B"), state(0))).toBe("about-next");
+        expect(text(sma.respond(smaCmd("X"), state(0)))).toBe("\n?\r");
+    });
+
+    it.each([
+        ["zero error", `\nE1G  ${"-".repeat(10)}kg \r`, "zero error"],
+        ["tare error", `\nT1G  ${"-".repeat(10)}kg \r`, "tare error"],
+        ["Q time-out", `\n 1gM ${"-".repeat(10)}kg \r`, "no weight (dashes)"],
+        ["tare value", `\n 1T  ${"14000".padStart(10)}kg \r`, "tare value"],
+        ["unknown command", "\n?\r", "indicator did not recognise the command"],
+        ["communication error", "\n!\r", "indicator reports a communication error"],
+        ["diagnostics ok", "\n    \r", "diagnostics: ok"],
+        ["diagnostics faults", "\nRE  \r", "diagnostics: RAM/ROM, EEPROM error"],
+        ["about", "\nSMA:2/1.0\r", "information line"],
+        ["about end", "\nEND:\r", "information line"],
+    ])("the gate's SMA model ignores (not rejects) the %s reply", (_name, reply, reason) => {
+        expect(sma.decode(onlyFrame(sma.framer, ascii(reply)))).toEqual({ status: "ignored", reason });
+    });
+
+    const sealMessage = {
+        sealId: "HGT-00012345",
+        type: "GPS",
+        status: "SEALED",
+        battery: { pct: 87, low: false },
+        sealedAt: "2025-03-01T06:00:00Z",
+        openedAt: null,
+        rssi: -61,
+        readerId: "R1",
+        lat: 21.8475,
+        lon: 106.7612,
+        alerts: ["ROUTE_DEVIATION"],
+        ts: "2025-03-01T08:15:30Z",
+    };
+    const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+    it("the e-seal model reads the reference's normalised seal message, which has no msg", () => {
+        const expected = {
+            status: "reading",
+            values: {
+                sealId: "HGT-00012345",
+                type: "GPS",
+                status: "SEALED",
+                battery: { pct: 87, low: false },
+                alerts: ["ROUTE_DEVIATION"],
+                readerId: "R1",
+                rssi: -61,
+            },
+            observedAt: Date.parse("2025-03-01T08:15:30Z"),
+        };
+        expect(eseal.decode("seal", json(sealMessage))).toEqual(expected);
+        expect(eseal.decode("seal/HGT-00012345", json(sealMessage))).toEqual(expected);
+        expect(eseal.decode("seal", json({ ...sealMessage, msg: "read" }))).toEqual(expected);
+    });
+
+    it("a message on the seal topic that says what else it is, is that", () => {
+        expect(eseal.decode("seal", json({ msg: "heartbeat", readerId: "R1", ts: sealMessage.ts }))).toEqual({
+            status: "ignored",
+            reason: "heartbeat",
+            observedAt: Date.parse(sealMessage.ts),
+        });
+        expect(eseal.decode("seal", json({ ...sealMessage, msg: "status" }))).toEqual({
+            status: "ignored",
+            reason: "status message",
+        });
+        expect(eseal.decode("seal", json({ ...sealMessage, msg: 7 })).status).toBe("invalid");
+        expect(eseal.decode("heartbeat", json(sealMessage)).status).toBe("invalid");
     });
 });
