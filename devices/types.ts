@@ -47,26 +47,11 @@ export interface SerialDefaults {
     stopBits: 1 | 2;
 }
 
-/** A setting of the device that its manual lets the installer change and that changes how its output reads. */
-export interface ModelOptionSpec {
-    type: "boolean";
-    /** The device's factory setting, which the model without options reads. */
-    default: boolean;
-    description: string;
-}
-
-/** A device's settings as its config gives them (`options:` of a device), checked against the model's specs. */
-export type ModelOptions = Readonly<Record<string, boolean>>;
-
 interface ModelBase {
     /** Unique model id used in the config, e.g. "toledo-continuous". */
     model: string;
     vendor: string;
     description: string;
-    /** The settings a device config may give for this model; none when absent. */
-    options?: Readonly<Record<string, ModelOptionSpec>>;
-    /** The model as it reads a device with these settings (a configured model has no options of its own). */
-    withOptions?(options: ModelOptions): DeviceModel;
 }
 
 export interface SerialModelBase<V> extends ModelBase {
@@ -85,29 +70,10 @@ export interface ScaleState {
     overload: boolean;
     underload: boolean;
     tareKg?: number;
-    /**
-     * Where what rests on the deck lies against the indicator's zero-setting range (a few % of capacity
-     * around its calibrated zero); a zero command outside it is refused. Absent: within.
-     */
-    zeroRange?: "within" | "above" | "below";
 }
-
-/** What a simulated indicator is, beyond what it shows: what its identification commands answer. */
-export interface IndicatorInfo {
-    serialNumber: string;
-    /** Which line of its "about" list the next SMA `B` command answers (0 = the first after `A`). */
-    aboutLine: number;
-}
-
-/**
- * What a host command does to the indicator besides answering (request mode): zero or tare the display,
- * reset it, repeat the answer until the next command, restart or advance the "about" list.
- */
-export type ScaleCommandEffect = "zero" | "tare" | "reset" | "repeat" | "about-restart" | "about-next";
 
 export interface ScaleModel extends SerialModelBase<WeightValues> {
     kind: "weight";
-    withOptions?(options: ModelOptions): ScaleModel;
     /** `continuous`: the indicator streams frames unasked. `request`: it answers the host's commands. */
     mode: "continuous" | "request";
     /** Request mode: the command the driver sends to ask for the weight, and how often. */
@@ -117,12 +83,7 @@ export interface ScaleModel extends SerialModelBase<WeightValues> {
     /** The frame the indicator sends for this state. `corrupt` breaks its checksum (or its syntax if it has none). */
     encode(state: ScaleState, options?: { corrupt?: boolean }): Uint8Array;
     /** Request mode: the indicator's answer to one host command (framed by commandFramer), or undefined to stay silent. */
-    respond?(command: Uint8Array, state: ScaleState, indicator?: IndicatorInfo): Uint8Array | undefined;
-    /**
-     * Request mode: what the command does to an indicator in this state besides the answer `respond` gives;
-     * undefined when nothing. A command the indicator refuses (a zero outside the zero range) has no effect.
-     */
-    effect?(command: Uint8Array, state: ScaleState): ScaleCommandEffect | undefined;
+    respond?(command: Uint8Array, state: ScaleState): Uint8Array | undefined;
 }
 
 export interface ScannerModel extends SerialModelBase<ScanValues> {
@@ -162,45 +123,6 @@ export interface SealReaderModel extends MqttModelBase<SealValues> {
     encode(message: SealMessage): { subtopic: string; payload: Uint8Array };
 }
 
-export type DeviceModel =
-    | ScaleModel
-    | ScannerModel
-    | SealReaderModel
-    | OnvifCameraModel
-    | HttpPushCameraModel
-    | PlcModel;
-export type DeviceModelKind = DeviceModel["kind"];
-
-// ---------------------------------------------------------------------------------------------------
-// Plate cameras (ANPR) and the lane PLC.
-
-/** An image a camera delivered with a plate read (scene or plate crop). */
-export interface PlateImage {
-    /** e.g. "detectionPicture.jpg", "licensePlatePicture.jpg", "NormalPic". */
-    name: string;
-    contentType: string;
-    bytes: Uint8Array;
-}
-
-/**
- * A plate read as the camera reported it, before gate-edge normalises it: the raw text exactly as sent
- * (leading zeros and all), the confidence scaled to 0–1, and any images.
- */
-export interface PlateRead {
-    text: string;
-    /** Country or region code as the camera sent it, if any (e.g. "VN", "CN", "US"). */
-    countryCode?: string;
-    /** 0–1. ONVIF Likelihood as is; Hikvision confidenceLevel / 100; Dahua Confidence / 100. */
-    confidence: number;
-    /** The camera's own direction or lane position, when it says ("forward", "reverse"). */
-    direction?: string;
-    images: PlateImage[];
-}
-
-/** A camera read over ONVIF: PullPoint subscription to the licence-plate topic. */
-export interface OnvifCameraModel extends ModelBase {
-    kind: "plate";
-    transport: "onvif";
 /**
  * Where a frame ends in a byte stream whose frames describe themselves (a length field, or a closing
  * byte), for protocols a FramerSpec cannot express: `frame` of `length` bytes at the start of the buffer,
@@ -247,11 +169,50 @@ export interface ElockModel extends ModelBase {
     encode(report: ElockReport): Uint8Array;
 }
 
+export type DeviceModel =
+    | ScaleModel
+    | ScannerModel
+    | SealReaderModel
+    | ElockModel
+    | OnvifCameraModel
+    | HttpPushCameraModel
+    | PlcModel;
+export type DeviceModelKind = DeviceModel["kind"];
+
+// ---------------------------------------------------------------------------------------------------
+// Plate cameras (ANPR) and the lane PLC.
+
+/** An image a camera delivered with a plate read (scene or plate crop). */
+export interface PlateImage {
+    /** e.g. "detectionPicture.jpg", "licensePlatePicture.jpg", "NormalPic". */
+    name: string;
+    contentType: string;
+    bytes: Uint8Array;
+}
+
+/**
+ * A plate read as the camera reported it, before gate-edge normalises it: the raw text exactly as sent
+ * (leading zeros and all), the confidence scaled to 0–1, and any images.
+ */
+export interface PlateRead {
+    text: string;
+    /** Country or region code as the camera sent it, if any (e.g. "VN", "CN", "US"). */
+    countryCode?: string;
+    /** 0–1. ONVIF Likelihood as is; Hikvision confidenceLevel / 100; Dahua Confidence / 100. */
+    confidence: number;
+    /** The camera's own direction or lane position, when it says ("forward", "reverse"). */
+    direction?: string;
+    images: PlateImage[];
+}
+
+/** A camera read over ONVIF: PullPoint subscription to the licence-plate topic. */
+export interface OnvifCameraModel extends ModelBase {
+    kind: "plate";
+    transport: "onvif";
     /** The event topic the driver subscribes to, e.g. "tns1:RuleEngine/Recognition/LicensePlate". */
     plateTopic: string;
     /**
      * Pure decode of one wsnt:NotificationMessage, given as its raw XML (never the onvif library's
-    | ElockModel
      * converted object, which turns "003725" into 3725). Messages on other topics are `ignored`.
      */
     decode(notificationXml: string): DecodeResult<PlateRead> & { observedAt?: number };

@@ -646,7 +646,7 @@ export class Gate {
     private createRuntime(device: DeviceConfig, sink: EventSink, drivers: SessionDriverClasses): void {
         const config = this.config;
         const { log } = this.options;
-        const model = getModel(device.model, device.options);
+        const model = getModel(device.model);
         if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
         const deviceLog = deviceLogger(log, device);
         const runtime = new DeviceRuntime(device, model, {
@@ -690,12 +690,12 @@ export class Gate {
         }
     }
 
-    get clearance(): ClearanceCache {
     /** The port a device's listener is bound to (the system's choice for port 0), while it listens. */
     listenerPort(deviceId: string): number | undefined {
         return this.listeners.get(deviceId)?.port;
     }
 
+    get clearance(): ClearanceCache {
         if (!this.clearanceCache) throw new GateError("STORE_CLOSED");
         return this.clearanceCache;
     }
@@ -939,7 +939,6 @@ export class Gate {
                 ...(address.allow.length > 0 && { allow: address.allow }),
                 handler: (request) => runtime.handlePush(request),
             });
-        } else if (model.transport === "opcua" && address.transport === "opcua" && drivers.opcua) {
         } else if (model.transport === "tcp-listen" && address.transport === "tcp-listen") {
             const listener = new TcpListenDriver(
                 { address, model },
@@ -953,6 +952,7 @@ export class Gate {
             this.listeners.set(device.id, listener);
             this.sessionDrivers.push(listener);
             this.driverOf.set(device.id, listener);
+        } else if (model.transport === "opcua" && address.transport === "opcua" && drivers.opcua) {
             const driver = new drivers.opcua(
                 {
                     endpointUrl: address.endpointUrl,

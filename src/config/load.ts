@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/index.ts";
+import { getModel } from "../../devices/index.ts";
 import { GateError } from "../core/errors.ts";
 import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
@@ -125,7 +125,6 @@ function parseAddress(raw: string | undefined, path: string, errors: string[]): 
     return undefined;
 }
 
-/** An ONVIF camera's device service: http://host[:port], nothing else. */
 /**
  * A listener devices dial in to: tcp-listen://host:port[?maxConnections=N&idleTimeoutMs=MS]. Port 0 lets
  * the system choose (tests). An e-lock reports every few minutes, so a connection is idle after 10 by default.
@@ -160,6 +159,7 @@ function parseListenAddress(raw: string | undefined, path: string, errors: strin
     return address;
 }
 
+/** An ONVIF camera's device service: http://host[:port], nothing else. */
 function parseHttpAddress(
     raw: string | undefined,
     path: string,
@@ -217,7 +217,6 @@ interface RawDevice {
     auth?: { username: string; password: string };
     pollIntervalMs?: number;
     allow?: string[];
-    options?: Record<string, unknown>;
     snapshot: boolean;
     plc?: {
         lanePrefix: string;
@@ -334,10 +333,6 @@ function buildConfig(
                     errors.push(`${path}.auth: an ONVIF camera needs the username and password to log in with`);
             } else if (model.transport === "opcua") {
                 address = parseOpcUaAddress(device.address, device.plc, `${path}`, errors);
-            } else {
-                address = parseAddress(device.address, `${path}.address`, errors);
-            }
-            if (
             } else if (model.transport === "tcp-listen") {
                 address = parseListenAddress(device.address, `${path}.address`, errors);
                 const port = address?.transport === "tcp-listen" ? address.port : undefined;
@@ -346,6 +341,10 @@ function buildConfig(
                         `${path}.address: port ${port} is also the listener of device ${listenPorts.get(port)}`,
                     );
                 if (port !== undefined) listenPorts.set(port, device.id);
+            } else {
+                address = parseAddress(device.address, `${path}.address`, errors);
+            }
+            if (
                 model.kind === "plate" &&
                 device.role !== undefined &&
                 device.role !== "front" &&
@@ -364,8 +363,6 @@ function buildConfig(
             if (!address) return;
             const deviceConfig: DeviceConfig = {
                 id: device.id,
-            if (device.options !== undefined)
-                errors.push(...modelOptionProblems(model, device.options, `${path}.options`));
                 laneId: lane.id,
                 model: model.model,
                 kind: model.kind,
@@ -382,8 +379,6 @@ function buildConfig(
                 // keyed fingerprint instead, non-enumerable like the login so nothing that walks the config
                 // (logs, JSON, the API) carries it, and keyed per process so it is no use outside it.
                 Object.defineProperty(deviceConfig, "authFingerprint", {
-                // The values were just checked against the model's option specs, all booleans.
-                ...(device.options !== undefined && { options: device.options as ModelOptions }),
                     value: authFingerprint(device.auth.username, device.auth.password),
                     enumerable: false,
                 });
