@@ -149,13 +149,20 @@ describe("OnvifCameraDriver with the simulator", () => {
         const d = driver(sim.port, rec, { messageLimit: 2, snapshot: false });
         await d.start();
         await eventually(() => rec.lastStatus() === "online", 10_000, "online");
-        const pullsBefore = sim.pulls;
+        // Answers with messages, counted by size: whether the next long poll is already waiting when the burst
+        // comes is a race, so the count of pulls is not (the waiting one takes the first plate at once).
+        const answered: number[] = [];
+        sim.on("pulled", (_id, messages) => {
+            if (messages > 0) answered.push(messages);
+        });
         for (let i = 0; i < 5; i++) sim.plate({ text: `29C1234${i}`, likelihood: 0.9 });
         await eventually(() => rec.notifications.length >= 5, 10_000, "five notifications");
         expect(
             rec.notifications.map((n) => definition.decode(n.xml)).map((r) => r.status === "reading" && r.values.text),
         ).toEqual(["29C12340", "29C12341", "29C12342", "29C12343", "29C12344"]);
-        expect(sim.pulls - pullsBefore).toBeGreaterThanOrEqual(3);
+        expect(answered.length).toBeGreaterThanOrEqual(3);
+        expect(Math.max(...answered)).toBe(2);
+        expect(answered.reduce((a, b) => a + b, 0)).toBe(5);
         expect(rec.notifications.every((n) => n.snapshot === undefined)).toBe(true);
     });
 
@@ -495,6 +502,8 @@ describe("OnvifCameraSimulator as the field's clients expect a camera", () => {
 describe("OnvifCameraDriver tolerates cameras' variations", () => {
     let server: Server | undefined;
     afterEach(async () => {
+        // The driver (stopped later, by the outer cleanups) keeps its connections alive: cut them.
+        server?.closeAllConnections();
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         server = undefined;
     });
