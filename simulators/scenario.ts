@@ -579,10 +579,18 @@ export interface RunOptions {
     dropoutWaitMs: number;
     /** Pause between two trucks of a lane (ms): longer than the gate's duplicate window. */
     gapMs: number;
+    /**
+     * Where the driver can see the gate (a test beside it): resolves with the decision the gate made for
+     * this truck. The truck then waits for its barrier only when released, however long a loaded machine
+     * takes, instead of guessing from holdWaitMs.
+     */
+    awaitDecision?: (truck: TruckPlan) => Promise<string>;
     signal?: AbortSignal;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long a released truck waits for its barrier to start opening when the driver knows the decision. */
+const BARRIER_WAIT_MS = 30_000;
 
 /**
  * Drives the trucks of each lane one after another through the simulated devices, the lanes in parallel,
@@ -626,7 +634,15 @@ async function driveTruck(truck: TruckPlan, kit: LaneKit, options: RunOptions): 
     } else {
         await kit.scale.driveOn(truck.grossKg, { rampMs: 200, settleMs: 100 });
     }
-    const wait = truck.kind === "device-dropout" ? options.dropoutWaitMs : options.holdWaitMs;
+    const decision = options.awaitDecision ? await options.awaitDecision(truck) : undefined;
+    const wait =
+        decision === undefined
+            ? truck.kind === "device-dropout"
+                ? options.dropoutWaitMs
+                : options.holdWaitMs
+            : decision === "RELEASE"
+              ? BARRIER_WAIT_MS
+              : 0;
     const deadline = Date.now() + wait;
     let opened = false;
     while (Date.now() < deadline) {

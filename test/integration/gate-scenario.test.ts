@@ -30,7 +30,7 @@ describe("simulate gate --scenario", () => {
         expect(report.latency.lastReadToCommand.count).toBeGreaterThan(0);
         expect(report.anomalies).toEqual([]);
         expect(scenarioExitCode(report)).toBe(0);
-    }, 60_000);
+    }, 240_000);
 
     it("a central outage, an unplugged weighbridge and a full disk: all injected, every event still reaches central", async () => {
         const attempt = async (n: number) => {
@@ -86,7 +86,7 @@ describe("simulate gate --scenario", () => {
         expect(run.out()).toContain("injected disk-quota");
         expect(run.out()).toContain("every event is at central");
         expect(code).toBe(0);
-    }, 60_000);
+    }, 240_000);
 
     it("refuses a bad scenario file with exit 2, naming each key path", async () => {
         const file = join(dir.path, "bad.yaml");

@@ -78,13 +78,30 @@ beforeAll(async () => {
         30_000,
         "PLC sessions",
     );
-    outcomes = await runScenario(plan, kits, { holdWaitMs: 2000, dropoutWaitMs: 3500, gapMs: 400 });
+    // Each truck waits for the gate's decision on it (the n-th decided passage of its lane), not a fixed
+    // time, so a loaded machine that decides slowly cannot turn a released truck back.
+    const decidedSoFar = new Map<string, number>();
+    const awaitDecision = async (truck: (typeof plan)[number]): Promise<string> => {
+        const nth = (decidedSoFar.get(truck.lane) ?? 0) + 1;
+        decidedSoFar.set(truck.lane, nth);
+        return eventually(
+            () => {
+                const decided = gate.passages
+                    .list({ laneId: truck.lane, limit: 500 })
+                    .filter((passage) => passage.decision !== null);
+                return decided.length >= nth ? (decided[decided.length - nth]?.decision ?? undefined) : undefined;
+            },
+            60_000,
+            `the decision on truck ${truck.index} in ${truck.lane}`,
+        );
+    };
+    outcomes = await runScenario(plan, kits, { holdWaitMs: 2000, dropoutWaitMs: 3500, gapMs: 400, awaitDecision });
     await eventually(
         () => gate.passages.list({ limit: 500 }).every((p) => p.decision !== null) || undefined,
         15_000,
         "every passage decided",
     );
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
     await gate?.stop();
