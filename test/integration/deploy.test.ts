@@ -139,5 +139,5 @@ lanes:
         expect((await fetch(`${api}/`)).status).toBe(200);
         child.kill("SIGTERM");
         expect(await exited, output).toBe(0);
-    }, 120_000);
+    }, 300_000);
 });
