@@ -229,7 +229,8 @@ function decodeBinary(frame: Uint8Array): Decoded {
     // Re-uploaded frames carry several records; the latest tells how the lock is now.
     const latest = parsed.records.reduce((a, b) => ((b.at ?? 0) >= (a.at ?? 0) ? b : a));
     const { status, alerts } = sealOfStatus(latest.status ?? 0);
-    if (!latest.gpsValid) alerts.push("GPS_LOST");
+    // A frame without a fix (under a canopy, in the yard) is not the trip alert GPS_LOST, which the
+    // monitoring centre raises for a lost signal on the road: the reading just carries no position.
     const lowBattery = alerts.includes("LOW_BATTERY");
     const values: SealValues = {
         sealId: parsed.lockId,
@@ -307,7 +308,7 @@ function decodeP45(frame: TextFrame): Decoded {
         sealId: frame.lockId,
         type: "GPS",
         status: "UNKNOWN",
-        alerts: gpsValid ? ["LOCK_EVENT"] : ["LOCK_EVENT", "GPS_LOST"],
+        alerts: ["LOCK_EVENT"],
         ...(gpsValid && {
             position: { lat: ns === "S" ? -latitude : latitude, lon: ew === "W" ? -longitude : longitude },
         }),

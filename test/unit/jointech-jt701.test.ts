@@ -69,11 +69,11 @@ describe("jointech-jt701: binary frames", () => {
         expect(low.status === "reading" && low.values.battery?.pct).toBeUndefined(); // 0xFF: charging, no level
     });
 
-    it("a frame without a GPS fix keeps the state, drops position and time, and alerts GPS_LOST", () => {
+    it("a frame without a GPS fix keeps the state and drops position and time, with no alert (not a trip's GPS_LOST)", () => {
         const frame = hex(JT701_LOCKED);
         frame[24] = (frame[24] ?? 0) & 0xfe;
         const result = jt701.decode(frame);
-        expect(result).toMatchObject({ status: "reading", values: { status: "SEALED", alerts: ["GPS_LOST"] } });
+        expect(result).toMatchObject({ status: "reading", values: { status: "SEALED", alerts: [] } });
         expect(result.status === "reading" && (result.values.position ?? result.observedAt)).toBeUndefined();
     });
 
