@@ -17,15 +17,17 @@
  *   as a number, e.g. 7, or an offset string "+07:00" / "GMT+07:00" / "UTC+7") it becomes observedAt.
  *   Without a usable TimeZone observedAt is left out (the runtime stamps receipt); a malformed
  *   AccurateTime is invalid;
- * - Picture.NormalPic.Content, if present, must be strict base64 of a JPEG (FF D8 FF). Broken base64 or a
- *   non-JPEG refuses the whole push: unlike Hikvision, Dahua resends, and an evidence image we cannot
- *   read must show up as a refused push in the device's log, not vanish from a read that looks complete;
+ * - Picture.NormalPic (the scene) and Picture.CutoutPic (the camera's crop of the plate): each one's
+ *   Content, if present, must be strict base64 of a JPEG (FF D8 FF). Broken base64 or a non-JPEG refuses
+ *   the whole push: unlike Hikvision, Dahua resends, and an evidence image we cannot read must show up as
+ *   a refused push in the device's log, not vanish from a read that looks complete;
  * - Plate.Region / Country is kept as countryCode, SnapInfo.Direction as direction, when they are short
  *   plain tokens.
  *
  * Assumption (not verified against a Dahua manual): TimeZone is an hour offset. Some firmware may send a
  * zone index instead; an index is indistinguishable from a small offset, so check observedAt on site.
  */
+import type { ImageRole } from "../src/core/events.ts";
 import type { DecodeResult, HttpPushCameraModel, PlateImage, PlateRead, PushRequest } from "./types.ts";
 
 type Decoded = DecodeResult<PlateRead> & { observedAt?: number };
@@ -118,19 +120,29 @@ function isBase64(text: string): boolean {
     return pad < 0 || (pad >= text.length - 2 && /^=+$/.test(text.slice(pad)));
 }
 
-function decodeImage(pic: unknown): PlateImage | string | undefined {
+/** The picture objects of a TollgateInfo and what each shows. */
+const PICTURES = [
+    ["NormalPic", "scene"],
+    ["CutoutPic", "plate"],
+] as const;
+
+function decodeImage(
+    pic: unknown,
+    field: (typeof PICTURES)[number][0],
+    role: ImageRole,
+): PlateImage | string | undefined {
     if (pic === undefined || pic === null) return undefined;
-    if (!isObject(pic)) return "NormalPic is not an object";
+    if (!isObject(pic)) return `${field} is not an object`;
     const content = pic.Content;
     if (content === undefined || content === "") return undefined;
-    if (typeof content !== "string" || !isBase64(content)) return "NormalPic.Content is not valid base64";
+    if (typeof content !== "string" || !isBase64(content)) return `${field}.Content is not valid base64`;
     const bytes = Buffer.from(content, "base64");
     // Strict: non-zero pad bits decode silently in Node, so the bytes must encode back to the same text.
-    if (bytes.toString("base64") !== content) return "NormalPic.Content is not canonical base64";
+    if (bytes.toString("base64") !== content) return `${field}.Content is not canonical base64`;
     if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff)
-        return "NormalPic.Content is not a JPEG (no FF D8 FF magic)";
-    const name = typeof pic.PicName === "string" && /^[\w.-]{1,64}$/.test(pic.PicName) ? pic.PicName : "NormalPic";
-    return { name, contentType: "image/jpeg", bytes: new Uint8Array(bytes) };
+        return `${field}.Content is not a JPEG (no FF D8 FF magic)`;
+    const name = typeof pic.PicName === "string" && /^[\w.-]{1,64}$/.test(pic.PicName) ? pic.PicName : field;
+    return { name, role, contentType: "image/jpeg", bytes: new Uint8Array(bytes) };
 }
 
 function token(value: unknown): string | undefined {
@@ -165,9 +177,13 @@ function decodeTollgate(json: Json): Decoded {
         if (parsed !== "local") observedAt = parsed;
     }
 
-    const image = decodeImage(picture.NormalPic);
-    if (typeof image === "string") return invalid(image);
-    const values: PlateRead = { text, confidence: confidence / 100, images: image ? [image] : [] };
+    const images: PlateImage[] = [];
+    for (const [field, role] of PICTURES) {
+        const image = decodeImage(picture[field], field, role);
+        if (typeof image === "string") return invalid(image);
+        if (image) images.push(image);
+    }
+    const values: PlateRead = { text, confidence: confidence / 100, images };
     const country = token(plate.Country) ?? token(plate.Region);
     if (country !== undefined) values.countryCode = country;
     const direction = token(snap.Direction);
@@ -208,17 +224,16 @@ function accurateTime(at: Date): string {
 function encode(read: PlateRead, options: { at?: Date; deviceName?: string } = {}): PushRequest {
     const at = options.at ?? new Date();
     const time = accurateTime(at);
-    const image = read.images[0];
+    const picture = (role: ImageRole) => {
+        const image = read.images.find((i) => (i.role ?? "scene") === role);
+        return image && { Content: Buffer.from(image.bytes).toString("base64"), PicName: image.name };
+    };
+    const scene = picture("scene");
+    const cutout = picture("plate");
     const payload = {
         Picture: {
-            ...(image
-                ? {
-                      NormalPic: {
-                          Content: Buffer.from(image.bytes).toString("base64"),
-                          PicName: image.name,
-                      },
-                  }
-                : {}),
+            ...(scene && { NormalPic: scene }),
+            ...(cutout && { CutoutPic: cutout }),
             Plate: {
                 BoundingBox: [1220, 860, 1480, 930],
                 Channel: 0,
@@ -258,7 +273,8 @@ function encode(read: PlateRead, options: { at?: Date; deviceName?: string } = {
 export const definition = {
     model: "dahua-itsapi-anpr",
     vendor: "Dahua",
-    description: "Dahua ANPR camera pushing ITSAPI TollgateInfo JSON (base64 JPEG) and KeepAlive over HTTP",
+    description:
+        "Dahua ANPR camera pushing ITSAPI TollgateInfo JSON (base64 JPEG scene and plate cutout) and KeepAlive over HTTP",
     kind: "plate",
     transport: "http-push",
     paths: [TOLLGATE_PATH, KEEPALIVE_PATH],

@@ -23,8 +23,13 @@
  *   so observedAt is left out (the runtime stamps receipt) rather than losing the read; garbage → invalid;
  * - country and direction are kept when they are short plain tokens, dropped otherwise;
  * - picture parts must start with the JPEG magic FF D8 FF. A non-JPEG picture part is dropped and named
- *   in `dropped` on the result, not fatal: Hikvision never resends, so refusing would lose the plate.
+ *   in `dropped` on the result, not fatal: Hikvision never resends, so refusing would lose the plate;
+ * - each picture's role: the type ANPR/pictureInfoList gives its fileName (licensePlatePicture → the
+ *   plate crop, detectionPicture → the scene), else its name (licensePlatePicture*, plate* → plate crop),
+ *   else the scene.
  */
+
+import type { ImageRole } from "../src/core/events.ts";
 import { boundaryOf, buildMultipart, type MultipartPart, mediaTypeOf, parseMultipart } from "./lib/multipart.ts";
 import type { DecodeResult, HttpPushCameraModel, PlateImage, PlateRead, PushRequest } from "./types.ts";
 
@@ -245,6 +250,23 @@ function imageName(part: MultipartPart, index: number): string {
     return /^[\w.-]{1,64}$/.test(name) ? name : `picture-${index + 1}.jpg`;
 }
 
+/** Picture types (pictureInfo/type) and part names of the plate crop. */
+const PLATE_PICTURE = /^(?:licensePlatePicture|plate)/i;
+
+/** What each picture shows, by the type pictureInfoList gives its file name, else by its own name. */
+function withRoles(images: readonly PlateImage[], anpr: XmlElement): PlateImage[] {
+    const types = new Map<string, string>();
+    for (const info of child(anpr, "pictureInfoList")?.children ?? []) {
+        const fileName = childText(info, "fileName");
+        const type = childText(info, "type");
+        if (fileName !== undefined && type !== undefined) types.set(fileName, type);
+    }
+    return images.map((image) => {
+        const role: ImageRole = PLATE_PICTURE.test(types.get(image.name) ?? image.name) ? "plate" : "scene";
+        return { ...image, role };
+    });
+}
+
 /** ms since epoch of an ISO 8601 date-time with offset, "local" for one without, undefined for garbage. */
 function parseDateTime(text: string): number | "local" | undefined {
     const m = ISO_DATE_TIME.exec(text);
@@ -293,7 +315,7 @@ function decodeAlert(xml: string, images: PlateImage[], dropped: string[]): Hikv
         if (parsed !== "local") observedAt = parsed;
     }
 
-    const values: PlateRead = { text, confidence: Number(level) / 100, images };
+    const values: PlateRead = { text, confidence: Number(level) / 100, images: withRoles(images, anpr) };
     const country = childText(anpr, "country");
     if (country !== undefined && TOKEN.test(country)) values.countryCode = country;
     const direction = childText(anpr, "direction");
@@ -373,8 +395,8 @@ function encode(read: PlateRead, options: { at?: Date; deviceName?: string } = {
     const absTime = local.slice(0, 23).replace(/\D/g, "");
     const pictures = read.images
         .map(
-            (image, i) =>
-                `<pictureInfo><fileName>${escapeXml(image.name)}</fileName><type>${i === 0 ? "detectionPicture" : "licensePlatePicture"}</type>` +
+            (image) =>
+                `<pictureInfo><fileName>${escapeXml(image.name)}</fileName><type>${image.role === "plate" ? "licensePlatePicture" : "detectionPicture"}</type>` +
                 `<absTime>${absTime}</absTime><plateRect><X>430</X><Y>275</Y><width>106</width><height>65</height></plateRect></pictureInfo>`,
         )
         .join("");

@@ -6,7 +6,7 @@
  * Error rule for every `decode`: it never throws. Whatever bytes it is given, it answers a
  * DecodeResult; a frame that cannot be trusted is `invalid` with a reason and never yields values.
  */
-import type { ScanValues, SealValues, WeightValues } from "../src/core/events.ts";
+import type { ImageRole, ScanValues, SealValues, WeightValues } from "../src/core/events.ts";
 
 export type DecodeResult<V> =
     /** A frame that carries a reading. */
@@ -47,11 +47,26 @@ export interface SerialDefaults {
     stopBits: 1 | 2;
 }
 
+/** A setting of the device that its manual lets the installer change and that changes how its output reads. */
+export interface ModelOptionSpec {
+    type: "boolean";
+    /** The device's factory setting, which the model without options reads. */
+    default: boolean;
+    description: string;
+}
+
+/** A device's settings as its config gives them (`options:` of a device), checked against the model's specs. */
+export type ModelOptions = Readonly<Record<string, boolean>>;
+
 interface ModelBase {
     /** Unique model id used in the config, e.g. "toledo-continuous". */
     model: string;
     vendor: string;
     description: string;
+    /** The settings a device config may give for this model; none when absent. */
+    options?: Readonly<Record<string, ModelOptionSpec>>;
+    /** The model as it reads a device with these settings (a configured model has no options of its own). */
+    withOptions?(options: ModelOptions): DeviceModel;
 }
 
 export interface SerialModelBase<V> extends ModelBase {
@@ -70,10 +85,29 @@ export interface ScaleState {
     overload: boolean;
     underload: boolean;
     tareKg?: number;
+    /**
+     * Where what rests on the deck lies against the indicator's zero-setting range (a few % of capacity
+     * around its calibrated zero); a zero command outside it is refused. Absent: within.
+     */
+    zeroRange?: "within" | "above" | "below";
 }
+
+/** What a simulated indicator is, beyond what it shows: what its identification commands answer. */
+export interface IndicatorInfo {
+    serialNumber: string;
+    /** Which line of its "about" list the next SMA `B` command answers (0 = the first after `A`). */
+    aboutLine: number;
+}
+
+/**
+ * What a host command does to the indicator besides answering (request mode): zero or tare the display,
+ * reset it, repeat the answer until the next command, restart or advance the "about" list.
+ */
+export type ScaleCommandEffect = "zero" | "tare" | "reset" | "repeat" | "about-restart" | "about-next";
 
 export interface ScaleModel extends SerialModelBase<WeightValues> {
     kind: "weight";
+    withOptions?(options: ModelOptions): ScaleModel;
     /** `continuous`: the indicator streams frames unasked. `request`: it answers the host's commands. */
     mode: "continuous" | "request";
     /** Request mode: the command the driver sends to ask for the weight, and how often. */
@@ -83,7 +117,12 @@ export interface ScaleModel extends SerialModelBase<WeightValues> {
     /** The frame the indicator sends for this state. `corrupt` breaks its checksum (or its syntax if it has none). */
     encode(state: ScaleState, options?: { corrupt?: boolean }): Uint8Array;
     /** Request mode: the indicator's answer to one host command (framed by commandFramer), or undefined to stay silent. */
-    respond?(command: Uint8Array, state: ScaleState): Uint8Array | undefined;
+    respond?(command: Uint8Array, state: ScaleState, indicator?: IndicatorInfo): Uint8Array | undefined;
+    /**
+     * Request mode: what the command does to an indicator in this state besides the answer `respond` gives;
+     * undefined when nothing. A command the indicator refuses (a zero outside the zero range) has no effect.
+     */
+    effect?(command: Uint8Array, state: ScaleState): ScaleCommandEffect | undefined;
 }
 
 export interface ScannerModel extends SerialModelBase<ScanValues> {
@@ -186,6 +225,8 @@ export type DeviceModelKind = DeviceModel["kind"];
 export interface PlateImage {
     /** e.g. "detectionPicture.jpg", "licensePlatePicture.jpg", "NormalPic". */
     name: string;
+    /** What it shows, where the camera says; absent: the scene. */
+    role?: ImageRole;
     contentType: string;
     bytes: Uint8Array;
 }

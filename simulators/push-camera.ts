@@ -52,7 +52,7 @@ export interface SimulatedPlate {
     confidence: number;
     countryCode?: string;
     direction?: string;
-    /** Send pictures (Hikvision: scene + plate crop; Dahua: NormalPic). Default true. */
+    /** Send pictures, the scene and the plate crop (Hikvision: detectionPicture + licensePlatePicture; Dahua: NormalPic + CutoutPic). Default true. */
     withImages?: boolean;
 }
 
@@ -76,6 +76,21 @@ export const SAMPLE_JPEG: Uint8Array = new Uint8Array([
     ...[0xff, 0xc4, 0x00, 0x14, 0x10, 0x01, ...new Array<number>(15).fill(0), 0x00], // DHT AC 0: EOB
     ...[0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00], // SOS
     0x3f, // DC diff 0, EOB, padding
+    ...[0xff, 0xd9], // EOI
+]);
+
+/**
+ * The plate crop beside it: the same construction 16×8 (a plate's shape), two blocks in the scan, so its
+ * bytes, and its stored image, differ from the scene's.
+ */
+export const SAMPLE_PLATE_JPEG: Uint8Array = new Uint8Array([
+    ...[0xff, 0xd8], // SOI
+    ...[0xff, 0xdb, 0x00, 0x43, 0x00, ...new Array<number>(64).fill(1)], // DQT table 0
+    ...[0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x08, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00], // SOF0 16×8, 1 component
+    ...[0xff, 0xc4, 0x00, 0x14, 0x00, 0x01, ...new Array<number>(15).fill(0), 0x00], // DHT DC 0: symbol 0
+    ...[0xff, 0xc4, 0x00, 0x14, 0x10, 0x01, ...new Array<number>(15).fill(0), 0x00], // DHT AC 0: EOB
+    ...[0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00], // SOS
+    0x0f, // two blocks of DC diff 0, EOB; padding
     ...[0xff, 0xd9], // EOI
 ]);
 
@@ -118,15 +133,16 @@ export class PushCameraSimulator {
 
     /** The camera reads a plate and pushes it; Dahua resends until stored. Resolves with the last answer. */
     async push(read: SimulatedPlate): Promise<PushAnswer> {
+        const [scene, crop] = this.resends
+            ? ["NormalPic.jpg", "CutoutPic.jpg"]
+            : ["detectionPicture.jpg", "licensePlatePicture.jpg"];
         const images: PlateImage[] =
             read.withImages === false
                 ? []
-                : this.resends
-                  ? [{ name: "NormalPic.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG }]
-                  : [
-                        { name: "detectionPicture.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG },
-                        { name: "licensePlatePicture.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG },
-                    ];
+                : [
+                      { name: scene, role: "scene", contentType: "image/jpeg", bytes: SAMPLE_JPEG },
+                      { name: crop, role: "plate", contentType: "image/jpeg", bytes: SAMPLE_PLATE_JPEG },
+                  ];
         const request = this.model.encode(
             {
                 text: read.text,

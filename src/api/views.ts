@@ -3,7 +3,7 @@
  * engine's facts and decision, the passage records and the clearance cache. Plate texts, reasons and
  * notes are passed through verbatim; escaping them is the job of whoever renders them.
  */
-import type { DeviceStatus, PlateValues } from "../core/events.ts";
+import type { DeviceStatus, ImageRole, PlateValues } from "../core/events.ts";
 import type { LaneSnapshot, PassageStanding } from "../lane/correlator.ts";
 import type { PassageFollowUp } from "../lane/followUp.ts";
 import { outcomeFromState } from "../lane/outcome.ts";
@@ -242,10 +242,12 @@ export function passageDetail(row: PassageRow, clearance: ClearanceView | undefi
         const { at, step, ...data } = entry;
         return { at, type: step.split(" ")[0] as string, summary: summaryOf(entry), data };
     });
-    const images: { ref: string; position: string }[] = [];
+    // Each camera's scene and plate crop side by side; reads stored before roles were kept have refs only.
+    const images: { ref: string; position: string; role?: ImageRole }[] = [];
     for (const plate of record.facts?.plateReads ?? []) {
-        for (const ref of plate.imageRefs) {
-            if (!images.some((image) => image.ref === ref)) images.push({ ref, position: plate.position });
+        for (const { ref, role } of plate.images ?? plate.imageRefs.map((ref) => ({ ref, role: undefined }))) {
+            if (images.some((image) => image.ref === ref && image.role === role)) continue;
+            images.push({ ref, position: plate.position, ...(role !== undefined && { role }) });
         }
     }
     const officerActions = (record.timeline ?? [])

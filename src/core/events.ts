@@ -64,6 +64,17 @@ export interface PlateValues {
     position: "front" | "rear";
     /** Content-addressed images, `sha256:<hex>`; the scene picture first. */
     imageRefs: string[];
+    /** The same images with what each shows; absent in reads stored before roles were kept. */
+    images?: PlateImageRef[];
+}
+
+/** What a camera's image shows: the scene (the vehicle in its lane) or the camera's crop of the plate. */
+export type ImageRole = "scene" | "plate";
+
+/** A stored image linked to a plate reading, with its role. */
+export interface PlateImageRef {
+    ref: string;
+    role: ImageRole;
 }
 
 export interface ContainerValues {

@@ -75,6 +75,8 @@ const MAX_LOGGED_FRAME_BYTES = 256;
  */
 export class DeviceRuntime {
     private status: DeviceStatus = "offline";
+    /** Set when the gate stops: offline from then on is expected. */
+    private gateStopping = false;
     private statusReason = "not connected yet";
     private statusSince: number;
     private lastFrameAt: number | undefined;
@@ -138,6 +140,11 @@ export class DeviceRuntime {
                     .join(", ")} since ${since}`,
             { clock: deps.clock },
         );
+    }
+
+    /** The gate is stopping: the device going offline from here on is the gate's doing, logged as info. */
+    stopping(): void {
+        this.gateStopping = true;
     }
 
     /** The device goes (stop, reload): what is pending of its bad-input log line and rejected-input count is written. */
@@ -210,7 +217,10 @@ export class DeviceRuntime {
         this.status = status;
         this.statusReason = reason;
         this.statusSince = this.deps.clock.now();
-        this.deps.log[status === "online" ? "info" : "warn"]({ status, reason }, "device status changed");
+        this.deps.log[status === "online" || this.gateStopping ? "info" : "warn"](
+            { status, reason },
+            "device status changed",
+        );
         this.deps.bus.emit("deviceStatus", { deviceId: this.device.id, laneId: this.device.laneId, status, reason });
         return this.deps.sink
             .append({
@@ -419,15 +429,11 @@ export class DeviceRuntime {
             case "plate": {
                 const read = values as PlateRead;
                 const at = new Date(this.deps.clock.now());
-                const refs = this.deps.images
-                    ? [
-                          ...new Set(
-                              read.images.map((image) => this.deps.images!.put(image.bytes, image.contentType, at)),
-                          ),
-                      ]
-                    : [];
+                const images = this.deps.images?.putPlateImages(read.images, at) ?? [];
+                const refs = [...new Set(images.map((image) => image.ref))];
                 if (refs[0] !== undefined) this.lastImageRef = refs[0];
-                return [readingDraft(make("plate", plateValues(read, this.device, refs)))];
+                const plate = plateValues(read, this.device, refs);
+                return [readingDraft(make("plate", images.length > 0 ? { ...plate, images } : plate))];
             }
             case "plc": {
                 const signal = values as PlcSignal;

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import type { PlateImage } from "../../devices/types.ts";
+import type { PlateImageRef } from "../core/events.ts";
 import type { Db } from "./db.ts";
 
 export interface StoredImage {
@@ -26,6 +28,23 @@ export class ImageStore {
             )
             .run(hash, contentType, Buffer.from(bytes), bytes.length, at.toISOString(), at.toISOString());
         return `sha256:${hash}`;
+    }
+
+    /**
+     * Stores a plate read's images and links each with its role (absent: scene), scene pictures first.
+     * The same bytes in two roles (a camera sending one picture as both) are stored once and linked twice.
+     */
+    putPlateImages(images: readonly PlateImage[], at: Date): PlateImageRef[] {
+        const linked: PlateImageRef[] = [];
+        for (const image of images) {
+            const link: PlateImageRef = {
+                ref: this.put(image.bytes, image.contentType, at),
+                role: image.role ?? "scene",
+            };
+            if (!linked.some((l) => l.ref === link.ref && l.role === link.role)) linked.push(link);
+        }
+        // Stable: the camera's order within each role.
+        return [...linked.filter((l) => l.role === "scene"), ...linked.filter((l) => l.role !== "scene")];
     }
 
     get(ref: string): StoredImage | undefined {

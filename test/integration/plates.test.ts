@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { PushCameraSimulator, SAMPLE_JPEG } from "../../simulators/push-camera.ts";
+import { PushCameraSimulator, SAMPLE_JPEG, SAMPLE_PLATE_JPEG } from "../../simulators/push-camera.ts";
 import type { PlateValues } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import { apiSession } from "../helpers/api.ts";
@@ -68,6 +68,25 @@ describe("plate cameras through the gate", () => {
         expect(trailer!.values.imageRefs).toContain(ref);
     });
 
+    it("stores each camera's plate crop beside its scene, linked to the reading with its role", async () => {
+        // Dahua over Digest (the simulator answers the challenge): NormalPic and CutoutPic.
+        expect((await front.push({ text: "29C-555.01", confidence: 0.95 })).status).toBe(200);
+        // Hikvision: detectionPicture.jpg and licensePlatePicture.jpg.
+        expect((await rear.push({ text: "29R-555.02", confidence: 0.93 })).status).toBe(200);
+        const read = (text: string) => plates().find((p) => p.values.text === text)?.values;
+        const officer = apiSession(gate, "officer");
+        for (const text of ["29C-555.01", "29R-555.02"]) {
+            const values = read(text);
+            expect(values?.images?.map((i) => i.role)).toEqual(["scene", "plate"]);
+            const [scene, crop] = values?.images ?? [];
+            expect(values?.imageRefs).toEqual([scene?.ref, crop?.ref]);
+            const bytes = async (ref: string | undefined) =>
+                Buffer.from(await (await officer.fetch(`/api/v1/images/${ref}`)).arrayBuffer());
+            expect(await bytes(scene?.ref)).toEqual(Buffer.from(SAMPLE_JPEG));
+            expect(await bytes(crop?.ref)).toEqual(Buffer.from(SAMPLE_PLATE_JPEG));
+        }
+    });
+
     it("answers a repeated push of the same plate with success and stores it once", async () => {
         const before = plates().length;
         await front.push({ text: "51LD-123.45", confidence: 0.9 });
@@ -134,7 +153,7 @@ describe("image retention", () => {
             clock.advance(29 * 86_400_000);
             expect(g.pruneImages()).toBe(0);
             clock.advance(2 * 86_400_000);
-            expect(g.pruneImages()).toBe(1);
+            expect(g.pruneImages()).toBe(2); // the scene and the plate crop
             // A month on the gate's clock outlives any session: log in again.
             expect((await officer.fetch(`/api/v1/images/${ref}`)).status).toBe(401);
             const again = apiSession(g, "officer", "officer", { now: () => clock.now() });

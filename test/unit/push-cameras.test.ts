@@ -9,7 +9,7 @@ import { definition as dahua, keepAliveRequest } from "../../devices/dahua-itsap
 import { definition as hik } from "../../devices/hikvision-isapi-anpr.ts";
 import { boundaryOf, buildMultipart, headerParameter, parseMultipart } from "../../devices/lib/multipart.ts";
 import type { DecodeResult, PlateRead, PushRequest } from "../../devices/types.ts";
-import { SAMPLE_JPEG } from "../../simulators/push-camera.ts";
+import { SAMPLE_JPEG, SAMPLE_PLATE_JPEG } from "../../simulators/push-camera.ts";
 
 const HIK_PATH = "/ISAPI/Event/notification/alert";
 const TOLLGATE = "/NotificationInfo/TollgateInfo";
@@ -189,6 +189,28 @@ describe("hikvision-isapi-anpr decode", () => {
         ]);
     });
 
+    it("Should tell the scene from the plate crop by pictureInfoList, whatever the order of the parts", () => {
+        const parts = [
+            { name: "licensePlatePicture.jpg", bytes: SAMPLE_PLATE_JPEG },
+            { name: "detectionPicture.jpg", bytes: SAMPLE_JPEG },
+        ];
+        const result = reading(hik.decode(hikMultipart(hikXml(), parts)));
+        expect(result.values.images.map((i) => [i.name, i.role, i.bytes.length])).toEqual([
+            ["licensePlatePicture.jpg", "plate", SAMPLE_PLATE_JPEG.length],
+            ["detectionPicture.jpg", "scene", SAMPLE_JPEG.length],
+        ]);
+        // Parts the list does not name: by their own name, else the scene.
+        const unnamed = reading(
+            hik.decode(
+                hikMultipart(hikXml(), [
+                    { name: "plate_1.jpg", bytes: SAMPLE_PLATE_JPEG },
+                    { name: "vehicle.jpg", bytes: SAMPLE_JPEG },
+                ]),
+            ),
+        );
+        expect(unnamed.values.images.map((i) => i.role)).toEqual(["plate", "scene"]);
+    });
+
     it("Should accept the hikvision.com namespace and a bare XML body without pictures", () => {
         const xml = hikXml({ ns: "http://www.hikvision.com/ver20/XMLSchema", plate: "51LD-123.45" });
         const result = reading(
@@ -345,6 +367,24 @@ describe("dahua-itsapi-anpr decode", () => {
         expect(result.observedAt).toBe(EXPECTED_AT);
         expect(result.values.images).toHaveLength(1);
         expect(result.values.images[0]).toMatchObject({ name: "NormalPic.jpg", contentType: "image/jpeg" });
+    });
+
+    it("Should read the plate cutout (CutoutPic) beside the scene (NormalPic), each with its role", () => {
+        const json = dahuaJson();
+        Object.assign(json.Picture, {
+            CutoutPic: { Content: Buffer.from(SAMPLE_PLATE_JPEG).toString("base64"), PicName: "CutoutPic.jpg" },
+        });
+        const result = reading(dahua.decode(dahuaRequest(json)));
+        expect(result.values.images.map((i) => [i.name, i.role, Buffer.from(i.bytes).toString("hex")])).toEqual([
+            ["NormalPic.jpg", "scene", Buffer.from(SAMPLE_JPEG).toString("hex")],
+            ["CutoutPic.jpg", "plate", Buffer.from(SAMPLE_PLATE_JPEG).toString("hex")],
+        ]);
+        // A broken cutout refuses the push like a broken scene: Dahua resends.
+        Object.assign(json.Picture, { CutoutPic: { Content: Buffer.from(PNG).toString("base64") } });
+        expect(dahua.decode(dahuaRequest(json))).toEqual({
+            status: "invalid",
+            reason: "CutoutPic.Content is not a JPEG (no FF D8 FF magic)",
+        });
     });
 
     it("Should take the time zone as an offset string too, and leave observedAt out without one", () => {
@@ -538,7 +578,20 @@ describe("push camera decoders, property tests", () => {
                 fc.boolean(),
                 (model, text, percent, at, withImage) => {
                     const images = withImage
-                        ? [{ name: "detectionPicture.jpg", contentType: "image/jpeg", bytes: SAMPLE_JPEG }]
+                        ? [
+                              {
+                                  name: "detection.jpg",
+                                  role: "scene" as const,
+                                  contentType: "image/jpeg",
+                                  bytes: SAMPLE_JPEG,
+                              },
+                              {
+                                  name: "crop.jpg",
+                                  role: "plate" as const,
+                                  contentType: "image/jpeg",
+                                  bytes: SAMPLE_PLATE_JPEG,
+                              },
+                          ]
                         : [];
                     const result = reading(
                         model.decode(
@@ -548,7 +601,9 @@ describe("push camera decoders, property tests", () => {
                     expect(result.values.text).toBe(text);
                     expect(result.values.confidence).toBe(percent / 100);
                     expect(result.values.countryCode).toBe("VN");
-                    expect(result.values.images).toHaveLength(images.length);
+                    expect(result.values.images.map((i) => [i.role, i.bytes.length])).toEqual(
+                        images.map((i) => [i.role, i.bytes.length]),
+                    );
                     expect(result.observedAt).toBe(at.getTime());
                 },
             ),

@@ -229,6 +229,21 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
     return form;
 }
 
+/** What each stored image shows, as the page names it. */
+const IMAGE_ROLES = { scene: "scene", plate: "plate crop" };
+
+/** The passage's images per camera position, each camera's scene before its plate crop, so they sit side by side. */
+function imagesByCamera(images) {
+    const groups = new Map();
+    for (const img of images) {
+        const position = img.position ?? "";
+        if (!groups.has(position)) groups.set(position, []);
+        groups.get(position).push(img);
+    }
+    for (const imgs of groups.values()) imgs.sort((a, b) => (a.role === "plate") - (b.role === "plate"));
+    return [...groups.entries()];
+}
+
 /** One passage: the truck, the decision and every rule's result, images, timeline, officer actions. */
 export function passageDetailView(main, ctx) {
     const id = ctx.param;
@@ -354,12 +369,21 @@ export function passageDetailView(main, ctx) {
                 : h(
                       "div",
                       { class: "images" },
-                      p.images.map((img) =>
+                      imagesByCamera(p.images).map(([position, imgs]) =>
                           h(
-                              "figure",
-                              {},
-                              h("img", { src: imageUrl(img.ref), alt: `${img.position ?? ""} plate image` }),
-                              h("figcaption", {}, img.position ?? ""),
+                              "div",
+                              { class: "camera-images", dataset: { testid: `images-${position}` } },
+                              imgs.map((img) =>
+                                  h(
+                                      "figure",
+                                      { dataset: { role: img.role ?? "scene" } },
+                                      h("img", {
+                                          src: imageUrl(img.ref),
+                                          alt: `${position} ${IMAGE_ROLES[img.role ?? "scene"]}`,
+                                      }),
+                                      h("figcaption", {}, `${position} · ${IMAGE_ROLES[img.role ?? "scene"]}`),
+                                  ),
+                              ),
                           ),
                       ),
                   ),
