@@ -704,7 +704,10 @@ function parsePushCamera(kind: "hik-camera" | "dahua-camera", argv: string[]): P
 // lane-plc: the lane PLC (barrier, loops, lights) as an OPC UA server
 
 const LANE_PLC_OPTIONS = {
+    host: { type: "string" },
     port: { type: "string" },
+    secure: { type: "boolean" },
+    user: { type: "string" },
     lanes: { type: "string" },
     travel: { type: "string" },
     watchdog: { type: "string" },
@@ -719,7 +722,10 @@ function lanePlcUsage(): string {
     return [
         "gate-edge simulate lane-plc --port <port> --lanes <prefix,...> [options]",
         "  an OPC UA lane PLC (model lane-plc-opcua): barrier, loops, lights, e-stop, watchdog fail-safe",
+        "  --host <address>           address to listen on (default 127.0.0.1; 0.0.0.0 = every interface)",
         "  --port <port>              OPC UA port (default 4840; 0 = any free port)",
+        "  --secure                   require SignAndEncrypt with Basic256Sha256, as an S7-1500 with security on",
+        "  --user <name:password>     require this user (anonymous sessions refused)",
         "  --lanes <list>             lane prefixes, comma-separated, e.g. L1,L2 (node ids ns=1;s=L1.Barrier.State)",
         "  --travel <duration>        boom travel time open or closed (default 2s; real booms 1.5-6s)",
         "  --watchdog <duration>      fail safe when gate-edge's heartbeat stops this long (default 3s)",
@@ -746,12 +752,33 @@ function parseLanePlc(argv: string[]): Parsed {
     const truckEveryMs = optionalDuration("--truck-every", values["truck-every"]);
     const pkiFolder = values.pki ?? "data/pki/lane-plc-simulator";
     const rng = seedOption(values.seed);
+    const host = values.host ?? "127.0.0.1";
+    const security = values.secure ? ("secure" as const) : ("none" as const);
+    const colon = values.user?.indexOf(":") ?? -1;
+    if (values.user !== undefined && (colon < 1 || colon === values.user.length - 1)) {
+        throw usage("--user is name:password, e.g. gate-edge:secret-password", lanePlcUsage());
+    }
+    const user =
+        values.user === undefined
+            ? undefined
+            : { username: values.user.slice(0, colon), password: values.user.slice(colon + 1) };
 
     return {
         run: async (signal, say) => {
             // node-opcua is large and prints its start-up notices when it loads: only the PLC needs it.
             const { LanePlcSimulator } = await import("./lane-plc.ts");
-            const sim = new LanePlcSimulator({ port, lanes, pkiFolder, travelMs, watchdogTimeoutMs, autoCloseMs, rng });
+            const sim = new LanePlcSimulator({
+                host,
+                port,
+                security,
+                ...(user && { user }),
+                lanes,
+                pkiFolder,
+                travelMs,
+                watchdogTimeoutMs,
+                autoCloseMs,
+                rng,
+            });
             const tell: Say = (line) => say(`lane-plc: ${line}`);
             sim.on("server", (state, url) => tell(state === "up" ? `serving ${url}` : "server down"));
             sim.on("change", (lane, tag, value) => {

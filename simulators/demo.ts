@@ -143,6 +143,7 @@ export async function startDemoSimulators(
                     : [],
             );
         const sim = new LanePlcSimulator({
+            host: url.hostname.replace(/^\[|\]$/g, ""),
             port: Number(url.port),
             lanes,
             pkiFolder: join(config.storage.pkiFolder, "simulated-plc"),

@@ -71,19 +71,34 @@ export function parseEnvFile(text: string): Record<string, string> {
     return env;
 }
 
+/** The environment the service gets: this process's, plus the values of its EnvironmentFile it lacks. */
+function serviceEnv(options: DoctorOptions, results: CheckResult[]): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = options.env ?? process.env;
+    if (!options.envFile || !existsSync(options.envFile)) return env;
+    try {
+        return { ...parseEnvFile(readFileSync(options.envFile, "utf8")), ...env };
+    } catch (err) {
+        results.push({
+            status: "warn",
+            message: `${options.envFile} cannot be read (${errorMessage(err)}): checked without the service's environment`,
+        });
+        return env;
+    }
+}
+
+/** `gate-edge doctor --trust-plc DEVICE`, with the configuration read as the service reads it. */
+export async function trustPlc(options: DoctorOptions & { deviceId: string }): Promise<CheckResult> {
+    try {
+        const config = loadConfig(options.configFile, { env: serviceEnv(options, []) });
+        return await trustPlcCertificate(config, options.deviceId, options.timeoutMs ?? 3000);
+    } catch (err) {
+        return { status: "fail", message: `the PLC certificate cannot be trusted: ${errorMessage(err)}` };
+    }
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
     const results: CheckResult[] = [];
-    let env: NodeJS.ProcessEnv = options.env ?? process.env;
-    if (options.envFile && existsSync(options.envFile)) {
-        try {
-            env = { ...parseEnvFile(readFileSync(options.envFile, "utf8")), ...env };
-        } catch (err) {
-            results.push({
-                status: "warn",
-                message: `${options.envFile} cannot be read (${errorMessage(err)}): checked without the service's environment`,
-            });
-        }
-    }
+    const env = serviceEnv(options, results);
     let config: GateConfig;
     try {
         config = loadConfig(options.configFile, { env });

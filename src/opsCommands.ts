@@ -59,8 +59,22 @@ export function registerOpsCommands(program: Command, io: OpsIo, setExit: (code:
         .option("-c, --config <file>", "gate configuration", DEFAULT_CONFIG)
         .option("--env-file <file>", "the service's environment file (central token)", DEFAULT_ENV_FILE)
         .option("--timeout <ms>", "per network check", "3000")
-        .action(async (options: { config: string; envFile: string; timeout: string }) => {
-            const { runDoctor, formatResults } = await import("./doctor.ts");
+        .option(
+            "--trust-plc <device>",
+            "trust the certificate the PLC of this device presents now (compare its thumbprint first)",
+        )
+        .action(async (options: { config: string; envFile: string; timeout: string; trustPlc?: string }) => {
+            const { runDoctor, formatResults, trustPlc } = await import("./doctor.ts");
+            if (options.trustPlc !== undefined) {
+                const result = await trustPlc({
+                    configFile: options.config,
+                    envFile: options.envFile,
+                    timeoutMs: Number(options.timeout) || 3000,
+                    deviceId: options.trustPlc,
+                });
+                for (const line of formatResults([result])) io.out(line);
+                return setExit(result.status === "fail" ? 1 : 0);
+            }
             io.out(`gate-edge doctor: ${options.config}`);
             const results = await runDoctor({
                 configFile: options.config,

@@ -256,7 +256,9 @@ broker: { mode: embedded, host: 0.0.0.0, port: 0 }`),
 
     it("accepts the shipped example and demo configurations", () => {
         expect(
-            loadConfig("config/example.yaml", { env: { GATE_SEAL_L1_PASSWORD: "example-password" } }).lanes,
+            loadConfig("config/example.yaml", {
+                env: { GATE_SEAL_L1_PASSWORD: "example-password", GATE_PLC_L2_PASSWORD: "example-password" },
+            }).lanes,
         ).toHaveLength(2);
         expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 6]);
     });
