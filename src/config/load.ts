@@ -4,8 +4,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { getModel } from "../../devices/index.ts";
+import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/index.ts";
 import { GateError } from "../core/errors.ts";
+import { pushCameraCredentials } from "../drivers/httpDigest.ts";
 import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
 
@@ -214,8 +215,9 @@ interface RawDevice {
     address?: string;
     topic?: string;
     role?: string;
-    auth?: { username: string; password: string };
+    auth?: { username: string; password: string; basic?: boolean };
     pollIntervalMs?: number;
+    options?: Record<string, unknown>;
     allow?: string[];
     snapshot: boolean;
     plc?: {
@@ -272,11 +274,11 @@ function buildConfig(
     const laneIds = new Set<string>();
     const topics = new Map<string, string>();
     const usernames = new Set<string>();
+    const listenPorts = new Map<number, string>();
     if ((raw.central.clientCert === undefined) !== (raw.central.clientKey === undefined))
         errors.push(
             `central.${raw.central.clientCert === undefined ? "clientCert" : "clientKey"}: mutual TLS needs both clientCert and clientKey`,
         );
-    const listenPorts = new Map<number, string>();
     if (raw.central.url?.startsWith("http:") && (raw.central.ca || raw.central.clientCert))
         errors.push("central.url: ca and clientCert need an https:// url");
     const lanes: LaneConfig[] = raw.lanes.flatMap((lane, laneIndex) => {
@@ -351,6 +353,8 @@ function buildConfig(
                 device.role !== "rear"
             )
                 errors.push(`${path}.role: a plate camera is "front" or "rear"`);
+            if (device.auth?.basic !== undefined && model.transport !== "http-push")
+                errors.push(`${path}.auth.basic: only push cameras choose Basic besides Digest`);
             // Devices that log in to gate-edge share one username space (broker and push receiver).
             const logsInToUs = model.transport === "mqtt" || model.transport === "http-push";
             if (device.auth && logsInToUs) {
@@ -360,6 +364,8 @@ function buildConfig(
             }
             if (device.pollIntervalMs !== undefined && !(model.kind === "weight" && model.mode === "request"))
                 errors.push(`${path}.pollIntervalMs: model ${model.model} is not polled`);
+            if (device.options !== undefined)
+                errors.push(...modelOptionProblems(model, device.options, `${path}.options`));
             if (!address) return;
             const deviceConfig: DeviceConfig = {
                 id: device.id,
@@ -370,9 +376,14 @@ function buildConfig(
                 ...(device.role !== undefined && { role: device.role }),
                 ...(device.auth &&
                     logsInToUs && {
-                        auth: { username: device.auth.username, passwordHash: sealPassword(device.auth.password) },
+                        auth:
+                            model.transport === "http-push"
+                                ? pushCameraCredentials(device.auth.username, device.auth.password, device.auth.basic)
+                                : { username: device.auth.username, passwordHash: sealPassword(device.auth.password) },
                     }),
                 ...(device.pollIntervalMs !== undefined && { pollIntervalMs: device.pollIntervalMs }),
+                // The values were just checked against the model's option specs, all booleans.
+                ...(device.options !== undefined && { options: device.options as ModelOptions }),
             };
             if (device.auth) {
                 // A reload must notice a changed password, but a salted hash differs on every load: keep a

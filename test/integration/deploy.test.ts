@@ -95,7 +95,12 @@ describe("release bundle and install", () => {
 
         const bin = join(release, "bin/gate-edge.js");
         const check = await runCommand(process.execPath, [bin, "check-config", join(root, "etc/gate-edge/gate.yaml")], {
-            env: { ...process.env, GATE_CENTRAL_TOKEN: "x", GATE_SEAL_L1_PASSWORD: "a-seal-password" },
+            env: {
+                ...process.env,
+                GATE_CENTRAL_TOKEN: "x",
+                GATE_SEAL_L1_PASSWORD: "a-seal-password",
+                GATE_CAM_REAR_L2_PASSWORD: "a-camera-password",
+            },
         });
         expect(check.stdout + check.stderr).toMatch(/OK — gate HN01/);
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -5,6 +6,7 @@ import { main } from "../../src/cli.ts";
 import { keyPath, loadConfig, parseConfig } from "../../src/config/load.ts";
 import { verifyPassword } from "../../src/config/passwords.ts";
 import { isGateError } from "../../src/core/errors.ts";
+import { digestSecrets } from "../../src/drivers/httpDigest.ts";
 import { captureStream } from "../helpers/io.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -166,6 +168,33 @@ lanes:
         for (const secret of ["onvif-password", "push-password", "plc-password"]) expect(dump).not.toContain(secret);
     });
 
+    it("gives push cameras Digest always (HA1 kept out of every dump) and Basic only with auth.basic", () => {
+        const config = parseConfig(`
+gate: { id: HN01 }
+storage: { path: ./gate.db }
+lanes:
+  - id: L1
+    devices:
+      - { id: cam-front, model: dahua-itsapi-anpr, role: front, auth: { username: cam-front, password: push-password } }
+      - { id: cam-rear, model: hikvision-isapi-anpr, role: rear, auth: { username: cam-rear, password: push-password, basic: true } }
+`);
+        const [front, rear] = config.lanes[0]!.devices;
+        expect(front?.auth?.basic).toBeUndefined();
+        expect(rear?.auth?.basic).toBe(true);
+        expect(front?.auth?.digest).toEqual(digestSecrets("cam-front", "push-password"));
+        expect(front?.auth?.digest?.MD5).toBe(
+            createHash("md5").update("cam-front:gate-edge push:push-password").digest("hex"),
+        );
+        const dump = JSON.stringify(config);
+        for (const secret of [front?.auth?.digest?.MD5, front?.auth?.digest?.["SHA-256"]])
+            expect(dump).not.toContain(secret);
+        expect(
+            errorsOf(minimal.replace('password: "${SEAL_PW}" }', 'password: "${SEAL_PW}", basic: true }'), {
+                SEAL_PW: "seal-password",
+            }),
+        ).toEqual(["lanes[0].devices[1].auth.basic: only push cameras choose Basic besides Digest"]);
+    });
+
     it("names camera and PLC mistakes by key path", () => {
         const errors = errorsOf(`
 gate: { id: HN01 }
@@ -257,7 +286,11 @@ broker: { mode: embedded, host: 0.0.0.0, port: 0 }`),
     it("accepts the shipped example and demo configurations", () => {
         expect(
             loadConfig("config/example.yaml", {
-                env: { GATE_SEAL_L1_PASSWORD: "example-password", GATE_PLC_L2_PASSWORD: "example-password" },
+                env: {
+                    GATE_SEAL_L1_PASSWORD: "example-password",
+                    GATE_PLC_L2_PASSWORD: "example-password",
+                    GATE_CAM_REAR_L2_PASSWORD: "example-password",
+                },
             }).lanes,
         ).toHaveLength(2);
         expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 6]);
