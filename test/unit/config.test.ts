@@ -189,7 +189,7 @@ lanes:
         for (const secret of [front?.auth?.digest?.MD5, front?.auth?.digest?.["SHA-256"]])
             expect(dump).not.toContain(secret);
         expect(
-            errorsOf(minimal.replace('password: "${SEAL_PW}" }', 'password: "${SEAL_PW}", basic: true }'), {
+            errorsOf(minimal.replace("auth: { username: seal-l1,", "auth: { basic: true, username: seal-l1,"), {
                 SEAL_PW: "seal-password",
             }),
         ).toEqual(["lanes[0].devices[1].auth.basic: only push cameras choose Basic besides Digest"]);
