@@ -16,7 +16,7 @@ import { checkPlcTrust, trustPlcCertificate } from "../../src/doctor.ts";
 import type { PlcDriverContext } from "../../src/drivers/driver.ts";
 import { OpcUaPlcDriver, type OpcUaPlcDriverOptions } from "../../src/drivers/opcua.ts";
 import { plcPkiFolder, plcPkiPaths, rejectedThumbprints } from "../../src/drivers/opcuaPki.ts";
-import { eventually, testConfig } from "../helpers/gate.ts";
+import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const USER = { username: "gate-edge", password: "plc-user-password" };
@@ -179,6 +179,29 @@ describe("A PLC that requires SignAndEncrypt and a user", () => {
     }, 90_000);
 });
 
+describe("A gate configured for a secure PLC", () => {
+    it("Should connect with SignAndEncrypt as the configured user once doctor trusted the PLC in the gate's own PKI folder", async () => {
+        const config = plcConfig("gate-pki");
+        const sessionsBefore = secure.sessions().length; // the drivers of the tests above still hold theirs
+        const gate = await startGate(config);
+        try {
+            const health = () => gate.runtime("plc-l1")?.health();
+            await eventually(() => /not trusted/.test(health()?.reason ?? "") || undefined, 30_000, "refused");
+            expect(health()?.status).toBe("offline");
+            expect((await trustPlcCertificate(config, "plc-l1", 10_000)).status).toBe("ok");
+            await eventually(() => health()?.status === "online" || undefined, 60_000, "online once trusted");
+            expect(secure.sessions()).toHaveLength(sessionsBefore + 1);
+            expect(secure.sessions().at(-1)).toEqual({
+                securityMode: "SignAndEncrypt",
+                securityPolicy: "Basic256Sha256",
+                user: USER.username,
+            });
+        } finally {
+            await gate.stop();
+        }
+    }, 120_000);
+});
+
 describe("The lane PLC simulator's listener", () => {
     it("Should listen on its configured host only", async () => {
         const port = secure.port;
@@ -200,8 +223,8 @@ function tcpConnects(host: string, port: number): Promise<boolean> {
     });
 }
 
-/** A gate config whose one PLC, plc-l1, is the secure simulator; its PKI folders are under pki.path. */
-function plcConfig(): GateConfig {
+/** A gate config whose one PLC, plc-l1, is the secure simulator; its PKI folders are under pki.path/<folder>. */
+function plcConfig(folder = "."): GateConfig {
     return testConfig(
         pki.path,
         `
@@ -214,7 +237,7 @@ function plcConfig(): GateConfig {
         plc: { lanePrefix: L1, securityMode: SignAndEncrypt }
         auth: { username: ${USER.username}, password: "\${PLC_PASSWORD}" }
 `,
-        `storage: { path: ${JSON.stringify(join(pki.path, "gate.db"))}, pkiFolder: ${JSON.stringify(pki.path)} }`,
+        `storage: { path: ${JSON.stringify(join(pki.path, folder, "gate.db"))}, pkiFolder: ${JSON.stringify(join(pki.path, folder))} }`,
         { PLC_PASSWORD: USER.password },
     );
 }
