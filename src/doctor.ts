@@ -578,9 +578,14 @@ export async function trustPlcCertificate(
     } finally {
         await manager.dispose();
     }
+    // Files root makes in the PKI (its first private key, too) are no use to the service's own user.
+    const asRoot =
+        process.getuid?.() === 0
+            ? `; made as root: chown -R gate-edge: ${plcPkiFolder(config.storage.pkiFolder, deviceId)} (or use sudo -u gate-edge)`
+            : "";
     return {
         status: "ok",
-        message: `the certificate of PLC ${deviceId}, ${describeCertificate(certificate)}, is now trusted (${plc.pki.trusted}); the gate connects at its next retry`,
+        message: `the certificate of PLC ${deviceId}, ${describeCertificate(certificate)}, is now trusted (${plc.pki.trusted}); the gate connects at its next retry${asRoot}`,
     };
 }
 
