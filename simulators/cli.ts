@@ -653,6 +653,11 @@ function parsePushCamera(kind: "hik-camera" | "dahua-camera", argv: string[]): P
                 ...(values.username !== undefined ? { username: values.username, password: values.password } : {}),
                 scheme,
                 resend,
+                onResend: ({ attempt, max, nextInMs, reason }) =>
+                    tell(
+                        `not delivered: ${reason}${/ECONNREFUSED/.test(reason) ? " (connection refused: is the gate's push receiver listening there?)" : ""}; ` +
+                            `sending again in ${nextInMs / 1000} s (attempt ${attempt} of ${max})`,
+                    ),
             });
             const tell: Say = (line) => say(`${kind} ${model} → ${url}: ${line}`);
             const answer = (a: { status: number; body: string; attempts: number }) =>

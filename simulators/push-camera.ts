@@ -39,6 +39,11 @@ export interface PushCameraSimulatorOptions {
     digestAlgorithm?: DigestAlgorithm;
     /** Dahua only: how often and how many times a notification is sent. Default every 3 s, at most 5 times. */
     resend?: { intervalMs: number; max: number };
+    /**
+     * Told at once when an attempt failed and the camera will send it again (Dahua): a receiver that is not
+     * listening shows as "connection refused" now, not after every resend has run out.
+     */
+    onResend?: (failed: { attempt: number; max: number; nextInMs: number; reason: string }) => void;
     /** The camera's name in the payload (channelName / DeviceID). */
     deviceName?: string;
     /** ms a request may take before it counts as failed. Default 30 000. */
@@ -199,14 +204,19 @@ export class PushCameraSimulator {
                     break; // stopped
                 }
             }
+            let reason: string;
             try {
                 last = { ...(await this.send(request)), attempts: attempt };
                 if (!this.resends || accepted(last)) return last;
+                reason = `answered ${last.status} ${last.body.replace(/\s+/g, " ").slice(0, 80)}`;
             } catch (err) {
                 // A camera that cannot reach its server keeps the notification and tries again, like a 5xx.
                 lastError = err;
                 if (!this.resends) throw err;
+                reason = errorMessage(err);
             }
+            if (attempt < max && !this.abort.signal.aborted)
+                this.options.onResend?.({ attempt, max, nextInMs: intervalMs, reason });
         }
         if (last) return last;
         if (this.abort.signal.aborted && lastError === undefined)

@@ -359,7 +359,10 @@ export class FaultInjector {
     }
 }
 
-/** The fault windows of a lane as [from, to] ms since the run started, grace included. */
+/**
+ * The fault windows of a lane as [from, to] ms since the run started, grace included. A fault still going
+ * (not ended yet: the progress line judges trucks while the run goes on) lasts until further notice.
+ */
 export function faultWindows(
     records: readonly FaultRecord[],
     laneId: string,
@@ -371,10 +374,13 @@ export function faultWindows(
                       record,
                       from: record.startedAtMs,
                       // Until the gate has the devices back, and a grace after the fault itself ended.
-                      to: Math.max(
-                          (record.endedAtMs ?? record.startedAtMs) + record.graceMs,
-                          (record.recoveredAtMs ?? record.endedAtMs ?? record.startedAtMs) + 1000,
-                      ),
+                      to:
+                          record.endedAtMs === undefined && record.forMs !== undefined
+                              ? Number.POSITIVE_INFINITY
+                              : Math.max(
+                                    (record.endedAtMs ?? record.startedAtMs) + record.graceMs,
+                                    (record.recoveredAtMs ?? record.endedAtMs ?? record.startedAtMs) + 1000,
+                                ),
                   },
               ]
             : [],

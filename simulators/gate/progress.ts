@@ -6,7 +6,9 @@
 export interface ProgressState {
     done: number;
     total: number;
+    /** Counted as the report counts them (report.ts truckVerdict). */
     matched: number;
+    heldUnderFault: number;
     mismatched: number;
     /** Trucks waiting at each lane (arrived, not yet in the lane). */
     queues: Record<string, number>;
@@ -80,7 +82,8 @@ export class ProgressBar {
             return `[${bar}] ${state.done}/${state.total} frames · ${clock}${state.note ? ` · ${state.note}` : ""}`;
         }
         return (
-            `[${bar}] ${state.done}/${state.total} trucks · ok ${state.matched} · wrong ${state.mismatched}` +
+            `[${bar}] ${state.done}/${state.total} trucks · ok ${state.matched} · held under a fault ${state.heldUnderFault}` +
+            ` · wrong ${state.mismatched}` +
             ` · waiting ${queues || "-"} · faults ${state.faultsInjected}/${state.faultsTotal} · ${clock}` +
             (state.note ? ` · ${state.note}` : "")
         );

@@ -181,6 +181,7 @@ export async function replayRecording(options: ReplayOptions): Promise<ReplayRep
                 done,
                 total: recording.frames.length,
                 matched: 0,
+                heldUnderFault: 0,
                 mismatched: 0,
                 queues: {},
                 faultsInjected: 0,

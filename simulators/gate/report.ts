@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import type { Gate } from "../../src/gate.ts";
 import type { CentralSimulator } from "../central/server.ts";
 import type { ExpectedDecision, TruckKind } from "../scenario.ts";
-import { type FaultRecord, seconds } from "./faults.ts";
+import { type FaultRecord, faultWindows, seconds } from "./faults.ts";
 import type { LatencySummary } from "./observer.ts";
 
 export interface TruckResult {
@@ -38,6 +38,32 @@ export interface TruckResult {
     queuedMs: number;
     /** Kinds of the faults that touched its lane while it was there. */
     faults: string[];
+}
+
+/**
+ * A truck's verdict against its ground truth: the decision it should get; a HOLD while a fault touched its
+ * lane (acceptable: the gate could not vouch for the truck); anything else is wrong. The progress line and
+ * the report count with this one function, so they cannot disagree.
+ */
+export function truckVerdict(
+    truck: Pick<TruckResult, "lane" | "expect" | "actual" | "startMs" | "endMs">,
+    faults: readonly FaultRecord[],
+): { verdict: TruckResult["verdict"]; faults: string[] } {
+    const windows = faultWindows(faults, truck.lane).filter((w) => w.from <= truck.endMs && w.to >= truck.startMs);
+    const kinds = windows.map((w) => w.record.kind);
+    if (truck.actual === truck.expect) return { verdict: "match", faults: kinds };
+    if (truck.actual === "HOLD" && windows.length > 0) return { verdict: "held-under-fault", faults: kinds };
+    return { verdict: "mismatch", faults: kinds };
+}
+
+/** The verdict counts of the progress line and the report's summary. */
+export function verdictCounts(trucks: readonly Pick<TruckResult, "verdict">[]): {
+    matched: number;
+    heldUnderFault: number;
+    mismatched: number;
+} {
+    const count = (verdict: TruckResult["verdict"]) => trucks.filter((t) => t.verdict === verdict).length;
+    return { matched: count("match"), heldUnderFault: count("held-under-fault"), mismatched: count("mismatch") };
 }
 
 export interface CentralAudit {
@@ -150,9 +176,7 @@ export function decisionSummary(trucks: readonly TruckResult[], lanes: readonly 
     return {
         trucksPerLane: Object.fromEntries(lanes.map((lane) => [lane, trucks.filter((t) => t.lane === lane).length])),
         confusion: confusion(trucks),
-        matched: trucks.filter((t) => t.verdict === "match").length,
-        heldUnderFault: trucks.filter((t) => t.verdict === "held-under-fault").length,
-        mismatched: trucks.filter((t) => t.verdict === "mismatch").length,
+        ...verdictCounts(trucks),
     };
 }
 

@@ -33,11 +33,18 @@ import type { ScannerSimulator } from "../scanner.ts";
 import { planArrivals, planScenario, readScenario, type ScenarioFile, type TruckPlan } from "../scenario.ts";
 import type { TcpSerialServer } from "../transport.ts";
 import { Bench, type BenchDevice, benchConfig, benchFromFile, freePort, isLocalHost } from "./bench.ts";
-import { FaultInjector, faultWindows, JumpClock, UnplugHolds } from "./faults.ts";
+import { FaultInjector, JumpClock, UnplugHolds } from "./faults.ts";
 import { GateObserver, type ObservedPassage, summarise } from "./observer.ts";
 import type { ProgressBar } from "./progress.ts";
 import { Recorder } from "./record.ts";
-import { auditCentral, decisionSummary, type ScenarioReport, type TruckResult } from "./report.ts";
+import {
+    auditCentral,
+    decisionSummary,
+    type ScenarioReport,
+    type TruckResult,
+    truckVerdict,
+    verdictCounts,
+} from "./report.ts";
 
 export interface ScenarioRunOptions {
     scenarioFile: string;
@@ -218,13 +225,12 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         };
         const lanesDone = new Set<string>();
         const queues: Record<string, number> = Object.fromEntries(scenario.lanes.map((lane) => [lane, 0]));
-        // While trucks run, "ok" counts exact matches; held-under-fault verdicts are settled at the end.
+        // While trucks run, each is judged with the faults recorded so far, as the report judges it at the end.
         const progress = () =>
             options.progress?.update({
                 done: results.length,
                 total: plan.length,
-                matched: results.filter((r) => r.actual === r.expect).length,
-                mismatched: results.filter((r) => r.actual !== r.expect).length,
+                ...verdictCounts(results.map((r) => truckVerdict(r, faults?.records ?? []))),
                 queues,
                 faultsInjected: faults?.records.filter((f) => f.injected).length ?? 0,
                 faultsTotal: scenario.faults?.length ?? 0,
@@ -279,21 +285,12 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         const trucksEnd = performance.now();
 
         // ---- verdicts --------------------------------------------------------------------------
-        for (const result of results) {
-            const windows = faultWindows(faults.records, result.lane).filter(
-                (w) => w.from <= result.endMs && w.to >= result.startMs,
-            );
-            result.faults = windows.map((w) => w.record.kind);
-            if (result.actual === result.expect) result.verdict = "match";
-            else if (result.actual === "HOLD" && windows.length > 0) result.verdict = "held-under-fault";
-            else result.verdict = "mismatch";
-        }
+        for (const result of results) Object.assign(result, truckVerdict(result, faults.records));
         options.progress?.update(
             {
                 done: results.length,
                 total: plan.length,
-                matched: results.filter((r) => r.verdict !== "mismatch").length,
-                mismatched: results.filter((r) => r.verdict === "mismatch").length,
+                ...verdictCounts(results),
                 queues,
                 faultsInjected: faults.records.filter((f) => f.injected).length,
                 faultsTotal: faults.records.length,
