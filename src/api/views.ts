@@ -246,7 +246,9 @@ export function passageDetail(row: PassageRow, clearance: ClearanceView | undefi
     const images: { ref: string; position: string; role?: ImageRole }[] = [];
     for (const plate of record.facts?.plateReads ?? []) {
         for (const { ref, role } of plate.images ?? plate.imageRefs.map((ref) => ({ ref, role: undefined }))) {
-            if (images.some((image) => image.ref === ref && image.role === role)) continue;
+            const same = (image: (typeof images)[number]) =>
+                image.ref === ref && image.role === role && image.position === plate.position;
+            if (images.some(same)) continue;
             images.push({ ref, position: plate.position, ...(role !== undefined && { role }) });
         }
     }

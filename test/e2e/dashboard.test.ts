@@ -133,6 +133,30 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await l1.getByRole("link", { name: "Passage detail →" }).click();
         await page.getByTestId("passage-state").waitFor();
         expect(await page.getByTestId("plate").allTextContents()).toEqual(["15C-123.45", "15R-012.34"]);
+        // Each camera's scene and its plate crop side by side (Dahua NormalPic + CutoutPic in front,
+        // Hikvision detectionPicture + licensePlatePicture behind), each served by the gate and decoded.
+        for (const position of ["front", "rear"]) {
+            const figures = page.getByTestId(`images-${position}`).locator("figure");
+            expect(
+                await figures.evaluateAll((all) =>
+                    // DOM elements in the browser; the test's TypeScript has no DOM types.
+                    all.map((f) => (f as unknown as { dataset: { role: string } }).dataset.role),
+                ),
+            ).toEqual(["scene", "plate"]);
+            expect(await figures.locator("figcaption").allTextContents()).toEqual([
+                `${position} · scene`,
+                `${position} · plate crop`,
+            ]);
+            await poll(() =>
+                figures.locator("img").evaluateAll((imgs) =>
+                    imgs.map((img) => {
+                        // A DOM element in the browser; the test's TypeScript has no DOM types.
+                        const image = img as unknown as { complete: boolean; naturalWidth: number };
+                        return image.complete && image.naturalWidth > 0;
+                    }),
+                ),
+            ).toEqual([true, true]);
+        }
         const form = page.getByTestId("action-form");
         await form.locator("select[name=action]").selectOption("hold");
         await poll(() => form.locator("select[name=reasonCode] option").count()).toBeGreaterThan(1);
