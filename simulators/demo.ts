@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { GateConfig } from "../src/config/types.ts";
+import { demoCentralEnvFile, demoCentralToken } from "../src/doctor.ts";
 import type { GateAddresses } from "../src/gate.ts";
 import { CentralSimulator } from "./central/index.ts";
 import { SealReaderSimulator } from "./eseal.ts";
@@ -76,11 +77,17 @@ export async function startDemoCentral(
     const url = new URL(config.central.url);
     if (!isLocal(url.hostname) || url.protocol !== "http:") return undefined;
     const tokenEnv = config.central.tokenEnv;
-    let token = process.env[tokenEnv];
+    // Made up once and kept beside the database: the next start, and `gate-edge doctor`, use the same one.
+    let token = process.env[tokenEnv] || demoCentralToken(config);
     if (!token) {
         token = randomBytes(18).toString("base64url");
-        process.env[tokenEnv] = token;
+        const envFile = demoCentralEnvFile(config);
+        mkdirSync(dirname(envFile), { recursive: true });
+        writeFileSync(envFile, `# The demo central's token, made up by npm start\n${tokenEnv}=${token}\n`, {
+            mode: 0o600,
+        });
     }
+    process.env[tokenEnv] = token;
     const fixture = join(dirname(configFile), "clearance-demo.yaml");
     const sim = new CentralSimulator({
         host: url.hostname,
@@ -112,22 +119,37 @@ interface LaneKit {
     plc?: { sim: LanePlcSimulator; lane: string };
 }
 
+/** The demo's simulated devices: started before the gate, connected to it once it listens. */
+export interface DemoSimulators {
+    /**
+     * The devices that dial the gate (e-seal readers on its broker, push cameras on its receiver) connect,
+     * and the trucks start coming.
+     */
+    connect(addresses: GateAddresses): Promise<void>;
+    /** No more trucks: called before the gate stops, so none is half way through the lane meanwhile. */
+    stopTraffic(): void;
+    /** Every simulated device goes; after the gate has stopped, so it sees no device drop out. */
+    stop(): Promise<void>;
+}
+
 /**
  * The simulated devices `npm start` runs beside the demo gate: for every device of the configuration that
- * lives on 127.0.0.1 a TCP serial server with the right simulator behind it, and an e-seal reader for
- * every MQTT device. Each lane then sees a truck every half minute or so: a declaration and a container
- * are scanned, the truck drives onto the weighbridge and settles, its seal is read, and it drives off;
- * now and then a seal reports tampering.
+ * lives on 127.0.0.1 a TCP serial server with the right simulator behind it, an ONVIF camera and the lane
+ * PLC (all listening before the gate starts, so it finds them at its first try), and once the gate listens
+ * an e-seal reader for every MQTT device and a push camera for every push device. Each lane then sees a
+ * truck every half minute or so: a declaration and a container are scanned, the truck drives onto the
+ * weighbridge and settles, its seal is read, and it drives off; now and then a seal reports tampering.
  */
 export async function startDemoSimulators(
     configFile: string,
     config: GateConfig,
-    addresses: GateAddresses,
     log: Logger,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<DemoSimulators> {
     const passwords = plainPasswords(configFile);
     const kits: LaneKit[] = [];
     const started: { stop(): Promise<void> }[] = [];
+    /** What connects to the gate once it listens. */
+    const dialers: ((addresses: GateAddresses) => Promise<void>)[] = [];
     // One PLC simulator per endpoint, serving the lanes whose prefixes point at it.
     const plcs = new Map<string, LanePlcSimulator>();
     for (const device of config.lanes.flatMap((lane) => lane.devices)) {
@@ -187,47 +209,63 @@ export async function startDemoSimulators(
                         void camera.plate({ text, likelihood: confidence, countryCode: "VN" }),
                 });
                 log.info({ deviceId: device.id, port: address.port }, "simulated ONVIF camera listening");
-            } else if (address.transport === "http-push" && addresses.push) {
-                const camera = new PushCameraSimulator({
-                    model: device.model as "hikvision-isapi-anpr" | "dahua-itsapi-anpr",
-                    url: addresses.push,
-                    ...(device.auth && { username: device.auth.username, password: passwords.get(device.id) ?? "" }),
-                    resend: { intervalMs: 1000, max: 5 },
-                });
-                started.push({ stop: async () => camera.stop() });
-                kit.cameras.push({
-                    role: device.role === "rear" ? "rear" : "front",
-                    plate: async (text, confidence) => {
-                        await camera.push({ text, confidence, countryCode: "VN", withImages: true });
-                    },
+            } else if (address.transport === "http-push") {
+                dialers.push(async (addresses) => {
+                    if (!addresses.push) return;
+                    const camera = new PushCameraSimulator({
+                        model: device.model as "hikvision-isapi-anpr" | "dahua-itsapi-anpr",
+                        url: addresses.push,
+                        ...(device.auth && {
+                            username: device.auth.username,
+                            password: passwords.get(device.id) ?? "",
+                        }),
+                        resend: { intervalMs: 1000, max: 5 },
+                    });
+                    started.push({ stop: async () => camera.stop() });
+                    kit.cameras.push({
+                        role: device.role === "rear" ? "rear" : "front",
+                        plate: async (text, confidence) => {
+                            await camera.push({ text, confidence, countryCode: "VN", withImages: true });
+                        },
+                    });
                 });
             } else if (address.transport === "opcua") {
                 const sim = plcs.get(address.endpointUrl);
                 if (sim) kit.plc = { sim, lane: address.lanePrefix };
-            } else if (address.transport === "mqtt" && addresses.mqtt && device.auth) {
-                kit.seal = new SealReaderSimulator({
-                    model: device.model,
-                    brokerUrl: addresses.mqtt,
-                    username: device.auth.username,
-                    password: passwords.get(device.id) ?? "",
-                    topicPrefix: address.topic,
-                    readerId: `${device.id}-reader`,
-                    heartbeatMs: 30_000,
+            } else if (address.transport === "mqtt" && device.auth) {
+                const username = device.auth.username;
+                dialers.push(async (addresses) => {
+                    if (!addresses.mqtt) return;
+                    kit.seal = new SealReaderSimulator({
+                        model: device.model,
+                        brokerUrl: addresses.mqtt,
+                        username,
+                        password: passwords.get(device.id) ?? "",
+                        topicPrefix: address.topic,
+                        readerId: `${device.id}-reader`,
+                        heartbeatMs: 30_000,
+                    });
+                    await kit.seal.start();
+                    started.push(kit.seal);
+                    log.info({ deviceId: device.id, topic: address.topic }, "simulated e-seal reader connected");
                 });
-                await kit.seal.start();
-                started.push(kit.seal);
-                log.info({ deviceId: device.id, topic: address.topic }, "simulated e-seal reader connected");
             }
         }
         kits.push(kit);
     }
     const abort = new AbortController();
-    kits.forEach((kit, index) => {
-        void runTraffic(kit, index, abort.signal, log).catch((err: unknown) => {
-            if (!abort.signal.aborted) log.error({ err, laneId: kit.laneId }, "demo traffic stopped");
-        });
-    });
     return {
+        async connect(addresses) {
+            for (const dial of dialers) await dial(addresses);
+            kits.forEach((kit, index) => {
+                void runTraffic(kit, index, abort.signal, log).catch((err: unknown) => {
+                    if (!abort.signal.aborted) log.error({ err, laneId: kit.laneId }, "demo traffic stopped");
+                });
+            });
+        },
+        stopTraffic() {
+            abort.abort();
+        },
         async stop() {
             abort.abort();
             for (const simulator of started.reverse()) await simulator.stop();

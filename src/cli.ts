@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
+import { quietOpcuaStartup } from "./core/opcuaLog.ts";
 import { registerOpsCommands } from "./opsCommands.ts";
 import { evidenceProblems, verifyEvidence } from "./store/audit.ts";
 import { openDatabase } from "./store/db.ts";
@@ -205,7 +206,9 @@ async function startCommand(
     } catch (error) {
         return reportConfigError(error, err);
     }
-    // The service side (signals, systemd notifications, reload, the stop deadline) lives in service.ts.
+    // The service side (signals, systemd notifications, reload, the stop deadline) lives in service.ts;
+    // node-opcua comes with it, and is told before it loads to keep its own notices to itself.
+    quietOpcuaStartup();
     const { runGate } = await import("./service.ts");
     return runGate({ file, config, withSimulators, pretty, out, err });
 }

@@ -589,11 +589,28 @@ export async function trustPlcCertificate(
     };
 }
 
+/**
+ * Where the demo (`start --with-simulators`) keeps the central token it makes up for its own central when the
+ * token variable is not set: beside the database, so the next start and `gate-edge doctor` use the same one.
+ */
+export function demoCentralEnvFile(config: GateConfig): string {
+    return join(dirname(config.storage.path), "demo-central.env");
+}
+
+/** The demo's made-up central token, if the demo has made one for this configuration. */
+export function demoCentralToken(config: GateConfig): string | undefined {
+    const file = demoCentralEnvFile(config);
+    if (!existsSync(file)) return undefined;
+    return parseEnvFile(readFileSync(file, "utf8"))[config.central.tokenEnv] || undefined;
+}
+
 async function checkCentral(config: GateConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CheckResult> {
     const central = config.central;
     if (!central.url)
         return { status: "warn", message: "no central.url: the gate runs standalone, every event waits in its outbox" };
-    const token = env[central.tokenEnv];
+    const demoToken = env[central.tokenEnv] ? undefined : demoCentralToken(config);
+    const token = env[central.tokenEnv] || demoToken;
+    const whose = demoToken ? ` (the demo's own token, from ${demoCentralEnvFile(config)})` : "";
     if (!token)
         return {
             status: "fail",
@@ -618,7 +635,7 @@ async function checkCentral(config: GateConfig, env: NodeJS.ProcessEnv, timeoutM
     try {
         const response = await client.request("GET", `${clearancePath(config.gate.id)}?after=0&limit=1`);
         if (response.status === 200)
-            return { status: "ok", message: `central ${client.target} answered and accepted the token` };
+            return { status: "ok", message: `central ${client.target} answered and accepted the token${whose}` };
         if (response.status === 401 || response.status === 403)
             return {
                 status: "fail",

@@ -438,6 +438,8 @@ export class Gate {
         this.laneEngine?.stop();
         await this.laneEngine?.settled();
         this.laneEngine = undefined;
+        // Every device goes offline now because the gate closes it: that is no warning.
+        for (const runtime of this.runtimes.values()) runtime.stopping();
         await this.pushReceiver?.stop();
         this.pushReceiver = undefined;
         this.pushBindings.length = 0;

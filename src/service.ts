@@ -1,10 +1,14 @@
 import type { Logger } from "pino";
+import type { DemoSimulators } from "../simulators/demo.ts";
 import { loadConfig } from "./config/load.ts";
 import type { GateConfig } from "./config/types.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
-import { createLogger } from "./core/logger.ts";
+import type { GateEvent } from "./core/events.ts";
+import { createLogger, wantsPrettyLog } from "./core/logger.ts";
+import { routeOpcuaLogs } from "./core/opcuaLog.ts";
 import { SdNotify } from "./core/sdNotify.ts";
 import { Gate } from "./gate.ts";
+import type { DecisionRecord, PassageFacts } from "./lane/types.ts";
 import { createDemoUsers } from "./usersCommand.ts";
 
 /** A stop must be over within this; systemd's TimeoutStopSec in deploy/gate-edge.service leaves room above it. */
@@ -41,11 +45,18 @@ function statusLine(gate: Gate): string {
  */
 export async function runGate(options: RunGateOptions): Promise<number> {
     const { file, config, withSimulators, out, err } = options;
-    const log = createLogger({ pretty: options.pretty });
+    const log = createLogger({ pretty: options.pretty || wantsPrettyLog() });
+    await routeOpcuaLogs(log);
     const notify = new SdNotify({ log: log.child({ component: "systemd" }) });
     const gate = new Gate({ config, log });
-    let simulators: { stop(): Promise<void> } | undefined;
+    let simulators: DemoSimulators | undefined;
     let central: { stop(): Promise<void> } | undefined;
+    // One line per lane decision: what a person at the console (or reading the journal) wants to see.
+    const decisions = log.child({ component: "lane" });
+    gate.bus.on("committed", decisions, (event) => {
+        const entry = decisionLogEntry(event);
+        if (entry) decisions.info(entry.fields, entry.message);
+    });
     const startedAt = performance.now();
     // Listening from the first moment: a stop asked for during the start waits for it, then stops cleanly.
     const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -64,6 +75,9 @@ export async function runGate(options: RunGateOptions): Promise<number> {
             // the declarations the demo trucks carry through the real clearance feed.
             const { startDemoCentral } = await import("../simulators/demo.ts");
             central = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
+            // The simulated devices the gate dials listen before it starts, so it finds them at its first try.
+            const { startDemoSimulators } = await import("../simulators/demo.ts");
+            simulators = await startDemoSimulators(file, config, log.child({ component: "simulators" }));
         }
         const addresses = await gate.start();
         if (withSimulators) {
@@ -75,8 +89,7 @@ export async function runGate(options: RunGateOptions): Promise<number> {
             } else {
                 out(`  users: as before (new password: npx gate-edge users passwd NAME --config ${file})`);
             }
-            const { startDemoSimulators } = await import("../simulators/demo.ts");
-            simulators = await startDemoSimulators(file, config, addresses, log.child({ component: "simulators" }));
+            await simulators?.connect(addresses);
         }
         out(`gate-edge ${config.gate.id} is running`);
         out(`  API:   ${addresses.http}/api/v1/health   (dashboard: ${addresses.http}/)`);
@@ -89,8 +102,8 @@ export async function runGate(options: RunGateOptions): Promise<number> {
     } catch (error) {
         err(`gate-edge could not start: ${errorMessage(error)}`);
         log.error({ err: errorMessage(error) }, "gate-edge could not start");
-        await simulators?.stop();
         await gate.stop();
+        await simulators?.stop();
         await central?.stop();
         process.off("SIGHUP", earlyHangup);
         return 1;
@@ -117,7 +130,7 @@ export async function runGate(options: RunGateOptions): Promise<number> {
 async function stopGate(parts: {
     signal: NodeJS.Signals;
     gate: Gate;
-    simulators: { stop(): Promise<void> } | undefined;
+    simulators: DemoSimulators | undefined;
     central: { stop(): Promise<void> } | undefined;
     notify: SdNotify;
     log: Logger;
@@ -142,8 +155,10 @@ async function stopGate(parts: {
     process.once("SIGINT", force);
     process.once("SIGTERM", force);
     try {
-        await parts.simulators?.stop();
+        // The gate goes first, so it does not see its (simulated) devices drop out one by one and warn.
+        parts.simulators?.stopTraffic();
         await gate.stop();
+        await parts.simulators?.stop();
         await parts.central?.stop();
     } finally {
         clearTimeout(deadline);
@@ -197,4 +212,28 @@ async function reload(file: string, gate: Gate, notify: SdNotify, log: Logger): 
     } finally {
         void notify.reloaded(statusLine(gate));
     }
+}
+
+/**
+ * The log line of a lane decision, from its committed `passage.decided` event: outcome, plates and the
+ * reason of the rule that decided it, e.g. "HOLD 14C-301.72 / 14R-030.17 — declaration 305551234130 …".
+ */
+export function decisionLogEntry(event: GateEvent): { fields: Record<string, unknown>; message: string } | undefined {
+    if (event.type !== "passage.decided") return undefined;
+    // A stored event's data is JSON; the lane engine stores the correlator's passage.decided output as it is.
+    const { passageId, facts, decision } = event.data as unknown as {
+        passageId: string;
+        facts: PassageFacts;
+        decision: DecisionRecord;
+    };
+    const plates = [facts.frontPlate?.text, facts.rearPlate?.text].filter((plate) => plate !== undefined);
+    const deciding =
+        decision.results.find((result) => result.rule === decision.decidingRule) ??
+        decision.results.find((result) => !result.pass);
+    const reason = deciding ? deciding.reason : "every rule passed";
+    const offline = decision.offline ? " (decided offline, on cached clearance data)" : "";
+    return {
+        fields: { laneId: event.laneId, passageId, decision: decision.decision, plates, reason },
+        message: `${decision.decision} ${plates.length > 0 ? plates.join(" / ") : "(no plate read)"} — ${reason}${offline}`,
+    };
 }

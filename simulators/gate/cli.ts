@@ -15,11 +15,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { Logger } from "pino";
 import { loadConfig } from "../../src/config/load.ts";
 import type { GateConfig } from "../../src/config/types.ts";
 import { errorMessage, GateError, isGateError } from "../../src/core/errors.ts";
 import { createLogger } from "../../src/core/logger.ts";
+import { quietOpcuaStartup, routeOpcuaLogs } from "../../src/core/opcuaLog.ts";
 import type { ClearanceSourceSpec } from "../central/feed.ts";
 import { ProgressBar } from "./progress.ts";
 import type { ReplayReport } from "./replay.ts";
@@ -208,24 +208,6 @@ function positive(name: string, text: string | undefined): number | undefined {
     return value;
 }
 
-/**
- * node-opcua prints warnings with console.log when it loads (its Node version notice) and later; on stdout
- * they would land in the middle of the report. Its level is read from the environment at load.
- */
-function quietOpcuaStartup(): void {
-    process.env.NODEOPCUA_LOG_LEVEL ??= "3"; // errors only, until routeOpcuaLogs takes over
-}
-
-/** From here on node-opcua's warnings and errors go to the run's log. */
-async function routeOpcuaLogs(log: Logger): Promise<void> {
-    const { LogLevel, setErrorLogger, setLogLevel, setWarningLogger } = await import("node-opcua");
-    const opcua = log.child({ component: "node-opcua" });
-    setLogLevel(LogLevel.Warning);
-    // node-opcua calls these with its caller context first, then console.log-style arguments.
-    setWarningLogger((_context: unknown, ...args: unknown[]) => opcua.warn(args.map(String).join(" ")));
-    setErrorLogger((_context: unknown, ...args: unknown[]) => opcua.error(args.map(String).join(" ")));
-}
-
 export function renderReplayReport(report: ReplayReport): string {
     const lines: string[] = [];
     const r = report.recording;
@@ -354,7 +336,7 @@ export async function runRecordCommand(argv: string[], io: GateCommandIo): Promi
         io.stderr.write(`gate-edge record: ${values.out}: ${errorMessage(err)}\n`);
         return 2;
     }
-    let simulators: { stop(): Promise<void> } | undefined;
+    let simulators: import("../demo.ts").DemoSimulators | undefined;
     let central: { stop(): Promise<void> } | undefined;
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -373,17 +355,10 @@ export async function runRecordCommand(argv: string[], io: GateCommandIo): Promi
                 log.child({ component: "central-simulator" }),
                 say,
             );
+            simulators = await demo.startDemoSimulators(configFile, config, log.child({ component: "simulators" }));
         }
         const addresses = await gate.start();
-        if (values["with-simulators"]) {
-            const demo = await import("../demo.ts");
-            simulators = await demo.startDemoSimulators(
-                configFile,
-                config,
-                addresses,
-                log.child({ component: "simulators" }),
-            );
-        }
+        await simulators?.connect(addresses);
         say(
             `recording gate ${config.gate.id} to ${values.out}${durationMs ? ` for ${values.duration}` : ""}; stop with Ctrl+C`,
         );
@@ -404,6 +379,7 @@ export async function runRecordCommand(argv: string[], io: GateCommandIo): Promi
             io.stderr.write(`gate-edge record: ${errorMessage(err)}\n`);
             exitCode = 1;
         });
+        simulators?.stopTraffic();
         await gate.stop();
         await simulators?.stop();
         await central?.stop();

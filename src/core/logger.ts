@@ -52,6 +52,19 @@ export function createLogger(
     return options.destination ? pino(pinoOptions, options.destination as pino.DestinationStream) : pino(pinoOptions);
 }
 
+/**
+ * Whether a gate's log on stdout is for a person: readable lines on a terminal, pino's JSON lines for the
+ * service (journald) and for a file or pipe. GATE_LOG_FORMAT=pretty or =json decides instead.
+ */
+export function wantsPrettyLog(
+    stdout: { isTTY?: boolean } = process.stdout,
+    env: NodeJS.ProcessEnv = process.env,
+): boolean {
+    if (env.GATE_LOG_FORMAT === "pretty") return true;
+    if (env.GATE_LOG_FORMAT === "json") return false;
+    return stdout.isTTY === true;
+}
+
 /** One child per device, so every line about a device names it. */
 export function deviceLogger(root: Logger, device: { id: string; laneId: string; model: string }): Logger {
     return root.child({ deviceId: device.id, laneId: device.laneId, model: device.model });

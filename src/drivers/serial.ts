@@ -114,8 +114,9 @@ export class SerialDriver implements StreamDriver {
             this.pipe = undefined;
             this.clearConnectionTimers();
             const half = this.framer.reset();
-            if (half.length > 0) this.ctx.onDiscarded(half, "half frame at disconnect");
+            // A frame cut short because the gate closed the line itself is no bad input from the device.
             if (this.stopped) return;
+            if (half.length > 0) this.ctx.onDiscarded(half, "half frame at disconnect");
             if (wasOpen) this.ctx.setStatus("offline", reason);
             this.scheduleRetry(reason, !wasOpen);
         };

@@ -32,8 +32,9 @@ describe("the demo gate that npm start runs", () => {
         const config = parseConfig(text, { source: file });
         const central = await startDemoCentral(file, config, testLog, () => undefined);
         const gate = new Gate({ config, log: testLog });
+        const simulators = await startDemoSimulators(file, config, testLog);
         const addresses = await gate.start();
-        const simulators = await startDemoSimulators(file, config, addresses, testLog);
+        await simulators.connect(addresses);
         try {
             const has = (
                 events: GateEvent[],
@@ -106,8 +107,9 @@ describe("the demo gate that npm start runs", () => {
                 expect((scan.data.values as { parsed: { type: string } }).parsed.type).not.toBe("other");
             }
         } finally {
-            await simulators.stop();
+            simulators.stopTraffic();
             await gate.stop();
+            await simulators.stop();
             await central?.stop();
         }
     }, 90_000);

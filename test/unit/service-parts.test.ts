@@ -2,10 +2,13 @@
  * The small parts of running as a service: the systemd notification messages and watchdog timing, the
  * built-in pretty log printer, and what a configuration reload counts as changed.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { diffConfig } from "../../src/config/diff.ts";
+import type { GateEvent } from "../../src/core/events.ts";
+import { createLogger, wantsPrettyLog } from "../../src/core/logger.ts";
 import { formatLogLine } from "../../src/core/prettyLog.ts";
 import { SdNotify, watchdogIntervalMs } from "../../src/core/sdNotify.ts";
+import { decisionLogEntry } from "../../src/service.ts";
 import { testConfig } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -96,7 +99,14 @@ describe("sd_notify", () => {
 });
 
 describe("--pretty log lines", () => {
-    it("shows time, level, where and message, then the other fields", () => {
+    const zone = process.env.TZ;
+    afterEach(() => {
+        if (zone === undefined) delete process.env.TZ;
+        else process.env.TZ = zone;
+    });
+
+    it("shows date and time in the gate's time zone, level, where and message, then the other fields", () => {
+        process.env.TZ = "Asia/Ho_Chi_Minh";
         const line = JSON.stringify({
             level: 40,
             time: "2026-01-02T03:04:05.678Z",
@@ -110,9 +120,56 @@ describe("--pretty log lines", () => {
             note: "two words",
         });
         expect(formatLogLine(line)).toBe(
-            '03:04:05.678 WARN  [reload L2 scale-l2] restart needed for: http.port  restartNeeded=["http.port"] err=boom note="two words"',
+            '2026-01-02 10:04:05 WARN  [reload L2 scale-l2] restart needed for: http.port  restartNeeded=["http.port"] err=boom note="two words"',
         );
         expect(formatLogLine("not json")).toBe("not json");
+    });
+
+    it("prints a lane decision as one line: date, lane, outcome, plates, the deciding reason", () => {
+        process.env.TZ = "Asia/Ho_Chi_Minh";
+        const decided = {
+            seq: 7,
+            type: "passage.decided",
+            laneId: "L2",
+            occurredAt: Date.parse("2026-01-02T17:30:00Z"),
+            data: {
+                passageId: "01PASSAGE",
+                facts: { frontPlate: { text: "14C-301.72" }, rearPlate: { text: "14R-030.17" } },
+                decision: {
+                    decision: "HOLD",
+                    decidingRule: "channel",
+                    offline: false,
+                    results: [
+                        { rule: "plate-match", pass: true, reason: "front plate 14C30172 is the declared plate" },
+                        {
+                            rule: "channel",
+                            pass: false,
+                            reason: "declaration 305551234130 is YELLOW: documents to check",
+                        },
+                    ],
+                },
+                outcome: "HOLD",
+            },
+        } as unknown as GateEvent; // only the fields decisionLogEntry reads
+        const entry = decisionLogEntry(decided);
+        const lines: string[] = [];
+        const log = createLogger({
+            level: "info",
+            pretty: true,
+            destination: { write: (text: string) => lines.push(text) } as unknown as NodeJS.WritableStream, // a sink
+        });
+        log.child({ component: "lane" }).info(entry?.fields, entry?.message);
+        expect(lines.join("")).toMatch(
+            /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO {2}\[lane L2\] HOLD 14C-301.72 \/ 14R-030.17 — declaration 305551234130 is YELLOW: documents to check\n$/,
+        );
+        expect(decisionLogEntry({ ...decided, type: "passage.updated" })).toBeUndefined();
+    });
+
+    it("is the console's format on a terminal or with GATE_LOG_FORMAT=pretty; JSON for the service, a file or a pipe", () => {
+        expect(wantsPrettyLog({ isTTY: true }, {})).toBe(true);
+        expect(wantsPrettyLog({ isTTY: false }, {})).toBe(false);
+        expect(wantsPrettyLog({}, { GATE_LOG_FORMAT: "pretty" })).toBe(true);
+        expect(wantsPrettyLog({ isTTY: true }, { GATE_LOG_FORMAT: "json" })).toBe(false);
     });
 });
 
