@@ -63,7 +63,12 @@ describe("Digest headers", () => {
 describe("Digest nonces", () => {
     const clock = (start: number) => {
         let now = start;
-        return { now: () => now, advance: (ms: number) => void (now += ms) };
+        return {
+            now: () => now,
+            advance: (ms: number) => {
+                now += ms;
+            },
+        };
     };
 
     it("Should accept its own nonce until its lifetime ends, then call it stale; a tampered one is forged", () => {
