@@ -9,6 +9,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { digestHa1, digestResponse, PUSH_REALM, parseDigestParams } from "../../src/drivers/httpDigest.ts";
 import { type GateChild, spawnGate } from "../helpers/child.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -204,6 +205,68 @@ describe("camera push receiver under password guessing", () => {
             const throttled = statuses.filter((status) => status === 429).length;
             console.log(
                 `20 wrong camera logins: ${checked} passwords checked (401), ${throttled} refused unchecked (429)`,
+            );
+            expect(checked).toBe(5);
+            expect(throttled).toBe(15);
+        } finally {
+            await camera.stop();
+            pushDir.cleanup();
+        }
+    });
+
+    it("20 wrong Digest logins at once on one nonce: the same limit, at most 5 checked, the rest 429", async () => {
+        const pushDir = tempDir();
+        const camera = await startGate(
+            testConfig(
+                pushDir.path,
+                `
+  - id: L1
+    devices:
+      - { id: rear-1, model: dahua-itsapi-anpr, role: rear, auth: { username: rear-1, password: rear-1-password } }
+`,
+                "push: { host: 127.0.0.1, port: 0, loginRateLimit: { maxFailures: 5, windowMinutes: 10 } }",
+            ),
+        );
+        const url = `${camera.addresses.push}/NotificationInfo/TollgateInfo`;
+        try {
+            const challenge = await fetch(url, { method: "POST", headers: { "content-type": "application/json" } });
+            await challenge.arrayBuffer();
+            // The first challenge is MD5; fetch joins the headers, and the nonce is the same in each.
+            const nonce = parseDigestParams(
+                challenge.headers.get("www-authenticate")?.split(", Digest ")[0] ?? "",
+            )?.get("nonce");
+            expect(nonce).toMatch(/^[0-9a-f]{60}$/);
+            const statuses = await Promise.all(
+                Array.from({ length: 20 }, async (_, i) => {
+                    const nc = (i + 1).toString(16).padStart(8, "0");
+                    const ha1 = digestHa1("MD5", "rear-1", PUSH_REALM, `guess-${i}`);
+                    const uri = "/NotificationInfo/TollgateInfo";
+                    const response = digestResponse({
+                        algorithm: "MD5",
+                        ha1,
+                        nonce: nonce ?? "",
+                        nc,
+                        cnonce: "c",
+                        qop: "auth",
+                        method: "POST",
+                        uri,
+                    });
+                    const res = await fetch(url, {
+                        method: "POST",
+                        headers: {
+                            authorization: `Digest username="rear-1", realm="${PUSH_REALM}", nonce="${nonce}", uri="${uri}", response="${response}", qop=auth, nc=${nc}, cnonce="c"`,
+                            "content-type": "application/json",
+                        },
+                        body: "{}",
+                    });
+                    await res.arrayBuffer();
+                    return res.status;
+                }),
+            );
+            const checked = statuses.filter((status) => status === 401).length;
+            const throttled = statuses.filter((status) => status === 429).length;
+            console.log(
+                `20 wrong Digest logins: ${checked} responses checked (401), ${throttled} refused unchecked (429)`,
             );
             expect(checked).toBe(5);
             expect(throttled).toBe(15);
