@@ -96,8 +96,13 @@ type LoginVerdict = "ok" | "wrong" | "stale" | "replayed";
 
 /** Requests no camera could be matched to, and ones refused before matching. */
 export interface PushReceiverCounters {
-    /** Unknown username or no credentials where credentials are needed: 401. */
+    /** Unknown username, or credentials that are malformed or of no scheme on offer: 401. */
     unauthorized: number;
+    /**
+     * Requests without credentials where credentials are needed: answered 401 with the challenge. The first
+     * step of every Digest login, so not logged: a camera may send each push this way first.
+     */
+    challenged: number;
     /** No credentials and an address no camera allows: 403. */
     forbidden: number;
     /** Body over the limit: 413. */
@@ -145,7 +150,14 @@ export class HttpPushReceiver {
     private readonly untyped = new WeakSet<FastifyRequest>();
     /** username → sha256 of the password that last verified, so a camera pushing every second costs one scrypt. */
     private readonly verified = new Map<string, Buffer>();
-    readonly counters: PushReceiverCounters = { unauthorized: 0, forbidden: 0, tooLarge: 0, notFound: 0, throttled: 0 };
+    readonly counters: PushReceiverCounters = {
+        unauthorized: 0,
+        challenged: 0,
+        forbidden: 0,
+        tooLarge: 0,
+        notFound: 0,
+        throttled: 0,
+    };
     private readonly logins: DeviceLoginLimiter | undefined;
     private readonly nonces: DigestNonces;
 
@@ -339,7 +351,10 @@ export class HttpPushReceiver {
             if (counters) counters.requests++;
             return camera;
         }
-        if (header !== undefined || candidates.some((c) => c.auth)) {
+        if (header === undefined && candidates.some((c) => c.auth)) {
+            this.counters.challenged++;
+            this.refuse(reply, candidates[0], 401, "credentials required", { basic: basicOffered });
+        } else if (header !== undefined) {
             this.counters.unauthorized++;
             this.options.log.warn({ path, source }, "camera push without valid credentials");
             this.refuse(reply, candidates[0], 401, "credentials required", { basic: basicOffered });
@@ -391,8 +406,8 @@ export class HttpPushReceiver {
         counters.requests++;
         const verdict = await verify(camera.auth);
         if (verdict === "stale") {
+            // The right password on an old nonce (expired, or from before a restart): the next try gets in.
             attempt?.succeeded();
-            counters.unauthorized++;
             this.refuse(reply, camera, 401, "nonce expired, retry with the new one", { basic, stale: true });
             return "answered";
         }

@@ -306,8 +306,13 @@ describe("HttpPushReceiver with the push camera simulators", () => {
 
     it("Should push with Digest from the simulators, answering the challenge once and reusing the nonce", async () => {
         const camera = dahuaCamera();
+        const before = { ...receiver.counters, camera: receiver.cameraStats("cam-rear-l1").unauthorized };
         expect((await camera.push({ text: "15R00123", confidence: 0.9 })).status).toBe(200);
         expect(camera.sent).toBe(2); // the challenge, then the push
+        // The challenge is the first step of a login, not a failed one.
+        expect(receiver.counters.challenged - before.challenged).toBe(1);
+        expect(receiver.counters.unauthorized - before.unauthorized).toBe(0);
+        expect(receiver.cameraStats("cam-rear-l1").unauthorized - before.camera).toBe(0);
         expect((await camera.push({ text: "15R00124", confidence: 0.9 })).status).toBe(200);
         expect(camera.sent).toBe(3); // nonce reused with nc 2: no new challenge
         const sha = new PushCameraSimulator({
@@ -490,8 +495,10 @@ describe("HttpPushReceiver Digest nonces and the login limit", () => {
         expect(challengeFor(wrongOnExpired, "MD5").has("stale")).toBe(false);
         // The simulator's nonce expired too: it takes the stale challenge's nonce and is stored.
         const sentBefore = camera.sent;
+        const unauthorizedBefore = receiver.cameraStats("cam-rear-l1").unauthorized;
         expect((await camera.push({ text: "15R00124", confidence: 0.9 })).status).toBe(200);
         expect(camera.sent - sentBefore).toBe(2);
+        expect(receiver.cameraStats("cam-rear-l1").unauthorized).toBe(unauthorizedBefore); // stale is no failure
         expect(stored).toEqual(["15R00123", "15R00124"]);
     });
 
