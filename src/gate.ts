@@ -18,8 +18,8 @@ import type { OnvifCameraDriver } from "./drivers/onvif.ts";
 import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
 import { plcPkiFolder } from "./drivers/opcuaPki.ts";
 import { SerialDriver } from "./drivers/serial.ts";
-import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { TcpListenDriver } from "./drivers/tcpListen.ts";
+import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
 import { TurnBudget } from "./ingest/turnBudget.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { storeDamagedAlert } from "./store/alerts.ts";
@@ -144,9 +144,9 @@ export class Gate {
     /** By device id, for a technician's tests: serial drivers (to poll a scale) and ONVIF cameras (snapshot). */
     private readonly serialByDevice = new Map<string, SerialDriver>();
     private readonly cameras = new Map<string, OnvifCameraDriver>();
-    private readonly pushBindings: PushCameraBinding[] = [];
     /** Listeners devices dial in to (GPS e-locks), by device id. */
     private readonly listeners = new Map<string, TcpListenDriver>();
+    private readonly pushBindings: PushCameraBinding[] = [];
     private pushReceiver: HttpPushReceiver | undefined;
     private images: ImageStore | undefined;
     private retentionTimer: NodeJS.Timeout | undefined;
@@ -635,8 +635,8 @@ export class Gate {
         }
         this.serialByDevice.delete(deviceId);
         this.cameras.delete(deviceId);
-        this.plcs.delete(deviceId);
         this.listeners.delete(deviceId);
+        this.plcs.delete(deviceId);
         if (runtime?.device.address.transport === "mqtt") await this.broker?.removeDevice(deviceId);
         if (runtime) {
             await runtime.stop();
@@ -648,7 +648,7 @@ export class Gate {
     private createRuntime(device: DeviceConfig, sink: EventSink, drivers: SessionDriverClasses): void {
         const config = this.config;
         const { log } = this.options;
-        const model = getModel(device.model);
+        const model = getModel(device.model, device.options);
         if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
         const deviceLog = deviceLogger(log, device);
         const runtime = new DeviceRuntime(device, model, {
