@@ -1,5 +1,5 @@
 /**
- * Dahua ANPR camera pushing ITSAPI notifications over HTTP (domain.md §5.3). In the camera's ITSAPI
+ * Dahua ANPR camera pushing ITSAPI notifications over HTTP (docs/devices.md "Plate cameras"). In the camera's ITSAPI
  * platform settings, point the server at the push receiver; the paths are fixed by Dahua:
  * `/NotificationInfo/TollgateInfo` for plate reads and `/NotificationInfo/KeepAlive` for heartbeats.
  *

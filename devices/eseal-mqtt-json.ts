@@ -1,10 +1,10 @@
 /**
- * E-seal reader publishing JSON over MQTT (domain.md §4): ISO 18185 container seals and Vietnam
+ * E-seal reader publishing JSON over MQTT (docs/devices.md "E-seals and e-locks"): ISO 18185 container seals and Vietnam
  * customs GPS seals, normalised by the reader gateway. Under the device's topic prefix:
  *
  * - `seal` (or `seal/<sealId>`, which must match the payload): `{"msg":"read"?, sealId, type, status,
  *   battery?, alerts?, readerId?, rssi?, container?, ts}` → a reading. A message on the seal topic is a
- *   read unless it says otherwise: the normalised seal event of domain.md §4 has no `msg` at all. One that
+ *   read unless it says otherwise: the normalised seal event of docs/devices.md "E-seals and e-locks" has no `msg` at all. One that
  *   says `"msg":"heartbeat"` is a heartbeat; any other `msg` (a gateway's "status", say) is ignored with
  *   its name as the reason: well-formed, but no seal read.
  * - `heartbeat`: `{"msg":"heartbeat", readerId, ts}` → ignored with reason "heartbeat".
@@ -28,7 +28,7 @@
 import type { SealValues } from "../src/core/events.ts";
 import type { DecodeResult, SealMessage, SealReaderModel } from "./types.ts";
 
-/** Alert codes named in domain.md §4; others are accepted as long as they look like codes. */
+/** Alert codes named in docs/devices.md "E-seals and e-locks"; others are accepted as long as they look like codes. */
 export const KNOWN_SEAL_ALERTS: readonly string[] = [
     "ROUTE_DEVIATION",
     "OVERSTAY",

@@ -1,5 +1,5 @@
 /**
- * Hikvision ANPR camera pushing ISAPI alarms over HTTP ("alarm host" / HTTP listening mode, domain.md
+ * Hikvision ANPR camera pushing ISAPI alarms over HTTP ("alarm host" / HTTP listening mode, docs/devices.md
  * §5.2). The camera POSTs to a URL the installer sets; gate-edge's default is
  * `/ISAPI/Event/notification/alert` (set "URL" in the camera's HTTP listening settings to it, host and
  * port to the push receiver).

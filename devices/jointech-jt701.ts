@@ -53,7 +53,7 @@ const EXTENDED_PROTOCOLS: readonly number[] = [0x17, 0x19];
 /** The protocol version the simulator speaks (JT701 firmware of 2019 on). */
 const SIMULATED_PROTOCOL = 0x19;
 
-/** Status word bit of each alarm, as named in gate-edge's seal alerts (ROPE_CUT as in domain.md §4). */
+/** Status word bit of each alarm, as named in gate-edge's seal alerts (ROPE_CUT as in docs/devices.md "E-seals and e-locks"). */
 export const JT701_ALARM_BITS: Readonly<Record<string, number>> = {
     GEOFENCE_ENTER: 1,
     GEOFENCE_EXIT: 2,

@@ -1,5 +1,5 @@
 /**
- * Lane PLC over OPC UA (domain.md §6): one PLC per lane (or one per gate with one prefix per lane) that
+ * Lane PLC over OPC UA (docs/devices.md "Lane PLC"): one PLC per lane (or one per gate with one prefix per lane) that
  * owns the barrier, the three induction loops, the entry and exit lights and the emergency stop. Every tag
  * lives in one namespace as a string node id prefixed by the lane, e.g. "ns=1;s=L1.Barrier.State".
  *

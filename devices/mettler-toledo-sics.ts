@@ -1,5 +1,5 @@
 /**
- * Mettler Toledo MT-SICS, request/response (domain.md §2.1). The host sends `SI` and the indicator
+ * Mettler Toledo MT-SICS, request/response (docs/devices.md "Weighbridge indicators"). The host sends `SI` and the indicator
  * answers one line ending in CR LF, e.g. `S S      24560 kg`. Lines are parsed by whitespace tokens
  * because field spacing differs between terminals.
  *

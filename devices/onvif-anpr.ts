@@ -1,5 +1,5 @@
 /**
- * ONVIF licence-plate camera (domain.md §5.1): Analytics Service LPR rule events on topic
+ * ONVIF licence-plate camera (docs/devices.md "Plate cameras"): Analytics Service LPR rule events on topic
  * `tns1:RuleEngine/Recognition/LicensePlate`, read over a PullPoint subscription.
  *
  * decode() gets the raw XML of one wsnt:NotificationMessage (never the onvif library's converted object,

@@ -1,5 +1,5 @@
 /**
- * A barcode / QR scanner on a serial line (or USB CDC-ACM), one read per line (domain.md §3.1).
+ * A barcode / QR scanner on a serial line (or USB CDC-ACM), one read per line (docs/devices.md "Barcode and QR scanners").
  * Frames end at CR; scanners set to CR LF leave the LF at the start of the next frame.
  *
  * Decode rules:

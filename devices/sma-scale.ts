@@ -1,5 +1,5 @@
 /**
- * SMA (Scale Manufacturers Association) standard serial protocol, request/response (domain.md §2.3):
+ * SMA (Scale Manufacturers Association) standard serial protocol, request/response (docs/devices.md "Weighbridge indicators"):
  * Sartorius/Minebea PR 52xx, Fairbanks, B-Tek, Cardinal. The host sends `<LF>W<CR>`; the indicator
  * answers `<LF><s><r><n><m><f><10-char weight><3-char unit><CR>` (20 bytes).
  *
@@ -159,7 +159,7 @@ export const definition = {
         return weightFrame(state, options?.corrupt === true);
     },
     /**
-     * The commands domain.md §2.3 lists, as the Sartorius PR 52xx manuals answer them: W weight, H high
+     * The commands docs/devices.md "Weighbridge indicators" lists, as the Sartorius PR 52xx manuals answer them: W weight, H high
      * resolution, R / S the same repeated until the next command, Q high resolution once stable (dashes
      * in motion, as after its stability time-out), Z zero (the zeroed weight, or 'E' with dashes in
      * motion or outside the zero range), T tare (net 0, or 'T' with dashes in motion or below zero), M

@@ -1,5 +1,5 @@
 /**
- * Mettler Toledo "Toledo continuous" output, also emulated by many clone indicators (domain.md §2.2).
+ * Mettler Toledo "Toledo continuous" output, also emulated by many clone indicators (docs/devices.md "Weighbridge indicators").
  * The indicator streams 18-byte frames unasked:
  *
  *     STX SWA SWB SWC wwwwww tttttt CR checksum
@@ -11,7 +11,7 @@
  * Decode rules:
  * - Bit 7 of every byte is masked first: the line is often 7E1 read as 8N1, so bit 7 is parity.
  * - Checksum: two's complement of the sum of the low 7 bits of STX..CR, compared on 7 bits (the
- *   checksum byte's own bit 7 is parity too). Verified against both vectors in domain.md §2.2.
+ *   checksum byte's own bit 7 is parity too). Verified against both vectors in docs/devices.md "Weighbridge indicators"
  * - SWA bits 0–2: decimal position (0 → ×100, 1 → ×10, 2 → units, 3..7 → 1..5 decimals).
  * - SWB: bit0 net, bit1 negative, bit2 out of range (overload, or underload when negative), bit3
  *   motion, bit4 kg (else lb), bit6 power-up not zeroed.

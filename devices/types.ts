@@ -131,7 +131,7 @@ export interface ScannerModel extends SerialModelBase<ScanValues> {
     encode(payload: string, options?: { suffix?: "CRLF" | "CR"; aimPrefix?: string }): Uint8Array;
 }
 
-/** The JSON an e-seal reader publishes (domain.md §4), one message per read or heartbeat. */
+/** The JSON an e-seal reader publishes (docs/devices.md "E-seals and e-locks"), one message per read or heartbeat. */
 export type SealMessage =
     | {
           msg: "read";
@@ -286,7 +286,7 @@ export interface HttpPushCameraModel extends ModelBase {
     encode(read: PlateRead, options?: { at?: Date; deviceName?: string }): PushRequest;
 }
 
-/** The logical tags of a lane PLC (domain.md §6); a PLC model maps each to an OPC UA node. */
+/** The logical tags of a lane PLC (docs/devices.md "Lane PLC"); a PLC model maps each to an OPC UA node. */
 export type PlcTag =
     | "Barrier.CmdOpen"
     | "Barrier.State"

@@ -1,5 +1,5 @@
 /**
- * Yaohua XK3190-A9(+) continuous output (tF=0), common on Asian truck scales (domain.md §2.4). 12 bytes:
+ * Yaohua XK3190-A9(+) continuous output (tF=0), common on Asian truck scales (docs/devices.md "Weighbridge indicators"). 12 bytes:
  *
  *     STX sign d d d d d d decimals xorH xorL ETX
  *

@@ -1,5 +1,5 @@
 /**
- * An e-seal reader that publishes over MQTT (domain.md §4, §9): seal reads, periodic heartbeats, tamper
+ * An e-seal reader that publishes over MQTT (docs/devices.md "E-seals and e-locks"): seal reads, periodic heartbeats, tamper
  * and low-battery events, RF dropouts. Payloads and subtopics come from the model's encode(), QoS 1 under
  * `<topicPrefix>/<subtopic>`, so the broker's ACL and gate-edge's decoder see what a real reader sends.
  */
@@ -244,7 +244,7 @@ export class SealReaderSimulator extends EventEmitter<SealReaderSimulatorEvents>
     }
 
     private knownSeal(sealId: string): SealRead {
-        // A seal never read before: assume the GPS e-seals Vietnam customs uses (domain.md §4).
+        // A seal never read before: assume the GPS e-seals Vietnam customs uses (docs/devices.md "E-seals and e-locks").
         return this.seals.get(sealId) ?? { sealId, type: "GPS", status: "SEALED" };
     }
 

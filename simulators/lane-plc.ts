@@ -1,5 +1,5 @@
 /**
- * A lane PLC that speaks OPC UA (domain.md §6): a node-opcua server exposing, for every lane prefix, every
+ * A lane PLC that speaks OPC UA (docs/devices.md "Lane PLC"): a node-opcua server exposing, for every lane prefix, every
  * tag of the lane PLC model under the model's own node ids, and running the logic a real lane PLC runs:
  *
  * - Barrier.CmdOpen rising edge → opening → after travelMs open (LimitOpen). Refused (the barrier does not

@@ -1,5 +1,5 @@
 /**
- * An ONVIF licence-plate camera on a real HTTP port (domain.md §5.1, §5.5, §7.1, §9): device, media and
+ * An ONVIF licence-plate camera on a real HTTP port (docs/devices.md "Plate cameras"): device, media and
  * event services over SOAP 1.2, WS-UsernameToken on every call but GetSystemDateAndTime, PullPoint
  * subscriptions with a dynamic URL each, a real long poll, Renew/Unsubscribe/expiry, and a JPEG
  * snapshot behind HTTP Digest (or Basic) auth. As field clients (libonvif's onvif-util) need: WS-Discovery

@@ -1,6 +1,6 @@
 /**
  * A plate camera that pushes its reads over HTTP, as a Hikvision ISAPI or Dahua ITSAPI camera does
- * (domain.md §5.2, §5.3, §9). Requests come from the model's encode(), so gate-edge's decoder sees what
+ * (docs/devices.md "Plate cameras"). Requests come from the model's encode(), so gate-edge's decoder sees what
  * the real camera sends:
  * - Hikvision is fire-and-forget: one POST per read, whatever the answer;
  * - Dahua resends the same notification until it is answered {"Result": true} (or `resend.max` attempts).

@@ -1,5 +1,5 @@
 /**
- * A weighbridge indicator that speaks its model's real protocol on a ByteLink (domain.md §2.5, §9).
+ * A weighbridge indicator that speaks its model's real protocol on a ByteLink (docs/devices.md "Weighbridge indicators").
  * Continuous models stream a frame at rateHz; request models answer each host command. Every byte comes
  * from the model's encode/respond, so the simulator and gate-edge's decoders agree by construction.
  */

@@ -1,5 +1,5 @@
 /**
- * A serial barcode / QR scanner on a ByteLink (domain.md §3.1, §9): each read is the model's encode()
+ * A serial barcode / QR scanner on a ByteLink (docs/devices.md "Barcode and QR scanners"): each read is the model's encode()
  * of the payload with the configured suffix and optional AIM prefix. Also reproduces what real scanners
  * do at a gate: the same code read several times in a row, and reads cut off mid-line.
  */

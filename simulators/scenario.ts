@@ -63,7 +63,7 @@ export type TruckKind = (typeof TRUCK_KINDS)[number];
 export const EXPECTED_DECISIONS = ["RELEASE", "HOLD", "INSPECT", "REJECT"] as const;
 export type ExpectedDecision = (typeof EXPECTED_DECISIONS)[number];
 
-/** The decision each kind gets from the rules of DESIGN.md "Lane engine", unless a scenario's `expect` says otherwise. */
+/** The decision each kind gets from the rules of docs/design.md "Lane engine", unless a scenario's `expect` says otherwise. */
 export const DEFAULT_EXPECT: Readonly<Record<TruckKind, ExpectedDecision>> = {
     clean: "RELEASE",
     "yellow-channel": "HOLD",

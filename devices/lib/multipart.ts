@@ -1,6 +1,6 @@
 /**
  * multipart/form-data (RFC 7578 on RFC 2046 §5.1) parse and build, pure: the Hikvision ISAPI alarm push
- * (domain.md §5.2) is one XML part and JPEG parts in such a body. Nothing here does I/O and nothing
+ * (docs/devices.md "Plate cameras") is one XML part and JPEG parts in such a body. Nothing here does I/O and nothing
  * throws: a camera can send any bytes, and the answer is a result with a reason.
  *
  * Parsing is strict where a sloppy parser would let a truncated or forged body through (the closing

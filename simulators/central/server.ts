@@ -1,5 +1,5 @@
 /**
- * The central clearance system simulator: the far side of central sync protocol v1 (DESIGN.md "Central
+ * The central clearance system simulator: the far side of central sync protocol v1 (docs/design.md "Central
  * sync", src/sync/protocol.ts). It stores every event exactly once by id in its own SQLite, answers each
  * event accepted / duplicate / rejected, serves a clearance feed with a cursor, and injects the faults a
  * real link to central has (FaultSpec), so the edge's sync can be tested, benchmarked and demonstrated.

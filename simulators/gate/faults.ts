@@ -21,7 +21,7 @@
  * - clock-jump: the gate's clock (GateOptions.clock, a JumpClock) steps by `by`; the runner keeps its own time.
  *
  * Only device faults (scale, camera, PLC, broker) and a full disk excuse a truck: one of their lane's trucks
- * may be held instead of getting its own decision, because DESIGN.md sends a passage whose device went
+ * may be held instead of getting its own decision, because docs/design.md sends a passage whose device went
  * offline to an officer, and a gate out of storage processes every lane by hand. A central outage or a clock
  * step excuses nothing: decisions must not change.
  */

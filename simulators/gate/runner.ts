@@ -14,7 +14,7 @@
  * held and released again by the runner acting as the officer, as one would from the dashboard.
  *
  * Ground truth: the decision the truck's kind must get (scenario `expect`). A truck in a lane while a fault
- * touched that lane may instead be held (DESIGN.md: a device offline mid-passage goes to an officer);
+ * touched that lane may instead be held (docs/design.md: a device offline mid-passage goes to an officer);
  * such trucks are counted apart ("held under a fault"), never silently. Anything else is a mismatch.
  */
 import { randomBytes } from "node:crypto";

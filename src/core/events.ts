@@ -1,6 +1,6 @@
 /**
  * The contracts every part of gate-edge speaks: normalised readings from devices and the immutable
- * GateEvent that is stored, hash-chained and synced to central. See DESIGN.md "Core contracts".
+ * GateEvent that is stored, hash-chained and synced to central. See docs/design.md "Core contracts".
  */
 
 export type Country = "VN" | "CN" | "LA" | "KH" | "UNKNOWN";

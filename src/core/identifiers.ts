@@ -1,6 +1,6 @@
 /**
  * Validators for the identifiers a border gate reads: VNACCS declaration numbers, ISO 6346 container
- * numbers and vehicle plates (domain.md §3.2, §3.3, §5.4). All functions are pure and never throw: a
+ * numbers and vehicle plates (docs/devices.md "Barcode and QR scanners"). All functions are pure and never throw: a
  * scanner or a camera can hand them any text, and the answer is a result, not an exception.
  */
 import type { Country, ParsedScan } from "./events.ts";
@@ -15,7 +15,7 @@ export type DeclarationParse =
           number: string;
           /** The first 11 digits: they identify the declaration across amendments (dispatch 5992/TCHQ-GSQL). */
           base: string;
-          /** Document type, e.g. "10" import, "30" export, "51" transit (domain.md §3.2). */
+          /** Document type, e.g. "10" import, "30" export, "51" transit (docs/devices.md "Barcode and QR scanners"). */
           typeCode: string;
           /** Digits 3–10, the system-assigned sequence. */
           sequence: string;
@@ -262,7 +262,7 @@ export function plateRelation(read: string, declared: string): PlateRelation {
 export type DeclarationDirection = "IN" | "OUT" | "EITHER";
 
 /**
- * The direction a VNACCS document type code means (domain.md §3.2): 10/11/12 import declarations and
+ * The direction a VNACCS document type code means (docs/devices.md "Barcode and QR scanners"): 10/11/12 import declarations and
  * manifests, 60/62 arrival notices and declarations, 70 import e-invoice → IN; 30/31/32 export, 61/63
  * departure, 71 export e-invoice → OUT; 50 means of transport, 51 transit goods, 52 container list →
  * EITHER. Undefined for codes that are no goods movement (72 attachment, 73 amendment, 74 certificate of

@@ -1,5 +1,5 @@
 /**
- * The HTTP receiver plate cameras push to (Hikvision ISAPI alarms, Dahua ITSAPI; domain.md §5.2, §5.3).
+ * The HTTP receiver plate cameras push to (Hikvision ISAPI alarms, Dahua ITSAPI; docs/devices.md "Plate cameras").
  * It is its own Fastify server on its own port: the cameras' network is not the officers' API, and a
  * camera must never reach the API's routes, nor an officer's browser the cameras'.
  *

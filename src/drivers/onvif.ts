@@ -1,5 +1,5 @@
 /**
- * ONVIF camera driver (domain.md §5.1, §5.5, §7.1): connects with the `onvif` library's Cam (device
+ * ONVIF camera driver (docs/devices.md "Plate cameras"): connects with the `onvif` library's Cam (device
  * information, services, profiles, snapshot URI), then drives the PullPoint subscription itself.
  *
  * Why the events are not left to the library's cam.on('event') loop:

@@ -1,5 +1,5 @@
 /**
- * The OPC UA client of one lane PLC (domain.md §6, §7.2). It owns the node-opcua client, the session, one
+ * The OPC UA client of one lane PLC (docs/devices.md "Lane PLC"). It owns the node-opcua client, the session, one
  * subscription with a monitored item per `read` tag of the model, gate-edge's watchdog heartbeat and the
  * commands gate-edge may give: open the barrier and set the lights. Values reach the device runtime raw,
  * as plain JS values, through ctx.onTagValue; the runtime decodes them with the model.

@@ -25,7 +25,7 @@ import type { DecisionRecord, ExcessKind, PassageFacts, RuleParams } from "./typ
 
 /**
  * The per-lane correlator: one state machine per lane that turns the lane's readings into passages
- * (DESIGN.md "Lane engine", domain.md §1.3). It is synchronous and deterministic: it owns no timers and
+ * (docs/design.md "Lane engine", docs/devices.md). It is synchronous and deterministic: it owns no timers and
  * does no I/O. The owner feeds it readings, device statuses and officer actions as they happen, calls
  * tick(now) periodically, and turns every returned LaneOutput into a stored event or an action.
  *

@@ -617,7 +617,7 @@ export class LaneEngine {
         let completedAt = existing?.completedAt ?? null;
         if ("facts" in output) record.facts = output.facts;
         if (output.type === "passage.updated") state = output.state;
-        // The per-stage timestamps of the passage record (domain.md §8): when it was seen, each state it
+        // The per-stage timestamps of the passage record (docs/devices.md): when it was seen, each state it
         // went through, the decision, and how it ended.
         const step =
             output.type === "passage.updated"

@@ -1,6 +1,6 @@
 /**
  * The lane engine's rules: one pure function per rule, of (facts, clearance, params, now), and `decide`,
- * which runs them all and turns their results into a decision (DESIGN.md "Lane engine", domain.md §1).
+ * which runs them all and turns their results into a decision (docs/design.md "Lane engine", docs/devices.md).
  *
  * Order (RULES below), and why: the gate's own manual-processing state first (it overrides everything);
  * then freshness, because how far the cache can be trusted frames every
@@ -80,7 +80,7 @@ function percent(fraction: number): string {
     return `${Number((fraction * 100).toFixed(1))} %`;
 }
 
-/** First 11 characters of a declaration number: the part that survives amendments (domain.md §3.2). */
+/** First 11 characters of a declaration number: the part that survives amendments (docs/devices.md "Barcode and QR scanners"). */
 function baseOf(number: string): string {
     return number.trim().slice(0, 11);
 }
@@ -93,7 +93,7 @@ function containerKey(text: string): string {
     return text.toUpperCase().replace(/[\s\-/]/g, "");
 }
 
-/** The 12th digit of a valid declaration number: 0 at registration, +1 per amendment (domain.md §3.2). */
+/** The 12th digit of a valid declaration number: 0 at registration, +1 per amendment (docs/devices.md "Barcode and QR scanners"). */
 function amendmentOf(number: string): number {
     return Number(number.trim().charAt(11));
 }
@@ -403,7 +403,7 @@ function confusedCharacters(read: string, declared: string): string {
 
 /**
  * "plate-match": every plate the known declarations list is matched by the camera that sees it, and every
- * plate read is one of them (domain.md §5.4: the front camera sees the tractor, the rear camera the
+ * plate read is one of them (docs/devices.md "Plate cameras": the front camera sees the tractor, the rear camera the
  * trailer). A trailer plate (VN R series, CN 挂) is matched by the rear read; a tractor plate by the front
  * read, or by the rear read when no trailer is declared (a rigid truck shows its one plate at both ends).
  * Reads below minPlateConfidence do not count. Per declared plate, the read at its position is:

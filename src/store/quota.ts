@@ -26,7 +26,7 @@ export function databaseBytes(path: string): number {
 }
 
 /**
- * The storage quota of DESIGN.md "Storage": near it (≥ 90 %) the gate alarms; at it, lanes switch to
+ * The storage quota of docs/design.md "Storage": near it (≥ 90 %) the gate alarms; at it, lanes switch to
  * manual processing. Nothing is ever refused or dropped: every event central has not accepted stays, and
  * new readings are still stored (a truck's evidence matters more than the quota); the quota is the
  * technician's early warning, set well below the disk's real size.

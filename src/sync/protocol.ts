@@ -1,5 +1,5 @@
 /**
- * Central sync protocol v1 (DESIGN.md "Central sync"): the one definition of the wire format, used by
+ * Central sync protocol v1 (docs/design.md "Central sync"): the one definition of the wire format, used by
  * gate-edge's uplink and downlink and by the central clearance system simulator, so both sides agree.
  *
  * Uplink:   POST {central}/api/v1/gates/{gateId}/events   body {"events": GateEvent[]}  (≤ 500 events, ≤ 1 MiB)
