@@ -86,9 +86,17 @@ rules: { requiredReads: [plate, declaration], clearanceMaxAgeMinutes: 60, offlin
 
             // Central becomes unreachable; an hour passes, so the gate's data is stale; central cancels.
             central.setFaults([{ kind: "down", on: "all" }]);
-            const failedPolls = gate.sync.status().counters?.requests.network ?? 0;
+            // The clearance poll is what must fail (the uplink may have nothing to send): one that started
+            // after the fault, with central's data last fetched before it.
+            const faultAt = Date.now();
             await eventually(
-                () => (gate.sync.status().counters?.requests.network ?? 0) > failedPolls || undefined,
+                () => {
+                    const downlink = gate.sync.status().downlink;
+                    if (!downlink?.lastPollAt || !downlink.lastError) return undefined;
+                    const polledAfter = Date.parse(downlink.lastPollAt) > faultAt;
+                    const noSuccessSince = !downlink.lastSuccessAt || Date.parse(downlink.lastSuccessAt) < faultAt;
+                    return (polledAfter && noSuccessSince && /cannot be reached/.test(downlink.lastError)) || undefined;
+                },
                 10_000,
                 "a poll that cannot reach central",
             );
