@@ -100,6 +100,7 @@ describe("release bundle and install", () => {
                 GATE_CENTRAL_TOKEN: "x",
                 GATE_SEAL_L1_PASSWORD: "a-seal-password",
                 GATE_CAM_REAR_L2_PASSWORD: "a-camera-password",
+                GATE_PLC_L2_PASSWORD: "a-plc-password",
             },
         });
         expect(check.stdout + check.stderr).toMatch(/OK — gate HN01/);
