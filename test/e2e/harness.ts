@@ -135,8 +135,9 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
         const { links, yaml: lanesYaml } = await laneDevices(
             laneIds,
             plc.endpointUrl,
-            (_, index) => `    name: Lane ${index + 1} — ${index % 2 === 0 ? "import" : "export"}
-    direction: ${index % 2 === 0 ? "IN" : "OUT"}
+            // Import lanes: the TRUCKS carry import declarations (type 10), which an export lane holds.
+            (_, index) => `    name: Lane ${index + 1} — import
+    direction: IN
 `,
         );
         const gate = await startGate(
