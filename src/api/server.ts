@@ -33,7 +33,8 @@ import { laneTile } from "./views.ts";
 
 /** What the API reads from (and asks of) the running gate. */
 export interface ApiSource {
-    gate: { id: string; name: string };
+    /** The time zone is the dashboard's, read from /api/v1/health at start. */
+    gate: { id: string; name: string; timeZone: string };
     startedAt: string;
     devices(): DeviceHealth[];
     recentFrames(deviceId: string): readonly RawFrameRecord[] | undefined;

@@ -229,6 +229,19 @@ interface RawDevice {
         heartbeatMs: number;
     };
 }
+/** Where the gates are: Vietnam's border gates keep Indochina Time. */
+export const DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh";
+
+/** True for a zone Intl knows (IANA names; it throws a RangeError for anything else). */
+function isTimeZone(name: string): boolean {
+    try {
+        new Intl.DateTimeFormat("en-GB", { timeZone: name });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
 interface RawLane {
     id: string;
     name?: string;
@@ -236,7 +249,7 @@ interface RawLane {
     devices: RawDevice[];
 }
 interface RawConfig {
-    gate: { id: string; name?: string };
+    gate: { id: string; name?: string; timeZone?: string };
     storage: Omit<GateConfig["storage"], "pkiFolder"> & { pkiFolder?: string };
     http: GateConfig["http"];
     push: GateConfig["push"];
@@ -281,6 +294,8 @@ function buildConfig(
         );
     if (raw.central.url?.startsWith("http:") && (raw.central.ca || raw.central.clientCert))
         errors.push("central.url: ca and clientCert need an https:// url");
+    if (raw.gate.timeZone !== undefined && !isTimeZone(raw.gate.timeZone))
+        errors.push(`gate.timeZone: "${raw.gate.timeZone}" is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)`);
     const lanes: LaneConfig[] = raw.lanes.flatMap((lane, laneIndex) => {
         if (leftOut(`/lanes/${laneIndex}`)) return [];
         const lanePath = `lanes[${laneIndex}]`;
@@ -428,7 +443,7 @@ function buildConfig(
         };
     }
     return {
-        gate: { id: raw.gate.id, name: raw.gate.name ?? raw.gate.id },
+        gate: { id: raw.gate.id, name: raw.gate.name ?? raw.gate.id, timeZone: raw.gate.timeZone ?? DEFAULT_TIME_ZONE },
         storage: {
             ...raw.storage,
             path: resolve(baseDir, raw.storage.path),

@@ -85,7 +85,8 @@ export interface LaneConfig {
 }
 
 export interface GateConfig {
-    gate: { id: string; name: string };
+    /** `timeZone`: the IANA zone the dashboard shows every time in (shifts cross midnight; the browser may not be at the gate). */
+    gate: { id: string; name: string; timeZone: string };
     storage: {
         path: string;
         quotaMb: number;
