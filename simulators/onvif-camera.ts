@@ -34,6 +34,7 @@ import {
 } from "../devices/lib/xml.ts";
 import { encodeNotification } from "../devices/onvif-anpr.ts";
 import { GateError } from "../src/core/errors.ts";
+import { plateJpeg, sceneJpeg } from "./lib/plate-image.ts";
 import type { Rng } from "./random.ts";
 
 export interface SimulatedProfile {
@@ -266,6 +267,8 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
     authFailures = 0;
     /** Plate events queued (once per plate() call, whatever the number of subscriptions). */
     platesQueued = 0;
+    /** The last plate read: the snapshot shows it in its scene (before any, the plain SNAPSHOT_JPEG). */
+    private lastPlate: string | undefined;
 
     constructor(private readonly options: OnvifCameraSimulatorOptions) {
         super();
@@ -360,11 +363,14 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
                 text: read.text,
                 countryCode: read.countryCode,
                 confidence: read.likelihood,
-                images: read.image ? [{ name: "Image", contentType: "image/jpeg", bytes: SNAPSHOT_JPEG }] : undefined,
+                images: read.image
+                    ? [{ name: "Image", contentType: "image/jpeg", bytes: plateJpeg(read.text) }]
+                    : undefined,
             },
             { utcTime: new Date() },
         );
         this.platesQueued++;
+        this.lastPlate = read.text;
         this.notify(xml);
         this.emit("plate", read.text, this.subscriptions.size);
         return this.subscriptions.size;
@@ -964,7 +970,8 @@ export class OnvifCameraSimulator extends EventEmitter<OnvifCameraSimulatorEvent
             return;
         }
         this.snapshots++;
-        this.snapshotAnswer(res, 200, { "content-type": "image/jpeg" }, SNAPSHOT_JPEG);
+        const view = this.lastPlate === undefined ? SNAPSHOT_JPEG : sceneJpeg(this.lastPlate);
+        this.snapshotAnswer(res, 200, { "content-type": "image/jpeg" }, view);
     }
 
     private snapshotAnswer(

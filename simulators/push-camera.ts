@@ -22,6 +22,7 @@ import {
     digestResponse,
     parseDigestParams,
 } from "../src/drivers/httpDigest.ts";
+import { plateJpeg, sceneJpeg } from "./lib/plate-image.ts";
 
 export type PushCameraModelId = "hikvision-isapi-anpr" | "dahua-itsapi-anpr";
 
@@ -59,6 +60,10 @@ export interface SimulatedPlate {
     direction?: string;
     /** Send pictures, the scene and the plate crop (Hikvision: detectionPicture + licensePlatePicture; Dahua: NormalPic + CutoutPic). Default true. */
     withImages?: boolean;
+    /** The plate's colour in the drawn pictures: white (default) or yellow (commercial vehicles). */
+    plateColour?: "white" | "yellow";
+    /** Pictures to send instead of the drawn ones (tests: the very same picture from two cameras). */
+    pictures?: { scene: Uint8Array; plate: Uint8Array };
 }
 
 /** The receiver's last answer and how many requests it took. */
@@ -71,7 +76,8 @@ export interface PushAnswer {
 /**
  * The smallest baseline JPEG: an 8×8 grey image. One quantisation table of ones, Huffman tables with a
  * single one-bit code each (DC difference 0, AC end-of-block), and one scan byte holding "0" "0" padded
- * with ones. Decoders show it; gate-edge only checks the FF D8 FF magic.
+ * with ones. Decoders show it; gate-edge only checks the FF D8 FF magic. Pushes send drawn pictures of the
+ * plate read (lib/plate-image.ts); these stay for tests and benchmarks of the models' codecs.
  */
 export const SAMPLE_JPEG: Uint8Array = new Uint8Array([
     ...[0xff, 0xd8], // SOI
@@ -141,13 +147,17 @@ export class PushCameraSimulator {
         const [scene, crop] = this.resends
             ? ["NormalPic.jpg", "CutoutPic.jpg"]
             : ["detectionPicture.jpg", "licensePlatePicture.jpg"];
-        const images: PlateImage[] =
+        const colour = { colour: read.plateColour ?? "white" } as const;
+        const pictures =
             read.withImages === false
-                ? []
-                : [
-                      { name: scene, role: "scene", contentType: "image/jpeg", bytes: SAMPLE_JPEG },
-                      { name: crop, role: "plate", contentType: "image/jpeg", bytes: SAMPLE_PLATE_JPEG },
-                  ];
+                ? undefined
+                : (read.pictures ?? { scene: sceneJpeg(read.text, colour), plate: plateJpeg(read.text, colour) });
+        const images: PlateImage[] = pictures
+            ? [
+                  { name: scene, role: "scene", contentType: "image/jpeg", bytes: pictures.scene },
+                  { name: crop, role: "plate", contentType: "image/jpeg", bytes: pictures.plate },
+              ]
+            : [];
         const request = this.model.encode(
             {
                 text: read.text,

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { plateJpeg, sceneJpeg } from "../../simulators/lib/plate-image.ts";
 import { PushCameraSimulator, SAMPLE_JPEG, SAMPLE_PLATE_JPEG } from "../../simulators/push-camera.ts";
 import type { PlateValues } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
@@ -39,10 +40,10 @@ const plates = () =>
 
 describe("plate cameras through the gate", () => {
     it("stores the tractor plate in front and the trailer plate behind, with their images by content address", async () => {
-        expect((await front.push({ text: "15C-123.45", confidence: 0.97, withImages: true })).body).toContain(
-            '"Result":true',
-        );
-        expect((await rear.push({ text: "15R-004.56", confidence: 0.88, withImages: true })).status).toBe(200);
+        // Both cameras send the very same pictures, to see them stored once.
+        const pictures = { scene: SAMPLE_JPEG, plate: SAMPLE_PLATE_JPEG };
+        expect((await front.push({ text: "15C-123.45", confidence: 0.97, pictures })).body).toContain('"Result":true');
+        expect((await rear.push({ text: "15R-004.56", confidence: 0.88, pictures })).status).toBe(200);
         const [tractor, trailer] = plates();
         expect(tractor).toMatchObject({
             deviceId: "cam-front",
@@ -82,8 +83,9 @@ describe("plate cameras through the gate", () => {
             expect(values?.imageRefs).toEqual([scene?.ref, crop?.ref]);
             const bytes = async (ref: string | undefined) =>
                 Buffer.from(await (await officer.fetch(`/api/v1/images/${ref}`)).arrayBuffer());
-            expect(await bytes(scene?.ref)).toEqual(Buffer.from(SAMPLE_JPEG));
-            expect(await bytes(crop?.ref)).toEqual(Buffer.from(SAMPLE_PLATE_JPEG));
+            // The pictures the simulated camera drew of the plate it read.
+            expect(await bytes(scene?.ref)).toEqual(Buffer.from(sceneJpeg(text)));
+            expect(await bytes(crop?.ref)).toEqual(Buffer.from(plateJpeg(text)));
         }
     });
 
