@@ -61,6 +61,35 @@ const DEMO_TRUCKS: readonly (readonly DemoTruck[])[] = [
 ];
 
 /**
+ * How long a demo truck the lane does not let through waits at the barrier before it turns back: long
+ * enough for an officer to open the red or yellow truck's passage on the dashboard and act on it (release,
+ * hold, divert) while the truck is still in the lane. The lane's next truck comes only after it has gone.
+ */
+export const DEMO_HELD_TRUCK_WAIT_MS = 180_000;
+
+export interface DemoOptions {
+    /** ms a truck waits at the closed barrier before it turns back; default DEMO_HELD_TRUCK_WAIT_MS. */
+    heldTruckWaitMs?: number;
+}
+
+/** What the demo's truck number `truck` (from 1) of a lane carries and does. */
+export interface DemoTruckPlan extends DemoTruck {
+    /** Its seal reports tampering (every fifth truck). */
+    tampered: boolean;
+    /** ms it waits at the barrier for the lane to open it, then it turns back. */
+    barrierWaitMs: number;
+}
+
+export function demoTruckPlan(laneIndex: number, truck: number, options: DemoOptions = {}): DemoTruckPlan {
+    const lanePlan = DEMO_TRUCKS[laneIndex % DEMO_TRUCKS.length]!;
+    return {
+        ...lanePlan[(truck - 1) % lanePlan.length]!,
+        tampered: truck % 5 === 0,
+        barrierWaitMs: options.heldTruckWaitMs ?? DEMO_HELD_TRUCK_WAIT_MS,
+    };
+}
+
+/**
  * The demo's central clearance system: a central simulator on the loopback address the demo config's
  * central.url names, with its own store beside the gate's, serving config/clearance-demo.yaml (the
  * declarations the demo trucks carry) through the clearance feed. When the token variable is unset a
@@ -144,6 +173,7 @@ export async function startDemoSimulators(
     configFile: string,
     config: GateConfig,
     log: Logger,
+    options: DemoOptions = {},
 ): Promise<DemoSimulators> {
     const passwords = plainPasswords(configFile);
     const kits: LaneKit[] = [];
@@ -225,7 +255,14 @@ export async function startDemoSimulators(
                     kit.cameras.push({
                         role: device.role === "rear" ? "rear" : "front",
                         plate: async (text, confidence) => {
-                            await camera.push({ text, confidence, countryCode: "VN", withImages: true });
+                            // Vietnam's trucks in transport business carry yellow plates.
+                            await camera.push({
+                                text,
+                                confidence,
+                                countryCode: "VN",
+                                withImages: true,
+                                plateColour: "yellow",
+                            });
                         },
                     });
                 });
@@ -258,7 +295,7 @@ export async function startDemoSimulators(
         async connect(addresses) {
             for (const dial of dialers) await dial(addresses);
             kits.forEach((kit, index) => {
-                void runTraffic(kit, index, abort.signal, log).catch((err: unknown) => {
+                void runTraffic(kit, index, abort.signal, log, options).catch((err: unknown) => {
                     if (!abort.signal.aborted) log.error({ err, laneId: kit.laneId }, "demo traffic stopped");
                 });
             });
@@ -273,13 +310,18 @@ export async function startDemoSimulators(
     };
 }
 
-async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, log: Logger): Promise<void> {
+async function runTraffic(
+    kit: LaneKit,
+    laneIndex: number,
+    signal: AbortSignal,
+    log: Logger,
+    options: DemoOptions,
+): Promise<void> {
     let truck = 0;
     await sleep(2000 + laneIndex * 7000, signal);
     while (!signal.aborted) {
         truck++;
-        const lanePlan = DEMO_TRUCKS[laneIndex % DEMO_TRUCKS.length]!;
-        const plan = lanePlan[(truck - 1) % lanePlan.length]!;
+        const plan = demoTruckPlan(laneIndex, truck, options);
         const { declaration, tractor, trailer, container } = plan;
         // Within ±1 % of the declared gross, on the scale's 10 kg division.
         const grossKg = Math.round((plan.grossKg * (0.99 + Math.random() * 0.02)) / 10) * 10;
@@ -289,8 +331,9 @@ async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, 
             "demo truck arrives",
         );
         // The truck stops at the barrier: the PLC sees it on the entry loop until the lane lets it through
-        // (the lane engine's decision) or it turns back.
-        const passing = kit.plc?.sim.truckPasses(kit.plc.lane, 20_000);
+        // (the lane engine's decision, or an officer's release of a held truck) or, after barrierWaitMs, it
+        // turns back; its passage stays open meanwhile, and the lane's next truck waits behind it.
+        const passing = kit.plc?.sim.truckPasses(kit.plc.lane, plan.barrierWaitMs);
         for (const camera of kit.cameras) {
             await camera.plate(camera.role === "rear" ? trailer : tractor, 0.85 + Math.random() * 0.14);
         }
@@ -299,11 +342,10 @@ async function runTraffic(kit: LaneKit, laneIndex: number, signal: AbortSignal, 
         if (container) kit.scanner?.scan(container);
         const settled = kit.scale?.driveOn(grossKg, { rampMs: 4000 });
         if (sealId) {
-            const tampered = truck % 5 === 0;
             await kit.seal?.read({
                 sealId,
                 type: "ISO18185",
-                status: tampered ? "TAMPERED" : "SEALED",
+                status: plan.tampered ? "TAMPERED" : "SEALED",
                 batteryPct: 80,
             });
         }
