@@ -275,3 +275,15 @@ export function passageDetail(row: PassageRow, clearance: ClearanceView | undefi
         officerActions,
     };
 }
+
+/** An alert with the plates of its passage as read (front, rear): officers know a truck by its plates. */
+export function alertView<A extends { passageId?: string }>(
+    alert: A,
+    passage: PassageRow | undefined,
+): A & { plates?: string[] } {
+    if (!passage) return alert;
+    const facts = (passage.record as { facts?: PassageFacts }).facts;
+    const read = [facts?.frontPlate?.text, facts?.rearPlate?.text].filter((text) => text !== undefined);
+    const plates = read.length > 0 ? read : passage.plates;
+    return plates.length > 0 ? { ...alert, plates } : alert;
+}

@@ -3,7 +3,7 @@
  * pages. Plain browser modules served by gate-edge itself: no framework, no build step, nothing external.
  */
 import { ApiError, api, logout, me, openStream, setUnauthorizedHandler } from "./api.js";
-import { h, replace, startTicking } from "./dom.js";
+import { h, replace, setTimeZone, startTicking } from "./dom.js";
 import { alertsView } from "./views/alerts.js";
 import { approvalsView } from "./views/approvals.js";
 import { auditView } from "./views/audit.js";
@@ -163,7 +163,12 @@ function header(user, active) {
     return h(
         "header",
         { class: "top" },
-        h("div", { class: "brand" }, h("strong", {}, "gate-edge"), state.gateName ? ` · ${state.gateName}` : ""),
+        h(
+            "div",
+            { class: "brand", title: state.gateName || undefined },
+            h("strong", {}, "gate-edge"),
+            state.gateName ? ` · ${state.gateName}` : "",
+        ),
         nav,
         h(
             "div",
@@ -173,7 +178,13 @@ function header(user, active) {
                 { id: "link-status", class: `link link-${state.link}` },
                 state.link === "live" ? "● live" : "○ connecting…",
             ),
-            h("span", { class: "user", dataset: { testid: "user" } }, user.name, " ", h("em", {}, user.role)),
+            h(
+                "span",
+                { class: "user", dataset: { testid: "user" } },
+                user.name,
+                // A user named after their role ("officer") would read "officer officer".
+                user.role !== user.name ? h("em", {}, ` ${user.role}`) : null,
+            ),
             h(
                 "button",
                 {
@@ -280,7 +291,11 @@ async function boot() {
     startTicking();
     try {
         const health = await fetch("/api/v1/health", { credentials: "same-origin" });
-        if (health.ok) state.gateName = (await health.json()).gate?.name ?? "";
+        if (health.ok) {
+            const { gate } = await health.json();
+            state.gateName = gate?.name ?? "";
+            if (gate?.timeZone) setTimeZone(gate.timeZone);
+        }
         document.title = state.gateName ? `gate-edge · ${state.gateName}` : "gate-edge";
     } catch {
         // shown once the gate answers

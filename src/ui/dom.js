@@ -37,16 +37,41 @@ export function replace(el, ...children) {
     return el;
 }
 
-/** "12:04:31" for today, "2024-05-02 12:04" otherwise; "—" for nothing. */
-export function time(iso) {
+/** The gate's zone (config gate.timeZone, from /api/v1/health): the browser's own may be another. */
+let dateTimeFormat = makeDateTimeFormat(undefined);
+
+function makeDateTimeFormat(timeZone) {
+    return new Intl.DateTimeFormat("en-GB", {
+        timeZone,
+        day: "2-digit",
+        month: "2-digit",
+        year: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        hourCycle: "h23",
+    });
+}
+
+/** Shows every later time in `timeZone` (an IANA name); an unknown zone leaves the browser's. */
+export function setTimeZone(timeZone) {
+    try {
+        dateTimeFormat = makeDateTimeFormat(timeZone);
+    } catch (err) {
+        console.warn(`time zone ${timeZone}: ${err}`);
+    }
+}
+
+/**
+ * "07/12/2026 11:38:24" (dd/MM/yyyy HH:mm:ss in the gate's zone): always with the date, since night
+ * shifts cross midnight; "—" for nothing.
+ */
+export function formatDateTime(iso) {
     if (!iso) return "—";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    const pad = (n) => String(n).padStart(2, "0");
-    const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-    const today = new Date();
-    if (d.toDateString() === today.toDateString()) return clock;
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock}`;
+    const part = Object.fromEntries(dateTimeFormat.formatToParts(d).map((p) => [p.type, p.value]));
+    return `${part.day}/${part.month}/${part.year} ${part.hour}:${part.minute}:${part.second}`;
 }
 
 /** "4:07" / "1:02:09" since an ISO instant (or ms epoch). */

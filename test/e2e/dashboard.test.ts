@@ -2,13 +2,15 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real gate whose
  * lanes are fed by the device simulators: what officers, supervisors and technicians do on a shift.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REASON_CODES } from "../../src/lane/reasonCodes.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import {
     chromiumAvailable,
     type E2eGate,
+    GATE_NAME,
     launchChromium,
     loggedIn,
     login,
@@ -38,6 +40,67 @@ async function open(user: (typeof USERS)[keyof typeof USERS], hash = "") {
     contexts.push(session.context);
     pageErrors.push(session.errors);
     return session.page;
+}
+
+/** The page's DOM as the functions run in it below use it: the test's TypeScript has no DOM types. */
+interface Box {
+    textContent: string;
+    hidden: boolean;
+    getBoundingClientRect(): { top: number; right: number; height: number };
+}
+interface InBrowser {
+    document: {
+        documentElement: { scrollWidth: number };
+        querySelector(selector: string): Box;
+        querySelectorAll(selector: string): ArrayLike<Box>;
+        createRange(): { selectNodeContents(node: unknown): void; getClientRects(): ArrayLike<{ top: number }> };
+    };
+}
+
+const DOCS_MISSING_LABEL = REASON_CODES.find((c) => c.code === "DOCS_MISSING")?.label;
+
+/** True when a select's chosen option fits its closed box (measured in the select's own font). */
+function shownWhole(select: Locator): Promise<boolean> {
+    return select.evaluate((element) => {
+        const el = element as unknown as {
+            clientWidth: number;
+            selectedOptions: ArrayLike<{ textContent: string }>;
+        };
+        const doc = (globalThis as unknown as InBrowser).document as unknown as {
+            createElement(tag: string): {
+                getContext(kind: string): { font: string; measureText(text: string): { width: number } };
+            };
+        };
+        const style = (
+            globalThis as unknown as {
+                getComputedStyle(e: unknown): { font: string; paddingLeft: string; paddingRight: string };
+            }
+        ).getComputedStyle(element);
+        const context = doc.createElement("canvas").getContext("2d");
+        context.font = style.font;
+        const padding = Number.parseFloat(style.paddingLeft) + Number.parseFloat(style.paddingRight);
+        // The arrow of a closed select takes about 1.5em; leave it that much room.
+        return context.measureText(el.selectedOptions[0]?.textContent ?? "").width + 24 <= el.clientWidth - padding;
+    });
+}
+
+/** "dd/MM/yyyy HH:mm:ss" in the gate's zone (config default), whatever the zone of the browser or of this process. */
+function inGateZone(iso: string): string {
+    const parts = Object.fromEntries(
+        new Intl.DateTimeFormat("en-GB", {
+            timeZone: "Asia/Ho_Chi_Minh",
+            day: "2-digit",
+            month: "2-digit",
+            year: "numeric",
+            hour: "2-digit",
+            minute: "2-digit",
+            second: "2-digit",
+            hourCycle: "h23",
+        })
+            .formatToParts(new Date(iso))
+            .map((part) => [part.type, part.value]),
+    );
+    return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
 /** expect.poll with a patient default: the page follows a live stream on a machine that runs other tests. */
@@ -167,6 +230,9 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         expect(offered).toContain("DOCS_MISSING");
         expect(offered).not.toContain("DECISION_CORRECT");
         await form.locator("select[name=reasonCode]").selectOption("DOCS_MISSING");
+        // The closed select shows its whole choice; the code's explanation has its own line.
+        expect(await shownWhole(form.locator("select[name=reasonCode]"))).toBe(true);
+        expect(await form.getByTestId("reason-explanation").textContent()).toBe(DOCS_MISSING_LABEL);
         await form.locator("textarea[name=note]").fill("Invoice missing from the file");
         // A second officer watches the lanes board: the hold reaches its tile live, before any decision.
         const board = await open(USERS.officer);
@@ -219,6 +285,11 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await form.locator("select[name=action]").selectOption("release");
         await poll(() => form.locator("select[name=reasonCode] option[value=INSPECTED_OK]").count()).toBe(1);
         await form.locator("select[name=reasonCode]").selectOption("INSPECTED_OK");
+        // "INSPECTED_OK — Physical inspect…" was all a closed select showed of it.
+        expect(await shownWhole(form.locator("select[name=reasonCode]"))).toBe(true);
+        expect(await form.getByTestId("reason-explanation").textContent()).toBe(
+            REASON_CODES.find((c) => c.code === "INSPECTED_OK")?.label,
+        );
         await form.getByRole("button", { name: "Apply" }).click();
         await poll(() => form.locator(".notice").textContent()).toBe(
             "Release requested: awaiting a supervisor's approval.",
@@ -350,6 +421,105 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await poll(() => denied.count()).toBeGreaterThan(0);
         expect(await log.textContent()).toContain("/api/v1/devices/:id/test");
     }, 30_000);
+
+    it("fits the control-room screen at 1366×768: one-line header, whole tables, dated times, plates in alerts", async () => {
+        // The header: every page of a supervisor with both badges lit, and the gate's long name, on one line.
+        const supervisor = await open(USERS.supervisor);
+        await poll(() => supervisor.locator('[data-badge="alerts"]').isVisible()).toBe(true);
+        await supervisor.evaluate(() => {
+            // A pending approval as well.
+            const badge = (globalThis as unknown as InBrowser).document.querySelector('[data-badge="approvals"]');
+            badge.hidden = false;
+            badge.textContent = "12";
+        });
+        const header = await supervisor.evaluate(() => {
+            const doc = (globalThis as unknown as InBrowser).document;
+            const links = Array.from(doc.querySelectorAll("header nav a"));
+            return {
+                navHeight: doc.querySelector("header nav").getBoundingClientRect().height,
+                linkHeight: links.at(0)?.getBoundingClientRect().height,
+                // How far apart the tops of the menu's text boxes are: a word or badge wrapped is a line (≈ 20 px) lower.
+                textSpread: (() => {
+                    const range = doc.createRange();
+                    const tops = links.flatMap((a) => {
+                        range.selectNodeContents(a);
+                        return Array.from(range.getClientRects()).map((r) => r.top);
+                    });
+                    return Math.max(...tops) - Math.min(...tops);
+                })(),
+                headerHeight: doc.querySelector("header").getBoundingClientRect().height,
+                rightmost: Math.max(
+                    ...Array.from(doc.querySelectorAll("header *")).map((e) => e.getBoundingClientRect().right),
+                ),
+            };
+        });
+        expect(header.textSpread).toBeLessThan(10);
+        expect(header.navHeight).toBe(header.linkHeight);
+        expect(header.headerHeight).toBeLessThanOrEqual(52);
+        expect(header.rightmost).toBeLessThanOrEqual(VIEWPORT.width);
+        expect(await supervisor.locator("header .brand").getAttribute("title")).toBe(GATE_NAME);
+
+        // Alerts name the truck by its plates, linked to its passage, never by a 26-letter id.
+        await supervisor.locator('nav a[data-nav="alerts"]').click();
+        await supervisor.getByRole("tab", { name: "All" }).click();
+        const inspect = supervisor.locator('tr[data-code="PASSAGE_INSPECT"]').first();
+        await poll(() => inspect.getByTestId("alert-truck").textContent(), 10_000).toBe(
+            `${TRUCKS.red.tractor} / ${TRUCKS.red.trailer}`,
+        );
+        expect(await inspect.getByTestId("alert-truck").locator("a").getAttribute("href")).toMatch(
+            /^#\/passages\/[0-9A-Z]{26}$/,
+        );
+        expect(await inspect.textContent()).not.toMatch(/[0-9A-HJKMNP-TV-Z]{26}/);
+
+        // Device ids and models are never cut at their hyphens: each is one line.
+        await supervisor.locator('nav a[data-nav="devices"]').click();
+        const cells = supervisor.locator("tr[data-device] td.mono");
+        await poll(() => cells.count()).toBeGreaterThan(0);
+        const lines = await cells.evaluateAll((all) =>
+            all.map((cell) => {
+                const doc = (globalThis as unknown as InBrowser).document;
+                const range = doc.createRange();
+                range.selectNodeContents(cell);
+                const rows = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+                return `${(cell as unknown as Box).textContent}: ${rows.size}`;
+            }),
+        );
+        expect(lines.filter((line) => !line.endsWith(": 1"))).toEqual([]);
+
+        // The audit log: every column on the screen, every time with its date in the gate's zone.
+        const auditor = await open(USERS.auditor);
+        const log = auditor.getByTestId("audit");
+        await poll(() => log.locator("tbody tr").count()).toBeGreaterThan(0);
+        const table = await auditor.evaluate(() => {
+            const doc = (globalThis as unknown as InBrowser).document;
+            const heads = Array.from(doc.querySelectorAll("[data-testid=audit] thead th"));
+            return {
+                lastRight: heads.at(-1)?.getBoundingClientRect().right ?? Number.POSITIVE_INFINITY,
+                pageWidth: doc.documentElement.scrollWidth,
+            };
+        });
+        expect(table.lastRight).toBeLessThanOrEqual(VIEWPORT.width);
+        expect(table.pageWidth).toBeLessThanOrEqual(VIEWPORT.width);
+        const first = log.locator("tbody tr").first();
+        const seq = Number(await first.getAttribute("data-seq"));
+        const entry = await auditor.evaluate(
+            async (seq) =>
+                (
+                    (await (await fetch(`/api/v1/audit?order=desc&limit=50`)).json()) as {
+                        entries: { seq: number; at: string }[];
+                    }
+                ).entries.find((e) => e.seq === seq),
+            seq,
+        );
+        const shown = await first.locator("td.when").textContent();
+        expect(shown).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
+        expect(shown).toBe(inGateZone(entry!.at));
+
+        // A user named after their role reads once in the header.
+        const named = await open(USERS.officerNamedByRole);
+        expect(await named.getByTestId("user").textContent()).toBe("officer");
+        expect(await supervisor.getByTestId("user").textContent()).toBe("supervisor.chi supervisor");
+    }, 60_000);
 
     it("a plate of markup renders as text, wherever it is shown", async () => {
         const officer = await open(USERS.officer);

@@ -44,6 +44,9 @@ export function launchChromium(): Promise<Browser> {
     });
 }
 
+/** The e2e gate's name, as long as the demo's. */
+export const GATE_NAME = "Demo gate (simulated devices)";
+
 /** The control-room screen the dashboard is made for. */
 export const VIEWPORT = { width: 1366, height: 768 };
 
@@ -60,6 +63,8 @@ export const USERS = {
     technician: { name: "tech.dung", password: "technician-password-1", role: "technician" },
     auditor: { name: "auditor.em", password: "auditor-password-1", role: "auditor" },
     admin: { name: "admin.gia", password: "admin-password-1", role: "admin" },
+    /** Named after the role, as demo users are. */
+    officerNamedByRole: { name: "officer", password: "officer-password-3", role: "officer" },
 } as const satisfies Record<string, TestUser>;
 
 /** A truck as the lane's devices see it, and what central declared for it. */
@@ -140,14 +145,14 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
     direction: IN
 `,
         );
-        const gate = await startGate(
-            testConfig(
-                dir,
-                lanesYaml,
-                // Generous timeouts: the browser, not the clock, decides when a test moves on.
-                "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }",
-            ),
+        const config = testConfig(
+            dir,
+            lanesYaml,
+            // Generous timeouts: the browser, not the clock, decides when a test moves on.
+            "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }",
         );
+        // A gate name as long as the demo's: the header must still hold on one line.
+        const gate = await startGate({ ...config, gate: { ...config.gate, name: GATE_NAME } });
         stops.push(() => gate.stop());
         gate.clearance.importData(
             {

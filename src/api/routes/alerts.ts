@@ -3,6 +3,7 @@ import { GateError } from "../../core/errors.ts";
 import type { AlertState } from "../../store/alerts.ts";
 import { sessionOf } from "../auth.ts";
 import { type ApiContext, NOTE, ULID_PATTERN } from "../context.ts";
+import { alertView } from "../views.ts";
 
 /** The alerts queue: tampered seals, weight deviations, devices offline, parked sync, disk quota … */
 export function registerAlertRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -24,7 +25,16 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: ApiContext): void
         },
         async (request) => {
             alertFeed.flush();
-            return { alerts: alerts.list(request.query.state, request.query.limit) };
+            return {
+                alerts: alerts
+                    .list(request.query.state, request.query.limit)
+                    .map((alert) =>
+                        alertView(
+                            alert,
+                            alert.passageId === undefined ? undefined : ctx.source.passage(alert.passageId),
+                        ),
+                    ),
+            };
         },
     );
 

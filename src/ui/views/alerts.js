@@ -1,11 +1,18 @@
 import { api } from "../api.js";
-import { errorText, h, notice, replace, setNotice, time } from "../dom.js";
+import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
 
 const STATES = [
     ["open", "Open"],
     ["acknowledged", "Acknowledged"],
     ["all", "All"],
 ];
+
+/** The alert's message with its passage named by the truck's plates rather than a 26-letter id. */
+function namingTheTruck(alert) {
+    const message = alert.message ?? "";
+    if (!alert.passageId || !alert.plates?.length) return message;
+    return message.split(`passage ${alert.passageId}`).join(`passage of ${alert.plates.join(" / ")}`);
+}
 
 /** The alerts queue: tampered seals, weight deviations, devices offline, sync parked, disk quota … */
 export function alertsView(main, ctx) {
@@ -52,8 +59,8 @@ export function alertsView(main, ctx) {
                     h(
                         "tr",
                         {},
-                        ["Raised", "Severity", "Alert", "Message", "Lane", "Device", "Passage", "Acknowledged"].map(
-                            (t) => h("th", {}, t),
+                        ["Raised", "Severity", "Alert", "Message", "Lane", "Device", "Truck", "Acknowledged"].map((t) =>
+                            h("th", {}, t),
                         ),
                     ),
                 ),
@@ -62,12 +69,28 @@ export function alertsView(main, ctx) {
         ),
     );
 
+    /** The truck's plates, linked to its passage for those who may open passages. */
+    const truckOf = (alert) => {
+        if (!alert.passageId) return "";
+        const plates = alert.plates?.length ? alert.plates.join(" / ") : "passage";
+        if (!ctx.allowed("passages")) return h("span", { class: "plate-inline" }, plates);
+        return h(
+            "a",
+            {
+                class: "plate-inline",
+                href: `#/passages/${encodeURIComponent(alert.passageId)}`,
+                title: alert.passageId,
+            },
+            plates,
+        );
+    };
+
     const ackCell = (alert) => {
         if (alert.acknowledgedAt) {
             return h(
                 "td",
                 {},
-                `${alert.acknowledgedBy ?? ""} ${time(alert.acknowledgedAt)}`,
+                `${alert.acknowledgedBy ?? ""} ${formatDateTime(alert.acknowledgedAt)}`,
                 alert.note ? h("div", { class: "muted" }, alert.note) : null,
             );
         }
@@ -109,24 +132,20 @@ export function alertsView(main, ctx) {
                     h(
                         "tr",
                         { class: `severity-${a.severity}`, dataset: { alert: a.id, code: a.code } },
-                        h("td", {}, time(a.raisedAt)),
+                        h("td", { class: "when" }, formatDateTime(a.raisedAt)),
                         h("td", {}, h("span", { class: ["chip", `sev-${a.severity}`] }, a.severity ?? "")),
                         h("td", { class: "mono strong" }, a.code ?? ""),
                         h(
                             "td",
                             {},
-                            a.message ?? "",
-                            a.clearedAt ? h("div", { class: "muted small" }, `cleared ${time(a.clearedAt)}`) : null,
+                            namingTheTruck(a),
+                            a.clearedAt
+                                ? h("div", { class: "muted small" }, `cleared ${formatDateTime(a.clearedAt)}`)
+                                : null,
                         ),
                         h("td", {}, a.laneId ?? ""),
                         h("td", { class: "mono" }, a.deviceId ?? ""),
-                        h(
-                            "td",
-                            {},
-                            a.passageId && ctx.allowed("passages")
-                                ? h("a", { href: `#/passages/${encodeURIComponent(a.passageId)}` }, "open")
-                                : "",
-                        ),
+                        h("td", { dataset: { testid: "alert-truck" } }, truckOf(a)),
                         ackCell(a),
                     ),
                 ),

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { errorText, h, notice, replace, setNotice, time } from "../dom.js";
+import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
 import { channelChip } from "./lanes.js";
 import { reasonForm } from "./passages.js";
 
@@ -52,7 +52,7 @@ export function approvalsView(main, ctx) {
                 {},
                 "Release requested by ",
                 h("strong", {}, a.requestedBy ?? "?"),
-                ` at ${time(a.requestedAt)} — reason `,
+                ` at ${formatDateTime(a.requestedAt)} — reason `,
                 h("span", { class: "mono" }, a.reasonCode ?? ""),
                 a.note ? h("span", {}, ` — “${a.note}”`) : null,
             ),

@@ -1,5 +1,5 @@
 import { api, query } from "../api.js";
-import { errorText, h, notice, replace, setNotice, time } from "../dom.js";
+import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
 
 const PAGE = 200;
 
@@ -79,22 +79,14 @@ export function auditView(main, _ctx) {
                         "tr",
                         { class: `outcome-${e.outcome}`, dataset: { seq: String(e.seq) } },
                         h("td", { class: "num" }, String(e.seq)),
-                        h("td", {}, time(e.at)),
+                        h("td", { class: "when" }, formatDateTime(e.at)),
                         h("td", {}, e.user ?? ""),
                         h("td", {}, e.role ?? ""),
                         h("td", { class: "mono" }, e.action ?? ""),
-                        h("td", { class: "mono" }, e.target ?? ""),
+                        h("td", { class: "mono target" }, e.target ?? ""),
                         h("td", {}, h("span", { class: ["chip", `audit-${e.outcome}`] }, e.outcome ?? "")),
-                        h("td", { class: "mono" }, e.ip ?? ""),
-                        h(
-                            "td",
-                            { class: "small" },
-                            e.detail === undefined || e.detail === null
-                                ? ""
-                                : typeof e.detail === "string"
-                                  ? e.detail
-                                  : JSON.stringify(e.detail),
-                        ),
+                        h("td", { class: "mono ip" }, e.ip ?? ""),
+                        detailCell(e.detail),
                     ),
                 );
                 before = Math.min(before ?? Number.POSITIVE_INFINITY, Number(e.seq) || 0);
@@ -111,4 +103,11 @@ export function auditView(main, _ctx) {
     }
     verify();
     load();
+}
+
+/** A request's detail on one line, cut with an ellipsis to keep the table on the screen; whole in its tooltip. */
+function detailCell(detail) {
+    const text =
+        detail === undefined || detail === null ? "" : typeof detail === "string" ? detail : JSON.stringify(detail);
+    return h("td", { class: "small detail" }, h("span", { class: "ellipsis", title: text || undefined }, text));
 }

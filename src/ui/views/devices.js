@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { dot, errorText, h, notice, replace, setNotice, time } from "../dom.js";
+import { dot, errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
 
 /** The test a technician can run on a device of each kind. */
 const TESTS = {
@@ -88,7 +88,7 @@ export function devicesView(main, ctx) {
                     h(
                         "tr",
                         {},
-                        h("td", {}, time(f.at)),
+                        h("td", { class: "when" }, formatDateTime(f.at)),
                         h("td", {}, f.direction ?? "in"),
                         h("td", { class: "mono hex" }, f.hex ?? ""),
                         h("td", { class: "mono" }, f.text ?? ascii(f.hex ?? "")),
@@ -190,8 +190,8 @@ export function devicesView(main, ctx) {
                 h("span", { class: ["status", `status-${d.status}`], dataset: { testid: "device-status" } }, d.status),
                 d.reason ? h("div", { class: "muted small" }, d.reason) : null,
             ),
-            h("td", {}, time(d.statusSince)),
-            h("td", {}, time(d.lastFrameAt)),
+            h("td", { class: "when" }, formatDateTime(d.statusSince)),
+            h("td", { class: "when" }, formatDateTime(d.lastFrameAt)),
             h("td", { class: "num" }, String(num(d.frames, c.frames, 0))),
             h("td", { class: "num" }, String(num(d.reconnects, c.reconnects, 0))),
             h("td", { class: "num" }, String(num(d.badFrames, (c.invalid ?? 0) + (c.discardedBytes ? 1 : 0), 0))),

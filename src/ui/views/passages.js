@@ -1,5 +1,5 @@
 import { api, query } from "../api.js";
-import { errorText, h, kg, notice, replace, setNotice, time } from "../dom.js";
+import { errorText, formatDateTime, h, kg, notice, replace, setNotice } from "../dom.js";
 import { channelChip, decisionClass, imageUrl, verdict, verdictBanner } from "./lanes.js";
 
 const ACTIONS = [
@@ -123,7 +123,7 @@ export function passagesView(main, _ctx) {
                     return h(
                         "tr",
                         { dataset: { passage: id } },
-                        h("td", {}, time(p.openedAt)),
+                        h("td", { class: "when" }, formatDateTime(p.openedAt)),
                         h("td", {}, p.laneId ?? ""),
                         h("td", { class: "mono strong" }, plateTexts(p.plates).join(" / ") || "—"),
                         h("td", { class: "mono" }, declarationNumbers(p).join(", ") || "—"),
@@ -165,6 +165,11 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
         actions.map((a) => h("option", { value: a.action }, a.label)),
     );
     const reason = h("select", { name: "reasonCode", required: true }, h("option", { value: "" }, "Loading…"));
+    // The explanation of the chosen code on its own line: "CODE — explanation" does not fit a select's width.
+    const explanation = h("span", { class: "reason-explanation", dataset: { testid: "reason-explanation" } });
+    const explain = () => {
+        explanation.textContent = codes.find((c) => c.code === reason.value)?.label ?? "";
+    };
     const note = h("textarea", { name: "note", maxlength: 500, rows: 2, placeholder: "Note (optional)" });
     const message = notice("info", "");
     message.hidden = true;
@@ -176,8 +181,9 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
         replace(
             reason,
             h("option", { value: "" }, "— reason —"),
-            fitting.map((c) => h("option", { value: c.code }, `${c.code} — ${c.label ?? ""}`)),
+            fitting.map((c) => h("option", { value: c.code, title: c.label ?? "" }, c.code)),
         );
+        explain();
     };
     reasonCodes()
         .then((list) => {
@@ -189,6 +195,7 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
             setNotice(message, "error", `Reason codes: ${errorText(err)}`);
         });
     action.addEventListener("change", fill);
+    reason.addEventListener("change", explain);
     const form = h(
         "form",
         {
@@ -221,7 +228,7 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
             },
         },
         h("label", { class: "field" }, h("span", {}, "Action"), action),
-        h("label", { class: "field" }, h("span", {}, "Reason"), reason),
+        h("label", { class: "field field-reason" }, h("span", {}, "Reason"), reason, explanation),
         h("label", { class: "field field-wide" }, h("span", {}, "Note"), note),
         submit,
         message,
@@ -299,9 +306,9 @@ export function passageDetailView(main, ctx) {
                 h("dt", {}, "State"),
                 h("dd", { dataset: { testid: "passage-state" } }, p.state ?? "—"),
                 h("dt", {}, "Opened"),
-                h("dd", {}, time(p.openedAt)),
+                h("dd", {}, formatDateTime(p.openedAt)),
                 h("dt", {}, "Closed"),
-                h("dd", {}, time(p.closedAt)),
+                h("dd", {}, formatDateTime(p.closedAt)),
                 h("dt", {}, "Declaration"),
                 h(
                     "dd",
@@ -399,7 +406,7 @@ export function passageDetailView(main, ctx) {
                     h(
                         "li",
                         {},
-                        h("time", {}, time(t.at)),
+                        h("time", {}, formatDateTime(t.at)),
                         h("span", { class: "mono" }, t.type ?? ""),
                         h("span", {}, t.summary ?? ""),
                     ),
@@ -431,7 +438,7 @@ export function passageDetailView(main, ctx) {
                               h(
                                   "tr",
                                   {},
-                                  h("td", {}, time(a.at)),
+                                  h("td", { class: "when" }, formatDateTime(a.at)),
                                   h("td", {}, a.officerId ?? ""),
                                   h("td", {}, a.role ?? ""),
                                   h("td", {}, a.action ?? ""),

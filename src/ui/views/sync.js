@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { errorText, h, notice, replace, setNotice, time } from "../dom.js";
+import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
 
 function age(seconds) {
     if (seconds === undefined || seconds === null) return "—";
@@ -75,11 +75,15 @@ export function syncView(main, ctx) {
                 h("dt", {}, "State"),
                 h("dd", {}, h("span", { class: ["chip", `chip-${stateClass[s.state] ?? "muted"}`] }, s.state ?? "—")),
                 h("dt", {}, "Last success"),
-                h("dd", {}, time(s.lastSuccessAt)),
+                h("dd", {}, formatDateTime(s.lastSuccessAt)),
                 h("dt", {}, "Last error"),
                 h("dd", { class: s.lastError ? "bad" : "" }, s.lastError ?? "—"),
                 h("dt", {}, "Clearance data"),
-                h("dd", {}, `version ${s.downlink?.version ?? "—"}, last poll ${time(s.downlink?.lastPollAt)}`),
+                h(
+                    "dd",
+                    {},
+                    `version ${s.downlink?.version ?? "—"}, last poll ${formatDateTime(s.downlink?.lastPollAt)}`,
+                ),
             );
             replace(
                 backlog,
@@ -109,7 +113,7 @@ export function syncView(main, ctx) {
                               h("td", {}, p.laneId ?? ""),
                               h("td", {}, p.reason ?? ""),
                               h("td", { class: "num" }, String(p.attempts ?? 0)),
-                              h("td", {}, time(p.parkedAt)),
+                              h("td", { class: "when" }, formatDateTime(p.parkedAt)),
                               h(
                                   "td",
                                   {},
