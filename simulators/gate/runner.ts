@@ -147,7 +147,9 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             // Trucks of a compressed day follow each other within a second with the same papers: a short
             // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
             ingest: { weightSettleMs: 0, duplicateWindowMs: 300, offlineAfterMs: 1500 },
-            rules: { identifySeconds: 3, weighSeconds: 4, exitSeconds: 30 },
+            // The lane's timeouts are wall-clock: generous enough that a loaded machine's slow reads are not
+            // taken for missing ones (a truck's decision waits for its reads, not for these).
+            rules: { identifySeconds: 8, weighSeconds: 10, exitSeconds: 30 },
             centralExtra: { clearancePollMs: 500, backoffBaseMs: 50, backoffMaxMs: 1000, requestTimeoutMs: 5000 },
         });
         config = parseConfig(bench.yaml, { source: "(generated bench config)" });

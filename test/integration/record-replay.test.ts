@@ -36,7 +36,10 @@ describe("record and replay", () => {
             log: testLog,
             recordTo: file,
         });
-        expect(run.trucks.every((t) => t.verdict === "match")).toBe(true);
+        const wrong = run.trucks
+            .filter((t) => t.verdict !== "match")
+            .map((t) => `truck ${t.index} ${t.kind}: ${t.expect} → ${t.actual} ${t.reasons.join("; ")}`);
+        expect(wrong).toEqual([]);
 
         const recording = await readRecording(file);
         expect(recording.header.gateId).toBe("SCN01");
