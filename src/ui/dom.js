@@ -62,6 +62,13 @@ export function setTimeZone(timeZone) {
     }
 }
 
+/** A message with its passage named by the truck's plates rather than a 26-letter id. */
+export function namingTheTruck(message, passageId, plates) {
+    const text = message ?? "";
+    if (!passageId || !plates?.length) return text;
+    return text.split(`passage ${passageId}`).join(`passage of ${plates.join(" / ")}`);
+}
+
 /**
  * "07/12/2026 11:38:24" (dd/MM/yyyy HH:mm:ss in the gate's zone): always with the date, since night
  * shifts cross midnight; "—" for nothing.

@@ -296,6 +296,10 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         );
         await poll(() => officer.locator(".awaiting").count()).toBe(1);
         expect(e2e.plc.state("L2").barrier).not.toBe("open");
+        // The timeline's alert names the truck by its plates, not by the passage's 26-letter id.
+        const timeline = (await officer.getByTestId("timeline").textContent()) ?? "";
+        expect(timeline).toContain("passage of 15C-888.10 / 15R-088.10");
+        expect(timeline).not.toContain(passageId);
         // An officer has no approvals page, and the API agrees.
         expect(await officer.locator('nav a[data-nav="approvals"]').count()).toBe(0);
         expect(

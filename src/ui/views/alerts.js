@@ -1,18 +1,11 @@
 import { api } from "../api.js";
-import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
+import { errorText, formatDateTime, h, namingTheTruck, notice, replace, setNotice } from "../dom.js";
 
 const STATES = [
     ["open", "Open"],
     ["acknowledged", "Acknowledged"],
     ["all", "All"],
 ];
-
-/** The alert's message with its passage named by the truck's plates rather than a 26-letter id. */
-function namingTheTruck(alert) {
-    const message = alert.message ?? "";
-    if (!alert.passageId || !alert.plates?.length) return message;
-    return message.split(`passage ${alert.passageId}`).join(`passage of ${alert.plates.join(" / ")}`);
-}
 
 /** The alerts queue: tampered seals, weight deviations, devices offline, sync parked, disk quota … */
 export function alertsView(main, ctx) {
@@ -138,7 +131,7 @@ export function alertsView(main, ctx) {
                         h(
                             "td",
                             {},
-                            namingTheTruck(a),
+                            namingTheTruck(a.message, a.passageId, a.plates),
                             a.clearedAt
                                 ? h("div", { class: "muted small" }, `cleared ${formatDateTime(a.clearedAt)}`)
                                 : null,

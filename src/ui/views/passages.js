@@ -1,5 +1,5 @@
 import { api, query } from "../api.js";
-import { errorText, formatDateTime, h, kg, notice, replace, setNotice } from "../dom.js";
+import { errorText, formatDateTime, h, kg, namingTheTruck, notice, replace, setNotice } from "../dom.js";
 import { channelChip, decisionClass, imageUrl, verdict, verdictBanner } from "./lanes.js";
 
 const ACTIONS = [
@@ -408,7 +408,7 @@ export function passageDetailView(main, ctx) {
                         {},
                         h("time", {}, formatDateTime(t.at)),
                         h("span", { class: "mono" }, t.type ?? ""),
-                        h("span", {}, t.summary ?? ""),
+                        h("span", {}, namingTheTruck(t.summary, p.passageId ?? p.id, plateTexts(p.plates))),
                     ),
                 ),
             ),
