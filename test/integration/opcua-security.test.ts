@@ -115,15 +115,15 @@ describe("A PLC that requires SignAndEncrypt and a user", () => {
 
         // What the technician does: doctor shows the thumbprint, --trust-plc trusts it.
         const config = plcConfig();
-        const before = await checkPlcTrust(config, 10_000);
+        const before = await checkPlcTrust(config, 60_000);
         const plcCheck = before.find((check) => check.message.includes("certificate of PLC plc-l1"));
         expect(plcCheck?.status).toBe("fail");
         expect(plcCheck?.message).toContain(thumbprint);
         expect(plcCheck?.message).toContain("gate-edge doctor --trust-plc plc-l1");
-        const trusted = await trustPlcCertificate(config, "plc-l1", 10_000);
+        const trusted = await trustPlcCertificate(config, "plc-l1", 60_000);
         expect(trusted.status).toBe("ok");
         expect(trusted.message).toContain(thumbprint);
-        const after = await checkPlcTrust(config, 10_000);
+        const after = await checkPlcTrust(config, 60_000);
         expect(after.find((check) => check.message.includes("certificate of PLC plc-l1"))?.status).toBe("ok");
 
         // The driver retries by itself and now gets a session as the PLC's user, over SignAndEncrypt.
@@ -138,7 +138,7 @@ describe("A PLC that requires SignAndEncrypt and a user", () => {
                 user: USER.username,
             }),
         ]);
-    }, 120_000);
+    }, 300_000);
 
     it("Should trust the PLC's certificate on first use when configured so", async () => {
         const { driver } = await startDriver("tofu", { trustOnFirstUse: true });
@@ -188,7 +188,7 @@ describe("A gate configured for a secure PLC", () => {
             const health = () => gate.runtime("plc-l1")?.health();
             await eventually(() => /not trusted/.test(health()?.reason ?? "") || undefined, 30_000, "refused");
             expect(health()?.status).toBe("offline");
-            expect((await trustPlcCertificate(config, "plc-l1", 10_000)).status).toBe("ok");
+            expect((await trustPlcCertificate(config, "plc-l1", 60_000)).status).toBe("ok");
             await eventually(() => health()?.status === "online" || undefined, 60_000, "online once trusted");
             expect(secure.sessions()).toHaveLength(sessionsBefore + 1);
             expect(secure.sessions().at(-1)).toEqual({
@@ -199,7 +199,7 @@ describe("A gate configured for a secure PLC", () => {
         } finally {
             await gate.stop();
         }
-    }, 120_000);
+    }, 300_000);
 });
 
 describe("The lane PLC simulator's listener", () => {
