@@ -1,6 +1,6 @@
 import { chainHash, GENESIS_HASH } from "../core/canonical.ts";
 import { type AuditChainReport, AuditLog } from "./auditLog.ts";
-import { CHAIN_CHUNK_ROWS, type Chunked, finishNow, finishYielding } from "./chunked.ts";
+import { CHUNK_END, type Chunked, finishNow, finishYielding, seqRowsInChunks } from "./chunked.ts";
 import { type Db, isStoreDamage, unreadableReason } from "./db.ts";
 import { type EventRow, hashedPart, rowToEvent } from "./eventLog.ts";
 import { type QuerySteps, runQueriesHere, SqliteWorker } from "./sqliteWorker.ts";
@@ -28,52 +28,42 @@ export function* eventChainSteps(db: Db): Chunked<ChainReport> {
     let prevHash = GENESIS_HASH;
     let count = 0;
     let headSeq = 0;
-    // Where the next chunk starts: below any seq, so a tampered row before seq 1 is read too.
-    let afterSeq = Number.MIN_SAFE_INTEGER;
     try {
-        const { untilSeq } = db.prepare("SELECT COALESCE(MAX(seq), 0) AS untilSeq FROM events").get() as {
-            untilSeq: number;
-        };
-        const chunk = db.prepare("SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
-        for (;;) {
-            let rows = 0;
-            // Read to the end of the chunk before yielding: an open iterator would keep the connection busy.
-            for (const row of chunk.iterate(afterSeq, untilSeq, CHAIN_CHUNK_ROWS) as IterableIterator<EventRow>) {
-                rows++;
-                afterSeq = row.seq;
-                count++;
-                headSeq = row.seq;
-                const broken = (reason: string): ChainReport => ({
-                    ok: false,
-                    events: count,
-                    headSeq,
-                    firstBroken: { seq: row.seq, id: row.id, reason },
-                });
-                // The first event of a pruned log may start later than 1; from there on, no gaps.
-                if (expectedSeq !== undefined && row.seq !== expectedSeq) {
-                    return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
-                }
-                if (expectedSeq === undefined && row.seq === 1 && row.prev_hash !== GENESIS_HASH) {
-                    return broken("the first event does not start from the genesis hash");
-                }
-                if (expectedSeq !== undefined && row.prev_hash !== prevHash) {
-                    return broken(
-                        `prevHash ${row.prev_hash.slice(0, 12)}… does not match the hash of event ${row.seq - 1}`,
-                    );
-                }
-                let event: ReturnType<typeof rowToEvent>;
-                try {
-                    event = rowToEvent(row);
-                } catch {
-                    return broken("data is not valid JSON");
-                }
-                const recomputed = chainHash(row.prev_hash, hashedPart(event));
-                if (recomputed !== row.hash) return broken("hash does not match the event's content");
-                prevHash = row.hash;
-                expectedSeq = row.seq + 1;
+        for (const row of seqRowsInChunks<EventRow>(db, "events")) {
+            if (row === CHUNK_END) {
+                yield;
+                continue;
             }
-            if (rows < CHAIN_CHUNK_ROWS) break;
-            yield;
+            count++;
+            headSeq = row.seq;
+            const broken = (reason: string): ChainReport => ({
+                ok: false,
+                events: count,
+                headSeq,
+                firstBroken: { seq: row.seq, id: row.id, reason },
+            });
+            // The first event of a pruned log may start later than 1; from there on, no gaps.
+            if (expectedSeq !== undefined && row.seq !== expectedSeq) {
+                return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
+            }
+            if (expectedSeq === undefined && row.seq === 1 && row.prev_hash !== GENESIS_HASH) {
+                return broken("the first event does not start from the genesis hash");
+            }
+            if (expectedSeq !== undefined && row.prev_hash !== prevHash) {
+                return broken(
+                    `prevHash ${row.prev_hash.slice(0, 12)}… does not match the hash of event ${row.seq - 1}`,
+                );
+            }
+            let event: ReturnType<typeof rowToEvent>;
+            try {
+                event = rowToEvent(row);
+            } catch {
+                return broken("data is not valid JSON");
+            }
+            const recomputed = chainHash(row.prev_hash, hashedPart(event));
+            if (recomputed !== row.hash) return broken("hash does not match the event's content");
+            prevHash = row.hash;
+            expectedSeq = row.seq + 1;
         }
     } catch (err) {
         if (!isStoreDamage(err)) throw err;

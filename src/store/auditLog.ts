@@ -1,6 +1,6 @@
 import { canonicalJson, chainHash, GENESIS_HASH } from "../core/canonical.ts";
 import type { JsonValue } from "../core/events.ts";
-import { CHAIN_CHUNK_ROWS, type Chunked, finishNow } from "./chunked.ts";
+import { CHUNK_END, type Chunked, finishNow, seqRowsInChunks } from "./chunked.ts";
 import { type Db, isStoreDamage, unreadableReason } from "./db.ts";
 
 export type AuditOutcome = "ok" | "denied" | "failed";
@@ -140,40 +140,30 @@ export class AuditLog {
         let prevHash = GENESIS_HASH;
         let expectedSeq = 1;
         let checked = 0;
-        // Where the next chunk starts: below any seq, so a tampered row before seq 1 is read too.
-        let afterSeq = Number.MIN_SAFE_INTEGER;
         try {
-            const { untilSeq } = this.db.prepare("SELECT COALESCE(MAX(seq), 0) AS untilSeq FROM audit_log").get() as {
-                untilSeq: number;
-            };
-            const chunk = this.db.prepare("SELECT * FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
-            for (;;) {
-                let rows = 0;
-                // Read to the end of the chunk before yielding: an open iterator would keep the connection busy.
-                for (const row of chunk.iterate(afterSeq, untilSeq, CHAIN_CHUNK_ROWS) as IterableIterator<AuditRaw>) {
-                    rows++;
-                    afterSeq = row.seq;
-                    checked++;
-                    const broken = (reason: string): AuditChainReport => ({
-                        ok: false,
-                        checked,
-                        firstBroken: { seq: row.seq, reason },
-                    });
-                    if (row.seq !== expectedSeq) return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
-                    if (row.prev_hash !== prevHash)
-                        return broken(`prevHash does not match the hash of entry ${row.seq - 1}`);
-                    let recomputed: string;
-                    try {
-                        recomputed = chainHash(row.prev_hash, hashedPart(row));
-                    } catch {
-                        return broken("detail is not valid JSON");
-                    }
-                    if (recomputed !== row.hash) return broken("hash does not match the entry's content");
-                    prevHash = row.hash;
-                    expectedSeq = row.seq + 1;
+            for (const row of seqRowsInChunks<AuditRaw>(this.db, "audit_log")) {
+                if (row === CHUNK_END) {
+                    yield;
+                    continue;
                 }
-                if (rows < CHAIN_CHUNK_ROWS) break;
-                yield;
+                checked++;
+                const broken = (reason: string): AuditChainReport => ({
+                    ok: false,
+                    checked,
+                    firstBroken: { seq: row.seq, reason },
+                });
+                if (row.seq !== expectedSeq) return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
+                if (row.prev_hash !== prevHash)
+                    return broken(`prevHash does not match the hash of entry ${row.seq - 1}`);
+                let recomputed: string;
+                try {
+                    recomputed = chainHash(row.prev_hash, hashedPart(row));
+                } catch {
+                    return broken("detail is not valid JSON");
+                }
+                if (recomputed !== row.hash) return broken("hash does not match the entry's content");
+                prevHash = row.hash;
+                expectedSeq = row.seq + 1;
             }
         } catch (err) {
             if (!isStoreDamage(err)) throw err;

@@ -1,4 +1,5 @@
 import { GateError } from "../core/errors.ts";
+import type { Db } from "./db.ts";
 
 /**
  * Work over many rows written once, run two ways: a generator that yields between bounded chunks, so the
@@ -30,5 +31,35 @@ export async function finishYielding<T>(work: Chunked<T>, signal?: AbortSignal):
         const step = work.next();
         if (step.done) return step.value;
         await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+}
+
+/** Marks the end of a full chunk in seqRowsInChunks: where a chunked walk yields. */
+export const CHUNK_END: unique symbol = Symbol("chunk end");
+
+/**
+ * Every row of a seq-ordered table, in seq order, up to the head it had when the walk began,
+ * CHAIN_CHUNK_ROWS at a time with CHUNK_END after each full chunk. It starts below any seq, so a tampered
+ * row before seq 1 is read too. Rows come one by one, so a damaged page throws at the first row it hides;
+ * a chunk is read to its end before CHUNK_END, so no iterator stays open across a turn of the event loop.
+ */
+export function* seqRowsInChunks<Row extends { seq: number }>(
+    db: Db,
+    table: "events" | "audit_log",
+): Generator<Row | typeof CHUNK_END, void, void> {
+    const { untilSeq } = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS untilSeq FROM ${table}`).get() as {
+        untilSeq: number;
+    };
+    const chunk = db.prepare(`SELECT * FROM ${table} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
+    let afterSeq = Number.MIN_SAFE_INTEGER;
+    for (;;) {
+        let rows = 0;
+        for (const row of chunk.iterate(afterSeq, untilSeq, CHAIN_CHUNK_ROWS) as IterableIterator<Row>) {
+            rows++;
+            afterSeq = row.seq;
+            yield row;
+        }
+        if (rows < CHAIN_CHUNK_ROWS) return;
+        yield CHUNK_END;
     }
 }
