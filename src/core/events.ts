@@ -98,6 +98,74 @@ export interface DeviceStatusValues {
     reason?: string;
 }
 
+/** One detector's counts over an RPM occupancy (devices/n42-rpm.ts): gross counts, all energy windows summed. */
+export interface RadiationDetectorCounts {
+    /** The RPM's detector id, by DNDO convention pillar, row, number: Aa1, Ba2, Aa1N. */
+    detector: string;
+    category: "gamma" | "neutron";
+    /** Counts per second in the background measurement the document carries; absent when it has none. */
+    backgroundCps?: number;
+    /** Highest counts per second of any occupied time slice. */
+    peakCps: number;
+    /** Counts of each time slice in document order (pre-, during and post-occupancy), at most 600. */
+    slices: number[];
+}
+
+/** An RPM's report of one occupancy (a vehicle between its pillars), as ANSI N42.42 gives it. */
+export interface RadiationValues {
+    /** The document's n42DocUUID, else the first measurement's id: what makes a resent report a duplicate. */
+    occupancyId: string;
+    /** The RPM's analysis raised an alarm. */
+    alarm: boolean;
+    /** clear; nuisance: an alarm whose every identified nuclide is in the NORM category; alarm otherwise. */
+    assessment: "clear" | "nuisance" | "alarm";
+    /** Which kinds of radiation alarmed: gamma, neutron (others as the document names them, lower case). */
+    alarmCategories: string[];
+    /** Nuclides or categories the RPM named, identified or not. */
+    nuclides: { name: string; identified: boolean; category?: string }[];
+    /** Seconds the vehicle was between the pillars (occupied slices). */
+    occupiedSeconds: number;
+    /** Vehicle speed in km/h where the RPM measured it. */
+    speedKmh?: number;
+    detectors: RadiationDetectorCounts[];
+    /** Faults the RPM reported with the occupancy (code, severity). */
+    faults: { code: string; severity: "fatal" | "error" | "warning"; description: string }[];
+    instrument: { manufacturer: string; model: string; serial?: string };
+}
+
+/** An image of an X-ray / NII scan, stored once by its SHA-256 like a camera's. */
+export interface XrayImageRef {
+    ref: string;
+    /** The view as the scanner names it: top, side, dual-energy, photo … */
+    view: string;
+}
+
+/** A region the image analyst marked on a scan image: a box in fractions of the image's width and height. */
+export interface XrayRegion {
+    /** Index into `images`. */
+    image: number;
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    label: string;
+}
+
+/** A scanned vehicle's package (devices/nii-scan-package.ts): images and the analyst's result. */
+export interface XrayValues {
+    scanId: string;
+    result: "clear" | "suspicious" | "not-analysed";
+    /** Plates and container numbers the scanner recorded (normalised: upper case, no separators). */
+    plates: string[];
+    containers: string[];
+    images: XrayImageRef[];
+    regions: XrayRegion[];
+    analyst?: string;
+    /** ISO 8601 of the analyst's result. */
+    analysedAt?: string;
+    remarks?: string;
+}
+
 export interface ReadingValuesByKind {
     weight: WeightValues;
     scan: ScanValues;
@@ -107,6 +175,8 @@ export interface ReadingValuesByKind {
     presence: PresenceValues;
     barrier: BarrierValues;
     device: DeviceStatusValues;
+    radiation: RadiationValues;
+    xray: XrayValues;
 }
 
 export type ReadingKind = keyof ReadingValuesByKind;
@@ -146,7 +216,9 @@ export type GateEventType =
     | "alert.raised"
     | "alert.cleared"
     | "config.applied"
-    | "gate.started";
+    | "gate.started"
+    /** A pruning checkpoint: what leaves the log, under which acknowledgement (src/store/retention.ts). */
+    | "store.checkpoint";
 
 /** JSON value as stored in an event's data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
