@@ -346,6 +346,10 @@ export class LaneCorrelator {
                 break;
             case "device":
                 return this.onDeviceStatus(reading.deviceId, reading.values.status, now);
+            case "radiation":
+            case "xray":
+                // Inspection-area readings belong to the inspection case (issue 18 part 2), not to a passage.
+                return out;
             default:
                 if (reading.kind === "weight") this.onScale(reading.values, now, out);
                 this.onVehicleReading(reading, now, now, out);
