@@ -13,6 +13,8 @@ import { MqttFrameGuard } from "./frameGuard.ts";
 export interface BrokerDevice {
     device: DeviceConfig;
     topic: string;
+    /** A lane sign: it may subscribe to exactly `topic` (its lane's display) and publish nothing. */
+    subscribeOnly?: boolean;
 }
 
 /** What one stranger, or one device account, may cost the broker (config `broker.*`). */
@@ -388,7 +390,7 @@ export class EmbeddedBroker {
         const payload = toBuffer(packet.payload);
         const entry = this.clientDevice.get(client);
         const prefix = entry ? `${entry.topic}/` : undefined;
-        if (!entry || !prefix || !topic.startsWith(prefix) || topic.length === prefix.length) {
+        if (!entry || entry.subscribeOnly || !prefix || !topic.startsWith(prefix) || topic.length === prefix.length) {
             this.counters.aclRefusals++;
             this.aclLog.note({ publishes: 1 }, { clientId: client.id, deviceId: entry?.device.id ?? null, topic });
             callback(new GateError("BROKER_ACL", `${entry?.device.id ?? client.id} may not publish to ${topic}`));
@@ -453,6 +455,7 @@ export class EmbeddedBroker {
     private maySubscribe(client: Client, topic: string): boolean {
         const entry = this.clientDevice.get(client);
         if (!entry) return false;
+        if (entry.subscribeOnly) return topic === entry.topic;
         if (topic === entry.topic || topic.startsWith(`${entry.topic}/`)) return true;
         const laneStates = `gate/${this.options.gateId}/lanes/`;
         return topic.startsWith(laneStates) && /^gate\/[^/]+\/lanes\/[^/#]+\/state$/.test(topic);
