@@ -12,6 +12,8 @@ import { type Clock, systemClock } from "./core/clock.ts";
 import { errorMessage, GateError } from "./core/errors.ts";
 import type { DeviceStatus, WeightValues } from "./core/events.ts";
 import { deviceLogger } from "./core/logger.ts";
+import { LaneDisplays } from "./display/part.ts";
+import { registerDisplayRoutes } from "./display/routes.ts";
 import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts";
 import type { ExternalMqttIngest } from "./drivers/mqtt.ts";
 import type { OnvifCameraDriver } from "./drivers/onvif.ts";
@@ -159,6 +161,7 @@ export class Gate {
     private broker: EmbeddedBroker | undefined;
     private external: ExternalMqttIngest | undefined;
     private api: FastifyInstance | undefined;
+    private displays: LaneDisplays | undefined;
     private readonly clock: Clock;
     private startedAt = "";
     /** The configuration in force: the one the gate started with, then each reload's. */
@@ -304,6 +307,19 @@ export class Gate {
                 publishState: (laneId, state) => this.publishLaneState(laneId, state),
             });
             this.laneEngine.start();
+            // The drivers' lane displays (src/display): kiosk pages and LED signs, fed from the lane state.
+            this.displays = new LaneDisplays({
+                ...{ gateId: config.gate.id, bus: this.bus, clock: this.clock, broker: this.broker, log },
+                lanes: () => this.config.lanes,
+                snapshot: (laneId) => this.laneEngine?.snapshot(laneId),
+                fault: (laneId) =>
+                    this.laneEngine?.manualProcessing !== undefined ||
+                    this.readiness().some((l) => l.laneId === laneId && !l.ready),
+                publish: (topic, payload) =>
+                    this.broker?.publish(topic, payload, { retain: true, qos: 1 }) ??
+                    this.external?.publish(topic, payload),
+            });
+            await this.displays.start();
 
             this.syncService = new SyncService({
                 config,
@@ -358,6 +374,7 @@ export class Gate {
                 },
                 log,
             );
+            registerDisplayRoutes(this.api, this.displays);
             const http = await this.api.listen({ host: config.http.host, port: config.http.port });
             this.addresses.http = http;
             log.info({ http, mqtt: this.addresses.mqtt, db: config.storage.path }, "gate-edge is running");
@@ -438,6 +455,8 @@ export class Gate {
         this.laneEngine?.stop();
         await this.laneEngine?.settled();
         this.laneEngine = undefined;
+        await this.displays?.stop(); // every sign back to STOP while the broker still runs
+        this.displays = undefined;
         // Every device goes offline now because the gate closes it: that is no warning.
         for (const runtime of this.runtimes.values()) runtime.stopping();
         await this.pushReceiver?.stop();

@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/index.ts";
 import { GateError } from "../core/errors.ts";
+import { buildDisplays, type RawDisplay } from "../display/config.ts";
 import { pushCameraCredentials } from "../drivers/httpDigest.ts";
 import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
@@ -247,6 +248,7 @@ interface RawLane {
     name?: string;
     direction: "IN" | "OUT";
     devices: RawDevice[];
+    displays?: RawDisplay[];
 }
 interface RawConfig {
     gate: { id: string; name?: string; timeZone?: string };
@@ -417,7 +419,24 @@ function buildConfig(
             }
             devices.push(deviceConfig);
         });
-        return [{ id: lane.id, name: lane.name ?? lane.id, direction: lane.direction, devices }];
+        const displays = buildDisplays(
+            lane.displays ?? [],
+            lanePath,
+            lane.id,
+            raw.broker.mode,
+            deviceIds,
+            usernames,
+            errors,
+        );
+        return [
+            {
+                id: lane.id,
+                name: lane.name ?? lane.id,
+                direction: lane.direction,
+                devices,
+                ...(displays.length > 0 && { displays }),
+            },
+        ];
     });
 
     let broker: GateConfig["broker"];

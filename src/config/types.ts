@@ -77,11 +77,24 @@ export interface DeviceConfig {
     options?: ModelOptions;
 }
 
+/** A lane display for the drivers (src/display): a kiosk monitor or an LED sign on the broker. */
+export interface DisplayConfig {
+    id: string;
+    laneId: string;
+    model: string;
+    /** Kiosk: `hmac$…` of its token (sealPassword); the token itself never outlives loading. */
+    tokenHash?: string;
+    /** LED sign on the embedded broker: its login, a hash only. */
+    auth?: DeviceCredentials;
+}
+
 export interface LaneConfig {
     id: string;
     name: string;
     direction: "IN" | "OUT";
     devices: DeviceConfig[];
+    /** Absent when the lane has none. */
+    displays?: DisplayConfig[];
 }
 
 export interface GateConfig {

@@ -42,6 +42,7 @@ export const ErrorCodes = {
     USER_EXISTS: { status: 409, message: "the user already exists" },
     USER_INVALID: { status: 400, message: "invalid user" },
     DEVICE_BUSY: { status: 409, message: "the device cannot be tested now" },
+    DISPLAY_TOKEN: { status: 403, message: "the display token does not open this lane's display" },
     SIMULATOR_USAGE: { status: 400, message: "bad simulator arguments" },
     SYSTEM_TOOL_MISSING: { status: 500, message: "a required system tool is missing" },
     CLEARANCE_INVALID: { status: 400, message: "clearance data is invalid" },
