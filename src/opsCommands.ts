@@ -1,9 +1,13 @@
 import type { Command } from "commander";
 import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
+import { exportArchiveSteps, verifyArchive } from "./store/archive.ts";
 import { type DatabaseCheck, databaseProblems } from "./store/backup.ts";
-import type { StoreOrigin } from "./store/db.ts";
+import { checkpointLines } from "./store/checkpoints.ts";
+import { finishNow } from "./store/chunked.ts";
+import { type Db, openDatabase, type StoreOrigin } from "./store/db.ts";
 import { SCHEMA_VERSION } from "./store/migrations.ts";
+import { firstSeqAtOrAfter } from "./store/seqTime.ts";
 
 /** Where the install puts the configuration and the service's environment (deploy/install.sh). */
 export const DEFAULT_CONFIG = "/etc/gate-edge/gate.yaml";
@@ -133,5 +137,96 @@ export function registerOpsCommands(program: Command, io: OpsIo, setExit: (code:
                 io.err(errorMessage(error));
                 setExit(isGateError(error) ? 1 : 2);
             }
+        });
+}
+
+/** A seq (digits) or an instant (ISO 8601) as the first seq at or after it; undefined: nothing is that late. */
+function seqOf(db: Db, value: string, io: OpsIo): number | undefined | "bad" {
+    if (/^\d+$/.test(value)) return Number(value);
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) {
+        io.err(`${value} is neither a seq nor a date (2026-03-01 or 2026-03-01T08:00:00Z)`);
+        return "bad";
+    }
+    return firstSeqAtOrAfter(db, new Date(at).toISOString());
+}
+
+/**
+ * `archive export --from --to FILE` (a range of the event log with its images and checkpoints, to a file
+ * that verifies itself) and `archive verify FILE` (on any machine, without the database).
+ */
+export function registerArchiveCommands(program: Command, io: OpsIo, setExit: (code: number) => void): void {
+    const archive = program.command("archive").description("export a range of the evidence, verify an export");
+    archive
+        .command("export")
+        .description("write events --from..--to (seq or date), their images and checkpoints to FILE, self-verifying")
+        .argument("<file>", "the archive to write (must not exist)")
+        .requiredOption("--from <seqOrDate>", "first seq, or the first instant (ISO 8601)")
+        .requiredOption("--to <seqOrDate>", "last seq, or the instant before which the range ends (ISO 8601)")
+        .option("-c, --config <file>", `gate configuration (default ${DEFAULT_CONFIG})`)
+        .option("--db <file>", "the database itself, instead of --config")
+        .action(async (file: string, options: { from: string; to: string; config?: string; db?: string }) => {
+            const path = databaseOf(options, io);
+            if (path === undefined) return setExit(2);
+            let db: Db;
+            try {
+                db = openDatabase(path, { readonly: true, ...originOf(options) });
+            } catch (error) {
+                io.err(`cannot open ${path}: ${errorMessage(error)}`);
+                return setExit(2);
+            }
+            try {
+                const head = (db.prepare("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").get() as { seq: number })
+                    .seq;
+                const from = seqOf(db, options.from, io);
+                const toStart = /^\d+$/.test(options.to) ? undefined : seqOf(db, options.to, io);
+                if (from === "bad" || toStart === "bad") return setExit(2);
+                const to = /^\d+$/.test(options.to) ? Number(options.to) : toStart === undefined ? head : toStart - 1;
+                if (from === undefined) {
+                    io.err(`nothing was recorded at or after ${options.from}`);
+                    return setExit(1);
+                }
+                const gateId =
+                    (
+                        db.prepare("SELECT gate_id FROM events ORDER BY seq DESC LIMIT 1").get() as
+                            | { gate_id: string }
+                            | undefined
+                    )?.gate_id ?? "";
+                const summary = await finishNow(
+                    exportArchiveSteps(db, { file, fromSeq: from, toSeq: Math.min(to, head), gateId, now: new Date() }),
+                );
+                io.out(
+                    `archive of seq ${summary.fromSeq}..${summary.toSeq} written to ${file}: ${summary.events} event(s), ${summary.images} image(s)` +
+                        `${summary.missingImages > 0 ? ` (${summary.missingImages} referenced image(s) already past their retention)` : ""}, sha256 ${summary.sha256}`,
+                );
+                setExit(0);
+            } catch (error) {
+                io.err(errorMessage(error));
+                setExit(isGateError(error) ? 1 : 2);
+            } finally {
+                db.close();
+            }
+        });
+    archive
+        .command("verify")
+        .description("check an archive on its own: digest, every event's hash and link, checkpoints, images")
+        .argument("<file>")
+        .action(async (file: string) => {
+            const report = await verifyArchive(file);
+            if (report.ok) {
+                io.out(
+                    `archive intact: gate ${report.header?.gateId}, seq ${report.firstSeq}..${report.lastSeq}, ${report.events} event(s), ${report.images} image(s)` +
+                        `${report.missingImages > 0 ? ` (${report.missingImages} referenced image(s) were past their retention at export)` : ""}`,
+                );
+                io.out(
+                    `  the first event links to hash ${report.anchorHash} (the event before it, as central holds it)`,
+                );
+                io.out(`  the last event's hash is ${report.lastHash}`);
+                for (const line of checkpointLines(report.checkpoints)) io.out(`  ${line}`);
+                return setExit(0);
+            }
+            for (const problem of report.problems) io.err(problem);
+            io.err(`${file}: archive BROKEN`);
+            setExit(1);
         });
 }

@@ -1,8 +1,8 @@
-import { chainHash, GENESIS_HASH } from "../core/canonical.ts";
 import { type AuditChainReport, AuditLog } from "./auditLog.ts";
+import { ChainWalker, type Checkpoint, type ContinuityReport, checkpointOf } from "./checkpoints.ts";
 import { CHUNK_END, type Chunked, finishNow, finishYielding, seqRowsInChunks } from "./chunked.ts";
 import { type Db, isStoreDamage, unreadableReason } from "./db.ts";
-import { type EventRow, hashedPart, rowToEvent } from "./eventLog.ts";
+import type { EventRow } from "./eventLog.ts";
 import { type QuerySteps, runQueriesHere, SqliteWorker } from "./sqliteWorker.ts";
 
 export interface ChainReport {
@@ -14,67 +14,73 @@ export interface ChainReport {
      * read at all (damaged pages).
      */
     firstBroken?: { seq: number; id?: string; reason: string };
+    /** What was pruned and under which checkpoints, when the walk proved the chain continuous. */
+    continuity?: ContinuityReport;
 }
 
 /**
- * Walks the whole event log in seq order and checks that seq has no gap, every event links to the hash of
- * the one before it, and every hash matches its content. Reads CHAIN_CHUNK_ROWS rows at a time, up to the
+ * Walks the whole event log in seq order and checks that seq has no gap but those pruning checkpoints
+ * announced (ChainWalker), every event links to the hash of the one before it or the one a checkpoint
+ * states, and every hash matches its content. Reads CHAIN_CHUNK_ROWS rows at a time, up to the
  * head there was when it began (events appended meanwhile are the next verify's), and yields after each
  * chunk, so little memory is needed and a running gate can turn its event loop in between. Damaged pages
  * end the walk as a broken chain at the first seq that cannot be read, not as an exception.
  */
 export function* eventChainSteps(db: Db): Chunked<ChainReport> {
-    let expectedSeq: number | undefined;
-    let prevHash = GENESIS_HASH;
-    let count = 0;
-    let headSeq = 0;
+    let walker: ChainWalker | undefined;
     try {
+        walker = new ChainWalker(checkpointsOf(db));
         for (const row of seqRowsInChunks<EventRow>(db, "events")) {
             if (row === CHUNK_END) {
                 yield;
                 continue;
             }
-            count++;
-            headSeq = row.seq;
-            const broken = (reason: string): ChainReport => ({
-                ok: false,
-                events: count,
-                headSeq,
-                firstBroken: { seq: row.seq, id: row.id, reason },
-            });
-            // The first event of a pruned log may start later than 1; from there on, no gaps.
-            if (expectedSeq !== undefined && row.seq !== expectedSeq) {
-                return broken(`seq jumps from ${expectedSeq - 1} to ${row.seq}`);
-            }
-            if (expectedSeq === undefined && row.seq === 1 && row.prev_hash !== GENESIS_HASH) {
-                return broken("the first event does not start from the genesis hash");
-            }
-            if (expectedSeq !== undefined && row.prev_hash !== prevHash) {
-                return broken(
-                    `prevHash ${row.prev_hash.slice(0, 12)}… does not match the hash of event ${row.seq - 1}`,
-                );
-            }
-            let event: ReturnType<typeof rowToEvent>;
-            try {
-                event = rowToEvent(row);
-            } catch {
-                return broken("data is not valid JSON");
-            }
-            const recomputed = chainHash(row.prev_hash, hashedPart(event));
-            if (recomputed !== row.hash) return broken("hash does not match the event's content");
-            prevHash = row.hash;
-            expectedSeq = row.seq + 1;
+            const reason = walker.accept(row);
+            if (reason !== undefined)
+                return {
+                    ok: false,
+                    events: walker.count + 1,
+                    headSeq: row.seq,
+                    firstBroken: { seq: row.seq, id: row.id, reason },
+                };
         }
     } catch (err) {
         if (!isStoreDamage(err)) throw err;
+        const headSeq = walker?.headSeq ?? 0;
         return {
             ok: false,
-            events: count,
+            events: walker?.count ?? 0,
             headSeq,
             firstBroken: { seq: headSeq + 1, reason: unreadableReason(err, headSeq) },
         };
     }
-    return { ok: true, events: count, headSeq };
+    const end = walker.finish();
+    if ("broken" in end)
+        return {
+            ok: false,
+            events: walker.count,
+            headSeq: walker.headSeq,
+            firstBroken: { seq: walker.headSeq, reason: end.broken },
+        };
+    // An unpruned log reports as it always did; a pruned one says what was pruned and under what.
+    const pruned = end.report.checkpoints.length > 0;
+    return { ok: true, events: walker.count, headSeq: walker.headSeq, ...(pruned && { continuity: end.report }) };
+}
+
+/**
+ * The checkpoint events of the log, found through the checkpoints table (filled by a trigger as each is
+ * committed); their content is proven by the chain walk that crosses them. None in a database older than
+ * retention.
+ */
+export function checkpointsOf(db: Db): Checkpoint[] {
+    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").get();
+    if (hasTable === undefined) return [];
+    const rows = db
+        .prepare(
+            "SELECT e.seq, e.type, e.data, e.recorded_at FROM checkpoints c JOIN events e ON e.seq = c.seq ORDER BY e.seq",
+        )
+        .all() as Pick<EventRow, "seq" | "type" | "data" | "recorded_at">[];
+    return rows.flatMap((row) => checkpointOf(row) ?? []);
 }
 
 /** The event log's chain walk (eventChainSteps) in one go. */

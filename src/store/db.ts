@@ -109,6 +109,8 @@ export function openDatabase(path: string, options: { readonly?: boolean } & Sto
                 `${path} is at schema v${version}, this release needs v${SCHEMA_VERSION}; start the gate once (it backs the database up, then upgrades it)`,
             );
         }
+        // Before the first table: pages that pruning frees go back to the file system (incremental vacuum).
+        if (version === 0) db.pragma("auto_vacuum = INCREMENTAL");
         migrate(db);
     } catch (err) {
         db.close();
@@ -158,6 +160,25 @@ function invariants(db: Db): Invariants | undefined {
         headHash: head?.hash ?? "",
         outbox: (db.prepare("SELECT COUNT(*) AS n FROM outbox").get() as { n: number }).n,
     };
+}
+
+/** PRAGMA auto_vacuum's value for INCREMENTAL. */
+export const AUTO_VACUUM_INCREMENTAL = 2;
+
+/**
+ * A database created before retention has auto_vacuum off: the pages pruning frees would stay in the file
+ * for ever. The mode of an existing file changes only with a full VACUUM (a rewrite of the file: needs as
+ * much free disk as the database, and a minute or so per GB), run once here, after the upgrade's backup.
+ */
+function switchToIncrementalVacuum(db: Db, log: Logger | undefined): void {
+    if (db.pragma("auto_vacuum", { simple: true }) === AUTO_VACUUM_INCREMENTAL) return;
+    const started = performance.now();
+    db.pragma("auto_vacuum = INCREMENTAL");
+    db.exec("VACUUM");
+    log?.info(
+        { db: db.name, ms: Math.round(performance.now() - started) },
+        "database rewritten with incremental vacuum, so space pruning frees returns to the disk",
+    );
 }
 
 /**
@@ -228,6 +249,7 @@ export async function upgradeDatabase(
             },
             onStep: (version) => options.log?.info({ db: path, version }, "database migrated"),
         });
+        switchToIncrementalVacuum(db, options.log);
         return { from, to: SCHEMA_VERSION, backup };
     } finally {
         db.close();

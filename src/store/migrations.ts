@@ -188,6 +188,37 @@ const MIGRATIONS: readonly string[] = [
     );
     CREATE INDEX alerts_open ON alerts (seq) WHERE acknowledged_at IS NULL;
     `,
+    // 7: retention. Events central accepted may leave the log once a checkpoint of the chain itself announced
+    // them (src/store/retention.ts): the checkpoints table (filled by SQLite from each committed checkpoint
+    // event) is what the delete trigger consults, so no code path can remove an event central has not
+    // accepted, an unannounced one, or a checkpoint. central_acks keeps a digest of each answer of central's
+    // that accepted events, so a checkpoint can name the acknowledgement of what it removes.
+    `
+    CREATE TABLE checkpoints (
+        seq INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX checkpoints_last_seq ON checkpoints (last_seq);
+    CREATE TRIGGER events_checkpoint AFTER INSERT ON events WHEN NEW.type = 'store.checkpoint' BEGIN
+        INSERT INTO checkpoints (seq, last_seq) VALUES (NEW.seq, json_extract(NEW.data, '$.lastSeq'));
+    END;
+    DROP TRIGGER events_no_delete;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        WHEN OLD.type = 'store.checkpoint'
+          OR OLD.seq > COALESCE((SELECT MAX(last_seq) FROM checkpoints), 0)
+          OR EXISTS (SELECT 1 FROM outbox WHERE class IN (0, 1, 2, 3, 4) AND seq = OLD.seq)
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only events central accepted, announced by a checkpoint, may leave it'); END;
+    CREATE TABLE central_acks (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        digest TEXT NOT NULL
+    );
+    CREATE INDEX central_acks_first_seq ON central_acks (first_seq);
+    `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

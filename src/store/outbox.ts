@@ -94,11 +94,24 @@ export class Outbox {
             .sort((a, b) => a.seq - b.seq);
     }
 
-    /** Central accepted these (or already had them): they leave the outbox. */
-    markDelivered(entries: readonly OutboxEntry[]): void {
+    /**
+     * Central accepted these (or already had them): they leave the outbox. With `ack` (central's answer's
+     * digest and when it came), the acknowledgement is kept for the checkpoint that later prunes them.
+     */
+    markDelivered(entries: readonly OutboxEntry[], ack?: { at: Date; digest: string }): void {
         const remove = this.db.prepare("DELETE FROM outbox WHERE class = ? AND seq = ?");
         this.db.transaction(() => {
             for (const entry of entries) remove.run(entry.class, entry.seq);
+            if (ack === undefined || entries.length === 0) return;
+            let first = Number.POSITIVE_INFINITY;
+            let last = 0;
+            for (const { seq } of entries) {
+                first = Math.min(first, seq);
+                last = Math.max(last, seq);
+            }
+            this.db
+                .prepare("INSERT INTO central_acks (at, first_seq, last_seq, events, digest) VALUES (?, ?, ?, ?, ?)")
+                .run(ack.at.toISOString(), first, last, entries.length, ack.digest);
         })();
     }
 

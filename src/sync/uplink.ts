@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { Logger } from "pino";
-import { canonicalEnvelope } from "../core/canonical.ts";
+import { canonicalEnvelope, canonicalJson } from "../core/canonical.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import { type GateEventDraft, OutboxClass } from "../core/events.ts";
 import { Backoff } from "../drivers/backoff.ts";
@@ -370,7 +371,8 @@ export class Uplink extends SyncLoop {
         });
         const at = new Date(this.deps.timers.now());
         this.deps.db.transaction(() => {
-            this.deps.outbox.markDelivered(delivered);
+            // Central's answer, as a digest: the business acknowledgement a pruning checkpoint names.
+            this.deps.outbox.markDelivered(delivered, { at, digest: sha256Hex(canonicalJson(body)) });
             for (const { entry, reason } of rejected) this.deps.outbox.park(entry, reason, at);
         })();
         for (const entry of delivered) this.count(this.pending, entry.class, -1);
@@ -473,6 +475,8 @@ export function wireJson(row: EventRow): string {
     );
     return `${envelope.slice(0, -1)},"hash":${JSON.stringify(row.hash)}}`;
 }
+
+const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 function describeError(body: unknown): string {
     if (typeof body === "object" && body !== null && "message" in body) {
