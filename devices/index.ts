@@ -10,11 +10,13 @@ import { definition as hikvisionIsapiAnpr } from "./hikvision-isapi-anpr.ts";
 import { definition as jointechJt701 } from "./jointech-jt701.ts";
 import { definition as lanePlcOpcua } from "./lane-plc-opcua.ts";
 import { definition as mettlerToledoSics } from "./mettler-toledo-sics.ts";
+import { definition as n42Rpm } from "./n42-rpm.ts";
+import { definition as niiScanPackage } from "./nii-scan-package.ts";
 import { definition as onvifAnpr } from "./onvif-anpr.ts";
 import { definition as serialBarcodeScanner } from "./serial-barcode-scanner.ts";
 import { definition as smaScale } from "./sma-scale.ts";
 import { definition as toledoContinuous } from "./toledo-continuous.ts";
-import type { DeviceModel, ModelOptions } from "./types.ts";
+import type { DeviceModel, InspectionDeviceModel, ModelOptions } from "./types.ts";
 import { definition as yaohuaXk3190A9 } from "./yaohua-xk3190-a9.ts";
 
 export type * from "./types.ts";
@@ -33,12 +35,23 @@ export const models: readonly DeviceModel[] = [
     lanePlcOpcua,
 ];
 
-const TRANSPORTS_OF_KIND: Readonly<Record<DeviceModel["kind"], readonly DeviceModel["transport"][]>> = {
+/**
+ * Devices of the inspection area (radiation portal monitors, X-ray / NII scanners): documents dropped into
+ * a watched folder, configured under `inspection.devices` and run by src/inspection/devices.ts rather
+ * than by a lane's device runtime. Checked with the same rules, and their ids are unique across both lists.
+ */
+export const inspectionModels: readonly InspectionDeviceModel[] = [n42Rpm, niiScanPackage];
+
+type AnyModel = DeviceModel | InspectionDeviceModel;
+
+const TRANSPORTS_OF_KIND: Readonly<Record<AnyModel["kind"], readonly AnyModel["transport"][]>> = {
     weight: ["serial"],
     scan: ["serial"],
     seal: ["mqtt", "tcp-listen"],
     plate: ["onvif", "http-push"],
     plc: ["opcua"],
+    radiation: ["folder"],
+    xray: ["folder"],
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -95,10 +108,11 @@ export function definitionProblems(def: unknown): string[] {
         if (typeof def[key] !== "function") problems.push(`${key} is not a function`);
     }
     const kind = def.kind;
-    if (kind !== "weight" && kind !== "scan" && kind !== "seal" && kind !== "plate" && kind !== "plc")
-        return [...problems, "kind is unknown"];
-    if (!TRANSPORTS_OF_KIND[kind].includes(def.transport as DeviceModel["transport"]))
-        problems.push(`transport of a ${kind} model is not ${TRANSPORTS_OF_KIND[kind].join(" or ")}`);
+    if (typeof kind !== "string" || !Object.hasOwn(TRANSPORTS_OF_KIND, kind)) return [...problems, "kind is unknown"];
+    // Checked just above: kind is one of TRANSPORTS_OF_KIND's keys.
+    const knownKind = kind as AnyModel["kind"];
+    if (!TRANSPORTS_OF_KIND[knownKind].includes(def.transport as AnyModel["transport"]))
+        problems.push(`transport of a ${kind} model is not ${TRANSPORTS_OF_KIND[knownKind].join(" or ")}`);
     if (def.transport === "serial") {
         const s = def.serialDefaults;
         if (
@@ -129,6 +143,17 @@ export function definitionProblems(def: unknown): string[] {
             problems.push("paths is not a non-empty list of absolute paths");
         if (!isPositiveInteger(def.maxBodyBytes)) problems.push("maxBodyBytes is not a positive integer");
         if (typeof def.reply !== "function") problems.push("reply is not a function");
+    }
+    if (def.transport === "folder") {
+        if (!isPositiveInteger(def.maxEntryBytes)) problems.push("maxEntryBytes is not a positive integer");
+        const layout = def.layout;
+        const sound =
+            isRecord(layout) &&
+            ((layout.type === "file" && typeof layout.suffix === "string" && /^\.[a-z0-9]+$/i.test(layout.suffix)) ||
+                (layout.type === "package" &&
+                    typeof layout.manifest === "string" &&
+                    /^[A-Za-z0-9._-]+$/.test(layout.manifest)));
+        if (!sound) problems.push('layout is not a file suffix (".n42") or a package manifest name');
     }
     if (def.transport === "onvif" && (typeof def.plateTopic !== "string" || !def.plateTopic.includes("/")))
         problems.push("plateTopic is not an event topic");
@@ -224,7 +249,14 @@ export function validateModels(list: readonly unknown[]): asserts list is readon
     }
 }
 
-validateModels(models);
+validateModels([...models, ...inspectionModels]);
+
+const inspectionById: ReadonlyMap<string, InspectionDeviceModel> = new Map(inspectionModels.map((m) => [m.model, m]));
+
+/** The inspection-area model with this id, or undefined. */
+export function getInspectionModel(id: string): InspectionDeviceModel | undefined {
+    return inspectionById.get(id);
+}
 
 const byId: ReadonlyMap<string, DeviceModel> = new Map(models.map((m) => [m.model, m]));
 

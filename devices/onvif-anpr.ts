@@ -30,6 +30,7 @@ import {
     escapeXml,
     NS,
     parseXml,
+    parseZonedDateTime,
     topicMatches,
     type XmlElement,
 } from "./lib/xml.ts";
@@ -40,26 +41,12 @@ export const PLATE_TOPIC = "tns1:RuleEngine/Recognition/LicensePlate";
 export const MAX_NOTIFICATION_CHARS = 4 * 1024 * 1024;
 const MAX_PLATE_CHARS = 16;
 const TOPIC_DIALECT = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet";
-const ISO_DATE_TIME =
-    /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 const IMAGE_ITEMS: readonly string[] = ["Image", "VehicleImage"];
 
 type Decoded = DecodeResult<PlateRead> & { observedAt?: number };
 
 function invalid(reason: string): Decoded {
     return { status: "invalid", reason };
-}
-
-function parseTimestamp(value: string | undefined): number | undefined {
-    if (value === undefined) return undefined;
-    const m = ISO_DATE_TIME.exec(value.trim());
-    if (!m) return undefined;
-    const month = Number(m[2]);
-    const day = Number(m[3]);
-    const daysInMonth = new Date(Date.UTC(Number(m[1]), month, 0)).getUTCDate();
-    if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
-    const ms = Date.parse(value.trim());
-    return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** A Likelihood attribute: a number clamped to 0–1, undefined when absent, "bad" when not a number. */
@@ -120,7 +107,7 @@ function decodeMessage(root: XmlElement): Decoded {
     if (operation === "Initialized")
         return { status: "ignored", reason: "initial state replayed by a new subscription" };
     if (operation === "Deleted") return { status: "ignored", reason: "plate object deleted" };
-    const observedAt = parseTimestamp(attribute(message, "UtcTime"));
+    const observedAt = parseZonedDateTime(attribute(message, "UtcTime"));
     if (observedAt === undefined) return invalid("UtcTime missing or not an ISO 8601 date-time with zone");
     const data = childNamed(message, "Data");
     if (!data) return invalid("no Data");

@@ -6,7 +6,14 @@
  * Error rule for every `decode`: it never throws. Whatever bytes it is given, it answers a
  * DecodeResult; a frame that cannot be trusted is `invalid` with a reason and never yields values.
  */
-import type { ImageRole, ScanValues, SealValues, WeightValues } from "../src/core/events.ts";
+import type {
+    ImageRole,
+    RadiationValues,
+    ScanValues,
+    SealValues,
+    WeightValues,
+    XrayValues,
+} from "../src/core/events.ts";
 
 export type DecodeResult<V> =
     /** A frame that carries a reading. */
@@ -331,3 +338,94 @@ export interface PlcModel extends ModelBase {
     /** Pure check and decode of one monitored value. A value of the wrong type is `invalid`. Never throws. */
     decode(tag: PlcTag, value: unknown): DecodeResult<PlcSignal>;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Inspection-area devices: radiation portal monitors and X-ray / NII scanners. They hand over whole
+// documents (an N42.42 file per occupancy, a package per scanned vehicle) by dropping them into a folder
+// gate-edge watches (src/drivers/folderWatch.ts; docs/devices.md "Inspection area").
+
+/** One input found in a watched folder: a single file, or a package folder with its files. */
+export interface FolderEntry {
+    /** The file's name (a single-file model), or the package folder's name. */
+    name: string;
+    /** Every file of the entry by name: a single-file model's one file under `name`, a package's files. */
+    files: ReadonlyMap<string, Uint8Array>;
+}
+
+/** How a model's inputs lie in the folder. */
+export type FolderLayout =
+    /** Each file whose name ends in `suffix` is one input (written under another name, then renamed). */
+    | { type: "file"; suffix: string }
+    /** Each sub-folder holding `manifest` is one input; the manifest lists the package's other files. */
+    | { type: "package"; manifest: string };
+
+interface FolderModelBase<V> extends ModelBase {
+    transport: "folder";
+    layout: FolderLayout;
+    /** An entry whose files together are larger than this is refused unread. */
+    maxEntryBytes: number;
+    /** Pure decode of one entry. Never throws. */
+    decode(entry: FolderEntry): DecodeResult<V> & { observedAt?: number };
+}
+
+/** A fault an RPM reports (N42 Fault): the code as sent, its severity, and on which detector if one. */
+export interface RpmFault {
+    code: string;
+    severity: "fatal" | "error" | "warning";
+    description: string;
+    detector?: string;
+}
+
+/** What one N42.42 document from a portal monitor says: an occupancy, or the RPM's state between them. */
+export type RpmDocument =
+    | { type: "occupancy"; values: RadiationValues }
+    | {
+          type: "background";
+          /** Background counts per second by detector. */
+          backgroundCps: Readonly<Record<string, number>>;
+          faults: RpmFault[];
+      };
+
+/** What a simulated RPM reports (simulators/rpm.ts); the model writes it as N42.42. */
+export interface RpmReport {
+    uuid: string;
+    instrument: { manufacturer: string; model: string; serial: string };
+    detectors: readonly { id: string; category: "gamma" | "neutron" }[];
+    /** Start of the first time slice (of the background measurement for a background report). */
+    start: Date;
+    sliceMs: number;
+    /** Background cps per detector, in `detectors` order; written as one Background measurement. */
+    backgroundCps: readonly number[];
+    /** Occupancy time slices; empty for a background report. Counts per detector, in `detectors` order. */
+    slices: readonly { counts: readonly number[]; occupied: boolean }[];
+    speedKmh?: number;
+    alarms: readonly { category: "Gamma" | "Neutron"; detectors: readonly string[]; description?: string }[];
+    nuclides: readonly { name: string; identified: boolean; category?: string }[];
+    faults: readonly RpmFault[];
+}
+
+export interface RadiationPortalModel extends FolderModelBase<RpmDocument> {
+    kind: "radiation";
+    /** The N42.42 document for this report, as the file the RPM drops. */
+    encode(report: RpmReport): FolderEntry;
+}
+
+/** An image of a scan package, with its bytes (the gate stores it and keeps the reference). */
+export interface ScanImage {
+    name: string;
+    view: string;
+    contentType: string;
+    bytes: Uint8Array;
+}
+
+/** A decoded scan package: XrayValues with the images' bytes instead of their stored references. */
+export type ScanPackage = Omit<XrayValues, "images"> & { images: ScanImage[]; scannedAt?: string };
+
+export interface ScanPackageModel extends FolderModelBase<ScanPackage> {
+    kind: "xray";
+    /** The package folder a scanner exports for this scan (simulators/xray.ts). */
+    encode(scan: ScanPackage & { scannedAt: string; scanner: string }): FolderEntry;
+}
+
+/** Devices of the inspection area; kept out of DeviceModel while the lane runtime knows only lane devices. */
+export type InspectionDeviceModel = RadiationPortalModel | ScanPackageModel;

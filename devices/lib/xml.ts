@@ -390,3 +390,22 @@ export function parseDuration(text: string): number | undefined {
     const [, d = "0", h = "0", min = "0", s = "0"] = m;
     return ((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Math.round(Number(s) * 1000);
 }
+
+const ZONED_DATE_TIME =
+    /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/**
+ * xs:dateTime with a zone (Z or an offset) as ms since epoch; undefined for one without a zone (a local
+ * time of unknown offset, which must not be guessed) or for anything that is not a real date.
+ */
+export function parseZonedDateTime(value: string | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    const m = ZONED_DATE_TIME.exec(value.trim());
+    if (!m) return undefined;
+    const month = Number(m[2]);
+    const day = Number(m[3]);
+    const daysInMonth = new Date(Date.UTC(Number(m[1]), month, 0)).getUTCDate();
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+    const ms = Date.parse(value.trim());
+    return Number.isFinite(ms) ? ms : undefined;
+}

@@ -6,9 +6,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
-import { models } from "../../devices/index.ts";
+import { inspectionModels, models } from "../../devices/index.ts";
 import { definition as jt701 } from "../../devices/jointech-jt701.ts";
 import { definition as sics } from "../../devices/mettler-toledo-sics.ts";
+import { definition as rpm } from "../../devices/n42-rpm.ts";
+import { MANIFEST, definition as nii } from "../../devices/nii-scan-package.ts";
 import { definition as scanner } from "../../devices/serial-barcode-scanner.ts";
 import { definition as sma } from "../../devices/sma-scale.ts";
 import { definition as toledo } from "../../devices/toledo-continuous.ts";
@@ -617,6 +619,115 @@ describe("jointech-jt701", () => {
                 const result = checked(jt701.decode(frame));
                 // The id lives in bytes 1-5: any other change keeps the lock's identity.
                 if (result.status === "reading" && (i < 1 || i > 5)) expect(result.values.sealId).toBe(r.lockId);
+            }),
+            RUNS,
+        );
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Inspection-area models (devices/n42-rpm.ts, devices/nii-scan-package.ts): documents from a shared folder.
+
+describe("inspection models take any file without throwing", () => {
+    for (const model of inspectionModels) {
+        it(`${model.model}: random bytes as the file or the manifest`, () => {
+            fc.assert(
+                fc.property(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }), (bytes, text) => {
+                    const name = model.layout.type === "file" ? "x.n42" : MANIFEST;
+                    for (const content of [bytes, new TextEncoder().encode(text)]) {
+                        const entry = {
+                            name: model.layout.type === "file" ? name : "pkg",
+                            files: new Map([[name, content]]),
+                        };
+                        expect(checked<unknown>(model.decode(entry)).status).not.toBe("reading");
+                    }
+                }),
+                RUNS,
+            );
+        });
+    }
+
+    const rpmReport = {
+        uuid: "0f8fad5b-d9cb-469f-a165-70867728950e",
+        instrument: { manufacturer: "Sim", model: "RPM-SIM", serial: "S1" },
+        detectors: [
+            { id: "Aa1", category: "gamma" },
+            { id: "Aa1N", category: "neutron" },
+        ],
+        start: new Date("2026-12-07T06:00:00Z"),
+        sliceMs: 200,
+        backgroundCps: [1000, 2],
+        slices: [
+            { counts: [200, 0], occupied: false },
+            { counts: [400, 1], occupied: true },
+        ],
+        speedKmh: 7.2,
+        alarms: [{ category: "Gamma", detectors: ["Aa1"] }],
+        nuclides: [{ name: "K-40", identified: true, category: "NORM" }],
+        faults: [],
+    } as const;
+
+    it("n42-rpm: a changed byte never throws, and a reading it still yields is self-consistent", () => {
+        const entry = rpm.encode(rpmReport);
+        const bytes = entry.files.get(entry.name) ?? new Uint8Array();
+        fc.assert(
+            fc.property(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, value) => {
+                const changed = Uint8Array.from(bytes);
+                changed[at] = value;
+                const result = checked(rpm.decode({ name: entry.name, files: new Map([[entry.name, changed]]) }));
+                if (result.status !== "reading" || result.values.type !== "occupancy") return;
+                const v = result.values.values;
+                expect(v.alarm).toBe(v.alarmCategories.length > 0);
+                expect(v.assessment === "clear").toBe(!v.alarm);
+                for (const d of v.detectors) {
+                    expect(Number.isFinite(d.peakCps) && d.peakCps >= 0).toBe(true);
+                    for (const n of d.slices) expect(Number.isFinite(n) && n >= 0).toBe(true);
+                }
+            }),
+            RUNS,
+        );
+    });
+
+    it("nii-scan-package: a changed image byte is never a reading; a changed manifest byte never invents an image", () => {
+        const picture = new Uint8Array([
+            0xff,
+            0xd8,
+            0xff,
+            0xe0,
+            ...Array.from({ length: 60 }, (_, i) => i),
+            0xff,
+            0xd9,
+        ]);
+        const entry = nii.encode({
+            scanId: "S1",
+            scanner: "HN1",
+            scannedAt: "2026-12-07T13:05:00+07:00",
+            result: "suspicious",
+            plates: ["15C12345"],
+            containers: [],
+            images: [{ name: "top.jpg", view: "top", contentType: "image/jpeg", bytes: picture }],
+            regions: [{ image: 0, x: 0.1, y: 0.1, width: 0.2, height: 0.2, label: "mass" }],
+        });
+        const manifest = entry.files.get(MANIFEST) ?? new Uint8Array();
+        fc.assert(
+            fc.property(fc.nat({ max: picture.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, flip) => {
+                const files = new Map(entry.files);
+                const changed = Uint8Array.from(picture);
+                changed[at] = (changed[at] ?? 0) ^ flip;
+                files.set("top.jpg", changed);
+                expect(checked(nii.decode({ name: entry.name, files })).status).toBe("invalid");
+            }),
+            RUNS,
+        );
+        fc.assert(
+            fc.property(fc.nat({ max: manifest.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, value) => {
+                const files = new Map(entry.files);
+                const changed = Uint8Array.from(manifest);
+                changed[at] = value;
+                files.set(MANIFEST, changed);
+                const result = checked(nii.decode({ name: entry.name, files }));
+                if (result.status === "reading")
+                    for (const image of result.values.images) expect(image.bytes).toEqual(picture);
             }),
             RUNS,
         );

@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import {
     definitionProblems,
+    getInspectionModel,
     getModel,
+    inspectionModels,
     modelIds,
     modelOptionProblems,
     models,
@@ -703,8 +705,9 @@ describe("registry", () => {
         .sort();
 
     it("lists every model file exactly once, under its file name", () => {
-        expect([...modelIds()].sort()).toEqual(deviceFiles);
-        expect(new Set(modelIds()).size).toBe(models.length);
+        const ids = [...modelIds(), ...inspectionModels.map((m) => m.model)];
+        expect(ids.sort()).toEqual(deviceFiles);
+        expect(new Set(ids).size).toBe(models.length + inspectionModels.length);
     });
 
     it("getModel finds every model and nothing else", () => {
@@ -823,6 +826,25 @@ describe("registry", () => {
                 expect(isGateError(err, "CONFIG_INVALID")).toBe(true);
             }
         }
+    });
+
+    describe.each(inspectionModels.map((m) => [m.model, m] as const))("inspection model %s", (id, model) => {
+        it("is the `definition` export of devices/<id>.ts, found by getInspectionModel only", async () => {
+            const mod = (await import(`../../devices/${id}.ts`)) as { definition: unknown };
+            expect(mod.definition).toBe(model);
+            expect(getInspectionModel(id)).toBe(model);
+            expect(getModel(id)).toBeUndefined();
+        });
+
+        it("passes validateDefinition with no problems; a broken layout or size limit is named", () => {
+            expect(definitionProblems(model)).toEqual([]);
+            expect(definitionProblems({ ...model, layout: { type: "file", suffix: "n42" } }).join()).toMatch(/layout/);
+            expect(definitionProblems({ ...model, layout: { type: "package", manifest: "../m.json" } }).join()).toMatch(
+                /layout/,
+            );
+            expect(definitionProblems({ ...model, maxEntryBytes: 0 }).join()).toMatch(/maxEntryBytes/);
+            expect(definitionProblems({ ...model, transport: "http-push" }).join()).toMatch(/transport of a/);
+        });
     });
 
     it("validateModels rejects duplicate ids", () => {
