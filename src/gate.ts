@@ -1,28 +1,20 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { getModel } from "../devices/index.ts";
 import { createApiServer } from "./api/server.ts";
-import { type BrokerDevice, EmbeddedBroker } from "./broker/embedded.ts";
+import type { EmbeddedBroker } from "./broker/embedded.ts";
 import { diffConfig, laneChangePaths } from "./config/diff.ts";
-import type { DeviceConfig, GateConfig, LaneConfig } from "./config/types.ts";
+import type { GateConfig, LaneConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
 import { canonicalJson } from "./core/canonical.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { errorMessage, GateError } from "./core/errors.ts";
 import type { DeviceStatus, WeightValues } from "./core/events.ts";
-import { deviceLogger } from "./core/logger.ts";
 import { LaneDisplays } from "./display/part.ts";
 import { registerDisplayRoutes } from "./display/routes.ts";
-import { HttpPushReceiver, type PushCameraBinding } from "./drivers/httpPush.ts";
-import type { ExternalMqttIngest } from "./drivers/mqtt.ts";
-import type { OnvifCameraDriver } from "./drivers/onvif.ts";
-import type { OpcUaPlcDriver } from "./drivers/opcua.ts";
-import { plcPkiFolder } from "./drivers/opcuaPki.ts";
-import { SerialDriver } from "./drivers/serial.ts";
-import { TcpListenDriver } from "./drivers/tcpListen.ts";
-import { DeviceRuntime, type EventSink } from "./ingest/deviceRuntime.ts";
-import { TurnBudget } from "./ingest/turnBudget.ts";
+import type { ActuatorCommand, ActuatorOutcome } from "./drivers/transport.ts";
+import { DeviceSupervisor } from "./gate/devices.ts";
+import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { storeDamagedAlert } from "./store/alerts.ts";
 import { checkIntegrityOffThread, type IntegrityReport, type IntegrityRun } from "./store/audit.ts";
@@ -33,14 +25,9 @@ import { EventLog } from "./store/eventLog.ts";
 import { ImageStore } from "./store/images.ts";
 import { PassageStore } from "./store/passages.ts";
 import { databaseBytes, type QuotaReading, quotaLevel } from "./store/quota.ts";
+import { type Retention, retentionOf } from "./store/retention.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
-
-/**
- * MQTT publishes decoded and stored per turn of the event loop (TurnBudget): at ~40 µs each, some 5 ms of
- * bulk work, after which the turn ends and the lanes' own reads are committed and decided.
- */
-const PUBLISHES_PER_TURN = 128;
 
 export interface GateOptions {
     config: GateConfig;
@@ -74,10 +61,7 @@ export interface GateAddresses {
     push: string | undefined;
 }
 
-/** What gate-edge may ask a lane PLC to do. There is no close: the PLC closes behind the truck. */
-export type ActuatorCommand =
-    | { type: "openBarrier" }
-    | { type: "setLight"; which: "entry" | "exit"; color: "off" | "red" | "green" | "yellow" | "flashing" };
+export type { ActuatorCommand, ActuatorOutcome };
 
 /** What a configuration reload did (SIGHUP, `systemctl reload gate-edge`). */
 export interface ReloadReport {
@@ -89,23 +73,6 @@ export interface ReloadReport {
     deferred: string[];
     /** The revision of the configuration now in force. */
     revision: string;
-}
-
-/** A transport of one device that the gate starts and stops. */
-interface DeviceDriver {
-    start(): Promise<void>;
-    stop(): Promise<void>;
-}
-
-/** Driver classes loaded on demand (see start()). */
-interface SessionDriverClasses {
-    onvif: typeof OnvifCameraDriver | undefined;
-    opcua: typeof OpcUaPlcDriver | undefined;
-}
-
-export interface ActuatorOutcome {
-    confirmed: boolean;
-    detail: string;
 }
 
 /** A technician's test of one device from the dashboard. */
@@ -138,18 +105,7 @@ export class Gate {
     readonly bus: EventBus;
     private db: Db | undefined;
     private eventLog: EventLog | undefined;
-    private readonly runtimes = new Map<string, DeviceRuntime>();
-    private readonly serialDrivers: SerialDriver[] = [];
-    /** Drivers that own a session with their device (ONVIF cameras, PLCs), in start order. */
-    private readonly sessionDrivers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
-    private readonly plcs = new Map<string, OpcUaPlcDriver>();
-    /** By device id, for a technician's tests: serial drivers (to poll a scale) and ONVIF cameras (snapshot). */
-    private readonly serialByDevice = new Map<string, SerialDriver>();
-    private readonly cameras = new Map<string, OnvifCameraDriver>();
-    /** Listeners devices dial in to (GPS e-locks), by device id. */
-    private readonly listeners = new Map<string, TcpListenDriver>();
-    private readonly pushBindings: PushCameraBinding[] = [];
-    private pushReceiver: HttpPushReceiver | undefined;
+    private readonly devices: DeviceSupervisor;
     private images: ImageStore | undefined;
     private retentionTimer: NodeJS.Timeout | undefined;
     private quotaTimer: NodeJS.Timeout | undefined;
@@ -158,8 +114,7 @@ export class Gate {
     private passageStore: PassageStore | undefined;
     private laneEngine: LaneEngine | undefined;
     private syncService: SyncService | undefined;
-    private broker: EmbeddedBroker | undefined;
-    private external: ExternalMqttIngest | undefined;
+    private retention: Retention | undefined;
     private api: FastifyInstance | undefined;
     private displays: LaneDisplays | undefined;
     private readonly clock: Clock;
@@ -168,9 +123,6 @@ export class Gate {
     private config: GateConfig;
     /** Where device runtimes and the lane engine append (the event log, or a test's wrapper of it). */
     private sink: EventSink | undefined;
-    private sessionClasses: SessionDriverClasses = { onvif: undefined, opcua: undefined };
-    /** Each device's own transport (serial line, camera or PLC session), to stop and start one device alone. */
-    private readonly driverOf = new Map<string, DeviceDriver>();
     private releaseClaim: (() => void) | undefined;
     private storeCheckRun: IntegrityRun | undefined;
     private storeCheckState: StoreCheckState = { state: "stopped" };
@@ -184,16 +136,17 @@ export class Gate {
         this.clock = options.clock ?? systemClock;
         this.bus = new EventBus(options.log);
         this.config = options.config;
+        this.devices = new DeviceSupervisor({
+            log: options.log,
+            bus: this.bus,
+            clock: this.clock,
+            config: () => this.config,
+        });
     }
 
     /** Per lane: ready when every one of its devices is online (what /api/v1/health says too). */
     readiness(): { laneId: string; ready: boolean; notReady: string[] }[] {
-        return this.config.lanes.map((lane) => {
-            const notReady = lane.devices
-                .filter((device) => this.runtimes.get(device.id)?.health().status !== "online")
-                .map((device) => device.id);
-            return { laneId: lane.id, ready: notReady.length === 0, notReady };
-        });
+        return this.devices.readiness();
     }
 
     /** The configuration in force. */
@@ -212,16 +165,16 @@ export class Gate {
     }
 
     runtime(deviceId: string): DeviceRuntime | undefined {
-        return this.runtimes.get(deviceId);
+        return this.devices.runtime(deviceId);
     }
 
     get embeddedBroker(): EmbeddedBroker | undefined {
-        return this.broker;
+        return this.devices.brokerSide.embedded;
     }
 
     /** External broker mode: whether the link is up. */
     get externalBrokerConnected(): boolean {
-        return this.external?.connected ?? false;
+        return this.devices.brokerSide.externalConnected;
     }
 
     async start(): Promise<GateAddresses> {
@@ -269,31 +222,8 @@ export class Gate {
             });
             this.startStoreCheck(this.db, sink);
 
-            // The ONVIF and OPC UA stacks are large: load them only for a gate that has such devices.
-            const transports = new Set(config.lanes.flatMap((lane) => lane.devices.map((d) => d.address.transport)));
-            await this.loadSessionClasses(transports);
-            for (const lane of config.lanes) {
-                for (const device of lane.devices) this.createRuntime(device, sink, this.sessionClasses);
-            }
-            await this.startBrokerSide();
-            for (const driver of this.serialDrivers) await driver.start();
-            // Session drivers connect in the background (a camera or PLC absent at start is retried).
-            for (const driver of this.sessionDrivers) await driver.start();
-            if (this.pushBindings.length > 0) {
-                this.pushReceiver = new HttpPushReceiver({
-                    host: config.push.host,
-                    port: config.push.port,
-                    loginRateLimit: config.push.loginRateLimit,
-                    log: log.child({ component: "push" }),
-                    cameras: this.pushBindings,
-                });
-                const port = await this.pushReceiver.start();
-                this.addresses.push = `http://${config.push.host === "0.0.0.0" ? "127.0.0.1" : config.push.host}:${port}`;
-                // A push camera has no session to watch: it is reachable while the receiver listens.
-                for (const binding of this.pushBindings) {
-                    void this.runtimes.get(binding.deviceId)?.setStatus("online", `push receiver on port ${port}`);
-                }
-            }
+            const images = this.images;
+            Object.assign(this.addresses, await this.devices.start({ sink, images }));
 
             this.laneEngine = new LaneEngine({
                 config,
@@ -309,15 +239,13 @@ export class Gate {
             this.laneEngine.start();
             // The drivers' lane displays (src/display): kiosk pages and LED signs, fed from the lane state.
             this.displays = new LaneDisplays({
-                ...{ gateId: config.gate.id, bus: this.bus, clock: this.clock, broker: this.broker, log },
+                ...{ gateId: config.gate.id, bus: this.bus, clock: this.clock, broker: this.embeddedBroker, log },
                 lanes: () => this.config.lanes,
                 snapshot: (laneId) => this.laneEngine?.snapshot(laneId),
                 fault: (laneId) =>
                     this.laneEngine?.manualProcessing !== undefined ||
                     this.readiness().some((l) => l.laneId === laneId && !l.ready),
-                publish: (topic, payload) =>
-                    this.broker?.publish(topic, payload, { retain: true, qos: 1 }) ??
-                    this.external?.publish(topic, payload),
+                publish: (topic, payload) => this.devices.brokerSide.send(topic, payload),
             });
             await this.displays.start();
 
@@ -331,6 +259,11 @@ export class Gate {
                 ...(this.options.syncTimers && { timers: this.options.syncTimers }),
             });
             this.syncService.start();
+            // Accepted events past storage.retentionDays leave the log after a checkpoint in the chain.
+            const retentionLog = log.child({ component: "retention" });
+            const retentionDeps = { db: this.db, clock: this.clock, log: retentionLog, append: sink.append.bind(sink) };
+            this.retention = retentionOf(config.storage, config.gate.id, retentionDeps);
+            this.retention.start();
 
             await this.checkQuota(sink);
             this.quotaTimer = setInterval(() => void this.checkQuota(sink), config.storage.quotaCheckMs);
@@ -340,8 +273,8 @@ export class Gate {
                 {
                     gate: config.gate,
                     startedAt: this.startedAt,
-                    devices: () => [...this.runtimes.values()].map((runtime) => runtime.health()),
-                    recentFrames: (deviceId) => this.runtimes.get(deviceId)?.recentFrames(),
+                    devices: () => this.devices.allRuntimes().map((runtime) => runtime.health()),
+                    recentFrames: (deviceId) => this.devices.runtime(deviceId)?.recentFrames(),
                     lanes: () =>
                         this.config.lanes.map((lane) => ({
                             id: lane.id,
@@ -358,6 +291,7 @@ export class Gate {
                     db: this.database,
                     bus: this.bus,
                     http: config.http,
+                    ui: config.ui,
                     now: () => this.clock.now(),
                     laneDevices: (laneId) =>
                         (this.config.lanes.find((lane) => lane.id === laneId)?.devices ?? []).map((device) => ({
@@ -371,6 +305,7 @@ export class Gate {
                     deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
                     sync: this.syncService,
                     storageQuota: () => this.quota,
+                    storage: () => this.retention?.status(),
                 },
                 log,
             );
@@ -457,25 +392,9 @@ export class Gate {
         this.laneEngine = undefined;
         await this.displays?.stop(); // every sign back to STOP while the broker still runs
         this.displays = undefined;
-        // Every device goes offline now because the gate closes it: that is no warning.
-        for (const runtime of this.runtimes.values()) runtime.stopping();
-        await this.pushReceiver?.stop();
-        this.pushReceiver = undefined;
-        this.pushBindings.length = 0;
-        for (const driver of this.sessionDrivers) await driver.stop();
-        this.sessionDrivers.length = 0;
-        this.plcs.clear();
-        this.cameras.clear();
-        this.serialByDevice.clear();
-        for (const driver of this.serialDrivers) await driver.stop();
-        this.serialDrivers.length = 0;
-        this.driverOf.clear();
-        await this.broker?.stop();
-        this.broker = undefined;
-        await this.external?.stop();
-        this.external = undefined;
-        // No input arrives any more: what the runtimes hold back (a bad-input log line, a count) is written now.
-        for (const runtime of this.runtimes.values()) await runtime.stop();
+        await this.devices.stop();
+        await this.retention?.stop();
+        this.retention = undefined;
         this.eventLog?.flushAll();
         await this.syncService?.stop();
         this.syncService = undefined;
@@ -487,14 +406,6 @@ export class Gate {
         this.releaseClaim?.();
         this.releaseClaim = undefined;
         this.bus.removeListeners(this);
-    }
-
-    /** The ONVIF and OPC UA stacks are large: loaded only for a gate that has such devices. */
-    private async loadSessionClasses(transports: ReadonlySet<string>): Promise<void> {
-        if (transports.has("onvif") && !this.sessionClasses.onvif)
-            this.sessionClasses.onvif = (await import("./drivers/onvif.ts")).OnvifCameraDriver;
-        if (transports.has("opcua") && !this.sessionClasses.opcua)
-            this.sessionClasses.opcua = (await import("./drivers/opcua.ts")).OpcUaPlcDriver;
     }
 
     /**
@@ -527,19 +438,17 @@ export class Gate {
         );
         const nextLanes = new Map(next.lanes.map((lane) => [lane.id, lane]));
         const runningLanes = new Map(running.lanes.map((lane) => [lane.id, lane]));
-        await this.loadSessionClasses(
-            new Set(next.lanes.flatMap((lane) => lane.devices.map((device) => device.address.transport))),
-        );
         for (const change of diff.lanes) {
             const paths = laneChangePaths(change);
             const newLane = nextLanes.get(change.laneId);
             const oldLane = runningLanes.get(change.laneId);
             const touched = [...change.devicesAdded, ...change.devicesRemoved, ...change.devicesChanged];
-            const blockers = touched.flatMap((id) => {
+            const blockers: string[] = [];
+            for (const id of touched) {
                 const device = newLane?.devices.find((d) => d.id === id) ?? oldLane?.devices.find((d) => d.id === id);
-                const why = device ? this.hotSwapBlocker(device, running) : undefined;
-                return moved.has(id) ? [] : why ? [`lanes[${change.laneId}].devices[${id}] (${why})`] : [];
-            });
+                const why = device && !moved.has(id) ? await this.devices.hotSwapBlocker(device) : undefined;
+                if (why) blockers.push(`lanes[${change.laneId}].devices[${id}] (${why})`);
+            }
             // The whole lane waits for the restart: half a lane's change applied would be a lane nobody configured.
             if (touched.some((id) => moved.has(id))) continue;
             if (blockers.length > 0) {
@@ -552,7 +461,7 @@ export class Gate {
                 deferred.push(...paths.map((path) => `${path} (lane busy: ${state})`));
                 continue;
             }
-            await this.applyLaneChange(change.laneId, oldLane, newLane, touched, sink, engine, onlyName);
+            await this.applyLaneChange(change.laneId, oldLane, newLane, touched, engine, onlyName);
             appliedLanes.add(change.laneId);
             applied.push(...paths);
         }
@@ -587,22 +496,11 @@ export class Gate {
         return { applied, restartNeeded, deferred, revision };
     }
 
-    /** Why a device cannot be added, removed or changed while the gate runs, or undefined if it can. */
-    private hotSwapBlocker(device: DeviceConfig, running: GateConfig): string | undefined {
-        const transport = device.address.transport;
-        // The push receiver binds its cameras and their routes when it starts.
-        if (transport === "http-push") return "push camera: restart needed";
-        // An external broker's subscriptions are made once, on the one persistent session.
-        if (transport === "mqtt" && running.broker.mode !== "embedded") return "device on an external broker";
-        return undefined;
-    }
-
     private async applyLaneChange(
         laneId: string,
         oldLane: LaneConfig | undefined,
         newLane: LaneConfig | undefined,
         touched: string[],
-        sink: EventSink,
         engine: LaneEngine,
         onlyName: boolean,
     ): Promise<void> {
@@ -610,13 +508,13 @@ export class Gate {
         // Stop what goes away or changes, with a last status event so the evidence says why it went quiet.
         for (const id of touched) {
             if (!oldLane?.devices.some((device) => device.id === id)) continue;
-            await this.removeDevice(id);
+            await this.devices.remove(id);
         }
         const started: string[] = [];
         for (const id of touched) {
             const device = newLane?.devices.find((d) => d.id === id);
             if (!device) continue;
-            this.createRuntime(device, sink, this.sessionClasses);
+            await this.devices.add(device);
             started.push(id);
         }
         if (!newLane) {
@@ -624,96 +522,19 @@ export class Gate {
         } else if (!onlyName) {
             const statuses = new Map<string, DeviceStatus>();
             for (const device of newLane.devices) {
-                const status = this.runtimes.get(device.id)?.health().status;
+                const status = this.devices.runtime(device.id)?.health().status;
                 if (status !== undefined && !touched.includes(device.id)) statuses.set(device.id, status);
             }
             engine.replaceLane(newLane, statuses);
         }
-        for (const id of started) {
-            const runtime = this.runtimes.get(id);
-            if (runtime?.device.address.transport === "mqtt" && this.broker) {
-                this.broker.addDevice({ device: runtime.device, topic: runtime.device.address.topic });
-            }
-            await this.driverOf.get(id)?.start();
-        }
+        for (const id of started) await this.devices.startDevice(id);
         if (touched.length > 0)
             log.info({ stopped: touched.filter((id) => !started.includes(id)), started }, "lane rebuilt");
     }
 
-    /** Stops one device's transport and drops its runtime (a reload removed or changed it). */
-    private async removeDevice(deviceId: string): Promise<void> {
-        const runtime = this.runtimes.get(deviceId);
-        const driver = this.driverOf.get(deviceId);
-        if (driver) {
-            await driver.stop();
-            this.driverOf.delete(deviceId);
-            const serialIndex = this.serialDrivers.indexOf(driver as SerialDriver);
-            if (serialIndex >= 0) this.serialDrivers.splice(serialIndex, 1);
-            const sessionIndex = this.sessionDrivers.indexOf(driver);
-            if (sessionIndex >= 0) this.sessionDrivers.splice(sessionIndex, 1);
-        }
-        this.serialByDevice.delete(deviceId);
-        this.cameras.delete(deviceId);
-        this.listeners.delete(deviceId);
-        this.plcs.delete(deviceId);
-        if (runtime?.device.address.transport === "mqtt") await this.broker?.removeDevice(deviceId);
-        if (runtime) {
-            await runtime.stop();
-            await runtime.setStatus("offline", "taken out of service by a configuration reload");
-            this.runtimes.delete(deviceId);
-        }
-    }
-
-    private createRuntime(device: DeviceConfig, sink: EventSink, drivers: SessionDriverClasses): void {
-        const config = this.config;
-        const { log } = this.options;
-        const model = getModel(device.model, device.options);
-        if (!model) throw new GateError("MODEL_UNKNOWN", device.model);
-        const deviceLog = deviceLogger(log, device);
-        const runtime = new DeviceRuntime(device, model, {
-            sink,
-            bus: this.bus,
-            clock: this.clock,
-            log: deviceLog,
-            settings: config.ingest,
-            ...(this.images && { images: this.images }),
-        });
-        this.runtimes.set(device.id, runtime);
-        const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
-            void runtime.setStatus(status, reason);
-        const address = device.address;
-        if (model.transport === "serial" && (address.transport === "serial" || address.transport === "tcp")) {
-            const poll =
-                model.kind === "weight" && model.poll
-                    ? { command: model.poll.command, intervalMs: device.pollIntervalMs ?? model.poll.intervalMs }
-                    : undefined;
-            const serialDriver = new SerialDriver(
-                {
-                    address,
-                    serialDefaults: model.serialDefaults,
-                    framer: model.framer,
-                    ...(poll && { poll }),
-                    // A scanner is quiet until something is scanned; a scale streams or answers polls.
-                    ...(model.kind === "weight" && { silenceMs: config.ingest.offlineAfterMs }),
-                },
-                {
-                    log: deviceLog,
-                    onFrame: (frame) => runtime.handleFrame(frame),
-                    onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
-                    setStatus,
-                },
-            );
-            this.serialDrivers.push(serialDriver);
-            this.serialByDevice.set(device.id, serialDriver);
-            this.driverOf.set(device.id, serialDriver);
-        } else {
-            this.createSessionDriver(device, runtime, deviceLog, drivers);
-        }
-    }
-
     /** The port a device's listener is bound to (the system's choice for port 0), while it listens. */
     listenerPort(deviceId: string): number | undefined {
-        return this.listeners.get(deviceId)?.port;
+        return this.devices.transport(deviceId)?.describe().listeningPort;
     }
 
     get clearance(): ClearanceCache {
@@ -753,19 +574,19 @@ export class Gate {
      * is API_BAD_REQUEST, and a light pulse on a lane with a truck in it is DEVICE_BUSY.
      */
     async deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult> {
-        const runtime = this.runtimes.get(deviceId);
+        const runtime = this.devices.runtime(deviceId);
         if (!runtime) throw new GateError("DEVICE_UNKNOWN", deviceId);
+        const transport = this.devices.transport(deviceId);
         const model = runtime.model;
         const wrongKind = (wanted: string): GateError =>
             new GateError("API_BAD_REQUEST", `${action} needs a ${wanted}; ${deviceId} is a ${model.kind} device`);
         switch (action) {
             case "readWeight": {
                 if (model.kind !== "weight") throw wrongKind("scale");
-                const driver = this.serialByDevice.get(deviceId);
-                if (model.poll && driver) {
-                    if (!driver.connected) return { ok: false, detail: `${deviceId} is not connected` };
+                if (transport?.poll) {
+                    if (!transport.describe().connected) return { ok: false, detail: `${deviceId} is not connected` };
                     const answer = runtime.nextWeight(TEST_WEIGHT_TIMEOUT_MS);
-                    await driver.write(Uint8Array.from(model.poll.command));
+                    await transport.poll();
                     const weight = await answer;
                     if (!weight) return { ok: false, detail: `no answer within ${TEST_WEIGHT_TIMEOUT_MS} ms` };
                     return weightResult(weight, "answer to a test poll");
@@ -777,10 +598,9 @@ export class Gate {
             }
             case "snapshot": {
                 if (model.kind !== "plate") throw wrongKind("camera");
-                const camera = this.cameras.get(deviceId);
-                if (camera && this.images) {
+                if (transport?.snapshot && this.images) {
                     try {
-                        const image = await camera.snapshot();
+                        const image = await transport.snapshot();
                         const imageRef = this.images.put(image.bytes, image.contentType, new Date(this.clock.now()));
                         return {
                             ok: true,
@@ -829,7 +649,7 @@ export class Gate {
     ): Promise<void> {
         const plc = this.config.lanes
             .find((lane) => lane.id === laneId)
-            ?.devices.find((device) => this.plcs.has(device.id));
+            ?.devices.find((device) => this.devices.transport(device.id)?.actuate !== undefined);
         if (!plc) {
             this.options.log.warn({ laneId, command }, "lane has no PLC: the command is for the officer to carry out");
             return;
@@ -846,12 +666,7 @@ export class Gate {
         this.bus.emit("laneState", { laneId, ...(state as { state: string; at: string; passageId?: string | null }) });
         const topic = `gate/${this.config.gate.id}/lanes/${laneId}/state`;
         const payload = JSON.stringify(state);
-        const sent = this.broker
-            ? this.broker.publish(topic, payload, { retain: true, qos: 1 })
-            : this.external?.publish(topic, payload);
-        sent?.catch((err: unknown) =>
-            this.options.log.warn({ err: errorMessage(err), topic }, "lane state not published"),
-        );
+        this.devices.brokerSide.publish(topic, payload);
     }
 
     /** The last storage quota reading (size of the database against storage.quotaMb). */
@@ -921,84 +736,6 @@ export class Gate {
         return removed;
     }
 
-    /** Cameras and PLCs: each transport's driver, bound to the device's runtime. */
-    private createSessionDriver(
-        device: DeviceConfig,
-        runtime: DeviceRuntime,
-        deviceLog: Logger,
-        drivers: SessionDriverClasses,
-    ): void {
-        const config = this.config;
-        const model = runtime.model;
-        const address = device.address;
-        const setStatus = (status: "online" | "degraded" | "offline", reason: string): void =>
-            void runtime.setStatus(status, reason);
-        if (model.transport === "onvif" && address.transport === "onvif" && drivers.onvif) {
-            const camera = new drivers.onvif(
-                {
-                    hostname: address.host,
-                    port: address.port,
-                    username: device.login?.username ?? "",
-                    password: device.login?.password ?? "",
-                    plateTopic: model.plateTopic,
-                    snapshot: address.snapshot,
-                },
-                {
-                    log: deviceLog,
-                    onNotification: (xml, snapshot) => runtime.handleOnvifNotification(xml, snapshot),
-                    setStatus,
-                },
-            );
-            this.sessionDrivers.push(camera);
-            this.cameras.set(device.id, camera);
-            this.driverOf.set(device.id, camera);
-        } else if (model.transport === "http-push" && address.transport === "http-push") {
-            this.pushBindings.push({
-                deviceId: device.id,
-                model,
-                ...(device.auth && { auth: device.auth }),
-                ...(address.allow.length > 0 && { allow: address.allow }),
-                handler: (request) => runtime.handlePush(request),
-            });
-        } else if (model.transport === "tcp-listen" && address.transport === "tcp-listen") {
-            const listener = new TcpListenDriver(
-                { address, model },
-                {
-                    log: deviceLog,
-                    onFrame: (frame) => runtime.handleFrame(frame),
-                    onDiscarded: (bytes, why) => runtime.discarded(bytes, why),
-                    setStatus,
-                },
-            );
-            this.listeners.set(device.id, listener);
-            this.sessionDrivers.push(listener);
-            this.driverOf.set(device.id, listener);
-        } else if (model.transport === "opcua" && address.transport === "opcua" && drivers.opcua) {
-            const driver = new drivers.opcua(
-                {
-                    endpointUrl: address.endpointUrl,
-                    lanePrefix: address.lanePrefix,
-                    model,
-                    securityMode: address.securityMode,
-                    ...(address.securityPolicy !== undefined && { securityPolicy: address.securityPolicy }),
-                    trustOnFirstUse: address.trustOnFirstUse,
-                    ...(device.login && { username: device.login.username, password: device.login.password }),
-                    pkiFolder: plcPkiFolder(config.storage.pkiFolder, device.id),
-                    heartbeatMs: address.heartbeatMs,
-                    commandTimeoutMs: address.commandTimeoutMs,
-                },
-                {
-                    log: deviceLog,
-                    onTagValue: (tag, value, sourceTimestamp) => runtime.handlePlcTag(tag, value, sourceTimestamp),
-                    setStatus,
-                },
-            );
-            this.plcs.set(device.id, driver);
-            this.sessionDrivers.push(driver);
-            this.driverOf.set(device.id, driver);
-        }
-    }
-
     /**
      * Asks a lane PLC to act, with the command and its result in the event log. A command not confirmed
      * by the state change it should cause raises an alert. Never a close: the PLC closes behind the truck.
@@ -1008,9 +745,10 @@ export class Gate {
         command: ActuatorCommand,
         origin?: { passageId: string; triggeredAt?: number; laneCommand: string },
     ): Promise<ActuatorOutcome> {
-        const driver = this.plcs.get(deviceId);
-        const runtime = this.runtimes.get(deviceId);
-        if (!driver || !runtime) throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
+        const transport = this.devices.transport(deviceId);
+        const runtime = this.devices.runtime(deviceId);
+        if (!transport?.actuate || !runtime)
+            throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
         const base = { laneId: runtime.device.laneId, deviceId };
         await this.log.append({
             type: "actuator.command",
@@ -1028,18 +766,7 @@ export class Gate {
         }
         let outcome: ActuatorOutcome;
         try {
-            if (command.type === "openBarrier") {
-                const result = await driver.openBarrier();
-                outcome = {
-                    confirmed: result.confirmed,
-                    detail: result.confirmed
-                        ? `barrier ${result.state} after ${result.elapsedMs} ms`
-                        : `no opening seen within ${result.elapsedMs} ms (barrier ${result.state ?? "unknown"})`,
-                };
-            } else {
-                await driver.setLight(command.which, command.color);
-                outcome = { confirmed: true, detail: `${command.which} light ${command.color}` };
-            }
+            outcome = await transport.actuate(command);
         } catch (err) {
             outcome = { confirmed: false, detail: errorMessage(err) };
         }
@@ -1056,67 +783,6 @@ export class Gate {
             });
         }
         return outcome;
-    }
-
-    private mqttBindings(): BrokerDevice[] {
-        return [...this.runtimes.values()]
-            .filter((runtime) => runtime.device.address.transport === "mqtt")
-            .map((runtime) => ({
-                device: runtime.device,
-                topic: (runtime.device.address as { topic: string }).topic,
-            }));
-    }
-
-    private async startBrokerSide(): Promise<void> {
-        const config = this.config;
-        const { log } = this.options;
-        const bindings = this.mqttBindings();
-        const budget = new TurnBudget(PUBLISHES_PER_TURN);
-        const onPublish = (device: DeviceConfig, subtopic: string, payload: Buffer): Promise<void> =>
-            budget.run(() => {
-                const runtime = this.runtimes.get(device.id);
-                return runtime ? runtime.handlePublish(subtopic, payload) : Promise.resolve();
-            });
-        if (config.broker.mode === "embedded") {
-            this.broker = new EmbeddedBroker({
-                host: config.broker.host,
-                port: config.broker.port,
-                gateId: config.gate.id,
-                limits: config.broker,
-                devices: bindings,
-                log: log.child({ component: "broker" }),
-                onPublish,
-                onConnection: (device, connected, reason) =>
-                    void this.runtimes.get(device.id)?.setStatus(connected ? "online" : "offline", reason),
-            });
-            const port = await this.broker.start();
-            this.addresses.mqtt = `mqtt://${config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host}:${port}`;
-            // MQTT devices are online while they publish; the runtime flips them on the first message.
-            return;
-        }
-        // MQTT.js loads only for a gate that uses another broker (~50 ms of every start otherwise).
-        const { ExternalMqttIngest } = await import("./drivers/mqtt.ts");
-        this.external = new ExternalMqttIngest({
-            url: config.broker.url,
-            clientId: config.broker.clientId,
-            ...(config.broker.username !== undefined && { username: config.broker.username }),
-            ...(config.broker.password !== undefined && { password: config.broker.password }),
-            bindings,
-            log: log.child({ component: "mqtt" }),
-            onPublish,
-            onStatus: (connected, reason) => {
-                log[connected ? "info" : "warn"]({ connected, reason }, "external broker link");
-                // Through another broker gate-edge cannot see a device's own session: its devices are
-                // reachable exactly while the link (and the subscription on it) is up.
-                for (const binding of bindings) {
-                    void this.runtimes
-                        .get(binding.device.id)
-                        ?.setStatus(connected ? "online" : "offline", `external broker link: ${reason}`);
-                }
-            },
-        });
-        await this.external.start();
-        this.addresses.mqtt = config.broker.url;
     }
 }
 

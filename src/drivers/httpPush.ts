@@ -30,12 +30,11 @@ import Fastify, {
     type FastifyRequest,
 } from "fastify";
 import type { Logger } from "pino";
-import type { HttpPushCameraModel } from "../../devices/types.ts";
+import type { HttpPushCameraModel, PushRequest } from "../../devices/types.ts";
 import { verifyPasswordAsync } from "../config/passwords.ts";
-import type { DeviceCredentials } from "../config/types.ts";
+import type { DeviceCredentials, GateConfig } from "../config/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import { DeviceLoginLimiter, type LoginAttempt } from "../core/loginRateLimiter.ts";
-import type { PushHandler } from "./driver.ts";
 import {
     challenges,
     DEFAULT_NONCE_LIFETIME_MS,
@@ -45,6 +44,21 @@ import {
     parseDigestAuthorization,
     responsesEqual,
 } from "./httpDigest.ts";
+import {
+    addressOf,
+    type InputOutcome,
+    modelOf,
+    type PushBinding,
+    READ_ONLY,
+    type TransportModule,
+} from "./transport.ts";
+
+/**
+ * What the receiver hands to the runtime of the camera a request came from (as `{kind: "push"}` input).
+ * Resolves with the outcome once the read is durable (then the camera gets its success answer, e.g.
+ * Dahua's {"Result":true}); "refused" for a request that could not be trusted (a 4xx with the reason).
+ */
+export type PushHandler = (request: PushRequest) => Promise<InputOutcome>;
 
 /** One camera the receiver accepts pushes from. */
 export interface PushCameraBinding {
@@ -518,3 +532,72 @@ export class HttpPushReceiver {
         return this.refuse(reply, camera, status, status >= 500 ? "internal error" : error.message);
     }
 }
+
+/**
+ * The gate's one push receiver, shared by its push cameras: each camera's transport attaches its binding,
+ * and the receiver listens once every camera is attached (it binds its routes when it starts).
+ */
+export class PushHub {
+    private readonly bindings = new Map<string, PushBinding>();
+    private receiver: HttpPushReceiver | undefined;
+
+    attach(binding: PushBinding): void {
+        this.bindings.set(binding.device.id, binding);
+    }
+
+    detach(deviceId: string): void {
+        this.bindings.delete(deviceId);
+    }
+
+    /** Listens when any camera is attached; resolves with the address cameras post to, or undefined. */
+    async start(settings: GateConfig["push"], log: Logger): Promise<string | undefined> {
+        if (this.bindings.size === 0 || this.receiver) return undefined;
+        const cameras = [...this.bindings.values()];
+        this.receiver = new HttpPushReceiver({
+            host: settings.host,
+            port: settings.port,
+            loginRateLimit: settings.loginRateLimit,
+            log,
+            cameras: cameras.map(({ device, model, ctx }) => ({
+                deviceId: device.id,
+                model,
+                ...(device.auth && { auth: device.auth }),
+                ...(device.address.transport === "http-push" &&
+                    device.address.allow.length > 0 && { allow: device.address.allow }),
+                handler: (request) => ctx.input({ kind: "push", request }),
+            })),
+        });
+        const port = await this.receiver.start();
+        // A push camera has no session to watch: it is reachable while the receiver listens.
+        for (const { ctx } of cameras) ctx.setStatus("online", `push receiver on port ${port}`);
+        return `http://${settings.host === "0.0.0.0" ? "127.0.0.1" : settings.host}:${port}`;
+    }
+
+    async stop(): Promise<void> {
+        const receiver = this.receiver;
+        this.receiver = undefined;
+        this.bindings.clear();
+        await receiver?.stop();
+    }
+}
+
+/** The push transport: a camera that posts its reads to the gate's push receiver. */
+export const transport: TransportModule = {
+    framesProveLife: false,
+    describeAddress(device) {
+        addressOf(device, "http-push");
+        return "http-push:";
+    },
+    create({ device, model, hubs }, ctx) {
+        addressOf(device, "http-push");
+        const binding: PushBinding = { device, model: modelOf(device, model, "http-push"), ctx };
+        return {
+            capabilities: { ...READ_ONLY, hotSwappable: false },
+            start: async () => hubs.push.attach(binding),
+            stop: async () => hubs.push.detach(device.id),
+            describe: () => ({ address: "http-push:" }),
+        };
+    },
+    // The push receiver binds its cameras and their routes when it starts.
+    hotSwapBlocker: () => "push camera: restart needed",
+};

@@ -37,7 +37,14 @@ import {
 } from "../../devices/lib/xml.ts";
 import { errorMessage, GateError, isGateError } from "../core/errors.ts";
 import { Backoff } from "./backoff.ts";
-import type { OnvifDriverContext } from "./driver.ts";
+import {
+    addressOf,
+    modelOf,
+    READ_ONLY,
+    type Snapshot,
+    type TransportContext,
+    type TransportModule,
+} from "./transport.ts";
 
 export interface OnvifCameraDriverOptions {
     hostname: string;
@@ -114,7 +121,7 @@ const BASE64_BINARY = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-s
  * long poll at once (the socket is destroyed), and unsubscribes with a short timeout if it can.
  * snapshot() rejects with DRIVER_DISCONNECTED before the camera was connected, DEVICE_AUTH when the
  * credentials are refused, DEVICE_PROTOCOL for a non-JPEG or an HTTP error, DRIVER_CANCELED on stop.
- * ctx.onNotification rejecting (store failure) is logged; the camera cannot be asked to resend.
+ * ctx.input rejecting (store failure) is logged; the camera cannot be asked to resend.
  */
 export class OnvifCameraDriver {
     private controller: AbortController | undefined;
@@ -133,12 +140,12 @@ export class OnvifCameraDriver {
     subscribed = false;
     /** Times the driver lost the camera or its subscription and started over. */
     reconnects = 0;
-    /** Plate notifications handed to ctx.onNotification. */
+    /** Plate notifications handed to ctx.input. */
     notifications = 0;
 
     constructor(
         private readonly options: OnvifCameraDriverOptions,
-        private readonly ctx: OnvifDriverContext,
+        private readonly ctx: TransportContext,
     ) {
         this.backoff = options.backoff ?? new Backoff(500, 30_000);
     }
@@ -461,7 +468,7 @@ export class OnvifCameraDriver {
     }
 
     private async deliver(xml: string, signal: AbortSignal): Promise<void> {
-        let snapshot: { contentType: string; bytes: Buffer } | undefined;
+        let snapshot: Snapshot | undefined;
         const uri = this.session?.snapshotUri;
         if (this.options.snapshot && uri !== undefined) {
             try {
@@ -473,7 +480,7 @@ export class OnvifCameraDriver {
         }
         this.notifications++;
         try {
-            await this.ctx.onNotification(xml, snapshot);
+            await this.ctx.input({ kind: "notification", xml, ...(snapshot && { snapshot }) });
         } catch (err) {
             this.ctx.log.error({ err }, "plate notification could not be stored");
         }
@@ -792,3 +799,33 @@ function authParams(text: string): Record<string, string> {
     }
     return params;
 }
+
+/** The ONVIF transport: one camera session with its PullPoint subscription, and snapshots on demand. */
+export const transport: TransportModule = {
+    framesProveLife: false,
+    describeAddress(device) {
+        const address = addressOf(device, "onvif");
+        return `onvif://${address.host}:${address.port}`;
+    },
+    create({ device, model }, ctx) {
+        const address = addressOf(device, "onvif");
+        const camera = new OnvifCameraDriver(
+            {
+                hostname: address.host,
+                port: address.port,
+                username: device.login?.username ?? "",
+                password: device.login?.password ?? "",
+                plateTopic: modelOf(device, model, "onvif").plateTopic,
+                snapshot: address.snapshot,
+            },
+            ctx,
+        );
+        return {
+            capabilities: { ...READ_ONLY, snapshot: true },
+            start: () => camera.start(),
+            stop: () => camera.stop(),
+            describe: () => ({ address: `onvif://${address.host}:${address.port}` }),
+            snapshot: () => camera.snapshot(),
+        };
+    },
+};

@@ -2,7 +2,7 @@
  * The OPC UA client of one lane PLC (docs/devices.md "Lane PLC"). It owns the node-opcua client, the session, one
  * subscription with a monitored item per `read` tag of the model, gate-edge's watchdog heartbeat and the
  * commands gate-edge may give: open the barrier and set the lights. Values reach the device runtime raw,
- * as plain JS values, through ctx.onTagValue; the runtime decodes them with the model.
+ * as plain JS values, through ctx.input; the runtime decodes them with the model.
  *
  * Connection: node-opcua's connectionStrategy retries for ever with exponential backoff and jitter, so a
  * PLC that is absent at start is simply `offline` until it answers. After a connection break node-opcua
@@ -34,8 +34,16 @@ import {
 import type { PlcModel, PlcSignal, PlcTag } from "../../devices/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import { Backoff } from "./backoff.ts";
-import type { PlcDriverContext } from "./driver.ts";
-import { plcPkiPaths, rejectedThumbprints } from "./opcuaPki.ts";
+import { plcPkiFolder, plcPkiPaths, rejectedThumbprints } from "./opcuaPki.ts";
+import {
+    type ActuatorCommand,
+    type ActuatorOutcome,
+    addressOf,
+    modelOf,
+    READ_ONLY,
+    type TransportContext,
+    type TransportModule,
+} from "./transport.ts";
 
 type BarrierState = Extract<PlcSignal, { tag: "Barrier.State" }>["state"];
 type LightColor = keyof PlcModel["lightCodes"];
@@ -142,7 +150,7 @@ export class OpcUaPlcDriver {
 
     constructor(
         private readonly options: OpcUaPlcDriverOptions,
-        private readonly ctx: PlcDriverContext,
+        private readonly ctx: TransportContext,
     ) {}
 
     /**
@@ -524,7 +532,9 @@ export class OpcUaPlcDriver {
         }
         // One after the other, so the runtime stores changes in the order the PLC reported them.
         this.delivery = this.delivery
-            .then(() => this.ctx.onTagValue(tag, value, sourceTimestamp))
+            .then(async () => {
+                await this.ctx.input({ kind: "tag", tag, value, ...(sourceTimestamp && { sourceTimestamp }) });
+            })
             .catch((err: unknown) => this.ctx.log.error({ err, tag }, "PLC tag value not stored"));
     }
 
@@ -655,4 +665,56 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
             timer = setTimeout(() => resolve(undefined), ms);
         }),
     ]).finally(() => clearTimeout(timer));
+}
+
+/** The OPC UA transport of a lane PLC: its session, subscription, watchdog heartbeat and commands. */
+export const transport: TransportModule = {
+    framesProveLife: false,
+    describeAddress(device) {
+        const address = addressOf(device, "opcua");
+        return `${address.endpointUrl} (${address.lanePrefix})`;
+    },
+    create({ device, model, config }, ctx) {
+        const address = addressOf(device, "opcua");
+        const plc = new OpcUaPlcDriver(
+            {
+                endpointUrl: address.endpointUrl,
+                lanePrefix: address.lanePrefix,
+                model: modelOf(device, model, "opcua"),
+                securityMode: address.securityMode,
+                ...(address.securityPolicy !== undefined && { securityPolicy: address.securityPolicy }),
+                trustOnFirstUse: address.trustOnFirstUse,
+                ...(device.login && { username: device.login.username, password: device.login.password }),
+                pkiFolder: plcPkiFolder(config.storage.pkiFolder, device.id),
+                heartbeatMs: address.heartbeatMs,
+                commandTimeoutMs: address.commandTimeoutMs,
+            },
+            ctx,
+        );
+        return {
+            capabilities: { ...READ_ONLY, actuate: true },
+            start: () => plc.start(),
+            stop: () => plc.stop(),
+            describe: () => ({
+                address: `${address.endpointUrl} (${address.lanePrefix})`,
+                connected: plc.sessionAlive,
+            }),
+            actuate: (command) => actuatePlc(plc, command),
+        };
+    },
+};
+
+/** Carries out one command; a barrier open is confirmed only by the state change it causes. */
+async function actuatePlc(plc: OpcUaPlcDriver, command: ActuatorCommand): Promise<ActuatorOutcome> {
+    if (command.type === "openBarrier") {
+        const result = await plc.openBarrier();
+        return {
+            confirmed: result.confirmed,
+            detail: result.confirmed
+                ? `barrier ${result.state} after ${result.elapsedMs} ms`
+                : `no opening seen within ${result.elapsedMs} ms (barrier ${result.state ?? "unknown"})`,
+        };
+    }
+    await plc.setLight(command.which, command.color);
+    return { confirmed: true, detail: `${command.which} light ${command.color}` };
 }

@@ -4,8 +4,16 @@ import type { FramerSpec, SerialDefaults } from "../../devices/types.ts";
 import type { DeviceAddress } from "../config/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import { Backoff } from "./backoff.ts";
-import type { DriverContext, StreamDriver } from "./driver.ts";
 import { StreamFramer } from "./framing.ts";
+import {
+    addressOf,
+    modelOf,
+    READ_ONLY,
+    type Transport,
+    type TransportContext,
+    type TransportModule,
+    type TransportSetup,
+} from "./transport.ts";
 
 /** A connected byte pipe: a serial port or a TCP socket to a serial device server. */
 interface Pipe {
@@ -25,7 +33,17 @@ export interface SerialDriverOptions {
      */
     silenceMs?: number;
     backoff?: Backoff;
+    /**
+     * Where local ports come from (serialport's own design): the real SerialPort by default, loaded on
+     * first use; unit tests inject serialport's SerialPortMock over @serialport/binding-mock.
+     */
+    portClass?: () => Promise<SerialPortConstructor>;
 }
+
+/** A serialport class: SerialPort over the native binding, or SerialPortMock over the mock binding. */
+export type SerialPortConstructor = new (
+    options: ConstructorParameters<typeof SerialPortClass>[0],
+) => Pick<InstanceType<typeof SerialPortClass>, "on" | "open" | "write" | "drain" | "close" | "isOpen">;
 
 /**
  * Reads a device on a local serial port (`serial:///dev/ttyUSB0?baudRate=9600`) or behind a TCP serial
@@ -33,7 +51,7 @@ export interface SerialDriverOptions {
  * across TCP chunks). Re-frames the stream, reconnects with backoff and jitter when the port vanishes or
  * the socket drops, and reports silence.
  */
-export class SerialDriver implements StreamDriver {
+export class SerialDriver {
     private pipe: Pipe | undefined;
     private stopped = true;
     private retryTimer: NodeJS.Timeout | undefined;
@@ -47,7 +65,7 @@ export class SerialDriver implements StreamDriver {
 
     constructor(
         private readonly options: SerialDriverOptions,
-        private readonly ctx: DriverContext,
+        private readonly ctx: TransportContext,
     ) {
         this.framer = new StreamFramer(options.framer);
         this.backoff = options.backoff ?? new Backoff();
@@ -102,9 +120,10 @@ export class SerialDriver implements StreamDriver {
             this.silent = false;
             this.armSilenceTimer();
             const { frames, discarded } = this.framer.push(chunk);
-            for (const bytes of discarded) this.ctx.onDiscarded(bytes, "bytes outside a frame");
+            for (const bytes of discarded)
+                void this.ctx.input({ kind: "discarded", bytes, why: "bytes outside a frame" });
             for (const frame of frames) {
-                this.ctx.onFrame(frame).catch((err: unknown) => {
+                this.ctx.input({ kind: "frame", bytes: frame }).catch((err: unknown) => {
                     this.ctx.log.error({ err }, "frame could not be stored");
                 });
             }
@@ -116,14 +135,15 @@ export class SerialDriver implements StreamDriver {
             const half = this.framer.reset();
             // A frame cut short because the gate closed the line itself is no bad input from the device.
             if (this.stopped) return;
-            if (half.length > 0) this.ctx.onDiscarded(half, "half frame at disconnect");
+            if (half.length > 0)
+                void this.ctx.input({ kind: "discarded", bytes: half, why: "half frame at disconnect" });
             if (wasOpen) this.ctx.setStatus("offline", reason);
             this.scheduleRetry(reason, !wasOpen);
         };
         const address = this.options.address;
         if (address.transport === "tcp") openTcp(address.host, address.port, onOpen, onData, onClosed);
         else {
-            loadSerialPort().then(
+            (this.options.portClass ?? loadSerialPort)().then(
                 (SerialPort) => openSerial(SerialPort, address, this.options.serialDefaults, onOpen, onData, onClosed),
                 (err: unknown) => onClosed(`serialport could not be loaded: ${errorMessage(err)}`),
             );
@@ -201,13 +221,13 @@ function openTcp(
 let serialPortLoaded: Promise<typeof SerialPortClass> | undefined;
 
 /** serialport and its native binding load only for a gate that has a local port (~30 ms of every start). */
-function loadSerialPort(): Promise<typeof SerialPortClass> {
+function loadSerialPort(): Promise<SerialPortConstructor> {
     serialPortLoaded ??= import("serialport").then((module) => module.SerialPort);
     return serialPortLoaded;
 }
 
 function openSerial(
-    SerialPort: typeof SerialPortClass,
+    SerialPort: SerialPortConstructor,
     address: Extract<DeviceAddress, { transport: "serial" }>,
     defaults: SerialDefaults,
     onOpen: (pipe: Pipe) => void,
@@ -253,4 +273,54 @@ function openSerial(
             },
         });
     });
+}
+
+/** The serial transport: a local port (`serial://`) or a TCP serial server (`tcp://`), one device each. */
+export const transport: TransportModule = {
+    framesProveLife: true,
+    describeAddress(device) {
+        const address = addressOf(device, "serial", "tcp");
+        return address.transport === "serial" ? `serial://${address.path}` : `tcp://${address.host}:${address.port}`;
+    },
+    create(setup, ctx) {
+        return serialTransport(setup, ctx);
+    },
+};
+
+/** A serial device's transport; `portClass` is the binding injection point (SerialPortMock in unit tests). */
+export function serialTransport(
+    {
+        device,
+        config,
+        ...setup
+    }: Pick<TransportSetup, "device" | "model"> & {
+        config: { ingest: Pick<TransportSetup["config"]["ingest"], "offlineAfterMs"> };
+    },
+    ctx: TransportContext,
+    inject: Pick<SerialDriverOptions, "portClass" | "backoff"> = {},
+): Transport {
+    const model = modelOf(device, setup.model, "serial");
+    const poll =
+        model.kind === "weight" && model.poll
+            ? { command: model.poll.command, intervalMs: device.pollIntervalMs ?? model.poll.intervalMs }
+            : undefined;
+    const driver = new SerialDriver(
+        {
+            address: addressOf(device, "serial", "tcp"),
+            serialDefaults: model.serialDefaults,
+            framer: model.framer,
+            ...(poll && { poll }),
+            // A scanner is quiet until something is scanned; a scale streams or answers polls.
+            ...(model.kind === "weight" && { silenceMs: config.ingest.offlineAfterMs }),
+            ...inject,
+        },
+        ctx,
+    );
+    return {
+        capabilities: { ...READ_ONLY, poll: poll !== undefined },
+        start: () => driver.start(),
+        stop: () => driver.stop(),
+        describe: () => ({ address: driver.description, connected: driver.connected }),
+        ...(poll && { poll: () => driver.write(Uint8Array.from(poll.command)) }),
+    };
 }

@@ -3,7 +3,7 @@ import type { ElockModel } from "../../devices/types.ts";
 import type { DeviceAddress } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import { Backoff } from "./backoff.ts";
-import type { DriverContext } from "./driver.ts";
+import { addressOf, modelOf, READ_ONLY, type TransportContext, type TransportModule } from "./transport.ts";
 
 export interface TcpListenOptions {
     address: Extract<DeviceAddress, { transport: "tcp-listen" }>;
@@ -42,7 +42,7 @@ export class TcpListenDriver {
 
     constructor(
         private readonly options: TcpListenOptions,
-        private readonly ctx: DriverContext,
+        private readonly ctx: TransportContext,
     ) {
         this.backoff = options.backoff ?? new Backoff();
     }
@@ -133,7 +133,7 @@ export class TcpListenDriver {
             pending++;
             if (pending >= MAX_PENDING_FRAMES) socket.pause();
             chain = chain
-                .then(() => this.ctx.onFrame(frame))
+                .then(() => this.ctx.input({ kind: "frame", bytes: frame }))
                 .then(
                     () => {
                         const answer = model.acknowledge(frame);
@@ -155,11 +155,15 @@ export class TcpListenDriver {
                 const piece = Buffer.from(buffer.subarray(0, length));
                 buffer = buffer.subarray(length);
                 if (cut.type === "frame") handOn(piece);
-                else this.ctx.onDiscarded(piece, "bytes outside a frame");
+                else void this.ctx.input({ kind: "discarded", bytes: piece, why: "bytes outside a frame" });
                 if (buffer.length === 0) break;
             }
             if (buffer.length > model.maxFrameBytes) {
-                this.ctx.onDiscarded(Buffer.from(buffer), `no frame end within ${model.maxFrameBytes} bytes`);
+                void this.ctx.input({
+                    kind: "discarded",
+                    bytes: Buffer.from(buffer),
+                    why: `no frame end within ${model.maxFrameBytes} bytes`,
+                });
                 buffer = Buffer.alloc(0);
             }
         });
@@ -167,8 +171,32 @@ export class TcpListenDriver {
         socket.once("close", () => {
             this.sockets.delete(socket);
             if (buffer.length > 0 && !this.stopped)
-                this.ctx.onDiscarded(Buffer.from(buffer), "half frame at disconnect");
+                void this.ctx.input({ kind: "discarded", bytes: Buffer.from(buffer), why: "half frame at disconnect" });
             buffer = Buffer.alloc(0);
         });
     }
 }
+
+/** The listening transport: one port devices dial in to (GPS e-locks over GPRS). */
+export const transport: TransportModule = {
+    framesProveLife: false,
+    describeAddress(device) {
+        const address = addressOf(device, "tcp-listen");
+        return `tcp-listen://${address.host}:${address.port}`;
+    },
+    create({ device, model }, ctx) {
+        const listener = new TcpListenDriver(
+            { address: addressOf(device, "tcp-listen"), model: modelOf(device, model, "tcp-listen") },
+            ctx,
+        );
+        return {
+            capabilities: READ_ONLY,
+            start: () => listener.start(),
+            stop: () => listener.stop(),
+            describe: () => ({
+                address: listener.description,
+                ...(listener.port !== undefined && { listeningPort: listener.port }),
+            }),
+        };
+    },
+};

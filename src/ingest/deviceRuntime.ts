@@ -14,6 +14,7 @@ import type {
     WeightValues,
 } from "../core/events.ts";
 import { SummarizedWarning } from "../core/logger.ts";
+import type { InputOutcome, RawInput, Snapshot } from "../drivers/transport.ts";
 import type { ImageStore } from "../store/images.ts";
 import { plateValues, plcMeaning } from "./meaning.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
@@ -70,8 +71,8 @@ const MAX_LOGGED_FRAME_BYTES = 256;
  * frame with the device's model, reduces frames to readings of meaning, stores them, keeps a ring buffer
  * of raw frames for technicians, counts what it threw away, and tracks the device's status.
  *
- * Error rule: a frame never makes this throw. `handleFrame`/`handlePublish` reject only when the event
- * store failed, so the transport must not acknowledge the device.
+ * Error rule: a frame never makes this throw. `input()` rejects only when the event store failed, so the
+ * transport must not acknowledge the device.
  */
 export class DeviceRuntime {
     private status: DeviceStatus = "offline";
@@ -117,6 +118,13 @@ export class DeviceRuntime {
             settings: IngestSettings;
             /** Where plate images go; without it plate readings carry no image references. */
             images?: ImageStore;
+            /** What the device's transport says of itself (the registry's entry for it). */
+            transport: {
+                /** Where the device is, as health shows it. */
+                address: string;
+                /** Frames are proof of life (serial, MQTT); session transports own the status themselves. */
+                framesProveLife: boolean;
+            };
         },
     ) {
         this.statusSince = deps.clock.now();
@@ -153,39 +161,57 @@ export class DeviceRuntime {
         await this.rejectedInput.flush();
     }
 
-    /** A frame from a serial/TCP device or a device that dialled in, as cut by the model's framer. */
-    async handleFrame(frame: Buffer): Promise<void> {
-        if (this.model.transport === "tcp-listen") {
-            this.rawFrame(frame);
-            const result = this.model.decode(frame);
-            await this.handleDecoded(frame, result, result.observedAt);
-            return;
+    /**
+     * Everything the device's transport received, in one place. Resolves when the input may be
+     * acknowledged: what it carried is durable, or, if it failed decode, the message itself (where the
+     * transport acknowledges what it was handed). Rejects only when the event store failed.
+     */
+    input(raw: RawInput): Promise<InputOutcome> {
+        switch (raw.kind) {
+            case "frame":
+                return this.frame(raw.bytes);
+            case "discarded":
+                this.discarded(raw.bytes, raw.why);
+                return Promise.resolve(STORED);
+            case "publish":
+                return this.publish(raw.subtopic, raw.payload);
+            case "notification":
+                return this.notification(raw.xml, raw.snapshot);
+            case "push":
+                return this.push(raw.request);
+            case "tag":
+                return this.tag(raw.tag, raw.value, raw.sourceTimestamp);
         }
-        if (this.model.transport !== "serial") return;
-        this.rawFrame(frame);
-        await this.handleDecoded(frame, (this.model.decode as (f: Uint8Array) => DecodeResult<unknown>)(frame));
     }
 
-    /**
-     * A publish under the device's topic prefix; `subtopic` is what follows the prefix. Resolves when the
-     * publish may be acknowledged: what it carried is durable, or, if it failed decode, the message itself.
-     */
-    async handlePublish(subtopic: string, payload: Buffer): Promise<void> {
-        if (this.model.transport !== "mqtt") return;
+    /** A frame from a serial/TCP device or a device that dialled in, as cut by the model's framer. */
+    private async frame(frame: Buffer): Promise<InputOutcome> {
+        const model = this.model;
+        if (model.transport !== "serial" && model.transport !== "tcp-listen") return notFor("a byte-stream device");
+        this.rawFrame(frame);
+        const result: DecodeResult<unknown> & { observedAt?: number } = model.decode(frame);
+        // Short frames are the evidence themselves: their bytes go with the reading.
+        return this.handleDecoded(frame, result, result.observedAt, { rawIsEvidence: true });
+    }
+
+    /** A publish under the device's topic prefix; `subtopic` is what follows the prefix. */
+    private async publish(subtopic: string, payload: Buffer): Promise<InputOutcome> {
+        if (this.model.transport !== "mqtt") return notFor("an MQTT device");
         this.rawFrame(payload, { channel: subtopic });
         if (payload.length > this.model.maxPayloadBytes) {
             const reason = `payload of ${payload.length} bytes is over the ${this.model.maxPayloadBytes}-byte limit`;
             await this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), { status: "invalid", reason });
             await this.keepRejected(payload, reason, subtopic);
-            return;
+            return { outcome: "refused", reason };
         }
         const result = this.model.decode(subtopic, payload);
-        await this.handleDecoded(payload, result, result.observedAt);
+        const outcome = await this.handleDecoded(payload, result, result.observedAt);
         if (result.status === "invalid") await this.keepRejected(payload, result.reason, subtopic);
+        return outcome;
     }
 
     /** Bytes the framer discarded. */
-    discarded(bytes: Buffer, why: string): void {
+    private discarded(bytes: Buffer, why: string): void {
         this.counters.discardedBytes += bytes.length;
         this.rawFrame(bytes, { discarded: true });
         const hex = hexOf(bytes);
@@ -241,7 +267,7 @@ export class DeviceRuntime {
             laneId: this.device.laneId,
             model: this.model.model,
             kind: this.model.kind,
-            address: describeAddress(this.device),
+            address: this.deps.transport.address,
             status: this.status,
             reason: this.statusReason,
             statusSince: new Date(this.statusSince).toISOString(),
@@ -293,8 +319,8 @@ export class DeviceRuntime {
     }
 
     /** One ONVIF NotificationMessage (raw XML) with the snapshot the driver fetched for it. */
-    async handleOnvifNotification(xml: string, snapshot?: { contentType: string; bytes: Buffer }): Promise<void> {
-        if (this.model.transport !== "onvif") return;
+    private async notification(xml: string, snapshot?: Snapshot): Promise<InputOutcome> {
+        if (this.model.transport !== "onvif") return notFor("an ONVIF camera");
         this.rawFrame(Buffer.from(xml));
         const result = this.model.decode(xml);
         // The snapshot shows the scene at the moment of the read: evidence beside the camera's own crops.
@@ -308,17 +334,18 @@ export class DeviceRuntime {
                       },
                   }
                 : result;
-        await this.handleDecoded(Buffer.from(xml), withSnapshot, result.observedAt);
+        const outcome = await this.handleDecoded(Buffer.from(xml), withSnapshot, result.observedAt);
         // A pulled notification is gone from the camera: one that failed decode is kept like a PUBACKed message.
         if (result.status === "invalid") await this.keepRejected(Buffer.from(xml), result.reason);
+        return outcome;
     }
 
     /**
      * One HTTP push from a camera. Resolves with what the camera should be told: `stored` once the read
      * is durable (or was a heartbeat or a repeat), `refused` with the reason for a request not to be trusted.
      */
-    async handlePush(request: PushRequest): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
-        if (this.model.transport !== "http-push") return { outcome: "refused", reason: "not a push camera" };
+    private async push(request: PushRequest): Promise<InputOutcome> {
+        if (this.model.transport !== "http-push") return notFor("a push camera");
         this.rawFrame(request.body, { channel: request.path, contentType: request.contentType });
         const result = this.model.decode(request);
         const shown = Buffer.from(request.body.subarray(0, MAX_LOGGED_FRAME_BYTES));
@@ -326,15 +353,15 @@ export class DeviceRuntime {
     }
 
     /** A monitored PLC tag changed. Only changes of meaning are stored; heartbeats are proof of life. */
-    async handlePlcTag(tag: string, value: unknown, sourceTimestamp?: Date): Promise<void> {
-        if (this.model.transport !== "opcua") return;
+    private async tag(tag: string, value: unknown, sourceTimestamp?: Date): Promise<InputOutcome> {
+        if (this.model.transport !== "opcua") return notFor("a lane PLC");
         const raw = Buffer.from(`${tag}=${JSON.stringify(value) ?? String(value)}`);
         this.rawFrame(raw, { channel: tag });
         const known = tag in this.model.tags;
         const result: DecodeResult<unknown> = known
             ? this.model.decode(tag as PlcTag, value)
             : { status: "invalid", reason: `unknown tag ${tag}` };
-        await this.handleDecoded(raw, result, sourceTimestamp?.getTime());
+        return this.handleDecoded(raw, result, sourceTimestamp?.getTime());
     }
 
     /** Hands the frame, as the device sent it, to whoever records raw traffic (the bus's `rawFrame`). */
@@ -350,13 +377,14 @@ export class DeviceRuntime {
         frame: Buffer,
         result: DecodeResult<unknown>,
         deviceObservedAt?: number,
-    ): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
+        { rawIsEvidence = false }: { rawIsEvidence?: boolean } = {},
+    ): Promise<InputOutcome> {
         const now = this.deps.clock.now();
         this.counters.frames++;
         this.lastFrameAt = now;
         // Proof of life for devices that only talk when they have something (serial, MQTT); drivers of
         // session-based devices (ONVIF, OPC UA) own their status, since a frame says nothing about the session.
-        if (this.status !== "online" && (this.model.transport === "serial" || this.model.transport === "mqtt")) {
+        if (this.status !== "online" && this.deps.transport.framesProveLife) {
             void this.setStatus("online", "frames arriving");
         }
         if (result.status === "invalid") {
@@ -382,14 +410,14 @@ export class DeviceRuntime {
         }
         this.remember(now, frame, "reading");
         const observedAt = deviceObservedAt ?? now;
-        const drafts = this.meaningOf(outcome.values, frame, observedAt);
+        const drafts = this.meaningOf(outcome.values, rawIsEvidence ? frame : undefined, observedAt);
         if (drafts.length === 0) return { outcome: "stored" };
         await Promise.all(drafts.map((draft) => this.deps.sink.append(draft)));
         return { outcome: "stored" };
     }
 
     /** The events one reduced read stands for: usually one reading, sometimes an alert with it. */
-    private meaningOf(values: unknown, frame: Buffer, observedAt: number): GateEventDraft[] {
+    private meaningOf(values: unknown, evidence: Buffer | undefined, observedAt: number): GateEventDraft[] {
         const base = { laneId: this.device.laneId, deviceId: this.device.id, occurredAt: observedAt };
         const readingDraft = (reading: Reading, raw?: string): GateEventDraft => {
             this.counters.readings++;
@@ -414,10 +442,7 @@ export class DeviceRuntime {
             case "scan":
             case "seal": {
                 // Serial frames are short and are the evidence; an MQTT payload is what `values` already holds.
-                const raw =
-                    this.model.transport === "serial" || this.model.transport === "tcp-listen"
-                        ? hexOf(frame)
-                        : undefined;
+                const raw = evidence === undefined ? undefined : hexOf(evidence);
                 const reading = {
                     ...make(this.model.kind, values as never),
                     ...(raw !== undefined && { raw }),
@@ -536,22 +561,9 @@ function hexOf(bytes: Uint8Array): string {
     return Buffer.from(shown).toString("hex") + (bytes.length > MAX_LOGGED_FRAME_BYTES ? "…" : "");
 }
 
-export function describeAddress(device: DeviceConfig): string {
-    const address = device.address;
-    switch (address.transport) {
-        case "serial":
-            return `serial://${address.path}`;
-        case "tcp":
-            return `tcp://${address.host}:${address.port}`;
-        case "mqtt":
-            return `mqtt:${address.topic}`;
-        case "tcp-listen":
-            return `tcp-listen://${address.host}:${address.port}`;
-        case "onvif":
-            return `onvif://${address.host}:${address.port}`;
-        case "http-push":
-            return "http-push:";
-        case "opcua":
-            return `${address.endpointUrl} (${address.lanePrefix})`;
-    }
+/** The answer to input a device of another kind cannot send (a transport bound to the wrong runtime). */
+function notFor(what: string): Promise<InputOutcome> {
+    return Promise.resolve({ outcome: "refused", reason: `not ${what}` });
 }
+
+const STORED: InputOutcome = Object.freeze({ outcome: "stored" });

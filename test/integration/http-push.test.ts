@@ -14,7 +14,6 @@ import type { HttpPushCameraModel, PlateRead } from "../../devices/types.ts";
 import { runSimulateCommand } from "../../simulators/cli.ts";
 import { PushCameraSimulator } from "../../simulators/push-camera.ts";
 import { hashPassword } from "../../src/config/passwords.ts";
-import type { PushHandler } from "../../src/drivers/driver.ts";
 import {
     type DigestAlgorithm,
     digestHa1,
@@ -23,7 +22,7 @@ import {
     parseDigestParams,
     pushCameraCredentials,
 } from "../../src/drivers/httpDigest.ts";
-import { HttpPushReceiver } from "../../src/drivers/httpPush.ts";
+import { HttpPushReceiver, type PushHandler } from "../../src/drivers/httpPush.ts";
 
 const log = pino({ level: "silent" });
 const PASSWORD_HASH = hashPassword("secret");

@@ -14,13 +14,13 @@ import { runSimulateCommand } from "../../simulators/cli.ts";
 import { sceneJpeg } from "../../simulators/lib/plate-image.ts";
 import { OnvifCameraSimulator, SNAPSHOT_JPEG } from "../../simulators/onvif-camera.ts";
 import { Backoff } from "../../src/drivers/backoff.ts";
-import type { OnvifDriverContext } from "../../src/drivers/driver.ts";
 import { OnvifCameraDriver, type OnvifCameraDriverOptions, parseSoapFault } from "../../src/drivers/onvif.ts";
+import type { TransportContext } from "../../src/drivers/transport.ts";
 import { eventually } from "../helpers/gate.ts";
 import { testLog } from "../helpers/tmp.ts";
 
 interface Recorded {
-    ctx: OnvifDriverContext;
+    ctx: TransportContext;
     notifications: Array<{ xml: string; snapshot?: { contentType: string; bytes: Buffer } }>;
     statuses: Array<{ status: string; reason: string }>;
     lastStatus(): string | undefined;
@@ -35,8 +35,9 @@ function recorder(): Recorded {
         lastStatus: () => statuses.at(-1)?.status,
         ctx: {
             log: testLog,
-            onNotification: async (xml, snapshot) => {
-                notifications.push({ xml, snapshot });
+            input: async (raw) => {
+                if (raw.kind === "notification") notifications.push({ xml: raw.xml, snapshot: raw.snapshot });
+                return { outcome: "stored" };
             },
             setStatus: (status, reason) => {
                 statuses.push({ status, reason });

@@ -13,16 +13,16 @@ import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import type { GateConfig } from "../../src/config/types.ts";
 import type { DeviceStatus } from "../../src/core/events.ts";
 import { checkPlcTrust, trustPlcCertificate } from "../../src/doctor.ts";
-import type { PlcDriverContext } from "../../src/drivers/driver.ts";
 import { OpcUaPlcDriver, type OpcUaPlcDriverOptions } from "../../src/drivers/opcua.ts";
 import { plcPkiFolder, plcPkiPaths, rejectedThumbprints } from "../../src/drivers/opcuaPki.ts";
+import type { TransportContext } from "../../src/drivers/transport.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
 const USER = { username: "gate-edge", password: "plc-user-password" };
 
 interface StatusLog {
-    ctx: PlcDriverContext;
+    ctx: TransportContext;
     statuses: Array<{ status: DeviceStatus; reason: string }>;
 }
 
@@ -31,7 +31,7 @@ function statusLog(): StatusLog {
         statuses: [],
         ctx: {
             log: testLog,
-            onTagValue: async () => undefined,
+            input: async () => ({ outcome: "stored" }),
             setStatus: (status, reason) => log.statuses.push({ status, reason }),
         },
     };

@@ -11,8 +11,8 @@ import type { PlcTag } from "../../devices/types.ts";
 import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import { isGateError } from "../../src/core/errors.ts";
 import type { DeviceStatus } from "../../src/core/events.ts";
-import type { PlcDriverContext } from "../../src/drivers/driver.ts";
 import { OpcUaPlcDriver, type OpcUaPlcDriverOptions } from "../../src/drivers/opcua.ts";
+import type { TransportContext } from "../../src/drivers/transport.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -21,7 +21,7 @@ const WATCHDOG_MS = 2000;
 const READ_TAGS = (Object.keys(plc.tags) as PlcTag[]).filter((tag) => plc.tags[tag].access === "read");
 
 interface Recorder {
-    ctx: PlcDriverContext;
+    ctx: TransportContext;
     values: Array<{ tag: string; value: unknown; at?: Date }>;
     statuses: Array<{ status: DeviceStatus; reason: string }>;
     invalid: number;
@@ -34,9 +34,12 @@ function recorder(): Recorder {
         invalid: 0,
         ctx: {
             log: testLog,
-            onTagValue: async (tag, value, at) => {
+            input: async (raw) => {
+                if (raw.kind !== "tag") return { outcome: "refused", reason: `not a tag: ${raw.kind}` };
+                const { tag, value, sourceTimestamp: at } = raw;
                 rec.values.push({ tag, value, at });
                 if (plc.decode(tag as PlcTag, value).status === "invalid") rec.invalid++;
+                return { outcome: "stored" };
             },
             setStatus: (status, reason) => rec.statuses.push({ status, reason }),
         },
