@@ -6,14 +6,14 @@ import { parse as parseYaml } from "yaml";
 import type { GateConfig } from "../src/config/types.ts";
 import { demoCentralEnvFile, demoCentralToken } from "../src/doctor.ts";
 import type { GateAddresses } from "../src/gate.ts";
+import type { GateCompanion } from "../src/service.ts";
+import { createDemoUsers } from "../src/usersCommand.ts";
 import { CentralSimulator } from "./central/index.ts";
-import { SealReaderSimulator } from "./eseal.ts";
-import { LanePlcSimulator } from "./lane-plc.ts";
-import { OnvifCameraSimulator } from "./onvif-camera.ts";
-import { PushCameraSimulator } from "./push-camera.ts";
-import { ScaleSimulator } from "./scale.ts";
-import { ScannerSimulator } from "./scanner.ts";
-import { TcpSerialServer } from "./transport.ts";
+import type { SealReaderSimulator } from "./eseal.ts";
+import { isLocalHost, type SimulatedDevice, startSimulatorsFor } from "./forConfig.ts";
+import type { LanePlcSimulator } from "./lane-plc.ts";
+import type { ScaleSimulator } from "./scale.ts";
+import type { ScannerSimulator } from "./scanner.ts";
 
 /**
  * The trucks of the demo, per lane, matching config/clearance-demo.yaml (imported at start): a green truck
@@ -104,7 +104,7 @@ export async function startDemoCentral(
 ): Promise<{ stop(): Promise<void> } | undefined> {
     if (!config.central.url) return undefined;
     const url = new URL(config.central.url);
-    if (!isLocal(url.hostname) || url.protocol !== "http:") return undefined;
+    if (!isLocalHost(url.hostname) || url.protocol !== "http:") return undefined;
     const tokenEnv = config.central.tokenEnv;
     // Made up once and kept beside the database: the next start, and `gate-edge doctor`, use the same one.
     let token = process.env[tokenEnv] || demoCentralToken(config);
@@ -161,13 +161,35 @@ export interface DemoSimulators {
     stop(): Promise<void>;
 }
 
+/** The demo camera standing behind a device, whichever way it delivers; undefined for other devices. */
+function demoCamera(entry: SimulatedDevice): DemoCamera | undefined {
+    const role = entry.device.role === "rear" ? "rear" : "front";
+    const { onvif, push } = entry;
+    if (onvif) {
+        return {
+            role,
+            plate: async (text, confidence) => void onvif.plate({ text, likelihood: confidence, countryCode: "VN" }),
+        };
+    }
+    if (push) {
+        return {
+            role,
+            plate: async (text, confidence) => {
+                // Vietnam's trucks in transport business carry yellow plates.
+                await push.push({ text, confidence, countryCode: "VN", withImages: true, plateColour: "yellow" });
+            },
+        };
+    }
+    return undefined;
+}
+
 /**
- * The simulated devices `npm start` runs beside the demo gate: for every device of the configuration that
- * lives on 127.0.0.1 a TCP serial server with the right simulator behind it, an ONVIF camera and the lane
- * PLC (all listening before the gate starts, so it finds them at its first try), and once the gate listens
- * an e-seal reader for every MQTT device and a push camera for every push device. Each lane then sees a
- * truck every half minute or so: a declaration and a container are scanned, the truck drives onto the
- * weighbridge and settles, its seal is read, and it drives off; now and then a seal reports tampering.
+ * The simulated devices `npm start` runs beside the demo gate: the simulators behind every device of the
+ * configuration that lives on 127.0.0.1 (startSimulatorsFor: serial servers with a scale or scanner, ONVIF
+ * cameras and the lane PLC listening before the gate starts, so it finds them at its first try; e-seal
+ * readers and push cameras once it listens). Each lane then sees a truck every half minute or so: a
+ * declaration and a container are scanned, the truck drives onto the weighbridge and settles, its seal is
+ * read, and it drives off; now and then a seal reports tampering.
  */
 export async function startDemoSimulators(
     configFile: string,
@@ -175,126 +197,32 @@ export async function startDemoSimulators(
     log: Logger,
     options: DemoOptions = {},
 ): Promise<DemoSimulators> {
-    const passwords = plainPasswords(configFile);
-    const kits: LaneKit[] = [];
-    const started: { stop(): Promise<void> }[] = [];
-    /** What connects to the gate once it listens. */
-    const dialers: ((addresses: GateAddresses) => Promise<void>)[] = [];
-    // One PLC simulator per endpoint, serving the lanes whose prefixes point at it.
-    const plcs = new Map<string, LanePlcSimulator>();
-    for (const device of config.lanes.flatMap((lane) => lane.devices)) {
-        const address = device.address;
-        if (address.transport !== "opcua" || plcs.has(address.endpointUrl)) continue;
-        const url = new URL(address.endpointUrl.replace(/^opc\.tcp:/, "http:"));
-        if (!isLocal(url.hostname)) continue;
-        const lanes = config.lanes
-            .flatMap((lane) => lane.devices)
-            .flatMap((d) =>
-                d.address.transport === "opcua" && d.address.endpointUrl === address.endpointUrl
-                    ? [d.address.lanePrefix]
-                    : [],
-            );
-        const sim = new LanePlcSimulator({
-            host: url.hostname.replace(/^\[|\]$/g, ""),
-            port: Number(url.port),
-            lanes,
-            pkiFolder: join(config.storage.pkiFolder, "simulated-plc"),
-        });
-        await sim.start();
-        started.push(sim);
-        plcs.set(address.endpointUrl, sim);
-        log.info({ endpoint: sim.endpointUrl, lanes }, "simulated lane PLC listening");
-    }
-    for (const lane of config.lanes) {
-        const kit: LaneKit = { laneId: lane.id, cameras: [] };
-        for (const device of lane.devices) {
-            const address = device.address;
-            if (address.transport === "tcp" && isLocal(address.host)) {
-                const link = new TcpSerialServer({ host: address.host, port: address.port, chunking: "random" });
-                if (device.kind === "weight") {
-                    kit.scale = new ScaleSimulator({ model: device.model, link, noiseDivisions: 0 });
-                    await kit.scale.start();
-                    started.push(kit.scale);
-                } else if (device.kind === "scan") {
-                    kit.scanner = new ScannerSimulator({ model: device.model, link, aimPrefix: "]Q1" });
-                    await kit.scanner.start();
-                    started.push(kit.scanner);
-                }
-                log.info(
-                    { deviceId: device.id, model: device.model, port: address.port },
-                    "simulated device listening",
-                );
-            } else if (address.transport === "onvif" && isLocal(address.host) && device.login) {
-                const camera = new OnvifCameraSimulator({
-                    host: address.host,
-                    port: address.port,
-                    username: device.login.username,
-                    password: device.login.password,
-                });
-                await camera.start();
-                started.push(camera);
-                kit.cameras.push({
-                    role: device.role === "rear" ? "rear" : "front",
-                    plate: async (text, confidence) =>
-                        void camera.plate({ text, likelihood: confidence, countryCode: "VN" }),
-                });
-                log.info({ deviceId: device.id, port: address.port }, "simulated ONVIF camera listening");
-            } else if (address.transport === "http-push") {
-                dialers.push(async (addresses) => {
-                    if (!addresses.push) return;
-                    const camera = new PushCameraSimulator({
-                        model: device.model as "hikvision-isapi-anpr" | "dahua-itsapi-anpr",
-                        url: addresses.push,
-                        ...(device.auth && {
-                            username: device.auth.username,
-                            password: passwords.get(device.id) ?? "",
-                        }),
-                        resend: { intervalMs: 1000, max: 5 },
-                    });
-                    started.push({ stop: async () => camera.stop() });
-                    kit.cameras.push({
-                        role: device.role === "rear" ? "rear" : "front",
-                        plate: async (text, confidence) => {
-                            // Vietnam's trucks in transport business carry yellow plates.
-                            await camera.push({
-                                text,
-                                confidence,
-                                countryCode: "VN",
-                                withImages: true,
-                                plateColour: "yellow",
-                            });
-                        },
-                    });
-                });
-            } else if (address.transport === "opcua") {
-                const sim = plcs.get(address.endpointUrl);
-                if (sim) kit.plc = { sim, lane: address.lanePrefix };
-            } else if (address.transport === "mqtt" && device.auth) {
-                const username = device.auth.username;
-                dialers.push(async (addresses) => {
-                    if (!addresses.mqtt) return;
-                    kit.seal = new SealReaderSimulator({
-                        model: device.model,
-                        brokerUrl: addresses.mqtt,
-                        username,
-                        password: passwords.get(device.id) ?? "",
-                        topicPrefix: address.topic,
-                        readerId: `${device.id}-reader`,
-                        heartbeatMs: 30_000,
-                    });
-                    await kit.seal.start();
-                    started.push(kit.seal);
-                    log.info({ deviceId: device.id, topic: address.topic }, "simulated e-seal reader connected");
-                });
-            }
-        }
-        kits.push(kit);
-    }
+    const simulators = await startSimulatorsFor(config, {
+        workDir: config.storage.pkiFolder,
+        plcPkiFolder: () => join(config.storage.pkiFolder, "simulated-plc"),
+        log,
+        passwords: plainPasswords(configFile),
+        chunking: "random",
+        scanner: { aimPrefix: "]Q1" },
+        push: { resend: { intervalMs: 1000, max: 5 } },
+        sealHeartbeatMs: 30_000,
+    });
     const abort = new AbortController();
     return {
         async connect(addresses) {
-            for (const dial of dialers) await dial(addresses);
-            kits.forEach((kit, index) => {
+            await simulators.connect(addresses);
+            config.lanes.forEach((lane, index) => {
+                const devices = simulators.lane(lane.id);
+                const kit: LaneKit = {
+                    laneId: lane.id,
+                    cameras: devices.flatMap((entry) => demoCamera(entry) ?? []),
+                };
+                for (const entry of devices) {
+                    kit.scale ??= entry.scale;
+                    kit.scanner ??= entry.scanner;
+                    kit.seal ??= entry.seal;
+                    kit.plc ??= entry.plc;
+                }
                 void runTraffic(kit, index, abort.signal, log, options).catch((err: unknown) => {
                     if (!abort.signal.aborted) log.error({ err, laneId: kit.laneId }, "demo traffic stopped");
                 });
@@ -305,7 +233,7 @@ export async function startDemoSimulators(
         },
         async stop() {
             abort.abort();
-            for (const simulator of started.reverse()) await simulator.stop();
+            await simulators.stop();
         },
     };
 }
@@ -372,10 +300,6 @@ function plainPasswords(configFile: string): Map<string, string> {
     return passwords;
 }
 
-function isLocal(host: string): boolean {
-    return host === "127.0.0.1" || host === "localhost" || host === "::1";
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
         if (signal.aborted) {
@@ -392,4 +316,39 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
         }, ms);
         signal.addEventListener("abort", onAbort, { once: true });
     });
+}
+
+/**
+ * `gate-edge start --with-simulators`: what runs beside the demo gate. Its central clearance system first,
+ * so the gate's sync finds it (it serves the declarations the demo trucks carry through the real clearance
+ * feed), then the simulated devices the gate dials, listening before it starts so it finds them at its
+ * first try; once it listens, the demo users (a person must be able to log in; a production start never
+ * creates users) and the devices that dial the gate, and the trucks start.
+ */
+export function demoCompanion(file: string, config: GateConfig, out: (line: string) => void): GateCompanion {
+    let central: { stop(): Promise<void> } | undefined;
+    let simulators: DemoSimulators | undefined;
+    return {
+        async start(log) {
+            central = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
+            simulators = await startDemoSimulators(file, config, log.child({ component: "simulators" }));
+        },
+        async connect(gate, addresses) {
+            const demoUsers = createDemoUsers(gate.database);
+            if (demoUsers.length > 0) {
+                out("  demo users (passwords shown only this once):");
+                for (const user of demoUsers) out(`    ${user.name.padEnd(11)} ${user.password}`);
+            } else {
+                out(`  users: as before (new password: npx gate-edge users passwd NAME --config ${file})`);
+            }
+            await simulators?.connect(addresses);
+        },
+        quiesce() {
+            simulators?.stopTraffic();
+        },
+        async stop() {
+            await simulators?.stop();
+            await central?.stop();
+        },
+    };
 }

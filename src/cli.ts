@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
@@ -144,8 +146,11 @@ export async function main(
             }
         });
 
+    // The benchmarks live in test/bench, which only a source checkout has (the release bundle ships none of
+    // test/): there the command is offered, elsewhere it is hidden and says where to run it.
+    const benchHere = benchmarksPresent();
     program
-        .command("bench")
+        .command("bench", { hidden: !benchHere })
         .description(
             "run the benchmarks (default all; --with-soak adds soak) or one: ingest | devices | lanes | sync | startup | soak",
         )
@@ -153,6 +158,11 @@ export async function main(
         .option("--with-soak", "with all: also run the soak (BENCH_SOAK_MINUTES, default 30)")
         .allowUnknownOption()
         .action(async (name: string) => {
+            if (!benchHere) {
+                err("bench is not part of the installed bundle; run it from a source checkout");
+                exitCode = 2;
+                return;
+            }
             const { runBenchmark } = await import("../test/bench/index.ts");
             exitCode = await runBenchmark(name, out, err);
         });
@@ -176,6 +186,15 @@ export async function main(
         return 1;
     }
     return exitCode;
+}
+
+/**
+ * Whether the benchmarks stand beside this CLI: test/bench/index next to src/, with this file's own
+ * extension (.ts run by tsx in a checkout, .js compiled into dist/).
+ */
+export function benchmarksPresent(cliUrl: string = import.meta.url): boolean {
+    const extension = cliUrl.endsWith(".ts") ? "ts" : "js";
+    return existsSync(fileURLToPath(new URL(`../test/bench/index.${extension}`, cliUrl)));
 }
 
 function reportConfigError(error: unknown, err: (line: string) => void): number {
@@ -210,7 +229,11 @@ async function startCommand(
     // node-opcua comes with it, and is told before it loads to keep its own notices to itself.
     quietOpcuaStartup();
     const { runGate } = await import("./service.ts");
-    return runGate({ file, config, withSimulators, pretty, out, err });
+    // The demo's simulators come only with the flag that asks for them: production code never loads them.
+    const companion = withSimulators
+        ? (await import("../simulators/demo.ts")).demoCompanion(file, config, out)
+        : undefined;
+    return runGate({ file, config, ...(companion && { companion }), pretty, out, err });
 }
 
 /** `clearance import`: 0 imported, 1 the file (or config) is invalid, 2 usage or unreadable input. */

@@ -32,9 +32,9 @@ import type { Clock } from "../../src/core/clock.ts";
 import { errorMessage } from "../../src/core/errors.ts";
 import type { Gate } from "../../src/gate.ts";
 import type { CentralSimulator } from "../central/server.ts";
+import type { ConfigSimulators } from "../forConfig.ts";
 import type { ScenarioFault } from "../scenario.ts";
 import type { TcpSerialServer } from "../transport.ts";
-import type { Bench } from "./bench.ts";
 
 /** The system clock plus an offset the runner steps: how a clock jump reaches the gate. */
 export class JumpClock implements Clock {
@@ -105,7 +105,7 @@ export interface FaultRecord {
 export interface FaultInjectorDeps {
     gate: Gate;
     config: GateConfig;
-    bench: Bench;
+    bench: ConfigSimulators;
     central: CentralSimulator;
     clock: JumpClock;
     holds: UnplugHolds;

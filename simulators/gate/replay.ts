@@ -29,8 +29,9 @@ import { errorMessage, GateError } from "../../src/core/errors.ts";
 import { Gate } from "../../src/gate.ts";
 import type { ClearanceSourceSpec } from "../central/feed.ts";
 import { CentralSimulator } from "../central/server.ts";
+import { ConfigSimulators, freePort, isLocalHost, type SimulatedDevice } from "../forConfig.ts";
 import type { LoopName } from "../lane-plc.ts";
-import { Bench, type BenchDevice, benchConfig, benchFromFile, freePort, isLocalHost } from "./bench.ts";
+import { benchConfig, benchFromFile } from "./bench.ts";
 import { GateObserver } from "./observer.ts";
 import type { ProgressBar } from "./progress.ts";
 import { frameBytes, type RecordedFrame, readRecording } from "./record.ts";
@@ -144,12 +145,15 @@ export async function replayRecording(options: ReplayOptions): Promise<ReplayRep
         log: log.child({ component: "central-simulator" }),
     });
     const travelMs = barrierTravelMs(recording.frames);
-    const bench = new Bench(config, passwords, {
+    const bench = new ConfigSimulators(config, {
+        passwords,
         mode: "replay",
         workDir,
         log: log.child({ component: "bench" }),
         // The bench PLC makes the barrier's states itself: let its boom travel as fast as the field one did.
         ...(travelMs !== undefined && { plc: { travelMs } }),
+        sealHeartbeatMs: 30_000,
+        push: { resend: { intervalMs: 500, max: 6 }, timeoutMs: 10_000 },
     });
     const gate = new Gate({ config, log: log.child({ component: "gate" }) });
     const observer = new GateObserver(gate);
@@ -163,7 +167,7 @@ export async function replayRecording(options: ReplayOptions): Promise<ReplayRep
         await central.start();
         await bench.startDeviceSide();
         await gate.start();
-        await bench.connectClients(gate.addresses);
+        await bench.connect(gate.addresses);
         await waitLinks(gate, bench, options.clearance !== undefined, options.signal);
         const player = new Player(bench, count.bind(null, undelivered), log);
         const base = recording.frames[0]?.t ?? 0;
@@ -277,7 +281,7 @@ export function compareReadings(
 }
 
 /** Every device the bench serves connected (as the gate sees it), and the clearance feed read once if served. */
-async function waitLinks(gate: Gate, bench: Bench, clearance: boolean, signal?: AbortSignal): Promise<void> {
+async function waitLinks(gate: Gate, bench: ConfigSimulators, clearance: boolean, signal?: AbortSignal): Promise<void> {
     const deadline = performance.now() + 45_000;
     for (;;) {
         // A serial device is there once the gate holds the connection: with nothing played yet, a scale's
@@ -306,7 +310,7 @@ class Player {
     private readonly faultCodes = new Map<string, number>();
 
     constructor(
-        private readonly bench: Bench,
+        private readonly bench: ConfigSimulators,
         private readonly undelivered: (key: string) => void,
         private readonly log: Logger,
     ) {}
@@ -369,7 +373,7 @@ class Player {
         this.chains.set(deviceId, next);
     }
 
-    private plc(entry: BenchDevice, tag: string, text: string): string | undefined {
+    private plc(entry: SimulatedDevice, tag: string, text: string): string | undefined {
         const plc = entry.plc;
         if (!plc) return "no lane PLC for it";
         let value: unknown;

@@ -27,12 +27,13 @@ import { errorMessage, GateError } from "../../src/core/errors.ts";
 import { Gate } from "../../src/gate.ts";
 import { CentralSimulator } from "../central/server.ts";
 import type { SealReaderSimulator } from "../eseal.ts";
+import { ConfigSimulators, freePort, isLocalHost, type SimulatedDevice } from "../forConfig.ts";
 import type { LanePlcSimulator } from "../lane-plc.ts";
 import type { ScaleSimulator } from "../scale.ts";
 import type { ScannerSimulator } from "../scanner.ts";
 import { planArrivals, planScenario, readScenario, type ScenarioFile, type TruckPlan } from "../scenario.ts";
 import type { TcpSerialServer } from "../transport.ts";
-import { Bench, type BenchDevice, benchConfig, benchFromFile, freePort, isLocalHost } from "./bench.ts";
+import { benchConfig, benchFromFile } from "./bench.ts";
 import { FaultInjector, JumpClock, UnplugHolds } from "./faults.ts";
 import { GateObserver, type ObservedPassage, summarise } from "./observer.ts";
 import type { ProgressBar } from "./progress.ts";
@@ -174,7 +175,8 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         log: log.child({ component: "central-simulator" }),
     });
     const clock = new JumpClock();
-    const bench = new Bench(config, passwords, {
+    const bench = new ConfigSimulators(config, {
+        passwords,
         mode: "scenario",
         workDir,
         log: log.child({ component: "bench" }),
@@ -185,6 +187,9 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             watchdogTimeoutMs: 5000,
         },
         seed: scenario.seed,
+        scaleRateHz: 20,
+        sealHeartbeatMs: 30_000,
+        push: { resend: { intervalMs: 500, max: 6 }, timeoutMs: 10_000 },
     });
     const ballast = { bytes: 0 };
     const gate = new Gate({
@@ -204,7 +209,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         await central.start();
         await bench.startDeviceSide();
         await gate.start();
-        await bench.connectClients(gate.addresses);
+        await bench.connect(gate.addresses);
         const kits = new Map(scenario.lanes.map((lane) => [lane, laneKit(bench, lane, camerasDown)] as const));
         await waitReady(gate, bench, scenario, options.signal);
         log.info({ url: gate.addresses.http }, "bench ready; trucks start");
@@ -379,7 +384,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
     }
 }
 
-function laneKit(bench: Bench, laneId: string, camerasDown: ReadonlySet<string>): LaneKit {
+function laneKit(bench: ConfigSimulators, laneId: string, camerasDown: ReadonlySet<string>): LaneKit {
     const devices = bench.lane(laneId);
     const need = <T>(what: string, found: T | undefined): T => {
         if (found === undefined) {
@@ -395,7 +400,7 @@ function laneKit(bench: Bench, laneId: string, camerasDown: ReadonlySet<string>)
         "weighbridge on a TCP serial server",
         devices.find((d) => d.scale && d.link),
     );
-    const cameras = devices.flatMap((entry: BenchDevice) => {
+    const cameras = devices.flatMap((entry: SimulatedDevice) => {
         const role: "front" | "rear" = entry.device.role === "rear" ? "rear" : "front";
         const deviceId = entry.device.id;
         if (entry.onvif) {
@@ -443,7 +448,12 @@ function laneKit(bench: Bench, laneId: string, camerasDown: ReadonlySet<string>)
 }
 
 /** Every simulated device of the scenario's lanes online, and the scenario's clearance data in the cache. */
-async function waitReady(gate: Gate, bench: Bench, scenario: ScenarioFile, signal?: AbortSignal): Promise<void> {
+async function waitReady(
+    gate: Gate,
+    bench: ConfigSimulators,
+    scenario: ScenarioFile,
+    signal?: AbortSignal,
+): Promise<void> {
     const deadline = performance.now() + 45_000;
     const numbers = new Set(
         scenario.lanes.flatMap((lane) => {

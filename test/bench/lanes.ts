@@ -2,10 +2,7 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
-import { PushCameraSimulator } from "../../simulators/push-camera.ts";
-import { ScannerSimulator } from "../../simulators/scanner.ts";
-import { TcpSerialServer } from "../../simulators/transport.ts";
+import { freePort, startSimulatorsFor } from "../../simulators/forConfig.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { Gate } from "../../src/gate.ts";
 import { runPublishers } from "./ingest.ts";
@@ -43,34 +40,17 @@ export async function benchLanes(out: (line: string) => void, options: LanesBenc
     mkdirSync(dir, { recursive: true });
     const laneIds = Array.from({ length: LANES }, (_, i) => `L${i + 1}`);
     // One PLC per four lanes, as a gate's cabinets would be (and within an OPC UA server's session limit).
-    const plcs: LanePlcSimulator[] = [];
-    for (let first = 0; first < LANES; first += 4) {
-        const sim = new LanePlcSimulator({
-            port: 0,
-            lanes: laneIds.slice(first, first + 4),
-            pkiFolder: join(dir, `plc-pki-${first}`),
-            travelMs: 300,
-            autoCloseMs: 2000,
-            watchdogTimeoutMs: 60_000,
-        });
-        await sim.start();
-        plcs.push(sim);
-    }
-    const plcOf = (lane: number) => plcs[Math.floor(lane / 4)]!;
-    const scannerLinks = await Promise.all(
-        laneIds.map(async () => {
-            const link = new TcpSerialServer({ port: 0 });
-            await link.start();
-            return link;
-        }),
-    );
+    const plcPorts: number[] = [];
+    for (let first = 0; first < LANES; first += 4) plcPorts.push(await freePort());
+    const plcEndpointOf = (lane: number) => `opc.tcp://127.0.0.1:${plcPorts[Math.floor(lane / 4)]}/UA/LanePLC`;
+    const scannerPorts = await Promise.all(laneIds.map(() => freePort()));
     const lanesYaml = laneIds
         .map(
             (lane, i) => `  - id: ${lane}
     devices:
       - { id: cam-${i}, model: dahua-itsapi-anpr, auth: { username: cam-${i}, password: bench-camera-${i} } }
-      - { id: scan-${i}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${scannerLinks[i]!.port}" }
-      - { id: plc-${i}, model: lane-plc-opcua, address: "${plcOf(i).endpointUrl}", plc: { lanePrefix: ${lane} } }`,
+      - { id: scan-${i}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${scannerPorts[i]}" }
+      - { id: plc-${i}, model: lane-plc-opcua, address: "${plcEndpointOf(i)}", plc: { lanePrefix: ${lane} } }`,
         )
         .join("\n");
     const loadYaml =
@@ -92,8 +72,19 @@ lanes:
 ${lanesYaml}
 ${loadYaml}
 `);
+    // The background load's publishers are its MQTT devices: no seal reader stands behind them.
+    const simulators = await startSimulatorsFor(config, {
+        workDir: dir,
+        include: (device) => device.address.transport !== "mqtt",
+        plc: { travelMs: 300, autoCloseMs: 2000, watchdogTimeoutMs: 60_000 },
+        scanner: { suffix: "CRLF" },
+        chunking: "whole",
+        passwords: new Map(laneIds.map((_, i) => [`cam-${i}`, `bench-camera-${i}`])),
+    });
+    const plcOf = (lane: number) => simulators.device(`plc-${lane}`).plc!.sim;
     const gate = new Gate({ config, log: pino({ level: "error" }) });
     const addresses = await gate.start();
+    await simulators.connect(addresses);
     gate.clearance.importData(
         {
             version: "bench-1",
@@ -146,18 +137,8 @@ ${loadYaml}
     let turnedBack = 0;
     await Promise.all(
         laneIds.map(async (lane, i) => {
-            const scanner = new ScannerSimulator({
-                model: "serial-barcode-scanner",
-                link: scannerLinks[i]!,
-                suffix: "CRLF",
-            });
-            await scanner.start();
-            const camera = new PushCameraSimulator({
-                model: "dahua-itsapi-anpr",
-                url: addresses.push!,
-                username: `cam-${i}`,
-                password: `bench-camera-${i}`,
-            });
+            const scanner = simulators.device(`scan-${i}`).scanner!;
+            const camera = simulators.device(`cam-${i}`).push!;
             while (Date.now() < stopAt) {
                 const passing = plcOf(i).truckPasses(lane, 10_000);
                 await camera.push({ text: plateOf(i), confidence: 0.95, withImages: false });
@@ -167,8 +148,6 @@ ${loadYaml}
                 else turnedBack++;
                 await new Promise((resolve) => setTimeout(resolve, 300));
             }
-            await scanner.stop();
-            await camera.stop();
         }),
     );
     const loadResult = await load;
@@ -183,8 +162,7 @@ ${loadYaml}
     }
     const released = passages.filter((p) => p.decision === "RELEASE").length;
     await gate.stop();
-    for (const sim of plcs) await sim.stop();
-    for (const link of scannerLinks) await link.stop();
+    await simulators.stop();
 
     const { p50, p99, max } = latencySummary(latencies);
     const perHour = (trucks / seconds) * 3600;

@@ -4,11 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import mqtt from "mqtt";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
-import { OnvifCameraSimulator } from "../../simulators/onvif-camera.ts";
-import { ScaleSimulator } from "../../simulators/scale.ts";
-import { ScannerSimulator } from "../../simulators/scanner.ts";
-import { TcpSerialServer } from "../../simulators/transport.ts";
+import { startSimulatorsFor } from "../../simulators/forConfig.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { GateError } from "../../src/core/errors.ts";
 import { serviceRuntime } from "../helpers/serviceRuntime.ts";
@@ -90,45 +86,8 @@ export async function benchStartup(out: (line: string) => void): Promise<object>
         ),
     );
 
-    const started: { stop(): Promise<void> }[] = [];
-    const plcs = new Map<string, LanePlcSimulator>();
-    for (const device of config.lanes.flatMap((lane) => lane.devices)) {
-        const address = device.address;
-        if (address.transport === "tcp") {
-            const link = new TcpSerialServer({ host: address.host, port: address.port });
-            const sim =
-                device.kind === "weight"
-                    ? new ScaleSimulator({ model: device.model, link, noiseDivisions: 0 })
-                    : new ScannerSimulator({ model: device.model, link });
-            await sim.start();
-            started.push(sim);
-        } else if (address.transport === "onvif" && device.login) {
-            const camera = new OnvifCameraSimulator({
-                host: address.host,
-                port: address.port,
-                username: device.login.username,
-                password: device.login.password,
-            });
-            await camera.start();
-            started.push(camera);
-        } else if (address.transport === "opcua" && !plcs.has(address.endpointUrl)) {
-            const lanes = config.lanes
-                .flatMap((lane) => lane.devices)
-                .flatMap((d) =>
-                    d.address.transport === "opcua" && d.address.endpointUrl === address.endpointUrl
-                        ? [d.address.lanePrefix]
-                        : [],
-                );
-            const plc = new LanePlcSimulator({
-                port: Number(new URL(address.endpointUrl.replace(/^opc\.tcp:/, "http:")).port),
-                lanes,
-                pkiFolder: join(dir, "plc-pki"),
-            });
-            await plc.start();
-            started.push(plc);
-            plcs.set(address.endpointUrl, plc);
-        }
-    }
+    // The devices the gate dials; the e-seal readers connect per start below.
+    const simulators = await startSimulatorsFor(config, { workDir: dir, chunking: "whole" });
     const sealDevices = config.lanes
         .flatMap((lane) => lane.devices)
         .filter((device) => device.address.transport === "mqtt" && device.auth);
@@ -226,7 +185,7 @@ export async function benchStartup(out: (line: string) => void): Promise<object>
             );
         }
     } finally {
-        for (const sim of started.reverse()) await sim.stop();
+        await simulators.stop();
         rmSync(dir, { recursive: true, force: true });
     }
     return results;

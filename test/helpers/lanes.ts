@@ -1,16 +1,17 @@
 /**
  * A gate's lane devices played by the simulators: the shared OPC UA lane PLC, and per lane a serial-over-TCP
  * scale and scanner, an e-seal reader on the gate's broker and the two HTTP-push plate cameras, named as the
- * lanes' YAML from laneDevices names them (scale-l1, seal-l1, front-l1, …).
+ * lanes' YAML from laneDevices names them (scale-l1, seal-l1, front-l1, …), started by startSimulatorsFor.
  */
 import { join } from "node:path";
-import { SealReaderSimulator } from "../../simulators/eseal.ts";
+import type { SealReaderSimulator } from "../../simulators/eseal.ts";
+import { type ConfigSimulators, freePort, startSimulatorsFor } from "../../simulators/forConfig.ts";
 import { LanePlcSimulator, type LanePlcSimulatorOptions } from "../../simulators/lane-plc.ts";
-import { PushCameraSimulator, type PushCameraSimulatorOptions } from "../../simulators/push-camera.ts";
-import { ScaleSimulator } from "../../simulators/scale.ts";
-import { ScannerSimulator } from "../../simulators/scanner.ts";
-import { TcpSerialServer } from "../../simulators/transport.ts";
-import type { Gate } from "../../src/gate.ts";
+import type { PushCameraSimulator, PushCameraSimulatorOptions } from "../../simulators/push-camera.ts";
+import type { ScaleSimulator } from "../../simulators/scale.ts";
+import type { ScannerSimulator } from "../../simulators/scanner.ts";
+import type { TcpSerialServer } from "../../simulators/transport.ts";
+import type { GateConfig } from "../../src/config/types.ts";
 
 /**
  * A started lane PLC on an ephemeral port with its PKI under `dir`. Unless `options` say otherwise the
@@ -33,41 +34,30 @@ export async function startLanePlc(
     return plc;
 }
 
-export interface LaneLinks {
-    scale: TcpSerialServer;
-    scanner: TcpSerialServer;
-}
-
 /**
- * Listening serial links for each lane's scale and scanner, and the lanes' YAML: those two, an e-seal reader,
- * a Dahua front and a Hikvision rear camera, and the lane on `plcEndpoint`. `header` adds lines below a
- * lane's id (a name, a direction).
+ * The lanes' YAML: per lane a serial scale and scanner on free loopback ports, an e-seal reader, a Dahua
+ * front and a Hikvision rear camera, and the lane on `plcEndpoint`. `header` adds lines below a lane's id (a
+ * name, a direction). Every device that logs in has the password `<device id>-password`.
  */
 export async function laneDevices(
     lanes: readonly string[],
     plcEndpoint: string,
     header: (lane: string, index: number) => string = () => "",
-): Promise<{ links: Map<string, LaneLinks>; yaml: string }> {
-    const links = new Map<string, LaneLinks>();
+): Promise<{ yaml: string }> {
     let yaml = "";
     for (const [index, lane] of lanes.entries()) {
-        const scale = new TcpSerialServer({ port: 0 });
-        const scanner = new TcpSerialServer({ port: 0 });
-        await scale.start();
-        await scanner.start();
-        links.set(lane, { scale, scanner });
         const l = lane.toLowerCase();
         yaml += `  - id: ${lane}
 ${header(lane, index)}    devices:
-      - { id: scale-${l}, model: toledo-continuous, address: "tcp://127.0.0.1:${scale.port}" }
-      - { id: scanner-${l}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${scanner.port}" }
+      - { id: scale-${l}, model: toledo-continuous, address: "tcp://127.0.0.1:${await freePort()}" }
+      - { id: scanner-${l}, model: serial-barcode-scanner, address: "tcp://127.0.0.1:${await freePort()}" }
       - { id: seal-${l}, model: eseal-mqtt-json, auth: { username: seal-${l}, password: seal-${l}-password } }
       - { id: front-${l}, model: dahua-itsapi-anpr, role: front, auth: { username: front-${l}, password: front-${l}-password } }
       - { id: rear-${l}, model: hikvision-isapi-anpr, role: rear, auth: { username: rear-${l}, password: rear-${l}-password } }
       - { id: plc-${l}, model: lane-plc-opcua, address: "${plcEndpoint}", plc: { lanePrefix: ${lane} } }
 `;
     }
-    return { links, yaml };
+    return { yaml };
 }
 
 export interface LaneSimulators {
@@ -80,50 +70,45 @@ export interface LaneSimulators {
 }
 
 /**
- * Starts the scale, scanner and e-seal reader of `lane` against the running gate and makes its cameras (a
- * camera has nothing to start: it pushes when told). What was started is added to `stops`, as soon as it
- * is, so a failure half way leaves nothing running.
+ * Starts the simulators behind the lanes laneDevices described (all but the PLC, which the test runs itself
+ * with startLanePlc): call before the gate starts, so it finds its serial devices at the first try, and
+ * `connect` them once it listens. Their stop is added to `stops` at once, so a failure half way leaves
+ * nothing running.
  */
-export async function startLaneSimulators(
-    gate: Gate,
-    lane: string,
-    links: LaneLinks,
+export async function startLaneDeviceSide(
+    config: GateConfig,
+    dir: string,
     stops: (() => Promise<void>)[],
     options: { scaleRateHz: number; cameraResend?: PushCameraSimulatorOptions["resend"] },
-): Promise<LaneSimulators> {
-    const l = lane.toLowerCase();
-    const scale = new ScaleSimulator({ model: "toledo-continuous", link: links.scale, rateHz: options.scaleRateHz });
-    const scanner = new ScannerSimulator({ model: "serial-barcode-scanner", link: links.scanner, suffix: "CRLF" });
-    await scale.start();
-    await scanner.start();
-    stops.push(
-        () => scale.stop(),
-        () => scanner.stop(),
-    );
-    const seal = new SealReaderSimulator({
-        model: "eseal-mqtt-json",
-        brokerUrl: gate.addresses.mqtt!,
-        username: `seal-${l}`,
-        password: `seal-${l}-password`,
-        topicPrefix: `gate/T01/devices/seal-${l}`,
-        readerId: `reader-${l}`,
+): Promise<ConfigSimulators> {
+    const devices = config.lanes.flatMap((lane) => lane.devices);
+    const simulators = await startSimulatorsFor(config, {
+        workDir: dir,
+        include: (device) => device.address.transport !== "opcua",
+        passwords: new Map(devices.map((device) => [device.id, `${device.id}-password`])),
+        chunking: "whole",
+        scaleRateHz: options.scaleRateHz,
+        scanner: { suffix: "CRLF" },
+        sealReaderId: (device) => device.id.replace(/^seal-/, "reader-"),
+        ...(options.cameraResend && { push: { resend: options.cameraResend } }),
     });
-    await seal.start();
-    stops.push(() => seal.stop());
-    const camera = (model: "dahua-itsapi-anpr" | "hikvision-isapi-anpr", name: string) =>
-        new PushCameraSimulator({
-            model,
-            url: gate.addresses.push!,
-            username: name,
-            password: `${name}-password`,
-            ...(options.cameraResend && { resend: options.cameraResend }),
-        });
+    stops.push(() => simulators.stop());
+    return simulators;
+}
+
+/** The simulators of `lane` (a lane laneDevices described), once they are connected to the gate. */
+export function laneSimulators(simulators: ConfigSimulators, lane: string): LaneSimulators {
+    const l = lane.toLowerCase();
+    const scale = simulators.device(`scale-${l}`);
+    const missing = (what: string): never => {
+        throw new Error(`lane ${lane} has no ${what}: not started, or not connected yet`);
+    };
     return {
-        scaleLink: links.scale,
-        scale,
-        scanner,
-        seal,
-        front: camera("dahua-itsapi-anpr", `front-${l}`),
-        rear: camera("hikvision-isapi-anpr", `rear-${l}`),
+        scaleLink: scale.link ?? missing("scale link"),
+        scale: scale.scale ?? missing("scale"),
+        scanner: simulators.device(`scanner-${l}`).scanner ?? missing("scanner"),
+        seal: simulators.device(`seal-${l}`).seal ?? missing("e-seal reader"),
+        front: simulators.device(`front-${l}`).push ?? missing("front camera"),
+        rear: simulators.device(`rear-${l}`).push ?? missing("rear camera"),
     };
 }

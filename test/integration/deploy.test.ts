@@ -104,6 +104,11 @@ describe("release bundle and install", () => {
             },
         });
         expect(check.stdout + check.stderr).toMatch(/OK — gate HN01/);
+        // The benchmarks stay in the source checkout: the installed CLI says so instead of failing on a missing module.
+        const bench = await runCommand(process.execPath, [bin, "bench", "ingest"]);
+        expect(bench.stderr).toContain("bench is not part of the installed bundle; run it from a source checkout");
+        expect(bench.status).toBe(2);
+        expect((await runCommand(process.execPath, [bin, "--help"])).stdout).not.toMatch(/^\s+bench\b/m);
 
         const config = join(dir.path, "installed.yaml");
         writeFileSync(

@@ -3,7 +3,7 @@ import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import { type LaneKit, planScenario, readScenario, runScenario, type TruckOutcome } from "../../simulators/scenario.ts";
 import type { Gate } from "../../src/gate.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
-import { laneDevices, startLanePlc, startLaneSimulators } from "../helpers/lanes.ts";
+import { laneDevices, laneSimulators, startLaneDeviceSide, startLanePlc } from "../helpers/lanes.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -32,16 +32,16 @@ const declaration = (
 beforeAll(async () => {
     plc = await startLanePlc(dir.path, scenario.lanes, { autoCloseMs: 400, watchdogTimeoutMs: 20_000 });
     stops.push(() => plc.stop());
-    const { links, yaml: lanesYaml } = await laneDevices(scenario.lanes, plc.endpointUrl);
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            lanesYaml,
-            // Trucks of a scenario follow each other closely with the same declaration and plates: a short
-            // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
-            "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 10, weighSeconds: 2, exitSeconds: 10 }\ningest: { weightSettleMs: 0, duplicateWindowMs: 200, offlineAfterMs: 1500 }",
-        ),
+    const { yaml: lanesYaml } = await laneDevices(scenario.lanes, plc.endpointUrl);
+    const config = testConfig(
+        dir.path,
+        lanesYaml,
+        // Trucks of a scenario follow each other closely with the same declaration and plates: a short
+        // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
+        "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 10, weighSeconds: 2, exitSeconds: 10 }\ningest: { weightSettleMs: 0, duplicateWindowMs: 200, offlineAfterMs: 1500 }",
     );
+    const simulators = await startLaneDeviceSide(config, dir.path, stops, { scaleRateHz: 20 });
+    gate = await startGate(config);
     // The ingest section of testConfig settles weights at once; a short duplicate window lets one
     // declaration serve truck after truck.
     gate.clearance.importData(
@@ -63,10 +63,10 @@ beforeAll(async () => {
         Date.now(),
     );
     gate.clearance.setVersion("scenario-1", Date.now());
+    await simulators.connect(gate.addresses);
     const kits = new Map<string, LaneKit>();
     for (const lane of scenario.lanes) {
-        const devices = await startLaneSimulators(gate, lane, links.get(lane)!, stops, { scaleRateHz: 20 });
-        kits.set(lane, { plc, lanePrefix: lane, ...devices });
+        kits.set(lane, { plc, lanePrefix: lane, ...laneSimulators(simulators, lane) });
     }
     await eventually(
         () =>
