@@ -92,6 +92,9 @@ export function openDatabase(path: string, options: { readonly?: boolean } & Sto
         // First, before a pragma writes the header: another application's file is left exactly as it was.
         assertGateDatabase(db, path, options);
         if (options.readonly) return db;
+        // A new file, before its first page is written (WAL writes it): the pages pruning frees go back to the
+        // file system (incremental vacuum); an existing file is switched at its upgrade.
+        if (schemaVersionOf(db) === 0) db.pragma("auto_vacuum = INCREMENTAL");
         db.pragma("journal_mode = WAL");
         db.pragma("synchronous = FULL");
         db.pragma("foreign_keys = ON");
@@ -109,8 +112,6 @@ export function openDatabase(path: string, options: { readonly?: boolean } & Sto
                 `${path} is at schema v${version}, this release needs v${SCHEMA_VERSION}; start the gate once (it backs the database up, then upgrades it)`,
             );
         }
-        // Before the first table: pages that pruning frees go back to the file system (incremental vacuum).
-        if (version === 0) db.pragma("auto_vacuum = INCREMENTAL");
         migrate(db);
     } catch (err) {
         db.close();

@@ -11,12 +11,14 @@ import {
     CHECKPOINT_TYPE,
     type Checkpoint,
     type CheckpointData,
+    checkpointOf,
     type PruneCandidate,
     planSegments,
     type RangeAcknowledgement,
 } from "./checkpoints.ts";
 import { type Chunked, finishYielding } from "./chunked.ts";
 import type { Db } from "./db.ts";
+import type { EventRow } from "./eventLog.ts";
 import { databaseBytes } from "./quota.ts";
 import { firstSeqAtOrAfter } from "./seqTime.ts";
 
@@ -240,10 +242,16 @@ export class Retention {
      * MAX_EVENTS_PER_CHECKPOINT removable ones. Only rows present are read (pruned seqs are not there).
      */
     private *planSteps(cutoff: string): Chunked<ReturnType<typeof planSegments>> {
+        // Checkpoint rows stay for ever and pile up at the old end of the log: they are taken from the small
+        // checkpoints table, not re-read and tested row by row at every run.
+        const checkpointSeqs = (
+            this.deps.db.prepare("SELECT seq FROM checkpoints ORDER BY seq").all() as { seq: number }[]
+        ).map((row) => row.seq);
+        let nextCheckpoint = 0;
         const read = this.deps.db.prepare(
-            `SELECT e.seq, e.hash, e.type, e.recorded_at,
+            `SELECT e.seq, e.hash, e.recorded_at,
                     EXISTS (SELECT 1 FROM outbox o WHERE o.class IN (0, 1, 2, 3, 4) AND o.seq = e.seq) AS queued
-               FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`,
+               FROM events e WHERE e.seq > ? AND e.type != '${CHECKPOINT_TYPE}' ORDER BY e.seq LIMIT ?`,
         );
         const candidates: PruneCandidate[] = [];
         let removable = 0;
@@ -252,14 +260,18 @@ export class Retention {
             const rows = read.all(after, PLAN_CHUNK_ROWS) as {
                 seq: number;
                 hash: string;
-                type: string;
                 recorded_at: string;
                 queued: number;
             }[];
             for (const row of rows) {
                 if (row.recorded_at >= cutoff || removable >= MAX_EVENTS_PER_CHECKPOINT)
                     return planSegments(candidates);
-                const ok = row.queued === 0 && row.type !== CHECKPOINT_TYPE;
+                // A checkpoint row between the last candidate and this one stays: it ends a segment.
+                while (nextCheckpoint < checkpointSeqs.length && (checkpointSeqs[nextCheckpoint] as number) < row.seq) {
+                    candidates.push({ seq: checkpointSeqs[nextCheckpoint] as number, hash: "", removable: false });
+                    nextCheckpoint++;
+                }
+                const ok = row.queued === 0;
                 candidates.push({ seq: row.seq, hash: row.hash, removable: ok });
                 if (ok) removable++;
                 after = row.seq;
@@ -288,15 +300,18 @@ export class Retention {
     /** Deletes what each announced, unfinished checkpoint names, in steps, oldest first; marks each done. */
     private async finishCheckpoints(report: PruneReport, step: Step): Promise<void> {
         const { db } = this.deps;
-        const open = db.prepare("SELECT seq FROM checkpoints WHERE done = 0 ORDER BY seq").all() as { seq: number }[];
-        if (open.length === 0) return;
-        const bySeq = new Map(checkpointsOf(db).map((checkpoint) => [checkpoint.seq, checkpoint]));
+        const open = (
+            db
+                .prepare(
+                    "SELECT e.seq, e.type, e.data, e.recorded_at FROM checkpoints c JOIN events e ON e.seq = c.seq WHERE c.done = 0 ORDER BY c.seq",
+                )
+                .all() as Pick<EventRow, "seq" | "type" | "data" | "recorded_at">[]
+        ).flatMap((row) => checkpointOf(row) ?? []);
         const remove = db.prepare(
             "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)",
         );
-        for (const { seq } of open) {
-            const checkpoint = bySeq.get(seq);
-            if (!checkpoint) continue;
+        for (const checkpoint of open) {
+            const { seq } = checkpoint;
             for (const segment of checkpoint.data.segments) {
                 for (;;) {
                     if (this.abort.signal.aborted) return;
