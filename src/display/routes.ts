@@ -61,6 +61,7 @@ function kioskPage(message: DisplayMessage): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(laneTitle)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/display/assets/display.css">
 </head>
 <body data-signal="${message.signal}" data-lane="${escapeHtml(message.lane)}" data-connected="false">

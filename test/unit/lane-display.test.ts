@@ -1,6 +1,7 @@
 /** The lane display for drivers (issue 17 part 2): its catalogues, what it shows for each lane state, its MQTT message. */
 import { describe, expect, it } from "vitest";
 import { displayModelIds, getDisplayModel, type MqttDisplayModel } from "../../devices/displays.ts";
+import { loadConfig } from "../../src/config/load.ts";
 import {
     DISPLAY_KEYS,
     type DisplayLine,
@@ -12,6 +13,7 @@ import {
     PLATE_COLUMNS,
     textColumns,
 } from "../../src/display/message.ts";
+import { kioskUrls } from "../../src/display/urls.ts";
 import { catalogue, formatMessage, LANGUAGES } from "../../src/i18n/format.ts";
 import type { LaneSnapshot } from "../../src/lane/correlator.ts";
 import type { PassageFacts } from "../../src/lane/types.ts";
@@ -215,5 +217,30 @@ describe("the MQTT message", () => {
 
     it("both display models are registered", () => {
         expect(displayModelIds()).toEqual(["lane-display-kiosk", "lane-display-mqtt"]);
+    });
+});
+
+describe("the demo", () => {
+    it("runs a kiosk display and an LED sign per lane, and prints each kiosk's URL", () => {
+        const config = loadConfig("config/demo.yaml");
+        for (const lane of config.lanes) {
+            expect(lane.displays?.map((display) => display.model).sort(), lane.id).toEqual([
+                "lane-display-kiosk",
+                "lane-display-mqtt",
+            ]);
+        }
+        expect(JSON.stringify(config)).not.toContain("demo-display-l1-token");
+        expect(kioskUrls("config/demo.yaml", "http://127.0.0.1:8080")).toEqual([
+            {
+                laneId: "L1",
+                displayId: "kiosk-l1",
+                url: "http://127.0.0.1:8080/display/L1?token=demo-display-l1-token",
+            },
+            {
+                laneId: "L2",
+                displayId: "kiosk-l2",
+                url: "http://127.0.0.1:8080/display/L2?token=demo-display-l2-token",
+            },
+        ]);
     });
 });
