@@ -10,13 +10,7 @@ import { hashPassword } from "../../src/config/passwords.ts";
 import type { Gate } from "../../src/gate.ts";
 import { UserStore } from "../../src/store/users.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
-import {
-    type LaneSimulators,
-    laneDevices,
-    laneSimulators,
-    startLaneDeviceSide,
-    startLanePlc,
-} from "../helpers/lanes.ts";
+import { type LaneSimulators, laneDevices, startLanePlc, startLaneSimulators } from "../helpers/lanes.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
@@ -135,7 +129,16 @@ const declarationFor = (truck: Truck) => ({
  * Starts the gate with `laneIds` lanes, each with a scale, a scanner, an e-seal reader, a front and a rear
  * push camera and the shared lane PLC; imports the clearance data of TRUCKS; creates USERS.
  */
-export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L1", "L2"]): Promise<E2eGate> {
+export async function startE2eGate(
+    dir: string,
+    laneIds: readonly string[] = ["L1", "L2"],
+    {
+        laneYaml = () => "",
+    }: {
+        /** More keys of each lane, as YAML lines indented by 4 (its displays, say). */
+        laneYaml?: (laneId: string) => string;
+    } = {},
+): Promise<E2eGate> {
     const stops: (() => Promise<void>)[] = [];
     const stopAll = async () => {
         for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -143,13 +146,13 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
     try {
         const plc = await startLanePlc(dir, laneIds, { travelMs: 200, watchdogTimeoutMs: 20_000 });
         stops.push(() => plc.stop());
-        const { yaml: lanesYaml } = await laneDevices(
+        const { links, yaml: lanesYaml } = await laneDevices(
             laneIds,
             plc.endpointUrl,
             // Import lanes: the TRUCKS carry import declarations (type 10), which an export lane holds.
-            (_, index) => `    name: Lane ${index + 1} — import
+            (lane, index) => `    name: Lane ${index + 1} — import
     direction: IN
-`,
+${laneYaml(lane)}`,
         );
         const config = testConfig(
             dir,
@@ -157,10 +160,6 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
             // Generous timeouts: the browser, not the clock, decides when a test moves on.
             "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }",
         );
-        const simulators = await startLaneDeviceSide(config, dir, stops, {
-            scaleRateHz: 10,
-            cameraResend: { intervalMs: 200, max: 1 },
-        });
         // A gate name as long as the demo's: the header must still hold on one line.
         const gate = await startGate({ ...config, gate: { ...config.gate, name: GATE_NAME } });
         stops.push(() => gate.stop());
@@ -176,9 +175,14 @@ export async function startE2eGate(dir: string, laneIds: readonly string[] = ["L
         const users = new UserStore(gate.database);
         for (const user of Object.values(USERS)) users.add(user.name, user.role, hashPassword(user.password));
 
-        await simulators.connect(gate.addresses);
         const kits = new Map<string, LaneKit>();
-        for (const lane of laneIds) kits.set(lane, { laneId: lane, ...laneSimulators(simulators, lane) });
+        for (const lane of laneIds) {
+            const devices = await startLaneSimulators(gate, lane, links.get(lane)!, stops, {
+                scaleRateHz: 10,
+                cameraResend: { intervalMs: 200, max: 1 },
+            });
+            kits.set(lane, { laneId: lane, ...devices });
+        }
         await eventually(
             () =>
                 laneIds.every((lane) => gate.runtime(`plc-${lane.toLowerCase()}`)!.health().status === "online") ||
