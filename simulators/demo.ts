@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { GateConfig } from "../src/config/types.ts";
+import { kioskUrls } from "../src/display/urls.ts";
 import { demoCentralEnvFile, demoCentralToken } from "../src/doctor.ts";
 import type { GateAddresses } from "../src/gate.ts";
 import type { GateCompanion } from "../src/service.ts";
@@ -341,6 +342,7 @@ export function demoCompanion(file: string, config: GateConfig, out: (line: stri
             } else {
                 out(`  users: as before (new password: npx gate-edge users passwd NAME --config ${file})`);
             }
+            for (const kiosk of kioskUrls(file, addresses.http)) out(`  lane display ${kiosk.laneId}: ${kiosk.url}`);
             await simulators?.connect(addresses);
         },
         quiesce() {

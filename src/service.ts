@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import type { DemoSimulators } from "../simulators/demo.ts";
 import { loadConfig } from "./config/load.ts";
 import type { GateConfig } from "./config/types.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
@@ -7,20 +6,33 @@ import type { GateEvent } from "./core/events.ts";
 import { createLogger, wantsPrettyLog } from "./core/logger.ts";
 import { routeOpcuaLogs } from "./core/opcuaLog.ts";
 import { SdNotify } from "./core/sdNotify.ts";
-import { kioskUrls } from "./display/urls.ts";
-import { Gate } from "./gate.ts";
+import { Gate, type GateAddresses } from "./gate.ts";
 import type { DecisionRecord, PassageFacts } from "./lane/types.ts";
-import { createDemoUsers } from "./usersCommand.ts";
 
 /** A stop must be over within this; systemd's TimeoutStopSec in deploy/gate-edge.service leaves room above it. */
 export const STOP_DEADLINE_MS = 10_000;
 /** How often `systemctl status` gets a fresh line (lanes ready, backlog). */
 const STATUS_EVERY_MS = 10_000;
 
+/**
+ * What a command runs beside the gate in the same process (`start --with-simulators`: the demo's central and
+ * simulated devices, simulators/demo.ts): the service only calls it at its moments, it knows nothing of it.
+ */
+export interface GateCompanion {
+    /** Before the gate starts: what the gate dials must listen by then. */
+    start(log: Logger): Promise<void>;
+    /** Once the gate listens. */
+    connect(gate: Gate, addresses: GateAddresses): Promise<void>;
+    /** The stop begins: no new work, before the gate stops. */
+    quiesce(): void;
+    /** After the gate has stopped, so it sees nothing drop out. */
+    stop(): Promise<void>;
+}
+
 export interface RunGateOptions {
     file: string;
     config: GateConfig;
-    withSimulators: boolean;
+    companion?: GateCompanion;
     pretty: boolean;
     out: (line: string) => void;
     err: (line: string) => void;
@@ -45,13 +57,11 @@ function statusLine(gate: Gate): string {
  * or the stop overran its deadline, 130 a second signal cut the stop short.
  */
 export async function runGate(options: RunGateOptions): Promise<number> {
-    const { file, config, withSimulators, out, err } = options;
+    const { file, config, companion, out, err } = options;
     const log = createLogger({ pretty: options.pretty || wantsPrettyLog() });
     await routeOpcuaLogs(log);
     const notify = new SdNotify({ log: log.child({ component: "systemd" }) });
     const gate = new Gate({ config, log });
-    let simulators: DemoSimulators | undefined;
-    let central: { stop(): Promise<void> } | undefined;
     // One line per lane decision: what a person at the console (or reading the journal) wants to see.
     const decisions = log.child({ component: "lane" });
     gate.bus.on("committed", decisions, (event) => {
@@ -71,28 +81,9 @@ export async function runGate(options: RunGateOptions): Promise<number> {
     };
     process.on("SIGHUP", earlyHangup);
     try {
-        if (withSimulators) {
-            // The demo's central clearance system, started first so the gate's sync finds it; it serves
-            // the declarations the demo trucks carry through the real clearance feed.
-            const { startDemoCentral } = await import("../simulators/demo.ts");
-            central = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
-            // The simulated devices the gate dials listen before it starts, so it finds them at its first try.
-            const { startDemoSimulators } = await import("../simulators/demo.ts");
-            simulators = await startDemoSimulators(file, config, log.child({ component: "simulators" }));
-        }
+        await companion?.start(log);
         const addresses = await gate.start();
-        if (withSimulators) {
-            // The demo must let a person log in; a production start never creates users.
-            const demoUsers = createDemoUsers(gate.database);
-            if (demoUsers.length > 0) {
-                out("  demo users (passwords shown only this once):");
-                for (const user of demoUsers) out(`    ${user.name.padEnd(11)} ${user.password}`);
-            } else {
-                out(`  users: as before (new password: npx gate-edge users passwd NAME --config ${file})`);
-            }
-            for (const kiosk of kioskUrls(file, addresses.http)) out(`  lane display ${kiosk.laneId}: ${kiosk.url}`);
-            await simulators?.connect(addresses);
-        }
+        await companion?.connect(gate, addresses);
         out(`gate-edge ${config.gate.id} is running`);
         out(`  API:   ${addresses.http}/api/v1/health   (dashboard: ${addresses.http}/)`);
         if (addresses.mqtt) out(`  MQTT:  ${addresses.mqtt}`);
@@ -105,8 +96,7 @@ export async function runGate(options: RunGateOptions): Promise<number> {
         err(`gate-edge could not start: ${errorMessage(error)}`);
         log.error({ err: errorMessage(error) }, "gate-edge could not start");
         await gate.stop();
-        await simulators?.stop();
-        await central?.stop();
+        await companion?.stop();
         process.off("SIGHUP", earlyHangup);
         return 1;
     }
@@ -120,7 +110,7 @@ export async function runGate(options: RunGateOptions): Promise<number> {
     const signal = await stopSignal;
     process.off("SIGHUP", onHangup);
     clearInterval(statusTimer);
-    return stopGate({ signal, gate, simulators, central, notify, log, out });
+    return stopGate({ signal, gate, companion, notify, log, out });
 }
 
 /**
@@ -132,8 +122,7 @@ export async function runGate(options: RunGateOptions): Promise<number> {
 async function stopGate(parts: {
     signal: NodeJS.Signals;
     gate: Gate;
-    simulators: DemoSimulators | undefined;
-    central: { stop(): Promise<void> } | undefined;
+    companion: GateCompanion | undefined;
     notify: SdNotify;
     log: Logger;
     out: (line: string) => void;
@@ -158,10 +147,9 @@ async function stopGate(parts: {
     process.once("SIGTERM", force);
     try {
         // The gate goes first, so it does not see its (simulated) devices drop out one by one and warn.
-        parts.simulators?.stopTraffic();
+        parts.companion?.quiesce();
         await gate.stop();
-        await parts.simulators?.stop();
-        await parts.central?.stop();
+        await parts.companion?.stop();
     } finally {
         clearTimeout(deadline);
         process.off("SIGINT", force);

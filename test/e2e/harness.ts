@@ -10,7 +10,13 @@ import { hashPassword } from "../../src/config/passwords.ts";
 import type { Gate } from "../../src/gate.ts";
 import { UserStore } from "../../src/store/users.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
-import { type LaneSimulators, laneDevices, startLanePlc, startLaneSimulators } from "../helpers/lanes.ts";
+import {
+    type LaneSimulators,
+    laneDevices,
+    laneSimulators,
+    startLaneDeviceSide,
+    startLanePlc,
+} from "../helpers/lanes.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
@@ -146,7 +152,7 @@ export async function startE2eGate(
     try {
         const plc = await startLanePlc(dir, laneIds, { travelMs: 200, watchdogTimeoutMs: 20_000 });
         stops.push(() => plc.stop());
-        const { links, yaml: lanesYaml } = await laneDevices(
+        const { yaml: lanesYaml } = await laneDevices(
             laneIds,
             plc.endpointUrl,
             // Import lanes: the TRUCKS carry import declarations (type 10), which an export lane holds.
@@ -160,6 +166,10 @@ ${laneYaml(lane)}`,
             // Generous timeouts: the browser, not the clock, decides when a test moves on.
             "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }",
         );
+        const simulators = await startLaneDeviceSide(config, dir, stops, {
+            scaleRateHz: 10,
+            cameraResend: { intervalMs: 200, max: 1 },
+        });
         // A gate name as long as the demo's: the header must still hold on one line.
         const gate = await startGate({ ...config, gate: { ...config.gate, name: GATE_NAME } });
         stops.push(() => gate.stop());
@@ -175,14 +185,9 @@ ${laneYaml(lane)}`,
         const users = new UserStore(gate.database);
         for (const user of Object.values(USERS)) users.add(user.name, user.role, hashPassword(user.password));
 
+        await simulators.connect(gate.addresses);
         const kits = new Map<string, LaneKit>();
-        for (const lane of laneIds) {
-            const devices = await startLaneSimulators(gate, lane, links.get(lane)!, stops, {
-                scaleRateHz: 10,
-                cameraResend: { intervalMs: 200, max: 1 },
-            });
-            kits.set(lane, { laneId: lane, ...devices });
-        }
+        for (const lane of laneIds) kits.set(lane, { laneId: lane, ...laneSimulators(simulators, lane) });
         await eventually(
             () =>
                 laneIds.every((lane) => gate.runtime(`plc-${lane.toLowerCase()}`)!.health().status === "online") ||
