@@ -19,6 +19,8 @@ import { gateListeners, loadConfig } from "./config/load.ts";
 import type { DeviceConfig, GateConfig } from "./config/types.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
 import { certificateThumbprint, plcPkiFolder, plcPkiPaths } from "./drivers/opcuaPki.ts";
+import { loadTransportsFor } from "./drivers/registry.ts";
+import type { DoctorTarget } from "./drivers/transport.ts";
 import { checkDatabaseFile, gateHolding } from "./store/backup.ts";
 import { SCHEMA_VERSION } from "./store/migrations.ts";
 import { CentralClient } from "./sync/client.ts";
@@ -135,9 +137,12 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
               },
     );
     results.push(...checkDataDirectory(config));
-    results.push(...checkSerialPorts(config, options.serialByIdDir ?? "/dev/serial/by-id"));
+    // Each device's transport says what can be checked of it (a local port, a peer on the network, …).
+    const transportOf = await loadTransportsFor(config.lanes.flatMap((lane) => lane.devices));
+    const targetOf = (device: DeviceConfig): DoctorTarget => transportOf(device).doctorTarget(device);
+    results.push(...checkSerialPorts(config, options.serialByIdDir ?? "/dev/serial/by-id", targetOf));
     results.push(...(await checkPorts(config, running)));
-    results.push(...(await checkDevices(config, running, timeoutMs)));
+    results.push(...(await checkDevices(config, running, timeoutMs, targetOf)));
     results.push(...(await checkPlcTrust(config, timeoutMs)));
     results.push(await checkCentral(config, env, timeoutMs));
     results.push(await checkClock(options.timedatectl ?? timedatectl));
@@ -238,11 +243,16 @@ function stableNames(byIdDir: string): Map<string, string[]> {
     return names;
 }
 
-function checkSerialPorts(config: GateConfig, byIdDir: string): CheckResult[] {
+function checkSerialPorts(
+    config: GateConfig,
+    byIdDir: string,
+    targetOf: (device: DeviceConfig) => DoctorTarget,
+): CheckResult[] {
     const serial = config.lanes.flatMap((lane) =>
-        lane.devices.flatMap((device) =>
-            device.address.transport === "serial" ? [{ device, path: device.address.path }] : [],
-        ),
+        lane.devices.flatMap((device) => {
+            const target = targetOf(device);
+            return target.kind === "local-port" ? [{ device, path: target.path }] : [];
+        }),
     );
     if (serial.length === 0) return [];
     const names = stableNames(byIdDir);
@@ -346,19 +356,6 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<string
     });
 }
 
-function networkAddress(device: DeviceConfig): { host: string; port: number; url: string } | undefined {
-    const address = device.address;
-    if (address.transport === "tcp")
-        return { host: address.host, port: address.port, url: `tcp://${address.host}:${address.port}` };
-    if (address.transport === "onvif")
-        return { host: address.host, port: address.port, url: `http://${address.host}:${address.port}` };
-    if (address.transport === "opcua") {
-        const url = new URL(address.endpointUrl.replace(/^opc\.tcp:/, "http:"));
-        return { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 4840), url: address.endpointUrl };
-    }
-    return undefined;
-}
-
 interface HealthDevice {
     id: string;
     status: string;
@@ -370,6 +367,7 @@ async function checkDevices(
     config: GateConfig,
     running: number | undefined,
     timeoutMs: number,
+    targetOf: (device: DeviceConfig) => DoctorTarget,
 ): Promise<CheckResult[]> {
     const devices = config.lanes.flatMap((lane) => lane.devices);
     if (running !== undefined) {
@@ -412,8 +410,8 @@ async function checkDevices(
     const results: CheckResult[] = [];
     for (const device of devices) {
         const what = `device ${device.id} (lane ${device.laneId}, ${device.model})`;
-        const target = networkAddress(device);
-        if (target) {
+        const target = targetOf(device);
+        if (target.kind === "network") {
             const problem = await tcpProbe(target.host, target.port, timeoutMs);
             results.push(
                 problem === undefined
@@ -423,7 +421,7 @@ async function checkDevices(
                           message: `${what} does not answer at ${target.url} (${problem}) — is it powered, cabled and on this network?`,
                       },
             );
-        } else if (device.address.transport === "mqtt" || device.address.transport === "http-push") {
+        } else if (target.kind === "dials-in") {
             results.push({
                 status: "skip",
                 message: `${what} connects to the gate itself: its status shows while the gate runs`,

@@ -588,6 +588,7 @@ export const transport: TransportModule = {
         addressOf(device, "http-push");
         return "http-push:";
     },
+    doctorTarget: () => ({ kind: "dials-in" }),
     create({ device, model, hubs }, ctx) {
         addressOf(device, "http-push");
         const binding: PushBinding = { device, model: modelOf(device, model, "http-push"), ctx };

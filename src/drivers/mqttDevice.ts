@@ -10,6 +10,7 @@ export const transport: TransportModule = {
     describeAddress(device) {
         return `mqtt:${addressOf(device, "mqtt").topic}`;
     },
+    doctorTarget: () => ({ kind: "dials-in" }),
     create({ device, config, hubs }, ctx) {
         const binding: MqttBinding = { device, topic: addressOf(device, "mqtt").topic, ctx };
         let attached = false;

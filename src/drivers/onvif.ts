@@ -807,6 +807,10 @@ export const transport: TransportModule = {
         const address = addressOf(device, "onvif");
         return `onvif://${address.host}:${address.port}`;
     },
+    doctorTarget(device) {
+        const { host, port } = addressOf(device, "onvif");
+        return { kind: "network", host, port, url: `http://${host}:${port}` };
+    },
     create({ device, model }, ctx) {
         const address = addressOf(device, "onvif");
         const camera = new OnvifCameraDriver(

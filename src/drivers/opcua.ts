@@ -674,6 +674,16 @@ export const transport: TransportModule = {
         const address = addressOf(device, "opcua");
         return `${address.endpointUrl} (${address.lanePrefix})`;
     },
+    doctorTarget(device) {
+        const { endpointUrl } = addressOf(device, "opcua");
+        const url = new URL(endpointUrl.replace(/^opc\.tcp:/, "http:"));
+        return {
+            kind: "network",
+            host: url.hostname.replace(/^\[|\]$/g, ""),
+            port: Number(url.port || 4840),
+            url: endpointUrl,
+        };
+    },
     create({ device, model, config }, ctx) {
         const address = addressOf(device, "opcua");
         const plc = new OpcUaPlcDriver(

@@ -41,9 +41,26 @@ export interface SerialDriverOptions {
 }
 
 /** A serialport class: SerialPort over the native binding, or SerialPortMock over the mock binding. */
-export type SerialPortConstructor = new (
-    options: ConstructorParameters<typeof SerialPortClass>[0],
-) => Pick<InstanceType<typeof SerialPortClass>, "on" | "open" | "write" | "drain" | "close" | "isOpen">;
+export type SerialPortConstructor = new (options: {
+    path: string;
+    baudRate: number;
+    dataBits: 7 | 8;
+    parity: "none" | "even" | "odd";
+    stopBits: 1 | 2;
+    autoOpen: false;
+}) => SerialPortLike;
+
+/** What the driver uses of a serialport stream. */
+interface SerialPortLike {
+    readonly isOpen: boolean;
+    on(event: "data", listener: (chunk: Buffer) => void): unknown;
+    on(event: "error", listener: (err: Error) => void): unknown;
+    on(event: "close", listener: (err: Error | null) => void): unknown;
+    open(callback: (err: Error | null) => void): void;
+    write(data: Buffer, callback: (err: Error | null | undefined) => void): boolean;
+    drain(callback: () => void): void;
+    close(callback: () => void): void;
+}
 
 /**
  * Reads a device on a local serial port (`serial:///dev/ttyUSB0?baudRate=9600`) or behind a TCP serial
@@ -281,6 +298,12 @@ export const transport: TransportModule = {
     describeAddress(device) {
         const address = addressOf(device, "serial", "tcp");
         return address.transport === "serial" ? `serial://${address.path}` : `tcp://${address.host}:${address.port}`;
+    },
+    doctorTarget(device) {
+        const address = addressOf(device, "serial", "tcp");
+        return address.transport === "serial"
+            ? { kind: "local-port", path: address.path }
+            : { kind: "network", host: address.host, port: address.port, url: `tcp://${address.host}:${address.port}` };
     },
     create(setup, ctx) {
         return serialTransport(setup, ctx);

@@ -184,6 +184,7 @@ export const transport: TransportModule = {
         const address = addressOf(device, "tcp-listen");
         return `tcp-listen://${address.host}:${address.port}`;
     },
+    doctorTarget: () => ({ kind: "listener" }),
     create({ device, model }, ctx) {
         const listener = new TcpListenDriver(
             { address: addressOf(device, "tcp-listen"), model: modelOf(device, model, "tcp-listen") },

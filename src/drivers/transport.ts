@@ -137,6 +137,17 @@ export interface TransportSetup {
     hubs: TransportHubs;
 }
 
+/** What doctor checks of a device while no gate runs. */
+export type DoctorTarget =
+    /** A port on this machine: it must exist (and have a stable name). */
+    | { kind: "local-port"; path: string }
+    /** A peer gate-edge connects to: it must accept a TCP connection. */
+    | { kind: "network"; host: string; port: number; url: string }
+    /** The device connects to the gate itself: its status shows only while the gate runs. */
+    | { kind: "dials-in" }
+    /** The gate listens for the device (checked with the gate's own listeners). */
+    | { kind: "listener" };
+
 /** A transport's name: what a device's address says (`serial://`, `tcp://`, `onvif://`, …). */
 export type TransportName = DeviceAddress["transport"];
 
@@ -150,6 +161,8 @@ export interface TransportModule {
     readonly framesProveLife: boolean;
     /** The device's address as people read it (health, logs, doctor), e.g. `tcp://10.0.0.5:4001`. */
     describeAddress(device: DeviceConfig): string;
+    /** What doctor can check of the device before the gate runs. */
+    doctorTarget(device: DeviceConfig): DoctorTarget;
     create(setup: TransportSetup, ctx: TransportContext): Transport;
     /** Why a device on this transport cannot be added, removed or changed while the gate runs, if it cannot. */
     hotSwapBlocker?(config: GateConfig): string | undefined;
