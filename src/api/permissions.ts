@@ -26,6 +26,8 @@ export const PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
     "POST /api/v1/auth/login": { roles: "open" },
     "POST /api/v1/auth/logout": { roles: ALL },
     "GET /api/v1/auth/me": { roles: ALL },
+    "GET /api/v1/me/language": { roles: ALL },
+    "PUT /api/v1/me/language": { roles: ALL, audit: "user.language" },
 
     "GET /api/v1/lanes": { roles: ALL },
     "GET /api/v1/stream": { roles: ALL },

@@ -20,6 +20,7 @@ import type { SyncService } from "../sync/service.ts";
 import { parseCookies, registerAuth, SESSION_COOKIE } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
 import { FREE_TEXT_KEYWORD } from "./freeText.ts";
+import { registerLanguageRoutes, UserLanguages } from "./language.ts";
 import { AlertFeed, LaneBoard, LiveHub } from "./live.ts";
 import { permissionOf } from "./permissions.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
@@ -54,6 +55,8 @@ export interface ApiSource {
     db: Db;
     bus: EventBus;
     http: GateConfig["http"];
+    /** The dashboard's default language (config ui.defaultLanguage); Vietnamese when absent. */
+    ui?: GateConfig["ui"];
     /** The gate's clock (ms): session expiry and the login rate limit run on it. */
     now(): number;
     /** A lane's devices as configured (the board's device dots). */
@@ -162,6 +165,7 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
         const role = token === undefined ? undefined : sessions.get(token).session?.user.role;
         return role !== undefined && Array.isArray(deviceReaders) && deviceReaders.includes(role);
     };
+    const languages = new UserLanguages(source.db, source.ui?.defaultLanguage ?? "vi");
     app.get("/api/v1/health", async (request) => {
         const withReasons = mayReadReasons(request.headers.cookie);
         const devices = source.devices();
@@ -173,6 +177,8 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
         return {
             status: "up",
             gate: source.gate,
+            // Open like the rest of /health: the login page is shown in it before anyone logs in.
+            ui: { defaultLanguage: languages.defaultLanguage },
             startedAt: source.startedAt,
             store: { headSeq: source.headSeq(), ...source.storeStats() },
             lanes,
@@ -194,6 +200,7 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
     registerDeviceRoutes(app, ctx);
     registerAuditRoutes(app, ctx);
     registerUserRoutes(app, ctx);
+    registerLanguageRoutes(app, languages);
 
     (await import("./ui.ts")).registerUi(app); // the dashboard's static files (src/ui), open like /health
     return app;

@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { catalogue, LANGUAGES } from "../i18n/format.ts";
 
 // From src/api when run through tsx, from dist/src/api when compiled: the dashboard's files stay in src/ui
 // (plain browser modules, no build step), the way the config schema stays in config/.
@@ -86,8 +88,31 @@ export function registerUi(app: FastifyInstance, root: string | undefined = uiRo
             .header("content-type", CONTENT_TYPES[extname(file).toLowerCase()] as string)
             .send(bytes);
     };
+    registerCatalogues(app);
     app.get("/", (_request, reply) => send(reply, "index.html"));
     app.get("/ui", (_request, reply) => reply.redirect("/ui/", 301));
     app.get("/ui/", (_request, reply) => send(reply, "index.html"));
     app.get<{ Params: { "*": string } }>("/ui/*", (request, reply) => send(reply, request.params["*"]));
+}
+
+/**
+ * The officer catalogues for the dashboard's `t()`, at `/ui/i18n/officer.<language>.json`: same origin (the
+ * policy's connect-src 'self'), JSON only. Cached by the browser and revalidated by ETag, so a switch of
+ * language costs a 304 once a catalogue is known, and an update of gate-edge is seen at the next load.
+ */
+function registerCatalogues(app: FastifyInstance): void {
+    const served = new Map<string, { body: string; etag: string }>();
+    for (const language of LANGUAGES.officer) {
+        const body = JSON.stringify(catalogue("officer", language));
+        const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+        served.set(`officer.${language}.json`, { body, etag });
+    }
+    app.get<{ Params: { file: string } }>("/ui/i18n/:file", (request, reply) => {
+        const found = served.get(request.params.file);
+        securityHeaders(reply);
+        if (!found) return reply.status(404).send({ error: "NOT_FOUND", message: "no such catalogue" });
+        reply.header("etag", found.etag);
+        if (request.headers["if-none-match"] === found.etag) return reply.status(304).send();
+        return reply.header("content-type", "application/json; charset=utf-8").send(found.body);
+    });
 }

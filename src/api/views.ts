@@ -7,6 +7,7 @@ import type { DeviceStatus, ImageRole, PlateValues } from "../core/events.ts";
 import type { LaneSnapshot, PassageStanding } from "../lane/correlator.ts";
 import type { PassageFollowUp } from "../lane/followUp.ts";
 import { outcomeFromState } from "../lane/outcome.ts";
+import type { RuleFinding } from "../lane/reasonCodes.ts";
 import type { ClearanceView, DecisionRecord, PassageFacts } from "../lane/types.ts";
 import type { PassageRow } from "../store/passages.ts";
 
@@ -35,6 +36,8 @@ export interface PassageSummary {
         automatic?: string;
         rule?: string;
         reason?: string;
+        /** The deciding rule's reason as codes with parameters, for the reader's language. */
+        findings?: RuleFinding[];
         offline: boolean;
         /** How old the clearance data was at the decision (ms; negative: dated after now), beside `offline`. */
         clearanceAgeMs?: number;
@@ -114,6 +117,7 @@ export function passageSummary(
                 ...(outcome !== decision.decision && { automatic: decision.decision }),
                 ...(decision.decidingRule !== undefined && { rule: decision.decidingRule }),
                 ...(deciding && { reason: deciding.reason }),
+                ...(deciding?.findings !== undefined && { findings: deciding.findings }),
                 offline: decision.offline,
                 ...(decision.clearanceAgeMs !== undefined && { clearanceAgeMs: decision.clearanceAgeMs }),
             },
@@ -240,7 +244,8 @@ export function passageDetail(row: PassageRow, clearance: ClearanceView | undefi
     const record = row.record as { facts?: PassageFacts; decision?: DecisionRecord; timeline?: TimelineRecord[] };
     const timeline = (record.timeline ?? []).map((entry) => {
         const { at, step, ...data } = entry;
-        return { at, type: step.split(" ")[0] as string, summary: summaryOf(entry), data };
+        // `step` and `data` let the dashboard word the entry in the reader's language; `summary` is the English.
+        return { at, type: step.split(" ")[0] as string, step, summary: summaryOf(entry), data };
     });
     // Each camera's scene and plate crop side by side; reads stored before roles were kept have refs only.
     const images: { ref: string; position: string; role?: ImageRole }[] = [];
@@ -269,6 +274,7 @@ export function passageDetail(row: PassageRow, clearance: ClearanceView | undefi
             rule: result.rule,
             outcome: result.pass ? "pass" : "fail",
             reason: result.reason,
+            ...(result.findings !== undefined && { findings: result.findings }),
             severity: result.severity,
         })),
         images,

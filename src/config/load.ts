@@ -254,6 +254,7 @@ interface RawConfig {
     gate: { id: string; name?: string; timeZone?: string };
     storage: Omit<GateConfig["storage"], "pkiFolder"> & { pkiFolder?: string };
     http: GateConfig["http"];
+    ui?: { defaultLanguage?: "vi" | "en" };
     push: GateConfig["push"];
     broker: {
         mode: "embedded" | "external";
@@ -469,6 +470,7 @@ function buildConfig(
             pkiFolder: resolve(baseDir, raw.storage.pkiFolder ?? join(dirname(raw.storage.path), "pki")),
         },
         http: raw.http,
+        ui: { defaultLanguage: raw.ui?.defaultLanguage ?? "vi" },
         push: raw.push,
         central: {
             ...raw.central,

@@ -109,6 +109,8 @@ export interface GateConfig {
         /** OPC UA client certificates. */
         pkiFolder: string;
     };
+    /** The dashboard: `defaultLanguage` until a user chooses theirs (absent: Vietnamese). */
+    ui?: { defaultLanguage: "vi" | "en" };
     http: {
         host: string;
         port: number;

@@ -3,6 +3,7 @@
  * the same choices the API accepts and central receives codes it can count, not free text. Free text
  * goes in the action's note. Codes are stable identifiers: add new ones, never rename one that shipped.
  */
+import { catalogue, translate } from "../i18n/format.ts";
 
 export type OfficerActionKind = "confirm" | "hold" | "release" | "divert";
 
@@ -13,32 +14,31 @@ export interface ReasonCode {
     actions: readonly OfficerActionKind[];
 }
 
-export const REASON_CODES: readonly ReasonCode[] = [
-    { code: "DECISION_CORRECT", label: "Automatic decision checked and correct", actions: ["confirm"] },
-    { code: "DOCS_VERIFIED", label: "Documents checked and in order", actions: ["confirm", "release"] },
-    { code: "INSPECTED_OK", label: "Physical inspection done, no discrepancy", actions: ["confirm", "release"] },
-    { code: "XRAY_CLEAR", label: "X-ray image reviewed, no discrepancy", actions: ["confirm", "release"] },
-    { code: "PLATE_VERIFIED", label: "Plate misread; verified by sight against the declaration", actions: ["release"] },
-    { code: "SEAL_VERIFIED", label: "Seal checked by hand and intact", actions: ["release"] },
-    {
-        code: "WEIGHT_EXPLAINED",
-        label: "Weight difference explained (tare, fuel, packaging) and documented",
-        actions: ["release"],
-    },
-    { code: "DEVICE_FAULT", label: "Lane device fault; processed by hand", actions: ["confirm", "hold", "release"] },
-    { code: "DOCS_MISSING", label: "Documents missing or incomplete", actions: ["hold"] },
-    {
-        code: "DECLARATION_MISMATCH",
-        label: "Vehicle or cargo does not match the declaration",
-        actions: ["hold", "divert"],
-    },
-    { code: "SEAL_DAMAGED", label: "Seal broken, tampered or not the declared seal", actions: ["hold", "divert"] },
-    { code: "WEIGHT_DEVIATION", label: "Weight outside the declared tolerance", actions: ["hold", "divert"] },
-    { code: "RISK_TARGETED", label: "Risk profile or watch-list hit", actions: ["hold", "divert"] },
-    { code: "RANDOM_SELECTION", label: "Random selection for inspection", actions: ["divert"] },
-    { code: "XRAY_REQUIRED", label: "Sent to the X-ray scanner", actions: ["divert"] },
-    { code: "OTHER_AGENCY", label: "Held for another agency (quarantine, border guard)", actions: ["hold"] },
-];
+const REASON_ACTIONS: Readonly<Record<string, readonly OfficerActionKind[]>> = {
+    DECISION_CORRECT: ["confirm"],
+    DOCS_VERIFIED: ["confirm", "release"],
+    INSPECTED_OK: ["confirm", "release"],
+    XRAY_CLEAR: ["confirm", "release"],
+    PLATE_VERIFIED: ["release"],
+    SEAL_VERIFIED: ["release"],
+    WEIGHT_EXPLAINED: ["release"],
+    DEVICE_FAULT: ["confirm", "hold", "release"],
+    DOCS_MISSING: ["hold"],
+    DECLARATION_MISMATCH: ["hold", "divert"],
+    SEAL_DAMAGED: ["hold", "divert"],
+    WEIGHT_DEVIATION: ["hold", "divert"],
+    RISK_TARGETED: ["hold", "divert"],
+    RANDOM_SELECTION: ["divert"],
+    XRAY_REQUIRED: ["divert"],
+    OTHER_AGENCY: ["hold"],
+};
+
+/** The English label is the officer catalogue's (`reasonCode.<CODE>`): API clients and central read it. */
+export const REASON_CODES: readonly ReasonCode[] = Object.entries(REASON_ACTIONS).map(([code, actions]) => ({
+    code,
+    label: translate(catalogue("officer", "en"), `reasonCode.${code}`),
+    actions,
+}));
 
 const BY_CODE = new Map(REASON_CODES.map((reason) => [reason.code, reason]));
 
@@ -59,55 +59,45 @@ export function reasonProblem(code: string, actions: readonly OfficerActionKind[
 // The rules' reasons
 
 /**
- * Why a rule passed or failed, as a code with parameters: central counts codes, the dashboard can word them
- * in the officer's language, and the text below is the one catalogue of their English wording. `{name}` is
- * replaced by the parameter of that name. Codes are stable identifiers: add new ones, never rename one.
+ * Why a rule passed or failed, as a code with parameters: central counts codes, the dashboard words them in
+ * the officer's language from the catalogues (`reason.<CODE>` in src/i18n/officer.*.json, where the English
+ * wording stored in a rule's `reason` lives too). Codes are stable identifiers: add new ones, never rename one.
  */
-export const RULE_REASONS = {
-    CLEARANCE_FRESH: "clearance data is {age} old (max {max})",
-    CLEARANCE_NEVER_REFRESHED: "clearance data has never been refreshed (max age {max})",
-    CLEARANCE_DATED_AHEAD:
-        "clearance data is dated {ahead} in the future (the wall clock stepped back?) (max age {max})",
-    CLEARANCE_STALE: "clearance data is {age} old (max {max})",
-    OFFLINE_POLICY_HOLD: "the offline policy holds every passage",
-    OFFLINE_DECIDING_FROM_CACHE: "offline: deciding from the cached clearance data",
-    STALE_RELEASE_FOUR_EYES: "a release on stale clearance data needs a supervisor's approval",
-    DECLARATION_KNOWN: "declaration {number} known",
-    DECLARATION_UNKNOWN: "declaration {number} not in the clearance data (not synced yet?)",
-    DECLARATION_NEWER_THAN_CACHE:
-        "the truck shows {number} (amendment {amendment}), the gate has only {cached} (amendment {cachedAmendment}): it cannot vouch for the truck; central was asked for {number}",
-    DECLARATION_SUPERSEDED:
-        "the truck shows {number} (amendment {amendment}), superseded by {latest} (amendment {latestAmendment}): decided on {latest}",
-    ROUTE_OK: "declaration {number}: border gate {gate}, {direction} ({directionSource})",
-    DECLARATION_OTHER_GATE: "declaration {number} is for border gate {declaredGate}, this gate is {gate}",
-    DECLARATION_WRONG_DIRECTION:
-        "declaration {number} is {declaredDirection} ({directionSource}); lane {lane} is {laneDirection}",
-    DECLARATION_DIRECTION_UNKNOWN:
-        "declaration {number} of type {type} does not say which way its goods cross, and central gives no direction",
-    PLATE_MATCH: "{position} plate {plate} is the declared {role} plate",
-    PLATE_DECLARED_NOT_READ:
-        "declared {role} plate {declared} was not read by the {position} camera (none with confidence ≥ {minConfidence})",
-    PLATE_LIKELY_MISREAD:
-        "{position} plate {read} differs from the declared {role} plate {declared} only in {difference}: likely misread, verify by sight",
-    PLATE_OTHER: "{position} plate {read} is not the declared {role} plate {declared}: another vehicle",
-    PLATE_UNDECLARED: "{position} plate {read} is not a plate of the declaration (declared: {declared})",
-    PLATE_NONE_READ: "no plate read with confidence ≥ {minConfidence}",
-    PLATE_CONFLICTING_READS:
-        "the {position} camera also read {other} (confidence {confidence}), another plate than {read}: two vehicles or a swapped plate, verify by sight",
-    SEAL_BROKEN: "seal {seal} reports {status}",
-    SEAL_TAMPER_ALERT: "seal {seal} raised {alert}: the seal was interfered with",
-    SEAL_TRIP_ALERT: "seal {seal} raised {alert} on its trip: an officer checks it before release",
-    SEAL_NOT_READ: "declared seal {seal} not read",
-    SEAL_NOT_SEALED: "seal {seal} is {status}, not SEALED",
-    SEAL_UNDECLARED: "seal {seal} is not declared",
-    SEAL_CONTAINER_MISMATCH:
-        "seal {seal} reports container {reported}, but is declared on {declared}: seals swapped or moved, a tampering indicator",
-    SEAL_PAIRED: "seal {seal} reports container {container}, as declared",
-    SEAL_PAIRING_UNVERIFIED:
-        "pairing of seal {seal} with container {declared} could not be verified: the reader reports no container",
-} as const;
+export const RULE_REASON_CODES = [
+    "CLEARANCE_FRESH",
+    "CLEARANCE_NEVER_REFRESHED",
+    "CLEARANCE_DATED_AHEAD",
+    "CLEARANCE_STALE",
+    "OFFLINE_POLICY_HOLD",
+    "OFFLINE_DECIDING_FROM_CACHE",
+    "STALE_RELEASE_FOUR_EYES",
+    "DECLARATION_KNOWN",
+    "DECLARATION_UNKNOWN",
+    "DECLARATION_NEWER_THAN_CACHE",
+    "DECLARATION_SUPERSEDED",
+    "ROUTE_OK",
+    "DECLARATION_OTHER_GATE",
+    "DECLARATION_WRONG_DIRECTION",
+    "DECLARATION_DIRECTION_UNKNOWN",
+    "PLATE_MATCH",
+    "PLATE_DECLARED_NOT_READ",
+    "PLATE_LIKELY_MISREAD",
+    "PLATE_OTHER",
+    "PLATE_UNDECLARED",
+    "PLATE_NONE_READ",
+    "PLATE_CONFLICTING_READS",
+    "SEAL_BROKEN",
+    "SEAL_TAMPER_ALERT",
+    "SEAL_TRIP_ALERT",
+    "SEAL_NOT_READ",
+    "SEAL_NOT_SEALED",
+    "SEAL_UNDECLARED",
+    "SEAL_CONTAINER_MISMATCH",
+    "SEAL_PAIRED",
+    "SEAL_PAIRING_UNVERIFIED",
+] as const;
 
-export type RuleReasonCode = keyof typeof RULE_REASONS;
+export type RuleReasonCode = (typeof RULE_REASON_CODES)[number];
 
 /** One reason of a rule's result. */
 export interface RuleFinding {
@@ -115,9 +105,10 @@ export interface RuleFinding {
     params: Readonly<Record<string, string | number>>;
 }
 
-/** The English text of a finding, from RULE_REASONS; a parameter that is missing stays as `{name}`. */
+/**
+ * The English text of a finding, the one stored in a rule's `reason` (the English catalogue's wording);
+ * a parameter that is missing stays as `{name}`.
+ */
 export function ruleReasonText(finding: RuleFinding): string {
-    return RULE_REASONS[finding.code].replace(/\{(\w+)\}/g, (whole, name: string) =>
-        name in finding.params ? String(finding.params[name]) : whole,
-    );
+    return translate(catalogue("officer", "en"), `reason.${finding.code}`, finding.params);
 }

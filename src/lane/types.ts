@@ -99,7 +99,7 @@ export interface RuleResult {
     pass: boolean;
     /** Why, in words an officer reads on the dashboard (the findings' texts, where the rule gives findings). */
     reason: string;
-    /** Why, as reason codes with parameters (reasonCodes.ts RULE_REASONS), for rules that give them. */
+    /** Why, as reason codes with parameters (reasonCodes.ts; worded in src/i18n/officer.*.json), where given. */
     findings?: RuleFinding[];
     /** What a failure leads to. */
     severity: Severity;

@@ -3,7 +3,8 @@
  * pages. Plain browser modules served by gate-edge itself: no framework, no build step, nothing external.
  */
 import { ApiError, api, logout, me, openStream, setUnauthorizedHandler } from "./api.js";
-import { h, replace, setTimeZone, startTicking } from "./dom.js";
+import { h, replace, startTicking } from "./dom.js";
+import { currentLanguage, LANGUAGES, setTimeZone, t, useLanguage } from "./i18n.js";
 import { alertsView } from "./views/alerts.js";
 import { approvalsView } from "./views/approvals.js";
 import { auditView } from "./views/audit.js";
@@ -17,13 +18,13 @@ const ALL = ["officer", "supervisor", "technician", "auditor", "admin"];
 
 /** Which role may open which page: the API enforces the same (403); this only keeps the menu honest. */
 export const PAGES = [
-    { path: "lanes", label: "Lanes", roles: ALL, view: lanesView },
-    { path: "passages", label: "Passages", roles: ["officer", "supervisor", "auditor", "admin"], view: passagesView },
-    { path: "approvals", label: "Approvals", roles: ["supervisor"], view: approvalsView },
-    { path: "alerts", label: "Alerts", roles: ["officer", "supervisor", "technician", "admin"], view: alertsView },
-    { path: "devices", label: "Devices", roles: ["technician", "supervisor", "admin"], view: devicesView },
-    { path: "sync", label: "Sync", roles: ["technician", "supervisor", "admin"], view: syncView },
-    { path: "audit", label: "Audit", roles: ["auditor", "admin"], view: auditView },
+    { path: "lanes", roles: ALL, view: lanesView },
+    { path: "passages", roles: ["officer", "supervisor", "auditor", "admin"], view: passagesView },
+    { path: "approvals", roles: ["supervisor"], view: approvalsView },
+    { path: "alerts", roles: ["officer", "supervisor", "technician", "admin"], view: alertsView },
+    { path: "devices", roles: ["technician", "supervisor", "admin"], view: devicesView },
+    { path: "sync", roles: ["technician", "supervisor", "admin"], view: syncView },
+    { path: "audit", roles: ["auditor", "admin"], view: auditView },
 ];
 
 const HOME = { officer: "lanes", supervisor: "lanes", technician: "devices", auditor: "audit", admin: "lanes" };
@@ -39,6 +40,7 @@ export const CAN = {
 const state = {
     user: undefined,
     gateName: "",
+    defaultLanguage: LANGUAGES[0],
     cleanup: undefined,
     closeStream: undefined,
     listeners: new Map(),
@@ -95,7 +97,7 @@ function startStream() {
                 const el = document.getElementById("link-status");
                 if (el) {
                     el.className = `link link-${status}`;
-                    el.textContent = status === "live" ? "● live" : "○ reconnecting…";
+                    el.textContent = status === "live" ? t("link.live") : t("link.reconnecting");
                 }
             },
             onOpen: () => emit("open", {}),
@@ -145,7 +147,7 @@ function allowed(page, user) {
 function header(user, active) {
     const nav = h(
         "nav",
-        { class: "nav", "aria-label": "Pages" },
+        { class: "nav", "aria-label": t("nav.label") },
         PAGES.filter((page) => page.roles.includes(user.role)).map((page) =>
             h(
                 "a",
@@ -155,7 +157,7 @@ function header(user, active) {
                     "aria-current": page.path === active ? "page" : undefined,
                     dataset: { nav: page.path },
                 },
-                page.label,
+                t(`nav.${page.path}`),
                 h("span", { class: "badge", hidden: true, dataset: { badge: page.path } }),
             ),
         ),
@@ -176,15 +178,19 @@ function header(user, active) {
             h(
                 "span",
                 { id: "link-status", class: `link link-${state.link}` },
-                state.link === "live" ? "● live" : "○ connecting…",
+                state.link === "live" ? t("link.live") : t("link.connecting"),
             ),
             h(
                 "span",
                 { class: "user", dataset: { testid: "user" } },
                 user.name,
                 // A user named after their role ("officer") would read "officer officer".
-                user.role !== user.name ? h("em", {}, ` ${user.role}`) : null,
+                user.role !== user.name ? h("em", {}, ` ${t(`role.${user.role}`)}`) : null,
             ),
+            languageSwitcher(async (language) => {
+                await api.put("/api/v1/me/language", { language });
+                await switchLanguage(language);
+            }),
             h(
                 "button",
                 {
@@ -199,10 +205,67 @@ function header(user, active) {
                         signedOut();
                     },
                 },
-                "Log out",
+                t("header.logout"),
             ),
         ),
     );
+}
+
+/** The header's language choice; `choose` stores it (for a user, with the user) and shows the page in it. */
+function languageSwitcher(choose) {
+    const select = h(
+        "select",
+        {
+            class: "language",
+            "aria-label": t("header.language"),
+            dataset: { testid: "language" },
+            onchange: async () => {
+                select.disabled = true;
+                try {
+                    await choose(select.value);
+                } catch (err) {
+                    console.error(err);
+                    select.value = currentLanguage();
+                } finally {
+                    select.disabled = false;
+                }
+            },
+        },
+        LANGUAGES.map((language) =>
+            h("option", { value: language, selected: language === currentLanguage() }, t(`language.${language}`)),
+        ),
+    );
+    return select;
+}
+
+/** Shows the page in `language`; the browser remembers it for its login page. */
+async function switchLanguage(language) {
+    await useLanguage(language);
+    try {
+        localStorage.setItem("gate-edge.language", currentLanguage());
+    } catch {
+        // a browser without storage shows the login page in the gate's language
+    }
+    document.title = state.gateName ? t("app.titleWithGate", { gate: state.gateName }) : t("app.title");
+    render();
+}
+
+/** The user's own language, stored with the user on the gate; the gate's default until they choose. */
+async function languageOfUser() {
+    try {
+        const answer = await api.get("/api/v1/me/language");
+        return answer.language ?? state.defaultLanguage;
+    } catch {
+        return state.defaultLanguage;
+    }
+}
+
+function browserLanguage() {
+    try {
+        return localStorage.getItem("gate-edge.language") ?? state.defaultLanguage;
+    } catch {
+        return state.defaultLanguage;
+    }
 }
 
 function signedOut() {
@@ -226,10 +289,12 @@ async function render() {
             h(
                 "main",
                 { class: "login-page" },
+                h("div", { class: "login-language" }, languageSwitcher(switchLanguage)),
                 loginView({
                     gateName: state.gateName,
-                    onLogin: (user) => {
+                    onLogin: async (user) => {
                         state.user = user;
+                        await useLanguage(await languageOfUser());
                         startStream();
                         const wanted = route.page && route.page !== "login" ? route.page : "";
                         navigate(`#/${wanted && allowed(wanted, user) ? wanted : (HOME[user.role] ?? "lanes")}`);
@@ -251,7 +316,10 @@ async function render() {
     replace(root, header(user, route.page), main);
     refreshBadges();
     if (!page) {
-        replace(main, h("section", { class: "panel" }, h("h1", {}, "Page not found"), h("p", {}, "No such page.")));
+        replace(
+            main,
+            h("section", { class: "panel" }, h("h1", {}, t("page.notFound")), h("p", {}, t("page.noSuchPage"))),
+        );
         return;
     }
     if (!page.roles.includes(user.role)) {
@@ -260,8 +328,8 @@ async function render() {
             h(
                 "section",
                 { class: "panel forbidden", role: "alert", dataset: { testid: "forbidden" } },
-                h("h1", {}, "Not allowed for your role"),
-                h("p", {}, `The ${page.label} page is not open to the ${user.role} role.`),
+                h("h1", {}, t("page.forbidden")),
+                h("p", {}, t("page.forbiddenDetail", { page: t(`nav.${page.path}`), role: t(`role.${user.role}`) })),
             ),
         );
         return;
@@ -280,7 +348,7 @@ async function render() {
         state.cleanup = view(main, ctx) ?? undefined;
     } catch (err) {
         console.error(err);
-        replace(main, h("p", { class: "notice notice-error" }, "This page failed to load."));
+        replace(main, h("p", { class: "notice notice-error" }, t("page.failed")));
     }
 }
 
@@ -292,11 +360,11 @@ async function boot() {
     try {
         const health = await fetch("/api/v1/health", { credentials: "same-origin" });
         if (health.ok) {
-            const { gate } = await health.json();
+            const { gate, ui } = await health.json();
             state.gateName = gate?.name ?? "";
             if (gate?.timeZone) setTimeZone(gate.timeZone);
+            if (LANGUAGES.includes(ui?.defaultLanguage)) state.defaultLanguage = ui.defaultLanguage;
         }
-        document.title = state.gateName ? `gate-edge · ${state.gateName}` : "gate-edge";
     } catch {
         // shown once the gate answers
     }
@@ -305,6 +373,12 @@ async function boot() {
     } catch (err) {
         if (!(err instanceof ApiError)) console.error(err);
     }
+    try {
+        await useLanguage(state.user ? await languageOfUser() : browserLanguage());
+    } catch (err) {
+        console.error(err);
+    }
+    document.title = state.gateName ? t("app.titleWithGate", { gate: state.gateName }) : t("app.title");
     if (state.user) startStream();
     window.addEventListener("hashchange", render);
     render();

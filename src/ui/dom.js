@@ -2,6 +2,9 @@
  * DOM helpers. Everything shown is built with createElement and textContent: data is never parsed as
  * HTML, so a plate, a reason or a user name of markup shows as text.
  */
+import { formatNumber, has, t } from "./i18n.js";
+
+export { formatDateTime, setTimeZone } from "./i18n.js";
 
 /**
  * h("div", { class: "tile", dataset: { lane: "L1" }, onclick: fn }, "text", child, [more]) → element.
@@ -37,48 +40,11 @@ export function replace(el, ...children) {
     return el;
 }
 
-/** The gate's zone (config gate.timeZone, from /api/v1/health): the browser's own may be another. */
-let dateTimeFormat = makeDateTimeFormat(undefined);
-
-function makeDateTimeFormat(timeZone) {
-    return new Intl.DateTimeFormat("en-GB", {
-        timeZone,
-        day: "2-digit",
-        month: "2-digit",
-        year: "numeric",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: "2-digit",
-        hourCycle: "h23",
-    });
-}
-
-/** Shows every later time in `timeZone` (an IANA name); an unknown zone leaves the browser's. */
-export function setTimeZone(timeZone) {
-    try {
-        dateTimeFormat = makeDateTimeFormat(timeZone);
-    } catch (err) {
-        console.warn(`time zone ${timeZone}: ${err}`);
-    }
-}
-
 /** A message with its passage named by the truck's plates rather than a 26-letter id. */
 export function namingTheTruck(message, passageId, plates) {
     const text = message ?? "";
     if (!passageId || !plates?.length) return text;
     return text.split(`passage ${passageId}`).join(`passage of ${plates.join(" / ")}`);
-}
-
-/**
- * "07/12/2026 11:38:24" (dd/MM/yyyy HH:mm:ss in the gate's zone): always with the date, since night
- * shifts cross midnight; "—" for nothing.
- */
-export function formatDateTime(iso) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    if (Number.isNaN(d.getTime())) return String(iso);
-    const part = Object.fromEntries(dateTimeFormat.formatToParts(d).map((p) => [p.type, p.value]));
-    return `${part.day}/${part.month}/${part.year} ${part.hour}:${part.minute}:${part.second}`;
 }
 
 /** "4:07" / "1:02:09" since an ISO instant (or ms epoch). */
@@ -110,22 +76,30 @@ export function startTicking() {
     }, 1000);
 }
 
+/** "24.560 kg" in Vietnamese, "24,560 kg" in English. */
 export function kg(value) {
     if (value === undefined || value === null || !Number.isFinite(Number(value))) return "—";
-    return `${Number(value).toLocaleString("en-US")} kg`;
+    return t("unit.kg", { value: formatNumber(value) });
 }
 
 /** A status dot for a device: online, degraded, offline (colour plus the word for screen readers). */
 export function dot(status, title) {
     const s = ["online", "degraded", "offline"].includes(status) ? status : "unknown";
-    return h("span", { class: ["dot", `dot-${s}`], title: title ?? s, role: "img", "aria-label": title ?? s });
+    const word = title ?? t(`deviceStatus.${s}`);
+    return h("span", { class: ["dot", `dot-${s}`], title: word, role: "img", "aria-label": word });
 }
 
 /** The message to show for a failed API call. */
+/**
+ * The message to show for a failed API call, in the reader's language from its error code (the API's
+ * English message is for logs and scripts); a code the catalogue does not know shows the API's message.
+ */
 export function errorText(err) {
     if (!err) return "";
-    if (err.status === 403) return "Not allowed for your role.";
-    return err.message || String(err);
+    if (err.status === 403) return t("error.FORBIDDEN");
+    if (err.code && has(`error.${err.code}`)) return t(`error.${err.code}`, { status: err.status });
+    if (err.status) return t("error.http", { status: err.status, code: err.code ?? "" });
+    return t("error.unexpected");
 }
 
 /** A small notice line (error, ok, info) that can be updated. */

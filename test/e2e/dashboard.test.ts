@@ -4,7 +4,7 @@
  */
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REASON_CODES } from "../../src/lane/reasonCodes.ts";
+import { catalogue, LANGUAGES, translate } from "../../src/i18n/format.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import {
@@ -25,22 +25,9 @@ import {
 } from "./harness.ts";
 
 const available = chromiumAvailable();
-const dir = tempDir();
-let e2e: E2eGate;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-/** Page errors of every page, checked after each test: a scenario that "passes" with a broken page does not. */
-const pageErrors: string[][] = [];
 
 /** Markup where a plate should be: if the page ever parsed it, it would load `x` or run the script. */
 const MARKUP_PLATE = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
-
-async function open(user: (typeof USERS)[keyof typeof USERS], hash = "") {
-    const session = await loggedIn(browser, e2e.url, user, hash);
-    contexts.push(session.context);
-    pageErrors.push(session.errors);
-    return session.page;
-}
 
 /** The page's DOM as the functions run in it below use it: the test's TypeScript has no DOM types. */
 interface Box {
@@ -56,8 +43,6 @@ interface InBrowser {
         createRange(): { selectNodeContents(node: unknown): void; getClientRects(): ArrayLike<{ top: number }> };
     };
 }
-
-const DOCS_MISSING_LABEL = REASON_CODES.find((c) => c.code === "DOCS_MISSING")?.label;
 
 /** True when a select's chosen option fits its closed box (measured in the select's own font). */
 function shownWhole(select: Locator): Promise<boolean> {
@@ -125,9 +110,69 @@ function postFromPage(page: Page, path: string, body: unknown): Promise<{ status
     );
 }
 
-describe.skipIf(!available)("the dashboard in Chromium", () => {
+/**
+ * The page's chosen elements (menu, headings, labels, buttons, table heads, state words, chips) hold no
+ * English text of the catalogue that Vietnamese writes otherwise: what a Vietnamese page must not leak.
+ */
+async function englishLeaks(page: Page): Promise<string[]> {
+    const en = catalogue("officer", "en");
+    const vi = catalogue("officer", "vi");
+    const english = Object.entries(en)
+        .filter(([key, text]) => vi[key] !== text && !text.includes("{") && text.length >= 5)
+        .map(([, text]) => text);
+    const shown = await page
+        // Not the user's name in the header: "officer.an" is a name, not a word of the page.
+        .locator(
+            "nav, #link-status, h1, h2, th, label, button, option, .state, .outcome, .chip, .label, .tile-empty, .awaiting, .notice, figcaption, .step",
+        )
+        .allInnerTexts();
+    // Whole words only: a reason code (INSPECTED_OK) is a code officers know, not the English "INSPECT".
+    const asWord = (word: string) =>
+        new RegExp(`(?<![\\p{L}\\p{N}_])${word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}_])`, "u");
+    const patterns = english.map((word) => ({ word, pattern: asWord(word) }));
+    return shown.flatMap((t) =>
+        patterns.filter(({ pattern }) => pattern.test(t)).map(({ word }) => `${word} in "${t}"`),
+    );
+}
+
+/** Today in the gate's zone (the e2e gate's, the config default) as the date filter takes it. */
+function todayAtGate(): string {
+    const p = Object.fromEntries(
+        new Intl.DateTimeFormat("en-GB", {
+            timeZone: "Asia/Ho_Chi_Minh",
+            day: "2-digit",
+            month: "2-digit",
+            year: "numeric",
+        })
+            .formatToParts(new Date())
+            .map((part) => [part.type, part.value]),
+    );
+    return `${p.day}/${p.month}/${p.year}`;
+}
+
+/** The officer languages, typed as the config takes them (LANGUAGES is a string list; ui.defaultLanguage lists the same two). */
+const DASHBOARD_LANGUAGES = LANGUAGES.officer as readonly ("vi" | "en")[];
+
+describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium, in %s", (language) => {
+    const dir = tempDir();
+    let e2e: E2eGate;
+    let browser: Browser;
+    const contexts: BrowserContext[] = [];
+    /** Page errors of every page, checked after each test: a scenario that "passes" with a broken page does not. */
+    const pageErrors: string[][] = [];
+    /** A text of the page in this run's language, as the dashboard renders it. */
+    const text = (key: string, params: Record<string, string | number> = {}) =>
+        translate(catalogue("officer", language), key, params);
+
+    async function open(user: (typeof USERS)[keyof typeof USERS], hash = "") {
+        const session = await loggedIn(browser, e2e.url, user, hash);
+        contexts.push(session.context);
+        pageErrors.push(session.errors);
+        return session.page;
+    }
+
     beforeAll(async () => {
-        e2e = await startE2eGate(dir.path);
+        e2e = await startE2eGate(dir.path, ["L1", "L2"], { language });
         browser = await launchChromium();
     }, 60_000);
 
@@ -154,19 +199,25 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         // A wrong password: the same plain answer as an unknown name.
         await page.locator("#username").fill(USERS.officer.name);
         await page.locator("#password").fill("not-the-password");
-        await page.getByRole("button", { name: "Log in" }).click();
-        await poll(() => page.locator("[role=alert]").textContent()).toBe("Wrong user name or password.");
+        // The login page is in the gate's language before anyone logs in.
+        await poll(() => page.locator("html").getAttribute("lang")).toBe(language);
+        await page.getByRole("button", { name: text("login.submit") }).click();
+        await poll(() => page.locator("[role=alert]").textContent()).toBe(text("login.wrong"));
         await login(page, USERS.officer);
         expect(page.url()).toMatch(/#\/lanes$/);
-        expect(await page.locator("nav a").allTextContents()).toEqual(["Lanes", "Passages", "Alerts"]);
+        expect(await page.locator("nav a").allTextContents()).toEqual([
+            text("nav.lanes"),
+            text("nav.passages"),
+            text("nav.alerts"),
+        ]);
         // The session cookie is out of the page's reach.
         expect(await page.evaluate("document.cookie")).not.toContain("gate_session");
         const cookie = (await context.cookies()).find((c) => c.name === "gate_session");
         expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
 
         const l1 = tile(page, "L1");
-        await poll(() => l1.locator(".tile-empty").textContent()).toBe("No truck in lane");
-        await poll(() => page.locator("#link-status").textContent()).toContain("live");
+        await poll(() => l1.locator(".tile-empty").textContent()).toBe(text("lanes.empty"));
+        await poll(() => page.locator("#link-status").textContent()).toBe(text("link.live"));
 
         // The truck drives up: the tile fills in live, with no reload.
         await truckArrives(e2e, "L1", TRUCKS.green, false);
@@ -175,7 +226,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await poll(() => l1.getByTestId("declaration").textContent()).toBe("101234567820");
         expect(await l1.locator("[data-channel]").getAttribute("data-channel")).toBe("GREEN");
         await poll(() => l1.locator(".containers").textContent()).toContain("CSQU3054383");
-        await poll(() => l1.locator(".seals").textContent()).toContain("VNC-0100001 SEALED");
+        await poll(() => l1.locator(".seals").textContent()).toContain(`VNC-0100001 ${text("sealStatus.SEALED")}`);
         // The plate image is served by the gate and decodes.
         await poll(() =>
             l1
@@ -193,7 +244,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await poll(() => l1.locator(".ticker").textContent(), 3000).not.toBe(first);
 
         // Before the weighbridge has spoken, the officer holds the truck.
-        await l1.getByRole("link", { name: "Passage detail →" }).click();
+        await l1.getByRole("link", { name: text("lanes.passageDetail") }).click();
         await page.getByTestId("passage-state").waitFor();
         expect(await page.getByTestId("plate").allTextContents()).toEqual(["15C-123.45", "15R-012.34"]);
         // Each camera's scene and its plate crop side by side (Dahua NormalPic + CutoutPic in front,
@@ -206,10 +257,14 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
                     all.map((f) => (f as unknown as { dataset: { role: string } }).dataset.role),
                 ),
             ).toEqual(["scene", "plate"]);
-            expect(await figures.locator("figcaption").allTextContents()).toEqual([
-                `${position} · scene`,
-                `${position} · plate crop`,
-            ]);
+            expect(await figures.locator("figcaption").allTextContents()).toEqual(
+                ["scene", "plate"].map((role) =>
+                    text("passage.imageCaption", {
+                        position: text(`position.${position}`),
+                        role: text(`imageRole.${role}`),
+                    }),
+                ),
+            );
             await poll(() =>
                 figures.locator("img").evaluateAll((imgs) =>
                     imgs.map((img) => {
@@ -232,39 +287,60 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await form.locator("select[name=reasonCode]").selectOption("DOCS_MISSING");
         // The closed select shows its whole choice; the code's explanation has its own line.
         expect(await shownWhole(form.locator("select[name=reasonCode]"))).toBe(true);
-        expect(await form.getByTestId("reason-explanation").textContent()).toBe(DOCS_MISSING_LABEL);
+        expect(await form.getByTestId("reason-explanation").textContent()).toBe(text("reasonCode.DOCS_MISSING"));
         await form.locator("textarea[name=note]").fill("Invoice missing from the file");
         // A second officer watches the lanes board: the hold reaches its tile live, before any decision.
         const board = await open(USERS.officer);
         await tile(board, "L1").getByTestId("decision").waitFor();
         expect(await tile(board, "L1").getByTestId("officer-hold").count()).toBe(0);
-        await form.getByRole("button", { name: "Apply" }).click();
-        await poll(() => form.locator(".notice").textContent()).toBe("Hold: applied.");
+        await form.getByRole("button", { name: text("act.apply") }).click();
+        await poll(() => form.locator(".notice").textContent()).toBe(
+            text("act.applied", { action: text("action.hold") }),
+        );
         await poll(() => tile(board, "L1").getByTestId("decision").getAttribute("data-outcome")).toBe("HOLD");
-        expect(await tile(board, "L1").getByTestId("officer-hold").textContent()).toContain("Held by an officer");
+        expect(await tile(board, "L1").getByTestId("officer-hold").textContent()).toBe(text("decision.heldWaiting"));
 
         // The truck is weighed and decided: the officer's hold stands.
         await weighTruck(e2e, "L1", TRUCKS.green);
         await poll(() => page.getByTestId("rules").locator("tbody tr").count(), 10_000).toBeGreaterThan(0);
         // Soft: a wrong state here is a failure, but the scenario goes on so the lane is left clear.
         await page.waitForTimeout(500);
-        expect.soft(await page.getByTestId("passage-state").textContent()).toBe("HELD");
+        expect.soft(await page.getByTestId("passage-state").getAttribute("data-state")).toBe("HELD");
+        expect.soft(await page.getByTestId("passage-state").textContent()).toBe(text("laneState.HELD"));
         expect.soft(await page.getByTestId("decision").getAttribute("data-outcome")).toBe("HOLD");
         await poll(() => page.getByTestId("officer-actions").textContent()).toContain("DOCS_MISSING");
         expect(await page.getByTestId("officer-actions").textContent()).toContain(USERS.officer.name);
+        // Every time with its date (dd/MM/yyyy), the weight as the language writes it, no English left.
+        const times = await page.getByTestId("timeline").locator("time").allTextContents();
+        expect(times.length).toBeGreaterThan(0);
+        for (const time of times) expect(time).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
+        const weighed = await page.locator(".facts-list dd").allTextContents();
+        expect(weighed.join(" ")).toMatch(language === "vi" ? /\b\d{1,2}\.\d{3} kg/ : /\b\d{1,2},\d{3} kg/);
+        if (language === "vi") {
+            expect(await page.getByRole("heading", { name: "Kết quả kiểm tra theo quy tắc" }).count()).toBe(1);
+            expect(await englishLeaks(page)).toEqual([]);
+        }
 
-        await page.getByRole("link", { name: "Lanes" }).click();
+        await page.getByRole("link", { name: text("nav.lanes") }).click();
         await poll(() => tile(page, "L1").getAttribute("data-state")).toBe("HELD");
         expect(await tile(page, "L1").getByTestId("decision").getAttribute("data-outcome")).toBe("HOLD");
         expect(e2e.plc.state("L1").barrier).not.toBe("open");
 
         // Documents arrive: the officer releases the green truck and it drives off.
-        await tile(page, "L1").getByRole("link", { name: "Passage detail →" }).click();
+        if (language === "vi") {
+            expect(await tile(page, "L1").locator(".state").textContent()).toBe("Tạm dừng");
+            expect(await englishLeaks(page)).toEqual([]);
+        }
+        await tile(page, "L1")
+            .getByRole("link", { name: text("lanes.passageDetail") })
+            .click();
         await form.locator("select[name=action]").selectOption("release");
         await poll(() => form.locator("select[name=reasonCode] option[value=DOCS_VERIFIED]").count()).toBe(1);
         await form.locator("select[name=reasonCode]").selectOption("DOCS_VERIFIED");
-        await form.getByRole("button", { name: "Apply" }).click();
-        await poll(() => form.locator(".notice").textContent()).toBe("Release: applied.");
+        await form.getByRole("button", { name: text("act.apply") }).click();
+        await poll(() => form.locator(".notice").textContent()).toBe(
+            text("act.applied", { action: text("action.release") }),
+        );
         await truckLeaves(e2e, "L1");
         expect(errors).toEqual([]);
     }, 60_000);
@@ -280,26 +356,23 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         // The officer releases after the inspection: the release waits for a supervisor.
         const passageId = (await l2.getAttribute("data-passage"))!;
         expect(passageId).toMatch(/^[0-9A-Z]{26}$/);
-        await l2.getByRole("link", { name: "Passage detail →" }).click();
+        await l2.getByRole("link", { name: text("lanes.passageDetail") }).click();
         const form = officer.getByTestId("action-form");
         await form.locator("select[name=action]").selectOption("release");
         await poll(() => form.locator("select[name=reasonCode] option[value=INSPECTED_OK]").count()).toBe(1);
         await form.locator("select[name=reasonCode]").selectOption("INSPECTED_OK");
         // "INSPECTED_OK — Physical inspect…" was all a closed select showed of it.
         expect(await shownWhole(form.locator("select[name=reasonCode]"))).toBe(true);
-        expect(await form.getByTestId("reason-explanation").textContent()).toBe(
-            REASON_CODES.find((c) => c.code === "INSPECTED_OK")?.label,
-        );
-        await form.getByRole("button", { name: "Apply" }).click();
-        await poll(() => form.locator(".notice").textContent()).toBe(
-            "Release requested: awaiting a supervisor's approval.",
-        );
+        expect(await form.getByTestId("reason-explanation").textContent()).toBe(text("reasonCode.INSPECTED_OK"));
+        await form.getByRole("button", { name: text("act.apply") }).click();
+        await poll(() => form.locator(".notice").textContent()).toBe(text("act.awaitingApproval"));
         await poll(() => officer.locator(".awaiting").count()).toBe(1);
         expect(e2e.plc.state("L2").barrier).not.toBe("open");
-        // The timeline's alert names the truck by its plates, not by the passage's 26-letter id.
-        const timeline = (await officer.getByTestId("timeline").textContent()) ?? "";
-        expect(timeline).toContain("passage of 15C-888.10 / 15R-088.10");
-        expect(timeline).not.toContain(passageId);
+        // The timeline's alert is worded from its code, never naming the passage's 26-letter id.
+        await poll(async () => (await officer.getByTestId("timeline").textContent()) ?? "").toContain(
+            text("alert.PASSAGE_INSPECT"),
+        );
+        expect(await officer.getByTestId("timeline").textContent()).not.toContain(passageId);
         // An officer has no approvals page, and the API agrees.
         expect(await officer.locator('nav a[data-nav="approvals"]').count()).toBe(0);
         expect(
@@ -319,8 +392,9 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await approval.locator("select[name=action]").selectOption("approve");
         await poll(() => approval.locator("select[name=reasonCode] option[value=INSPECTED_OK]").count()).toBe(1);
         await approval.locator("select[name=reasonCode]").selectOption("INSPECTED_OK");
-        await approval.getByRole("button", { name: "Decide" }).click();
-        await poll(() => approval.locator(".notice").textContent()).toBe("Release approved.");
+        if (language === "vi") expect(await englishLeaks(supervisor)).toEqual([]);
+        await approval.getByRole("button", { name: text("approvals.decide") }).click();
+        await poll(() => approval.locator(".notice").textContent()).toBe(text("approvals.approved"));
 
         // The barrier opens; the officer's board shows the release.
         await eventually(
@@ -328,7 +402,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
             10_000,
             "barrier of L2 opening",
         );
-        await officer.getByRole("link", { name: "Lanes" }).click();
+        await officer.getByRole("link", { name: text("nav.lanes") }).click();
         await poll(() => tile(officer, "L2").getByTestId("decision").getAttribute("data-outcome"), 10_000).toBe(
             "RELEASE",
         );
@@ -339,17 +413,34 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         await officer.locator('nav a[data-nav="passages"]').click();
         const search = officer.getByRole("search");
         await search.locator("input[name=plate]").fill("15c-888.10");
-        await search.getByRole("button", { name: "Search" }).click();
+        await search.getByRole("button", { name: text("search.submit") }).click();
         const rows = officer.locator("table.passages tbody tr");
         await poll(() => rows.count()).toBe(1);
         expect(await rows.first().getAttribute("data-passage")).toBe(passageId);
         await search.locator("input[name=plate]").fill("");
         await search.locator("input[name=container]").fill("ZEPU0037255");
         await search.locator("select[name=decision]").selectOption("INSPECT");
-        await search.getByRole("button", { name: "Search" }).click();
+        await search.getByRole("button", { name: text("search.submit") }).click();
         await poll(() => rows.first().getAttribute("data-passage")).toBe(passageId);
         expect(await rows.count()).toBe(1);
-        await rows.first().getByRole("link", { name: "Open →" }).click();
+        // The date filter takes days in the language's order (dd/mm/yyyy), counted in the gate's zone.
+        expect(await search.locator("input[name=from]").getAttribute("placeholder")).toBe(text("format.datePattern"));
+        await search.locator("input[name=from]").fill(todayAtGate());
+        await search.locator("input[name=to]").fill(todayAtGate());
+        await search.getByRole("button", { name: text("search.submit") }).click();
+        await poll(() => rows.first().getAttribute("data-passage")).toBe(passageId);
+        expect(await rows.first().locator("td.when").textContent()).toMatch(new RegExp(`^${todayAtGate()} `));
+        await search.locator("input[name=to]").fill("01/01/2020");
+        await search.getByRole("button", { name: text("search.submit") }).click();
+        await poll(() => rows.count()).toBe(0);
+        await search.locator("input[name=from]").fill("");
+        await search.locator("input[name=to]").fill("");
+        await search.getByRole("button", { name: text("search.submit") }).click();
+        await poll(() => rows.count()).toBe(1);
+        await rows
+            .first()
+            .getByRole("link", { name: text("search.open") })
+            .click();
         await poll(() => officer.getByTestId("officer-actions").textContent()).toContain(USERS.supervisor.name);
     }, 60_000);
 
@@ -357,17 +448,20 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         const technician = await open(USERS.technician);
         expect(technician.url()).toMatch(/#\/devices$/);
         const row = technician.locator('tr[data-device="scale-l2"]');
-        await poll(() => row.getByTestId("device-status").textContent()).toBe("online");
+        await poll(() => row.getByTestId("device-status").textContent()).toBe(text("deviceStatus.online"));
         // The technician's test reads the weighbridge.
         const l1Scale = technician.locator('tr[data-device="scale-l1"]');
-        await l1Scale.getByRole("button", { name: "Read weight" }).click();
-        await poll(() => l1Scale.locator(".test-result").textContent(), 5000).toMatch(/^OK/);
+        await l1Scale.getByRole("button", { name: text("deviceTest.readWeight") }).click();
+        await poll(() => l1Scale.locator(".test-result.good").count(), 5000).toBe(1);
+        expect(await l1Scale.locator(".test-result").textContent()).toContain(text("devices.testOk", { detail: "" }));
         // Raw frames of the scale, as the wire carried them.
-        await row.getByRole("button", { name: "Raw frames" }).click();
+        await row.getByRole("button", { name: text("devices.rawFrames") }).click();
         await poll(() => technician.locator('tr[data-frames-of="scale-l2"] table tbody tr').count()).toBeGreaterThan(0);
 
         await e2e.kits.get("L2")!.scale.stop();
-        await poll(() => row.getByTestId("device-status").textContent(), 10_000).toBe("offline");
+        await poll(() => row.getByTestId("device-status").getAttribute("data-status"), 10_000).toBe("offline");
+        expect(await row.getByTestId("device-status").textContent()).toBe(text("deviceStatus.offline"));
+        if (language === "vi") expect(await englishLeaks(technician)).toEqual([]);
         expect(await row.locator(".dot-offline").count()).toBe(1);
         // The lanes board shows the red dot too.
         await technician.locator('nav a[data-nav="lanes"]').click();
@@ -379,9 +473,12 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         const alert = technician.locator('tr[data-code="DEVICE_OFFLINE"]', { hasText: "scale-l2" });
         await poll(() => alert.count(), 10_000).toBe(1);
         await alert.locator("input[name=note]").fill("Weighbridge indicator cable being replaced");
-        await alert.getByRole("button", { name: "Acknowledge" }).click();
+        expect(await alert.getByTestId("alert-message").textContent()).toBe(
+            text("alertText.DEVICE_OFFLINE", { device: "scale-l2" }),
+        );
+        await alert.getByRole("button", { name: text("alerts.acknowledge") }).click();
         await poll(() => alert.count()).toBe(0);
-        await technician.getByRole("tab", { name: "Acknowledged" }).click();
+        await technician.getByRole("tab", { name: text("alerts.tab.acknowledged") }).click();
         await poll(() =>
             technician.locator('tr[data-code="DEVICE_OFFLINE"]', { hasText: "scale-l2" }).textContent(),
         ).toContain(USERS.technician.name);
@@ -392,8 +489,8 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         expect(await officer.locator('nav a[data-nav="devices"]').count()).toBe(0);
         await officer.goto("/#/devices");
         await officer.getByTestId("forbidden").waitFor();
-        expect(await officer.getByTestId("forbidden").textContent()).toContain("Not allowed for your role");
-        expect(await officer.locator("button", { hasText: "Read weight" }).count()).toBe(0);
+        expect(await officer.getByTestId("forbidden").textContent()).toContain(text("page.forbidden"));
+        expect(await officer.locator("button", { hasText: text("deviceTest.readWeight") }).count()).toBe(0);
         // The API refuses too: the page is not the only guard.
         expect(await postFromPage(officer, "/api/v1/devices/scale-l1/test", { action: "readWeight" })).toEqual({
             status: 403,
@@ -406,7 +503,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
             await officer.getByTestId("forbidden").waitFor();
         }
         // Logging out ends the session for the API too.
-        await officer.getByRole("button", { name: "Log out" }).click();
+        await officer.getByRole("button", { name: text("header.logout") }).click();
         await officer.locator("#username").waitFor();
         expect(await officer.evaluate(async () => (await fetch("/api/v1/lanes")).status)).toBe(401);
         await officer.goto("/#/lanes");
@@ -416,7 +513,11 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     it("an auditor sees the audit log, the refused attempts in it, and the hash-chain check", async () => {
         const auditor = await open(USERS.auditor);
         expect(auditor.url()).toMatch(/#\/audit$/);
-        expect(await auditor.locator("nav a").allTextContents()).toEqual(["Lanes", "Passages", "Audit"]);
+        expect(await auditor.locator("nav a").allTextContents()).toEqual([
+            text("nav.lanes"),
+            text("nav.passages"),
+            text("nav.audit"),
+        ]);
         const chains = auditor.getByTestId("chain-check");
         await poll(() => chains.locator('[data-ok="true"]').count()).toBe(2);
         const log = auditor.getByTestId("audit");
@@ -424,6 +525,10 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         const denied = log.locator("tbody tr.outcome-denied", { hasText: USERS.officer.name });
         await poll(() => denied.count()).toBeGreaterThan(0);
         expect(await log.textContent()).toContain("/api/v1/devices/:id/test");
+        expect(await denied.first().locator(".chip").textContent()).toBe(text("auditOutcome.denied"));
+        for (const time of await log.locator("td.when").allTextContents())
+            expect(time).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
+        if (language === "vi") expect(await englishLeaks(auditor)).toEqual([]);
     }, 30_000);
 
     it("fits the control-room screen at 1366×768: one-line header, whole tables, dated times, plates in alerts", async () => {
@@ -465,7 +570,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
 
         // Alerts name the truck by its plates, linked to its passage, never by a 26-letter id.
         await supervisor.locator('nav a[data-nav="alerts"]').click();
-        await supervisor.getByRole("tab", { name: "All" }).click();
+        await supervisor.getByRole("tab", { name: text("alerts.tab.all") }).click();
         const inspect = supervisor.locator('tr[data-code="PASSAGE_INSPECT"]').first();
         await poll(() => inspect.getByTestId("alert-truck").textContent(), 10_000).toBe(
             `${TRUCKS.red.tractor} / ${TRUCKS.red.trailer}`,
@@ -522,7 +627,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         // A user named after their role reads once in the header.
         const named = await open(USERS.officerNamedByRole);
         expect(await named.getByTestId("user").textContent()).toBe("officer");
-        expect(await supervisor.getByTestId("user").textContent()).toBe("supervisor.chi supervisor");
+        expect(await supervisor.getByTestId("user").textContent()).toBe(`supervisor.chi ${text("role.supervisor")}`);
     }, 60_000);
 
     it("a plate of markup renders as text, wherever it is shown", async () => {
@@ -555,21 +660,47 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         expect(await officer.evaluate("typeof window.__xss")).toBe("undefined");
 
         // The passage detail: the plate, and an officer's note of markup.
-        await l1.getByRole("link", { name: "Passage detail →" }).click();
+        await l1.getByRole("link", { name: text("lanes.passageDetail") }).click();
         await poll(() => officer.getByTestId("plate").first().textContent()).toBe(MARKUP_PLATE);
         const form = officer.getByTestId("action-form");
         await form.locator("select[name=action]").selectOption("hold");
         await poll(() => form.locator("select[name=reasonCode] option[value=OTHER_AGENCY]").count()).toBe(1);
         await form.locator("select[name=reasonCode]").selectOption("OTHER_AGENCY");
         await form.locator("textarea[name=note]").fill(MARKUP_PLATE);
-        await form.getByRole("button", { name: "Apply" }).click();
-        await poll(() => form.locator(".notice").textContent()).toBe("Hold: applied.");
+        await form.getByRole("button", { name: text("act.apply") }).click();
+        await poll(() => form.locator(".notice").textContent()).toBe(
+            text("act.applied", { action: text("action.hold") }),
+        );
         await poll(() => officer.getByTestId("officer-actions").textContent()).toContain(MARKUP_PLATE);
         // The history search finds it, and lists it as text.
         await officer.goto("/#/passages");
         await poll(() => officer.locator("table.passages tbody").textContent(), 5000).toContain(MARKUP_PLATE);
         expect(await officer.locator("img[src=x], script:not([src])").count()).toBe(0);
         expect(await officer.evaluate("typeof window.__xss")).toBe("undefined");
+    }, 30_000);
+
+    it("keeps each user's language with the user, switched in the header", async () => {
+        const other = language === "vi" ? "en" : "vi";
+        const inOther = (key: string) => translate(catalogue("officer", other), key);
+        const officer = await open(USERS.officer);
+        await officer.getByTestId("language").selectOption(other);
+        await poll(() => officer.locator("nav a").first().textContent()).toBe(inOther("nav.lanes"));
+        expect(await officer.locator("html").getAttribute("lang")).toBe(other);
+        // Another screen, a new session: the officer's choice, while the supervisor keeps the gate's default.
+        const again = await open(USERS.officer);
+        await poll(() => again.locator("nav a").first().textContent()).toBe(inOther("nav.lanes"));
+        const supervisor = await open(USERS.supervisor);
+        expect(await supervisor.locator("nav a").first().textContent()).toBe(text("nav.lanes"));
+        // The catalogue comes from the gate, cacheable and revalidated.
+        const etag = await again.evaluate(async (lang) => {
+            const first = await fetch(`/ui/i18n/officer.${lang}.json`);
+            return { status: first.status, etag: first.headers.get("etag"), type: first.headers.get("content-type") };
+        }, other);
+        expect(etag).toMatchObject({ status: 200, type: "application/json; charset=utf-8" });
+        expect(etag.etag).toMatch(/^"[\w-]+"$/);
+        // Back to the gate's language, for the runs after this one.
+        await again.getByTestId("language").selectOption(language);
+        await poll(() => again.locator("nav a").first().textContent()).toBe(text("nav.lanes"));
     }, 30_000);
 
     it("left no page error, failed script or CSP violation behind", () => {

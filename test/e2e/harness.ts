@@ -138,9 +138,12 @@ const declarationFor = (truck: Truck) => ({
 export async function startE2eGate(
     dir: string,
     laneIds: readonly string[] = ["L1", "L2"],
+    /** The dashboard's default language (config ui.defaultLanguage): what each user sees until they choose. */
     {
+        language = "vi",
         laneYaml = () => "",
     }: {
+        language?: "vi" | "en";
         /** More keys of each lane, as YAML lines indented by 4 (its displays, say). */
         laneYaml?: (laneId: string) => string;
     } = {},
@@ -171,7 +174,11 @@ ${laneYaml(lane)}`,
             cameraResend: { intervalMs: 200, max: 1 },
         });
         // A gate name as long as the demo's: the header must still hold on one line.
-        const gate = await startGate({ ...config, gate: { ...config.gate, name: GATE_NAME } });
+        const gate = await startGate({
+            ...config,
+            gate: { ...config.gate, name: GATE_NAME },
+            ui: { defaultLanguage: language },
+        });
         stops.push(() => gate.stop());
         gate.clearance.importData(
             {
@@ -258,7 +265,8 @@ export async function loggedIn(
 export async function login(page: Page, user: TestUser): Promise<void> {
     await page.locator("#username").fill(user.name);
     await page.locator("#password").fill(user.password);
-    await page.getByRole("button", { name: "Log in" }).click();
+    // The login form's one button, in whatever language the page is in.
+    await page.locator("form.login button[type=submit]").click();
     await page.locator("header .user").waitFor({ timeout: 10_000 });
 }
 

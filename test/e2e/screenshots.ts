@@ -1,13 +1,15 @@
 /**
- * The README's screenshots of the dashboard, taken from a real gate fed by the simulators at the
- * control-room screen size (1366×768). Run once after a change of the dashboard's look:
+ * The README's screenshots of the dashboard, in Vietnamese (the gate's default language), taken from a real
+ * gate fed by the simulators at the control-room screen size (1366×768). Run once after a change of the
+ * dashboard's look:
  *
  *     npx tsx test/e2e/screenshots.ts
  *
- * Writes docs/screenshots/lanes-board.png, passage-detail.png, approvals.png and devices.png.
+ * Writes docs/screenshots/lanes-board.png, passage-detail.png, approvals.png, devices.png and alerts.png.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { catalogue, translate } from "../../src/i18n/format.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { launchChromium, loggedIn, startE2eGate, TRUCKS, truckArrives, USERS } from "./harness.ts";
@@ -15,7 +17,8 @@ import { launchChromium, loggedIn, startE2eGate, TRUCKS, truckArrives, USERS } f
 const out = join(import.meta.dirname, "../../docs/screenshots");
 mkdirSync(out, { recursive: true });
 const dir = tempDir();
-const e2e = await startE2eGate(dir.path);
+const e2e = await startE2eGate(dir.path, ["L1", "L2"], { language: "vi" });
+const vi = (key: string) => translate(catalogue("officer", "vi"), key);
 const browser = await launchChromium();
 try {
     // Lane 1: a green truck, released. Lane 2: a red-channel truck sent to inspection, whose release an
@@ -41,8 +44,8 @@ try {
     await form.locator("select[name=action]").selectOption("release");
     await form.locator("select[name=reasonCode] option[value=INSPECTED_OK]").waitFor({ state: "attached" });
     await form.locator("select[name=reasonCode]").selectOption("INSPECTED_OK");
-    await form.locator("textarea[name=note]").fill("Container opened and checked against the packing list");
-    await form.getByRole("button", { name: "Apply" }).click();
+    await form.locator("textarea[name=note]").fill("Đã mở container, đối chiếu với phiếu đóng gói");
+    await form.getByRole("button", { name: vi("act.apply") }).click();
     await form.locator(".notice-ok").waitFor();
     await officer.page.waitForTimeout(1500);
     await officer.page.screenshot({ path: join(out, "passage-detail.png"), fullPage: true });
@@ -59,11 +62,15 @@ try {
 
     const technician = await loggedIn(browser, e2e.url, USERS.technician, "#/devices");
     const scale = technician.page.locator('tr[data-device="scale-l1"]');
-    await scale.getByRole("button", { name: "Read weight" }).click();
+    await scale.getByRole("button", { name: vi("deviceTest.readWeight") }).click();
     await scale.locator(".test-result.good").waitFor();
-    await scale.getByRole("button", { name: "Raw frames" }).click();
+    await scale.getByRole("button", { name: vi("devices.rawFrames") }).click();
     await technician.page.locator('tr[data-frames-of="scale-l1"] table').waitFor();
     await technician.page.screenshot({ path: join(out, "devices.png") });
+
+    const alerts = await loggedIn(browser, e2e.url, USERS.supervisor, "#/alerts");
+    await alerts.page.locator("[data-testid=alerts] tbody tr").first().waitFor();
+    await alerts.page.screenshot({ path: join(out, "alerts.png") });
     console.log(`screenshots written to ${out}`);
 } finally {
     await browser.close();

@@ -10,9 +10,10 @@ let port: number;
 /** A raw GET: the path goes on the wire exactly as written (fetch would normalise `..`). */
 function get(
     path: string,
+    headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = request({ host: "127.0.0.1", port, path, method: "GET" }, (res) => {
+        const req = request({ host: "127.0.0.1", port, path, method: "GET", headers }, (res) => {
             const chunks: Buffer[] = [];
             res.on("data", (chunk: Buffer) => chunks.push(chunk));
             res.on("end", () =>
@@ -55,6 +56,26 @@ describe("the dashboard's static files", () => {
         expect(UI_CONTENT_SECURITY_POLICY).toContain("img-src 'self' data: blob:");
         expect(UI_CONTENT_SECURITY_POLICY).not.toContain("unsafe-inline");
         expect(UI_CONTENT_SECURITY_POLICY).not.toContain("unsafe-eval");
+    });
+
+    it("serves the officer catalogues for the page's t(), cacheable by ETag, under the same policy", async () => {
+        for (const language of ["vi", "en"]) {
+            const answer = await get(`/ui/i18n/officer.${language}.json`);
+            expect(answer.status).toBe(200);
+            expect(answer.headers["content-type"]).toBe("application/json; charset=utf-8");
+            expect(answer.headers["content-security-policy"]).toBe(UI_CONTENT_SECURITY_POLICY);
+            expect(answer.headers["cache-control"]).toBe("no-cache");
+            const texts = JSON.parse(answer.body) as Record<string, string>;
+            expect(texts["nav.lanes"]).toBe(language === "vi" ? "Làn xe" : "Lanes");
+            const etag = answer.headers.etag as string;
+            expect(etag).toMatch(/^"[\w-]+"$/);
+            const again = await get(`/ui/i18n/officer.${language}.json`, { "if-none-match": etag });
+            expect(again.status).toBe(304);
+            expect(again.body).toBe("");
+        }
+        expect((await get("/ui/i18n/officer.fr.json")).status).toBe(404);
+        expect((await get("/ui/i18n/driver.vi.json")).status).toBe(404);
+        expect((await get("/ui/i18n/..%2Fformat.ts")).status).toBe(404);
     });
 
     it("serves scripts, views and styles with their content types", async () => {

@@ -121,7 +121,7 @@ afterAll(async () => {
 });
 
 interface Row {
-    method: "GET" | "POST" | "PATCH";
+    method: "GET" | "POST" | "PATCH" | "PUT";
     url: () => string;
     body?: unknown;
     roles: readonly Role[] | "open";
@@ -133,6 +133,8 @@ interface Row {
 const ROWS: Row[] = [
     { method: "GET", url: () => "/api/v1/health", roles: "open", ok: 200 },
     { method: "GET", url: () => "/api/v1/auth/me", roles: ROLES, ok: 200 },
+    { method: "GET", url: () => "/api/v1/me/language", roles: ROLES, ok: 200 },
+    { method: "PUT", url: () => "/api/v1/me/language", body: { language: "en" }, roles: ROLES, ok: 200 },
     { method: "POST", url: () => "/api/v1/auth/logout", roles: ROLES, ok: 204 },
     { method: "GET", url: () => "/api/v1/lanes", roles: ROLES, ok: 200 },
     {

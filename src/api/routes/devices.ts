@@ -66,6 +66,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ApiContext): voi
                     text: printable(frame.hex),
                     note: frame.reason === undefined ? frame.outcome : `${frame.outcome}: ${frame.reason}`,
                     outcome: frame.outcome,
+                    ...(frame.reason !== undefined && { reason: frame.reason }),
                 })),
             };
         },

@@ -1,21 +1,35 @@
 import { api } from "../api.js";
 import { errorText, formatDateTime, h, namingTheTruck, notice, replace, setNotice } from "../dom.js";
+import { code, formatNumber, has, t } from "../i18n.js";
 
-const STATES = [
-    ["open", "Open"],
-    ["acknowledged", "Acknowledged"],
-    ["all", "All"],
-];
+const STATES = ["open", "acknowledged", "all"];
+
+/**
+ * An alert in the reader's language, from its code and parameters; the stored (English) message of an
+ * alert whose code the catalogue does not know.
+ */
+export function alertText(alert) {
+    const truck = alert.plates?.length ? alert.plates.join(" / ") : t("common.thisTruck");
+    const params = { truck, device: alert.deviceId ?? "" };
+    for (const [name, value] of Object.entries(alert.params ?? {}))
+        params[name] = typeof value === "number" ? formatNumber(value) : value;
+    const key = `alertText.${alert.code}`;
+    const text = has(key) ? t(key, params) : undefined;
+    // An unknown code, or an event pruned from the log (its parameters gone): the stored text.
+    return text === undefined || /\{\w+\}/.test(text)
+        ? namingTheTruck(alert.message, alert.passageId, alert.plates)
+        : text;
+}
 
 /** The alerts queue: tampered seals, weight deviations, devices offline, sync parked, disk quota … */
 export function alertsView(main, ctx) {
     let state = "open";
-    const status = notice("info", "Loading…");
+    const status = notice("info", t("common.loading"));
     const rows = h("tbody", {});
     const tabs = h(
         "div",
         { class: "tabs", role: "tablist" },
-        STATES.map(([value, label]) =>
+        STATES.map((value) =>
             h(
                 "button",
                 {
@@ -31,7 +45,7 @@ export function alertsView(main, ctx) {
                         load();
                     },
                 },
-                label,
+                t(`alerts.tab.${value}`),
             ),
         ),
     );
@@ -40,7 +54,7 @@ export function alertsView(main, ctx) {
         h(
             "section",
             { class: "panel" },
-            h("h1", {}, "Alerts"),
+            h("h1", {}, t("nav.alerts")),
             tabs,
             status,
             h(
@@ -52,9 +66,16 @@ export function alertsView(main, ctx) {
                     h(
                         "tr",
                         {},
-                        ["Raised", "Severity", "Alert", "Message", "Lane", "Device", "Truck", "Acknowledged"].map((t) =>
-                            h("th", {}, t),
-                        ),
+                        [
+                            t("field.raised"),
+                            t("field.severity"),
+                            t("field.alert"),
+                            t("field.message"),
+                            t("field.lane"),
+                            t("field.device"),
+                            t("field.truck"),
+                            t("field.acknowledged"),
+                        ].map((text) => h("th", {}, text)),
                     ),
                 ),
                 rows,
@@ -65,7 +86,7 @@ export function alertsView(main, ctx) {
     /** The truck's plates, linked to its passage for those who may open passages. */
     const truckOf = (alert) => {
         if (!alert.passageId) return "";
-        const plates = alert.plates?.length ? alert.plates.join(" / ") : "passage";
+        const plates = alert.plates?.length ? alert.plates.join(" / ") : t("alerts.passage");
         if (!ctx.allowed("passages")) return h("span", { class: "plate-inline" }, plates);
         return h(
             "a",
@@ -83,11 +104,19 @@ export function alertsView(main, ctx) {
             return h(
                 "td",
                 {},
-                `${alert.acknowledgedBy ?? ""} ${formatDateTime(alert.acknowledgedAt)}`,
+                t("alerts.acknowledgedBy", {
+                    user: alert.acknowledgedBy ?? "",
+                    at: formatDateTime(alert.acknowledgedAt),
+                }),
                 alert.note ? h("div", { class: "muted" }, alert.note) : null,
             );
         }
-        const note = h("input", { name: "note", maxlength: 500, placeholder: "note", class: "small" });
+        const note = h("input", {
+            name: "note",
+            maxlength: 500,
+            placeholder: t("alerts.notePlaceholder"),
+            class: "small",
+        });
         const message = h("span", { class: "muted" });
         const button = h(
             "button",
@@ -100,7 +129,7 @@ export function alertsView(main, ctx) {
                         await api.post(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {
                             ...(note.value.trim() && { note: note.value.trim() }),
                         });
-                        message.textContent = "acknowledged";
+                        message.textContent = t("alerts.acknowledgedNow");
                         ctx.refreshBadges();
                         setTimeout(load, 300);
                     } catch (err) {
@@ -109,7 +138,7 @@ export function alertsView(main, ctx) {
                     }
                 },
             },
-            "Acknowledge",
+            t("alerts.acknowledge"),
         );
         return h("td", { class: "ack" }, note, button, message);
     };
@@ -118,7 +147,7 @@ export function alertsView(main, ctx) {
         try {
             const { alerts } = await api.get(`/api/v1/alerts?state=${state}`);
             status.hidden = (alerts ?? []).length > 0;
-            if (!status.hidden) setNotice(status, "info", state === "open" ? "No open alert." : "No alert.");
+            if (!status.hidden) setNotice(status, "info", state === "open" ? t("alerts.noneOpen") : t("alerts.none"));
             replace(
                 rows,
                 (alerts ?? []).map((a) =>
@@ -126,14 +155,18 @@ export function alertsView(main, ctx) {
                         "tr",
                         { class: `severity-${a.severity}`, dataset: { alert: a.id, code: a.code } },
                         h("td", { class: "when" }, formatDateTime(a.raisedAt)),
-                        h("td", {}, h("span", { class: ["chip", `sev-${a.severity}`] }, a.severity ?? "")),
-                        h("td", { class: "mono strong" }, a.code ?? ""),
+                        h("td", {}, h("span", { class: ["chip", `sev-${a.severity}`] }, code("severity", a.severity))),
+                        h("td", { class: "strong", title: a.code ?? "" }, code("alert", a.code)),
                         h(
                             "td",
-                            {},
-                            namingTheTruck(a.message, a.passageId, a.plates),
+                            { dataset: { testid: "alert-message" } },
+                            alertText(a),
                             a.clearedAt
-                                ? h("div", { class: "muted small" }, `cleared ${formatDateTime(a.clearedAt)}`)
+                                ? h(
+                                      "div",
+                                      { class: "muted small" },
+                                      t("alerts.cleared", { at: formatDateTime(a.clearedAt) }),
+                                  )
                                 : null,
                         ),
                         h("td", {}, a.laneId ?? ""),

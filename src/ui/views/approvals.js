@@ -1,5 +1,6 @@
 import { api } from "../api.js";
 import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
+import { code, t } from "../i18n.js";
 import { channelChip } from "./lanes.js";
 import { reasonForm } from "./passages.js";
 
@@ -14,9 +15,9 @@ function plateTexts(plates) {
  * approval by the officer who asked (409 FOUR_EYES); the message says so.
  */
 export function approvalsView(main, ctx) {
-    const status = notice("info", "Loading…");
+    const status = notice("info", t("common.loading"));
     const list = h("div", { class: "approvals", dataset: { testid: "approvals" } });
-    replace(main, h("section", { class: "panel" }, h("h1", {}, "Approvals"), status, list));
+    replace(main, h("section", { class: "panel" }, h("h1", {}, t("nav.approvals")), status, list));
 
     // Cards decided here stay (greyed, with their outcome) until the page is left.
     const decided = new Map();
@@ -26,7 +27,7 @@ export function approvalsView(main, ctx) {
             const open = (approvals ?? []).filter((a) => !decided.has(a.passageId));
             if (open.length === 0) {
                 status.hidden = false;
-                setNotice(status, "info", "No release is waiting for approval.");
+                setNotice(status, "info", t("approvals.none"));
             } else status.hidden = true;
             replace(list, open.map(card), [...decided.values()]);
         } catch (err) {
@@ -44,27 +45,30 @@ export function approvalsView(main, ctx) {
                 { class: "approval-head" },
                 h("span", { class: "plate-text big" }, plateTexts(a.plates).join(" / ") || "—"),
                 channelChip(a.channel),
-                a.watchListed ? h("span", { class: "chip chip-bad" }, "WATCH LIST") : null,
-                h("span", { class: "muted" }, `Lane ${a.laneId ?? "?"}`),
+                a.watchListed ? h("span", { class: "chip chip-bad" }, t("approvals.watchList")) : null,
+                h("span", { class: "muted" }, t("approvals.lane", { lane: a.laneId ?? "?" })),
             ),
             h(
                 "p",
                 {},
-                "Release requested by ",
+                t("approvals.requestedBy"),
+                " ",
                 h("strong", {}, a.requestedBy ?? "?"),
-                ` at ${formatDateTime(a.requestedAt)} — reason `,
-                h("span", { class: "mono" }, a.reasonCode ?? ""),
+                " ",
+                t("approvals.requestedAt", { at: formatDateTime(a.requestedAt) }),
+                " — ",
+                h("span", { class: "mono", title: code("reasonCode", a.reasonCode) }, a.reasonCode ?? ""),
                 a.note ? h("span", {}, ` — “${a.note}”`) : null,
             ),
-            h("p", {}, h("a", { href: `#/passages/${encodeURIComponent(a.passageId)}` }, "Passage detail →")),
+            h("p", {}, h("a", { href: `#/passages/${encodeURIComponent(a.passageId)}` }, t("lanes.passageDetail"))),
             reasonForm({
                 actions: [
-                    { action: "approve", label: "Approve release" },
-                    { action: "reject", label: "Reject release" },
+                    { action: "approve", label: "approvals.approve" },
+                    { action: "reject", label: "approvals.reject" },
                 ],
                 // Approving takes a release reason; rejecting keeps the truck, so a hold or divert reason.
                 codesFor: (action) => (action === "approve" ? ["release"] : ["hold", "divert"]),
-                submitLabel: "Decide",
+                submitLabel: t("approvals.decide"),
                 testid: "approval-form",
                 onSubmit: async ({ action, reasonCode, note }) => {
                     // Kept while the answer is on its way: the stream's "resolved" may arrive first and reload.
@@ -81,7 +85,7 @@ export function approvalsView(main, ctx) {
                     el.classList.add("done");
                     for (const control of el.querySelectorAll("select, textarea, button")) control.disabled = true;
                     ctx.refreshBadges();
-                    return action === "approve" ? "Release approved." : "Release rejected.";
+                    return action === "approve" ? t("approvals.approved") : t("approvals.rejected");
                 },
             }),
         );

@@ -1,38 +1,40 @@
 import { api, query } from "../api.js";
 import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
+import { code, formatNumber, t } from "../i18n.js";
 
 const PAGE = 200;
 
 function chainLine(name, result) {
-    if (!result) return h("li", {}, `${name}: —`);
+    if (!result) return h("li", {}, `${t(`audit.chain.${name}`)}: —`);
     return h(
         "li",
         { class: result.ok ? "good" : "bad", dataset: { chain: name, ok: String(Boolean(result.ok)) } },
-        h("strong", {}, result.ok ? "✔ intact" : "✘ BROKEN"),
-        ` ${name}: ${result.checked ?? 0} entries checked`,
+        h("strong", {}, result.ok ? t("audit.intact") : t("audit.broken")),
+        " ",
+        t("audit.checked", { chain: t(`audit.chain.${name}`), count: formatNumber(result.checked ?? 0) }),
         result.ok || !result.firstBroken
             ? ""
-            : `, first broken at seq ${result.firstBroken.seq ?? "?"}: ${result.firstBroken.reason ?? ""}`,
+            : t("audit.firstBroken", { seq: result.firstBroken.seq ?? "?", reason: result.firstBroken.reason ?? "" }),
     );
 }
 
 /** The audit log (who did what, allowed or denied) and the hash-chain check of events and audit. */
 export function auditView(main, _ctx) {
-    const verifyStatus = notice("info", "Checking the hash chains…");
+    const verifyStatus = notice("info", t("audit.checking"));
     const chains = h("ul", { class: "chains", dataset: { testid: "chain-check" } });
-    const status = notice("info", "Loading…");
+    const status = notice("info", t("common.loading"));
     const rows = h("tbody", {});
     // Newest first: what happened last is what an auditor looks for on a busy gate.
     let before;
-    const more = h("button", { type: "button", class: "btn", onclick: () => load() }, "Load older");
-    const verifyButton = h("button", { type: "button", class: "btn", onclick: () => verify() }, "Check again");
+    const more = h("button", { type: "button", class: "btn", onclick: () => load() }, t("audit.older"));
+    const verifyButton = h("button", { type: "button", class: "btn", onclick: () => verify() }, t("audit.again"));
     replace(
         main,
-        h("section", { class: "panel" }, h("h1", {}, "Hash-chain check"), verifyStatus, chains, verifyButton),
+        h("section", { class: "panel" }, h("h1", {}, t("audit.chainTitle")), verifyStatus, chains, verifyButton),
         h(
             "section",
             { class: "panel" },
-            h("h1", {}, "Audit log"),
+            h("h1", {}, t("audit.title")),
             status,
             h(
                 "table",
@@ -43,9 +45,17 @@ export function auditView(main, _ctx) {
                     h(
                         "tr",
                         {},
-                        ["Seq", "Time", "User", "Role", "Action", "Target", "Outcome", "IP", "Detail"].map((t) =>
-                            h("th", {}, t),
-                        ),
+                        [
+                            t("field.seq"),
+                            t("field.time"),
+                            t("field.user"),
+                            t("field.role"),
+                            t("field.action"),
+                            t("field.target"),
+                            t("field.outcome"),
+                            t("field.ip"),
+                            t("field.detail"),
+                        ].map((text) => h("th", {}, text)),
                     ),
                 ),
                 rows,
@@ -56,7 +66,7 @@ export function auditView(main, _ctx) {
 
     async function verify() {
         verifyButton.disabled = true;
-        setNotice(verifyStatus, "info", "Checking the hash chains…");
+        setNotice(verifyStatus, "info", t("audit.checking"));
         verifyStatus.hidden = false;
         try {
             const result = await api.get("/api/v1/audit/verify");
@@ -81,10 +91,14 @@ export function auditView(main, _ctx) {
                         h("td", { class: "num" }, String(e.seq)),
                         h("td", { class: "when" }, formatDateTime(e.at)),
                         h("td", {}, e.user ?? ""),
-                        h("td", {}, e.role ?? ""),
-                        h("td", { class: "mono" }, e.action ?? ""),
+                        h("td", {}, code("role", e.role)),
+                        h("td", { title: e.action ?? "" }, code("auditAction", e.action)),
                         h("td", { class: "mono target" }, e.target ?? ""),
-                        h("td", {}, h("span", { class: ["chip", `audit-${e.outcome}`] }, e.outcome ?? "")),
+                        h(
+                            "td",
+                            {},
+                            h("span", { class: ["chip", `audit-${e.outcome}`] }, code("auditOutcome", e.outcome)),
+                        ),
                         h("td", { class: "mono ip" }, e.ip ?? ""),
                         detailCell(e.detail),
                     ),
@@ -94,7 +108,7 @@ export function auditView(main, _ctx) {
             more.hidden = (entries ?? []).length < PAGE;
             if (rows.children.length === 0) {
                 status.hidden = false;
-                setNotice(status, "info", "The audit log is empty.");
+                setNotice(status, "info", t("audit.empty"));
             }
         } catch (err) {
             status.hidden = false;

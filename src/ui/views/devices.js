@@ -1,12 +1,13 @@
 import { api } from "../api.js";
 import { dot, errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
+import { code, formatNumber, t } from "../i18n.js";
 
-/** The test a technician can run on a device of each kind. */
+/** The test a technician can run on a device of each kind (its button's text is `deviceTest.<action>`). */
 const TESTS = {
-    weight: { action: "readWeight", label: "Read weight" },
-    plate: { action: "snapshot", label: "Trigger snapshot" },
-    camera: { action: "snapshot", label: "Trigger snapshot" },
-    plc: { action: "pulseLight", label: "Pulse light" },
+    weight: { action: "readWeight" },
+    plate: { action: "snapshot" },
+    camera: { action: "snapshot" },
+    plc: { action: "pulseLight" },
 };
 
 const num = (...values) => values.find((v) => v !== undefined && v !== null);
@@ -24,20 +25,20 @@ function ascii(hex) {
 /** Devices with their status, counters and last raw frames, and a test per device (technicians). */
 export function devicesView(main, ctx) {
     const canTest = ctx.can.testDevices(ctx.user);
-    const status = notice("info", "Loading devices…");
+    const status = notice("info", t("devices.loading"));
     const rows = h("tbody", {});
     const columns = [
         "",
-        "Device",
-        "Lane",
-        "Kind",
-        "Model",
-        "Status",
-        "Since",
-        "Last frame",
-        "Frames",
-        "Reconnects",
-        "Bad frames",
+        t("field.device"),
+        t("field.lane"),
+        t("field.kind"),
+        t("field.model"),
+        t("field.status"),
+        t("field.since"),
+        t("field.lastFrame"),
+        t("field.frames"),
+        t("field.reconnects"),
+        t("field.badFrames"),
         "",
     ];
     replace(
@@ -45,7 +46,7 @@ export function devicesView(main, ctx) {
         h(
             "section",
             { class: "panel" },
-            h("h1", {}, "Devices"),
+            h("h1", {}, t("nav.devices")),
             status,
             h(
                 "div",
@@ -70,29 +71,38 @@ export function devicesView(main, ctx) {
     const entries = new Map();
 
     const framesRow = (id) => {
-        const body = h("td", { colspan: columns.length, class: "frames" }, "Loading frames…");
+        const body = h("td", { colspan: columns.length, class: "frames" }, t("devices.loadingFrames"));
         const row = h("tr", { class: "frames-row", dataset: { framesOf: id } }, body);
         api.get(`/api/v1/devices/${encodeURIComponent(id)}/frames`)
             .then(({ frames }) => {
                 const list = (frames ?? []).slice(-20).reverse();
                 if (list.length === 0) {
-                    replace(body, h("span", { class: "muted" }, "No frame received yet."));
+                    replace(body, h("span", { class: "muted" }, t("devices.noFrames")));
                     return;
                 }
                 const head = h(
                     "tr",
                     {},
-                    ["Time", "Dir", "Hex", "Text", "Note"].map((t) => h("th", {}, t)),
+                    [t("field.time"), t("field.direction"), t("field.hex"), t("field.text"), t("field.note")].map(
+                        (text) => h("th", {}, text),
+                    ),
                 );
                 const lines = list.map((f) =>
                     h(
                         "tr",
                         {},
                         h("td", { class: "when" }, formatDateTime(f.at)),
-                        h("td", {}, f.direction ?? "in"),
+                        h("td", {}, code("frameDirection", f.direction ?? "in")),
                         h("td", { class: "mono hex" }, f.hex ?? ""),
                         h("td", { class: "mono" }, f.text ?? ascii(f.hex ?? "")),
-                        h("td", {}, f.note ?? [f.outcome, f.reason].filter(Boolean).join(": ")),
+                        // The outcome worded in the reader's language; the device's own reason as it gave it.
+                        h(
+                            "td",
+                            {},
+                            f.outcome
+                                ? [code("frameOutcome", f.outcome), f.reason].filter(Boolean).join(": ")
+                                : (f.note ?? ""),
+                        ),
                     ),
                 );
                 replace(body, h("table", { class: "grid raw" }, h("thead", {}, head), h("tbody", {}, lines)));
@@ -127,7 +137,7 @@ export function devicesView(main, ctx) {
                         }
                     },
                 },
-                "Raw frames",
+                t("devices.rawFrames"),
             ),
             canTest && test
                 ? h(
@@ -151,14 +161,14 @@ export function devicesView(main, ctx) {
                                   result.className = `test-result ${answer.ok ? "good" : "bad"}`;
                                   replace(
                                       result,
-                                      `${answer.ok ? "OK" : "Failed"}: ${detail}`,
+                                      t(answer.ok ? "devices.testOk" : "devices.testFailed", { detail }),
                                       // The snapshot comes inline: technicians may not open stored plate images.
                                       typeof answer.imageDataUrl === "string" &&
                                           answer.imageDataUrl.startsWith("data:image/")
                                           ? h("img", {
                                                 class: "test-snapshot",
                                                 src: answer.imageDataUrl,
-                                                alt: "snapshot",
+                                                alt: t("devices.snapshot"),
                                             })
                                           : null,
                                   );
@@ -170,7 +180,7 @@ export function devicesView(main, ctx) {
                               }
                           },
                       },
-                      test.label,
+                      t(`deviceTest.${test.action}`),
                   )
                 : null,
             result,
@@ -179,22 +189,30 @@ export function devicesView(main, ctx) {
         return h(
             "tr",
             { class: `device-${d.status}`, dataset: { device: id, status: d.status } },
-            h("td", {}, dot(d.status, d.status)),
+            h("td", {}, dot(d.status)),
             h("td", { class: "mono strong" }, id),
             h("td", {}, d.laneId ?? ""),
-            h("td", {}, [d.kind, d.role !== d.kind && d.role].filter(Boolean).join(" · ")),
+            h(
+                "td",
+                {},
+                [code("deviceKind", d.kind), d.role !== d.kind && code("position", d.role)].filter(Boolean).join(" · "),
+            ),
             h("td", { class: "mono" }, d.model ?? ""),
             h(
                 "td",
                 {},
-                h("span", { class: ["status", `status-${d.status}`], dataset: { testid: "device-status" } }, d.status),
+                h(
+                    "span",
+                    { class: ["status", `status-${d.status}`], dataset: { testid: "device-status", status: d.status } },
+                    code("deviceStatus", d.status),
+                ),
                 d.reason ? h("div", { class: "muted small" }, d.reason) : null,
             ),
             h("td", { class: "when" }, formatDateTime(d.statusSince)),
             h("td", { class: "when" }, formatDateTime(d.lastFrameAt)),
-            h("td", { class: "num" }, String(num(d.frames, c.frames, 0))),
-            h("td", { class: "num" }, String(num(d.reconnects, c.reconnects, 0))),
-            h("td", { class: "num" }, String(num(d.badFrames, (c.invalid ?? 0) + (c.discardedBytes ? 1 : 0), 0))),
+            h("td", { class: "num" }, formatNumber(num(d.frames, c.frames, 0))),
+            h("td", { class: "num" }, formatNumber(num(d.reconnects, c.reconnects, 0))),
+            h("td", { class: "num" }, formatNumber(num(d.badFrames, (c.invalid ?? 0) + (c.discardedBytes ? 1 : 0), 0))),
             actions,
         );
     };

@@ -1,23 +1,11 @@
 import { api } from "../api.js";
 import { dot, errorText, h, kg, notice, replace, ticker } from "../dom.js";
-
-const STATE_LABEL = {
-    IDLE: "Idle",
-    VEHICLE_PRESENT: "Vehicle present",
-    IDENTIFYING: "Identifying",
-    WEIGHING: "Weighing",
-    DECIDING: "Deciding",
-    RELEASED: "Released",
-    HELD: "Held",
-    INSPECTION: "Inspection",
-    EXITING: "Exiting",
-    CLOSED: "Closed",
-};
+import { code, formatNumber, t } from "../i18n.js";
 
 /** The lanes board: one tile per lane, kept live by the stream (lane and device events). */
 export function lanesView(main, ctx) {
-    const board = h("section", { class: "board", "aria-label": "Lanes", dataset: { testid: "board" } });
-    const status = notice("info", "Loading lanes…");
+    const board = h("section", { class: "board", "aria-label": t("nav.lanes"), dataset: { testid: "board" } });
+    const status = notice("info", t("lanes.loading"));
     replace(main, status, board);
     const tiles = new Map();
 
@@ -39,7 +27,7 @@ export function lanesView(main, ctx) {
             for (const lane of lanes ?? []) put(lane);
             if (!lanes?.length) {
                 status.hidden = false;
-                status.textContent = "No lanes configured.";
+                status.textContent = t("lanes.none");
             }
         } catch (err) {
             status.hidden = false;
@@ -72,7 +60,9 @@ export function lanesView(main, ctx) {
 }
 
 function deviceDot(device, name) {
-    const label = [device.id, device.status, device.reason].filter(Boolean).join(" · ");
+    const label = [device.id, device.status && t(`deviceStatus.${device.status}`), device.reason]
+        .filter(Boolean)
+        .join(" · ");
     return h(
         "span",
         {
@@ -87,8 +77,8 @@ function deviceDot(device, name) {
 
 /** The word under a device's dot: its role on the lane (front, rear) or what it is (scale, PLC …). */
 function deviceName(device) {
-    const names = { weight: "scale", scan: "scanner", seal: "e-seal", plc: "PLC", plate: "camera" };
-    return device.role && device.role !== device.kind ? device.role : (names[device.kind] ?? device.kind ?? device.id);
+    if (device.role && device.role !== device.kind) return code("position", device.role);
+    return code("deviceKind", device.kind) || device.id;
 }
 
 export function imageUrl(ref) {
@@ -100,7 +90,7 @@ function plateBlock(position, plate) {
         return h(
             "div",
             { class: ["plate", `plate-${position}`, "plate-missing"] },
-            h("span", { class: "plate-pos" }, position),
+            h("span", { class: "plate-pos" }, t(`position.${position}`)),
             h("span", { class: "plate-text" }, "—"),
         );
     }
@@ -111,14 +101,18 @@ function plateBlock(position, plate) {
             ? h("img", {
                   class: "plate-img",
                   src: imageUrl(plate.imageRef),
-                  alt: `${position} plate image`,
+                  alt: t("lanes.plateImage", { position: t(`position.${position}`) }),
                   loading: "lazy",
               })
             : null,
-        h("span", { class: "plate-pos" }, position),
+        h("span", { class: "plate-pos" }, t(`position.${position}`)),
         h("span", { class: "plate-text", dataset: { testid: `plate-${position}` } }, plate.text ?? ""),
         plate.confidence !== undefined
-            ? h("span", { class: "plate-conf" }, `${Math.round(Number(plate.confidence) * 100)} %`)
+            ? h(
+                  "span",
+                  { class: "plate-conf" },
+                  t("unit.percent", { value: Math.round(Number(plate.confidence) * 100) }),
+              )
             : null,
     );
 }
@@ -126,7 +120,11 @@ function plateBlock(position, plate) {
 export function channelChip(channel) {
     if (!channel) return null;
     const c = ["GREEN", "YELLOW", "RED"].includes(channel) ? channel : "UNKNOWN";
-    return h("span", { class: ["chip", `channel-${c.toLowerCase()}`], dataset: { channel: c } }, channel);
+    return h(
+        "span",
+        { class: ["chip", `channel-${c.toLowerCase()}`], dataset: { channel: c }, title: channel },
+        code("channel", channel),
+    );
 }
 
 /**
@@ -144,26 +142,36 @@ export function verdictBanner(decision, officerHold) {
     return h(
         "div",
         { class: ["decision", decisionClass(v.outcome)], dataset: { testid: "decision", outcome: v.outcome ?? "" } },
-        h("span", { class: "outcome" }, v.outcome ?? "…"),
+        h("span", { class: "outcome" }, v.outcome ? code("outcome", v.outcome) : "…"),
         decision
             ? h(
                   "span",
                   { class: "why" },
                   v.overridden
-                      ? h("span", { class: "override" }, `Officer override — automatic decision was ${v.automatic}`)
+                      ? h(
+                            "span",
+                            { class: "override" },
+                            t("decision.override", { automatic: code("outcome", v.automatic) }),
+                        )
                       : null,
-                  decision.rule ? h("span", { class: "rule" }, decision.rule) : null,
-                  decision.reason ? h("span", { class: "reason" }, decision.reason) : null,
+                  decision.rule
+                      ? h("span", { class: "rule", title: decision.rule }, code("rule", decision.rule))
+                      : null,
+                  decision.reason || decision.findings?.length
+                      ? h("span", { class: "reason" }, reasonText(decision.findings, decision.reason))
+                      : null,
                   !decision.rule && !decision.reason && decision.outcome === "RELEASE"
-                      ? h("span", { class: "reason" }, "every rule passed")
+                      ? h("span", { class: "reason" }, t("decision.allPassed"))
                       : null,
                   decision.offline
                       ? h(
                             "span",
                             { class: "chip chip-warn" },
                             typeof decision.clearanceAgeMs === "number" && decision.clearanceAgeMs >= 0
-                                ? `decided on offline data, ${Math.ceil(decision.clearanceAgeMs / 1000)} s old`
-                                : "decided on offline data",
+                                ? t("decision.offlineAge", {
+                                      seconds: formatNumber(Math.ceil(decision.clearanceAgeMs / 1000)),
+                                  })
+                                : t("decision.offline"),
                         )
                       : null,
               )
@@ -174,11 +182,34 @@ export function verdictBanner(decision, officerHold) {
                       ? h(
                             "span",
                             { class: "override", dataset: { testid: "officer-hold" } },
-                            `${officerHold === "INSPECT" ? "Diverted" : "Held"} by an officer — waiting for reads`,
+                            officerHold === "INSPECT" ? t("decision.divertedWaiting") : t("decision.heldWaiting"),
                         )
-                      : "waiting for reads",
+                      : t("decision.waiting"),
               ),
     );
+}
+
+/**
+ * A rule's reason in the reader's language: its findings (codes with parameters) through the catalogue;
+ * the stored English text for a rule that gives no findings, or a record written before they were kept.
+ */
+export function reasonText(findings, stored) {
+    if (!findings?.length) return stored ?? "";
+    return findings.map((f) => code("reason", f.code, localParams(f.params))).join("; ");
+}
+
+/** Parameters as the reader writes them: numbers in the language's digits, known words translated. */
+function localParams(params = {}) {
+    const out = {};
+    for (const [name, value] of Object.entries(params)) {
+        if (typeof value === "number") out[name] = formatNumber(value, Number.isInteger(value) ? 0 : 2);
+        else if (name === "position") out[name] = code("position", value);
+        else if (name === "role") out[name] = code("plateRole", value);
+        else if (name === "status") out[name] = code("sealStatus", value);
+        // The rules' own words in a parameter ("an import (into Vietnam)"), translated where catalogued.
+        else out[name] = code("word", value);
+    }
+    return out;
 }
 
 export function decisionClass(outcome) {
@@ -186,16 +217,20 @@ export function decisionClass(outcome) {
 }
 
 function weightLine(weight) {
-    if (!weight || weight.kg === undefined) return h("div", { class: "weight muted" }, "Weight —");
+    if (!weight || weight.kg === undefined) return h("div", { class: "weight muted" }, t("lanes.noWeight"));
     const dev = weight.deviationPct;
     const devText =
-        dev === undefined || dev === null ? "" : `${dev > 0 ? "+" : dev < 0 ? "−" : "±"}${Math.abs(dev).toFixed(1)} %`;
+        dev === undefined || dev === null
+            ? ""
+            : `${dev > 0 ? "+" : dev < 0 ? "−" : "±"}${t("unit.percent", { value: formatNumber(Math.abs(dev), 1) })}`;
     const far = dev !== undefined && dev !== null && Math.abs(dev) > 5;
     return h(
         "div",
         { class: ["weight", far && "weight-off"] },
         h("span", { class: "weight-kg" }, kg(weight.kg)),
-        weight.declaredKg !== undefined ? h("span", { class: "muted" }, ` / declared ${kg(weight.declaredKg)}`) : null,
+        weight.declaredKg !== undefined
+            ? h("span", { class: "muted" }, ` ${t("lanes.declaredWeight", { weight: kg(weight.declaredKg) })}`)
+            : null,
         devText ? h("span", { class: ["weight-dev", far && "bad"] }, ` ${devText}`) : null,
     );
 }
@@ -211,18 +246,19 @@ export function laneTile(lane, { linkPassages = true } = {}) {
         h(
             "span",
             { class: ["state", `state-${state.toLowerCase()}`], dataset: { testid: "lane-state" } },
-            STATE_LABEL[state] ?? state,
+            code("laneState", state),
         ),
         h(
             "span",
-            { class: "in-lane", title: p ? "time in lane" : "time in this state" },
-            h("span", { class: "label" }, p ? "in lane " : "for "),
+            { class: "in-lane", title: p ? t("lanes.timeInLane") : t("lanes.timeInState") },
+            h("span", { class: "label" }, p ? t("lanes.inLane") : t("lanes.for")),
+            " ",
             ticker(p?.openedAt ?? lane.since),
         ),
     );
     const devices = h(
         "div",
-        { class: "devices", "aria-label": "device health" },
+        { class: "devices", "aria-label": t("lanes.deviceHealth") },
         (lane.devices ?? []).map((d) => deviceDot(d, deviceName(d))),
     );
     if (!p) {
@@ -230,7 +266,7 @@ export function laneTile(lane, { linkPassages = true } = {}) {
             "article",
             { class: ["tile", "tile-idle"], dataset: { lane: lane.id, state } },
             head,
-            h("div", { class: "tile-empty" }, state === "CLOSED" ? "Lane closed" : "No truck in lane"),
+            h("div", { class: "tile-empty" }, state === "CLOSED" ? t("lanes.closed") : t("lanes.empty")),
             h("div", { class: "tile-foot" }, devices),
         );
     }
@@ -246,16 +282,20 @@ export function laneTile(lane, { linkPassages = true } = {}) {
             h(
                 "div",
                 { class: "declaration" },
-                h("span", { class: "label" }, "Declaration "),
+                h("span", { class: "label" }, t("field.declaration")),
+                " ",
                 h("span", { class: "mono", dataset: { testid: "declaration" } }, p.declaration?.number ?? "—"),
                 " ",
                 channelChip(p.declaration?.channel),
-                p.declaration?.status ? h("span", { class: "muted" }, ` ${p.declaration.status}`) : null,
+                p.declaration?.status
+                    ? h("span", { class: "muted" }, ` ${code("declarationStatus", p.declaration.status)}`)
+                    : null,
             ),
             h(
                 "div",
                 { class: "containers" },
-                h("span", { class: "label" }, "Containers "),
+                h("span", { class: "label" }, t("field.containers")),
+                " ",
                 (p.containers ?? []).length === 0
                     ? "—"
                     : p.containers.map((c) =>
@@ -263,14 +303,15 @@ export function laneTile(lane, { linkPassages = true } = {}) {
                               "span",
                               { class: ["mono", "item", c.checkDigitOk === false && "bad"] },
                               c.number,
-                              c.checkDigitOk === false ? " ✗ check digit" : "",
+                              c.checkDigitOk === false ? ` ✗ ${t("lanes.checkDigit")}` : "",
                           ),
                       ),
             ),
             h(
                 "div",
                 { class: "seals" },
-                h("span", { class: "label" }, "Seals "),
+                h("span", { class: "label" }, t("field.seals")),
+                " ",
                 (p.seals ?? []).length === 0
                     ? "—"
                     : p.seals.map((s) =>
@@ -278,7 +319,7 @@ export function laneTile(lane, { linkPassages = true } = {}) {
                               "span",
                               { class: ["item", "seal", `seal-${String(s.status).toLowerCase()}`] },
                               h("span", { class: "mono" }, s.id),
-                              ` ${s.status}`,
+                              ` ${code("sealStatus", s.status)}`,
                           ),
                       ),
             ),
@@ -294,15 +335,17 @@ export function laneTile(lane, { linkPassages = true } = {}) {
         head,
         body,
         verdictBanner(decision, p.officerHold),
-        p.awaitingApproval
-            ? h("div", { class: "awaiting", role: "status" }, "Release awaiting supervisor approval")
-            : null,
+        p.awaitingApproval ? h("div", { class: "awaiting", role: "status" }, t("passage.awaitingApproval")) : null,
         h(
             "div",
             { class: "tile-foot" },
             devices,
             linkPassages
-                ? h("a", { class: "open-passage", href: `#/passages/${encodeURIComponent(p.id)}` }, "Passage detail →")
+                ? h(
+                      "a",
+                      { class: "open-passage", href: `#/passages/${encodeURIComponent(p.id)}` },
+                      t("lanes.passageDetail"),
+                  )
                 : null,
         ),
     );

@@ -1,5 +1,6 @@
 import { ApiError, login } from "../api.js";
-import { h, notice, setNotice } from "../dom.js";
+import { errorText, h, notice, setNotice } from "../dom.js";
+import { t } from "../i18n.js";
 
 /** The login form. Wrong name and wrong password get the same answer; too many tries say when to retry. */
 export function loginView({ gateName, onLogin }) {
@@ -21,7 +22,7 @@ export function loginView({ gateName, onLogin }) {
         required: true,
         maxlength: 256,
     });
-    const submit = h("button", { type: "submit", class: "btn btn-primary btn-big" }, "Log in");
+    const submit = h("button", { type: "submit", class: "btn btn-primary btn-big" }, t("login.submit"));
     const form = h(
         "form",
         {
@@ -33,17 +34,22 @@ export function loginView({ gateName, onLogin }) {
                 try {
                     const user = await login(username.value.trim(), password.value);
                     password.value = "";
-                    onLogin(user);
+                    await onLogin(user);
                 } catch (err) {
                     message.hidden = false;
                     password.value = "";
                     if (err instanceof ApiError && err.status === 401) {
-                        setNotice(message, "error", "Wrong user name or password.");
+                        setNotice(message, "error", t("login.wrong"));
                     } else if (err instanceof ApiError && err.status === 429) {
-                        const wait = err.retryAfter ? ` Try again in ${Math.ceil(err.retryAfter / 60)} min.` : "";
-                        setNotice(message, "error", `Too many failed attempts.${wait}`);
+                        setNotice(
+                            message,
+                            "error",
+                            err.retryAfter
+                                ? t("login.tooManyRetry", { minutes: Math.ceil(err.retryAfter / 60) })
+                                : t("login.tooMany"),
+                        );
                     } else {
-                        setNotice(message, "error", err.message || "Login failed.");
+                        setNotice(message, "error", err instanceof ApiError ? errorText(err) : t("login.failed"));
                     }
                 } finally {
                     submit.disabled = false;
@@ -52,9 +58,9 @@ export function loginView({ gateName, onLogin }) {
         },
         h("h1", {}, "gate-edge"),
         gateName ? h("p", { class: "muted" }, gateName) : null,
-        h("label", { for: "username" }, "User name"),
+        h("label", { for: "username" }, t("login.user")),
         username,
-        h("label", { for: "password" }, "Password"),
+        h("label", { for: "password" }, t("login.password")),
         password,
         submit,
         message,

@@ -1,13 +1,9 @@
 import { api, query } from "../api.js";
 import { errorText, formatDateTime, h, kg, namingTheTruck, notice, replace, setNotice } from "../dom.js";
-import { channelChip, decisionClass, imageUrl, verdict, verdictBanner } from "./lanes.js";
+import { code, datePattern, dayBoundary, formatNumber, has, t } from "../i18n.js";
+import { channelChip, decisionClass, imageUrl, reasonText, verdict, verdictBanner } from "./lanes.js";
 
-const ACTIONS = [
-    { action: "confirm", label: "Confirm" },
-    { action: "hold", label: "Hold" },
-    { action: "release", label: "Release" },
-    { action: "divert", label: "Divert to inspection" },
-];
+const ACTIONS = ["confirm", "hold", "release", "divert"].map((action) => ({ action, label: `action.${action}` }));
 
 // The list and the detail may carry plates as {front, rear} or as a list, a decision as a word or an
 // object: these read either.
@@ -36,7 +32,11 @@ function containerNumbers(passage) {
 
 function decisionBadge(decision) {
     const outcome = outcomeOf(decision);
-    return h("span", { class: ["badge-decision", decisionClass(outcome)] }, outcome ?? "—");
+    return h(
+        "span",
+        { class: ["badge-decision", decisionClass(outcome)], dataset: { outcome: outcome ?? "" } },
+        outcome ? code("outcome", outcome) : "—",
+    );
 }
 
 /** The passage history: search by plate, declaration, container, date and decision. */
@@ -53,7 +53,7 @@ export function passagesView(main, _ctx) {
         "select",
         { name: "decision" },
         ["", "RELEASE", "HOLD", "INSPECT", "REJECT"].map((d) =>
-            h("option", { value: d, selected: params.get("decision") === d }, d || "any"),
+            h("option", { value: d, selected: params.get("decision") === d }, d ? code("outcome", d) : t("search.any")),
         ),
     );
     const status = notice("info", "");
@@ -69,20 +69,25 @@ export function passagesView(main, _ctx) {
                 search();
             },
         },
-        field("plate", "Plate", { placeholder: "15C12345", maxlength: 32, autocomplete: "off" }),
-        field("declaration", "Declaration", { placeholder: "12 digits", maxlength: 12, inputmode: "numeric" }),
-        field("container", "Container", { placeholder: "ABCU1234565", maxlength: 11 }),
-        field("from", "From", { type: "date" }),
-        field("to", "To", { type: "date" }),
-        h("label", { class: "field" }, h("span", {}, "Decision"), decision),
-        h("button", { type: "submit", class: "btn btn-primary" }, "Search"),
+        field("plate", t("field.plate"), { placeholder: "15C12345", maxlength: 32, autocomplete: "off" }),
+        field("declaration", t("field.declaration"), {
+            placeholder: t("search.declarationHint"),
+            maxlength: 12,
+            inputmode: "numeric",
+        }),
+        field("container", t("field.container"), { placeholder: "ABCU1234565", maxlength: 11 }),
+        // Days in the language's order and the gate's zone: a browser's own date field shows its locale's order.
+        field("from", t("search.from"), { placeholder: datePattern(), maxlength: 10, inputmode: "numeric" }),
+        field("to", t("search.to"), { placeholder: datePattern(), maxlength: 10, inputmode: "numeric" }),
+        h("label", { class: "field" }, h("span", {}, t("field.decision")), decision),
+        h("button", { type: "submit", class: "btn btn-primary" }, t("search.submit")),
     );
     replace(
         main,
         h(
             "section",
             { class: "panel" },
-            h("h1", {}, "Passages"),
+            h("h1", {}, t("nav.passages")),
             form,
             status,
             h(
@@ -94,7 +99,15 @@ export function passagesView(main, _ctx) {
                     h(
                         "tr",
                         {},
-                        ["Opened", "Lane", "Plates", "Declaration", "State", "Decision", ""].map((t) => h("th", {}, t)),
+                        [
+                            t("field.opened"),
+                            t("field.lane"),
+                            t("field.plates"),
+                            t("field.declaration"),
+                            t("field.state"),
+                            t("field.decision"),
+                            "",
+                        ].map((text) => h("th", {}, text)),
                     ),
                 ),
                 results,
@@ -109,11 +122,22 @@ export function passagesView(main, _ctx) {
         // Plates are searched normalised: letters and digits only, upper case.
         if (q.plate) q.plate = q.plate.toUpperCase().replace(/[^\p{L}\p{N}]/gu, "");
         if (q.container) q.container = q.container.toUpperCase().replace(/\s/g, "");
-        if (q.from) q.from = new Date(`${q.from}T00:00:00`).toISOString();
-        if (q.to) q.to = new Date(`${q.to}T23:59:59.999`).toISOString();
+        for (const [name, endOfDay] of [
+            ["from", false],
+            ["to", true],
+        ]) {
+            if (!q[name]) continue;
+            const at = dayBoundary(q[name], endOfDay);
+            if (!at) {
+                status.hidden = false;
+                setNotice(status, "error", t("search.badDate", { text: q[name], pattern: datePattern() }));
+                return;
+            }
+            q[name] = at;
+        }
         q.limit = 100;
         status.hidden = false;
-        setNotice(status, "info", "Searching…");
+        setNotice(status, "info", t("search.searching"));
         try {
             const { passages } = await api.get(`/api/v1/passages${query(q)}`);
             replace(
@@ -127,17 +151,17 @@ export function passagesView(main, _ctx) {
                         h("td", {}, p.laneId ?? ""),
                         h("td", { class: "mono strong" }, plateTexts(p.plates).join(" / ") || "—"),
                         h("td", { class: "mono" }, declarationNumbers(p).join(", ") || "—"),
-                        h("td", {}, p.state ?? ""),
+                        h("td", {}, code("laneState", p.state)),
                         h("td", {}, decisionBadge(p.decision)),
                         h(
                             "td",
                             { class: "nowrap" },
-                            h("a", { href: `#/passages/${encodeURIComponent(id)}` }, "Open →"),
+                            h("a", { href: `#/passages/${encodeURIComponent(id)}` }, t("search.open")),
                         ),
                     );
                 }),
             );
-            if (!passages?.length) setNotice(status, "info", "No passage matches.");
+            if (!passages?.length) setNotice(status, "info", t("search.none"));
             else status.hidden = true;
         } catch (err) {
             setNotice(status, "error", errorText(err));
@@ -162,15 +186,15 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
     const action = h(
         "select",
         { name: "action", required: true },
-        actions.map((a) => h("option", { value: a.action }, a.label)),
+        actions.map((a) => h("option", { value: a.action }, t(a.label))),
     );
-    const reason = h("select", { name: "reasonCode", required: true }, h("option", { value: "" }, "Loading…"));
+    const reason = h("select", { name: "reasonCode", required: true }, h("option", { value: "" }, t("common.loading")));
     // The explanation of the chosen code on its own line: "CODE — explanation" does not fit a select's width.
     const explanation = h("span", { class: "reason-explanation", dataset: { testid: "reason-explanation" } });
     const explain = () => {
-        explanation.textContent = codes.find((c) => c.code === reason.value)?.label ?? "";
+        explanation.textContent = reason.value ? code("reasonCode", reason.value) : "";
     };
-    const note = h("textarea", { name: "note", maxlength: 500, rows: 2, placeholder: "Note (optional)" });
+    const note = h("textarea", { name: "note", maxlength: 500, rows: 2, placeholder: t("act.notePlaceholder") });
     const message = notice("info", "");
     message.hidden = true;
     const submit = h("button", { type: "submit", class: "btn btn-primary" }, submitLabel);
@@ -180,8 +204,8 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
         const fitting = codes.filter((c) => !c.actions || c.actions.some((a) => wanted.includes(a)));
         replace(
             reason,
-            h("option", { value: "" }, "— reason —"),
-            fitting.map((c) => h("option", { value: c.code, title: c.label ?? "" }, c.code)),
+            h("option", { value: "" }, t("act.chooseReason")),
+            fitting.map((c) => h("option", { value: c.code, title: code("reasonCode", c.code) }, c.code)),
         );
         explain();
     };
@@ -192,7 +216,7 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
         })
         .catch((err) => {
             message.hidden = false;
-            setNotice(message, "error", `Reason codes: ${errorText(err)}`);
+            setNotice(message, "error", t("act.reasonCodesFailed", { error: errorText(err) }));
         });
     action.addEventListener("change", fill);
     reason.addEventListener("change", explain);
@@ -205,7 +229,7 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
                 event.preventDefault();
                 if (!reason.value) {
                     message.hidden = false;
-                    setNotice(message, "error", "Choose a reason code.");
+                    setNotice(message, "error", t("act.reasonRequired"));
                     return;
                 }
                 submit.disabled = true;
@@ -227,17 +251,14 @@ export function reasonForm({ actions, submitLabel, onSubmit, testid, codesFor = 
                 }
             },
         },
-        h("label", { class: "field" }, h("span", {}, "Action"), action),
-        h("label", { class: "field field-reason" }, h("span", {}, "Reason"), reason, explanation),
-        h("label", { class: "field field-wide" }, h("span", {}, "Note"), note),
+        h("label", { class: "field" }, h("span", {}, t("field.action")), action),
+        h("label", { class: "field field-reason" }, h("span", {}, t("field.reason")), reason, explanation),
+        h("label", { class: "field field-wide" }, h("span", {}, t("field.note")), note),
         submit,
         message,
     );
     return form;
 }
-
-/** What each stored image shows, as the page names it. */
-const IMAGE_ROLES = { scene: "scene", plate: "plate crop" };
 
 /** The passage's images per camera position, each camera's scene before its plate crop, so they sit side by side. */
 function imagesByCamera(images) {
@@ -251,12 +272,61 @@ function imagesByCamera(images) {
     return [...groups.entries()];
 }
 
+function imageCaption(position, role) {
+    return t("passage.imageCaption", {
+        position: code("position", position),
+        role: code("imageRole", role ?? "scene"),
+    });
+}
+
+/**
+ * A timeline entry in the reader's language, from its step and data; the stored English summary for a
+ * step the catalogue does not know.
+ */
+function timelineText(entry, passageId, plates) {
+    const data = entry.data ?? {};
+    const words = (entry.step ?? "").split(" ").slice(1);
+    const truck = plates.length > 0 ? plates.join(" / ") : t("common.thisTruck");
+    switch (entry.type) {
+        case "OPENED":
+            return t("timeline.opened");
+        case "DECIDED":
+        case "OUTCOME":
+            return words.length > 0
+                ? t(`timeline.${entry.type.toLowerCase()}`, { outcome: code("outcome", words[0]) })
+                : "";
+        case "COMPLETED":
+            return t("timeline.completed", { how: code("completion", words.join(" ")) });
+        case "COMMAND":
+            return t("timeline.command", { command: code("command", data.command) });
+        case "ALERT":
+            return has(`alert.${data.code}`)
+                ? t("timeline.alert", { alert: code("alert", data.code, { truck }) })
+                : namingTheTruck(entry.summary, passageId, plates);
+        case "OFFICER":
+            return t("timeline.officer", {
+                officer: data.officerId ?? "",
+                role: code("role", data.role),
+                action: code("action", data.action),
+                reason: data.reasonCode ?? "",
+            });
+        case "FOLLOWUP":
+            return data.kind === "too-late"
+                ? t("timeline.followUpTooLate")
+                : t("timeline.followUpRecheck", { was: code("outcome", data.was), now: code("outcome", data.now) });
+        default:
+            return has(`laneState.${entry.type}`)
+                ? t("timeline.state", { state: code("laneState", entry.type) })
+                : namingTheTruck(entry.summary, passageId, plates);
+    }
+}
+
 /** One passage: the truck, the decision and every rule's result, images, timeline, officer actions. */
 export function passageDetailView(main, ctx) {
     const id = ctx.param;
-    const status = notice("info", "Loading passage…");
+    const status = notice("info", t("passage.loading"));
     const content = h("div", { class: "detail" });
-    replace(main, h("p", {}, h("a", { href: "#/passages" }, "← Passages")), status, content);
+    replace(main, h("p", {}, h("a", { href: "#/passages" }, t("passage.back"))), status, content);
     let formEl;
 
     const load = async () => {
@@ -267,7 +337,7 @@ export function passageDetailView(main, ctx) {
             render(passage);
         } catch (err) {
             status.hidden = false;
-            setNotice(status, "error", err.status === 404 ? "No such passage." : errorText(err));
+            setNotice(status, "error", err.status === 404 ? t("passage.notFound") : errorText(err));
         }
     };
 
@@ -280,8 +350,15 @@ export function passageDetailView(main, ctx) {
                     "div",
                     { class: "awaiting", role: "alert", dataset: { testid: "follow-up" } },
                     f.kind === "too-late"
-                        ? `Flagged: ${f.officerId}'s ${f.action} came too late (${f.reason}); stop the truck at ${f.action === "divert" ? "the inspection area" : "the exit"}.`
-                        : `Flagged: decided ${f.was} offline; central's fresh data decides ${f.now} (${f.rule}: ${f.reason}).`,
+                        ? t(f.action === "divert" ? "followUp.tooLateInspection" : "followUp.tooLateExit", {
+                              officer: f.officerId,
+                              action: code("action", f.action),
+                          })
+                        : t("followUp.stronger", {
+                              was: code("outcome", f.was),
+                              now: code("outcome", f.now),
+                              rule: code("rule", f.rule),
+                          }),
                 ),
             );
 
@@ -301,15 +378,19 @@ export function passageDetailView(main, ctx) {
             h(
                 "dl",
                 { class: "facts-list" },
-                h("dt", {}, "Lane"),
+                h("dt", {}, t("field.lane")),
                 h("dd", {}, p.laneId ?? "—"),
-                h("dt", {}, "State"),
-                h("dd", { dataset: { testid: "passage-state" } }, p.state ?? "—"),
-                h("dt", {}, "Opened"),
+                h("dt", {}, t("field.state")),
+                h(
+                    "dd",
+                    { dataset: { testid: "passage-state", state: p.state ?? "" } },
+                    code("laneState", p.state) || "—",
+                ),
+                h("dt", {}, t("field.opened")),
                 h("dd", {}, formatDateTime(p.openedAt)),
-                h("dt", {}, "Closed"),
+                h("dt", {}, t("field.closed")),
                 h("dd", {}, formatDateTime(p.closedAt)),
-                h("dt", {}, "Declaration"),
+                h("dt", {}, t("field.declaration")),
                 h(
                     "dd",
                     { class: "mono" },
@@ -317,40 +398,50 @@ export function passageDetailView(main, ctx) {
                     " ",
                     channelChip(p.declaration?.channel),
                 ),
-                h("dt", {}, "Containers"),
+                h("dt", {}, t("field.containers")),
                 h("dd", { class: "mono" }, containerNumbers(p).join(", ") || "—"),
-                h("dt", {}, "Seals"),
+                h("dt", {}, t("field.seals")),
                 h(
                     "dd",
                     { class: "mono" },
-                    (p.seals ?? []).map((s) => `${s.id ?? s.sealId} ${s.status ?? ""}`).join(", ") || "—",
+                    (p.seals ?? []).map((s) => `${s.id ?? s.sealId} ${code("sealStatus", s.status)}`).join(", ") || "—",
                 ),
-                h("dt", {}, "Weight"),
+                h("dt", {}, t("field.weight")),
                 h(
                     "dd",
                     {},
                     kg(p.weight?.kg),
-                    p.weight?.declaredKg !== undefined ? ` / declared ${kg(p.weight.declaredKg)}` : "",
+                    p.weight?.declaredKg !== undefined
+                        ? ` ${t("lanes.declaredWeight", { weight: kg(p.weight.declaredKg) })}`
+                        : "",
                     p.weight?.deviationPct !== undefined && p.weight?.deviationPct !== null
-                        ? ` (${p.weight.deviationPct.toFixed(1)} %)`
+                        ? ` (${t("unit.percent", { value: formatNumber(p.weight.deviationPct, 1) })})`
                         : "",
                 ),
             ),
             verdictBanner(typeof p.decision === "object" ? p.decision : undefined, p.officerHold),
-            p.awaitingApproval
-                ? h("div", { class: "awaiting", role: "status" }, "Release awaiting supervisor approval")
-                : null,
+            p.awaitingApproval ? h("div", { class: "awaiting", role: "status" }, t("passage.awaitingApproval")) : null,
             // Learnt after the decision: the next point (exit, inspection area) must stop this truck.
             followUpNotices(p.followUps),
         );
         const rules = h(
             "section",
             { class: "panel" },
-            h("h2", {}, "Rule results"),
+            h("h2", {}, t("passage.rules")),
             h(
                 "table",
                 { class: "grid rules", dataset: { testid: "rules" } },
-                h("thead", {}, h("tr", {}, h("th", {}, "Rule"), h("th", {}, "Result"), h("th", {}, "Reason"))),
+                h(
+                    "thead",
+                    {},
+                    h(
+                        "tr",
+                        {},
+                        h("th", {}, t("field.rule")),
+                        h("th", {}, t("field.result")),
+                        h("th", {}, t("field.reason")),
+                    ),
+                ),
                 h(
                     "tbody",
                     {},
@@ -358,21 +449,25 @@ export function passageDetailView(main, ctx) {
                         h(
                             "tr",
                             { class: `rule-${r.outcome}` },
-                            h("td", { class: "mono" }, r.rule),
-                            h("td", {}, h("span", { class: ["chip", `outcome-${r.outcome}`] }, r.outcome)),
-                            h("td", { class: "reason" }, r.reason ?? ""),
+                            h("td", { title: r.rule, dataset: { rule: r.rule } }, code("rule", r.rule)),
+                            h(
+                                "td",
+                                {},
+                                h("span", { class: ["chip", `outcome-${r.outcome}`] }, code("ruleOutcome", r.outcome)),
+                            ),
+                            h("td", { class: "reason" }, reasonText(r.findings, r.reason)),
                         ),
                     ),
                 ),
             ),
-            (p.rules ?? []).length === 0 ? h("p", { class: "muted" }, "Not decided yet.") : null,
+            (p.rules ?? []).length === 0 ? h("p", { class: "muted" }, t("passage.notDecided")) : null,
         );
         const images = h(
             "section",
             { class: "panel" },
-            h("h2", {}, "Images"),
+            h("h2", {}, t("passage.images")),
             (p.images ?? []).length === 0
-                ? h("p", { class: "muted" }, "No images.")
+                ? h("p", { class: "muted" }, t("passage.noImages"))
                 : h(
                       "div",
                       { class: "images" },
@@ -386,9 +481,9 @@ export function passageDetailView(main, ctx) {
                                       { dataset: { role: img.role ?? "scene" } },
                                       h("img", {
                                           src: imageUrl(img.ref),
-                                          alt: `${position} ${IMAGE_ROLES[img.role ?? "scene"]}`,
+                                          alt: imageCaption(position, img.role),
                                       }),
-                                      h("figcaption", {}, `${position} · ${IMAGE_ROLES[img.role ?? "scene"]}`),
+                                      h("figcaption", {}, imageCaption(position, img.role)),
                                   ),
                               ),
                           ),
@@ -398,17 +493,21 @@ export function passageDetailView(main, ctx) {
         const timeline = h(
             "section",
             { class: "panel" },
-            h("h2", {}, "Timeline"),
+            h("h2", {}, t("passage.timeline")),
             h(
                 "ol",
                 { class: "timeline", dataset: { testid: "timeline" } },
-                (p.timeline ?? []).map((t) =>
+                (p.timeline ?? []).map((entry) =>
                     h(
                         "li",
                         {},
-                        h("time", {}, formatDateTime(t.at)),
-                        h("span", { class: "mono" }, t.type ?? ""),
-                        h("span", {}, namingTheTruck(t.summary, p.passageId ?? p.id, plateTexts(p.plates))),
+                        h("time", {}, formatDateTime(entry.at)),
+                        h(
+                            "span",
+                            { class: "step", dataset: { step: entry.type ?? "" } },
+                            has(`step.${entry.type}`) ? t(`step.${entry.type}`) : code("laneState", entry.type),
+                        ),
+                        h("span", {}, timelineText(entry, p.passageId ?? p.id, plateTexts(p.plates))),
                     ),
                 ),
             ),
@@ -416,9 +515,9 @@ export function passageDetailView(main, ctx) {
         const actions = h(
             "section",
             { class: "panel" },
-            h("h2", {}, "Officer actions"),
+            h("h2", {}, t("passage.officerActions")),
             (p.officerActions ?? []).length === 0
-                ? h("p", { class: "muted" }, "None.")
+                ? h("p", { class: "muted" }, t("common.none"))
                 : h(
                       "table",
                       { class: "grid", dataset: { testid: "officer-actions" } },
@@ -428,7 +527,14 @@ export function passageDetailView(main, ctx) {
                           h(
                               "tr",
                               {},
-                              ["Time", "Officer", "Role", "Action", "Reason", "Note"].map((t) => h("th", {}, t)),
+                              [
+                                  t("field.time"),
+                                  t("field.officer"),
+                                  t("field.role"),
+                                  t("field.action"),
+                                  t("field.reason"),
+                                  t("field.note"),
+                              ].map((text) => h("th", {}, text)),
                           ),
                       ),
                       h(
@@ -440,9 +546,13 @@ export function passageDetailView(main, ctx) {
                                   {},
                                   h("td", { class: "when" }, formatDateTime(a.at)),
                                   h("td", {}, a.officerId ?? ""),
-                                  h("td", {}, a.role ?? ""),
-                                  h("td", {}, a.action ?? ""),
-                                  h("td", { class: "mono" }, a.reasonCode ?? ""),
+                                  h("td", {}, code("role", a.role)),
+                                  h("td", {}, code("action", a.action)),
+                                  h(
+                                      "td",
+                                      { class: "mono", title: code("reasonCode", a.reasonCode) },
+                                      a.reasonCode ?? "",
+                                  ),
                                   h("td", {}, a.note ?? ""),
                               ),
                           ),
@@ -453,26 +563,24 @@ export function passageDetailView(main, ctx) {
             formEl = h(
                 "section",
                 { class: "panel act" },
-                h("h2", {}, "Act on this truck"),
+                h("h2", {}, t("act.title")),
                 reasonForm({
                     actions: ACTIONS,
-                    submitLabel: "Apply",
+                    submitLabel: t("act.apply"),
                     testid: "action-form",
                     onSubmit: async (body) => {
                         const answer = await api.post(`/api/v1/passages/${encodeURIComponent(id)}/actions`, body);
                         setTimeout(load, 100);
                         return answer.status === "awaitingApproval"
-                            ? "Release requested: awaiting a supervisor's approval."
-                            : `${ACTIONS.find((a) => a.action === body.action)?.label ?? body.action}: applied.`;
+                            ? t("act.awaitingApproval")
+                            : t("act.applied", { action: code("action", body.action) });
                     },
                 }),
             );
         }
         // A closed passage takes no action: the form goes, its last message with it.
         const closed = p.state === "CLOSED";
-        const act = closed
-            ? h("section", { class: "panel" }, h("p", { class: "muted" }, "Passage closed: no action possible."))
-            : formEl;
+        const act = closed ? h("section", { class: "panel" }, h("p", { class: "muted" }, t("act.closed"))) : formEl;
         // The action form keeps its message across reloads of the passage.
         replace(
             content,

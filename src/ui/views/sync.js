@@ -1,28 +1,29 @@
 import { api } from "../api.js";
 import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
+import { code, formatNumber, t } from "../i18n.js";
 
 function age(seconds) {
     if (seconds === undefined || seconds === null) return "—";
     const s = Math.round(seconds);
-    if (s < 120) return `${s} s`;
-    if (s < 7200) return `${Math.round(s / 60)} min`;
-    return `${(s / 3600).toFixed(1)} h`;
+    if (s < 120) return t("unit.seconds", { value: formatNumber(s) });
+    if (s < 7200) return t("unit.minutes", { value: formatNumber(Math.round(s / 60)) });
+    return t("unit.hours", { value: formatNumber(s / 3600, 1) });
 }
 
 /** The sync with central: backlog per class, parked events with Retry, the link's state. */
 export function syncView(main, ctx) {
     const canRetry = ctx.can.retrySync(ctx.user);
-    const status = notice("info", "Loading…");
+    const status = notice("info", t("common.loading"));
     const summary = h("dl", { class: "facts-list", dataset: { testid: "sync-state" } });
     const backlog = h("tbody", {});
     const parked = h("tbody", {});
     replace(
         main,
-        h("section", { class: "panel" }, h("h1", {}, "Sync with central"), status, summary),
+        h("section", { class: "panel" }, h("h1", {}, t("sync.title")), status, summary),
         h(
             "section",
             { class: "panel" },
-            h("h2", {}, "Backlog"),
+            h("h2", {}, t("sync.backlog")),
             h(
                 "table",
                 { class: "grid", dataset: { testid: "backlog" } },
@@ -32,7 +33,9 @@ export function syncView(main, ctx) {
                     h(
                         "tr",
                         {},
-                        ["Class", "Pending", "Parked", "Oldest pending"].map((t) => h("th", {}, t)),
+                        [t("field.class"), t("field.pending"), t("field.parked"), t("field.oldestPending")].map(
+                            (text) => h("th", {}, text),
+                        ),
                     ),
                 ),
                 backlog,
@@ -41,7 +44,7 @@ export function syncView(main, ctx) {
         h(
             "section",
             { class: "panel" },
-            h("h2", {}, "Parked events"),
+            h("h2", {}, t("sync.parked")),
             h(
                 "table",
                 { class: "grid", dataset: { testid: "parked" } },
@@ -51,7 +54,16 @@ export function syncView(main, ctx) {
                     h(
                         "tr",
                         {},
-                        ["Seq", "Event", "Type", "Lane", "Reason", "Attempts", "Parked", ""].map((t) => h("th", {}, t)),
+                        [
+                            t("field.seq"),
+                            t("field.event"),
+                            t("field.type"),
+                            t("field.lane"),
+                            t("field.reason"),
+                            t("field.attempts"),
+                            t("field.parked"),
+                            "",
+                        ].map((text) => h("th", {}, text)),
                     ),
                 ),
                 parked,
@@ -72,17 +84,31 @@ export function syncView(main, ctx) {
             };
             replace(
                 summary,
-                h("dt", {}, "State"),
-                h("dd", {}, h("span", { class: ["chip", `chip-${stateClass[s.state] ?? "muted"}`] }, s.state ?? "—")),
-                h("dt", {}, "Last success"),
-                h("dd", {}, formatDateTime(s.lastSuccessAt)),
-                h("dt", {}, "Last error"),
-                h("dd", { class: s.lastError ? "bad" : "" }, s.lastError ?? "—"),
-                h("dt", {}, "Clearance data"),
+                h("dt", {}, t("field.state")),
                 h(
                     "dd",
                     {},
-                    `version ${s.downlink?.version ?? "—"}, last poll ${formatDateTime(s.downlink?.lastPollAt)}`,
+                    h(
+                        "span",
+                        {
+                            class: ["chip", `chip-${stateClass[s.state] ?? "muted"}`],
+                            dataset: { state: s.state ?? "" },
+                        },
+                        s.state ? code("syncState", s.state) : "—",
+                    ),
+                ),
+                h("dt", {}, t("sync.lastSuccess")),
+                h("dd", {}, formatDateTime(s.lastSuccessAt)),
+                h("dt", {}, t("sync.lastError")),
+                h("dd", { class: s.lastError ? "bad" : "" }, s.lastError ?? "—"),
+                h("dt", {}, t("sync.clearance")),
+                h(
+                    "dd",
+                    {},
+                    t("sync.clearanceVersion", {
+                        version: s.downlink?.version ?? "—",
+                        at: formatDateTime(s.downlink?.lastPollAt),
+                    }),
                 ),
             );
             replace(
@@ -92,8 +118,8 @@ export function syncView(main, ctx) {
                         "tr",
                         { dataset: { class: b.class } },
                         h("td", { class: "mono" }, b.class),
-                        h("td", { class: "num" }, String(b.pending ?? 0)),
-                        h("td", { class: ["num", b.parked > 0 && "bad"] }, String(b.parked ?? 0)),
+                        h("td", { class: "num" }, formatNumber(b.pending ?? 0)),
+                        h("td", { class: ["num", b.parked > 0 && "bad"] }, formatNumber(b.parked ?? 0)),
                         h("td", {}, age(b.oldestPendingAgeS)),
                     ),
                 ),
@@ -101,7 +127,7 @@ export function syncView(main, ctx) {
             replace(
                 parked,
                 (s.parked ?? []).length === 0
-                    ? h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No parked event."))
+                    ? h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("sync.noParked")))
                     : s.parked.map((p) => {
                           const result = h("span", { class: "muted" });
                           return h(
@@ -130,7 +156,7 @@ export function syncView(main, ctx) {
                                                         await api.post(
                                                             `/api/v1/sync/parked/${encodeURIComponent(p.seq)}/retry`,
                                                         );
-                                                        result.textContent = " queued again";
+                                                        result.textContent = ` ${t("sync.queued")}`;
                                                         setTimeout(load, 1000);
                                                     } catch (err) {
                                                         result.textContent = ` ${errorText(err)}`;
@@ -138,7 +164,7 @@ export function syncView(main, ctx) {
                                                     }
                                                 },
                                             },
-                                            "Retry",
+                                            t("sync.retry"),
                                         )
                                       : null,
                                   result,
