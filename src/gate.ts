@@ -15,6 +15,7 @@ import { registerDisplayRoutes } from "./display/routes.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "./drivers/transport.ts";
 import { DeviceSupervisor } from "./gate/devices.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
+import { InspectionDevices } from "./inspection/devices.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { storeDamagedAlert } from "./store/alerts.ts";
 import { checkIntegrityOffThread, type IntegrityReport, type IntegrityRun } from "./store/audit.ts";
@@ -117,6 +118,7 @@ export class Gate {
     private retention: Retention | undefined;
     private api: FastifyInstance | undefined;
     private displays: LaneDisplays | undefined;
+    private inspectionDevices: InspectionDevices | undefined;
     private readonly clock: Clock;
     private startedAt = "";
     /** The configuration in force: the one the gate started with, then each reload's. */
@@ -248,6 +250,12 @@ export class Gate {
                 publish: (topic, payload) => this.devices.brokerSide.send(topic, payload),
             });
             await this.displays.start();
+            // The inspection area's RPMs and X-ray scanners (src/inspection): documents from their folders.
+            this.inspectionDevices = new InspectionDevices({
+                ...{ devices: config.inspection?.devices ?? [], sink, images: this.images, clock: this.clock },
+                log: log.child({ component: "inspection" }),
+            });
+            await this.inspectionDevices.start();
 
             this.syncService = new SyncService({
                 config,
@@ -392,6 +400,8 @@ export class Gate {
         this.laneEngine = undefined;
         await this.displays?.stop(); // every sign back to STOP while the broker still runs
         this.displays = undefined;
+        await this.inspectionDevices?.stop();
+        this.inspectionDevices = undefined;
         await this.devices.stop();
         await this.retention?.stop();
         this.retention = undefined;

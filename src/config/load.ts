@@ -8,6 +8,7 @@ import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/
 import { GateError } from "../core/errors.ts";
 import { buildDisplays, type RawDisplay } from "../display/config.ts";
 import { pushCameraCredentials } from "../drivers/httpDigest.ts";
+import { inspectionDevices, type RawInspectionDevice } from "../inspection/config.ts";
 import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
 
@@ -273,6 +274,7 @@ interface RawConfig {
     ingest: GateConfig["ingest"];
     rules: GateConfig["rules"];
     lanes: RawLane[];
+    inspection?: { devices?: RawInspectionDevice[] };
 }
 
 /**
@@ -482,6 +484,13 @@ function buildConfig(
         ingest: raw.ingest,
         rules: raw.rules,
         lanes,
+        inspection: {
+            devices: inspectionDevices(
+                raw.inspection,
+                { laneIds: new Set(lanes.map((l) => l.id)), deviceIds, baseDir },
+                errors,
+            ),
+        },
         source,
     };
 }

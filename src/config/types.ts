@@ -56,6 +56,19 @@ export interface DeviceLogin {
     password: string;
 }
 
+/** A device of the inspection area (`inspection.devices`): it drops documents into `folder` (src/inspection). */
+export interface InspectionDeviceConfig {
+    id: string;
+    /** An inspection model: n42-rpm or nii-scan-package. */
+    model: string;
+    /** The lane whose approach it stands on (an RPM); absent for the inspection area's own devices. */
+    laneId?: string;
+    /** Absolute path of the folder the device writes to. */
+    folder: string;
+    pollMs: number;
+    settleMs: number;
+}
+
 export interface DeviceConfig {
     id: string;
     laneId: string;
@@ -177,6 +190,8 @@ export interface GateConfig {
         exitSeconds: number;
     };
     lanes: LaneConfig[];
+    /** Radiation portal monitors and X-ray / NII scanners (issue 18). */
+    inspection?: { devices: InspectionDeviceConfig[] };
     /** Where the file was read from, for messages. */
     source: string;
 }

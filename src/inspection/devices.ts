@@ -1,0 +1,209 @@
+/**
+ * The inspection area's devices as one part of the gate (started and stopped with it): radiation portal
+ * monitors and X-ray / NII scanners, configured under `inspection.devices`, each read from its folder
+ * (src/drivers/folderWatch.ts) and decoded by its model (devices/n42-rpm.ts, devices/nii-scan-package.ts).
+ *
+ * - An RPM occupancy becomes a `reading.radiation` event on the RPM's lane (its approach), the N42 document
+ *   itself kept as evidence in the image store by its SHA-256 (`documentRef`).
+ * - A scan package becomes a `reading.xray` event; its images are stored by SHA-256 as camera images are,
+ *   and the reading holds their references with the regions the analyst marked.
+ * - The RPM's background reports and faults (detector failure, high background, tamper) become the
+ *   device's health: a fault of severity error or fatal makes it degraded (fatal: offline), a warning
+ *   keeps it online with the warning as its reason; a `device.status` event records each change.
+ * A refused document is not stored as a reading; the folder transport moves it to `rejected/` with why.
+ */
+import type { Logger } from "pino";
+import { getInspectionModel } from "../../devices/index.ts";
+import type { FolderEntry, InspectionDeviceModel, RpmFault } from "../../devices/types.ts";
+import type { InspectionDeviceConfig } from "../config/types.ts";
+import type { Clock } from "../core/clock.ts";
+import { GateError } from "../core/errors.ts";
+import type { DeviceStatus, RadiationValues, XrayValues } from "../core/events.ts";
+import { FolderWatch } from "../drivers/folderWatch.ts";
+import type { EventSink } from "../ingest/deviceRuntime.ts";
+import type { ImageStore } from "../store/images.ts";
+
+export interface InspectionDeviceHealth {
+    deviceId: string;
+    laneId: string | null;
+    model: string;
+    kind: InspectionDeviceModel["kind"];
+    folder: string;
+    status: DeviceStatus;
+    reason: string;
+    /** Background counts per second by detector, from the RPM's latest background report. */
+    backgroundCps?: Readonly<Record<string, number>>;
+    faults: RpmFault[];
+    counters: { polls: number; stored: number; refused: number; failed: number };
+}
+
+interface Running {
+    device: InspectionDeviceConfig;
+    model: InspectionDeviceModel;
+    watch: FolderWatch;
+    folderOk: { ok: boolean; reason: string };
+    faults: RpmFault[];
+    backgroundCps?: Readonly<Record<string, number>>;
+    status: DeviceStatus;
+    reason: string;
+}
+
+export class InspectionDevices {
+    private readonly running: Running[] = [];
+
+    constructor(
+        private readonly deps: {
+            devices: readonly InspectionDeviceConfig[];
+            sink: EventSink;
+            images: ImageStore | undefined;
+            clock: Clock;
+            log: Logger;
+        },
+    ) {
+        for (const device of deps.devices) {
+            const model = getInspectionModel(device.model);
+            /* v8 ignore next -- the config loader checked every model id */
+            if (!model) throw new GateError("MODEL_UNKNOWN", `inspection device ${device.id}: model ${device.model}`);
+            const log = deps.log.child({ deviceId: device.id, model: model.model });
+            const watch = new FolderWatch(
+                {
+                    folder: device.folder,
+                    layout: model.layout,
+                    maxEntryBytes: model.maxEntryBytes,
+                    pollMs: device.pollMs,
+                    settleMs: device.settleMs,
+                },
+                {
+                    log,
+                    input: (found) => this.input(entry, found),
+                    setStatus: (status, reason) => {
+                        entry.folderOk = { ok: status !== "offline", reason };
+                        void this.updateStatus(entry);
+                    },
+                },
+            );
+            const entry: Running = {
+                device,
+                model,
+                watch,
+                folderOk: { ok: false, reason: "not started" },
+                faults: [],
+                status: "offline",
+                reason: "not started",
+            };
+            this.running.push(entry);
+        }
+    }
+
+    async start(): Promise<void> {
+        for (const entry of this.running) await entry.watch.start();
+    }
+
+    async stop(): Promise<void> {
+        for (const entry of this.running) await entry.watch.stop();
+    }
+
+    health(): InspectionDeviceHealth[] {
+        return this.running.map((e) => ({
+            deviceId: e.device.id,
+            laneId: e.device.laneId ?? null,
+            model: e.model.model,
+            kind: e.model.kind,
+            folder: e.device.folder,
+            status: e.status,
+            reason: e.reason,
+            ...(e.backgroundCps !== undefined && { backgroundCps: e.backgroundCps }),
+            faults: e.faults,
+            counters: { ...e.watch.counters },
+        }));
+    }
+
+    private async input(
+        entry: Running,
+        found: FolderEntry,
+    ): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
+        const model = entry.model;
+        const result = model.decode(found);
+        if (result.status === "invalid") return { outcome: "refused", reason: result.reason };
+        if (result.status === "ignored") return { outcome: "stored" };
+        const now = this.deps.clock.now();
+        const base = {
+            deviceId: entry.device.id,
+            ...(entry.device.laneId !== undefined && { laneId: entry.device.laneId }),
+            occurredAt: result.observedAt ?? now,
+        };
+        const at = new Date(now);
+        const decoded = result.values;
+        if ("type" in decoded) {
+            if (decoded.type === "background") {
+                entry.backgroundCps = decoded.backgroundCps;
+                entry.faults = decoded.faults;
+                await this.updateStatus(entry);
+                return { outcome: "stored" };
+            }
+            const bytes = found.files.get(found.name);
+            const documentRef = bytes && this.deps.images?.put(bytes, "application/xml", at);
+            const values: RadiationValues = decoded.values;
+            entry.faults = values.faults.map((f) => ({ ...f }));
+            await this.deps.sink.append({
+                type: "reading.radiation",
+                ...base,
+                data: {
+                    values: values as never,
+                    model: model.model,
+                    file: found.name,
+                    ...(documentRef !== undefined && { documentRef }),
+                },
+            });
+            await this.updateStatus(entry);
+            return { outcome: "stored" };
+        }
+        const images = decoded.images.map((image) => ({
+            ref: this.deps.images?.put(image.bytes, image.contentType, at) ?? "",
+            view: image.view,
+        }));
+        const { scannedAt, images: _withBytes, ...rest } = decoded;
+        const values: XrayValues = { ...rest, images };
+        await this.deps.sink.append({
+            type: "reading.xray",
+            ...base,
+            data: {
+                values: values as never,
+                model: model.model,
+                package: found.name,
+                ...(scannedAt !== undefined && { scannedAt }),
+            },
+        });
+        return { outcome: "stored" };
+    }
+
+    private async updateStatus(entry: Running): Promise<void> {
+        const worst = (severity: RpmFault["severity"]) => entry.faults.filter((f) => f.severity === severity);
+        const describe = (faults: RpmFault[]) =>
+            faults.map((f) => `${f.code}${f.detector ? ` (${f.detector})` : ""}: ${f.description}`).join("; ");
+        const [status, reason]: [DeviceStatus, string] = !entry.folderOk.ok
+            ? ["offline", entry.folderOk.reason]
+            : worst("fatal").length > 0
+              ? ["offline", describe(worst("fatal"))]
+              : worst("error").length > 0
+                ? ["degraded", describe(worst("error"))]
+                : worst("warning").length > 0
+                  ? ["online", describe(worst("warning"))]
+                  : ["online", entry.folderOk.reason];
+        if (status === entry.status && reason === entry.reason) return;
+        entry.status = status;
+        entry.reason = reason;
+        this.deps.log[status === "online" ? "info" : "warn"](
+            { deviceId: entry.device.id, status, reason },
+            "inspection device status",
+        );
+        await this.deps.sink
+            .append({
+                type: "device.status",
+                deviceId: entry.device.id,
+                ...(entry.device.laneId !== undefined && { laneId: entry.device.laneId }),
+                data: { status, reason, model: entry.model.model },
+            })
+            .catch((err: unknown) => this.deps.log.error({ err }, "device status could not be stored"));
+    }
+}

@@ -1,0 +1,142 @@
+/**
+ * The inspection area's devices feed a real gate through real folders: the RPM simulator drops N42.42
+ * files and the X-ray simulator scan packages, the gate reads them from disk and stores readings,
+ * images and device health as events (src/inspection/devices.ts, src/drivers/folderWatch.ts).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { definition as nii } from "../../devices/nii-scan-package.ts";
+import { dropEntry } from "../../simulators/lib/folder.ts";
+import { RpmSimulator } from "../../simulators/rpm.ts";
+import { XraySimulator } from "../../simulators/xray.ts";
+import type { RadiationValues, XrayValues } from "../../src/core/events.ts";
+import type { Gate } from "../../src/gate.ts";
+import { ImageStore } from "../../src/store/images.ts";
+import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const WAIT_MS = 30_000;
+
+describe("inspection devices on a real gate (real folders)", () => {
+    let dir: ReturnType<typeof tempDir>;
+    let gate: Gate;
+    let rpmFolder: string;
+    let xrayFolder: string;
+
+    beforeEach(async () => {
+        dir = tempDir();
+        rpmFolder = join(dir.path, "rpm-l1");
+        xrayFolder = join(dir.path, "xray-1");
+        const config = testConfig(
+            dir.path,
+            "    - id: L1\n      devices: []",
+            `inspection:
+    devices:
+        - { id: rpm-l1, model: n42-rpm, lane: L1, folder: ${JSON.stringify(rpmFolder)}, pollMs: 100, settleMs: 150 }
+        - { id: xray-1, model: nii-scan-package, folder: ${JSON.stringify(xrayFolder)}, pollMs: 100, settleMs: 150 }`,
+        );
+        gate = await startGate(config);
+    });
+
+    afterEach(async () => {
+        await gate.stop();
+        dir.cleanup();
+    });
+
+    const events = (type: string) => gate.log.read(0, 100_000).filter((event) => event.type === type);
+
+    it("RPM passes land as reading.radiation on the RPM's lane: clean, NORM nuisance, genuine alarm", async () => {
+        const rpm = new RpmSimulator({ folder: rpmFolder, seed: 1 });
+        await rpm.pass("clean");
+        await rpm.pass("norm");
+        const genuine = await rpm.pass("alarm", { neutron: true });
+        const readings = await eventually(
+            () => (events("reading.radiation").length >= 3 ? events("reading.radiation") : undefined),
+            WAIT_MS,
+            "three radiation readings",
+        );
+        const values = readings.map((event) => event.data.values as unknown as RadiationValues);
+        expect(values.map((v) => v.assessment).sort()).toEqual(["alarm", "clear", "nuisance"]);
+        expect(readings.every((event) => event.laneId === "L1" && event.deviceId === "rpm-l1")).toBe(true);
+        const alarm = values.find((v) => v.assessment === "alarm");
+        expect(alarm?.occupancyId).toBe(genuine.uuid);
+        expect(alarm?.alarmCategories).toEqual(["gamma", "neutron"]);
+        expect(alarm?.detectors.map((d) => d.detector)).toEqual(["Aa1", "Aa2", "Ba1", "Ba2", "Aa1N", "Ba1N"]);
+        // The N42 document itself is kept as evidence, by its SHA-256; the folder keeps it under processed/.
+        const event = readings.find((e) => (e.data.values as unknown as RadiationValues).assessment === "alarm");
+        const stored = new ImageStore(gate.database).get(String(event?.data.documentRef));
+        const file = join(rpmFolder, "processed", String(event?.data.file));
+        await eventually(() => existsSync(file), WAIT_MS, "the document under processed/");
+        expect(stored?.bytes.equals(readFileSync(file))).toBe(true);
+        // Moved once its reading is durable, so just after the reading is seen.
+        await eventually(
+            () => readdirSync(rpmFolder).every((name) => !name.endsWith(".n42")),
+            WAIT_MS,
+            "the folder emptied",
+        );
+    });
+
+    it("the RPM's background reports and faults become its health: a detector failure degrades it, then it recovers", async () => {
+        const rpm = new RpmSimulator({ folder: rpmFolder, seed: 2 });
+        const statuses = () =>
+            events("device.status")
+                .filter((event) => event.deviceId === "rpm-l1")
+                .map((event) => ({ status: event.data.status, reason: String(event.data.reason) }));
+        await eventually(() => statuses().at(-1)?.status === "online", WAIT_MS, "RPM online");
+        await rpm.backgroundReport([
+            { code: "DetectorFailure", severity: "error", description: "no counts from the tube", detector: "Ba1N" },
+        ]);
+        const degraded = await eventually(
+            () => statuses().find((s) => s.status === "degraded"),
+            WAIT_MS,
+            "RPM degraded",
+        );
+        expect(degraded.reason).toMatch(/DetectorFailure \(Ba1N\)/);
+        await rpm.backgroundReport([]);
+        await eventually(() => statuses().at(-1)?.status === "online", WAIT_MS, "RPM online again");
+        expect(events("reading.radiation")).toEqual([]);
+    });
+
+    it("scan packages land as reading.xray with their images stored by SHA-256 and the analyst's regions", async () => {
+        const xray = new XraySimulator({ folder: xrayFolder, seed: 3 });
+        const suspicious = await xray.scan({
+            result: "suspicious",
+            plates: ["15C-123.45"],
+            containers: ["CSQU3054383"],
+        });
+        await xray.scan({ result: "clear", plates: ["29H-555.55"] });
+        const readings = await eventually(
+            () => (events("reading.xray").length >= 2 ? events("reading.xray") : undefined),
+            WAIT_MS,
+            "two scan readings",
+        );
+        const values = readings.map((event) => event.data.values as unknown as XrayValues);
+        const found = values.find((v) => v.scanId === suspicious.scanId);
+        expect(found).toMatchObject({ result: "suspicious", plates: ["15C12345"], containers: ["CSQU3054383"] });
+        expect(found?.regions).toEqual(suspicious.regions);
+        const images = new ImageStore(gate.database);
+        for (const [index, image] of (found?.images ?? []).entries()) {
+            const original = suspicious.images[index]?.bytes ?? new Uint8Array();
+            expect(image.ref).toBe(`sha256:${createHash("sha256").update(original).digest("hex")}`);
+            expect(images.get(image.ref)?.bytes.equals(original)).toBe(true);
+        }
+        expect(readings.every((event) => event.laneId === undefined && event.deviceId === "xray-1")).toBe(true);
+        expect(values.find((v) => v.scanId !== suspicious.scanId)?.result).toBe("clear");
+    });
+
+    it("an altered package is refused into rejected/ with its reason, never a reading", async () => {
+        const xray = new XraySimulator({ folder: xrayFolder, seed: 4 });
+        const entry = nii.encode(xray.package({ result: "clear" }));
+        const files = new Map(entry.files);
+        const top = Uint8Array.from(files.get("top.jpg") ?? []);
+        top[300] = (top[300] ?? 0) ^ 0xff;
+        files.set("top.jpg", top);
+        await dropEntry(xrayFolder, { name: entry.name, files }, "package");
+        const reason = join(xrayFolder, "rejected", `${entry.name}.reason.txt`);
+        await eventually(() => existsSync(reason), WAIT_MS, "the package rejected");
+        expect(readFileSync(reason, "utf8")).toMatch(/SHA-256/);
+        expect(events("reading.xray")).toEqual([]);
+    });
+});
