@@ -43,6 +43,7 @@ const copy = (from, to = from, filter = undefined) =>
 for (const part of ["src", "devices", "simulators"])
     copy(`dist/${part}`, `dist/${part}`, (file) => !file.endsWith(".map"));
 copy("src/ui"); // the dashboard: plain browser modules, served as they are
+copy("src/i18n", "src/i18n", (file) => !file.endsWith(".ts")); // the message catalogues (src/i18n/format.ts reads them there)
 for (const file of ["gate.schema.json", "example.yaml", "demo.yaml", "clearance-demo.yaml"]) copy(`config/${file}`);
 copy("deploy/gate-edge.service");
 copy("deploy/install.sh");

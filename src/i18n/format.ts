@@ -4,7 +4,9 @@
  * stable key to a text where `{name}` is replaced by the parameter of that name. Stored evidence and the
  * central upload carry keys and parameters, never a rendering, so nothing recorded depends on a language.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export type Audience = "officer" | "driver";
 export type Catalogue = Readonly<Record<string, string>>;
@@ -17,6 +19,12 @@ export const LANGUAGES: Readonly<Record<Audience, readonly string[]>> = {
 
 const loaded = new Map<string, Catalogue>();
 
+// From src/i18n through tsx, from dist/src/i18n compiled (tsc copies no JSON): the catalogues stay in src/i18n,
+// the way the dashboard's files stay in src/ui (the release bundle carries both).
+const here = dirname(fileURLToPath(import.meta.url));
+const folder =
+    [here, join(here, "../../../src/i18n")].find((candidate) => existsSync(join(candidate, "driver.en.json"))) ?? here;
+
 /** The catalogue of one audience and language, read once from this folder. */
 export function catalogue(audience: Audience, language: string): Catalogue {
     if (!LANGUAGES[audience].includes(language)) throw new RangeError(`no ${audience} catalogue in "${language}"`);
@@ -24,7 +32,7 @@ export function catalogue(audience: Audience, language: string): Catalogue {
     let found = loaded.get(name);
     if (!found) {
         // Parsed JSON of a file this project ships; its shape is checked by the catalogue test.
-        found = JSON.parse(readFileSync(new URL(`./${name}.json`, import.meta.url), "utf8")) as Catalogue;
+        found = JSON.parse(readFileSync(join(folder, `${name}.json`), "utf8")) as Catalogue;
         loaded.set(name, found);
     }
     return found;

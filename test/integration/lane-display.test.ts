@@ -4,7 +4,7 @@
  * gate's stop leaves STOP behind, on the embedded broker's subscribers and retained on an external Mosquitto.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -13,6 +13,7 @@ import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import { definition as sign } from "../../devices/lane-display-mqtt.ts";
 import type { DisplayMessage } from "../../src/display/message.ts";
 import type { Gate } from "../../src/gate.ts";
+import { runCommand } from "../helpers/child.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { systemToolAvailable } from "../helpers/system.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -261,4 +262,36 @@ describe.skipIf(!systemToolAvailable("mosquitto"))("LED lane sign on an external
         await running.stop();
         expect(await read()).toMatchObject({ signal: "stop", lines: { zh: ["停车", "请等待工作人员"] } });
     });
+});
+
+describe("compiled", () => {
+    it("finds the driver catalogues from dist/ as from the sources (tsc copies no JSON)", async () => {
+        // Laid out as dist/ is: <checkout>/<out>/src/display/message.js beside <checkout>/src/i18n.
+        const out = join(process.cwd(), `.dist-display-test-${process.pid}`);
+        try {
+            const tsc = [
+                "node_modules/typescript/bin/tsc",
+                "src/display/message.ts",
+                "--outDir",
+                out,
+                "--rootDir",
+                ".",
+            ];
+            const flags = ["--module", "NodeNext", "--moduleResolution", "NodeNext", "--target", "ES2022"];
+            const more = ["--rewriteRelativeImportExtensions", "--allowImportingTsExtensions", "--resolveJsonModule"];
+            await runCommand(process.execPath, [...tsc, ...flags, ...more, "--skipLibCheck", "--types", "node"]);
+            const compiled = join(out, "src/display/message.js");
+            expect(existsSync(compiled)).toBe(true);
+            const script = `import(${JSON.stringify(compiled)}).then((m) => console.log(JSON.stringify(m.fallbackMessage("G", "L1", new Date(0)).lines)))`;
+            const run = await runCommand(process.execPath, ["-e", script]);
+            expect(run.stderr).toBe("");
+            expect(JSON.parse(run.stdout)).toEqual({
+                vi: ["DỪNG LẠI", "Chờ cán bộ hải quan"],
+                zh: ["停车", "请等待工作人员"],
+                en: ["STOP", "Wait for the officer"],
+            });
+        } finally {
+            rmSync(out, { recursive: true, force: true });
+        }
+    }, 120_000);
 });
