@@ -260,6 +260,86 @@ export interface GateEvent {
     hash: string;
 }
 
+/** An event's data as JSON: what an event type with no declared shape carries. */
+export type JsonObject = { [key: string]: JsonValue | undefined };
+
+/** The data of a stored `reading.<kind>` event, as the device runtime appends it. */
+export interface ReadingEventData<K extends ReadingKind = ReadingKind> {
+    values: ReadingValuesByKind[K];
+    /** The raw frame as hex, where the reading keeps its evidence. */
+    raw?: string;
+    /** The model that decoded it. */
+    model: string;
+}
+
+/** The data of a stored `device.status` event. */
+export interface DeviceStatusEventData {
+    status: DeviceStatus;
+    reason?: string;
+    model: string;
+}
+
+type ReadingEventType = `reading.${ReadingKind}`;
+
+/**
+ * The data each type of stored event carries: readings per kind and device statuses declared; the other
+ * types' data is free-form JSON until its producer declares it here. Types only: the stored JSON is the
+ * same, so the hash chain and the upload to central do not change.
+ */
+export type EventDataByType = { [K in ReadingKind as `reading.${K}`]: ReadingEventData<K> } & {
+    "device.status": DeviceStatusEventData;
+} & { [T in Exclude<GateEventType, ReadingEventType | "device.status">]: JsonObject };
+
+/** A stored event of type T (one of them, for a union), its data in that type's shape. */
+export type StoredEvent<T extends GateEventType = GateEventType> = {
+    [U in T]: GateEvent & { type: U; data: EventDataByType[U] };
+}[T];
+
+/**
+ * Whether `event` is of `type`; its data then has that type's shape. The one place stored JSON is taken
+ * for its type: each event is appended from a draft of its type and its JSON round-trips unchanged.
+ */
+export function isEventOf<T extends GateEventType>(event: GateEvent, type: T): event is StoredEvent<T> {
+    return event.type === type;
+}
+
+type ReadingBase = Pick<Reading, "deviceId" | "laneId" | "observedAt">;
+
+/** Per kind, the reading its stored event holds: a key for every kind, so a new kind cannot be missed. */
+const READING_OF_EVENT: { [K in ReadingKind]: (event: GateEvent, base: ReadingBase) => Reading | undefined } = {
+    weight: (e, base) =>
+        isEventOf(e, "reading.weight") ? { ...base, kind: "weight", values: e.data.values } : undefined,
+    scan: (e, base) => (isEventOf(e, "reading.scan") ? { ...base, kind: "scan", values: e.data.values } : undefined),
+    seal: (e, base) => (isEventOf(e, "reading.seal") ? { ...base, kind: "seal", values: e.data.values } : undefined),
+    plate: (e, base) => (isEventOf(e, "reading.plate") ? { ...base, kind: "plate", values: e.data.values } : undefined),
+    container: (e, base) =>
+        isEventOf(e, "reading.container") ? { ...base, kind: "container", values: e.data.values } : undefined,
+    presence: (e, base) =>
+        isEventOf(e, "reading.presence") ? { ...base, kind: "presence", values: e.data.values } : undefined,
+    barrier: (e, base) =>
+        isEventOf(e, "reading.barrier") ? { ...base, kind: "barrier", values: e.data.values } : undefined,
+    device: (e, base) =>
+        isEventOf(e, "reading.device") ? { ...base, kind: "device", values: e.data.values } : undefined,
+    radiation: (e, base) =>
+        isEventOf(e, "reading.radiation") ? { ...base, kind: "radiation", values: e.data.values } : undefined,
+    xray: (e, base) => (isEventOf(e, "reading.xray") ? { ...base, kind: "xray", values: e.data.values } : undefined),
+};
+
+function isReadingKind(kind: string): kind is ReadingKind {
+    return Object.hasOwn(READING_OF_EVENT, kind);
+}
+
+/** The reading a stored `reading.<kind>` event of a device holds, for `laneId`; undefined for any other event. */
+export function readingOfEvent(event: GateEvent, laneId: string): Reading | undefined {
+    const kind = event.type.startsWith("reading.") ? event.type.slice("reading.".length) : "";
+    if (!isReadingKind(kind) || event.deviceId === undefined) return undefined;
+    return READING_OF_EVENT[kind](event, {
+        deviceId: event.deviceId,
+        laneId,
+        observedAt: Date.parse(event.occurredAt),
+    });
+}
+
 /** Sync priority class of an event type: lower drains first (weighted, nothing starves). */
 export enum OutboxClass {
     Alert = 0,

@@ -3,7 +3,14 @@ import type { GateConfig, LaneConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import { type Clock, monotonicOf } from "../core/clock.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
-import type { AppendOptions, DeviceStatus, GateEvent, GateEventDraft, Reading, ReadingKind } from "../core/events.ts";
+import {
+    type AppendOptions,
+    type DeviceStatus,
+    type GateEvent,
+    type GateEventDraft,
+    isEventOf,
+    readingOfEvent,
+} from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { PassageStore } from "../store/passages.ts";
 import {
@@ -434,19 +441,12 @@ export class LaneEngine {
             void this.handle(laneId, correlator.onEStop(event.type === "alert.raised", now));
             return;
         }
-        if (event.type === "device.status" && event.deviceId) {
-            void this.handle(laneId, correlator.onDeviceStatus(event.deviceId, event.data.status as DeviceStatus, now));
+        if (isEventOf(event, "device.status") && event.deviceId) {
+            void this.handle(laneId, correlator.onDeviceStatus(event.deviceId, event.data.status, now));
             return;
         }
-        if (!event.type.startsWith("reading.") || !event.deviceId) return;
-        const reading = {
-            deviceId: event.deviceId,
-            laneId,
-            kind: event.type.slice("reading.".length) as ReadingKind,
-            observedAt: Date.parse(event.occurredAt),
-            values: event.data.values,
-            // The stored event's data is JSON; its shape is the Reading the runtime stored for this kind.
-        } as unknown as Reading;
+        const reading = readingOfEvent(event, laneId);
+        if (!reading) return;
         void this.handle(laneId, correlator.onReading(reading, now), reading.observedAt);
     }
 
