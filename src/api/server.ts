@@ -4,7 +4,7 @@ import type { GateConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import { isGateError } from "../core/errors.ts";
 import type { GateEvent, GateEventDraft } from "../core/events.ts";
-import type { DeviceTestAction, DeviceTestResult } from "../gate.ts";
+import type { DeviceTestAction, DeviceTestResult } from "../gate/deviceTests.ts";
 import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
 import type { LaneSnapshot } from "../lane/correlator.ts";
 import type { OfficerActionRequest, OfficerActionResult } from "../lane/engine.ts";

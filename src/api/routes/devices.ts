@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { GateError } from "../../core/errors.ts";
-import type { DeviceTestAction } from "../../gate.ts";
+import type { DeviceTestAction } from "../../gate/deviceTests.ts";
 import type { ApiContext } from "../context.ts";
 
 const MAX_EVENTS_PAGE = 1000;
