@@ -13,8 +13,10 @@ import { CentralSimulator } from "./central/index.ts";
 import type { SealReaderSimulator } from "./eseal.ts";
 import { isLocalHost, type SimulatedDevice, startSimulatorsFor } from "./forConfig.ts";
 import type { LanePlcSimulator } from "./lane-plc.ts";
+import { type RpmPassKind, RpmSimulator } from "./rpm.ts";
 import type { ScaleSimulator } from "./scale.ts";
 import type { ScannerSimulator } from "./scanner.ts";
+import { XraySimulator } from "./xray.ts";
 
 /**
  * The trucks of the demo, per lane, matching config/clearance-demo.yaml (imported at start): a green truck
@@ -147,6 +149,14 @@ interface LaneKit {
     seal?: SealReaderSimulator;
     cameras: DemoCamera[];
     plc?: { sim: LanePlcSimulator; lane: string };
+    /** The RPM on the lane's approach and the inspection area's X-ray scanner, where configured. */
+    rpm?: RpmSimulator;
+    xray?: XraySimulator;
+}
+
+/** Most trucks pass the RPM clean, every third with NORM cargo (the common nuisance), the seventh a real source. */
+function demoRpmPass(truck: number): RpmPassKind {
+    return truck === 7 ? "alarm" : truck % 3 === 0 ? "norm" : "clean";
 }
 
 /** The demo's simulated devices: started before the gate, connected to it once it listens. */
@@ -218,6 +228,11 @@ export async function startDemoSimulators(
                     laneId: lane.id,
                     cameras: devices.flatMap((entry) => demoCamera(entry) ?? []),
                 };
+                const inspection = config.inspection?.devices ?? [];
+                const rpm = inspection.find((d) => d.model === "n42-rpm" && d.laneId === lane.id);
+                const xray = index === 0 && inspection.find((d) => d.model === "nii-scan-package");
+                if (rpm) kit.rpm = new RpmSimulator({ folder: rpm.folder, seed: index + 1 });
+                if (xray) kit.xray = new XraySimulator({ folder: xray.folder });
                 for (const entry of devices) {
                     kit.scale ??= entry.scale;
                     kit.scanner ??= entry.scanner;
@@ -263,6 +278,7 @@ async function runTraffic(
         // (the lane engine's decision, or an officer's release of a held truck) or, after barrierWaitMs, it
         // turns back; its passage stays open meanwhile, and the lane's next truck waits behind it.
         const passing = kit.plc?.sim.truckPasses(kit.plc.lane, plan.barrierWaitMs);
+        await kit.rpm?.pass(demoRpmPass(truck));
         for (const camera of kit.cameras) {
             await camera.plate(camera.role === "rear" ? trailer : tractor, 0.85 + Math.random() * 0.14);
         }
@@ -282,6 +298,13 @@ async function runTraffic(
         await sleep(6000, signal);
         await kit.scale?.driveOff({ rampMs: 3000 });
         await passing;
+        // Lane 1's red-channel truck (every second one) is scanned in the inspection area: a dense mass.
+        if (truck % 2 === 0)
+            await kit.xray?.scan({
+                result: "suspicious",
+                plates: [tractor, trailer],
+                containers: container ? [container] : [],
+            });
         await sleep(10_000, signal);
     }
 }

@@ -24,7 +24,8 @@ describe("the demo gate that npm start runs", () => {
             .replace(/127\.0\.0\.1:48401/g, `127.0.0.1:${base + 902}`)
             .replace(/127\.0\.0\.1:18090/g, `127.0.0.1:${base + 903}`)
             .replace(/tcp:\/\/127\.0\.0\.1:140(\d\d)/g, (_m, n: string) => `tcp://127.0.0.1:${base + Number(n)}`)
-            .replace("./data/demo.db", join(dir.path, "demo.db"));
+            .replace("./data/demo.db", join(dir.path, "demo.db"))
+            .replace(/\.\/data\/inspection/g, join(dir.path, "inspection"));
         const file = join(dir.path, "demo.yaml");
         writeFileSync(file, text);
         // The demo central serves the clearance file that sits beside the demo config.
@@ -56,6 +57,8 @@ describe("the demo gate that npm start runs", () => {
                                 has(events, "reading.scan", lane) &&
                                 // Lane 2's first truck is bulk cargo with no seal; lane 1's carries one.
                                 (lane === "L2" || has(events, "reading.seal", lane)) &&
+                                // Lane 1's trucks pass the RPM on its approach (inspection.devices).
+                                (lane === "L2" || has(events, "reading.radiation", lane)) &&
                                 has(events, "reading.plate", lane) &&
                                 has(
                                     events,
