@@ -11,6 +11,7 @@ export {
 } from "./eseal.ts";
 export { modelIds, resolveModel } from "./models.ts";
 export { type Rng, seededRng } from "./random.ts";
+export { type RpmPassKind, RpmSimulator, type RpmSimulatorOptions } from "./rpm.ts";
 export { type DriveOptions, ScaleSimulator, type ScaleSimulatorEvents, type ScaleSimulatorOptions } from "./scale.ts";
 export {
     type ScannerScript,
@@ -30,3 +31,4 @@ export {
     TcpSerialServer,
     type TcpSerialServerOptions,
 } from "./transport.ts";
+export { type XrayResult, type XrayScanRequest, XraySimulator, type XraySimulatorOptions } from "./xray.ts";
