@@ -189,26 +189,24 @@ export const requiredReads: Rule = (facts, _clearance, params) => {
         weight: facts.grossKg !== undefined && Number.isFinite(facts.grossKg),
         seal: facts.seals.length > 0,
     };
-    const problems: string[] = [];
+    const problems: RuleFinding[] = [];
     const missing = params.requiredReads.filter((kind) => !present[kind]);
     if (missing.length > 0) {
         const detail = missing.map((kind) =>
             kind === "plate" ? `plate (none with confidence ≥ ${params.minPlateConfidence})` : kind,
         );
-        problems.push(`missing ${detail.join(", ")}`);
+        problems.push(finding("READS_MISSING", { reads: detail.join(", ") }));
     }
-    if (facts.timedOut.length > 0) problems.push(`timed out: ${facts.timedOut.join(", ")}`);
+    if (facts.timedOut.length > 0) problems.push(finding("READS_TIMED_OUT", { reads: facts.timedOut.join(", ") }));
     if (facts.devicesOffline.length > 0) {
-        problems.push(`device offline during the passage: ${facts.devicesOffline.join(", ")}`);
+        problems.push(finding("READS_DEVICE_OFFLINE", { devices: facts.devicesOffline.join(", ") }));
     }
     const excess = Object.entries(facts.excess ?? {}).filter(([, count]) => count > 0);
     if (excess.length > 0) {
-        problems.push(
-            `more reads than a passage keeps, not kept: ${excess.map(([kind, n]) => `${n} ${kind}`).join(", ")}`,
-        );
+        problems.push(finding("READS_BOUNDED", { counts: excess.map(([kind, n]) => `${n} ${kind}`).join(", ") }));
     }
-    if (problems.length > 0) return fail(id, "HOLD", problems.join("; "));
-    return pass(id, params.requiredReads.length > 0 ? `all required reads present` : "no reads required");
+    if (problems.length > 0) return failWith(id, "HOLD", problems);
+    return passWith(id, [finding(params.requiredReads.length > 0 ? "READS_ALL_PRESENT" : "READS_NONE_REQUIRED")]);
 };
 
 /**
@@ -223,8 +221,8 @@ export const declarationKnown: Rule = (facts, clearance, params) => {
     const id = "declaration-known";
     if (facts.declarations.length === 0) {
         return params.requiredReads.includes("declaration")
-            ? fail(id, "HOLD", "no declaration scanned")
-            : pass(id, "no declaration scanned");
+            ? failWith(id, "HOLD", [finding("DECLARATION_NONE_SCANNED")])
+            : passWith(id, [finding("DECLARATION_NONE_SCANNED")]);
     }
     const problems: RuleFinding[] = [];
     const notes: RuleFinding[] = [];
@@ -278,29 +276,39 @@ export function clearanceRequests(facts: PassageFacts, clearance: ClearanceView)
 export const declarationValid: Rule = (facts, clearance, _params, now) => {
     const id = "declaration-valid";
     const declarations = knownDeclarations(facts, clearance);
-    if (declarations.length === 0) return pass(id, "not checked: no known declaration");
-    const problems: { severity: Severity; reason: string }[] = [];
+    if (declarations.length === 0) return passWith(id, [finding("NOT_CHECKED_NO_DECLARATION")]);
+    const problems: { severity: Severity; reason: RuleFinding }[] = [];
     for (const d of declarations) {
+        const number = d.number;
         if (d.status === "CANCELLED") {
-            problems.push({ severity: "REJECT", reason: `declaration ${d.number} is CANCELLED` });
+            problems.push({ severity: "REJECT", reason: finding("DECLARATION_CANCELLED", { number }) });
             continue;
         }
         if (d.status !== "CLEARED") {
-            problems.push({ severity: "HOLD", reason: `declaration ${d.number} is ${d.status}, not CLEARED` });
+            problems.push({
+                severity: "HOLD",
+                reason: finding("DECLARATION_NOT_CLEARED", { number, declarationStatus: d.status }),
+            });
             continue;
         }
         const from = d.validFrom === undefined ? undefined : Date.parse(d.validFrom);
         const until = d.validUntil === undefined ? undefined : Date.parse(d.validUntil);
         if ((from !== undefined && Number.isNaN(from)) || (until !== undefined && Number.isNaN(until))) {
-            problems.push({ severity: "HOLD", reason: `declaration ${d.number} has an unreadable validity date` });
+            problems.push({ severity: "HOLD", reason: finding("DECLARATION_VALIDITY_UNREADABLE", { number }) });
         } else if (from !== undefined && now < from) {
-            problems.push({ severity: "HOLD", reason: `declaration ${d.number} is valid only from ${d.validFrom}` });
+            const validFrom = d.validFrom ?? "";
+            problems.push({ severity: "HOLD", reason: finding("DECLARATION_NOT_YET_VALID", { number, validFrom }) });
         } else if (until !== undefined && now > until) {
-            problems.push({ severity: "HOLD", reason: `declaration ${d.number} expired at ${d.validUntil}` });
+            const validUntil = d.validUntil ?? "";
+            problems.push({ severity: "HOLD", reason: finding("DECLARATION_EXPIRED", { number, validUntil }) });
         }
     }
-    if (problems.length === 0) return pass(id, "declaration cleared and within its validity");
-    return fail(id, strongestSeverity(problems.map((p) => p.severity)), problems.map((p) => p.reason).join("; "));
+    if (problems.length === 0) return passWith(id, [finding("DECLARATION_VALID")]);
+    return failWith(
+        id,
+        strongestSeverity(problems.map((p) => p.severity)),
+        problems.map((p) => p.reason),
+    );
 };
 
 const DIRECTION_WORDS: Readonly<Record<"IN" | "OUT" | "EITHER", string>> = {
@@ -321,7 +329,7 @@ const LANE_WORDS: Readonly<Record<"IN" | "OUT", string>> = { IN: "an import lane
 export const declarationRoute: Rule = (facts, clearance, params) => {
     const id = "declaration-route";
     const declarations = knownDeclarations(facts, clearance);
-    if (declarations.length === 0) return pass(id, "not checked: no known declaration");
+    if (declarations.length === 0) return passWith(id, [finding("NOT_CHECKED_NO_DECLARATION")]);
     const problems: RuleFinding[] = [];
     const notes: RuleFinding[] = [];
     const gate = params.gateId?.trim().toUpperCase();
@@ -367,27 +375,31 @@ export const declarationRoute: Rule = (facts, clearance, params) => {
 export const channel: Rule = (facts, clearance) => {
     const id = "channel";
     const declarations = knownDeclarations(facts, clearance);
-    if (declarations.length === 0) return pass(id, "not checked: no known declaration");
+    if (declarations.length === 0) return passWith(id, [finding("NOT_CHECKED_NO_DECLARATION")]);
     const red = declarations.some((d) => d.channel === "RED");
-    const problems: { severity: Severity; reason: string }[] = [];
+    const problems: { severity: Severity; reason: RuleFinding }[] = [];
     for (const d of declarations) {
         if (d.channel === "YELLOW" && !d.documentCheckDone) {
-            problems.push({ severity: "HOLD", reason: `declaration ${d.number} is YELLOW: document check not done` });
+            problems.push({ severity: "HOLD", reason: finding("CHANNEL_YELLOW_PENDING", { number: d.number }) });
         } else if (d.channel === "RED" && !d.inspectionDone) {
-            problems.push({ severity: "INSPECT", reason: `declaration ${d.number} is RED: inspection not done` });
+            problems.push({ severity: "INSPECT", reason: finding("CHANNEL_RED_PENDING", { number: d.number }) });
         }
     }
     if (problems.length > 0) {
-        return fail(
+        return failWith(
             id,
             strongestSeverity(problems.map((p) => p.severity)),
-            problems.map((p) => p.reason).join("; "),
+            problems.map((p) => p.reason),
             red,
         );
     }
     const channels = [...new Set(declarations.map((d) => d.channel))].join(", ");
-    const done = red ? " (inspection done)" : declarations.some((d) => d.channel === "YELLOW") ? " (checked)" : "";
-    return pass(id, `channel ${channels}${done}`, red ? { fourEyes: true } : {});
+    const passed = red
+        ? "CHANNEL_INSPECTED"
+        : declarations.some((d) => d.channel === "YELLOW")
+          ? "CHANNEL_CHECKED"
+          : "CHANNEL_PASSED";
+    return passWith(id, [finding(passed, { channels })], red ? { fourEyes: true } : {});
 };
 
 /** The positions where two plates differ, as "B/8" pairs (read/declared); ∅ where one has no character. */
@@ -421,7 +433,7 @@ function confusedCharacters(read: string, declared: string): string {
 export const plateMatch: Rule = (facts, clearance, params) => {
     const id = "plate-match";
     const declarations = knownDeclarations(facts, clearance);
-    if (declarations.length === 0) return pass(id, "not checked: no known declaration");
+    if (declarations.length === 0) return passWith(id, [finding("NOT_CHECKED_NO_DECLARATION")]);
     const declared = [
         ...new Map(
             declarations
@@ -430,16 +442,15 @@ export const plateMatch: Rule = (facts, clearance, params) => {
                 .map((plate) => [plate.normalized, plate] as const),
         ).values(),
     ];
-    if (declared.length === 0) return pass(id, "not checked: the declaration lists no vehicle plate");
+    if (declared.length === 0) return passWith(id, [finding("PLATE_NONE_DECLARED")]);
     const minConfidence = params.minPlateConfidence;
     const usable = (plate: PassageFacts["frontPlate"]) =>
         plate !== undefined && plate.confidence >= minConfidence ? normalizePlate(plate.text).normalized : undefined;
     const reads = { front: usable(facts.frontPlate), rear: usable(facts.rearPlate) };
     if (reads.front === undefined && reads.rear === undefined) {
-        const none = finding("PLATE_NONE_READ", { minConfidence });
         return params.requiredReads.includes("plate")
-            ? failWith(id, "HOLD", [none])
-            : pass(id, `not checked: ${ruleReasonText(none)}`, { findings: [none] });
+            ? failWith(id, "HOLD", [finding("PLATE_NONE_READ", { minConfidence })])
+            : passWith(id, [finding("PLATE_NONE_READ_NOT_CHECKED", { minConfidence })]);
     }
     const trailerDeclared = declared.some((plate) => plate.trailer);
     const problems: RuleFinding[] = [];
@@ -533,22 +544,22 @@ export const plateMatch: Rule = (facts, clearance, params) => {
  */
 export const containers: Rule = (facts, clearance) => {
     const id = "containers";
-    if (facts.containers.length === 0) return pass(id, "no container read");
+    if (facts.containers.length === 0) return passWith(id, [finding("CONTAINERS_NONE_READ")]);
     const declarations = knownDeclarations(facts, clearance);
     const declared = new Set(declarations.flatMap((d) => d.containers.map((c) => containerKey(c.number))));
-    const problems: string[] = [];
+    const problems: RuleFinding[] = [];
     for (const c of facts.containers) {
         const parsed = parseContainerNumber(c.number);
-        const number = containerKey(c.number);
+        const container = containerKey(c.number);
         if (!c.checkDigitOk || !parsed.ok || !parsed.checkDigitOk) {
-            problems.push(`container ${number} fails the ISO 6346 check digit: likely OCR misread`);
-        } else if (declarations.length > 0 && !declared.has(number)) {
-            problems.push(`container ${number} is not in the declaration`);
+            problems.push(finding("CONTAINER_CHECK_DIGIT", { container }));
+        } else if (declarations.length > 0 && !declared.has(container)) {
+            problems.push(finding("CONTAINER_UNDECLARED", { container }));
         }
     }
-    if (problems.length > 0) return fail(id, "HOLD", problems.join("; "));
-    if (declarations.length === 0) return pass(id, "check digits valid; not checked against a declaration");
-    return pass(id, `container${facts.containers.length > 1 ? "s" : ""} declared, check digits valid`);
+    if (problems.length > 0) return failWith(id, "HOLD", problems);
+    if (declarations.length === 0) return passWith(id, [finding("CONTAINERS_VALID_UNCHECKED")]);
+    return passWith(id, [finding(facts.containers.length > 1 ? "CONTAINERS_DECLARED" : "CONTAINER_DECLARED")]);
 };
 
 /** A seal that reports it was tampered with or opened: such a truck is inspected. */
@@ -596,7 +607,7 @@ export const seals: Rule = (facts, clearance) => {
     const declarations = knownDeclarations(facts, clearance);
     if (declarations.length === 0) {
         if (tripAlerts.length > 0) return failWith(id, "HOLD", tripAlerts);
-        return pass(id, facts.seals.length > 0 ? "seals intact; not checked against a declaration" : "no seal read");
+        return passWith(id, [finding(facts.seals.length > 0 ? "SEALS_INTACT_UNCHECKED" : "SEALS_NONE_READ")]);
     }
     const read = new Map(facts.seals.map((s) => [upper(s.sealId), s] as const));
     const readContainers = new Set(facts.containers.map((c) => containerKey(c.number)));
@@ -646,8 +657,8 @@ export const seals: Rule = (facts, clearance) => {
     }
     if (swapped.length > 0) return failWith(id, "INSPECT", [...swapped, ...problems, ...notes]);
     if (problems.length > 0) return failWith(id, "HOLD", [...problems, ...notes]);
-    if (expected.size === 0 && facts.seals.length === 0) return pass(id, "no seal declared or read");
-    return passWith(id, notes, { reason: ["seals declared and SEALED", ...notes.map(ruleReasonText)].join("; ") });
+    if (expected.size === 0 && facts.seals.length === 0) return passWith(id, [finding("SEALS_NONE")]);
+    return passWith(id, [finding("SEALS_DECLARED_SEALED"), ...notes]);
 };
 
 /**
@@ -659,18 +670,23 @@ export const weight: Rule = (facts, clearance, params) => {
     const id = "weight";
     const declarations = knownDeclarations(facts, clearance);
     const gross = facts.grossKg;
-    if (gross === undefined || !Number.isFinite(gross)) return pass(id, "not checked: no gross weight");
+    if (gross === undefined || !Number.isFinite(gross)) return passWith(id, [finding("WEIGHT_NOT_READ")]);
     if (declarations.length === 0 || declarations.some((d) => d.declaredGrossKg === undefined)) {
-        return pass(id, "not checked: no declared gross weight");
+        return passWith(id, [finding("WEIGHT_NOT_DECLARED")]);
     }
     const declared = declarations.reduce((sum, d) => sum + (d.declaredGrossKg ?? 0), 0);
-    if (!Number.isFinite(declared) || declared <= 0) return pass(id, "not checked: declared gross weight unusable");
+    if (!Number.isFinite(declared) || declared <= 0) return passWith(id, [finding("WEIGHT_DECLARED_UNUSABLE")]);
     const deviation = (gross - declared) / declared;
-    const text = `gross ${Math.round(gross)} kg vs declared ${Math.round(declared)} kg: ${deviation >= 0 ? "+" : ""}${percent(deviation)}`;
+    const weighed = {
+        gross: Math.round(gross),
+        declared: Math.round(declared),
+        deviation: `${deviation >= 0 ? "+" : ""}${percent(deviation)}`,
+        tolerance: percent(params.weightTolerance),
+    };
     if (Math.abs(gross - declared) <= params.weightTolerance * declared) {
-        return pass(id, `${text}, within ±${percent(params.weightTolerance)}`);
+        return passWith(id, [finding("WEIGHT_WITHIN", weighed)]);
     }
-    return fail(id, "INSPECT", `${text}, outside ±${percent(params.weightTolerance)}`);
+    return failWith(id, "INSPECT", [finding("WEIGHT_OUTSIDE", weighed)]);
 };
 
 /**
@@ -688,25 +704,28 @@ export const watchList: Rule = (facts, clearance) => {
     const containerSet = new Set(facts.containers.map((c) => containerKey(c.number)));
     const bases = new Set(facts.declarations.map(baseOf));
     const sealSet = new Set(facts.seals.map((s) => upper(s.sealId)));
-    const hits: string[] = [];
+    const hits: RuleFinding[] = [];
     for (const entry of clearance.watchList()) {
         let hit = false;
         if (entry.kind === "plate") hit = plates.has(normalizePlate(entry.value).normalized);
         else if (entry.kind === "container") hit = containerSet.has(containerKey(entry.value));
         else if (entry.kind === "declaration") hit = bases.has(baseOf(entry.value));
         else if (entry.kind === "seal") hit = sealSet.has(upper(entry.value));
-        if (hit) hits.push(`${entry.kind} ${entry.value} on the watch list (${entry.id}): ${entry.reason}`);
+        if (hit) {
+            const { kind, value, reason } = entry;
+            hits.push(finding("WATCH_LIST_HIT", { kind, value, entry: entry.id, reason }));
+        }
     }
-    if (hits.length > 0) return fail(id, "INSPECT", hits.join("; "), true);
-    return pass(id, "nothing on the watch list");
+    if (hits.length > 0) return failWith(id, "INSPECT", hits, true);
+    return passWith(id, [finding("WATCH_LIST_CLEAR")]);
 };
 
 /** Every rule, in evaluation order (see the file comment for why this order). */
 /** The gate itself is in manual processing (its disk quota is reached): an officer handles every truck. */
 export const manualProcessing: Rule = (_facts, _clearance, params) =>
     params.manualProcessing === undefined
-        ? pass("manual-processing", "automatic processing")
-        : fail("manual-processing", "HOLD", `manual processing: ${params.manualProcessing}`);
+        ? passWith("manual-processing", [finding("AUTOMATIC_PROCESSING")])
+        : failWith("manual-processing", "HOLD", [finding("MANUAL_PROCESSING", { reason: params.manualProcessing })]);
 
 export const RULES: readonly { id: string; rule: Rule }[] = [
     { id: "manual-processing", rule: manualProcessing },
@@ -738,7 +757,8 @@ export function decide(facts: PassageFacts, clearance: ClearanceView, params: Ru
         try {
             return rule(facts, clearance, params, now);
         } catch (err) {
-            return fail(id, "HOLD", `rule could not be evaluated: ${err instanceof Error ? err.message : String(err)}`);
+            const error = err instanceof Error ? err.message : String(err);
+            return failWith(id, "HOLD", [finding("RULE_FAILED", { error })]);
         }
     });
     const failed = results.filter((r) => !r.pass);

@@ -318,6 +318,12 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
         expect(weighed.join(" ")).toMatch(language === "vi" ? /\b\d{1,2}\.\d{3} kg/ : /\b\d{1,2},\d{3} kg/);
         if (language === "vi") {
             expect(await page.getByRole("heading", { name: "Kết quả kiểm tra theo quy tắc" }).count()).toBe(1);
+            // Every rule's reason worded from its codes: no English sentence of the rules is left.
+            const reasons = await page.getByTestId("rules").locator("td.reason").allTextContents();
+            expect(reasons.length).toBeGreaterThan(10);
+            expect(
+                reasons.filter((reason) => /\b(the|is|not|and|of|no|declared|checked|within)\b/i.test(reason)),
+            ).toEqual([]);
             expect(await englishLeaks(page)).toEqual([]);
         }
 

@@ -133,7 +133,7 @@ function families(): Record<string, { codes: readonly string[]; complete: boolea
         timeline: complete(["decided", "outcome"]),
         "alerts.tab": complete(["open", "acknowledged", "all"]),
         "audit.chain": complete(["events", "audit"]),
-        // The words rules.ts puts in a finding's parameters (DIRECTION_WORDS, LANE_WORDS, route's gate source).
+        // The words rules.ts puts in a finding's parameters (DIRECTION_WORDS, LANE_WORDS, route's gate source, kinds).
         word: complete([
             "an import (into Vietnam)",
             "an export (out of Vietnam)",
@@ -142,6 +142,12 @@ function families(): Record<string, { codes: readonly string[]; complete: boolea
             "an export lane (OUT)",
             "stated by central",
             "not stated",
+            // The kinds of read (required reads, watch-list entries) named in findings.
+            "plate",
+            "container",
+            "declaration",
+            "seal",
+            "weight",
         ]),
     };
 }
@@ -155,11 +161,12 @@ function literalKeys(sources: Map<string, string>): Set<string> {
     return keys;
 }
 
-/** The families the page builds keys of: code("family", …) and any `family.${…}` template. */
+/** The families the page builds keys of: code("family", …), listOf(…, "family") and any `family.${…}` template. */
 function builtFamilies(sources: Map<string, string>): Set<string> {
     const used = new Set<string>();
     for (const text of sources.values()) {
         for (const m of text.matchAll(/\bcode\(\s*"([a-zA-Z.]+)"/g)) used.add(m[1] as string);
+        for (const m of text.matchAll(/\blistOf\([^,]+,\s*"([a-zA-Z.]+)"\)/g)) used.add(m[1] as string);
         for (const m of text.matchAll(/`([a-zA-Z][a-zA-Z.]*)\.\$\{/g)) used.add(m[1] as string);
     }
     return used;

@@ -206,10 +206,23 @@ function localParams(params = {}) {
         else if (name === "position") out[name] = code("position", value);
         else if (name === "role") out[name] = code("plateRole", value);
         else if (name === "status") out[name] = code("sealStatus", value);
-        // The rules' own words in a parameter ("an import (into Vietnam)"), translated where catalogued.
-        else out[name] = code("word", value);
+        else if (name === "declarationStatus") out[name] = code("declarationStatus", value);
+        else if (name === "channels") out[name] = listOf(value, "channel");
+        else if (name === "directionSource" && /^type code \S+$/.test(value))
+            out[name] = t("word.typeCode", { type: value.slice("type code ".length) });
+        // The rules' own words in a parameter ("an import (into Vietnam)", "weight, seal"), translated where
+        // catalogued, each item of a list on its own.
+        else out[name] = listOf(value, "word");
     }
     return out;
+}
+
+/** "weight, seal" with each item worded from `family` where the catalogue has it. */
+function listOf(value, family) {
+    return String(value)
+        .split(", ")
+        .map((item) => code(family, item))
+        .join(", ");
 }
 
 export function decisionClass(outcome) {
