@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { displayModelIds } from "../../devices/displays.ts";
 import { definition as eseal } from "../../devices/eseal-mqtt-json.ts";
 import {
     definitionProblems,
@@ -700,14 +701,15 @@ describe("eseal-mqtt-json", () => {
 
 describe("registry", () => {
     const deviceFiles = readdirSync(new URL("../../devices/", import.meta.url))
-        .filter((f) => f.endsWith(".ts") && f !== "index.ts" && f !== "types.ts")
+        // The registries and their types: index.ts and types.ts (input devices), displays.ts and display-types.ts.
+        .filter((f) => f.endsWith(".ts") && !["index.ts", "types.ts", "displays.ts", "display-types.ts"].includes(f))
         .map((f) => f.slice(0, -3))
         .sort();
 
     it("lists every model file exactly once, under its file name", () => {
-        const ids = [...modelIds(), ...inspectionModels.map((m) => m.model)];
+        const ids = [...modelIds(), ...inspectionModels.map((m) => m.model), ...displayModelIds()];
         expect(ids.sort()).toEqual(deviceFiles);
-        expect(new Set(ids).size).toBe(models.length + inspectionModels.length);
+        expect(new Set(ids).size).toBe(models.length + inspectionModels.length + displayModelIds().length);
     });
 
     it("getModel finds every model and nothing else", () => {
