@@ -156,7 +156,7 @@ function decode(entry: FolderEntry): Decoded {
     const remarks = plain(result?.remarks, 500);
     const values: ScanPackage = {
         scanId,
-        result: status as ScanPackage["result"],
+        result: status as ScanPackage["result"], // one of STATUSES, checked above
         plates,
         containers,
         images,

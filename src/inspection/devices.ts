@@ -149,6 +149,7 @@ export class InspectionDevices {
                 type: "reading.radiation",
                 ...base,
                 data: {
+                    // Event data is typed as JSON values; RadiationValues is plain JSON, but an interface has no index signature.
                     values: values as never,
                     model: model.model,
                     file: found.name,
@@ -168,6 +169,7 @@ export class InspectionDevices {
             type: "reading.xray",
             ...base,
             data: {
+                // As above: XrayValues is plain JSON.
                 values: values as never,
                 model: model.model,
                 package: found.name,

@@ -57,6 +57,7 @@ describe("inspection devices on a real gate (real folders)", () => {
             WAIT_MS,
             "three radiation readings",
         );
+        // A reading event carries its kind's values (src/core/events.ts); data is typed as JSON only.
         const values = readings.map((event) => event.data.values as unknown as RadiationValues);
         expect(values.map((v) => v.assessment).sort()).toEqual(["alarm", "clear", "nuisance"]);
         expect(readings.every((event) => event.laneId === "L1" && event.deviceId === "rpm-l1")).toBe(true);
@@ -112,6 +113,7 @@ describe("inspection devices on a real gate (real folders)", () => {
             WAIT_MS,
             "two scan readings",
         );
+        // As above: reading.xray carries XrayValues.
         const values = readings.map((event) => event.data.values as unknown as XrayValues);
         const found = values.find((v) => v.scanId === suspicious.scanId);
         expect(found).toMatchObject({ result: "suspicious", plates: ["15C12345"], containers: ["CSQU3054383"] });
