@@ -61,11 +61,11 @@ export class FolderWatch {
         private readonly ctx: FolderWatchContext,
     ) {}
 
+    /** Starts polling; resolves at once, so a share that hangs cannot hold up the gate's start. */
     async start(): Promise<void> {
         if (this.running) return;
         this.running = true;
         this.polling = this.poll();
-        await this.polling;
     }
 
     /** Idempotent: no poll after it resolves; an entry being handed in is finished first. */
