@@ -1,19 +1,19 @@
-import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { createApiServer } from "./api/server.ts";
 import type { EmbeddedBroker } from "./broker/embedded.ts";
-import { diffConfig, laneChangePaths } from "./config/diff.ts";
-import type { GateConfig, LaneConfig } from "./config/types.ts";
+import type { GateConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
-import { canonicalJson } from "./core/canonical.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { errorMessage, GateError } from "./core/errors.ts";
-import type { DeviceStatus, WeightValues } from "./core/events.ts";
 import { LaneDisplays } from "./display/part.ts";
 import { registerDisplayRoutes } from "./display/routes.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "./drivers/transport.ts";
+import { Actuation } from "./gate/actuation.ts";
 import { DeviceSupervisor } from "./gate/devices.ts";
+import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gate/deviceTests.ts";
+import { Housekeeping } from "./gate/housekeeping.ts";
+import { applyReload, configRevision, type ReloadReport } from "./gate/reload.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import { InspectionDevices } from "./inspection/devices.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
@@ -25,7 +25,7 @@ import { type Db, openDatabase, storeOpenError, type UpgradeReport, upgradeDatab
 import { EventLog } from "./store/eventLog.ts";
 import { ImageStore } from "./store/images.ts";
 import { PassageStore } from "./store/passages.ts";
-import { databaseBytes, type QuotaReading, quotaLevel } from "./store/quota.ts";
+import type { QuotaReading } from "./store/quota.ts";
 import { type Retention, retentionOf } from "./store/retention.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
@@ -62,40 +62,7 @@ export interface GateAddresses {
     push: string | undefined;
 }
 
-export type { ActuatorCommand, ActuatorOutcome };
-
-/** What a configuration reload did (SIGHUP, `systemctl reload gate-edge`). */
-export interface ReloadReport {
-    /** Key paths applied to the running gate. */
-    applied: string[];
-    /** Key paths that need a restart; the gate keeps running on the old values. */
-    restartNeeded: string[];
-    /** Changes to a lane with a truck in it, left for a reload once the lane is idle. */
-    deferred: string[];
-    /** The revision of the configuration now in force. */
-    revision: string;
-}
-
-/** A technician's test of one device from the dashboard. */
-export type DeviceTestAction = "readWeight" | "snapshot" | "pulseLight";
-
-export interface DeviceTestResult {
-    ok: boolean;
-    detail: string;
-    weight?: WeightValues;
-    at?: string;
-    imageRef?: string;
-    /**
-     * The snapshot itself as a data: URL: technicians may not fetch plate images by reference (they are
-     * personal data, /api/v1/images is for officers and auditors), but must see what their camera sees.
-     */
-    imageDataUrl?: string;
-}
-
-/** How long a polled scale has to answer a technician's test poll. */
-const TEST_WEIGHT_TIMEOUT_MS = 2000;
-/** How long a technician's light pulse stays on. */
-const TEST_PULSE_MS = 1000;
+export type { ActuatorCommand, ActuatorOutcome, DeviceTestAction, DeviceTestResult, ReloadReport };
 
 /**
  * One running gate: owns the lifecycle of the store, the device runtimes and their transports, the MQTT
@@ -108,9 +75,9 @@ export class Gate {
     private eventLog: EventLog | undefined;
     private readonly devices: DeviceSupervisor;
     private images: ImageStore | undefined;
-    private retentionTimer: NodeJS.Timeout | undefined;
-    private quotaTimer: NodeJS.Timeout | undefined;
-    private quota: QuotaReading | undefined;
+    private housekeeping: Housekeeping | undefined;
+    private actuation: Actuation | undefined;
+    private deviceTests: DeviceTests | undefined;
     private clearanceCache: ClearanceCache | undefined;
     private passageStore: PassageStore | undefined;
     private laneEngine: LaneEngine | undefined;
@@ -202,10 +169,6 @@ export class Gate {
             this.images = new ImageStore(this.db);
             this.clearanceCache = ClearanceCache.open(this.db, this.clock);
             this.passageStore = new PassageStore(this.db);
-            this.pruneImages();
-            // Plate images are personal data: kept only as long as the configured retention.
-            this.retentionTimer = setInterval(() => this.pruneImages(), 3_600_000);
-            this.retentionTimer.unref();
             const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
             this.sink = sink;
             this.startedAt = new Date(this.clock.now()).toISOString();
@@ -226,6 +189,15 @@ export class Gate {
 
             const images = this.images;
             Object.assign(this.addresses, await this.devices.start({ sink, images }));
+            const actuation = new Actuation({
+                devices: this.devices,
+                sink,
+                bus: this.bus,
+                clock: this.clock,
+                log,
+                config: () => this.config,
+            });
+            this.actuation = actuation;
 
             this.laneEngine = new LaneEngine({
                 config,
@@ -235,7 +207,7 @@ export class Gate {
                 append: (draft, options) => sink.append(draft, options),
                 passages: this.passageStore,
                 clearance: () => this.clearance.view(),
-                command: (laneId, command, meta) => this.laneCommand(laneId, command, meta),
+                command: (laneId, command, meta) => actuation.laneCommand(laneId, command, meta),
                 publishState: (laneId, state) => this.publishLaneState(laneId, state),
             });
             this.laneEngine.start();
@@ -273,9 +245,17 @@ export class Gate {
             this.retention = retentionOf(config.storage, config.gate.id, retentionDeps);
             this.retention.start();
 
-            await this.checkQuota(sink);
-            this.quotaTimer = setInterval(() => void this.checkQuota(sink), config.storage.quotaCheckMs);
-            this.quotaTimer.unref();
+            // Plate images are personal data, kept only as long as the configured retention; the disk quota.
+            this.housekeeping = new Housekeeping({
+                ...{ db: this.db, images, sink, clock: this.clock, log, config: () => this.config },
+                setManualProcessing: (reason) => this.laneEngine?.setManualProcessing(reason),
+                ...(this.options.storageBallast && { storageBallast: this.options.storageBallast }),
+            });
+            await this.housekeeping.start();
+            this.deviceTests = new DeviceTests({
+                ...{ devices: this.devices, actuation, images, clock: this.clock },
+                laneState: (laneId) => this.laneEngine?.snapshot(laneId)?.state,
+            });
 
             this.api = await createApiServer(
                 {
@@ -309,10 +289,10 @@ export class Gate {
                         })),
                     clearance: () => this.clearanceCache?.view(),
                     officerAction: (request) => this.officerAction(request),
-                    appendEvent: (draft) => this.log.append(draft),
+                    appendEvent: (draft) => sink.append(draft),
                     deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
                     sync: this.syncService,
-                    storageQuota: () => this.quota,
+                    storageQuota: () => this.housekeeping?.quota,
                     storage: () => this.retention?.status(),
                 },
                 log,
@@ -383,39 +363,112 @@ export class Gate {
     async stop(): Promise<void> {
         // A reload half done would start drivers after they were all stopped.
         await this.reloading;
-        // A check still running is of a file this gate no longer holds; its result would come too late.
+        for (const step of this.stopSteps()) {
+            try {
+                await step.run();
+            } catch (err) {
+                this.options.log.error(
+                    { err, step: step.name },
+                    "a part of the gate failed to stop; stopping the rest",
+                );
+            }
+        }
+    }
+
+    /** The stop order, each step on its own: one that fails does not keep the others (the database) from stopping. */
+    private stopSteps(): { name: string; run(): unknown }[] {
+        return [
+            { name: "store check", run: () => this.stopStoreCheck() },
+            { name: "housekeeping", run: () => this.housekeeping?.stop() },
+            {
+                name: "api",
+                run: () => {
+                    const api = this.api;
+                    this.api = undefined;
+                    return api?.close();
+                },
+            },
+            {
+                name: "lane engine",
+                run: async () => {
+                    const engine = this.laneEngine;
+                    this.laneEngine = undefined;
+                    engine?.stop();
+                    await engine?.settled();
+                },
+            },
+            // Every sign back to STOP while the broker still runs.
+            {
+                name: "displays",
+                run: () => {
+                    const displays = this.displays;
+                    this.displays = undefined;
+                    return displays?.stop();
+                },
+            },
+            {
+                name: "inspection devices",
+                run: () => {
+                    const inspection = this.inspectionDevices;
+                    this.inspectionDevices = undefined;
+                    return inspection?.stop();
+                },
+            },
+            { name: "devices", run: () => this.devices.stop() },
+            {
+                name: "retention",
+                run: () => {
+                    const retention = this.retention;
+                    this.retention = undefined;
+                    return retention?.stop();
+                },
+            },
+            { name: "event log flush", run: () => this.eventLog?.flushAll() },
+            {
+                name: "sync",
+                run: () => {
+                    const sync = this.syncService;
+                    this.syncService = undefined;
+                    return sync?.stop();
+                },
+            },
+            {
+                name: "event log",
+                run: () => {
+                    const eventLog = this.eventLog;
+                    this.eventLog = undefined;
+                    this.sink = undefined;
+                    eventLog?.close();
+                },
+            },
+            {
+                name: "database",
+                run: () => {
+                    const db = this.db;
+                    this.db = undefined;
+                    db?.close();
+                },
+            },
+            {
+                name: "claim",
+                run: () => {
+                    const release = this.releaseClaim;
+                    this.releaseClaim = undefined;
+                    release?.();
+                },
+            },
+            { name: "bus", run: () => this.bus.removeListeners(this) },
+        ];
+    }
+
+    /** A check still running is of a file this gate no longer holds; its result would come too late. */
+    private async stopStoreCheck(): Promise<void> {
         const storeCheck = this.storeCheckRun;
         this.storeCheckRun = undefined;
         if (storeCheck) {
             this.storeCheckState = { state: "stopped" };
             await storeCheck.stop();
         }
-        clearInterval(this.retentionTimer);
-        clearInterval(this.quotaTimer);
-        const api = this.api;
-        this.api = undefined;
-        await api?.close();
-        this.laneEngine?.stop();
-        await this.laneEngine?.settled();
-        this.laneEngine = undefined;
-        await this.displays?.stop(); // every sign back to STOP while the broker still runs
-        this.displays = undefined;
-        await this.inspectionDevices?.stop();
-        this.inspectionDevices = undefined;
-        await this.devices.stop();
-        await this.retention?.stop();
-        this.retention = undefined;
-        this.eventLog?.flushAll();
-        await this.syncService?.stop();
-        this.syncService = undefined;
-        this.eventLog?.close();
-        this.eventLog = undefined;
-        this.sink = undefined;
-        this.db?.close();
-        this.db = undefined;
-        this.releaseClaim?.();
-        this.releaseClaim = undefined;
-        this.bus.removeListeners(this);
     }
 
     /**
@@ -428,118 +481,18 @@ export class Gate {
      * event with the revision of the configuration now in force.
      */
     reload(next: GateConfig): Promise<ReloadReport> {
-        const run = this.reloading.then(() => this.applyReload(next));
+        const run = this.reloading.then(async () => {
+            const engine = this.laneEngine;
+            const sink = this.sink;
+            if (!engine || !sink) throw new GateError("STORE_CLOSED", "the gate is not running");
+            const { report, effective } = await applyReload(this.config, next, {
+                ...{ devices: this.devices, engine, sink, log: this.options.log },
+            });
+            this.config = effective;
+            return report;
+        });
         this.reloading = run.catch(() => undefined);
         return run;
-    }
-
-    private async applyReload(next: GateConfig): Promise<ReloadReport> {
-        const running = this.config;
-        const engine = this.laneEngine;
-        const sink = this.sink;
-        if (!engine || !sink) throw new GateError("STORE_CLOSED", "the gate is not running");
-        const diff = diffConfig(running, next);
-        const applied: string[] = [];
-        const restartNeeded = [...diff.restartNeeded];
-        const deferred: string[] = [];
-        const appliedLanes = new Set<string>();
-        const moved = new Set(
-            diff.restartNeeded.flatMap((path) => /^lanes\[[^\]]+\]\.devices\[([^\]]+)\] \(moves/.exec(path)?.[1] ?? []),
-        );
-        const nextLanes = new Map(next.lanes.map((lane) => [lane.id, lane]));
-        const runningLanes = new Map(running.lanes.map((lane) => [lane.id, lane]));
-        for (const change of diff.lanes) {
-            const paths = laneChangePaths(change);
-            const newLane = nextLanes.get(change.laneId);
-            const oldLane = runningLanes.get(change.laneId);
-            const touched = [...change.devicesAdded, ...change.devicesRemoved, ...change.devicesChanged];
-            const blockers: string[] = [];
-            for (const id of touched) {
-                const device = newLane?.devices.find((d) => d.id === id) ?? oldLane?.devices.find((d) => d.id === id);
-                const why = device && !moved.has(id) ? await this.devices.hotSwapBlocker(device) : undefined;
-                if (why) blockers.push(`lanes[${change.laneId}].devices[${id}] (${why})`);
-            }
-            // The whole lane waits for the restart: half a lane's change applied would be a lane nobody configured.
-            if (touched.some((id) => moved.has(id))) continue;
-            if (blockers.length > 0) {
-                restartNeeded.push(...blockers);
-                continue;
-            }
-            const onlyName = touched.length === 0 && change.fields.every((field) => field === "name");
-            const state = engine.laneState(change.laneId);
-            if (!onlyName && state !== undefined && state !== "IDLE") {
-                deferred.push(...paths.map((path) => `${path} (lane busy: ${state})`));
-                continue;
-            }
-            await this.applyLaneChange(change.laneId, oldLane, newLane, touched, engine, onlyName);
-            appliedLanes.add(change.laneId);
-            applied.push(...paths);
-        }
-        // The configuration now in force: the file's rules and the lanes applied; all else as it ran.
-        const lanes: LaneConfig[] = [];
-        for (const lane of next.lanes) {
-            if (appliedLanes.has(lane.id)) lanes.push(lane);
-            else if (runningLanes.has(lane.id)) lanes.push(runningLanes.get(lane.id) as LaneConfig);
-        }
-        for (const lane of running.lanes) {
-            if (!nextLanes.has(lane.id) && !appliedLanes.has(lane.id)) lanes.push(lane);
-        }
-        const effective = Object.freeze({ ...running, rules: next.rules, lanes, source: next.source });
-        applied.push(...diff.rules);
-        this.config = effective;
-        engine.reconfigure(effective);
-        const revision = configRevision(effective);
-        if (applied.length > 0) {
-            await sink.append({
-                type: "config.applied",
-                data: {
-                    source: effective.source,
-                    revision,
-                    lanes: effective.lanes.map((lane) => lane.id),
-                    reload: true,
-                    changed: applied,
-                    restartNeeded,
-                    deferred,
-                },
-            });
-        }
-        return { applied, restartNeeded, deferred, revision };
-    }
-
-    private async applyLaneChange(
-        laneId: string,
-        oldLane: LaneConfig | undefined,
-        newLane: LaneConfig | undefined,
-        touched: string[],
-        engine: LaneEngine,
-        onlyName: boolean,
-    ): Promise<void> {
-        const log = this.options.log.child({ component: "reload", laneId });
-        // Stop what goes away or changes, with a last status event so the evidence says why it went quiet.
-        for (const id of touched) {
-            if (!oldLane?.devices.some((device) => device.id === id)) continue;
-            await this.devices.remove(id);
-        }
-        const started: string[] = [];
-        for (const id of touched) {
-            const device = newLane?.devices.find((d) => d.id === id);
-            if (!device) continue;
-            await this.devices.add(device);
-            started.push(id);
-        }
-        if (!newLane) {
-            engine.removeLane(laneId);
-        } else if (!onlyName) {
-            const statuses = new Map<string, DeviceStatus>();
-            for (const device of newLane.devices) {
-                const status = this.devices.runtime(device.id)?.health().status;
-                if (status !== undefined && !touched.includes(device.id)) statuses.set(device.id, status);
-            }
-            engine.replaceLane(newLane, statuses);
-        }
-        for (const id of started) await this.devices.startDevice(id);
-        if (touched.length > 0)
-            log.info({ stopped: touched.filter((id) => !started.includes(id)), started }, "lane rebuilt");
     }
 
     /** The port a device's listener is bound to (the system's choice for port 0), while it listens. */
@@ -584,91 +537,8 @@ export class Gate {
      * is API_BAD_REQUEST, and a light pulse on a lane with a truck in it is DEVICE_BUSY.
      */
     async deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult> {
-        const runtime = this.devices.runtime(deviceId);
-        if (!runtime) throw new GateError("DEVICE_UNKNOWN", deviceId);
-        const transport = this.devices.transport(deviceId);
-        const model = runtime.model;
-        const wrongKind = (wanted: string): GateError =>
-            new GateError("API_BAD_REQUEST", `${action} needs a ${wanted}; ${deviceId} is a ${model.kind} device`);
-        switch (action) {
-            case "readWeight": {
-                if (model.kind !== "weight") throw wrongKind("scale");
-                if (transport?.poll) {
-                    if (!transport.describe().connected) return { ok: false, detail: `${deviceId} is not connected` };
-                    const answer = runtime.nextWeight(TEST_WEIGHT_TIMEOUT_MS);
-                    await transport.poll();
-                    const weight = await answer;
-                    if (!weight) return { ok: false, detail: `no answer within ${TEST_WEIGHT_TIMEOUT_MS} ms` };
-                    return weightResult(weight, "answer to a test poll");
-                }
-                // A streaming scale sends all the time: its latest frame is a fresh reading.
-                const weight = runtime.latestWeight();
-                if (!weight) return { ok: false, detail: "no weight frame received yet" };
-                return weightResult(weight, "latest frame");
-            }
-            case "snapshot": {
-                if (model.kind !== "plate") throw wrongKind("camera");
-                if (transport?.snapshot && this.images) {
-                    try {
-                        const image = await transport.snapshot();
-                        const imageRef = this.images.put(image.bytes, image.contentType, new Date(this.clock.now()));
-                        return {
-                            ok: true,
-                            detail: `snapshot of ${image.bytes.length} bytes`,
-                            imageRef,
-                            imageDataUrl: dataUrl(image.contentType, image.bytes),
-                        };
-                    } catch (err) {
-                        return { ok: false, detail: errorMessage(err) };
-                    }
-                }
-                // A push camera cannot be asked for a picture: show the one it pushed last.
-                const imageRef = runtime.latestImageRef();
-                const image = imageRef !== undefined ? this.images?.get(imageRef) : undefined;
-                if (!imageRef || !image) return { ok: false, detail: "the camera has sent no image yet" };
-                return {
-                    ok: true,
-                    detail: "image of the camera's last push",
-                    imageRef,
-                    imageDataUrl: dataUrl(image.contentType, image.bytes),
-                };
-            }
-            case "pulseLight": {
-                if (model.kind !== "plc") throw wrongKind("lane PLC");
-                const laneId = runtime.device.laneId;
-                const state = this.laneEngine?.snapshot(laneId)?.state ?? "IDLE";
-                // A light means something to a driver: a test must not tell a waiting truck to go or stop.
-                if (state !== "IDLE") throw new GateError("DEVICE_BUSY", `lane ${laneId} has a passage (${state})`);
-                const on = await this.actuate(deviceId, { type: "setLight", which: "entry", color: "yellow" });
-                if (!on.confirmed) return { ok: false, detail: on.detail };
-                await new Promise((resolve) => setTimeout(resolve, TEST_PULSE_MS));
-                const off = await this.actuate(deviceId, { type: "setLight", which: "entry", color: "red" });
-                return {
-                    ok: off.confirmed,
-                    detail: off.confirmed ? `entry light yellow for ${TEST_PULSE_MS} ms, then red` : off.detail,
-                };
-            }
-        }
-    }
-
-    /** The lane's PLC, if it has one, carries out the lane engine's command. */
-    private async laneCommand(
-        laneId: string,
-        command: "open-barrier" | "light-green" | "light-red",
-        meta: { passageId: string; triggeredAt?: number },
-    ): Promise<void> {
-        const plc = this.config.lanes
-            .find((lane) => lane.id === laneId)
-            ?.devices.find((device) => this.devices.transport(device.id)?.actuate !== undefined);
-        if (!plc) {
-            this.options.log.warn({ laneId, command }, "lane has no PLC: the command is for the officer to carry out");
-            return;
-        }
-        const actuatorCommand: ActuatorCommand =
-            command === "open-barrier"
-                ? { type: "openBarrier" }
-                : { type: "setLight", which: "entry", color: command === "light-green" ? "green" : "red" };
-        await this.actuate(plc.id, actuatorCommand, { ...meta, laneCommand: command });
+        if (!this.deviceTests) throw new GateError("STORE_CLOSED", "the gate is not running");
+        return this.deviceTests.run(deviceId, action);
     }
 
     /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state). */
@@ -681,69 +551,17 @@ export class Gate {
 
     /** The last storage quota reading (size of the database against storage.quotaMb). */
     get storageQuota(): QuotaReading | undefined {
-        return this.quota;
+        return this.housekeeping?.quota;
     }
 
     /** Measures the storage against its quota now, rather than at the next storage.quotaCheckMs tick. */
     async checkStorageNow(): Promise<QuotaReading | undefined> {
-        if (this.sink) await this.checkQuota(this.sink);
-        return this.quota;
-    }
-
-    /**
-     * Measures the database against its quota and acts on a change of level: near → a warning alert and a
-     * WAL checkpoint (the WAL's pages go back into the file); full → a critical alert and every lane to
-     * manual processing; back under → the alert cleared and automatic processing resumed. Nothing is ever
-     * dropped or refused: events keep being stored and sent.
-     */
-    private async checkQuota(sink: EventSink): Promise<void> {
-        if (!this.db) return;
-        const before = this.quota?.level ?? "ok";
-        const used = databaseBytes(this.config.storage.path) + (this.options.storageBallast?.() ?? 0);
-        const reading = quotaLevel(used, this.config.storage.quotaMb, before);
-        this.quota = reading;
-        if (reading.level === before) return;
-        const usedMb = Math.round(reading.usedBytes / 2 ** 20);
-        const text = `${usedMb} MiB of the ${this.config.storage.quotaMb} MiB storage quota used`;
-        if (reading.level !== "ok") this.db.pragma("wal_checkpoint(TRUNCATE)");
-        this.laneEngine?.setManualProcessing(reading.level === "full" ? `disk quota reached (${text})` : undefined);
-        const alert =
-            reading.level === "ok"
-                ? {
-                      type: "alert.cleared" as const,
-                      data: { code: "DISK_QUOTA", message: `storage back under its quota: ${text}` },
-                  }
-                : {
-                      type: "alert.raised" as const,
-                      data: {
-                          code: "DISK_QUOTA",
-                          severity: reading.level === "full" ? "critical" : "warning",
-                          message:
-                              reading.level === "full"
-                                  ? `${text}: lanes switched to manual processing; no event is dropped — free disk space or raise storage.quotaMb`
-                                  : `${text}: near the quota`,
-                          usedBytes: reading.usedBytes,
-                          quotaBytes: reading.quotaBytes,
-                      },
-                  };
-        this.options.log[reading.level === "ok" ? "info" : "warn"](
-            { usedMb, quotaMb: this.config.storage.quotaMb },
-            alert.data.message,
-        );
-        try {
-            await sink.append(alert);
-        } catch (err) {
-            this.options.log.error({ err }, "could not store the disk quota alert");
-        }
+        return this.housekeeping?.checkQuota();
     }
 
     /** Deletes images not seen within storage.imageRetentionDays. */
     pruneImages(): number {
-        if (!this.images) return 0;
-        const days = this.config.storage.imageRetentionDays;
-        const removed = this.images.prune(new Date(this.clock.now() - days * 86_400_000));
-        if (removed > 0) this.options.log.info({ removed, retentionDays: days }, "plate images past retention deleted");
-        return removed;
+        return this.housekeeping?.pruneImages() ?? 0;
     }
 
     /**
@@ -755,65 +573,7 @@ export class Gate {
         command: ActuatorCommand,
         origin?: { passageId: string; triggeredAt?: number; laneCommand: string },
     ): Promise<ActuatorOutcome> {
-        const transport = this.devices.transport(deviceId);
-        const runtime = this.devices.runtime(deviceId);
-        if (!transport?.actuate || !runtime)
-            throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
-        const base = { laneId: runtime.device.laneId, deviceId };
-        await this.log.append({
-            type: "actuator.command",
-            ...base,
-            data: { command, ...(origin && { passageId: origin.passageId }) },
-        });
-        if (origin) {
-            this.bus.emit("laneCommand", {
-                laneId: base.laneId,
-                passageId: origin.passageId,
-                command: origin.laneCommand,
-                ...(origin.triggeredAt !== undefined && { triggeredAt: origin.triggeredAt }),
-                at: this.clock.now(),
-            });
-        }
-        let outcome: ActuatorOutcome;
-        try {
-            outcome = await transport.actuate(command);
-        } catch (err) {
-            outcome = { confirmed: false, detail: errorMessage(err) };
-        }
-        await this.log.append({ type: "actuator.result", ...base, data: { command, ...outcome } });
-        if (!outcome.confirmed) {
-            await this.log.append({
-                type: "alert.raised",
-                ...base,
-                data: {
-                    code: "ACTUATOR_UNCONFIRMED",
-                    severity: "critical",
-                    message: `${command.type} on ${deviceId} not confirmed: ${outcome.detail}`,
-                },
-            });
-        }
-        return outcome;
+        if (!this.actuation) throw new GateError("STORE_CLOSED", "the gate is not running");
+        return this.actuation.actuate(deviceId, command, origin);
     }
-}
-
-/** A short fingerprint of the configuration (without secrets), recorded with every start. */
-function configRevision(config: GateConfig): string {
-    const withoutSecrets = JSON.parse(
-        JSON.stringify(config, (key, value) => (key === "passwordHash" || key === "password" ? undefined : value)),
-    );
-    return createHash("sha256").update(canonicalJson(withoutSecrets)).digest("hex").slice(0, 16);
-}
-
-function dataUrl(contentType: string, bytes: Uint8Array): string {
-    return `data:${contentType};base64,${Buffer.from(bytes).toString("base64")}`;
-}
-
-function weightResult(weight: { at: number; values: WeightValues }, what: string): DeviceTestResult {
-    const { kg, stable, motion } = weight.values;
-    return {
-        ok: true,
-        detail: `${kg} kg, ${stable && !motion ? "stable" : "in motion"} (${what})`,
-        weight: weight.values,
-        at: new Date(weight.at).toISOString(),
-    };
 }
