@@ -38,6 +38,8 @@ export const ErrorCodes = {
     CSRF: { status: 403, message: "missing or wrong x-csrf-token header" },
     FOUR_EYES: { status: 409, message: "a second person must approve" },
     ACTION_TOO_LATE: { status: 409, message: "not applied, too late to stop the truck at the lane" },
+    INSPECTION_CASE_CLOSED: { status: 409, message: "the inspection case is closed" },
+    INSPECTION_STEPS_MISSING: { status: 409, message: "the inspection case has steps still to do" },
     NOT_FOUND: { status: 404, message: "not found" },
     USER_EXISTS: { status: 409, message: "the user already exists" },
     USER_INVALID: { status: 400, message: "invalid user" },
