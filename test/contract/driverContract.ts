@@ -7,9 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GateConfig } from "../../src/config/types.ts";
 import type { GateEvent, GateEventType } from "../../src/core/events.ts";
-import type { Gate } from "../../src/gate.ts";
+import type { Gate, GateAddresses } from "../../src/gate.ts";
 import { eventually, startGate } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
+
+/** What a peer needs of the gate (or of the transport suite's rig) to reach it. */
+export interface GateView {
+    addresses: Pick<GateAddresses, "mqtt" | "push">;
+    /** The port a device's listener is bound to (the system's choice for port 0). */
+    listenerPort(deviceId: string): number | undefined;
+}
 
 export interface ContractHarness {
     /** The device under test, as named in `config`. */
