@@ -5,8 +5,9 @@ import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
 import { quietOpcuaStartup } from "./core/opcuaLog.ts";
-import { registerOpsCommands } from "./opsCommands.ts";
+import { registerArchiveCommands, registerOpsCommands } from "./opsCommands.ts";
 import { evidenceProblems, verifyEvidence } from "./store/audit.ts";
+import { checkpointLines } from "./store/checkpoints.ts";
 import { openDatabase } from "./store/db.ts";
 import { type PasswordInput, registerUsersCommand } from "./usersCommand.ts";
 
@@ -90,6 +91,17 @@ export async function main(
                 const { integrity, events, audit } = report;
                 if (integrity.ok) out(`database file intact: SQLite ${integrity.check} ok (${integrity.ms} ms)`);
                 if (events.ok) out(`hash chain intact: ${events.events} event(s), head seq ${events.headSeq}`);
+                if (events.ok && events.continuity && events.continuity.checkpoints.length > 0) {
+                    const { continuity } = events;
+                    out(
+                        `continuous across ${continuity.checkpoints.length} pruning checkpoint(s): ${continuity.pruned} event(s) pruned, every one accounted for`,
+                    );
+                    for (const line of checkpointLines(continuity.checkpoints)) out(`  ${line}`);
+                    if (continuity.inProgress !== undefined)
+                        out(
+                            `  pruning under checkpoint seq ${continuity.inProgress} stopped midway; the gate finishes it at its next run`,
+                        );
+                }
                 if (audit.ok)
                     out(`audit log hash chain intact: ${audit.checked} entr${audit.checked === 1 ? "y" : "ies"}`);
                 for (const problem of evidenceProblems(report)) err(problem);
@@ -109,6 +121,9 @@ export async function main(
     });
 
     registerOpsCommands(program, { out, err }, (code) => {
+        exitCode = code;
+    });
+    registerArchiveCommands(program, { out, err }, (code) => {
         exitCode = code;
     });
 

@@ -22,7 +22,9 @@ import { certificateThumbprint, plcPkiFolder, plcPkiPaths } from "./drivers/opcu
 import { loadTransportsFor } from "./drivers/registry.ts";
 import type { DoctorTarget } from "./drivers/transport.ts";
 import { checkDatabaseFile, gateHolding } from "./store/backup.ts";
+import { openDatabase } from "./store/db.ts";
 import { SCHEMA_VERSION } from "./store/migrations.ts";
+import { storageFindings, storageStatus } from "./store/retention.ts";
 import { CentralClient } from "./sync/client.ts";
 import { clearancePath } from "./sync/protocol.ts";
 
@@ -745,7 +747,28 @@ function checkDatabase(config: GateConfig): CheckResult[] {
                 ? `, ${check.parked} of them parked (central rejected them): see the Sync page, retry after fixing`
                 : ""),
     });
+    results.push(...checkStorageHeadroom(config));
     return results;
+}
+
+/** Days of headroom at the current rate, the oldest unsynced event, the last checkpoint (src/store/retention.ts). */
+function checkStorageHeadroom(config: GateConfig): CheckResult[] {
+    let db: ReturnType<typeof openDatabase> | undefined;
+    try {
+        db = openDatabase(config.storage.path, { readonly: true, key: "storage.path" });
+        const now = Date.now();
+        const status = storageStatus(db, {
+            now,
+            retentionDays: config.storage.retentionDays,
+            quotaMb: config.storage.quotaMb,
+            path: config.storage.path,
+        });
+        return storageFindings(status, now).map(({ level, message }) => ({ status: level, message }));
+    } catch (err) {
+        return [{ status: "warn", message: `storage headroom not measured: ${errorMessage(err)}` }];
+    } finally {
+        db?.close();
+    }
 }
 
 const MARKS: Readonly<Record<CheckStatus, string>> = { ok: "✓", warn: "!", fail: "✗", skip: "–" };

@@ -15,6 +15,7 @@ import { AuditLog } from "../store/auditLog.ts";
 import type { Db } from "../store/db.ts";
 import type { PassageQuery, PassageRow } from "../store/passages.ts";
 import type { QuotaReading } from "../store/quota.ts";
+import type { StorageStatus } from "../store/retention.ts";
 import { SessionStore, UserStore } from "../store/users.ts";
 import type { SyncService } from "../sync/service.ts";
 import { parseCookies, registerAuth, SESSION_COOKIE } from "./auth.ts";
@@ -51,6 +52,8 @@ export interface ApiSource {
     sync?: SyncService;
     /** The database's size against its quota (storage.quotaMb). */
     storageQuota?: () => QuotaReading | undefined;
+    /** Days of headroom, the oldest unsynced event, the last pruning checkpoint (src/store/retention.ts). */
+    storage?: () => StorageStatus | undefined;
     /** The gate database: users, sessions, audit log, approvals and the alerts queue live beside the events. */
     db: Db;
     bus: EventBus;
@@ -156,6 +159,8 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
 
     registerMetrics(app, source);
     if (source.sync) registerSyncRoutes(app, source.sync);
+    // Beside the sync page's data: how long the store lasts if central stays away.
+    app.get("/api/v1/storage", async () => source.storage?.() ?? {});
 
     // A device's status reason names its MQTT client id, addresses and paths: for those who may read the
     // device list (GET /api/v1/devices), not for anyone who can reach the open health check.

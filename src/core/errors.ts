@@ -14,6 +14,7 @@ export const ErrorCodes = {
     STORE_BACKUP_FAILED: { status: 500, message: "the database backup failed" },
     STORE_IN_USE: { status: 409, message: "a running gate holds the database" },
     STORE_UNUSABLE: { status: 500, message: "the database file cannot be used" },
+    ARCHIVE_INVALID: { status: 400, message: "the archive cannot be written or read" },
     RESTORE_REFUSED: { status: 400, message: "the backup cannot be restored" },
     RELOAD_FAILED: { status: 500, message: "the configuration could not be applied" },
     FRAME_INVALID: { status: 400, message: "device frame is invalid" },

@@ -312,17 +312,25 @@ export class Retention {
         );
         for (const checkpoint of open) {
             const { seq } = checkpoint;
-            for (const segment of checkpoint.data.segments) {
-                for (;;) {
-                    if (this.abort.signal.aborted) return;
-                    const removed = step(
-                        "delete events",
-                        () => remove.run(segment.firstSeq, segment.lastSeq, PRUNE_BATCH_ROWS).changes,
-                    );
-                    report.removed += removed;
-                    if (removed < PRUNE_BATCH_ROWS) break;
-                    await yieldTurn();
-                }
+            // Steps of PRUNE_BATCH_ROWS rows, across segments (a segment may be a handful of rows between two
+            // events central has not accepted), each in one transaction, with a turn of the loop after each.
+            const segments = checkpoint.data.segments;
+            let index = 0;
+            while (index < segments.length) {
+                if (this.abort.signal.aborted) return;
+                report.removed += step("delete events", () =>
+                    db.transaction(() => {
+                        let budget = PRUNE_BATCH_ROWS;
+                        while (budget > 0 && index < segments.length) {
+                            const segment = segments[index] as (typeof segments)[number];
+                            const removed = remove.run(segment.firstSeq, segment.lastSeq, budget).changes;
+                            if (removed < budget) index++;
+                            budget -= removed;
+                        }
+                        return PRUNE_BATCH_ROWS - budget;
+                    })(),
+                );
+                await yieldTurn();
             }
             step("checkpoint done", () =>
                 db.transaction(() => {
@@ -481,4 +489,34 @@ export function retentionOf(
         ...(storage.path !== ":memory:" && { path: storage.path }),
         ...(storage.archiveDir !== undefined && { archiveDir: storage.archiveDir }),
     });
+}
+
+/** A storage status in plain words, each with how worried a technician should be (doctor's lines). */
+export function storageFindings(status: StorageStatus, now: number): { level: "ok" | "warn"; message: string }[] {
+    const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+    const findings: { level: "ok" | "warn"; message: string }[] = [];
+    if (status.headroomDays === null) {
+        findings.push({ level: "ok", message: "no events recorded in the last day: the store is not growing" });
+    } else {
+        const days = status.headroomDays;
+        findings.push({
+            level: days < 7 ? "warn" : "ok",
+            message: `at the current rate (${status.eventsPerDay} events, ${mib(status.bytesPerDay)} a day) the store reaches its quota in ${days.toFixed(1)} day(s) if central stays away; while central accepts, pruning past storage.retentionDays (${status.retentionDays} d) keeps it level`,
+        });
+    }
+    if (status.oldestUnsynced) {
+        const ageDays = (now - Date.parse(status.oldestUnsynced.recordedAt)) / DAY_MS;
+        findings.push({
+            level: ageDays > 1 ? "warn" : "ok",
+            message: `the oldest event central has not accepted is seq ${status.oldestUnsynced.seq}, recorded ${status.oldestUnsynced.recordedAt} (${ageDays.toFixed(1)} day(s) ago); it is kept until central accepts it`,
+        });
+    } else findings.push({ level: "ok", message: "central has accepted every event" });
+    const last = status.lastCheckpoint;
+    findings.push({
+        level: "ok",
+        message: last
+            ? `last pruning checkpoint: seq ${last.seq} at ${last.recordedAt}, ${last.count} event(s) of seq ${last.firstSeq}..${last.lastSeq}${last.done ? "" : " (its deletions are still running)"}; ${status.prunedEvents} pruned in all`
+            : "nothing pruned yet (no checkpoint)",
+    });
+    return findings;
 }

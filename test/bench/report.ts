@@ -99,7 +99,7 @@ interface Row {
     bar: string;
 }
 
-const ORDER = ["ingest", "devices", "lanes", "sync", "startup", "storage", "soak"];
+const ORDER = ["ingest", "devices", "lanes", "sync", "startup", "storage", "retention", "soak"];
 
 const TITLES: Record<string, string> = {
     ingest: "Ingest: 32 MQTT devices, QoS 1, durable commit before PUBACK",
@@ -108,6 +108,7 @@ const TITLES: Record<string, string> = {
     sync: "Sync: backlog drained to the central simulator, and interference",
     startup: "Start-up to ready (demo gate)",
     storage: "Storage: bytes stored per passage against reads per passage",
+    retention: "Retention: a compressed year on a small quota (store size, pruning steps)",
     soak: "Soak and memory: 16 lanes at full load",
 };
 
@@ -327,6 +328,33 @@ function storageRows(r: Json): Row[] {
     });
 }
 
+function retentionRows(r: Json): Row[] {
+    const mib = (bytes: number): string => `${fixed(bytes / 2 ** 20)} MiB`;
+    return [
+        {
+            figure: `largest store size over ${int(num(r, "options", "days"))} days (${int(num(r, "appended"))} events, a 7-day central outage)`,
+            value: mib(num(r, "maxBytes")),
+            baseline: `quota ${mib(num(r, "quotaBytes"))}`,
+            ratio: percent(num(r, "maxBytes"), num(r, "quotaBytes")),
+            bar: `under the quota all year ${verdict(num(r, "maxBytes") < num(r, "quotaBytes"))}`,
+        },
+        {
+            figure: "pruned events central had not accepted (independent record)",
+            value: int(num(r, "prunedUnaccepted")),
+            baseline: `${int(num(r, "pruned"))} pruned under ${int(num(r, "checkpoints"))} checkpoints`,
+            ratio: "—",
+            bar: `none ${verdict(num(r, "prunedUnaccepted") === 0 && r.verifyOk === true && r.archiveOk === true)}`,
+        },
+        {
+            figure: `longest pruning step (${String(r.longestStep ?? "")})`,
+            value: `${fixed(num(r, "longestStepMs"), 2)} ms`,
+            baseline: "—",
+            ratio: "—",
+            bar: "a few ms (on a loaded machine the scheduler adds to it)",
+        },
+    ];
+}
+
 function soakRows(r: Json): Row[] {
     const loaded = num(r, "baseline", "nodeWithModules", "rssMb");
     const steady = num(r, "rssSteadyMb");
@@ -401,6 +429,7 @@ const ROWS: Record<string, (r: Json) => Row[]> = {
     sync: syncRows,
     startup: startupRows,
     storage: storageRows,
+    retention: retentionRows,
     soak: soakRows,
 };
 
@@ -423,6 +452,14 @@ function notes(name: string, r: Json): string[] {
     if (name === "storage")
         return [
             "Before issue 13 (18040d3, the same benchmark) every new seal re-stored the whole passage: 1,000 distinct seals stored 37,149,360 bytes of passage events (1,002 events) per passage, 100 stored 430,608; now an update carries what changed and a passage keeps at most 64 seals (the rest counted, one PASSAGE_READS_BOUNDED alert).",
+        ];
+    if (name === "retention")
+        return [
+            "Store size per week (the largest of the week) against the quota; `npm run bench -- retention` (BENCH_RETENTION_DAYS, BENCH_RETENTION_TRUCKS scale it):",
+            "",
+            "```",
+            ...((r.chart as string[] | undefined) ?? []),
+            "```",
         ];
     if (name === "lanes")
         return [

@@ -424,6 +424,7 @@ export async function benchRetention(out: (line: string) => void): Promise<objec
         verifyOk: result.evidence.ok,
         archiveOk: result.archive.ok,
         longestStepMs: result.longestStepMs,
+        longestStep: result.longestStep,
         wallMs: result.wallMs,
         // The size series: per day the peak and the size after pruning (bytes).
         series: result.samples.map((s) => [s.day, s.peakBytes, s.afterBytes, s.unsynced]),

@@ -50,6 +50,8 @@ describe("configuration", () => {
             quotaCheckMs: 10000,
             groupCommitMax: 500,
             imageRetentionDays: 30,
+            retentionDays: 90,
+            retentionCheckMs: 3_600_000,
             pkiFolder: "/srv/gate/data/pki",
         });
         const deviceLogins = { maxFailures: 10, windowMinutes: 1 };
