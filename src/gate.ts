@@ -15,7 +15,10 @@ import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gat
 import { Housekeeping } from "./gate/housekeeping.ts";
 import { applyReload, configRevision, type ReloadReport } from "./gate/reload.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
+import type { InspectionCases } from "./inspection/cases.ts";
 import { InspectionDevices } from "./inspection/devices.ts";
+import { inspectionCasesPart } from "./inspection/part.ts";
+import { registerInspectionRoutes } from "./inspection/routes.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import { storeDamagedAlert } from "./store/alerts.ts";
 import { checkIntegrityOffThread, type IntegrityReport, type IntegrityRun } from "./store/audit.ts";
@@ -86,6 +89,7 @@ export class Gate {
     private api: FastifyInstance | undefined;
     private displays: LaneDisplays | undefined;
     private inspectionDevices: InspectionDevices | undefined;
+    private inspectionCases: InspectionCases | undefined;
     private readonly clock: Clock;
     private startedAt = "";
     /** The configuration in force: the one the gate started with, then each reload's. */
@@ -222,6 +226,19 @@ export class Gate {
                 publish: (topic, payload) => this.devices.brokerSide.send(topic, payload),
             });
             await this.displays.start();
+            // Inspection cases (src/inspection/cases.ts): opened by INSPECT decisions, fed by the inspection devices.
+            const { db, eventLog, passageStore: passages } = this;
+            const caseDeps = {
+                db,
+                sink,
+                eventLog,
+                passages,
+                bus: this.bus,
+                clock: this.clock,
+                config: () => this.config,
+            };
+            this.inspectionCases = inspectionCasesPart({ ...caseDeps, laneEngine: () => this.laneEngine, log });
+            await this.inspectionCases.start();
             // The inspection area's RPMs and X-ray scanners (src/inspection): documents from their folders.
             this.inspectionDevices = new InspectionDevices({
                 ...{ devices: config.inspection?.devices ?? [], sink, images: this.images, clock: this.clock },
@@ -298,6 +315,7 @@ export class Gate {
                 log,
             );
             registerDisplayRoutes(this.api, this.displays);
+            registerInspectionRoutes(this.api, this.inspectionCases);
             const http = await this.api.listen({ host: config.http.host, port: config.http.port });
             this.addresses.http = http;
             log.info({ http, mqtt: this.addresses.mqtt, db: config.storage.path }, "gate-edge is running");
@@ -414,6 +432,7 @@ export class Gate {
                     return inspection?.stop();
                 },
             },
+            { name: "inspection cases", run: () => this.inspectionCases?.stop() },
             { name: "devices", run: () => this.devices.stop() },
             {
                 name: "retention",

@@ -38,6 +38,10 @@ export const PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
     "GET /api/v1/reason-codes": { roles: PASSAGE_READERS },
     "POST /api/v1/passages/:id/actions": { roles: LANE_OFFICERS, audit: "passage.action" },
 
+    "GET /api/v1/inspections": { roles: PASSAGE_READERS, audit: "inspection.search" },
+    "GET /api/v1/inspections/:id": { roles: PASSAGE_READERS, audit: "inspection.view" },
+    "POST /api/v1/inspections/:id/actions": { roles: LANE_OFFICERS, audit: "inspection.action" },
+
     "GET /api/v1/approvals": { roles: ["supervisor"] },
     "POST /api/v1/approvals/:passageId/approve": { roles: ["supervisor"], audit: "approval.approve" },
     "POST /api/v1/approvals/:passageId/reject": { roles: ["supervisor"], audit: "approval.reject" },
@@ -49,6 +53,7 @@ export const PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
     "GET /api/v1/devices/:id/frames": { roles: DEVICE_READERS },
     "POST /api/v1/devices/:id/test": { roles: TECHNICIANS, audit: "device.test" },
     "GET /api/v1/sync": { roles: DEVICE_READERS },
+    "GET /api/v1/storage": { roles: DEVICE_READERS },
     "POST /api/v1/sync/parked/:seq/retry": { roles: TECHNICIANS, audit: "sync.retry" },
     "GET /api/v1/events": { roles: ["technician", "auditor", "admin"], audit: "events.read" },
 

@@ -8,9 +8,9 @@ import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/
 import { GateError } from "../core/errors.ts";
 import { buildDisplays, type RawDisplay } from "../display/config.ts";
 import { pushCameraCredentials } from "../drivers/httpDigest.ts";
-import { inspectionDevices, type RawInspectionDevice } from "../inspection/config.ts";
+import { inspectionDevices, inspectionExits, type RawInspectionDevice } from "../inspection/config.ts";
 import { sealPassword } from "./passwords.ts";
-import type { DeviceAddress, DeviceConfig, GateConfig, LaneConfig } from "./types.ts";
+import type { DeviceAddress, DeviceConfig, ExitPointConfig, GateConfig, LaneConfig } from "./types.ts";
 
 // From src/config when run through tsx, from dist/src/config when compiled: the schema stays in config/.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -274,7 +274,7 @@ interface RawConfig {
     ingest: GateConfig["ingest"];
     rules: GateConfig["rules"];
     lanes: RawLane[];
-    inspection?: { devices?: RawInspectionDevice[] };
+    inspection?: { devices?: RawInspectionDevice[]; exits?: ExitPointConfig[]; randomRate?: number };
 }
 
 /**
@@ -470,6 +470,7 @@ function buildConfig(
             ...raw.storage,
             path: resolve(baseDir, raw.storage.path),
             pkiFolder: resolve(baseDir, raw.storage.pkiFolder ?? join(dirname(raw.storage.path), "pki")),
+            ...(raw.storage.archiveDir !== undefined && { archiveDir: resolve(baseDir, raw.storage.archiveDir) }),
         },
         http: raw.http,
         ui: { defaultLanguage: raw.ui?.defaultLanguage ?? "vi" },
@@ -490,6 +491,8 @@ function buildConfig(
                 { laneIds: new Set(lanes.map((l) => l.id)), deviceIds, baseDir },
                 errors,
             ),
+            exits: inspectionExits(raw.inspection?.exits, lanes, errors),
+            randomRate: raw.inspection?.randomRate ?? 0,
         },
         source,
     };

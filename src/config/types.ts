@@ -69,6 +69,13 @@ export interface InspectionDeviceConfig {
     settleMs: number;
 }
 
+/** An exit point (`inspection.exits`): a lane camera whose reads are checked against inspection cases. */
+export interface ExitPointConfig {
+    id: string;
+    /** A camera device id of one of the lanes. */
+    camera: string;
+}
+
 export interface DeviceConfig {
     id: string;
     laneId: string;
@@ -119,6 +126,11 @@ export interface GateConfig {
         quotaCheckMs: number;
         groupCommitMax: number;
         imageRetentionDays: number;
+        /** Accepted events leave the log this many days after they were recorded (src/store/retention.ts). */
+        retentionDays: number;
+        retentionCheckMs: number;
+        /** Archives of pruned ranges are written here first, when set. */
+        archiveDir?: string;
         /** OPC UA client certificates. */
         pkiFolder: string;
     };
@@ -190,8 +202,11 @@ export interface GateConfig {
         exitSeconds: number;
     };
     lanes: LaneConfig[];
-    /** Radiation portal monitors and X-ray / NII scanners (issue 18). */
-    inspection?: { devices: InspectionDeviceConfig[] };
+    /**
+     * Radiation portal monitors and X-ray / NII scanners (issue 18); the exit points whose cameras check a
+     * truck's inspection case; the share of trucks selected at random for inspection (0–1).
+     */
+    inspection?: { devices: InspectionDeviceConfig[]; exits?: ExitPointConfig[]; randomRate?: number };
     /** Where the file was read from, for messages. */
     source: string;
 }

@@ -218,7 +218,16 @@ export type GateEventType =
     | "config.applied"
     | "gate.started"
     /** A pruning checkpoint: what leaves the log, under which acknowledgement (src/store/retention.ts). */
-    | "store.checkpoint";
+    | "store.checkpoint"
+    /** The steps of an inspection case (src/inspection/caseModel.ts), and a truck at an exit point. */
+    | "inspection.opened"
+    | "inspection.assigned"
+    | "inspection.result"
+    | "inspection.finding"
+    | "inspection.sealed"
+    | "inspection.release-requested"
+    | "inspection.closed"
+    | "inspection.exit";
 
 /** JSON value as stored in an event's data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { getInspectionModel, inspectionModels } from "../../devices/index.ts";
-import type { InspectionDeviceConfig } from "../config/types.ts";
+import type { ExitPointConfig, InspectionDeviceConfig, LaneConfig } from "../config/types.ts";
 
 export interface RawInspectionDevice {
     id: string;
@@ -52,5 +52,29 @@ export function inspectionDevices(
                 settleMs: device.settleMs ?? DEFAULT_SETTLE_MS,
             },
         ];
+    });
+}
+
+/**
+ * `inspection.exits`: each exit point names a camera of one of the lanes, whose plate and container reads
+ * are checked against the inspection cases (src/inspection/cases.ts). Problems go to `errors`.
+ */
+export function inspectionExits(
+    raw: readonly ExitPointConfig[] | undefined,
+    lanes: readonly LaneConfig[],
+    errors: string[],
+): ExitPointConfig[] {
+    // A plate camera or a container code reader: the kinds whose reads name a truck.
+    const readers = lanes.flatMap((lane) => lane.devices.filter((d) => d.kind === "plate" || d.kind === "container"));
+    const cameras = new Set(readers.map((d) => d.id));
+    const ids = new Set<string>();
+    return (raw ?? []).flatMap((exit, index) => {
+        const path = `inspection.exits[${index}]`;
+        const before = errors.length;
+        if (ids.has(exit.id)) errors.push(`${path}.id: exit id "${exit.id}" is used twice`);
+        ids.add(exit.id);
+        if (!cameras.has(exit.camera))
+            errors.push(`${path}.camera: no plate or container camera "${exit.camera}" on a lane`);
+        return errors.length > before ? [] : [{ id: exit.id, camera: exit.camera }];
     });
 }

@@ -89,6 +89,7 @@ export function ruleParams(config: GateConfig): RuleParams {
         minPlateConfidence: config.rules.minPlateConfidence,
         gateId: config.gate.id,
         staleReleaseFourEyes: config.rules.staleReleaseFourEyes,
+        randomInspectionRate: config.inspection?.randomRate ?? 0,
     };
 }
 

@@ -6,15 +6,17 @@
 import { catalogue, translate } from "../i18n/format.ts";
 
 export type OfficerActionKind = "confirm" | "hold" | "release" | "divert";
+/** What a reason can be given for: a passage's actions, and an inspection case's ends (src/inspection). */
+export type ReasonActionKind = OfficerActionKind | "detain" | "refuse";
 
 export interface ReasonCode {
     code: string;
     label: string;
     /** The actions this reason can be given for. */
-    actions: readonly OfficerActionKind[];
+    actions: readonly ReasonActionKind[];
 }
 
-const REASON_ACTIONS: Readonly<Record<string, readonly OfficerActionKind[]>> = {
+const REASON_ACTIONS: Readonly<Record<string, readonly ReasonActionKind[]>> = {
     DECISION_CORRECT: ["confirm"],
     DOCS_VERIFIED: ["confirm", "release"],
     INSPECTED_OK: ["confirm", "release"],
@@ -31,6 +33,11 @@ const REASON_ACTIONS: Readonly<Record<string, readonly OfficerActionKind[]>> = {
     RANDOM_SELECTION: ["divert"],
     XRAY_REQUIRED: ["divert"],
     OTHER_AGENCY: ["hold"],
+    RPM_ALARM: ["divert"],
+    CONTRABAND_FOUND: ["detain", "refuse"],
+    GOODS_UNDECLARED: ["detain", "refuse"],
+    RADIATION_CONFIRMED: ["detain", "refuse"],
+    SEAL_BROKEN_FOUND: ["detain", "refuse"],
 };
 
 /** The English label is the officer catalogue's (`reasonCode.<CODE>`): API clients and central read it. */
@@ -47,7 +54,7 @@ export function reasonCode(code: string): ReasonCode | undefined {
 }
 
 /** Why a reason code cannot be given for an action, or undefined when it can. */
-export function reasonProblem(code: string, actions: readonly OfficerActionKind[]): string | undefined {
+export function reasonProblem(code: string, actions: readonly ReasonActionKind[]): string | undefined {
     const reason = BY_CODE.get(code);
     if (!reason) return `unknown reason code "${code}" (see GET /api/v1/reason-codes)`;
     if (!actions.some((action) => reason.actions.includes(action)))
@@ -136,6 +143,9 @@ export const RULE_REASON_CODES = [
     "AUTOMATIC_PROCESSING",
     "MANUAL_PROCESSING",
     "RULE_FAILED",
+    "RANDOM_SELECTION_OFF",
+    "RANDOM_SELECTED",
+    "RANDOM_NOT_SELECTED",
 ] as const;
 
 export type RuleReasonCode = (typeof RULE_REASON_CODES)[number];

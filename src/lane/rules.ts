@@ -6,7 +6,7 @@
  * then freshness, because how far the cache can be trusted frames every
  * other result; then the reads, because without them nothing else can be checked; then the declaration
  * (known, valid, channel) before what is compared against it (plates, containers, seals, weight); the
- * watch list last. The order matters only for `decidingRule`: the first failing rule of the most severe
+ * watch list, and random selection last. The order matters only for `decidingRule`: the first failing rule of the most severe
  * severity is named.
  *
  * Error rules: no rule throws, for any facts and any clearance view. A rule that has nothing to check
@@ -14,6 +14,7 @@
  * thing fails once, in the rule that owns it (required-reads, declaration-known). Anything the cache
  * cannot vouch for (an unknown declaration, an unknown container) HOLDs; it never RELEASEs.
  */
+import { createHash } from "node:crypto";
 import type { SealValues } from "../core/events.ts";
 import {
     directionOfTypeCode,
@@ -720,6 +721,22 @@ export const watchList: Rule = (facts, clearance) => {
     return passWith(id, [finding("WATCH_LIST_CLEAR")]);
 };
 
+/**
+ * Random selection for inspection, as ASYCUDA's selectivity does: a share `randomInspectionRate` of the
+ * trucks, chosen by the SHA-256 of the passage id (its first 32 bits as a fraction of 2^32), so a passage is
+ * chosen the same way at every re-decision (the offline re-check, a restart) and a test knows which are.
+ */
+export const randomSelection: Rule = (facts, _clearance, params) => {
+    const id = "random-selection";
+    const rate = params.randomInspectionRate ?? 0;
+    if (rate <= 0) return passWith(id, [finding("RANDOM_SELECTION_OFF")]);
+    const draw = createHash("sha256").update(facts.passageId).digest().readUInt32BE(0) / 2 ** 32;
+    const percent = Math.round(rate * 1000) / 10;
+    return draw < rate
+        ? failWith(id, "INSPECT", [finding("RANDOM_SELECTED", { percent })])
+        : passWith(id, [finding("RANDOM_NOT_SELECTED", { percent })]);
+};
+
 /** Every rule, in evaluation order (see the file comment for why this order). */
 /** The gate itself is in manual processing (its disk quota is reached): an officer handles every truck. */
 export const manualProcessing: Rule = (_facts, _clearance, params) =>
@@ -740,6 +757,7 @@ export const RULES: readonly { id: string; rule: Rule }[] = [
     { id: "seals", rule: seals },
     { id: "weight", rule: weight },
     { id: "watch-list", rule: watchList },
+    { id: "random-selection", rule: randomSelection },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------------

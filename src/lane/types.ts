@@ -143,4 +143,6 @@ export interface RuleParams {
     staleReleaseFourEyes?: boolean;
     /** Set while the gate cannot process automatically (disk quota reached): every truck is held, with this reason. */
     manualProcessing?: string;
+    /** Share of trucks sent to inspection at random (0–1; `inspection.randomRate`). */
+    randomInspectionRate?: number;
 }

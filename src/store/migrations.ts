@@ -219,6 +219,24 @@ const MIGRATIONS: readonly string[] = [
     );
     CREATE INDEX central_acks_first_seq ON central_acks (first_seq);
     `,
+    // 8: inspection cases (src/inspection): the fold of the inspection.* events, kept for the API and the exit
+    // check; the cursor is the last event seq the inspection part has acted on, so a restart goes on from there.
+    `
+    CREATE TABLE inspection_cases (
+        case_id TEXT PRIMARY KEY,
+        passage_id TEXT NOT NULL,
+        lane_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
+        plates TEXT NOT NULL,
+        containers TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX inspection_cases_open ON inspection_cases (status, opened_at);
+    CREATE TABLE inspection_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+    `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

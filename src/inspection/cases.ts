@@ -1,0 +1,425 @@
+/**
+ * Inspection cases as one part of the gate (started and stopped with it). It reads the committed events
+ * in order and acts on those that concern the inspection area:
+ *
+ * - `passage.decided` with the outcome INSPECT (RED channel, watch list, tampered seal, random selection,
+ *   an officer's divert before the decision) and an officer's divert after the decision open the passage's
+ *   case (`inspection.opened`), naming the truck by its plates, containers and declarations.
+ * - A genuine RPM alarm (`reading.radiation` assessed "alarm", not a NORM nuisance) on a lane's approach
+ *   diverts the lane's truck through the lane engine's officer action (outcome order: INSPECT whatever the
+ *   channel); when the barrier had already opened, the case is opened anyway, for the exit to stop it.
+ * - An X-ray package (`reading.xray`) is matched to the open case naming one of its plates or containers
+ *   (`inspection.result`); "suspicious" adds the physical examination to the case's required steps.
+ * - A plate or container read by an exit point's camera (`inspection.exits`) is checked: a truck with an
+ *   open (or detained/refused) case is refused, recorded (`inspection.exit`) and alerted
+ *   (INSPECTION_EXIT_REFUSED); one whose cases are cleared gets its exit release (`inspection.exit`).
+ *
+ * The case table is the fold of the `inspection.*` events (caseModel.ts). The part keeps a cursor: the seq
+ * of the last event it acted on; at start it reads the log from there, so a SIGKILL between an event and
+ * its consequence loses neither (each consequence is idempotent: one case per passage, one result per
+ * reading, one exit record per read).
+ */
+import type { Logger } from "pino";
+import type { ExitPointConfig } from "../config/types.ts";
+import type { Clock } from "../core/clock.ts";
+import { GateError } from "../core/errors.ts";
+import { type AppendOptions, type GateEvent, type GateEventDraft, isEventOf, type JsonObject } from "../core/events.ts";
+import type { DecisionRecord, PassageFacts } from "../lane/types.ts";
+import {
+    type CaseAction,
+    type CaseActor,
+    type CaseTrigger,
+    caseIdOf,
+    checkAction,
+    exitVerdict,
+    type InspectionCase,
+} from "./caseModel.ts";
+import type { CaseQuery, CaseStore } from "./caseStore.ts";
+
+/** A passage as the inspection part needs it: who the truck is and how it was decided. */
+export interface PassageView {
+    laneId: string;
+    facts?: PassageFacts;
+    decision?: DecisionRecord;
+    /** The officer actions of its timeline (divert with its reason code). */
+    officerActions: { action: string; reasonCode: string }[];
+}
+
+export interface InspectionCasesDeps {
+    store: CaseStore;
+    append(draft: GateEventDraft, options?: AppendOptions): Promise<GateEvent>;
+    /** Committed events after `afterSeq`, at most `limit` (the catch-up at start). */
+    read(afterSeq: number, limit: number): GateEvent[];
+    headSeq(): number;
+    onCommitted(listener: (event: GateEvent) => void): () => void;
+    passage(passageId: string): PassageView | undefined;
+    /** The passage a lane is handling now, if any. */
+    currentPassage(laneId: string): string | undefined;
+    /** The lane engine's divert of a passage, as an officer's; `tooLate` when the barrier had opened. */
+    divert(
+        passageId: string,
+        request: { reasonCode: string; officerId: string; note: string },
+    ): Promise<{ tooLate: boolean }>;
+    exits: () => readonly ExitPointConfig[];
+    clock: Clock;
+    log: Logger;
+}
+
+/** Events the part acts on; the cursor moves only with these (a write per device reading would be waste). */
+const RELEVANT = new Set(["passage.decided", "passage.opened", "officer.action", "reading.xray", "reading.radiation"]);
+const CATCH_UP_CHUNK = 500;
+/** A plate read again by the exit camera within this time is the same attempt. */
+const EXIT_REPEAT_MS = 60_000;
+/** An RPM alarm with no truck in the lane yet waits this long for the next passage of that lane. */
+const RPM_WAIT_MS = 60_000;
+export const RPM_ALARM_REASON = "RPM_ALARM";
+
+const TRIGGER_OF_RULE: Readonly<Record<string, CaseTrigger>> = {
+    channel: "CHANNEL_RED",
+    "watch-list": "WATCH_LIST",
+    seals: "SEAL_TAMPERED",
+    "random-selection": "RANDOM_SELECTION",
+};
+
+export class InspectionCases {
+    private queue: Promise<void> = Promise.resolve();
+    private processedSeq = 0;
+    private unsubscribe: (() => void) | undefined;
+    /** RPM alarms waiting for their lane's next passage: lane → (reading event, when). */
+    private readonly rpmWaiting = new Map<string, { event: GateEvent; at: number }>();
+    /** Radiation readings of a passage that has no case yet: passage → reading events. */
+    private readonly radiationOf = new Map<string, GateEvent[]>();
+    /** Exit attempts already recorded: `exit|plate` → when. */
+    private readonly exitSeen = new Map<string, number>();
+
+    constructor(private readonly deps: InspectionCasesDeps) {}
+
+    /** Subscribes, then catches up from the cursor; live events the catch-up already read are skipped. */
+    async start(): Promise<void> {
+        this.unsubscribe = this.deps.onCommitted((event) => {
+            this.enqueue(() => this.handle(event, true));
+        });
+        this.processedSeq = this.deps.store.cursor;
+        this.enqueue(() => this.catchUp());
+        await this.queue;
+    }
+
+    async stop(): Promise<void> {
+        this.unsubscribe?.();
+        this.unsubscribe = undefined;
+        await this.queue;
+        if (this.processedSeq > 0) this.deps.store.setCursor(this.processedSeq);
+    }
+
+    /** Waits until every event handed in so far is acted on (tests, the API's answer after an action). */
+    settled(): Promise<void> {
+        return this.queue;
+    }
+
+    list(query: CaseQuery): InspectionCase[] {
+        return this.deps.store.list(query);
+    }
+
+    get(caseId: string): InspectionCase | undefined {
+        return this.deps.store.get(caseId);
+    }
+
+    /**
+     * An officer's action on a case: checked against the case as it stands (one at a time, so two clearances
+     * cannot both pass the check), stored as its event, folded in. Answers the case after it.
+     */
+    act(caseId: string, action: CaseAction, actor: CaseActor): Promise<InspectionCase> {
+        return this.serially(async () => {
+            const current = this.deps.store.get(caseId);
+            if (!current) throw new GateError("NOT_FOUND", `no inspection case ${caseId}`);
+            const draft = checkAction(current, action, actor);
+            const event = await this.deps.append({ ...draft, laneId: current.laneId }, { urgent: true });
+            // The cursor moves when the committed event's turn in the queue comes, not before earlier ones.
+            return this.deps.store.apply(event) ?? current;
+        });
+    }
+
+    private enqueue(job: () => Promise<void> | void): void {
+        this.queue = this.queue.then(job).catch((err: unknown) => {
+            this.deps.log.error({ err }, "inspection case step failed");
+        });
+    }
+
+    private serially<T>(job: () => Promise<T>): Promise<T> {
+        const run = this.queue.then(job);
+        this.queue = run.then(
+            () => undefined,
+            () => undefined,
+        );
+        return run;
+    }
+
+    private async catchUp(): Promise<void> {
+        const head = this.deps.headSeq();
+        let after = this.processedSeq;
+        while (after < head) {
+            const events = this.deps.read(after, CATCH_UP_CHUNK);
+            if (events.length === 0) break;
+            for (const event of events) await this.handle(event, false);
+            after = events.at(-1)?.seq ?? head;
+        }
+    }
+
+    private moveCursor(seq: number): void {
+        this.deps.store.setCursor(seq);
+    }
+
+    private async handle(event: GateEvent, live: boolean): Promise<void> {
+        if (event.seq <= this.processedSeq) return;
+        this.processedSeq = event.seq;
+        const exit = this.deps.exits().find((point) => point.camera === event.deviceId);
+        if (event.type.startsWith("inspection.")) {
+            this.deps.store.apply(event);
+        } else if (exit && (event.type === "reading.plate" || event.type === "reading.container")) {
+            await this.exitCheck(exit, event);
+        } else if (!RELEVANT.has(event.type)) {
+            return;
+        } else if (event.type === "passage.decided") {
+            await this.onDecided(event);
+        } else if (event.type === "passage.opened") {
+            await this.onPassageOpened(event, live);
+        } else if (event.type === "officer.action") {
+            await this.onOfficerAction(event);
+        } else if (event.type === "reading.xray") {
+            await this.onXray(event);
+        } else if (event.type === "reading.radiation") {
+            await this.onRadiation(event, live);
+        }
+        this.moveCursor(event.seq);
+    }
+
+    private async onDecided(event: GateEvent): Promise<void> {
+        if (event.data.outcome !== "INSPECT") return;
+        const passageId = String(event.data.passageId);
+        await this.open(passageId, event.laneId ?? "");
+    }
+
+    private async onOfficerAction(event: GateEvent): Promise<void> {
+        if (event.data.action !== "divert") return;
+        const passageId = String(event.data.passageId);
+        const passage = this.deps.passage(passageId);
+        // Before the decision the divert is the officer's floor: the decision's INSPECT opens the case.
+        if (!passage?.decision) return;
+        await this.open(passageId, passage.laneId);
+    }
+
+    /** Opens (or adds to) the case of a passage, with what the passage says of the truck and why. */
+    private async open(passageId: string, laneId: string, extra: CaseTrigger[] = []): Promise<void> {
+        const passage = this.deps.passage(passageId);
+        const facts = passage?.facts;
+        const decision = passage?.decision;
+        const triggers = new Set<CaseTrigger>(extra);
+        for (const result of decision?.results ?? []) {
+            if (result.pass || result.severity !== "INSPECT") continue;
+            triggers.add(TRIGGER_OF_RULE[result.rule] ?? "RULES");
+        }
+        for (const action of passage?.officerActions ?? []) {
+            if (action.action !== "divert") continue;
+            triggers.add(action.reasonCode === RPM_ALARM_REASON ? "RPM_ALARM" : "OFFICER_DIVERT");
+        }
+        if (triggers.size === 0) triggers.add("OFFICER_DIVERT");
+        const caseId = caseIdOf(passageId);
+        const existing = this.deps.store.get(caseId);
+        const plates = [...new Set(facts?.plateReads.map((plate) => plate.normalized) ?? [])];
+        const containers = [...new Set(facts?.containers.map((c) => c.number.toUpperCase()) ?? [])];
+        const declarations = facts?.declarations ?? [];
+        const fourEyes = decision?.fourEyes === true || triggers.has("WATCH_LIST") || triggers.has("RPM_ALARM");
+        const adds =
+            !existing ||
+            [...triggers].some((t) => !existing.triggers.includes(t)) ||
+            plates.some((p) => !existing.plates.includes(p)) ||
+            containers.some((c) => !existing.containers.includes(c));
+        if (adds) {
+            const event = await this.deps.append(
+                {
+                    type: "inspection.opened",
+                    laneId,
+                    data: {
+                        caseId,
+                        passageId,
+                        laneId,
+                        triggers: [...triggers],
+                        plates,
+                        containers,
+                        declarations,
+                        fourEyes,
+                    },
+                },
+                { urgent: true },
+            );
+            this.deps.store.apply(event);
+        }
+        for (const reading of this.radiationOf.get(passageId) ?? []) await this.addRadiation(caseId, reading);
+        this.radiationOf.delete(passageId);
+    }
+
+    private async onXray(event: GateEvent): Promise<void> {
+        const values = isEventOf(event, "reading.xray") ? event.data.values : undefined;
+        if (!values) return;
+        const open = this.deps.store
+            .naming(values.plates, values.containers)
+            .filter((c) => c.status === "open" && !c.entries.some((entry) => entry.readingEventId === event.id));
+        for (const c of open) {
+            const result = await this.deps.append(
+                {
+                    type: "inspection.result",
+                    laneId: c.laneId,
+                    ...(event.deviceId !== undefined && { deviceId: event.deviceId }),
+                    data: {
+                        caseId: c.caseId,
+                        passageId: c.passageId,
+                        kind: "xray",
+                        result: values.result,
+                        readingEventId: event.id,
+                        scanId: values.scanId,
+                        images: values.images.map((image) => image.ref),
+                        regions: JSON.parse(JSON.stringify(values.regions)) as JsonObject[], // plain data
+                        ...(values.analyst !== undefined && { by: values.analyst }),
+                        ...(values.remarks !== undefined && { text: values.remarks }),
+                    },
+                },
+                { urgent: true },
+            );
+            this.deps.store.apply(result);
+        }
+        if (open.length === 0)
+            this.deps.log.info({ scanId: values.scanId, plates: values.plates }, "X-ray scan matches no open case");
+    }
+
+    private async onRadiation(event: GateEvent, live: boolean): Promise<void> {
+        if (!isEventOf(event, "reading.radiation") || event.laneId === undefined) return;
+        const laneId = event.laneId;
+        const passageId = this.deps.currentPassage(laneId);
+        if (passageId === undefined) {
+            if (event.data.values.assessment === "alarm")
+                this.rpmWaiting.set(laneId, { event, at: this.deps.clock.now() });
+            return;
+        }
+        await this.attachRadiation(passageId, event, live);
+    }
+
+    private async onPassageOpened(event: GateEvent, live: boolean): Promise<void> {
+        const laneId = event.laneId;
+        const waiting = laneId === undefined ? undefined : this.rpmWaiting.get(laneId);
+        if (!laneId || !waiting) return;
+        this.rpmWaiting.delete(laneId);
+        if (this.deps.clock.now() - waiting.at > RPM_WAIT_MS) return;
+        await this.attachRadiation(String(event.data.passageId), waiting.event, live);
+    }
+
+    /**
+     * A radiation reading of a passage: on its case (now, or when the case opens); a genuine alarm diverts
+     * the truck to inspection first (only live: a replayed alarm's truck may be long gone from the lane).
+     */
+    private async attachRadiation(passageId: string, event: GateEvent, live: boolean): Promise<void> {
+        if (!isEventOf(event, "reading.radiation")) return;
+        const caseId = caseIdOf(passageId);
+        if (this.deps.store.get(caseId)) await this.addRadiation(caseId, event);
+        else this.radiationOf.set(passageId, [...(this.radiationOf.get(passageId) ?? []), event]);
+        if (event.data.values.assessment !== "alarm" || !live) return;
+        const categories = event.data.values.alarmCategories.join(", ");
+        const answer = await this.deps
+            .divert(passageId, {
+                reasonCode: RPM_ALARM_REASON,
+                officerId: `rpm:${event.deviceId ?? "unknown"}`,
+                note: `radiation alarm (${categories || "unspecified"}) at occupancy ${event.data.values.occupancyId}`,
+            })
+            .catch((err: unknown) => {
+                this.deps.log.warn({ err, passageId }, "RPM alarm could not divert the passage; opening its case");
+                return { tooLate: true };
+            });
+        // The truck went on: its case opens now, for the exit to stop it.
+        if (answer.tooLate) await this.open(passageId, event.laneId ?? "", ["RPM_ALARM"]);
+    }
+
+    private async addRadiation(caseId: string, event: GateEvent): Promise<void> {
+        if (!isEventOf(event, "reading.radiation")) return;
+        const c = this.deps.store.get(caseId);
+        if (c?.status !== "open" || c.entries.some((entry) => entry.readingEventId === event.id)) return;
+        const values = event.data.values;
+        const result = await this.deps.append(
+            {
+                type: "inspection.result",
+                laneId: c.laneId,
+                ...(event.deviceId !== undefined && { deviceId: event.deviceId }),
+                data: {
+                    caseId,
+                    passageId: c.passageId,
+                    kind: "radiation",
+                    result: values.assessment,
+                    readingEventId: event.id,
+                    occupancyId: values.occupancyId,
+                    alarmCategories: values.alarmCategories,
+                    // The chart's data: each detector's counts per time slice, with its background.
+                    detectors: values.detectors.map((d) => ({
+                        detector: d.detector,
+                        category: d.category,
+                        peakCps: d.peakCps,
+                        slices: d.slices,
+                        ...(d.backgroundCps !== undefined && { backgroundCps: d.backgroundCps }),
+                    })),
+                },
+            },
+            { urgent: true },
+        );
+        this.deps.store.apply(result);
+    }
+
+    private async exitCheck(exit: ExitPointConfig, event: GateEvent): Promise<void> {
+        const plates = isEventOf(event, "reading.plate") ? [event.data.values.normalized] : [];
+        const containers = isEventOf(event, "reading.container") ? [event.data.values.number.toUpperCase()] : [];
+        const cases = this.deps.store.naming(plates, containers);
+        const { verdict, cases: concerned } = exitVerdict(cases, { plates, containers });
+        if (verdict === "none") return;
+        const key = `${exit.id}|${verdict}|${[...plates, ...containers].join(",")}`;
+        const now = this.deps.clock.now();
+        const seen = this.exitSeen.get(key);
+        if (seen !== undefined && now - seen < EXIT_REPEAT_MS) return;
+        if (concerned.some((c) => c.entries.some((entry) => entry.readingEventId === event.id))) return;
+        this.exitSeen.set(key, now);
+        for (const c of concerned) {
+            const recorded = await this.deps.append(
+                {
+                    type: "inspection.exit",
+                    laneId: c.laneId,
+                    ...(event.deviceId !== undefined && { deviceId: event.deviceId }),
+                    data: {
+                        caseId: c.caseId,
+                        passageId: c.passageId,
+                        exitId: exit.id,
+                        result: verdict,
+                        status: c.status,
+                        plates,
+                        containers,
+                        readingEventId: event.id,
+                    },
+                },
+                { urgent: true },
+            );
+            this.deps.store.apply(recorded);
+        }
+        if (verdict !== "refused") return;
+        const truck = [...plates, ...containers].join(" / ");
+        await this.deps.append(
+            {
+                type: "alert.raised",
+                ...(concerned[0] && { laneId: concerned[0].laneId }),
+                data: {
+                    code: "INSPECTION_EXIT_REFUSED",
+                    severity: "critical",
+                    message: `truck ${truck} at exit ${exit.id} has an inspection case that is not cleared (${concerned.map((c) => `${c.caseId}: ${c.status}`).join(", ")}): do not let it leave`,
+                    exitId: exit.id,
+                    truck,
+                    caseId: concerned[0]?.caseId ?? "",
+                    ...(concerned[0] && { passageId: concerned[0].passageId }),
+                },
+            },
+            { urgent: true },
+        );
+    }
+}
