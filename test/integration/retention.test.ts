@@ -5,11 +5,13 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
 import { ManualClock } from "../../src/core/clock.ts";
+import { fileSha256, verifyArchive } from "../../src/store/archive.ts";
 import { AUTO_VACUUM_INCREMENTAL, openDatabase, upgradeDatabase } from "../../src/store/db.ts";
 import { EventLog } from "../../src/store/eventLog.ts";
 import { migrationSql } from "../../src/store/migrations.ts";
@@ -27,8 +29,13 @@ const DAY_MS = 86_400_000;
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
-    const sink = (append: (text: string) => void) =>
-        ({ write: (chunk: string) => (append(String(chunk)), true) }) as unknown as NodeJS.WritableStream;
+    const sink = (append: (text: string) => void): Writable =>
+        new Writable({
+            write(chunk: Buffer, _encoding, done) {
+                append(chunk.toString());
+                done();
+            },
+        });
     const code = await main(argv, {
         stdout: sink((text) => (out += text)),
         stderr: sink((text) => (err += text)),
@@ -37,7 +44,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 /** A log of `days` days, 20 events a day; central accepts every seq `accept` says yes to. */
-async function pastLog(name: string, days: number, accept: (seq: number) => boolean) {
+async function pastLog(name: string, days: number, accept: (seq: number) => boolean, archiveDir?: string) {
     const path = join(dir.path, name);
     const db = openDatabase(path);
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -54,7 +61,14 @@ async function pastLog(name: string, days: number, accept: (seq: number) => bool
     outbox.markDelivered(entries, { at: new Date(clock.now()), digest: "ab".repeat(32) });
     const retention = new Retention(
         { db, clock, log: testLog, append: (draft) => log.append(draft) },
-        { gateId: "HN01", retentionDays: 10, checkEveryMs: DAY_MS, quotaMb: 64, path },
+        {
+            gateId: "HN01",
+            retentionDays: 10,
+            checkEveryMs: DAY_MS,
+            quotaMb: 64,
+            path,
+            ...(archiveDir !== undefined && { archiveDir }),
+        },
     );
     return { path, db, log, clock, retention };
 }
@@ -144,6 +158,21 @@ describe("what may leave the log", () => {
         const cut = lines.slice(0, 100).join("\n");
         writeFileSync(join(dir.path, "cut.gea"), gzipSync(cut));
         expect((await cli("archive", "verify", join(dir.path, "cut.gea"))).err).toMatch(/cut short/);
+    });
+});
+
+describe("automatic archive", () => {
+    it("exports each range to storage.archiveDir before pruning it, and the checkpoint names the file and its digest", async () => {
+        const archiveDir = join(dir.path, "archive");
+        const { db, log, retention } = await pastLog("auto-archive.db", 30, () => true, archiveDir);
+        const { checkpoint } = await retention.pruneNow();
+        log.close();
+        db.close();
+        expect(checkpoint?.data.archive?.file).toBe(join(archiveDir, "HN01-1-380.gea"));
+        const file = checkpoint!.data.archive!.file;
+        expect(await fileSha256(file)).toBe(checkpoint!.data.archive!.sha256);
+        const report = await verifyArchive(file);
+        expect(report).toMatchObject({ ok: true, firstSeq: 1, lastSeq: 380, events: 380, problems: [] });
     });
 });
 
