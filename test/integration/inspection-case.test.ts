@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import { RpmSimulator } from "../../simulators/rpm.ts";
 import { XraySimulator } from "../../simulators/xray.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
@@ -20,8 +21,10 @@ import { tempDir } from "../helpers/tmp.ts";
 
 const WAIT_MS = 30_000;
 const RED = "100001234540";
+const GREEN = "101234567820";
 const dir = tempDir();
 const xrayFolder = join(dir.path, "xray-1");
+const rpmFolder = join(dir.path, "rpm-l1");
 let plc: LanePlcSimulator;
 let gate: Gate;
 
@@ -44,6 +47,7 @@ beforeAll(async () => {
 inspection:
     devices:
         - { id: xray-1, model: nii-scan-package, folder: ${JSON.stringify(xrayFolder)}, pollMs: 100, settleMs: 150 }
+        - { id: rpm-l1, model: n42-rpm, lane: L1, folder: ${JSON.stringify(rpmFolder)}, pollMs: 100, settleMs: 150 }
     exits:
         - { id: exit-1, camera: cam-exit }`,
         ),
@@ -58,6 +62,15 @@ inspection:
                     channel: "RED",
                     status: "CLEARED",
                     declaredPlates: ["15C-888.10"],
+                    containers: [],
+                    version: 1,
+                },
+                {
+                    number: GREEN,
+                    type: "10",
+                    channel: "GREEN",
+                    status: "CLEARED",
+                    declaredPlates: ["29C-123.45"],
                     containers: [],
                     version: 1,
                 },
@@ -79,10 +92,18 @@ afterAll(async () => {
 const inspectionEvents = (): GateEvent[] =>
     gate.log.read(0, 100_000).filter((event) => event.type.startsWith("inspection."));
 
-async function caseNow(id: string): Promise<InspectionCase> {
+/** The case as the API gives it; undefined for a 404. */
+async function findCase(id: string): Promise<InspectionCase | undefined> {
     const response = await apiSession(gate, "officer", "lan").fetch(`/api/v1/inspections/${id}`);
+    if (response.status === 404) return undefined;
     expect(response.status).toBe(200);
     return ((await response.json()) as { inspection: InspectionCase }).inspection;
+}
+
+async function caseNow(id: string): Promise<InspectionCase> {
+    const found = await findCase(id);
+    if (!found) throw new Error(`no case ${id}`);
+    return found;
 }
 
 async function act(user: { role: "officer" | "supervisor"; name: string }, id: string, body: object) {
@@ -259,5 +280,69 @@ describe("an inspection case on a real gate", () => {
         expect(((await closed.json()) as { inspections: InspectionCase[] }).inspections.map((c) => c.caseId)).toEqual([
             opened.caseId,
         ]);
-    });
+    }, 120_000);
+
+    it("a genuine RPM alarm sends a GREEN truck to inspection (outcome order), a NORM nuisance does not", async () => {
+        // The red truck of the test before leaves the lane (turns back to the inspection area).
+        plc.setLoop("L1", "entry", false);
+        await eventually(() => gate.lanes.laneState("L1") === "IDLE" || undefined, WAIT_MS, "lane L1 idle");
+        const rpm = new RpmSimulator({ folder: rpmFolder, seed: 5 });
+        // A NORM nuisance on the approach: recorded, the truck is not diverted.
+        plc.vehicleArrives("L1");
+        await gate.log.append({ laneId: "L1", ...plateDraft("cam-1", "29C-123.45", "29C12345") });
+        await rpm.pass("norm");
+        await eventually(
+            () => gate.log.read(0, 100_000).find((event) => event.type === "reading.radiation"),
+            WAIT_MS,
+            "the nuisance reading",
+        );
+        await gate.log.append({ laneId: "L1", ...declarationScanDraft("scan-1", GREEN) });
+        const green = await eventually(
+            () =>
+                gate.passages.list({ laneId: "L1", limit: 1 }).find((p) => p.plates.includes("29C12345") && p.decision),
+            WAIT_MS,
+            "the green truck decided",
+        );
+        expect(green.decision).toBe("RELEASE");
+        await eventually(() => (plc.state("L1").barrier === "open" ? true : undefined), WAIT_MS, "barrier open");
+        plc.vehicleUnderBoom("L1", true);
+        await plc.vehicleLeaves("L1", 100);
+        await eventually(() => gate.lanes.laneState("L1") === "IDLE" || undefined, WAIT_MS, "lane L1 idle again");
+
+        // A genuine alarm while the next green truck is identified: INSPECT whatever its channel, a case opens.
+        plc.vehicleArrives("L1");
+        await gate.log.append({ laneId: "L1", ...plateDraft("cam-1", "29C-123.45", "29C12345") });
+        await eventually(() => gate.lanes.snapshot("L1")?.passage, WAIT_MS, "the second passage");
+        await rpm.pass("alarm", { neutron: true });
+        await eventually(
+            () =>
+                gate.log.read(0, 100_000).find((e) => e.type === "officer.action" && e.data.reasonCode === "RPM_ALARM"),
+            WAIT_MS,
+            "the RPM divert",
+        );
+        await gate.log.append({ laneId: "L1", ...declarationScanDraft("scan-1", GREEN) });
+        const diverted = await eventually(
+            () =>
+                gate.passages
+                    .list({ laneId: "L1", limit: 1 })
+                    .find((p) => p.passageId !== green.passageId && p.decision !== null),
+            WAIT_MS,
+            "the second green truck decided",
+        );
+        expect(diverted.decision).toBe("RELEASE");
+        expect(gate.passages.get(diverted.passageId)?.state).toBe("INSPECTION");
+        expect(plc.state("L1").barrier).not.toBe("open");
+        const c = await eventually(
+            async () => {
+                const found = await findCase(`INS-${diverted.passageId}`);
+                return found?.entries.some((entry) => entry.kind === "radiation") ? found : undefined;
+            },
+            WAIT_MS,
+            "the RPM case with its reading",
+        );
+        expect(c).toMatchObject({ triggers: ["RPM_ALARM"], required: ["xray", "radiation"], fourEyes: true });
+        expect(c.entries.filter((entry) => entry.kind === "radiation").map((entry) => entry.result)).toEqual(["alarm"]);
+        // The nuisance of the first truck opened no case.
+        expect(await findCase(`INS-${green.passageId}`)).toBeUndefined();
+    }, 120_000);
 });
