@@ -83,7 +83,7 @@ describe("retention over a compressed year", () => {
             stepHours: 6,
             retentionDays: 30,
             imageRetentionDays: 14,
-            quotaMb: 8,
+            quotaMb: 3,
             outageFromDay: 150,
             outageDays: 6,
             rejectOneIn: 2000,
