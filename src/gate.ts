@@ -416,41 +416,13 @@ export class Gate {
                 },
             },
             // Every sign back to STOP while the broker still runs.
-            {
-                name: "displays",
-                run: () => {
-                    const displays = this.displays;
-                    this.displays = undefined;
-                    return displays?.stop();
-                },
-            },
-            {
-                name: "inspection devices",
-                run: () => {
-                    const inspection = this.inspectionDevices;
-                    this.inspectionDevices = undefined;
-                    return inspection?.stop();
-                },
-            },
+            { name: "displays", run: () => this.stopPart("displays") },
+            { name: "inspection devices", run: () => this.stopPart("inspectionDevices") },
             { name: "inspection cases", run: () => this.inspectionCases?.stop() },
             { name: "devices", run: () => this.devices.stop() },
-            {
-                name: "retention",
-                run: () => {
-                    const retention = this.retention;
-                    this.retention = undefined;
-                    return retention?.stop();
-                },
-            },
+            { name: "retention", run: () => this.stopPart("retention") },
             { name: "event log flush", run: () => this.eventLog?.flushAll() },
-            {
-                name: "sync",
-                run: () => {
-                    const sync = this.syncService;
-                    this.syncService = undefined;
-                    return sync?.stop();
-                },
-            },
+            { name: "sync", run: () => this.stopPart("syncService") },
             {
                 name: "event log",
                 run: () => {
@@ -478,6 +450,13 @@ export class Gate {
             },
             { name: "bus", run: () => this.bus.removeListeners(this) },
         ];
+    }
+
+    /** Stops a part held in a field and forgets it: a second stop finds nothing to stop. */
+    private async stopPart(key: "displays" | "inspectionDevices" | "retention" | "syncService"): Promise<void> {
+        const part = this[key];
+        this[key] = undefined;
+        await part?.stop();
     }
 
     /** A check still running is of a file this gate no longer holds; its result would come too late. */

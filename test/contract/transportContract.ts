@@ -7,20 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getModel } from "../../devices/index.ts";
 import type { DeviceConfig, GateConfig } from "../../src/config/types.ts";
-import type { DeviceStatus } from "../../src/core/events.ts";
 import { PushHub } from "../../src/drivers/httpPush.ts";
 import { loadTransport } from "../../src/drivers/registry.ts";
-import type {
-    RawInput,
-    Transport,
-    TransportContext,
-    TransportModule,
-    TransportName,
-} from "../../src/drivers/transport.ts";
+import type { RawInput, Transport, TransportModule, TransportName } from "../../src/drivers/transport.ts";
 import { BrokerSide } from "../../src/gate/brokerSide.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 import type { ContractHarness, GateView } from "./driverContract.ts";
+import { recordingContext } from "./recordingContext.ts";
 
 /** A peer for the transport suite: the whole-gate harness, and how a raw input shows read number n. */
 export interface TransportHarness extends Omit<ContractHarness, "gateStarted"> {
@@ -42,22 +36,13 @@ export function transportContract(
     describe.skipIf(options.skip ?? false)(`transport contract: ${name}`, () => {
         const dir = tempDir(`gate-edge-transport-${name}-`);
         const harness = makeHarness();
-        const inputs: RawInput[] = [];
-        const statuses: DeviceStatus[] = [];
+        const { inputs, statuses, ctx } = recordingContext();
         const brokerSide = new BrokerSide(testLog);
         const push = new PushHub();
         let module: TransportModule;
         let device: DeviceConfig;
         let transport: Transport;
         let config: GateConfig;
-        const ctx: TransportContext = {
-            log: testLog,
-            input: async (raw) => {
-                inputs.push(raw);
-                return { outcome: "stored" };
-            },
-            setStatus: (status) => statuses.push(status),
-        };
 
         beforeAll(async () => {
             config = await harness.start(dir.path);

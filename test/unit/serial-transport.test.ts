@@ -8,27 +8,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { definition as sics } from "../../devices/mettler-toledo-sics.ts";
 import type { DeviceConfig } from "../../src/config/types.ts";
 import { serialTransport } from "../../src/drivers/serial.ts";
-import type { RawInput, TransportContext } from "../../src/drivers/transport.ts";
+import { recordingContext } from "../contract/recordingContext.ts";
 import { eventually } from "../helpers/gate.ts";
-import { testLog } from "../helpers/tmp.ts";
 
 const PATH = "/dev/MOCK-SCALE";
 
 afterEach(() => SerialPortMock.binding.reset());
-
-function recorder() {
-    const inputs: RawInput[] = [];
-    const statuses: string[] = [];
-    const ctx: TransportContext = {
-        log: testLog,
-        input: async (raw) => {
-            inputs.push(raw);
-            return { outcome: "stored" };
-        },
-        setStatus: (status) => statuses.push(status),
-    };
-    return { inputs, statuses, ctx };
-}
 
 describe("serial transport with serialport's mock binding", () => {
     it("frames what the port sends, polls, reports status, and stops twice", async () => {
@@ -47,7 +32,7 @@ describe("serial transport with serialport's mock binding", () => {
             kind: "weight",
             address: { transport: "serial", path: PATH },
         };
-        const rec = recorder();
+        const rec = recordingContext();
         const transport = serialTransport(
             { device, model: sics, config: { ingest: { offlineAfterMs: 60_000 } } },
             rec.ctx,
