@@ -280,6 +280,7 @@ export class Gate {
                     startedAt: this.startedAt,
                     devices: () => this.devices.allRuntimes().map((runtime) => runtime.health()),
                     recentFrames: (deviceId) => this.devices.runtime(deviceId)?.recentFrames(),
+                    readiness: () => this.readiness(),
                     lanes: () =>
                         this.config.lanes.map((lane) => ({
                             id: lane.id,

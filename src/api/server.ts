@@ -41,6 +41,8 @@ export interface ApiSource {
     devices(): DeviceHealth[];
     recentFrames(deviceId: string): readonly RawFrameRecord[] | undefined;
     lanes(): { id: string; name: string; deviceIds: string[] }[];
+    /** Per lane: ready when every one of its devices is online (computed once, by the gate's device supervision). */
+    readiness(): { laneId: string; ready: boolean; notReady: string[] }[];
     events(afterSeq: number, limit: number): GateEvent[];
     headSeq(): number;
     storeStats(): { commits: number; events: number; failedCommits: number };
@@ -174,10 +176,10 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
     app.get("/api/v1/health", async (request) => {
         const withReasons = mayReadReasons(request.headers.cookie);
         const devices = source.devices();
+        const readiness = new Map(source.readiness().map((lane) => [lane.laneId, lane]));
         const lanes = source.lanes().map((lane) => {
-            const laneDevices = devices.filter((device) => lane.deviceIds.includes(device.deviceId));
-            const offline = laneDevices.filter((device) => device.status !== "online").map((device) => device.deviceId);
-            return { id: lane.id, name: lane.name, ready: offline.length === 0, notReady: offline };
+            const { ready, notReady } = readiness.get(lane.id) ?? { ready: false, notReady: lane.deviceIds };
+            return { id: lane.id, name: lane.name, ready, notReady };
         });
         return {
             status: "up",
