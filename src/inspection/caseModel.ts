@@ -46,6 +46,10 @@ export interface CaseEntry {
     readingEventId?: string;
     reasonCode?: string;
     exitId?: string;
+    /** X-ray: the regions the analyst marked, in fractions of the image (index into `images`). */
+    regions?: { image: number; x: number; y: number; width: number; height: number; label: string }[];
+    /** Radiation: each detector's counts per time slice, and its background, for the chart. */
+    detectors?: { detector: string; category: string; peakCps: number; slices: number[]; backgroundCps?: number }[];
 }
 
 export interface InspectionCase {
@@ -131,6 +135,24 @@ function entryOf(event: CaseEvent, kind: CaseEntry["kind"]): CaseEntry {
     if (reasonCode !== undefined) entry.reasonCode = reasonCode;
     const exitId = text(d.exitId);
     if (exitId !== undefined) entry.exitId = exitId;
+    const num = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+    const records = (value: unknown): Record<string, unknown>[] =>
+        Array.isArray(value)
+            ? value.filter((item): item is Record<string, unknown> => typeof item === "object" && item !== null)
+            : [];
+    if (Array.isArray(d.regions))
+        entry.regions = records(d.regions).map((r) => ({
+            ...{ image: num(r.image), x: num(r.x), y: num(r.y), width: num(r.width), height: num(r.height) },
+            label: text(r.label) ?? "",
+        }));
+    if (Array.isArray(d.detectors))
+        entry.detectors = records(d.detectors).map((r) => ({
+            detector: text(r.detector) ?? "",
+            category: text(r.category) ?? "",
+            peakCps: num(r.peakCps),
+            slices: Array.isArray(r.slices) ? r.slices.map(num) : [],
+            ...(typeof r.backgroundCps === "number" && { backgroundCps: r.backgroundCps }),
+        }));
     return entry;
 }
 

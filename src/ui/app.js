@@ -9,6 +9,7 @@ import { alertsView } from "./views/alerts.js";
 import { approvalsView } from "./views/approvals.js";
 import { auditView } from "./views/audit.js";
 import { devicesView } from "./views/devices.js";
+import { inspectionView } from "./views/inspection.js";
 import { lanesView } from "./views/lanes.js";
 import { loginView } from "./views/login.js";
 import { passageDetailView, passagesView } from "./views/passages.js";
@@ -21,6 +22,7 @@ export const PAGES = [
     { path: "lanes", roles: ALL, view: lanesView },
     { path: "passages", roles: ["officer", "supervisor", "auditor", "admin"], view: passagesView },
     { path: "approvals", roles: ["supervisor"], view: approvalsView },
+    { path: "inspection", roles: ["officer", "supervisor", "auditor", "admin"], view: inspectionView },
     { path: "alerts", roles: ["officer", "supervisor", "technician", "admin"], view: alertsView },
     { path: "devices", roles: ["technician", "supervisor", "admin"], view: devicesView },
     { path: "sync", roles: ["technician", "supervisor", "admin"], view: syncView },
