@@ -519,6 +519,12 @@ export class Gate {
         return this.laneEngine;
     }
 
+    /** The inspection cases (src/inspection/cases.ts). */
+    get inspections(): InspectionCases {
+        if (!this.inspectionCases) throw new GateError("STORE_CLOSED");
+        return this.inspectionCases;
+    }
+
     /** An officer's action on a passage (the dashboard's API calls this for a logged-in officer). */
     officerAction(request: OfficerActionRequest): Promise<OfficerActionResult> {
         return this.lanes.officerAction(request);
