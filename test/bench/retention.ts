@@ -407,6 +407,7 @@ export async function benchRetention(out: (line: string) => void): Promise<objec
         outageDays: 7,
         rejectOneIn: 20_000,
         archiveOnDay: 200,
+        stepHours: 2,
     };
     const result = await simulateYear(options);
     for (const line of asciiChart(result.samples, result.quotaBytes)) out(line);
