@@ -14,6 +14,7 @@ import { DeviceSupervisor } from "./gate/devices.ts";
 import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gate/deviceTests.ts";
 import { Housekeeping } from "./gate/housekeeping.ts";
 import { applyReload, configRevision, type ReloadReport } from "./gate/reload.ts";
+import { openStores } from "./gate/stores.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import type { InspectionCases } from "./inspection/cases.ts";
 import { InspectionDevices } from "./inspection/devices.ts";
@@ -23,11 +24,11 @@ import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from 
 import { storeDamagedAlert } from "./store/alerts.ts";
 import { checkIntegrityOffThread, type IntegrityReport, type IntegrityRun } from "./store/audit.ts";
 import { claimDatabase } from "./store/backup.ts";
-import { ClearanceCache } from "./store/clearance.ts";
+import type { ClearanceCache } from "./store/clearance.ts";
 import { type Db, openDatabase, storeOpenError, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
-import { EventLog } from "./store/eventLog.ts";
-import { ImageStore } from "./store/images.ts";
-import { PassageStore } from "./store/passages.ts";
+import type { EventLog } from "./store/eventLog.ts";
+import type { ImageStore } from "./store/images.ts";
+import type { PassageStore } from "./store/passages.ts";
 import type { QuotaReading } from "./store/quota.ts";
 import { type Retention, retentionOf } from "./store/retention.ts";
 import { SyncService } from "./sync/service.ts";
@@ -162,17 +163,11 @@ export class Gate {
                 key: "storage.path",
             });
             this.db = openDatabase(config.storage.path, { key: "storage.path" });
-            this.eventLog = new EventLog(this.db, {
-                gateId: config.gate.id,
-                clock: this.clock,
-                log: log.child({ component: "store" }),
-                bus: this.bus,
-                groupCommitMax: config.storage.groupCommitMax,
-            });
-            this.eventLog.start();
-            this.images = new ImageStore(this.db);
-            this.clearanceCache = ClearanceCache.open(this.db, this.clock);
-            this.passageStore = new PassageStore(this.db);
+            const stores = openStores(this.db, { config, clock: this.clock, log, bus: this.bus });
+            this.eventLog = stores.events;
+            this.images = stores.images;
+            this.clearanceCache = stores.clearance;
+            this.passageStore = stores.passages;
             const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
             this.sink = sink;
             this.startedAt = new Date(this.clock.now()).toISOString();
@@ -299,6 +294,7 @@ export class Gate {
                     http: config.http,
                     ui: config.ui,
                     now: () => this.clock.now(),
+                    stores,
                     laneDevices: (laneId) =>
                         (this.config.lanes.find((lane) => lane.id === laneId)?.devices ?? []).map((device) => ({
                             id: device.id,

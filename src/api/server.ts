@@ -5,18 +5,15 @@ import type { EventBus } from "../core/bus.ts";
 import { isGateError } from "../core/errors.ts";
 import type { GateEvent, GateEventDraft } from "../core/events.ts";
 import type { DeviceTestAction, DeviceTestResult } from "../gate/deviceTests.ts";
+import type { ApiStores } from "../gate/stores.ts";
 import type { DeviceHealth, RawFrameRecord } from "../ingest/deviceRuntime.ts";
 import type { LaneSnapshot } from "../lane/correlator.ts";
 import type { OfficerActionRequest, OfficerActionResult } from "../lane/engine.ts";
 import type { ClearanceView } from "../lane/types.ts";
-import { AlertStore } from "../store/alerts.ts";
-import { ApprovalStore } from "../store/approvals.ts";
-import { AuditLog } from "../store/auditLog.ts";
 import type { Db } from "../store/db.ts";
 import type { PassageQuery, PassageRow } from "../store/passages.ts";
 import type { QuotaReading } from "../store/quota.ts";
 import type { StorageStatus } from "../store/retention.ts";
-import { SessionStore, UserStore } from "../store/users.ts";
 import type { SyncService } from "../sync/service.ts";
 import { parseCookies, registerAuth, SESSION_COOKIE } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
@@ -62,6 +59,8 @@ export interface ApiSource {
     http: GateConfig["http"];
     /** The dashboard's default language (config ui.defaultLanguage); Vietnamese when absent. */
     ui?: GateConfig["ui"];
+    /** The stores the API works with, built with the gate's (src/gate/stores.ts). */
+    stores: ApiStores;
     /** The gate's clock (ms): session expiry and the login rate limit run on it. */
     now(): number;
     /** A lane's devices as configured (the board's device dots). */
@@ -116,11 +115,7 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
 
     const apiLog = log.child({ component: "api" });
     const hub = new LiveHub();
-    const users = new UserStore(source.db, source.now);
-    const sessions = new SessionStore(source.db, source.now);
-    const audit = new AuditLog(source.db, source.now);
-    const approvals = new ApprovalStore(source.db, source.now);
-    const alerts = new AlertStore(source.db, source.now);
+    const { users, sessions, audit, approvals, alerts } = source.stores;
     const alertFeed = new AlertFeed(alerts, source.bus, hub, source.headSeq);
     const laneOfDevice = new Map(source.lanes().flatMap((lane) => lane.deviceIds.map((id) => [id, lane.id] as const)));
     const board = new LaneBoard(
