@@ -5,7 +5,7 @@ import type { EmbeddedBroker } from "./broker/embedded.ts";
 import type { GateConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
-import { errorMessage, GateError } from "./core/errors.ts";
+import { GateError } from "./core/errors.ts";
 import { LaneDisplays } from "./display/part.ts";
 import { registerDisplayRoutes } from "./display/routes.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "./drivers/transport.ts";
@@ -14,6 +14,7 @@ import { DeviceSupervisor } from "./gate/devices.ts";
 import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gate/deviceTests.ts";
 import { Housekeeping } from "./gate/housekeeping.ts";
 import { applyReload, configRevision, type ReloadReport } from "./gate/reload.ts";
+import { StoreCheck, type StoreCheckState } from "./gate/storeCheck.ts";
 import { openStores } from "./gate/stores.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import type { InspectionCases } from "./inspection/cases.ts";
@@ -21,8 +22,7 @@ import { InspectionDevices } from "./inspection/devices.ts";
 import { inspectionCasesPart } from "./inspection/part.ts";
 import { registerInspectionRoutes } from "./inspection/routes.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
-import { storeDamagedAlert } from "./store/alerts.ts";
-import { checkIntegrityOffThread, type IntegrityReport, type IntegrityRun } from "./store/audit.ts";
+import type { IntegrityRun } from "./store/audit.ts";
 import { claimDatabase } from "./store/backup.ts";
 import type { ClearanceCache } from "./store/clearance.ts";
 import { type Db, openDatabase, storeOpenError, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
@@ -51,14 +51,6 @@ export interface GateOptions {
     checkStore?: (db: Db) => IntegrityRun;
 }
 
-/** Where the start-up check of the database file is (SQLite's quick_check, on a worker thread). */
-export type StoreCheckState =
-    | { state: "running" }
-    | { state: "passed" | "failed"; report: IntegrityReport }
-    /** The check itself could not run (not damage: that is "failed"). */
-    | { state: "error"; error: string }
-    | { state: "stopped" };
-
 export interface GateAddresses {
     http: string;
     mqtt: string | undefined;
@@ -66,7 +58,7 @@ export interface GateAddresses {
     push: string | undefined;
 }
 
-export type { ActuatorCommand, ActuatorOutcome, DeviceTestAction, DeviceTestResult, ReloadReport };
+export type { ActuatorCommand, ActuatorOutcome, DeviceTestAction, DeviceTestResult, ReloadReport, StoreCheckState };
 
 /**
  * One running gate: owns the lifecycle of the store, the device runtimes and their transports, the MQTT
@@ -98,8 +90,7 @@ export class Gate {
     /** Where device runtimes and the lane engine append (the event log, or a test's wrapper of it). */
     private sink: EventSink | undefined;
     private releaseClaim: (() => void) | undefined;
-    private storeCheckRun: IntegrityRun | undefined;
-    private storeCheckState: StoreCheckState = { state: "stopped" };
+    private readonly startupCheck: StoreCheck;
     /** Reloads run one at a time: a second SIGHUP waits for the first. */
     private reloading: Promise<unknown> = Promise.resolve();
     addresses: GateAddresses = { http: "", mqtt: undefined, push: undefined };
@@ -110,6 +101,7 @@ export class Gate {
         this.clock = options.clock ?? systemClock;
         this.bus = new EventBus(options.log);
         this.config = options.config;
+        this.startupCheck = new StoreCheck(options.log, options.checkStore);
         this.devices = new DeviceSupervisor({
             log: options.log,
             bus: this.bus,
@@ -184,7 +176,7 @@ export class Gate {
                     }),
                 },
             });
-            this.startStoreCheck(this.db, sink);
+            this.startupCheck.start(this.db, config.storage.path, sink);
 
             const images = this.images;
             Object.assign(this.addresses, await this.devices.start({ sink, images }));
@@ -326,43 +318,7 @@ export class Gate {
 
     /** Where the start-up check of the database file is. */
     get storeCheck(): StoreCheckState {
-        return this.storeCheckState;
-    }
-
-    /**
-     * SQLite's own check of the evidence file (quick_check, 2–3 s per GB), on a worker thread with its own
-     * read-only connection: the gate becomes ready and the lanes run meanwhile. A failure is a critical
-     * STORE_DAMAGED alert; the lanes keep running (new events chain onto the log as before).
-     */
-    private startStoreCheck(db: Db, sink: EventSink): void {
-        const { log } = this.options;
-        const path = this.config.storage.path;
-        const run = (this.options.checkStore ?? ((checked: Db) => checkIntegrityOffThread(checked, "quick_check")))(db);
-        this.storeCheckRun = run;
-        this.storeCheckState = { state: "running" };
-        const current = (): boolean => this.storeCheckRun === run;
-        run.report
-            .then(async (integrity) => {
-                if (!current()) return;
-                this.storeCheckRun = undefined;
-                this.storeCheckState = { state: integrity.ok ? "passed" : "failed", report: integrity };
-                if (integrity.ok) {
-                    log.info({ db: path, ms: integrity.ms }, "database passes its quick check");
-                    return;
-                }
-                log.error({ db: path, integrity }, "database FAILS its quick check: evidence may be damaged");
-                await sink
-                    .append(storeDamagedAlert(path, integrity))
-                    .catch((err: unknown) =>
-                        log.error({ db: path, err }, "the STORE_DAMAGED alert could not be stored"),
-                    );
-            })
-            .catch((err: unknown) => {
-                if (!current()) return;
-                this.storeCheckRun = undefined;
-                this.storeCheckState = { state: "error", error: errorMessage(err) };
-                log.warn({ db: path, err }, "the database's quick check could not run");
-            });
+        return this.startupCheck.state;
     }
 
     /**
@@ -393,7 +349,7 @@ export class Gate {
     /** The stop order, each step on its own: one that fails does not keep the others (the database) from stopping. */
     private stopSteps(): { name: string; run(): unknown }[] {
         return [
-            { name: "store check", run: () => this.stopStoreCheck() },
+            { name: "store check", run: () => this.startupCheck.stop() },
             { name: "housekeeping", run: () => this.housekeeping?.stop() },
             {
                 name: "api",
@@ -454,16 +410,6 @@ export class Gate {
         const part = this[key];
         this[key] = undefined;
         await part?.stop();
-    }
-
-    /** A check still running is of a file this gate no longer holds; its result would come too late. */
-    private async stopStoreCheck(): Promise<void> {
-        const storeCheck = this.storeCheckRun;
-        this.storeCheckRun = undefined;
-        if (storeCheck) {
-            this.storeCheckState = { state: "stopped" };
-            await storeCheck.stop();
-        }
     }
 
     /**
