@@ -346,6 +346,13 @@ function retentionRows(r: Json): Row[] {
             bar: `none ${verdict(num(r, "prunedUnaccepted") === 0 && r.verifyOk === true && r.archiveOk === true)}`,
         },
         {
+            figure: "pruning step, worst daily 99th percentile",
+            value: `${fixed(num(r, "worstP99Ms"), 2)} ms`,
+            baseline: "—",
+            ratio: "—",
+            bar: "a few ms (the step's own commit included)",
+        },
+        {
             figure: `longest pruning step (${String(r.longestStep ?? "")})`,
             value: `${fixed(num(r, "longestStepMs"), 2)} ms`,
             baseline: "—",
