@@ -87,7 +87,13 @@ inspection:
 
         const inspector = await loggedIn(browser, gate.addresses.http, USERS.officer, "#/inspection");
         const page = inspector.page;
-        await page.locator(`[data-testid=inspection-list] a[href="#/inspection/${caseId}"]`).click();
+        await page.locator(`[data-testid=inspection-list] a[href="#/inspection/${caseId}"]`).waitFor();
+        // The lane tile shows where the truck went, and leads to its case.
+        await page.goto("/#/lanes");
+        const toInspection = page.locator("[data-testid=to-inspection]");
+        expect(await toInspection.getAttribute("href")).toBe(`#/inspection/${caseId}`);
+        expect(await toInspection.textContent()).toBe("→ chuyển khu vực kiểm hóa: xem hồ sơ");
+        await toInspection.click();
         await page.locator("[data-testid=case-status]").waitFor();
         // Vietnamese by default: the status and the steps in customs terms.
         expect(await page.locator("[data-testid=case-status]").textContent()).toBe("đang kiểm hóa");

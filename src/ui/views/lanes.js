@@ -349,6 +349,18 @@ export function laneTile(lane, { linkPassages = true } = {}) {
         body,
         verdictBanner(decision, p.officerHold),
         p.awaitingApproval ? h("div", { class: "awaiting", role: "status" }, t("passage.awaitingApproval")) : null,
+        // Where the truck went: a truck sent to inspection has its case there (src/inspection: INS-<passage>).
+        verdict(decision, p.officerHold).outcome === "INSPECT" && linkPassages
+            ? h(
+                  "a",
+                  {
+                      class: "to-inspection",
+                      dataset: { testid: "to-inspection" },
+                      href: `#/inspection/${encodeURIComponent(`INS-${p.id}`)}`,
+                  },
+                  t("lanes.toInspection"),
+              )
+            : null,
         h(
             "div",
             { class: "tile-foot" },
