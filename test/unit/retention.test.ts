@@ -11,6 +11,7 @@ import {
 } from "../../src/store/checkpoints.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { EventLog, type EventRow } from "../../src/store/eventLog.ts";
+import { storageFindings } from "../../src/store/retention.ts";
 import { firstSeqAtOrAfter } from "../../src/store/seqTime.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -158,5 +159,48 @@ describe("firstSeqAtOrAfter", () => {
         expect(firstSeqAtOrAfter(db, at(50))).toBeUndefined();
         log.close();
         db.close();
+    });
+});
+
+describe("storageFindings (doctor's lines)", () => {
+    const now = Date.UTC(2026, 5, 1);
+    const status = {
+        retentionDays: 90,
+        usedBytes: 3.5 * 2 ** 30,
+        quotaBytes: 4 * 2 ** 30,
+        eventsPerDay: 30_000,
+        bytesPerDay: 100 * 2 ** 20,
+        headroomDays: 5.12,
+        oldestUnsynced: { seq: 42, recordedAt: new Date(now - 3 * 86_400_000).toISOString() },
+        lastCheckpoint: {
+            seq: 900,
+            recordedAt: "2026-05-31T02:00:00.000Z",
+            firstSeq: 1,
+            lastSeq: 800,
+            count: 799,
+            acknowledgement: { batches: 2 },
+            done: false,
+        },
+        prunedEvents: 799,
+        lastRun: null,
+    };
+    it("warns when the quota is less than a week away at the current rate, and when central has not taken a day-old event", () => {
+        const findings = storageFindings(status, now);
+        expect(findings[0]).toEqual({
+            level: "warn",
+            message: expect.stringMatching(/30000 events, 100\.0 MiB a day\) the store reaches its quota in 5\.1 day/),
+        });
+        expect(findings[1]).toEqual({ level: "warn", message: expect.stringMatching(/seq 42, .*3\.0 day\(s\) ago/) });
+        expect(findings[2]?.message).toMatch(
+            /seq 900 .* 799 event\(s\) of seq 1\.\.800 \(its deletions are still running\)/,
+        );
+    });
+    it("is calm with weeks of headroom, nothing unsynced and nothing pruned yet", () => {
+        const findings = storageFindings(
+            { ...status, headroomDays: 40, oldestUnsynced: null, lastCheckpoint: null },
+            now,
+        );
+        expect(findings.map((f) => f.level)).toEqual(["ok", "ok", "ok"]);
+        expect(findings[2]?.message).toBe("nothing pruned yet (no checkpoint)");
     });
 });
