@@ -36,7 +36,7 @@ import type {
 } from "./types.ts";
 
 /** Bump on every change to a rule's logic, so a recorded decision says which rules made it. */
-export const RULE_SET_VERSION = "2026.11-4";
+export const RULE_SET_VERSION = "2026.12-5";
 
 export type Rule = (facts: PassageFacts, clearance: ClearanceView, params: RuleParams, now: number) => RuleResult;
 
