@@ -458,8 +458,7 @@ export function storageStatus(
         const spanMs = Math.max(1, Math.min(DAY_MS, options.now - Date.parse(first.recorded_at)));
         eventsPerDay = ((head.seq - since + 1) * DAY_MS) / spanMs;
     }
-    const present = (db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
-    const bytesPerDay = present > 0 ? (usedBytes / present) * eventsPerDay : 0;
+
     const oldest = db
         .prepare(
             // One look-up per class in the (class, seq) key, not a scan of the backlog.
@@ -473,6 +472,10 @@ export function storageStatus(
         .get() as { seq: number; recorded_at: string } | undefined;
     const checkpoints = checkpointsOf(db);
     const last = checkpoints[checkpoints.length - 1];
+    const prunedEvents = checkpoints.reduce((sum, checkpoint) => sum + checkpoint.data.count, 0);
+    // Events present, from the head and what checkpoints removed: no COUNT(*) walk over a large log.
+    const present = Math.max(0, (head?.seq ?? 0) - prunedEvents);
+    const bytesPerDay = present > 0 ? (usedBytes / present) * eventsPerDay : 0;
     const lastDone =
         last === undefined
             ? false
@@ -496,7 +499,7 @@ export function storageStatus(
                   done: lastDone,
               }
             : null,
-        prunedEvents: checkpoints.reduce((sum, checkpoint) => sum + checkpoint.data.count, 0),
+        prunedEvents,
         lastRun: options.lastRun ?? null,
     };
 }
