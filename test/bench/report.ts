@@ -346,8 +346,8 @@ function retentionRows(r: Json): Row[] {
             bar: `none ${verdict(num(r, "prunedUnaccepted") === 0 && r.verifyOk === true && r.archiveOk === true)}`,
         },
         {
-            figure: "pruning step, worst daily 99th percentile",
-            value: `${fixed(num(r, "worstP99Ms"), 2)} ms`,
+            figure: "a daily run's longest pruning step (median over the runs)",
+            value: `${fixed(num(r, "medianRunLongestMs"), 2)} ms`,
             baseline: "—",
             ratio: "—",
             bar: "a few ms (the step's own commit included)",
@@ -463,10 +463,7 @@ function notes(name: string, r: Json): string[] {
     if (name === "retention")
         return [
             "Store size per week (the largest of the week) against the quota; `npm run bench -- retention` (BENCH_RETENTION_DAYS, BENCH_RETENTION_TRUCKS scale it):",
-            "",
-            "```",
-            ...((r.chart as string[] | undefined) ?? []),
-            "```",
+            ["```", ...((r.chart as string[] | undefined) ?? []), "```"].join("\n"),
         ];
     if (name === "lanes")
         return [
