@@ -163,6 +163,26 @@ const ROWS: Row[] = [
         roles: ["officer", "supervisor"],
         ok: 200,
     },
+    {
+        method: "GET",
+        url: () => "/api/v1/inspections?status=open",
+        roles: ["officer", "supervisor", "auditor", "admin"],
+        ok: 200,
+    },
+    // No inspection case here: an allowed role reaches the route and is answered 404.
+    {
+        method: "GET",
+        url: () => `/api/v1/inspections/INS-${decidedPassage}`,
+        roles: ["officer", "supervisor", "auditor", "admin"],
+        ok: 404,
+    },
+    {
+        method: "POST",
+        url: () => `/api/v1/inspections/INS-${decidedPassage}/actions`,
+        body: { action: "assign", assignee: "officer" },
+        roles: ["officer", "supervisor"],
+        ok: 404,
+    },
     { method: "GET", url: () => "/api/v1/approvals", roles: ["supervisor"], ok: 200 },
     {
         method: "POST",
@@ -240,6 +260,7 @@ describe("the role guard", () => {
         const tested = new Set(
             ROWS.map((row) =>
                 `${row.method} ${row.url().split("?")[0]}`
+                    .replace(`INS-${decidedPassage}`, ":id")
                     .replace(decidedPassage, ":id")
                     .replace(imageRef, ":ref")
                     .replace(alertId, ":id")
