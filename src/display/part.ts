@@ -30,10 +30,19 @@ export interface LaneDisplaysDeps {
     broker: EmbeddedBroker | undefined;
     /** Publishes retained (QoS 1) on the gate's broker, embedded or external. */
     publish(topic: string, payload: string): Promise<void> | undefined;
+    /** How long a message waits for the broker's acknowledgement before the part goes on (default ACK_WAIT_MS). */
+    ackWaitMs?: number;
 }
 
 /** A burst of reads (plates, scans, a seal) becomes one message. */
 const COALESCE_MS = 50;
+
+/**
+ * The longest a display message waits for its acknowledgement. The message is on the wire by then; the
+ * acknowledgement may never be read (an external link whose reading is held by a message the gate has not
+ * committed yet), and the gate's stop must not hang on a peer.
+ */
+export const ACK_WAIT_MS = 2000;
 
 export function displayTopic(gateId: string, laneId: string): string {
     return `gate/${gateId}/lanes/${laneId}/display`;
@@ -146,10 +155,19 @@ export class LaneDisplays {
 
     private async send(message: DisplayMessage): Promise<void> {
         const topic = displayTopic(this.deps.gateId, message.lane);
+        const waitMs = this.deps.ackWaitMs ?? ACK_WAIT_MS;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<"late">((resolve) => {
+            timer = setTimeout(() => resolve("late"), waitMs);
+        });
         try {
-            await this.deps.publish(topic, mqttModel.encode(message));
+            const sent = this.deps.publish(topic, mqttModel.encode(message));
+            if ((await Promise.race([sent, late])) === "late")
+                this.deps.log.warn({ topic, waitMs }, "lane display message not acknowledged in time; going on");
         } catch (err) {
             this.deps.log.warn({ err: errorMessage(err), topic }, "lane display message not published");
+        } finally {
+            clearTimeout(timer);
         }
     }
 }
