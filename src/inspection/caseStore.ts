@@ -100,11 +100,12 @@ export class CaseStore {
         ).map((row) => JSON.parse(row.record) as InspectionCase); // see get()
     }
 
-    get cursor(): number {
+    /** The seq of the last event the part acted on; undefined before its first start on this database. */
+    get cursor(): number | undefined {
         const row = this.db.prepare("SELECT seq FROM inspection_cursor WHERE id = 1").get() as
             | { seq: number }
             | undefined;
-        return row?.seq ?? 0;
+        return row?.seq;
     }
 
     setCursor(seq: number): void {

@@ -99,7 +99,11 @@ export class InspectionCases {
         this.unsubscribe = this.deps.onCommitted((event) => {
             this.enqueue(() => this.handle(event, true));
         });
-        this.processedSeq = this.deps.store.cursor;
+        const cursor = this.deps.store.cursor;
+        // The first start on a database (a new one, or one upgraded to cases): no case can be behind, and a
+        // long log is not read through at start.
+        if (cursor === undefined) this.deps.store.setCursor(this.deps.headSeq());
+        this.processedSeq = cursor ?? this.deps.headSeq();
         this.enqueue(() => this.catchUp());
         await this.queue;
     }

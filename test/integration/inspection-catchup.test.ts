@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Gate } from "../../src/gate.ts";
+import { openDatabase } from "../../src/store/db.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -93,5 +94,18 @@ describe("inspection cases after a restart", () => {
         const third = await startGate(config());
         gate = third;
         expect(third.inspections.get(opened?.caseId ?? "")?.entries).toHaveLength(1);
+
+        // A database from before the cases (no cursor, no case rows): the first start does not read the
+        // whole log through; it starts from the head.
+        await third.stop();
+        const db = openDatabase(join(dir.path, "catchup.db"));
+        db.exec("DELETE FROM inspection_cursor; DELETE FROM inspection_cases;");
+        const head = (db.prepare("SELECT MAX(seq) AS seq FROM events").get() as { seq: number }).seq;
+        db.close();
+        const fourth = await startGate(config());
+        gate = fourth;
+        expect(fourth.inspections.get(opened?.caseId ?? "")).toBeUndefined();
+        const cursor = fourth.database.prepare("SELECT seq FROM inspection_cursor").get() as { seq: number };
+        expect(cursor.seq).toBeGreaterThan(head);
     }, 120_000);
 });
