@@ -226,6 +226,7 @@ const ROWS: Row[] = [
         ok: 200,
     },
     { method: "GET", url: () => "/api/v1/sync", roles: ["supervisor", "technician", "admin"], ok: 200 },
+    { method: "GET", url: () => "/api/v1/storage", roles: ["supervisor", "technician", "admin"], ok: 200 },
     {
         method: "POST",
         url: () => "/api/v1/sync/parked/1/retry",
@@ -538,6 +539,7 @@ describe("officer actions and four eyes", () => {
             outcome: "fail",
             reason: `declaration ${RED} is RED: inspection not done`,
             severity: "INSPECT",
+            findings: [{ code: "CHANNEL_RED_PENDING", params: { number: RED } }],
         });
         // The four-eyes alert was raised and is cleared now.
         const alerts = (await supervisor.inject("GET", "/api/v1/alerts?state=all")).json() as {
