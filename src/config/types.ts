@@ -38,6 +38,8 @@ export type DeviceAddress =
     | { transport: "onvif"; host: string; port: number; snapshot: boolean }
     /** A camera that pushes to the receiver; `allow` lists source addresses for cameras without credentials. */
     | { transport: "http-push"; allow: string[] }
+    /** A device that writes whole documents into a folder (inspection devices: `inspection.devices`). */
+    | { transport: "folder"; folder: string; pollMs: number; settleMs: number }
     | {
           transport: "opcua";
           endpointUrl: string;

@@ -16,6 +16,7 @@ const loaders: { readonly [name in TransportName]: () => Promise<{ transport: Tr
     onvif: () => import("./onvif.ts"),
     "http-push": () => import("./httpPush.ts"),
     opcua: () => import("./opcua.ts"),
+    folder: () => import("./folder.ts"),
 };
 
 /** Every registered transport's name. */

@@ -7,7 +7,7 @@
  * Adding a transport is one file exporting a `TransportModule` and one line in `registry.ts`.
  */
 import type { Logger } from "pino";
-import type { DeviceModel, PushRequest } from "../../devices/types.ts";
+import type { DeviceModel, FolderEntry, InspectionDeviceModel, PushRequest } from "../../devices/types.ts";
 import type { DeviceAddress, DeviceConfig, GateConfig } from "../config/types.ts";
 import { GateError } from "../core/errors.ts";
 import type { DeviceStatus } from "../core/events.ts";
@@ -31,7 +31,9 @@ export type RawInput =
     /** One HTTP request a push camera posted. */
     | { kind: "push"; request: PushRequest }
     /** A monitored PLC tag changed (raw OPC UA value). */
-    | { kind: "tag"; tag: string; value: unknown; sourceTimestamp?: Date };
+    | { kind: "tag"; tag: string; value: unknown; sourceTimestamp?: Date }
+    /** A settled entry of a watched folder (a file or a package of files), with every file's contents. */
+    | { kind: "entry"; entry: FolderEntry };
 
 /**
  * What the runtime made of an input. It resolves once anything the input produced is durable in the event
@@ -131,7 +133,8 @@ export interface TransportHubs {
 /** What the gate injects when it creates a device's transport. */
 export interface TransportSetup {
     device: DeviceConfig;
-    model: DeviceModel;
+    /** A lane device's model, or an inspection device's (read from a folder). */
+    model: DeviceModel | InspectionDeviceModel;
     /** The configuration in force (ingest settings, the PKI folder, the broker mode). */
     config: GateConfig;
     hubs: TransportHubs;
@@ -146,7 +149,9 @@ export type DoctorTarget =
     /** The device connects to the gate itself: its status shows only while the gate runs. */
     | { kind: "dials-in" }
     /** The gate listens for the device (checked with the gate's own listeners). */
-    | { kind: "listener" };
+    | { kind: "listener" }
+    /** A folder the device writes into (a local folder or a mounted share): it must be readable. */
+    | { kind: "local-folder"; path: string };
 
 /** A transport's name: what a device's address says (`serial://`, `tcp://`, `onvif://`, …). */
 export type TransportName = DeviceAddress["transport"];
@@ -185,16 +190,16 @@ export function addressOf<T extends TransportName>(
 }
 
 /** The model of a device of this transport, or DRIVER_UNSUPPORTED. */
-export function modelOf<T extends DeviceModel["transport"]>(
+export function modelOf<T extends (DeviceModel | InspectionDeviceModel)["transport"]>(
     device: DeviceConfig,
-    model: DeviceModel,
+    model: DeviceModel | InspectionDeviceModel,
     transport: T,
-): Extract<DeviceModel, { transport: T }> {
+): Extract<DeviceModel | InspectionDeviceModel, { transport: T }> {
     if (model.transport !== transport) {
         throw new GateError("DRIVER_UNSUPPORTED", `${device.id}: model ${model.model} is not read over ${transport}`);
     }
     // Checked on the line above.
-    return model as Extract<DeviceModel, { transport: T }>;
+    return model as Extract<DeviceModel | InspectionDeviceModel, { transport: T }>;
 }
 
 /** The capabilities of a transport that only reads. */

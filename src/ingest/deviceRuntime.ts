@@ -181,6 +181,9 @@ export class DeviceRuntime {
                 return this.push(raw.request);
             case "tag":
                 return this.tag(raw.tag, raw.value, raw.sourceTimestamp);
+            case "entry":
+                // Folder devices are inspection devices, read by src/inspection/devices.ts, not by a lane runtime.
+                return notFor("a folder device");
         }
     }
 

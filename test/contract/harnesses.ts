@@ -3,15 +3,18 @@
  * used by the whole-gate suites (foundation-, camera-, plc-drivers) and the transport suite (transports).
  */
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import mqtt from "mqtt";
 import { DataType } from "node-opcua";
+import { definition as rpmModel } from "../../devices/n42-rpm.ts";
 import { definition as scanner } from "../../devices/serial-barcode-scanner.ts";
 import { SealReaderSimulator } from "../../simulators/eseal.ts";
 import { Jt701Simulator } from "../../simulators/jt701.ts";
 import { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import { dropEntry } from "../../simulators/lib/folder.ts";
 import { OnvifCameraSimulator } from "../../simulators/onvif-camera.ts";
 import { PushCameraSimulator } from "../../simulators/push-camera.ts";
+import { RpmSimulator } from "../../simulators/rpm.ts";
 import { ScannerSimulator } from "../../simulators/scanner.ts";
 import { PtyPair, TcpSerialServer } from "../../simulators/transport.ts";
 import type { GateEvent } from "../../src/core/events.ts";
@@ -373,5 +376,45 @@ export function jt701Harness(): ContractHarness & { isRead(raw: RawInput, n: num
         async stop() {
             await sim?.stop();
         },
+    };
+}
+
+/** An RPM writing its N42.42 documents into a real folder; read n is the n-th file written. */
+export function rpmFolderHarness(): ContractHarness & { isRead(raw: RawInput, n: number): boolean } {
+    let folder = "";
+    const written = new Map<number, string>();
+    return {
+        deviceId: "rpm-1",
+        readingType: "reading.radiation",
+        statusFollowsPeer: false,
+        async start(dir) {
+            folder = join(dir, "rpm");
+            return testConfig(
+                dir,
+                "  - id: L1\n    devices: []\n",
+                `inspection:\n  devices:\n    - { id: rpm-1, model: n42-rpm, lane: L1, folder: ${JSON.stringify(folder)}, pollMs: 100, settleMs: 150 }`,
+            );
+        },
+        async sendRead(n) {
+            const rpm = new RpmSimulator({ folder, seed: n });
+            const report = rpm.report("clean");
+            const entry = rpmModel.encode(report);
+            written.set(n, basename(await dropEntry(folder, entry, "file")));
+        },
+        readNumber: () => undefined,
+        async sendBadData() {
+            await dropEntry(
+                folder,
+                { name: "broken.n42", files: new Map([["broken.n42", new Uint8Array([1, 2, 3])]]) },
+                "file",
+            );
+        },
+        async restartPeer() {
+            // A folder has no peer to restart: the device writing into it is invisible to the gate.
+        },
+        async stop() {
+            // Nothing runs beside the folder, which the suite's temporary directory removes.
+        },
+        isRead: (raw, n) => raw.kind === "entry" && raw.entry.name === written.get(n),
     };
 }

@@ -5,8 +5,9 @@
  * input, and stops, twice. The whole-gate suites (driverContract.ts) stay beside it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getModel } from "../../devices/index.ts";
+import { getInspectionModel, getModel } from "../../devices/index.ts";
 import type { DeviceConfig, GateConfig } from "../../src/config/types.ts";
+import { folderDevice } from "../../src/drivers/folder.ts";
 import { PushHub } from "../../src/drivers/httpPush.ts";
 import { loadTransport } from "../../src/drivers/registry.ts";
 import type { RawInput, Transport, TransportModule, TransportName } from "../../src/drivers/transport.ts";
@@ -46,10 +47,15 @@ export function transportContract(
 
         beforeAll(async () => {
             config = await harness.start(dir.path);
-            const found = config.lanes.flatMap((lane) => lane.devices).find((d) => d.id === harness.deviceId);
+            const inspection = config.inspection?.devices.find((d) => d.id === harness.deviceId);
+            const inspectionModel = inspection && getInspectionModel(inspection.model);
+            const found =
+                inspection && inspectionModel
+                    ? folderDevice(inspection, inspectionModel.kind)
+                    : config.lanes.flatMap((lane) => lane.devices).find((d) => d.id === harness.deviceId);
             if (!found) throw new Error(`the harness's configuration has no device ${harness.deviceId}`);
             device = found;
-            const model = getModel(device.model, device.options);
+            const model = inspectionModel ?? getModel(device.model, device.options);
             if (!model) throw new Error(`unknown model ${device.model}`);
             module = await loadTransport(name);
             transport = module.create({ device, model, config, hubs: { mqtt: brokerSide.mqtt, push } }, ctx);

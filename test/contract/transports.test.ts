@@ -15,6 +15,7 @@ import {
     plcHarness,
     ptyScannerHarness,
     pushHarness,
+    rpmFolderHarness,
     sealHarness,
     tcpScannerHarness,
 } from "./harnesses.ts";
@@ -34,6 +35,8 @@ function textOf(raw: RawInput): string {
             return Buffer.from(raw.request.body).toString("latin1");
         case "tag":
             return `${raw.tag}=${JSON.stringify(raw.value)}`;
+        case "entry":
+            return raw.entry.name;
     }
 }
 
@@ -57,6 +60,7 @@ transportContract("opcua", () => ({
     gateStarted: undefined,
 }));
 transportContract("tcp-listen", jt701Harness);
+transportContract("folder", rpmFolderHarness);
 
 describe("the transport registry", () => {
     it("has a contract case for every registered transport", () => {
