@@ -162,7 +162,8 @@ ingest: { duplicateWindowMs: 1 }
 lanes:
   - id: L1
     devices:
-      - { id: cam-push, model: dahua-itsapi-anpr, auth: { username: cam-push, password: bench-push-password } }
+      # Basic: one request a push, as the raw baseline posts (Digest's first push would add a challenge).
+      - { id: cam-push, model: dahua-itsapi-anpr, auth: { username: cam-push, password: bench-push-password, basic: true } }
       - { id: cam-onvif, model: onvif-anpr, address: "http://127.0.0.1:${onvifCamera.port}", auth: { username: admin, password: bench-onvif }, snapshot: false }
       - { id: plc-1, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: L1, commandTimeoutMs: 3000 } }
 `);
