@@ -9,7 +9,17 @@ import type { LaneTile } from "./views.ts";
 export type LiveMessage =
     | { event: "lane"; data: LaneTile }
     | { event: "alert"; data: Alert }
-    | { event: "device"; data: { id: string; laneId: string; status: string; reason?: string } }
+    | {
+          event: "device";
+          data: {
+              id: string;
+              laneId: string;
+              status: string;
+              reason?: string;
+              reasonCode?: string;
+              reasonParams?: Record<string, string | number>;
+          };
+      }
     | { event: "approval"; data: Approval | { passageId: string; resolved: true } };
 
 /** Who sees which kind of message: the same roles as the routes that serve the same data. */
@@ -75,6 +85,8 @@ export class LaneBoard {
                     laneId: status.laneId,
                     status: status.status,
                     ...(status.reason !== undefined && { reason: status.reason }),
+                    ...(status.reasonCode !== undefined && { reasonCode: status.reasonCode }),
+                    ...(status.reasonParams !== undefined && { reasonParams: status.reasonParams }),
                 },
             });
             this.touch(status.laneId ?? this.laneOfDevice(status.deviceId));

@@ -7,7 +7,15 @@ export interface EventMap {
     reading: Reading;
     /** An event was committed durably to the event log. */
     committed: GateEvent;
-    deviceStatus: { deviceId: string; laneId: string; status: DeviceStatus; reason?: string };
+    deviceStatus: {
+        deviceId: string;
+        laneId: string;
+        status: DeviceStatus;
+        reason?: string;
+        /** The reason as a code with parameters (src/drivers/transport.ts StatusReason), when there is one. */
+        reasonCode?: string;
+        reasonParams?: Record<string, string | number>;
+    };
     /**
      * The lane engine's command is about to be written to the lane PLC. `triggeredAt` is when gate-edge
      * received the read that completed the passage, so `at - triggeredAt` is the decision latency.

@@ -284,7 +284,11 @@ export interface ReadingEventData<K extends ReadingKind = ReadingKind> {
 /** The data of a stored `device.status` event. */
 export interface DeviceStatusEventData {
     status: DeviceStatus;
+    /** English text, as before reasons had codes; kept for logs and old rows. */
     reason?: string;
+    /** The reason as a code with parameters (src/drivers/transport.ts StatusReason): rendered per language. */
+    reasonCode?: string;
+    reasonParams?: Record<string, string | number>;
     model: string;
 }
 

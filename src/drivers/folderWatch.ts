@@ -22,6 +22,7 @@ import type { Logger } from "pino";
 import type { FolderEntry, FolderLayout } from "../../devices/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { DeviceStatus } from "../core/events.ts";
+import type { StatusReason } from "./transport.ts";
 
 export const PROCESSED = "processed";
 export const REJECTED = "rejected";
@@ -40,7 +41,7 @@ export interface FolderWatchContext {
     log: Logger;
     /** Resolves once what the entry produced is durable; rejects only when the store failed. */
     input(entry: FolderEntry): Promise<{ outcome: "stored" | "refused"; reason?: string }>;
-    setStatus(status: DeviceStatus, reason: string): void;
+    setStatus(status: DeviceStatus, reason: string, because?: StatusReason): void;
 }
 
 interface Seen {
@@ -103,10 +104,13 @@ export class FolderWatch {
                 dir: d.isDirectory(),
             }));
         } catch (err) {
-            this.readableNow(false, `folder ${folder} not readable: ${errorMessage(err)}`);
+            this.readableNow(false, `folder ${folder} not readable: ${errorMessage(err)}`, {
+                code: "FOLDER_UNREADABLE",
+                params: { folder, detail: errorMessage(err) },
+            });
             return;
         }
-        this.readableNow(true, `watching ${folder}`);
+        this.readableNow(true, `watching ${folder}`, { code: "FOLDER_WATCHING", params: { folder } });
         this.counters.polls++;
         const now = Date.now();
         const present = new Set<string>();
@@ -199,9 +203,9 @@ export class FolderWatch {
         }
     }
 
-    private readableNow(readable: boolean, reason: string): void {
+    private readableNow(readable: boolean, reason: string, because: StatusReason): void {
         if (this.readable === readable) return;
         this.readable = readable;
-        this.ctx.setStatus(readable ? "online" : "offline", reason);
+        this.ctx.setStatus(readable ? "online" : "offline", reason, because);
     }
 }

@@ -569,7 +569,8 @@ export class PushHub {
         });
         const port = await this.receiver.start();
         // A push camera has no session to watch: it is reachable while the receiver listens.
-        for (const { ctx } of cameras) ctx.setStatus("online", `push receiver on port ${port}`);
+        for (const { ctx } of cameras)
+            ctx.setStatus("online", `push receiver on port ${port}`, { code: "PUSH_RECEIVER", params: { port } });
         return `http://${settings.host === "0.0.0.0" ? "127.0.0.1" : settings.host}:${port}`;
     }
 

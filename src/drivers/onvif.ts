@@ -42,6 +42,7 @@ import {
     modelOf,
     READ_ONLY,
     type Snapshot,
+    type StatusReason,
     type TransportContext,
     type TransportModule,
 } from "./transport.ts";
@@ -91,7 +92,7 @@ interface Subscription {
     terminationAt: number;
 }
 
-type Failure = { status: "offline" | "degraded"; reason: string; reconnect: boolean };
+type Failure = { status: "offline" | "degraded"; reason: string; because: StatusReason; reconnect: boolean };
 
 const NETWORK_CODES: ReadonlySet<string> = new Set([
     "ECONNREFUSED",
@@ -173,7 +174,7 @@ export class OnvifCameraDriver {
         const controller = new AbortController();
         this.controller = controller;
         this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
-        this.setStatus("offline", "connecting");
+        this.setStatus("offline", "connecting", { code: "CONNECTING" });
         this.loop = this.run(controller.signal);
     }
 
@@ -231,18 +232,18 @@ export class OnvifCameraDriver {
                 this.subscription = undefined;
                 if (failure.reconnect) this.session = undefined;
                 this.reconnects++;
-                this.setStatus(failure.status, failure.reason);
+                this.setStatus(failure.status, failure.reason, failure.because);
                 this.ctx.log.warn({ err }, `onvif: ${failure.reason}; retrying`);
                 await sleep(this.backoff.next(), undefined, { signal }).catch(() => undefined);
             }
         }
     }
 
-    private setStatus(status: "online" | "offline" | "degraded", reason: string): void {
+    private setStatus(status: "online" | "offline" | "degraded", reason: string, because: StatusReason): void {
         const key = `${status}:${reason}`;
         if (key === this.lastStatus) return;
         this.lastStatus = key;
-        this.ctx.setStatus(status, reason);
+        this.ctx.setStatus(status, reason, because);
     }
 
     /** GetSystemDateAndTime, then the library's connect, device information and snapshot URI. */
@@ -423,7 +424,7 @@ export class OnvifCameraDriver {
                 first = false;
                 this.subscribed = true;
                 this.backoff.reset();
-                this.setStatus("online", "subscribed to plate events");
+                this.setStatus("online", "subscribed to plate events", { code: "SUBSCRIBED" });
             }
             for (const xml of messages) await this.deliver(xml, signal);
         }
@@ -653,20 +654,53 @@ export class OnvifCameraDriver {
 
 function classify(err: unknown): Failure {
     if (isGateError(err, "DEVICE_AUTH")) {
-        return { status: "degraded", reason: `camera refused the credentials (${err.message})`, reconnect: true };
+        return refusedCredentials(err.message);
     }
-    if (isGateError(err, "DEVICE_PROTOCOL")) return { status: "degraded", reason: err.message, reconnect: false };
-    if (isGateError(err, "DRIVER_DISCONNECTED")) return { status: "offline", reason: err.message, reconnect: true };
+    if (isGateError(err, "DEVICE_PROTOCOL")) {
+        return { status: "degraded", reason: err.message, because: answered(err.message), reconnect: false };
+    }
+    if (isGateError(err, "DRIVER_DISCONNECTED")) {
+        return {
+            status: "offline",
+            reason: err.message,
+            because: { code: "CAMERA_UNREACHABLE", params: { detail: err.message } },
+            reconnect: true,
+        };
+    }
     const code = (err as { code?: unknown } | undefined)?.code;
     const message = errorMessage(err);
     if ((typeof code === "string" && NETWORK_CODES.has(code)) || /timeout|socket hang up/i.test(message)) {
-        return { status: "offline", reason: `camera unreachable: ${message}`, reconnect: true };
+        return {
+            status: "offline",
+            reason: `camera unreachable: ${message}`,
+            because: { code: "CAMERA_UNREACHABLE", params: { detail: message } },
+            reconnect: true,
+        };
     }
     // Errors from the onvif library arrive as plain Errors with the SOAP fault in the message.
     if (/not ?authori[sz]ed|authentication failed|\b401\b/i.test(message)) {
-        return { status: "degraded", reason: `camera refused the credentials (${message})`, reconnect: true };
+        return refusedCredentials(message);
     }
-    return { status: "degraded", reason: `camera answered wrongly: ${message.slice(0, 200)}`, reconnect: true };
+    const detail = message.slice(0, 200);
+    return {
+        status: "degraded",
+        reason: `camera answered wrongly: ${detail}`,
+        because: answered(detail),
+        reconnect: true,
+    };
+}
+
+function refusedCredentials(detail: string): Failure {
+    return {
+        status: "degraded",
+        reason: `camera refused the credentials (${detail})`,
+        because: { code: "CAMERA_CREDENTIALS", params: { detail } },
+        reconnect: true,
+    };
+}
+
+function answered(detail: string): StatusReason {
+    return { code: "CAMERA_ANSWER", params: { detail } };
 }
 
 export interface SoapFault {

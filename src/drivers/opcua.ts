@@ -41,6 +41,7 @@ import {
     addressOf,
     modelOf,
     READ_ONLY,
+    type StatusReason,
     type TransportContext,
     type TransportModule,
 } from "./transport.ts";
@@ -210,12 +211,15 @@ export class OpcUaPlcDriver {
         });
         this.client = client;
         client.on("backoff", (count, delay) => {
-            this.setStatus("offline", `PLC not reachable; retry ${count + 1} in ${Math.round(delay)} ms`);
+            this.setStatus("offline", `PLC not reachable; retry ${count + 1} in ${Math.round(delay)} ms`, {
+                code: "PLC_UNREACHABLE",
+                params: { attempt: count + 1, ms: Math.round(delay) },
+            });
         });
         client.on("connection_lost", () => {
             this.connectionUp = false;
             this.connectionEpoch++;
-            this.setStatus("offline", "connection lost; reconnecting");
+            this.setStatus("offline", "connection lost; reconnecting", { code: "CONNECTION_LOST" });
         });
         client.on("connection_reestablished", () => {
             this.connectionUp = true;
@@ -229,7 +233,7 @@ export class OpcUaPlcDriver {
         client.on("reconnection_attempt_has_failed", (err) => {
             this.ctx.log.debug({ err: errorMessage(err) }, "PLC reconnection attempt failed");
         });
-        this.setStatus("offline", "connecting");
+        this.setStatus("offline", "connecting", { code: "CONNECTING" });
         void this.setup();
         this.heartbeatTimer = setInterval(() => {
             this.checkStall();
@@ -297,11 +301,11 @@ export class OpcUaPlcDriver {
         return this.options.model.tags[tag].nodeId.replaceAll("{lane}", this.options.lanePrefix);
     }
 
-    private setStatus(status: "online" | "offline", reason: string): void {
+    private setStatus(status: "online" | "offline", reason: string, because: StatusReason): void {
         const key = `${status}:${reason}`;
         if (key === this.lastStatus) return;
         this.lastStatus = key;
-        this.ctx.setStatus(status, reason);
+        this.ctx.setStatus(status, reason, because);
     }
 
     /** Connect (retried for ever by node-opcua), then session, subscription and items; retried on failure. */
@@ -411,7 +415,10 @@ export class OpcUaPlcDriver {
     private retry(reason: string): void {
         if (this.stopping || this.retryTimer) return;
         const wait = this.setupBackoff?.next() ?? 1000;
-        this.setStatus("offline", `${reason}; retrying in ${wait} ms`);
+        this.setStatus("offline", `${reason}; retrying in ${wait} ms`, {
+            code: "RETRYING",
+            params: { detail: reason, ms: wait },
+        });
         this.retryTimer = setTimeout(() => {
             this.retryTimer = undefined;
             void this.setup();
@@ -471,7 +478,7 @@ export class OpcUaPlcDriver {
         if (this.stopping || this.rebuilding) return;
         if (this.sessionAlive) {
             this.onlineReasonAfterFeed = undefined;
-            this.setStatus("online", context);
+            this.setStatus("online", context, { code: "SESSION_READY" });
             return;
         }
         if (this.sessionUp && !this.subscription?.isActive) {
@@ -491,7 +498,10 @@ export class OpcUaPlcDriver {
         if (!this.itemsBroken && Date.now() - this.lastDataAt < DATA_STALL_MS) return;
         const why = this.itemsBroken ? "a monitored item failed" : `no data from the PLC for ${DATA_STALL_MS} ms`;
         this.ctx.log.warn({ silentMs: Date.now() - this.lastDataAt }, `${why}; re-creating the subscription`);
-        this.setStatus("offline", `${why}; re-creating the subscription`);
+        this.setStatus("offline", `${why}; re-creating the subscription`, {
+            code: "RESUBSCRIBING",
+            params: { detail: why },
+        });
         void this.rebuildSubscription(session);
     }
 
@@ -614,7 +624,10 @@ export class OpcUaPlcDriver {
         } catch (err) {
             this.ctx.log.warn({ err: errorMessage(err) }, "watchdog heartbeat not written");
             if (this.sessionUp && !this.watchdogFed) {
-                this.setStatus("offline", `watchdog heartbeat not accepted: ${errorMessage(err)}`);
+                this.setStatus("offline", `watchdog heartbeat not accepted: ${errorMessage(err)}`, {
+                    code: "WATCHDOG_REFUSED",
+                    params: { detail: errorMessage(err) },
+                });
             }
         } finally {
             this.heartbeatInFlight = false;
@@ -645,7 +658,7 @@ export class OpcUaPlcDriver {
         await withTimeout(this.setupRunning ?? Promise.resolve(), GRACEFUL_STOP_MS).catch(() => undefined);
         await this.certificateManager?.dispose();
         await this.delivery;
-        this.setStatus("offline", "stopped");
+        this.setStatus("offline", "stopped", { code: "STOPPED" });
     }
 }
 

@@ -9,6 +9,7 @@ import {
     addressOf,
     modelOf,
     READ_ONLY,
+    type StatusReason,
     type Transport,
     type TransportContext,
     type TransportModule,
@@ -129,7 +130,10 @@ export class SerialDriver {
             this.pipe = pipe;
             this.backoff.reset();
             this.silent = false;
-            this.ctx.setStatus("online", `connected to ${this.description}`);
+            this.ctx.setStatus("online", `connected to ${this.description}`, {
+                code: "CONNECTED",
+                params: { target: this.description },
+            });
             this.armSilenceTimer();
             this.startPolling();
         };
@@ -145,7 +149,7 @@ export class SerialDriver {
                 });
             }
         };
-        const onClosed = (reason: string): void => {
+        const onClosed = (reason: string, because: StatusReason): void => {
             const wasOpen = this.pipe !== undefined;
             this.pipe = undefined;
             this.clearConnectionTimers();
@@ -154,22 +158,25 @@ export class SerialDriver {
             if (this.stopped) return;
             if (half.length > 0)
                 void this.ctx.input({ kind: "discarded", bytes: half, why: "half frame at disconnect" });
-            if (wasOpen) this.ctx.setStatus("offline", reason);
-            this.scheduleRetry(reason, !wasOpen);
+            if (wasOpen) this.ctx.setStatus("offline", reason, because);
+            this.scheduleRetry(reason, because, !wasOpen);
         };
         const address = this.options.address;
         if (address.transport === "tcp") openTcp(address.host, address.port, onOpen, onData, onClosed);
         else {
             (this.options.portClass ?? loadSerialPort)().then(
                 (SerialPort) => openSerial(SerialPort, address, this.options.serialDefaults, onOpen, onData, onClosed),
-                (err: unknown) => onClosed(`serialport could not be loaded: ${errorMessage(err)}`),
+                (err: unknown) => {
+                    const detail = `serialport could not be loaded: ${errorMessage(err)}`;
+                    onClosed(detail, failed(detail));
+                },
             );
         }
     }
 
-    private scheduleRetry(reason: string, firstFailure: boolean): void {
+    private scheduleRetry(reason: string, because: StatusReason, firstFailure: boolean): void {
         const wait = this.backoff.next();
-        if (firstFailure && this.attempts === 1) this.ctx.setStatus("offline", reason);
+        if (firstFailure && this.attempts === 1) this.ctx.setStatus("offline", reason, because);
         this.ctx.log.debug({ waitMs: wait, reason }, "device connection retry scheduled");
         this.retryTimer = setTimeout(() => this.connectOnce(), wait);
     }
@@ -188,12 +195,13 @@ export class SerialDriver {
 
     private armSilenceTimer(): void {
         clearTimeout(this.silenceTimer);
-        if (this.options.silenceMs === undefined) return;
+        const silenceMs = this.options.silenceMs;
+        if (silenceMs === undefined) return;
         this.silenceTimer = setTimeout(() => {
             if (!this.pipe || this.silent) return;
             this.silent = true;
-            this.ctx.setStatus("offline", `no data for ${this.options.silenceMs} ms`);
-        }, this.options.silenceMs);
+            this.ctx.setStatus("offline", `no data for ${silenceMs} ms`, { code: "SILENT", params: { ms: silenceMs } });
+        }, silenceMs);
     }
 
     private clearConnectionTimers(): void {
@@ -214,10 +222,11 @@ function openTcp(
     port: number,
     onOpen: (pipe: Pipe) => void,
     onData: (chunk: Buffer) => void,
-    onClosed: (reason: string) => void,
+    onClosed: (reason: string, because: StatusReason) => void,
 ): void {
     const socket: Socket = connect({ host, port });
     let closedReason = "connection closed";
+    let because: StatusReason = { code: "CONNECTION_CLOSED" };
     socket.setNoDelay(true);
     // Moxa's "TCP alive check" is 7 minutes; keepalive finds a dead peer long before that.
     socket.setKeepAlive(true, 10_000);
@@ -231,8 +240,14 @@ function openTcp(
     socket.on("data", onData);
     socket.on("error", (err) => {
         closedReason = err.message;
+        because = failed(err.message);
     });
-    socket.once("close", () => onClosed(closedReason));
+    socket.once("close", () => onClosed(closedReason, because));
+}
+
+/** A connection that failed with the system's own words (ECONNREFUSED, a serial port's error). */
+function failed(detail: string): StatusReason {
+    return { code: "CONNECTION_FAILED", params: { detail } };
 }
 
 let serialPortLoaded: Promise<typeof SerialPortClass> | undefined;
@@ -249,7 +264,7 @@ function openSerial(
     defaults: SerialDefaults,
     onOpen: (pipe: Pipe) => void,
     onData: (chunk: Buffer) => void,
-    onClosed: (reason: string) => void,
+    onClosed: (reason: string, because: StatusReason) => void,
 ): void {
     const port = new SerialPort({
         path: address.path,
@@ -261,17 +276,19 @@ function openSerial(
     });
     let opened = false;
     let reported = false;
-    const closed = (reason: string): void => {
+    const closed = (reason: string, because: StatusReason = failed(reason)): void => {
         if (reported) return;
         reported = true;
-        onClosed(reason);
+        onClosed(reason, because);
     };
     port.on("data", onData);
     port.on("error", (err) => {
         if (port.isOpen) port.close(() => undefined);
         closed(err.message);
     });
-    port.on("close", (err: Error | null) => closed(err ? err.message : "port closed"));
+    port.on("close", (err: Error | null) =>
+        err ? closed(err.message) : closed("port closed", { code: "CONNECTION_CLOSED" }),
+    );
     port.open((err) => {
         if (err) {
             closed(err.message);

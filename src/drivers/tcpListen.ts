@@ -92,7 +92,10 @@ export class TcpListenDriver {
                 const bound = server.address();
                 this.boundPort = typeof bound === "object" && bound ? bound.port : port;
                 this.backoff.reset();
-                this.ctx.setStatus("online", `listening on ${this.description}`);
+                this.ctx.setStatus("online", `listening on ${this.description}`, {
+                    code: "LISTENING",
+                    params: { target: this.description },
+                });
                 resolve();
             });
             server.once("error", (err) => {
@@ -102,7 +105,10 @@ export class TcpListenDriver {
                     return;
                 }
                 const wait = this.backoff.next();
-                this.ctx.setStatus("offline", `cannot listen on ${host}:${port}: ${err.message}`);
+                this.ctx.setStatus("offline", `cannot listen on ${host}:${port}: ${err.message}`, {
+                    code: "LISTEN_FAILED",
+                    params: { target: `${host}:${port}`, detail: err.message },
+                });
                 this.retryTimer = setTimeout(() => void this.listenOnce(), wait);
                 resolve();
             });

@@ -51,8 +51,49 @@ export interface TransportContext {
     /** pino child bound to the device. */
     readonly log: Logger;
     input(raw: RawInput): Promise<InputOutcome>;
-    /** Session transports own their device's status (a camera is online only while subscribed). */
-    setStatus(status: DeviceStatus, reason: string): void;
+    /**
+     * Session transports own their device's status (a camera is online only while subscribed). `reason` is
+     * the English text for logs and old readers; `because` is the same reason as a code with parameters,
+     * stored beside it so the dashboard words it in the reader's language.
+     */
+    setStatus(status: DeviceStatus, reason: string, because?: StatusReason): void;
+}
+
+/**
+ * Why a device has its status, as the officer catalogue's `deviceReason.<code>` renders it. Codes are stable:
+ * add new ones, never rename one that shipped. `detail` parameters carry a device's or library's own words.
+ */
+export type StatusReasonCode =
+    | "CONNECTING"
+    | "CONNECTED"
+    | "CONNECTION_CLOSED"
+    | "CONNECTION_FAILED"
+    | "SILENT"
+    | "LISTENING"
+    | "LISTEN_FAILED"
+    | "PUSH_RECEIVER"
+    | "FRAMES_ARRIVING"
+    | "RELOAD_REMOVED"
+    | "MQTT_SESSION_UP"
+    | "MQTT_SESSION_CLOSED"
+    | "EXTERNAL_BROKER"
+    | "FOLDER_WATCHING"
+    | "FOLDER_UNREADABLE"
+    | "PLC_UNREACHABLE"
+    | "CONNECTION_LOST"
+    | "RETRYING"
+    | "RESUBSCRIBING"
+    | "WATCHDOG_REFUSED"
+    | "SESSION_READY"
+    | "SUBSCRIBED"
+    | "CAMERA_CREDENTIALS"
+    | "CAMERA_UNREACHABLE"
+    | "CAMERA_ANSWER"
+    | "STOPPED";
+
+export interface StatusReason {
+    code: StatusReasonCode;
+    params?: Record<string, string | number>;
 }
 
 /** What gate-edge may ask a lane PLC to do. There is no close: the PLC closes behind the truck. */

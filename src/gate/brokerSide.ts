@@ -66,7 +66,9 @@ export class BrokerSide implements Pick<TransportHubs, "mqtt"> {
                 log: this.log.child({ component: "broker" }),
                 onPublish: (device, subtopic, payload) => onPublish(device.id, subtopic, payload),
                 onConnection: (device, connected, reason) =>
-                    this.bindings.get(device.id)?.ctx.setStatus(connected ? "online" : "offline", reason),
+                    this.bindings.get(device.id)?.ctx.setStatus(connected ? "online" : "offline", reason, {
+                        code: connected ? "MQTT_SESSION_UP" : "MQTT_SESSION_CLOSED",
+                    }),
             });
             const port = await this.broker.start();
             // MQTT devices are online while they publish; the runtime flips them on the first message.
@@ -90,7 +92,10 @@ export class BrokerSide implements Pick<TransportHubs, "mqtt"> {
                 for (const { device } of bindings) {
                     this.bindings
                         .get(device.id)
-                        ?.ctx.setStatus(connected ? "online" : "offline", `external broker link: ${reason}`);
+                        ?.ctx.setStatus(connected ? "online" : "offline", `external broker link: ${reason}`, {
+                            code: "EXTERNAL_BROKER",
+                            params: { detail: reason },
+                        });
                 }
             },
         });

@@ -10,7 +10,6 @@ import type { DeviceConfig, GateConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { Clock } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
-import type { DeviceStatus } from "../core/events.ts";
 import { deviceLogger } from "../core/logger.ts";
 import { PushHub } from "../drivers/httpPush.ts";
 import { loadTransportsFor, transportOf } from "../drivers/registry.ts";
@@ -121,7 +120,7 @@ export class DeviceSupervisor {
         const ctx: TransportContext = {
             log: deviceLog,
             input: (raw) => runtime.input(raw),
-            setStatus: (status: DeviceStatus, reason: string) => void runtime.setStatus(status, reason),
+            setStatus: (status, reason, because) => void runtime.setStatus(status, reason, because),
         };
         this.runtimes.set(device.id, runtime);
         this.transports.set(device.id, transport.create({ device, model, config, hubs: this.hubs }, ctx));
@@ -135,7 +134,9 @@ export class DeviceSupervisor {
         await transport?.stop();
         if (runtime) {
             await runtime.stop();
-            await runtime.setStatus("offline", "taken out of service by a configuration reload");
+            await runtime.setStatus("offline", "taken out of service by a configuration reload", {
+                code: "RELOAD_REMOVED",
+            });
             this.runtimes.delete(deviceId);
         }
     }

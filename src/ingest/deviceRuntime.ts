@@ -14,7 +14,7 @@ import type {
     WeightValues,
 } from "../core/events.ts";
 import { SummarizedWarning } from "../core/logger.ts";
-import type { InputOutcome, RawInput, Snapshot } from "../drivers/transport.ts";
+import type { InputOutcome, RawInput, Snapshot, StatusReason } from "../drivers/transport.ts";
 import type { ImageStore } from "../store/images.ts";
 import { plateValues, plcMeaning } from "./meaning.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
@@ -40,6 +40,9 @@ export interface DeviceHealth {
     address: string;
     status: DeviceStatus;
     reason: string;
+    /** The reason as a code with parameters (officer catalogue `deviceReason.<code>`), when the driver gave one. */
+    reasonCode?: StatusReason["code"];
+    reasonParams?: StatusReason["params"];
     statusSince: string;
     lastFrameAt: string | null;
     counters: {
@@ -79,6 +82,7 @@ export class DeviceRuntime {
     /** Set when the gate stops: offline from then on is expected. */
     private gateStopping = false;
     private statusReason = "not connected yet";
+    private statusBecause: StatusReason | undefined;
     private statusSince: number;
     private lastFrameAt: number | undefined;
     /** Raw frames kept as bytes; hex is made only when a technician asks. */
@@ -237,26 +241,38 @@ export class DeviceRuntime {
      * Records a status change as a `device.status` event. Returns the stored event, or undefined when the
      * status did not change.
      */
-    setStatus(status: DeviceStatus, reason: string): Promise<GateEvent | undefined> {
+    setStatus(status: DeviceStatus, reason: string, because?: StatusReason): Promise<GateEvent | undefined> {
         if (status === this.status) {
             this.statusReason = reason;
+            this.statusBecause = because;
             return Promise.resolve(undefined);
         }
         if (status === "online" && this.status === "offline" && this.counters.frames > 0) this.counters.reconnects++;
         this.status = status;
         this.statusReason = reason;
+        this.statusBecause = because;
         this.statusSince = this.deps.clock.now();
         this.deps.log[status === "online" || this.gateStopping ? "info" : "warn"](
             { status, reason },
             "device status changed",
         );
-        this.deps.bus.emit("deviceStatus", { deviceId: this.device.id, laneId: this.device.laneId, status, reason });
+        const coded = because && {
+            reasonCode: because.code,
+            ...(because.params !== undefined && { reasonParams: because.params }),
+        };
+        this.deps.bus.emit("deviceStatus", {
+            deviceId: this.device.id,
+            laneId: this.device.laneId,
+            status,
+            reason,
+            ...coded,
+        });
         return this.deps.sink
             .append({
                 type: "device.status",
                 laneId: this.device.laneId,
                 deviceId: this.device.id,
-                data: { status, reason, model: this.model.model },
+                data: { status, reason, ...coded, model: this.model.model },
             })
             .catch((err: unknown) => {
                 this.deps.log.error({ err }, "device status could not be stored");
@@ -273,6 +289,10 @@ export class DeviceRuntime {
             address: this.deps.transport.address,
             status: this.status,
             reason: this.statusReason,
+            ...(this.statusBecause && {
+                reasonCode: this.statusBecause.code,
+                ...(this.statusBecause.params !== undefined && { reasonParams: this.statusBecause.params }),
+            }),
             statusSince: new Date(this.statusSince).toISOString(),
             lastFrameAt: this.lastFrameAt === undefined ? null : new Date(this.lastFrameAt).toISOString(),
             counters: { ...this.counters },
@@ -388,7 +408,7 @@ export class DeviceRuntime {
         // Proof of life for devices that only talk when they have something (serial, MQTT); drivers of
         // session-based devices (ONVIF, OPC UA) own their status, since a frame says nothing about the session.
         if (this.status !== "online" && this.deps.transport.framesProveLife) {
-            void this.setStatus("online", "frames arriving");
+            void this.setStatus("online", "frames arriving", { code: "FRAMES_ARRIVING" });
         }
         if (result.status === "invalid") {
             this.counters.invalid++;

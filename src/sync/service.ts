@@ -10,7 +10,14 @@ import { Outbox, type ParkedEvent } from "../store/outbox.ts";
 import { CentralClient } from "./client.ts";
 import { Downlink, type DownlinkStatus } from "./downlink.ts";
 import { realTimers, type SyncTimers } from "./timers.ts";
-import { type CentralTransport, CLASS_NAMES, Uplink, type UplinkCounters, type UplinkState } from "./uplink.ts";
+import {
+    type CentralTransport,
+    CLASS_NAMES,
+    type SyncErrorCode,
+    Uplink,
+    type UplinkCounters,
+    type UplinkState,
+} from "./uplink.ts";
 
 export interface SyncServiceDeps {
     config: GateConfig;
@@ -42,6 +49,9 @@ export interface SyncStatus {
     lastAttemptAt: string | null;
     lastSuccessAt: string | null;
     lastError: string | null;
+    /** The last error as a code with parameters (officer catalogue `syncError.<code>`). */
+    lastErrorCode: SyncErrorCode | null;
+    lastErrorParams: Record<string, string | number> | null;
     retryAt: string | null;
     counters: UplinkCounters | null;
     downlink:
@@ -211,6 +221,8 @@ export class SyncService {
             lastAttemptAt: iso(up?.lastAttemptAt),
             lastSuccessAt: iso(up?.lastSuccessAt),
             lastError: up?.lastError ?? null,
+            lastErrorCode: up?.lastErrorReason?.code ?? null,
+            lastErrorParams: up?.lastErrorReason?.params ?? null,
             retryAt: iso(up?.retryAt),
             counters: up?.counters ?? null,
             downlink: down

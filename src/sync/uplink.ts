@@ -49,6 +49,25 @@ export interface UplinkDeps {
 
 export type UplinkState = "idle" | "sending" | "paced" | "backoff" | "auth-failed";
 
+/**
+ * Why the last upload failed, as the officer catalogue's `syncError.<code>` words it (the English
+ * `lastError` stays for logs). Codes are stable: add new ones, never rename one that shipped.
+ */
+export type SyncErrorCode =
+    | "STORE"
+    | "NETWORK"
+    | "AUTH_REFUSED"
+    | "CENTRAL_BUSY"
+    | "CENTRAL_BUSY_RETRY"
+    | "BATCH_TOO_LARGE"
+    | "HTTP_ERROR"
+    | "PROTOCOL";
+
+export interface SyncError {
+    code: SyncErrorCode;
+    params?: Record<string, string | number>;
+}
+
 export type RequestOutcome = "ok" | "network" | "http5xx" | "rateLimited" | "auth" | "http4xx" | "protocol";
 
 export interface UplinkCounters {
@@ -64,6 +83,7 @@ export interface UplinkStatus {
     lastAttemptAt: number | undefined;
     lastSuccessAt: number | undefined;
     lastError: string | undefined;
+    lastErrorReason: SyncError | undefined;
     /** When the current wait ends (backoff, Retry-After or auth retry). */
     retryAt: number | undefined;
     counters: UplinkCounters;
@@ -100,6 +120,7 @@ export class Uplink extends SyncLoop {
     private lastAttemptAt: number | undefined;
     private lastSuccessAt: number | undefined;
     private lastError: string | undefined;
+    private lastErrorReason: SyncError | undefined;
     private retryAt: number | undefined;
     private authAlertRaised = false;
     private readonly selectEvent: Statement;
@@ -196,6 +217,7 @@ export class Uplink extends SyncLoop {
             lastAttemptAt: this.lastAttemptAt,
             lastSuccessAt: this.lastSuccessAt,
             lastError: this.lastError,
+            lastErrorReason: this.lastErrorReason,
             retryAt: this.retryAt,
             counters: this.counters,
         };
@@ -224,6 +246,7 @@ export class Uplink extends SyncLoop {
             } catch (err) {
                 // The store is closing or broken; the gate's own health reports that.
                 this.lastError = errorMessage(err);
+                this.lastErrorReason = { code: "STORE", params: { detail: this.lastError } };
                 await this.wait("backoff", this.backoff.next());
                 continue;
             }
@@ -306,7 +329,8 @@ export class Uplink extends SyncLoop {
         } catch (err) {
             if (!this.running) return false;
             this.counters.requests.network++;
-            this.failed(err instanceof Error ? err.message : String(err));
+            const detail = err instanceof Error ? err.message : String(err);
+            this.failed(detail, { code: "NETWORK", params: { detail } });
             await this.wait("backoff", this.backoff.next());
             return false;
         }
@@ -314,7 +338,10 @@ export class Uplink extends SyncLoop {
         if (status === 200) return this.applyResults(batch, response.body);
         if (status === 401 || status === 403) {
             this.counters.requests.auth++;
-            this.failed(`central refused the gate's credentials (HTTP ${status})`);
+            this.failed(`central refused the gate's credentials (HTTP ${status})`, {
+                code: "AUTH_REFUSED",
+                params: { status: String(status) },
+            });
             await this.raiseAuthAlert(status);
             await this.wait("auth-failed", this.options.authRetryMs);
             return false;
@@ -323,7 +350,12 @@ export class Uplink extends SyncLoop {
             this.counters.requests.rateLimited++;
             const header = response.headers["retry-after"];
             const asked = parseRetryAfter(Array.isArray(header) ? header[0] : header, this.deps.timers.now());
-            this.failed(`central is busy (HTTP ${status}${asked === undefined ? "" : `, retry after ${asked} ms`})`);
+            this.failed(
+                `central is busy (HTTP ${status}${asked === undefined ? "" : `, retry after ${asked} ms`})`,
+                asked === undefined
+                    ? { code: "CENTRAL_BUSY", params: { status: String(status) } }
+                    : { code: "CENTRAL_BUSY_RETRY", params: { status: String(status), ms: asked } },
+            );
             const delay = asked === undefined ? this.backoff.next() : Math.min(asked, this.options.maxRetryAfterMs);
             await this.wait("backoff", delay);
             return false;
@@ -332,13 +364,19 @@ export class Uplink extends SyncLoop {
             // Central takes less than the protocol promises: halve the batch until it fits.
             this.counters.requests.http4xx++;
             this.batchLimit = Math.max(1, Math.floor(this.batchLimit / 2));
-            this.failed(`central refused a batch as too large (HTTP 413); batches now ≤ ${this.batchLimit} events`);
+            this.failed(`central refused a batch as too large (HTTP 413); batches now ≤ ${this.batchLimit} events`, {
+                code: "BATCH_TOO_LARGE",
+                params: { limit: this.batchLimit },
+            });
             return false;
         }
         if (status >= 500) this.counters.requests.http5xx++;
         else this.counters.requests.http4xx++;
         // Any other answer: central cannot take this batch now. Nothing is dropped: back off and resend.
-        this.failed(`central answered HTTP ${status}${describeError(response.body)}`);
+        this.failed(`central answered HTTP ${status}${describeError(response.body)}`, {
+            code: "HTTP_ERROR",
+            params: { status: String(status), detail: describeError(response.body) },
+        });
         await this.wait("backoff", this.backoff.next());
         return false;
     }
@@ -352,7 +390,7 @@ export class Uplink extends SyncLoop {
             );
         } catch (err) {
             this.counters.requests.protocol++;
-            this.failed(errorMessage(err));
+            this.failed(errorMessage(err), { code: "PROTOCOL", params: { detail: errorMessage(err) } });
             await this.wait("backoff", this.backoff.next());
             return false;
         }
@@ -385,6 +423,7 @@ export class Uplink extends SyncLoop {
         this.counters.rejected += rejected.length;
         this.lastSuccessAt = this.deps.timers.now();
         this.lastError = undefined;
+        this.lastErrorReason = undefined;
         this.backoff.reset();
         this.batchLimit = Math.min(this.options.batchMaxEvents, MAX_BATCH_EVENTS, this.batchLimit * 2);
         if (this.authAlertRaised) {
@@ -451,8 +490,9 @@ export class Uplink extends SyncLoop {
         }
     }
 
-    private failed(message: string): void {
+    private failed(message: string, because: SyncError): void {
         this.lastError = message;
+        this.lastErrorReason = because;
         this.deps.log.warn({ error: message }, "upload to central failed; will retry");
     }
 }

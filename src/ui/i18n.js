@@ -40,11 +40,34 @@ export function has(key) {
     return texts[key] !== undefined;
 }
 
-/** The text of a code of `family` ("laneState", "alert" …), or the code itself when it is not catalogued. */
-export function code(family, value, params = {}) {
-    if (value === undefined || value === null || value === "") return "";
+/**
+ * The text of a code of `family` ("laneState", "alert" …), or when it is not catalogued `fallback` (the
+ * server's stored English text, for a record written before it had a code) or else the code itself.
+ */
+export function code(family, value, params = {}, fallback = undefined) {
+    if (value === undefined || value === null || value === "") return fallback ?? "";
     const key = `${family}.${value}`;
-    return has(key) ? t(key, params) : String(value);
+    return has(key) ? t(key, params) : (fallback ?? String(value));
+}
+
+/**
+ * Parameters the server stored as values (counts, milliseconds, percentages) in the reader's language:
+ * each number written by the language's Intl.NumberFormat, up to `digits` decimals; the rest as given.
+ */
+export function localNumbers(params = {}, digits = 2) {
+    const out = {};
+    for (const [name, value] of Object.entries(params ?? {})) {
+        out[name] =
+            typeof value === "number"
+                ? value.toLocaleString(NUMBER_LOCALE[language] ?? language, { maximumFractionDigits: digits })
+                : value;
+    }
+    return out;
+}
+
+/** Why a device has its status, in the reader's language: its reason code, else the stored English text. */
+export function deviceReasonText(device) {
+    return code("deviceReason", device?.reasonCode, localNumbers(device?.reasonParams), device?.reason ?? "");
 }
 
 function makeDateParts(zone) {

@@ -2,6 +2,8 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real gate whose
  * lanes are fed by the device simulators: what officers, supervisors and technicians do on a shift.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogue, LANGUAGES, translate } from "../../src/i18n/format.ts";
@@ -132,6 +134,38 @@ async function englishLeaks(page: Page): Promise<string[]> {
     const patterns = english.map((word) => ({ word, pattern: asWord(word) }));
     return shown.flatMap((t) =>
         patterns.filter(({ pattern }) => pattern.test(t)).map(({ word }) => `${word} in "${t}"`),
+    );
+}
+
+/**
+ * Shown texts (in `selector`) that are one of `family`'s English sentences, their parameters whatever they
+ * are ("no data for 1500 ms"): what a Vietnamese page worded from codes must not show.
+ */
+async function englishSentences(page: Page, family: string, selector: string): Promise<string[]> {
+    const en = catalogue("officer", "en");
+    const vi = catalogue("officer", "vi");
+    const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const sentences = Object.entries(en)
+        .filter(([key, text]) => key.startsWith(`${family}.`) && vi[key] !== text)
+        .map(
+            ([, text]) =>
+                new RegExp(
+                    `^${text
+                        .split(/\{\w+\}/)
+                        .map(quote)
+                        .join(".*")}$`,
+                    "s",
+                ),
+        );
+    const shown = await page.locator(selector).allInnerTexts();
+    return shown.filter((text) => sentences.some((sentence) => sentence.test(text.trim())));
+}
+
+/** A reason's parameters as the dashboard writes them in `language`: numbers by the language's Intl.NumberFormat. */
+function writtenIn(language: string, params: Record<string, string | number> = {}): Record<string, string> {
+    const format = new Intl.NumberFormat(language === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: 2 });
+    return Object.fromEntries(
+        Object.entries(params).map(([name, value]) => [name, typeof value === "number" ? format.format(value) : value]),
     );
 }
 
@@ -467,7 +501,31 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
         await e2e.kits.get("L2")!.scale.stop();
         await poll(() => row.getByTestId("device-status").getAttribute("data-status"), 10_000).toBe("offline");
         expect(await row.getByTestId("device-status").textContent()).toBe(text("deviceStatus.offline"));
-        if (language === "vi") expect(await englishLeaks(technician)).toEqual([]);
+        // Why it is offline, worded from the reason code the gate stored beside its English text.
+        await poll(async () => {
+            const stored = await technician.evaluate(async () => {
+                // The API's answer, as GET /api/v1/devices documents it (json() is untyped).
+                const { devices } = (await (await fetch("/api/v1/devices")).json()) as {
+                    devices: {
+                        deviceId: string;
+                        reason?: string;
+                        reasonCode?: string;
+                        reasonParams?: Record<string, string | number>;
+                    }[];
+                };
+                return devices.find((d) => d.deviceId === "scale-l2");
+            });
+            const shown = await row.getByTestId("device-reason").textContent();
+            if (!stored?.reasonCode) return `no reason code stored: ${JSON.stringify(stored)}`;
+            return shown === text(`deviceReason.${stored.reasonCode}`, writtenIn(language, stored.reasonParams))
+                ? "worded from the code"
+                : `shown "${shown}" for ${JSON.stringify(stored)}`;
+        }, 10_000).toBe("worded from the code");
+        if (language === "vi") {
+            expect(await englishLeaks(technician)).toEqual([]);
+            expect(await englishSentences(technician, "deviceReason", "[data-testid=device-reason]")).toEqual([]);
+            expect(await technician.getByTestId("device-reason").count()).toBeGreaterThan(1);
+        }
         expect(await row.locator(".dot-offline").count()).toBe(1);
         // The lanes board shows the red dot too.
         await technician.locator('nav a[data-nav="lanes"]').click();
@@ -712,4 +770,47 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
     it("left no page error, failed script or CSP violation behind", () => {
         expect(pageErrors.flat()).toEqual([]);
     });
+});
+
+describe.skipIf(!available)("the sync page in Vietnamese, central answering busy", () => {
+    const dir = tempDir();
+    let e2e: E2eGate;
+    let browser: Browser;
+    let context: BrowserContext | undefined;
+    // A real central that is busy: 503 with Retry-After, for uploads and clearance polls alike.
+    const central = createServer((_request, response) => {
+        response.writeHead(503, { "retry-after": "30", "content-type": "application/json" });
+        response.end(JSON.stringify({ message: "maintenance" }));
+    });
+
+    beforeAll(async () => {
+        await new Promise<void>((resolve) => central.listen(0, "127.0.0.1", resolve));
+        const { port } = central.address() as AddressInfo; // listening on TCP: address() is an AddressInfo
+        e2e = await startE2eGate(dir.path, ["L1"], { language: "vi", centralUrl: `http://127.0.0.1:${port}` });
+        browser = await launchChromium();
+    }, 60_000);
+
+    afterAll(async () => {
+        await context?.close().catch(() => {});
+        await browser?.close();
+        await e2e?.stop();
+        await new Promise((resolve) => central.close(resolve));
+        dir.cleanup();
+    }, 30_000);
+
+    it("shows the last upload error in Vietnamese, its numbers as Vietnamese writes them", async () => {
+        const session = await loggedIn(browser, e2e.url, USERS.technician, "#/sync");
+        context = session.context;
+        const vi = catalogue("officer", "vi");
+        const lastError = session.page.getByTestId("sync-last-error");
+        const expected = translate(vi, "syncError.CENTRAL_BUSY_RETRY", { status: "503", ms: "30.000" });
+        // The page refreshes itself; the gate's first upload fails within its first backoff.
+        await poll(async () => {
+            await session.page.goto("/#/sync");
+            return lastError.textContent();
+        }, 30_000).toBe(expected);
+        expect(await englishSentences(session.page, "syncError", "[data-testid=sync-last-error]")).toEqual([]);
+        expect(await englishLeaks(session.page)).toEqual([]);
+        expect(session.errors).toEqual([]);
+    }, 60_000);
 });

@@ -142,8 +142,11 @@ export async function startE2eGate(
     {
         language = "vi",
         laneYaml = () => "",
+        centralUrl,
     }: {
         language?: "vi" | "en";
+        /** Central's address (config central.url); unset, the gate is standalone. */
+        centralUrl?: string;
         /** More keys of each lane, as YAML lines indented by 4 (its displays, say). */
         laneYaml?: (laneId: string) => string;
     } = {},
@@ -167,7 +170,8 @@ ${laneYaml(lane)}`,
             dir,
             lanesYaml,
             // Generous timeouts: the browser, not the clock, decides when a test moves on.
-            "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }",
+            "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }" +
+                (centralUrl === undefined ? "" : `\ncentral: { url: ${JSON.stringify(centralUrl)} }`),
         );
         const simulators = await startLaneDeviceSide(config, dir, stops, {
             scaleRateHz: 10,

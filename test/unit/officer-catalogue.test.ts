@@ -94,6 +94,8 @@ function families(): Record<string, { codes: readonly string[]; complete: boolea
         imageRole: complete(unionOf("src/core/events.ts", "ImageRole")),
         deviceKind: { codes: [...DEVICE_KINDS, "display"], complete: false },
         deviceStatus: complete(["online", "degraded", "offline", "unknown"]),
+        deviceReason: complete(unionOf("src/drivers/transport.ts", "StatusReasonCode")),
+        syncError: complete(unionOf("src/sync/uplink.ts", "SyncErrorCode")),
         deviceTest: complete(
             [...read("src/ui/views/devices.js").matchAll(/action: "([a-zA-Z]+)"/g)].map((m) => m[1] as string),
         ),

@@ -40,6 +40,8 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ApiContext): voi
                 address: device.address,
                 status: device.status,
                 ...(device.reason !== "" && { reason: device.reason }),
+                ...(device.reasonCode !== undefined && { reasonCode: device.reasonCode }),
+                ...(device.reasonParams !== undefined && { reasonParams: device.reasonParams }),
                 statusSince: device.statusSince,
                 ...(device.lastFrameAt !== null && { lastFrameAt: device.lastFrameAt }),
                 reconnects: device.counters.reconnects,

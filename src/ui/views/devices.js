@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { dot, errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
-import { code, formatNumber, t } from "../i18n.js";
+import { code, deviceReasonText, formatNumber, t } from "../i18n.js";
 
 /** The test a technician can run on a device of each kind (its button's text is `deviceTest.<action>`). */
 const TESTS = {
@@ -206,7 +206,9 @@ export function devicesView(main, ctx) {
                     { class: ["status", `status-${d.status}`], dataset: { testid: "device-status", status: d.status } },
                     code("deviceStatus", d.status),
                 ),
-                d.reason ? h("div", { class: "muted small" }, d.reason) : null,
+                d.reason || d.reasonCode
+                    ? h("div", { class: "muted small", dataset: { testid: "device-reason" } }, deviceReasonText(d))
+                    : null,
             ),
             h("td", { class: "when" }, formatDateTime(d.statusSince)),
             h("td", { class: "when" }, formatDateTime(d.lastFrameAt)),
@@ -246,7 +248,12 @@ export function devicesView(main, ctx) {
             put({
                 ...entry.data,
                 status: event.status,
-                reason: event.reason ?? entry.data.reason,
+                // A new reason replaces the old one whole: a code must not outlive the text it came with.
+                ...(event.reason !== undefined && {
+                    reason: event.reason,
+                    reasonCode: event.reasonCode,
+                    reasonParams: event.reasonParams,
+                }),
                 statusSince: event.at ?? new Date().toISOString(),
             });
         }),

@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { dot, errorText, h, kg, notice, replace, ticker } from "../dom.js";
-import { code, formatNumber, t } from "../i18n.js";
+import { code, deviceReasonText, formatNumber, t } from "../i18n.js";
 
 /** The lanes board: one tile per lane, kept live by the stream (lane and device events). */
 export function lanesView(main, ctx) {
@@ -45,7 +45,13 @@ export function lanesView(main, ctx) {
             for (const el of board.querySelectorAll(`[data-device]`)) {
                 if (el.dataset.device !== device.id) continue;
                 const fresh = deviceDot(
-                    { id: device.id, status: device.status, reason: device.reason },
+                    {
+                        id: device.id,
+                        status: device.status,
+                        reason: device.reason,
+                        reasonCode: device.reasonCode,
+                        reasonParams: device.reasonParams,
+                    },
                     el.dataset.name ?? device.id,
                 );
                 el.replaceWith(fresh);
@@ -60,7 +66,7 @@ export function lanesView(main, ctx) {
 }
 
 function deviceDot(device, name) {
-    const label = [device.id, device.status && t(`deviceStatus.${device.status}`), device.reason]
+    const label = [device.id, device.status && t(`deviceStatus.${device.status}`), deviceReasonText(device)]
         .filter(Boolean)
         .join(" · ");
     return h(

@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
-import { code, formatNumber, t } from "../i18n.js";
+import { code, formatNumber, localNumbers, t } from "../i18n.js";
 
 function age(seconds) {
     if (seconds === undefined || seconds === null) return "—";
@@ -100,7 +100,11 @@ export function syncView(main, ctx) {
                 h("dt", {}, t("sync.lastSuccess")),
                 h("dd", {}, formatDateTime(s.lastSuccessAt)),
                 h("dt", {}, t("sync.lastError")),
-                h("dd", { class: s.lastError ? "bad" : "" }, s.lastError ?? "—"),
+                h(
+                    "dd",
+                    { class: s.lastError ? "bad" : "", dataset: { testid: "sync-last-error" } },
+                    code("syncError", s.lastErrorCode, localNumbers(s.lastErrorParams ?? {}), s.lastError ?? "—"),
+                ),
                 h("dt", {}, t("sync.clearance")),
                 h(
                     "dd",
