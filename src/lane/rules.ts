@@ -77,8 +77,9 @@ export function exactAge(ms: number): string {
     return [h > 0 ? `${h} h` : "", min > 0 ? `${min} min` : "", sec > 0 ? `${sec} s` : ""].filter(Boolean).join(" ");
 }
 
-function percent(fraction: number): string {
-    return `${Number((fraction * 100).toFixed(1))} %`;
+/** A fraction in percent, to one decimal. */
+function percent(fraction: number): number {
+    return Number((fraction * 100).toFixed(1));
 }
 
 /** First 11 characters of a declaration number: the part that survives amendments (docs/devices.md "Barcode and QR scanners"). */
@@ -192,12 +193,12 @@ export const requiredReads: Rule = (facts, _clearance, params) => {
     };
     const problems: RuleFinding[] = [];
     const missing = params.requiredReads.filter((kind) => !present[kind]);
-    if (missing.length > 0) {
-        const detail = missing.map((kind) =>
-            kind === "plate" ? `plate (none with confidence ≥ ${params.minPlateConfidence})` : kind,
-        );
-        problems.push(finding("READS_MISSING", { reads: detail.join(", ") }));
+    // The plate's threshold is a number of its own (each reader's language writes it), the kinds are words.
+    if (missing.includes("plate")) {
+        problems.push(finding("READS_MISSING_PLATE", { minConfidence: params.minPlateConfidence }));
     }
+    const others = missing.filter((kind) => kind !== "plate");
+    if (others.length > 0) problems.push(finding("READS_MISSING", { reads: others.join(", ") }));
     if (facts.timedOut.length > 0) problems.push(finding("READS_TIMED_OUT", { reads: facts.timedOut.join(", ") }));
     if (facts.devicesOffline.length > 0) {
         problems.push(finding("READS_DEVICE_OFFLINE", { devices: facts.devicesOffline.join(", ") }));
@@ -678,10 +679,12 @@ export const weight: Rule = (facts, clearance, params) => {
     const declared = declarations.reduce((sum, d) => sum + (d.declaredGrossKg ?? 0), 0);
     if (!Number.isFinite(declared) || declared <= 0) return passWith(id, [finding("WEIGHT_DECLARED_UNUSABLE")]);
     const deviation = (gross - declared) / declared;
+    // Percentages as numbers (each reader's language writes its decimals), the sign apart.
     const weighed = {
         gross: Math.round(gross),
         declared: Math.round(declared),
-        deviation: `${deviation >= 0 ? "+" : ""}${percent(deviation)}`,
+        sign: deviation >= 0 ? "+" : "-",
+        deviation: percent(Math.abs(deviation)),
         tolerance: percent(params.weightTolerance),
     };
     if (Math.abs(gross - declared) <= params.weightTolerance * declared) {

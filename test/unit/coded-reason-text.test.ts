@@ -74,6 +74,35 @@ describe("coded reasons in the reader's language", () => {
         expect(i18n.code("syncError", undefined, {}, "—")).toBe("—");
     });
 
+    it("words a rule's numbers as the language writes them: the weight's deviation, the plate's threshold", async () => {
+        // The lanes page's reasonText, loaded as the browser loads it (untyped module, why the cast).
+        const lanes = (await import(new URL("../../src/ui/views/lanes.js", import.meta.url).href)) as {
+            reasonText(findings: object[], stored?: string): string;
+        };
+        const weighed = { gross: 24_560, declared: 24_535, sign: "+", deviation: 0.1, tolerance: 5 };
+        const findings = [
+            { code: "WEIGHT_WITHIN", params: weighed },
+            { code: "READS_MISSING_PLATE", params: { minConfidence: 0.7 } },
+        ];
+        await i18n.useLanguage("vi");
+        expect(lanes.reasonText(findings)).toBe(
+            "cân được 24.560 kg so với khai báo 24.535 kg: +0,1 %, trong dung sai ±5 %; " +
+                "thiếu biển số (không có kết quả với độ tin cậy ≥ 0,7)",
+        );
+        // A finding stored before the percentages were numbers reads the same.
+        const old = {
+            code: "WEIGHT_WITHIN",
+            params: { ...weighed, sign: undefined, deviation: "+0.1 %", tolerance: "5 %" },
+        };
+        expect(lanes.reasonText([JSON.parse(JSON.stringify(old))])).toBe(
+            "cân được 24.560 kg so với khai báo 24.535 kg: +0,1 %, trong dung sai ±5 %",
+        );
+        await i18n.useLanguage("en");
+        expect(lanes.reasonText([{ code: "WEIGHT_OUTSIDE", params: { ...weighed, sign: "-", deviation: 10.5 } }])).toBe(
+            "gross 24,560 kg vs declared 24,535 kg: −10.5 %, outside ±5 %",
+        );
+    });
+
     it("writes a fraction with the language's decimal sign", async () => {
         await i18n.useLanguage("vi");
         expect(i18n.localNumbers({ deviation: 0.1, plate: "15C-88810" })).toEqual({

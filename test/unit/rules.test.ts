@@ -650,6 +650,33 @@ table(seals, "seals", [
     },
 ]);
 
+describe("findings' numbers stay numbers, for each reader's language to write", () => {
+    it("weight: the deviation and tolerance in percent as numbers, the sign apart", () => {
+        const result = run(weight, { name: "over", facts: { grossKg: 31_350 }, pass: false, reason: /./ });
+        expect(result.findings).toEqual([
+            {
+                code: "WEIGHT_OUTSIDE",
+                params: { gross: 31_350, declared: 28_500, sign: "+", deviation: 10, tolerance: 5 },
+            },
+        ]);
+        const under = run(weight, { name: "under", facts: { grossKg: 28_471 }, pass: true, reason: /./ });
+        expect(under.findings?.[0]?.params).toMatchObject({ sign: "-", deviation: 0.1 });
+    });
+
+    it("required reads: the plate's confidence threshold a number, apart from the missing kinds' words", () => {
+        const result = run(requiredReads, {
+            name: "plate and weight missing",
+            facts: { frontPlate: plateValues("15C-123.45", "front", 0.5), rearPlate: undefined, grossKg: undefined },
+            pass: false,
+            reason: /./,
+        });
+        expect(result.findings).toEqual([
+            { code: "READS_MISSING_PLATE", params: { minConfidence: 0.7 } },
+            { code: "READS_MISSING", params: { reads: "weight" } },
+        ]);
+    });
+});
+
 table(weight, "weight", [
     { name: "within tolerance", pass: true, reason: /gross 28900 kg vs declared 28500 kg: \+1\.4 %, within ±5 %/ },
     {

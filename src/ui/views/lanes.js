@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { dot, errorText, h, kg, notice, replace, ticker } from "../dom.js";
-import { code, deviceReasonText, formatNumber, t } from "../i18n.js";
+import { code, deviceReasonText, formatNumber, localNumbers, t } from "../i18n.js";
 
 /** The lanes board: one tile per lane, kept live by the stream (lane and device events). */
 export function lanesView(main, ctx) {
@@ -204,11 +204,26 @@ export function reasonText(findings, stored) {
     return findings.map((f) => code("reason", f.code, localParams(f.params))).join("; ");
 }
 
+/**
+ * A weight finding stored before its percentages were numbers ("+0.1 %", "5 %"): the same parameters as
+ * a new one (sign apart, numbers), so the catalogue words both alike.
+ */
+function percentsAsNumbers(params) {
+    const old = /^([+-]?)(\d+(?:\.\d+)?) %$/;
+    const deviation = old.exec(params.deviation ?? "");
+    const tolerance = old.exec(params.tolerance ?? "");
+    if (!deviation || !tolerance) return params;
+    return { ...params, sign: deviation[1] || "+", deviation: Number(deviation[2]), tolerance: Number(tolerance[2]) };
+}
+
 /** Parameters as the reader writes them: numbers in the language's digits, known words translated. */
-function localParams(params = {}) {
+function localParams(stored = {}) {
+    const params = percentsAsNumbers(stored);
+    const numbers = localNumbers(params);
     const out = {};
     for (const [name, value] of Object.entries(params)) {
-        if (typeof value === "number") out[name] = formatNumber(value, Number.isInteger(value) ? 0 : 2);
+        if (typeof value === "number") out[name] = numbers[name];
+        else if (name === "sign") out[name] = value === "-" ? "−" : value;
         else if (name === "position") out[name] = code("position", value);
         else if (name === "role") out[name] = code("plateRole", value);
         else if (name === "status") out[name] = code("sealStatus", value);
