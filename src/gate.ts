@@ -252,7 +252,7 @@ export class Gate {
             // Plate images are personal data, kept only as long as the configured retention; the disk quota.
             this.housekeeping = new Housekeeping({
                 ...{ db: this.db, images, sink, clock: this.clock, log, config: () => this.config },
-                setManualProcessing: (reason) => this.laneEngine?.setManualProcessing(reason),
+                setManualProcessing: (reason, quota) => this.laneEngine?.setManualProcessing(reason, quota),
                 ...(this.options.storageBallast && { storageBallast: this.options.storageBallast }),
             });
             await this.housekeeping.start();

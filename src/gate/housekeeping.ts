@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { GateConfig } from "../config/types.ts";
 import type { Clock } from "../core/clock.ts";
 import type { EventSink } from "../ingest/deviceRuntime.ts";
+import type { DiskQuotaFull } from "../lane/types.ts";
 import type { Db } from "../store/db.ts";
 import type { ImageStore } from "../store/images.ts";
 import { databaseBytes, type QuotaReading, quotaLevel } from "../store/quota.ts";
@@ -21,7 +22,7 @@ export interface HousekeepingOptions {
     log: Logger;
     config: () => GateConfig;
     /** Every lane to manual processing with the reason, or back to automatic (undefined). */
-    setManualProcessing(reason: string | undefined): void;
+    setManualProcessing(reason: string | undefined, quota?: DiskQuotaFull): void;
     /** Bytes counted against the quota on top of the database's own size (the scenario runner's full disk). */
     storageBallast?: () => number;
 }
@@ -81,7 +82,9 @@ export class Housekeeping {
         const usedMb = Math.round(reading.usedBytes / 2 ** 20);
         const text = `${usedMb} MiB of the ${storage.quotaMb} MiB storage quota used`;
         if (reading.level !== "ok") db.pragma("wal_checkpoint(TRUNCATE)");
-        this.options.setManualProcessing(reading.level === "full" ? `disk quota reached (${text})` : undefined);
+        if (reading.level === "full") {
+            this.options.setManualProcessing(`disk quota reached (${text})`, { usedMb, quotaMb: storage.quotaMb });
+        } else this.options.setManualProcessing(undefined);
         const alert =
             reading.level === "ok"
                 ? {

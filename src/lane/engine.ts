@@ -25,7 +25,7 @@ import {
 import { type OfflineRecheck, type PassageFollowUp, recheckOffline, truckWentThrough } from "./followUp.ts";
 import { type Outcome, restingState } from "./outcome.ts";
 import { decide } from "./rules.ts";
-import type { ClearanceView, DecisionRecord, PassageFacts, RuleParams } from "./types.ts";
+import type { ClearanceView, DecisionRecord, DiskQuotaFull, PassageFacts, RuleParams } from "./types.ts";
 
 /** What the engine asks of the gate: commands to a lane's PLC and the lane display topic. */
 export interface LaneEngineDeps {
@@ -100,6 +100,7 @@ export function ruleParams(config: GateConfig): RuleParams {
  */
 export class LaneEngine {
     private manualReason: string | undefined;
+    private manualQuota: DiskQuotaFull | undefined;
     private readonly correlators = new Map<string, LaneCorrelator>();
     private readonly laneOfDevice = new Map<string, string>();
     private timer: NodeJS.Timeout | undefined;
@@ -127,8 +128,9 @@ export class LaneEngine {
      * Switches every lane to manual processing (each truck held for an officer, with `reason`) or, with
      * undefined, back to automatic. Counts from the next decision.
      */
-    setManualProcessing(reason: string | undefined): void {
+    setManualProcessing(reason: string | undefined, quota?: DiskQuotaFull): void {
         this.manualReason = reason;
+        this.manualQuota = reason === undefined ? undefined : quota;
     }
 
     get manualProcessing(): string | undefined {
@@ -175,7 +177,11 @@ export class LaneEngine {
                     this.deps.clearance(),
                     this.manualReason === undefined
                         ? this.params
-                        : { ...this.params, manualProcessing: this.manualReason },
+                        : {
+                              ...this.params,
+                              manualProcessing: this.manualReason,
+                              ...(this.manualQuota && { manualProcessingQuota: this.manualQuota }),
+                          },
                     now,
                 ),
             newPassageId: this.nextId,

@@ -745,7 +745,11 @@ export const randomSelection: Rule = (facts, _clearance, params) => {
 export const manualProcessing: Rule = (_facts, _clearance, params) =>
     params.manualProcessing === undefined
         ? passWith("manual-processing", [finding("AUTOMATIC_PROCESSING")])
-        : failWith("manual-processing", "HOLD", [finding("MANUAL_PROCESSING", { reason: params.manualProcessing })]);
+        : failWith("manual-processing", "HOLD", [
+              params.manualProcessingQuota
+                  ? finding("MANUAL_PROCESSING_DISK_QUOTA", { ...params.manualProcessingQuota })
+                  : finding("MANUAL_PROCESSING", { reason: params.manualProcessing }),
+          ]);
 
 export const RULES: readonly { id: string; rule: Rule }[] = [
     { id: "manual-processing", rule: manualProcessing },

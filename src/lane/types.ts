@@ -143,6 +143,14 @@ export interface RuleParams {
     staleReleaseFourEyes?: boolean;
     /** Set while the gate cannot process automatically (disk quota reached): every truck is held, with this reason. */
     manualProcessing?: string;
+    /** Why, as numbers, when it is the disk quota: the finding words it in each reader's language. */
+    manualProcessingQuota?: DiskQuotaFull;
     /** Share of trucks sent to inspection at random (0–1; `inspection.randomRate`). */
     randomInspectionRate?: number;
+}
+
+/** The store's size against its quota when it is full (src/gate/housekeeping.ts), in MiB. */
+export interface DiskQuotaFull {
+    usedMb: number;
+    quotaMb: number;
 }

@@ -97,6 +97,9 @@ describe("coded reasons in the reader's language", () => {
         expect(lanes.reasonText([JSON.parse(JSON.stringify(old))])).toBe(
             "cân được 24.560 kg so với khai báo 24.535 kg: +0,1 %, trong dung sai ±5 %",
         );
+        expect(
+            lanes.reasonText([{ code: "MANUAL_PROCESSING_DISK_QUOTA", params: { usedMb: 2048, quotaMb: 2048 } }]),
+        ).toBe("xử lý thủ công: đã hết hạn mức lưu trữ (đã dùng 2.048 MiB trên hạn mức 2.048 MiB)");
         await i18n.useLanguage("en");
         expect(lanes.reasonText([{ code: "WEIGHT_OUTSIDE", params: { ...weighed, sign: "-", deviation: 10.5 } }])).toBe(
             "gross 24,560 kg vs declared 24,535 kg: −10.5 %, outside ±5 %",

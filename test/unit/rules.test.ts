@@ -663,6 +663,22 @@ describe("findings' numbers stay numbers, for each reader's language to write", 
         expect(under.findings?.[0]?.params).toMatchObject({ sign: "-", deviation: 0.1 });
     });
 
+    it("manual processing for the disk quota: the sizes as numbers, the stored English as before", () => {
+        const quota = { usedMb: 3, quotaMb: 3 };
+        const manual = RULES.find((r) => r.id === "manual-processing")!.rule;
+        const result = run(manual, {
+            name: "quota full",
+            params: {
+                manualProcessing: "disk quota reached (3 MiB of the 3 MiB storage quota used)",
+                manualProcessingQuota: quota,
+            },
+            pass: false,
+            reason: /./,
+        });
+        expect(result.findings).toEqual([{ code: "MANUAL_PROCESSING_DISK_QUOTA", params: quota }]);
+        expect(result.reason).toBe("manual processing: disk quota reached (3 MiB of the 3 MiB storage quota used)");
+    });
+
     it("required reads: the plate's confidence threshold a number, apart from the missing kinds' words", () => {
         const result = run(requiredReads, {
             name: "plate and weight missing",
