@@ -12,9 +12,28 @@ import type { DeviceSupervisor } from "./devices.ts";
 /** A technician's test of one device from the dashboard. */
 export type DeviceTestAction = "readWeight" | "snapshot" | "pulseLight";
 
+/**
+ * A test's outcome as the officer catalogue's `deviceTestResult.<code>` words it (`detail` is its English
+ * text, for the audit log). Codes are stable: add new ones, never rename one that shipped.
+ */
+export type DeviceTestResultCode =
+    | "NOT_CONNECTED"
+    | "NO_ANSWER"
+    | "NO_WEIGHT_YET"
+    | "WEIGHT_POLLED"
+    | "WEIGHT_LATEST"
+    | "SNAPSHOT"
+    | "SNAPSHOT_FAILED"
+    | "NO_IMAGE_YET"
+    | "LAST_PUSH_IMAGE"
+    | "LIGHT_PULSED"
+    | "LIGHT_NOT_CONFIRMED";
+
 export interface DeviceTestResult {
     ok: boolean;
     detail: string;
+    detailCode: DeviceTestResultCode;
+    detailParams?: Record<string, string | number>;
     weight?: WeightValues;
     at?: string;
     imageRef?: string;
@@ -58,17 +77,30 @@ export class DeviceTests {
             case "readWeight": {
                 if (model.kind !== "weight") throw wrongKind("scale");
                 if (transport?.poll) {
-                    if (!transport.describe().connected) return { ok: false, detail: `${deviceId} is not connected` };
+                    if (!transport.describe().connected)
+                        return {
+                            ok: false,
+                            detail: `${deviceId} is not connected`,
+                            detailCode: "NOT_CONNECTED",
+                            detailParams: { device: deviceId },
+                        };
                     const answer = runtime.nextWeight(TEST_WEIGHT_TIMEOUT_MS);
                     await transport.poll();
                     const weight = await answer;
-                    if (!weight) return { ok: false, detail: `no answer within ${TEST_WEIGHT_TIMEOUT_MS} ms` };
-                    return weightResult(weight, "answer to a test poll");
+                    if (!weight) {
+                        return {
+                            ok: false,
+                            detail: `no answer within ${TEST_WEIGHT_TIMEOUT_MS} ms`,
+                            detailCode: "NO_ANSWER",
+                            detailParams: { ms: TEST_WEIGHT_TIMEOUT_MS },
+                        };
+                    }
+                    return weightResult(weight, "WEIGHT_POLLED");
                 }
                 // A streaming scale sends all the time: its latest frame is a fresh reading.
                 const weight = runtime.latestWeight();
-                if (!weight) return { ok: false, detail: "no weight frame received yet" };
-                return weightResult(weight, "latest frame");
+                if (!weight) return { ok: false, detail: "no weight frame received yet", detailCode: "NO_WEIGHT_YET" };
+                return weightResult(weight, "WEIGHT_LATEST");
             }
             case "snapshot": {
                 if (model.kind !== "plate") throw wrongKind("camera");
@@ -79,20 +111,26 @@ export class DeviceTests {
                         return {
                             ok: true,
                             detail: `snapshot of ${image.bytes.length} bytes`,
+                            detailCode: "SNAPSHOT",
+                            detailParams: { bytes: image.bytes.length },
                             imageRef,
                             imageDataUrl: dataUrl(image.contentType, image.bytes),
                         };
                     } catch (err) {
-                        return { ok: false, detail: errorMessage(err) };
+                        const detail = errorMessage(err);
+                        return { ok: false, detail, detailCode: "SNAPSHOT_FAILED", detailParams: { detail } };
                     }
                 }
                 // A push camera cannot be asked for a picture: show the one it pushed last.
                 const imageRef = runtime.latestImageRef();
                 const image = imageRef !== undefined ? images.get(imageRef) : undefined;
-                if (!imageRef || !image) return { ok: false, detail: "the camera has sent no image yet" };
+                if (!imageRef || !image) {
+                    return { ok: false, detail: "the camera has sent no image yet", detailCode: "NO_IMAGE_YET" };
+                }
                 return {
                     ok: true,
                     detail: "image of the camera's last push",
+                    detailCode: "LAST_PUSH_IMAGE",
                     imageRef,
                     imageDataUrl: dataUrl(image.contentType, image.bytes),
                 };
@@ -104,13 +142,29 @@ export class DeviceTests {
                 // A light means something to a driver: a test must not tell a waiting truck to go or stop.
                 if (state !== "IDLE") throw new GateError("DEVICE_BUSY", `lane ${laneId} has a passage (${state})`);
                 const on = await actuation.actuate(deviceId, { type: "setLight", which: "entry", color: "yellow" });
-                if (!on.confirmed) return { ok: false, detail: on.detail };
+                if (!on.confirmed) {
+                    return {
+                        ok: false,
+                        detail: on.detail,
+                        detailCode: "LIGHT_NOT_CONFIRMED",
+                        detailParams: { detail: on.detail },
+                    };
+                }
                 await new Promise((resolve) => setTimeout(resolve, TEST_PULSE_MS));
                 const off = await actuation.actuate(deviceId, { type: "setLight", which: "entry", color: "red" });
-                return {
-                    ok: off.confirmed,
-                    detail: off.confirmed ? `entry light yellow for ${TEST_PULSE_MS} ms, then red` : off.detail,
-                };
+                return off.confirmed
+                    ? {
+                          ok: true,
+                          detail: `entry light yellow for ${TEST_PULSE_MS} ms, then red`,
+                          detailCode: "LIGHT_PULSED",
+                          detailParams: { ms: TEST_PULSE_MS },
+                      }
+                    : {
+                          ok: false,
+                          detail: off.detail,
+                          detailCode: "LIGHT_NOT_CONFIRMED",
+                          detailParams: { detail: off.detail },
+                      };
             }
         }
     }
@@ -120,11 +174,18 @@ function dataUrl(contentType: string, bytes: Uint8Array): string {
     return `data:${contentType};base64,${Buffer.from(bytes).toString("base64")}`;
 }
 
-function weightResult(weight: { at: number; values: WeightValues }, what: string): DeviceTestResult {
+function weightResult(
+    weight: { at: number; values: WeightValues },
+    source: "WEIGHT_POLLED" | "WEIGHT_LATEST",
+): DeviceTestResult {
     const { kg, stable, motion } = weight.values;
+    const what = source === "WEIGHT_POLLED" ? "answer to a test poll" : "latest frame";
+    const steady = stable && !motion ? "stable" : "moving";
     return {
         ok: true,
-        detail: `${kg} kg, ${stable && !motion ? "stable" : "in motion"} (${what})`,
+        detail: `${kg} kg, ${steady === "stable" ? "stable" : "in motion"} (${what})`,
+        detailCode: source,
+        detailParams: { kg, steady },
         weight: weight.values,
         at: new Date(weight.at).toISOString(),
     };

@@ -494,6 +494,12 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
         await l1Scale.getByRole("button", { name: text("deviceTest.readWeight") }).click();
         await poll(() => l1Scale.locator(".test-result.good").count(), 5000).toBe(1);
         expect(await l1Scale.locator(".test-result").textContent()).toContain(text("devices.testOk", { detail: "" }));
+        // The result worded from its code: the kind of reading in the page's language.
+        expect(await l1Scale.locator(".test-result").textContent()).toMatch(
+            new RegExp(`${text("weightSteady.stable")}|${text("weightSteady.moving")}`),
+        );
+        if (language === "vi")
+            expect(await l1Scale.locator(".test-result").textContent()).not.toMatch(/latest frame|stable/);
         // Raw frames of the scale, as the wire carried them.
         await row.getByRole("button", { name: text("devices.rawFrames") }).click();
         await poll(() => technician.locator('tr[data-frames-of="scale-l2"] table tbody tr').count()).toBeGreaterThan(0);

@@ -106,6 +106,26 @@ describe("coded reasons in the reader's language", () => {
         );
     });
 
+    it("words a device test's result from its code, the weight as the language writes it", async () => {
+        // The devices page's testResultText, loaded as the browser loads it (untyped module, why the cast).
+        const devices = (await import(new URL("../../src/ui/views/devices.js", import.meta.url).href)) as {
+            testResultText(answer: object): string;
+        };
+        const polled = {
+            ok: true,
+            detail: "24560 kg, stable (answer to a test poll)",
+            detailCode: "WEIGHT_POLLED",
+            detailParams: { kg: 24_560, steady: "stable" },
+        };
+        await i18n.useLanguage("vi");
+        expect(devices.testResultText(polled)).toBe("24.560 kg, ổn định (trả lời lệnh đọc thử)");
+        expect(devices.testResultText({ ok: false, detail: "no answer within 2000 ms" })).toBe(
+            "no answer within 2000 ms",
+        );
+        await i18n.useLanguage("en");
+        expect(devices.testResultText(polled)).toBe("24,560 kg, stable (answer to a test poll)");
+    });
+
     it("writes a fraction with the language's decimal sign", async () => {
         await i18n.useLanguage("vi");
         expect(i18n.localNumbers({ deviation: 0.1, plate: "15C-88810" })).toEqual({

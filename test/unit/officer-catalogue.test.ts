@@ -96,6 +96,8 @@ function families(): Record<string, { codes: readonly string[]; complete: boolea
         deviceStatus: complete(["online", "degraded", "offline", "unknown"]),
         deviceReason: complete(unionOf("src/drivers/transport.ts", "StatusReasonCode")),
         syncError: complete(unionOf("src/sync/uplink.ts", "SyncErrorCode")),
+        deviceTestResult: complete(unionOf("src/gate/deviceTests.ts", "DeviceTestResultCode")),
+        weightSteady: complete(["stable", "moving"]),
         deviceTest: complete(
             [...read("src/ui/views/devices.js").matchAll(/action: "([a-zA-Z]+)"/g)].map((m) => m[1] as string),
         ),

@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { dot, errorText, formatDateTime, h, notice, replace, setNotice } from "../dom.js";
-import { code, deviceReasonText, formatNumber, t } from "../i18n.js";
+import { code, deviceReasonText, formatNumber, localNumbers, t } from "../i18n.js";
 
 /** The test a technician can run on a device of each kind (its button's text is `deviceTest.<action>`). */
 const TESTS = {
@@ -20,6 +20,14 @@ function ascii(hex) {
         out += code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : "·";
     }
     return out;
+}
+
+/** A test's outcome in the reader's language from its code; the gate's English text for an unknown one. */
+export function testResultText(answer) {
+    const stored = typeof answer.detail === "string" ? answer.detail : JSON.stringify(answer.detail ?? "");
+    const params = localNumbers(answer.detailParams ?? {});
+    if (typeof params.steady === "string") params.steady = code("weightSteady", params.steady);
+    return code("deviceTestResult", answer.detailCode, params, stored);
 }
 
 /** Devices with their status, counters and last raw frames, and a test per device (technicians). */
@@ -154,10 +162,7 @@ export function devicesView(main, ctx) {
                                   const answer = await api.post(`/api/v1/devices/${encodeURIComponent(id)}/test`, {
                                       action: test.action,
                                   });
-                                  const detail =
-                                      typeof answer.detail === "string"
-                                          ? answer.detail
-                                          : JSON.stringify(answer.detail ?? "");
+                                  const detail = testResultText(answer);
                                   result.className = `test-result ${answer.ok ? "good" : "bad"}`;
                                   replace(
                                       result,
