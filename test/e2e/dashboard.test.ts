@@ -242,6 +242,7 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
         expect(await page.locator("nav a").allTextContents()).toEqual([
             text("nav.lanes"),
             text("nav.passages"),
+            text("nav.inspection"),
             text("nav.alerts"),
         ]);
         // The session cookie is out of the page's reach.
@@ -586,6 +587,7 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
         expect(await auditor.locator("nav a").allTextContents()).toEqual([
             text("nav.lanes"),
             text("nav.passages"),
+            text("nav.inspection"),
             text("nav.audit"),
         ]);
         const chains = auditor.getByTestId("chain-check");
