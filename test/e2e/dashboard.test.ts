@@ -818,6 +818,15 @@ describe.skipIf(!available)("the sync page in Vietnamese, central answering busy
             return lastError.textContent();
         }, 30_000).toBe(expected);
         expect(await englishSentences(session.page, "syncError", "[data-testid=sync-last-error]")).toEqual([]);
+        // The store's life cycle beside it: central is busy, so it has accepted nothing and nothing was pruned.
+        const fact = (testid: string) => session.page.getByTestId(testid).textContent();
+        expect(await fact("storage-retention")).toBe(translate(vi, "storage.retentionDays", { days: "90" }));
+        expect(await fact("storage-last-checkpoint")).toBe(translate(vi, "storage.noCheckpoint"));
+        expect(await fact("storage-oldest-unsynced")).toMatch(
+            /^sự kiện 1, ghi lúc \d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/,
+        );
+        expect(await fact("storage-used")).toMatch(/^\d+(,\d)? \/ \d+(\.\d{3})* MiB$/);
+        expect(await fact("storage-headroom")).not.toBe("");
         expect(await englishLeaks(session.page)).toEqual([]);
         expect(session.errors).toEqual([]);
     }, 60_000);

@@ -10,16 +10,70 @@ function age(seconds) {
     return t("unit.hours", { value: formatNumber(s / 3600, 1) });
 }
 
-/** The sync with central: backlog per class, parked events with Retry, the link's state. */
+const MIB = 1024 * 1024;
+
+/** The store's life cycle (GET /api/v1/storage): what is used, how long it lasts, what central still lacks, the last pruning. */
+function storageFacts(store) {
+    const fact = (label, testid, ...value) => [h("dt", {}, label), h("dd", { dataset: { testid } }, ...value)];
+    const checkpoint = store.lastCheckpoint;
+    return [
+        fact(
+            t("storage.used"),
+            "storage-used",
+            t("storage.usedOfQuota", {
+                used: formatNumber((store.usedBytes ?? 0) / MIB, 1),
+                quota: formatNumber((store.quotaBytes ?? 0) / MIB, 0),
+            }),
+        ),
+        fact(
+            t("storage.headroom"),
+            "storage-headroom",
+            store.headroomDays === null || store.headroomDays === undefined
+                ? t("storage.noGrowth")
+                : t("storage.headroomDays", { days: formatNumber(Math.floor(store.headroomDays)) }),
+        ),
+        fact(
+            t("storage.oldestUnsynced"),
+            "storage-oldest-unsynced",
+            store.oldestUnsynced
+                ? t("storage.eventAt", {
+                      seq: String(store.oldestUnsynced.seq),
+                      at: formatDateTime(store.oldestUnsynced.recordedAt),
+                  })
+                : t("storage.allAccepted"),
+        ),
+        fact(
+            t("storage.lastCheckpoint"),
+            "storage-last-checkpoint",
+            checkpoint
+                ? t("storage.checkpoint", {
+                      count: formatNumber(checkpoint.count),
+                      first: String(checkpoint.firstSeq),
+                      last: String(checkpoint.lastSeq),
+                      at: formatDateTime(checkpoint.recordedAt),
+                  })
+                : t("storage.noCheckpoint"),
+        ),
+        fact(
+            t("storage.retention"),
+            "storage-retention",
+            t("storage.retentionDays", { days: formatNumber(store.retentionDays ?? 0) }),
+        ),
+    ];
+}
+
+/** The sync with central: backlog per class, parked events with Retry, the link's state, the store's headroom. */
 export function syncView(main, ctx) {
     const canRetry = ctx.can.retrySync(ctx.user);
     const status = notice("info", t("common.loading"));
     const summary = h("dl", { class: "facts-list", dataset: { testid: "sync-state" } });
+    const storage = h("dl", { class: "facts-list", dataset: { testid: "storage" } });
     const backlog = h("tbody", {});
     const parked = h("tbody", {});
     replace(
         main,
         h("section", { class: "panel" }, h("h1", {}, t("sync.title")), status, summary),
+        h("section", { class: "panel" }, h("h2", {}, t("storage.title")), storage),
         h(
             "section",
             { class: "panel" },
@@ -73,7 +127,8 @@ export function syncView(main, ctx) {
 
     const load = async () => {
         try {
-            const s = await api.get("/api/v1/sync");
+            const [s, store] = await Promise.all([api.get("/api/v1/sync"), api.get("/api/v1/storage")]);
+            replace(storage, storageFacts(store));
             status.hidden = true;
             const stateClass = {
                 idle: "good",
