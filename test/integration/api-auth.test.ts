@@ -800,6 +800,8 @@ describe("passages, alerts, devices", () => {
         expect(snapshot).toEqual({
             ok: true,
             detail: "image of the camera's last push",
+            // The page words the result from its code in the reader's language; the English stays for logs.
+            detailCode: "LAST_PUSH_IMAGE",
             imageRef,
             imageDataUrl: expect.stringMatching(/^data:image\/jpeg;base64,\/9j\//),
         });
