@@ -78,7 +78,12 @@ describe("device tests", () => {
         const watch = setInterval(() => seen.add(plc.state("L1").lights.entry), 20);
         const pulse = await test("plc-1", "pulseLight");
         clearInterval(watch);
-        expect(pulse.json()).toEqual({ ok: true, detail: "entry light yellow for 1000 ms, then red" });
+        expect(pulse.json()).toEqual({
+            ok: true,
+            detail: "entry light yellow for 1000 ms, then red",
+            detailCode: "LIGHT_PULSED",
+            detailParams: { ms: 1000 },
+        });
         expect(seen).toContain(codes.yellow);
         expect(plc.state("L1").lights.entry).toBe(codes.red);
         // Both commands are evidence in the event log, and the test is in the audit log.
