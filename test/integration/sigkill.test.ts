@@ -17,5 +17,7 @@ describe("durability under SIGKILL", () => {
         expect(acked.size).toBeGreaterThan(KILLS * 10);
         expect(lost).toEqual([]);
         expect(sent).toBeGreaterThanOrEqual(acked.size);
-    }, 240_000);
+        // Twenty cold starts of the gate: on a 2-core machine shared with a CPU hog and another suite's kill
+        // storm each start took over 10 s and 240 s ran out with nothing lost; the limit only catches a hang.
+    }, 600_000);
 });
