@@ -33,5 +33,7 @@ describe("100 SIGKILLs during ingest", () => {
         expect(lost).toEqual([]);
         expect(acked.size).toBeGreaterThan(KILLS * 10);
         expect(seqs).toEqual(seqs.map((_, index) => index + 1));
-    }, 360_000);
+        // A hundred cold starts: beside stress-ng and a whole `npm test` they outlasted 360 s; the limit only
+        // catches a hang (the start-up time itself is the startup benchmark's, and printed above).
+    }, 900_000);
 });
