@@ -30,18 +30,20 @@ export async function startGate(config: GateConfig, options: Partial<GateOptions
 
 /**
  * Polls until `check` returns (or resolves to) a value that is neither undefined nor false, or fails after
- * `timeoutMs`. The tests' one wait: a test waits on the condition it needs, never for a fixed time.
+ * `timeoutMs` (its message from `what`, called then when it is a function). The tests' one wait: a test waits on the condition it needs, never for a fixed time.
  */
 export async function eventually<T>(
     check: () => T | undefined | PromiseLike<T | undefined>,
     timeoutMs = 10_000,
-    what = "condition",
+    what: string | (() => string) = "condition",
 ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const value = await check();
         if (value !== undefined && value !== false) return value;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        // A function describes the state at the time out: what the test saw, not what it expected.
+        if (Date.now() > deadline)
+            throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
         await new Promise((resolve) => setTimeout(resolve, 25));
     }
 }

@@ -90,7 +90,7 @@ async function truckWaiting(text: string, normalized: string): Promise<string> {
     await eventually(
         () => gate.lanes.laneState("L1") === "IDLE" || undefined,
         10_000,
-        `lane L1 idle (${gate.lanes.laneState("L1")}, barrier ${plc.state("L1").barrier})`,
+        () => `lane L1 idle (${laneView()})`,
     );
     plc.vehicleArrives("L1");
     await plate(text, normalized);
@@ -128,10 +128,32 @@ async function alertCodesWhen(id: string, ready: (codes: string[]) => boolean): 
     }
 }
 
+/**
+ * What the gate knew of the lane when a wait ran out: its state, the PLC's own loops and barrier, the PLC
+ * driver's health and the last loop and barrier readings the gate stored (in order), against the simulator.
+ */
+function laneView(): string {
+    const readings = gate.log
+        .read(0, 100_000)
+        .filter((e) => e.deviceId === "plc-1" && (e.type === "reading.presence" || e.type === "reading.barrier"))
+        .slice(-12)
+        .map((e) => `${e.seq}:${JSON.stringify(e.data.values)}`);
+    return [
+        `lane ${gate.lanes.laneState("L1")}`,
+        `plc ${JSON.stringify(plc.state("L1").loops)} barrier ${plc.state("L1").barrier}`,
+        `driver ${gate.runtime("plc-1")?.health().status}`,
+        `readings ${readings.join(" ")}`,
+    ].join("; ");
+}
+
 /** The truck reverses off the entry loop: a passage that was not released completes. */
 async function turnsBack(id: string): Promise<Detail> {
     plc.setLoop("L1", "entry", false);
-    await eventually(() => gate.passages.get(id)?.state === "CLOSED" || undefined, 10_000, "passage closed");
+    await eventually(
+        () => gate.passages.get(id)?.state === "CLOSED" || undefined,
+        10_000,
+        () => `passage closed (${laneView()})`,
+    );
     return passageDetail(id);
 }
 
