@@ -12,6 +12,9 @@ import type { ScaleSimulator } from "../../simulators/scale.ts";
 import type { ScannerSimulator } from "../../simulators/scanner.ts";
 import type { TcpSerialServer } from "../../simulators/transport.ts";
 import type { GateConfig } from "../../src/config/types.ts";
+import { readingOfEvent } from "../../src/core/events.ts";
+import type { Gate } from "../../src/gate.ts";
+import { eventually } from "./gate.ts";
 
 /**
  * A started lane PLC on an ephemeral port with its PKI under `dir`. Unless `options` say otherwise the
@@ -32,6 +35,38 @@ export async function startLanePlc(
     });
     await plc.start();
     return plc;
+}
+
+/**
+ * Sets a presence loop of `laneId` on the simulated PLC and waits until `gate` has stored the change. The PLC
+ * driver samples its monitored items (100 ms): a loop occupied and cleared again inside one sample is never
+ * reported, as with a real PLC, and a test truck that "arrives" and "reverses" within it would leave the lane
+ * waiting for an edge it never saw. A real truck stays on a loop for seconds; the test waits for the edge.
+ */
+export async function setLoopSeen(
+    gate: Gate,
+    plc: LanePlcSimulator,
+    laneId: string,
+    loop: "entry" | "safety" | "exit",
+    occupied: boolean,
+): Promise<void> {
+    const lastSeq = gate.log.headSeq;
+    plc.setLoop(laneId, loop, occupied);
+    await eventually(
+        () =>
+            gate.log
+                .read(lastSeq, 10_000)
+                .filter((event) => event.laneId === laneId)
+                .map((event) => readingOfEvent(event, laneId))
+                .some(
+                    (reading) =>
+                        reading?.kind === "presence" &&
+                        reading.values.loop === loop &&
+                        reading.values.occupied === occupied,
+                ) || undefined,
+        10_000,
+        `the gate to see the ${loop} loop of ${laneId} ${occupied ? "occupied" : "clear"}`,
+    );
 }
 
 /**

@@ -6,7 +6,7 @@ import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
-import { startLanePlc } from "../helpers/lanes.ts";
+import { setLoopSeen, startLanePlc } from "../helpers/lanes.ts";
 import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -92,7 +92,8 @@ async function truckWaiting(text: string, normalized: string): Promise<string> {
         10_000,
         () => `lane L1 idle (${laneView()})`,
     );
-    plc.vehicleArrives("L1");
+    // The truck stays on the loop until turnsBack: the gate must have seen it arrive to see it leave.
+    await setLoopSeen(gate, plc, "L1", "entry", true);
     await plate(text, normalized);
     const row = await eventually(
         () => gate.passages.list({ laneId: "L1", limit: 1 }).find((p) => p.state !== "CLOSED" && !p.decision),

@@ -10,7 +10,7 @@ import type { GateEventDraft } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
-import { startLanePlc } from "../helpers/lanes.ts";
+import { setLoopSeen, startLanePlc } from "../helpers/lanes.ts";
 import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -87,7 +87,8 @@ const tamperedSeal: Omit<GateEventDraft, "laneId"> = {
 /** A truck on the entry loop, read by the camera: its open passage's id. */
 async function truckWaiting(on: Gate): Promise<string> {
     await eventually(() => on.lanes.laneState("L1") === "IDLE" || undefined, 10_000, "lane idle");
-    plc.vehicleArrives("L1");
+    // The truck stays on the loop until turnsBack: the gate must have seen it arrive to see it leave.
+    await setLoopSeen(on, plc, "L1", "entry", true);
     await read(on, plateDraft("cam-1", "15C-123.45", "15C12345"));
     const row = await eventually(
         () => on.passages.list({ laneId: "L1", limit: 1 }).find((p) => p.state !== "CLOSED" && !p.decision),
