@@ -25,12 +25,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
     DataType,
     DataValue,
+    LogLevel,
     MessageSecurityMode,
     OPCUACertificateManager,
     OPCUAServer,
     SecurityPolicy,
     type ServerSession,
     StatusCodes,
+    setErrorLogger,
+    setLogLevel,
+    setWarningLogger,
     type UAVariable,
     UserNameIdentityToken,
     Variant,
@@ -45,7 +49,11 @@ import {
 } from "../devices/lane-plc-opcua.ts";
 import type { PlcModel, PlcSignal, PlcTag } from "../devices/types.ts";
 import { GateError } from "../src/core/errors.ts";
+import { adoptOpcuaLogging } from "../src/core/opcuaLog.ts";
 import type { Rng } from "./random.ts";
+
+// node-opcua is loaded now: its messages go to the gate's log from here on (src/core/opcuaLog.ts).
+adoptOpcuaLogging({ LogLevel, setLogLevel, setWarningLogger, setErrorLogger });
 
 type BarrierState = (typeof BARRIER_STATES)[number];
 type PlcMode = Extract<PlcSignal, { tag: "PLC.Mode" }>["mode"];

@@ -59,7 +59,7 @@ function statusLine(gate: Gate): string {
 export async function runGate(options: RunGateOptions): Promise<number> {
     const { file, config, companion, out, err } = options;
     const log = createLogger({ pretty: options.pretty || wantsPrettyLog() });
-    await routeOpcuaLogs(log);
+    routeOpcuaLogs(log);
     const notify = new SdNotify({ log: log.child({ component: "systemd" }) });
     const gate = new Gate({ config, log });
     // One line per lane decision: what a person at the console (or reading the journal) wants to see.

@@ -123,7 +123,7 @@ export async function runGateCommand(argv: string[], io: GateCommandIo): Promise
     // not crash the process; Node flushes the stream before it exits.
     logStream.on("error", () => undefined);
     const log = createLogger({ destination: logStream });
-    await routeOpcuaLogs(log);
+    routeOpcuaLogs(log);
     const progress = new ProgressBar(io.stderr, progressEvery * 1000);
     const controller = new AbortController();
     const forward = () => controller.abort();
@@ -326,8 +326,7 @@ export async function runRecordCommand(argv: string[], io: GateCommandIo): Promi
     quietOpcuaStartup();
     const { Gate } = await import("../../src/gate.ts");
     const { Recorder } = await import("./record.ts");
-    if (config.lanes.some((lane) => lane.devices.some((d) => d.address.transport === "opcua")))
-        await routeOpcuaLogs(log);
+    if (config.lanes.some((lane) => lane.devices.some((d) => d.address.transport === "opcua"))) routeOpcuaLogs(log);
     const gate = new Gate({ config, log });
     let recorder: InstanceType<typeof Recorder>;
     try {

@@ -21,7 +21,9 @@ const schemaPath = [join(here, "../../config/gate.schema.json"), join(here, "../
 let compiledValidator: ReturnType<Ajv["compile"]> | undefined;
 function validator(): ReturnType<Ajv["compile"]> {
     if (!compiledValidator) {
-        const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+        // The schema is checked against JSON Schema's meta-schema by test/unit/config-schema.test.ts, not at
+        // every start: compiling the meta-schema costs about 100 ms of each start-up.
+        const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, validateSchema: false });
         compiledValidator = ajv.compile(JSON.parse(readFileSync(schemaPath, "utf8")));
     }
     return compiledValidator;

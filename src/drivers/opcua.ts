@@ -23,16 +23,21 @@ import {
     type ClientSubscription,
     DataType,
     type DataValue,
+    LogLevel,
     MessageSecurityMode,
     OPCUACertificateManager,
     OPCUAClient,
     SecurityPolicy,
+    setErrorLogger,
+    setLogLevel,
+    setWarningLogger,
     TimestampsToReturn,
     type UserIdentityInfo,
     UserTokenType,
 } from "node-opcua";
 import type { PlcModel, PlcSignal, PlcTag } from "../../devices/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
+import { adoptOpcuaLogging } from "../core/opcuaLog.ts";
 import { Backoff } from "./backoff.ts";
 import { plcPkiFolder, plcPkiPaths, rejectedThumbprints } from "./opcuaPki.ts";
 import {
@@ -45,6 +50,9 @@ import {
     type TransportContext,
     type TransportModule,
 } from "./transport.ts";
+
+// node-opcua is loaded now: its messages go to the gate's log from here on (src/core/opcuaLog.ts).
+adoptOpcuaLogging({ LogLevel, setLogLevel, setWarningLogger, setErrorLogger });
 
 type BarrierState = Extract<PlcSignal, { tag: "Barrier.State" }>["state"];
 type LightColor = keyof PlcModel["lightCodes"];
