@@ -108,3 +108,29 @@ export interface TimeReleaseReport {
     rows: TimeReleaseRow[];
     queue: QueueSample[];
 }
+
+/** `GET /api/v1/yard`: what the Yard page shows. */
+export interface YardView {
+    gateTime: string;
+    timeZone: string;
+    /** The queue policy in force (config `yard.queuePolicy`). */
+    policy: "fifo" | "slot" | "perishablesFirst";
+    groups: {
+        laneGroup: LaneGroup;
+        /** Waiting trucks in call order (queuePosition 1 first). */
+        queue: VisitSummary[];
+        /** Called and not yet at their lane. */
+        called: VisitSummary[];
+        lanes: { laneId: string; free: boolean; calledVisitId?: string }[];
+    }[];
+    /** Visits approaching or over their dwell limit, longest first. */
+    dwellWarnings: VisitSummary[];
+}
+
+/** What the time-release report reads: the yard part's store implements it. */
+export interface VisitSource {
+    /** Visits that arrived in [from, to) (epoch ms), with their stages. */
+    visitsArrivedBetween(from: number, to: number): VisitSummary[];
+    /** The queue length of each group at each change in [from, to). */
+    queueSamples(from: number, to: number): QueueSample[];
+}
