@@ -1,21 +1,21 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { createApiServer } from "./api/server.ts";
 import type { EmbeddedBroker } from "./broker/embedded.ts";
 import type { GateConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
-import { GateError } from "./core/errors.ts";
 import { LaneDisplays } from "./display/part.ts";
 import { registerDisplayRoutes } from "./display/routes.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "./drivers/transport.ts";
 import { Actuation } from "./gate/actuation.ts";
+import { createGateApi } from "./gate/api.ts";
+import { GateDatabase } from "./gate/database.ts";
 import { DeviceSupervisor } from "./gate/devices.ts";
 import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gate/deviceTests.ts";
 import { Housekeeping } from "./gate/housekeeping.ts";
-import { applyReload, configRevision, type ReloadReport } from "./gate/reload.ts";
+import { stopInOrder, whileRunning } from "./gate/parts.ts";
+import { applyReload, type ReloadReport } from "./gate/reload.ts";
 import { StoreCheck, type StoreCheckState } from "./gate/storeCheck.ts";
-import { openStores } from "./gate/stores.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import type { InspectionCases } from "./inspection/cases.ts";
 import { InspectionDevices } from "./inspection/devices.ts";
@@ -23,14 +23,11 @@ import { inspectionCasesPart } from "./inspection/part.ts";
 import { registerInspectionRoutes } from "./inspection/routes.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import type { IntegrityRun } from "./store/audit.ts";
-import { claimDatabase } from "./store/backup.ts";
 import type { ClearanceCache } from "./store/clearance.ts";
-import { type Db, openDatabase, storeOpenError, type UpgradeReport, upgradeDatabase } from "./store/db.ts";
+import { type Db, storeOpenError, type UpgradeReport } from "./store/db.ts";
 import type { EventLog } from "./store/eventLog.ts";
-import type { ImageStore } from "./store/images.ts";
 import type { PassageStore } from "./store/passages.ts";
 import type { QuotaReading } from "./store/quota.ts";
-import { type Retention, retentionOf } from "./store/retention.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
 
@@ -62,23 +59,20 @@ export type { ActuatorCommand, ActuatorOutcome, DeviceTestAction, DeviceTestResu
 
 /**
  * One running gate: owns the lifecycle of the store, the device runtimes and their transports, the MQTT
- * broker (or the link to an external one) and the HTTP API. Constructing does nothing; start() brings the
- * parts up in dependency order and stop() takes them down in reverse, each part stopping what it started.
+ * broker (or the link to an external one) and the HTTP API, each a part in src/gate/ or its own folder.
+ * Constructing does nothing; start() brings the parts up in dependency order and stop() takes them down
+ * as an ordered list (src/gate/parts.ts), each part stopping what it started.
  */
 export class Gate {
     readonly bus: EventBus;
-    private db: Db | undefined;
-    private eventLog: EventLog | undefined;
+    /** The database and its stores: opened first, closed last. */
+    private readonly store = new GateDatabase();
     private readonly devices: DeviceSupervisor;
-    private images: ImageStore | undefined;
     private housekeeping: Housekeeping | undefined;
     private actuation: Actuation | undefined;
     private deviceTests: DeviceTests | undefined;
-    private clearanceCache: ClearanceCache | undefined;
-    private passageStore: PassageStore | undefined;
     private laneEngine: LaneEngine | undefined;
     private syncService: SyncService | undefined;
-    private retention: Retention | undefined;
     private api: FastifyInstance | undefined;
     private displays: LaneDisplays | undefined;
     private inspectionDevices: InspectionDevices | undefined;
@@ -87,9 +81,6 @@ export class Gate {
     private startedAt = "";
     /** The configuration in force: the one the gate started with, then each reload's. */
     private config: GateConfig;
-    /** Where device runtimes and the lane engine append (the event log, or a test's wrapper of it). */
-    private sink: EventSink | undefined;
-    private releaseClaim: (() => void) | undefined;
     private readonly startupCheck: StoreCheck;
     /** Reloads run one at a time: a second SIGHUP waits for the first. */
     private reloading: Promise<unknown> = Promise.resolve();
@@ -121,13 +112,11 @@ export class Gate {
     }
 
     get log(): EventLog {
-        if (!this.eventLog) throw new GateError("STORE_CLOSED");
-        return this.eventLog;
+        return whileRunning(this.store.current?.stores.events);
     }
 
     get database(): Db {
-        if (!this.db) throw new GateError("STORE_CLOSED");
-        return this.db;
+        return whileRunning(this.store.current?.db);
     }
 
     runtime(deviceId: string): DeviceRuntime | undefined {
@@ -147,46 +136,18 @@ export class Gate {
         const config = this.config;
         const { log } = this.options;
         try {
-            // Before anything opens the file: one gate per database, and an older release's schema is
-            // backed up and brought forward.
-            this.releaseClaim = claimDatabase(config.storage.path);
-            this.upgrade = await upgradeDatabase(config.storage.path, {
-                log: log.child({ component: "store" }),
-                key: "storage.path",
-            });
-            this.db = openDatabase(config.storage.path, { key: "storage.path" });
-            const stores = openStores(this.db, { config, clock: this.clock, log, bus: this.bus });
-            this.eventLog = stores.events;
-            this.images = stores.images;
-            this.clearanceCache = stores.clearance;
-            this.passageStore = stores.passages;
-            const sink = this.options.wrapSink ? this.options.wrapSink(this.eventLog) : this.eventLog;
-            this.sink = sink;
             this.startedAt = new Date(this.clock.now()).toISOString();
-            const upgrade = this.upgrade;
-            await sink.append({
-                type: "config.applied",
-                data: {
-                    source: config.source,
-                    revision: configRevision(config),
-                    lanes: config.lanes.map((l) => l.id),
-                    // The evidence says when the store was upgraded, and where its backup went.
-                    ...(upgrade?.backup !== undefined && {
-                        schemaUpgrade: { from: upgrade.from, to: upgrade.to, backup: upgrade.backup },
-                    }),
-                },
+            const database = await this.store.start({
+                ...{ config, clock: this.clock, log, bus: this.bus, wrapSink: this.options.wrapSink },
             });
-            this.startupCheck.start(this.db, config.storage.path, sink);
+            const { db, stores, sink } = database;
+            const { images, passages, events: eventLog } = stores;
+            this.upgrade = database.upgrade;
+            this.startupCheck.start(db, config.storage.path, sink);
 
-            const images = this.images;
             Object.assign(this.addresses, await this.devices.start({ sink, images }));
             const actuation = new Actuation({
-                devices: this.devices,
-                sink,
-                bus: this.bus,
-                clock: this.clock,
-                log,
-                config: () => this.config,
+                ...{ devices: this.devices, sink, bus: this.bus, clock: this.clock, log, config: () => this.config },
             });
             this.actuation = actuation;
 
@@ -196,10 +157,13 @@ export class Gate {
                 clock: this.clock,
                 bus: this.bus,
                 append: (draft, options) => sink.append(draft, options),
-                passages: this.passageStore,
+                passages,
                 clearance: () => this.clearance.view(),
                 command: (laneId, command, meta) => actuation.laneCommand(laneId, command, meta),
-                publishState: (laneId, state) => this.publishLaneState(laneId, state),
+                publishState: (_laneId, state) => {
+                    this.bus.emit("laneState", state);
+                    this.devices.brokerSide.publishLaneState(this.config.gate.id, state);
+                },
             });
             this.laneEngine.start();
             // The drivers' lane displays (src/display): kiosk pages and LED signs, fed from the lane state.
@@ -214,7 +178,6 @@ export class Gate {
             });
             await this.displays.start();
             // Inspection cases (src/inspection/cases.ts): opened by INSPECT decisions, fed by the inspection devices.
-            const { db, eventLog, passageStore: passages } = this;
             const caseDeps = {
                 db,
                 sink,
@@ -228,30 +191,24 @@ export class Gate {
             await this.inspectionCases.start();
             // The inspection area's RPMs and X-ray scanners (src/inspection): documents from their folders.
             this.inspectionDevices = new InspectionDevices({
-                ...{ devices: config.inspection?.devices ?? [], sink, images: this.images, clock: this.clock },
+                ...{ devices: config.inspection?.devices ?? [], sink, images, clock: this.clock },
                 log: log.child({ component: "inspection" }),
             });
             await this.inspectionDevices.start();
 
             this.syncService = new SyncService({
                 config,
-                db: this.db,
-                cache: this.clearanceCache,
+                db,
+                cache: stores.clearance,
                 bus: this.bus,
                 append: (draft) => sink.append(draft),
                 log,
                 ...(this.options.syncTimers && { timers: this.options.syncTimers }),
             });
             this.syncService.start();
-            // Accepted events past storage.retentionDays leave the log after a checkpoint in the chain.
-            const retentionLog = log.child({ component: "retention" });
-            const retentionDeps = { db: this.db, clock: this.clock, log: retentionLog, append: sink.append.bind(sink) };
-            this.retention = retentionOf(config.storage, config.gate.id, retentionDeps);
-            this.retention.start();
-
-            // Plate images are personal data, kept only as long as the configured retention; the disk quota.
+            // The disk quota, and the retention of events and of plate images (personal data).
             this.housekeeping = new Housekeeping({
-                ...{ db: this.db, images, sink, clock: this.clock, log, config: () => this.config },
+                ...{ db, images, sink, clock: this.clock, log, config: () => this.config },
                 setManualProcessing: (reason, quota) => this.laneEngine?.setManualProcessing(reason, quota),
                 ...(this.options.storageBallast && { storageBallast: this.options.storageBallast }),
             });
@@ -261,45 +218,13 @@ export class Gate {
                 laneState: (laneId) => this.laneEngine?.snapshot(laneId)?.state,
             });
 
-            this.api = await createApiServer(
+            this.api = await createGateApi(
                 {
-                    gate: config.gate,
-                    startedAt: this.startedAt,
-                    devices: () => this.devices.allRuntimes().map((runtime) => runtime.health()),
-                    recentFrames: (deviceId) => this.devices.runtime(deviceId)?.recentFrames(),
-                    readiness: () => this.readiness(),
-                    lanes: () =>
-                        this.config.lanes.map((lane) => ({
-                            id: lane.id,
-                            name: lane.name,
-                            deviceIds: lane.devices.map((device) => device.id),
-                        })),
-                    events: (after, limit) => this.log.read(after, limit),
-                    headSeq: () => this.log.headSeq,
-                    storeStats: () => ({ ...this.log.stats }),
-                    image: (ref) => this.images?.get(ref),
-                    passages: (query) => this.passages.list(query),
-                    passage: (id) => this.passages.get(id),
-                    laneSnapshot: (laneId) => this.laneEngine?.snapshot(laneId),
-                    db: this.database,
-                    bus: this.bus,
-                    http: config.http,
-                    ui: config.ui,
-                    now: () => this.clock.now(),
-                    stores,
-                    laneDevices: (laneId) =>
-                        (this.config.lanes.find((lane) => lane.id === laneId)?.devices ?? []).map((device) => ({
-                            id: device.id,
-                            kind: device.kind,
-                            ...(device.role !== undefined && { role: device.role }),
-                        })),
-                    clearance: () => this.clearanceCache?.view(),
+                    ...{ config: () => this.config, startedAt: this.startedAt, clock: this.clock, bus: this.bus },
+                    ...{ database, devices: this.devices, laneEngine: () => this.laneEngine },
+                    ...{ sync: this.syncService, housekeeping: this.housekeeping },
                     officerAction: (request) => this.officerAction(request),
-                    appendEvent: (draft) => sink.append(draft),
                     deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
-                    sync: this.syncService,
-                    storageQuota: () => this.housekeeping?.quota,
-                    storage: () => this.retention?.status(),
                 },
                 log,
             );
@@ -334,82 +259,40 @@ export class Gate {
     async stop(): Promise<void> {
         // A reload half done would start drivers after they were all stopped.
         await this.reloading;
-        for (const step of this.stopSteps()) {
-            try {
-                await step.run();
-            } catch (err) {
-                this.options.log.error(
-                    { err, step: step.name },
-                    "a part of the gate failed to stop; stopping the rest",
-                );
-            }
-        }
-    }
-
-    /** The stop order, each step on its own: one that fails does not keep the others (the database) from stopping. */
-    private stopSteps(): { name: string; run(): unknown }[] {
-        return [
-            { name: "store check", run: () => this.startupCheck.stop() },
-            { name: "housekeeping", run: () => this.housekeeping?.stop() },
-            {
-                name: "api",
-                run: () => {
-                    const api = this.api;
-                    this.api = undefined;
-                    return api?.close();
+        await stopInOrder(
+            [
+                { name: "store check", run: () => this.startupCheck.stop() },
+                { name: "housekeeping", run: () => this.housekeeping?.stop() },
+                { name: "api", run: () => this.stopPart("api") },
+                {
+                    name: "lane engine",
+                    run: async () => {
+                        const engine = this.laneEngine;
+                        this.laneEngine = undefined;
+                        engine?.stop();
+                        await engine?.settled();
+                    },
                 },
-            },
-            {
-                name: "lane engine",
-                run: async () => {
-                    const engine = this.laneEngine;
-                    this.laneEngine = undefined;
-                    engine?.stop();
-                    await engine?.settled();
-                },
-            },
-            // Every sign back to STOP while the broker still runs.
-            { name: "displays", run: () => this.stopPart("displays") },
-            { name: "inspection devices", run: () => this.stopPart("inspectionDevices") },
-            { name: "inspection cases", run: () => this.inspectionCases?.stop() },
-            { name: "devices", run: () => this.devices.stop() },
-            { name: "retention", run: () => this.stopPart("retention") },
-            { name: "event log flush", run: () => this.eventLog?.flushAll() },
-            { name: "sync", run: () => this.stopPart("syncService") },
-            {
-                name: "event log",
-                run: () => {
-                    const eventLog = this.eventLog;
-                    this.eventLog = undefined;
-                    this.sink = undefined;
-                    eventLog?.close();
-                },
-            },
-            {
-                name: "database",
-                run: () => {
-                    const db = this.db;
-                    this.db = undefined;
-                    db?.close();
-                },
-            },
-            {
-                name: "claim",
-                run: () => {
-                    const release = this.releaseClaim;
-                    this.releaseClaim = undefined;
-                    release?.();
-                },
-            },
-            { name: "bus", run: () => this.bus.removeListeners(this) },
-        ];
+                // Every sign back to STOP while the broker still runs.
+                { name: "displays", run: () => this.stopPart("displays") },
+                { name: "inspection devices", run: () => this.stopPart("inspectionDevices") },
+                { name: "inspection cases", run: () => this.inspectionCases?.stop() },
+                { name: "devices", run: () => this.devices.stop() },
+                { name: "event log flush", run: () => this.store.flush() },
+                { name: "sync", run: () => this.stopPart("syncService") },
+                ...this.store.stopSteps(),
+                { name: "bus", run: () => this.bus.removeListeners(this) },
+            ],
+            this.options.log,
+        );
     }
 
     /** Stops a part held in a field and forgets it: a second stop finds nothing to stop. */
-    private async stopPart(key: "displays" | "inspectionDevices" | "retention" | "syncService"): Promise<void> {
+    private async stopPart(key: "api" | "displays" | "inspectionDevices" | "syncService"): Promise<void> {
         const part = this[key];
         this[key] = undefined;
-        await part?.stop();
+        // Fastify's instance stops with close(); every other part with stop().
+        await (part && "close" in part ? part.close() : part?.stop());
     }
 
     /**
@@ -423,9 +306,8 @@ export class Gate {
      */
     reload(next: GateConfig): Promise<ReloadReport> {
         const run = this.reloading.then(async () => {
-            const engine = this.laneEngine;
-            const sink = this.sink;
-            if (!engine || !sink) throw new GateError("STORE_CLOSED", "the gate is not running");
+            const engine = whileRunning(this.laneEngine, "the gate is not running");
+            const sink = whileRunning(this.store.current?.sink, "the gate is not running");
             const { report, effective } = await applyReload(this.config, next, {
                 ...{ devices: this.devices, engine, sink, log: this.options.log },
             });
@@ -442,29 +324,24 @@ export class Gate {
     }
 
     get clearance(): ClearanceCache {
-        if (!this.clearanceCache) throw new GateError("STORE_CLOSED");
-        return this.clearanceCache;
+        return whileRunning(this.store.current?.stores.clearance);
     }
 
     get sync(): SyncService {
-        if (!this.syncService) throw new GateError("STORE_CLOSED");
-        return this.syncService;
+        return whileRunning(this.syncService);
     }
 
     get passages(): PassageStore {
-        if (!this.passageStore) throw new GateError("STORE_CLOSED");
-        return this.passageStore;
+        return whileRunning(this.store.current?.stores.passages);
     }
 
     get lanes(): LaneEngine {
-        if (!this.laneEngine) throw new GateError("STORE_CLOSED");
-        return this.laneEngine;
+        return whileRunning(this.laneEngine);
     }
 
     /** The inspection cases (src/inspection/cases.ts). */
     get inspections(): InspectionCases {
-        if (!this.inspectionCases) throw new GateError("STORE_CLOSED");
-        return this.inspectionCases;
+        return whileRunning(this.inspectionCases);
     }
 
     /** An officer's action on a passage (the dashboard's API calls this for a logged-in officer). */
@@ -474,8 +351,7 @@ export class Gate {
 
     /** The HTTP API's Fastify instance (tests call it with inject()). */
     get httpApi(): FastifyInstance {
-        if (!this.api) throw new GateError("STORE_CLOSED", "the HTTP API is not running");
-        return this.api;
+        return whileRunning(this.api, "the HTTP API is not running");
     }
 
     /**
@@ -484,16 +360,7 @@ export class Gate {
      * is API_BAD_REQUEST, and a light pulse on a lane with a truck in it is DEVICE_BUSY.
      */
     async deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult> {
-        if (!this.deviceTests) throw new GateError("STORE_CLOSED", "the gate is not running");
-        return this.deviceTests.run(deviceId, action);
-    }
-
-    /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state). */
-    private publishLaneState(laneId: string, state: object): void {
-        this.bus.emit("laneState", { laneId, ...(state as { state: string; at: string; passageId?: string | null }) });
-        const topic = `gate/${this.config.gate.id}/lanes/${laneId}/state`;
-        const payload = JSON.stringify(state);
-        this.devices.brokerSide.publish(topic, payload);
+        return whileRunning(this.deviceTests, "the gate is not running").run(deviceId, action);
     }
 
     /** The last storage quota reading (size of the database against storage.quotaMb). */
@@ -520,7 +387,6 @@ export class Gate {
         command: ActuatorCommand,
         origin?: { passageId: string; triggeredAt?: number; laneCommand: string },
     ): Promise<ActuatorOutcome> {
-        if (!this.actuation) throw new GateError("STORE_CLOSED", "the gate is not running");
-        return this.actuation.actuate(deviceId, command, origin);
+        return whileRunning(this.actuation, "the gate is not running").actuate(deviceId, command, origin);
     }
 }

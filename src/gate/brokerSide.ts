@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import { EmbeddedBroker } from "../broker/embedded.ts";
 import type { GateConfig } from "../config/types.ts";
+import type { EventMap } from "../core/bus.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { ExternalMqttIngest } from "../drivers/mqtt.ts";
 import type { MqttBinding, TransportHubs } from "../drivers/transport.ts";
@@ -110,9 +111,10 @@ export class BrokerSide implements Pick<TransportHubs, "mqtt"> {
             : this.external?.publish(topic, payload);
     }
 
-    /** Publishes as the gate (lane state for display boards, retained); a failure is logged. */
-    publish(topic: string, payload: string): void {
-        this.send(topic, payload)?.catch((err: unknown) =>
+    /** Lane state, retained, for the display boards at the lane (gate/<gate>/lanes/<lane>/state); a failure is logged. */
+    publishLaneState(gateId: string, state: EventMap["laneState"]): void {
+        const topic = `gate/${gateId}/lanes/${state.laneId}/state`;
+        this.send(topic, JSON.stringify(state))?.catch((err: unknown) =>
             this.log.warn({ err: errorMessage(err), topic }, "lane state not published"),
         );
     }

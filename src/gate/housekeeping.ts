@@ -1,6 +1,7 @@
 /**
  * Housekeeping of the store: the disk quota (measured every storage.quotaCheckMs, acted on at a change of
- * level) and the retention of plate images (personal data, kept storage.imageRetentionDays).
+ * level), the retention of plate images (personal data, kept storage.imageRetentionDays) and of events
+ * (accepted events past storage.retentionDays leave the log after a checkpoint in the chain).
  */
 import type { Logger } from "pino";
 import type { GateConfig } from "../config/types.ts";
@@ -10,6 +11,7 @@ import type { DiskQuotaFull } from "../lane/types.ts";
 import type { Db } from "../store/db.ts";
 import type { ImageStore } from "../store/images.ts";
 import { databaseBytes, type QuotaReading, quotaLevel } from "../store/quota.ts";
+import { type Retention, retentionOf, type StorageStatus } from "../store/retention.ts";
 
 /** How often images past their retention are looked for. */
 const IMAGE_PRUNE_MS = 3_600_000;
@@ -31,16 +33,30 @@ export class Housekeeping {
     private imageTimer: NodeJS.Timeout | undefined;
     private quotaTimer: NodeJS.Timeout | undefined;
     private reading: QuotaReading | undefined;
+    private retention: Retention | undefined;
 
     constructor(private readonly options: HousekeepingOptions) {}
+
+    /** Days of headroom, the oldest unsynced event, the last pruning checkpoint (src/store/retention.ts). */
+    storageStatus(): StorageStatus | undefined {
+        return this.retention?.status();
+    }
 
     /** The last storage quota reading (size of the database against storage.quotaMb). */
     get quota(): QuotaReading | undefined {
         return this.reading;
     }
 
-    /** Prunes images now and then hourly, and measures the quota now and then every storage.quotaCheckMs. */
+    /**
+     * Starts the event retention, prunes images now and then hourly, and measures the quota now and then
+     * every storage.quotaCheckMs.
+     */
     async start(): Promise<void> {
+        const { db, clock, log, sink } = this.options;
+        const config = this.options.config();
+        const retentionDeps = { db, clock, log: log.child({ component: "retention" }), append: sink.append.bind(sink) };
+        this.retention = retentionOf(config.storage, config.gate.id, retentionDeps);
+        this.retention.start();
         this.pruneImages();
         this.imageTimer = setInterval(() => this.pruneImages(), IMAGE_PRUNE_MS);
         this.imageTimer.unref();
@@ -49,11 +65,14 @@ export class Housekeeping {
         this.quotaTimer.unref();
     }
 
-    stop(): void {
+    async stop(): Promise<void> {
         clearInterval(this.imageTimer);
         clearInterval(this.quotaTimer);
         this.imageTimer = undefined;
         this.quotaTimer = undefined;
+        const retention = this.retention;
+        this.retention = undefined;
+        await retention?.stop();
     }
 
     /** Deletes images not seen within storage.imageRetentionDays. */

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { GateConfig, LaneConfig } from "../config/types.ts";
-import type { EventBus } from "../core/bus.ts";
+import type { EventBus, EventMap } from "../core/bus.ts";
 import { type Clock, monotonicOf } from "../core/clock.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import {
@@ -43,7 +43,7 @@ export interface LaneEngineDeps {
         meta: { passageId: string; triggeredAt?: number },
     ): Promise<void>;
     /** Publishes the lane state for display boards (retained). */
-    publishState(laneId: string, state: object): void;
+    publishState(laneId: string, state: EventMap["laneState"]): void;
 }
 
 export interface OfficerActionRequest {
