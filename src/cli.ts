@@ -139,6 +139,18 @@ export async function main(
         });
 
     program
+        .command("prearrival")
+        .description("manage pre-arrival records (expected visits)")
+        .command("import")
+        .description("import pre-arrival records from a YAML or JSON file ({ preArrivals: [...] }); all or nothing")
+        .argument("<file>")
+        .option("--db <file>", "gate database file")
+        .option("--config <file>", "gate configuration (YAML); its storage.path is the database")
+        .action(async (file: string, options: { db?: string; config?: string }) => {
+            exitCode = await preArrivalImportCommand(file, options, out, err);
+        });
+
+    program
         .command("simulate")
         .description(
             "run a simulator: scale | scanner | eseal | onvif-camera | hik-camera | dahua-camera | lane-plc | central | gate (gate-edge simulate <kind> --help)",
@@ -251,6 +263,62 @@ async function startCommand(
     return runGate({ file, config, ...(companion && { companion }), pretty, out, err });
 }
 
+/** The database an import writes to: --db, or --config's storage.path; an exit code when neither works. */
+function databasePathOf(
+    command: string,
+    options: { db?: string; config?: string },
+    err: (line: string) => void,
+): string | number {
+    if ((options.db === undefined) === (options.config === undefined)) {
+        err(`${command} needs exactly one of --db <file> or --config <file>`);
+        return 2;
+    }
+    if (options.config === undefined) return options.db as string;
+    try {
+        return loadConfig(options.config).storage.path;
+    } catch (error) {
+        return reportConfigError(error, err);
+    }
+}
+
+/** `prearrival import`: 0 imported, 1 the file (or config) is invalid, 2 usage or unreadable input. */
+async function preArrivalImportCommand(
+    file: string,
+    options: { db?: string; config?: string },
+    out: (line: string) => void,
+    err: (line: string) => void,
+): Promise<number> {
+    const { PreArrivalStore, readPreArrivalFile } = await import("./yard/preArrival.ts");
+    const dbPath = databasePathOf("prearrival import", options, err);
+    if (typeof dbPath === "number") return dbPath;
+    let records: ReturnType<typeof readPreArrivalFile>;
+    try {
+        records = readPreArrivalFile(file);
+    } catch (error) {
+        if (!isGateError(error)) throw error;
+        err(error.message);
+        for (const line of error.details) err(`  ${line}`);
+        return 1;
+    }
+    let db: ReturnType<typeof openDatabase>;
+    try {
+        db = openDatabase(dbPath);
+    } catch (error) {
+        err(`cannot open ${dbPath}: ${errorMessage(error)}`);
+        return 2;
+    }
+    try {
+        const counts = new PreArrivalStore(db).write(records, Date.now());
+        out(
+            `${file}: imported ${counts.written} pre-arrival record(s)` +
+                (counts.skippedOlder > 0 ? `; ${counts.skippedOlder} skipped (a newer version is stored)` : ""),
+        );
+        return 0;
+    } finally {
+        db.close();
+    }
+}
+
 /** `clearance import`: 0 imported, 1 the file (or config) is invalid, 2 usage or unreadable input. */
 async function clearanceImportCommand(
     file: string,
@@ -259,18 +327,8 @@ async function clearanceImportCommand(
     err: (line: string) => void,
 ): Promise<number> {
     const { ClearanceCache, readClearanceFile } = await import("./store/clearance.ts");
-    if ((options.db === undefined) === (options.config === undefined)) {
-        err("clearance import needs exactly one of --db <file> or --config <file>");
-        return 2;
-    }
-    let dbPath = options.db;
-    if (options.config !== undefined) {
-        try {
-            dbPath = loadConfig(options.config).storage.path;
-        } catch (error) {
-            return reportConfigError(error, err);
-        }
-    }
+    const dbPath = databasePathOf("clearance import", options, err);
+    if (typeof dbPath === "number") return dbPath;
     let data: ReturnType<typeof readClearanceFile>;
     try {
         data = readClearanceFile(file);
@@ -282,7 +340,7 @@ async function clearanceImportCommand(
     }
     let db: ReturnType<typeof openDatabase>;
     try {
-        db = openDatabase(dbPath as string);
+        db = openDatabase(dbPath);
     } catch (error) {
         err(`cannot open ${dbPath}: ${errorMessage(error)}`);
         return 2;

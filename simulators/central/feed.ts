@@ -12,6 +12,7 @@ import { parseDeclarationNumber } from "../../src/core/identifiers.ts";
 import type { Declaration } from "../../src/lane/types.ts";
 import { readClearanceFile, validateDeclaration, validateWatchListEntry } from "../../src/store/clearance.ts";
 import type { ClearanceItem } from "../../src/sync/protocol.ts";
+import { validatePreArrival } from "../../src/yard/preArrival.ts";
 
 /** A clearance source to load at start. Loading is idempotent: items the feed already has are not added again. */
 export type ClearanceSourceSpec = { file: string } | { scenario: string };
@@ -67,8 +68,12 @@ export function validateClearanceItems(input: unknown, source = "items"): Cleara
             if (typeof raw.id !== "string" || raw.id.trim() === "")
                 errors.push(`${path}.id: must be a non-empty string`);
             else items.push({ type: "watchListRemoved", id: raw.id.trim() });
+        } else if (raw.type === "preArrival") {
+            only("preArrival");
+            const preArrival = validatePreArrival(raw.preArrival, `${path}.preArrival`, errors);
+            if (preArrival) items.push({ type: "preArrival", preArrival });
         } else {
-            errors.push(`${path}.type: must be declaration, watchList or watchListRemoved`);
+            errors.push(`${path}.type: must be declaration, watchList, watchListRemoved or preArrival`);
         }
     });
     if (errors.length > 0) throw invalid(source, errors);
@@ -82,6 +87,7 @@ export function clearanceFileItems(file: string): ClearanceBatch {
         items: [
             ...data.declarations.map((declaration): ClearanceItem => ({ type: "declaration", declaration })),
             ...data.watchList.map((entry): ClearanceItem => ({ type: "watchList", entry })),
+            ...(data.preArrivals ?? []).map((preArrival): ClearanceItem => ({ type: "preArrival", preArrival })),
         ],
         version: data.version,
         origin: file,

@@ -91,6 +91,8 @@ function feedKey(item: ClearanceItem): { kind: ClearanceItem["type"]; key: strin
             return { kind: item.type, key: `w:${item.entry.id}`, version: item.entry.version };
         case "watchListRemoved":
             return { kind: item.type, key: `w:${item.id}`, version: null };
+        case "preArrival":
+            return { kind: item.type, key: `p:${item.preArrival.preArrivalId}`, version: item.preArrival.version };
     }
 }
 

@@ -9,6 +9,7 @@ import { GateError } from "../core/errors.ts";
 import { buildDisplays, type RawDisplay } from "../display/config.ts";
 import { pushCameraCredentials } from "../drivers/httpDigest.ts";
 import { inspectionDevices, inspectionExits, type RawInspectionDevice } from "../inspection/config.ts";
+import { type RawYard, yardConfig } from "../yard/config.ts";
 import { sealPassword } from "./passwords.ts";
 import type { DeviceAddress, DeviceConfig, ExitPointConfig, GateConfig, LaneConfig } from "./types.ts";
 
@@ -277,6 +278,7 @@ interface RawConfig {
     rules: GateConfig["rules"];
     lanes: RawLane[];
     inspection?: { devices?: RawInspectionDevice[]; exits?: ExitPointConfig[]; randomRate?: number };
+    yard?: RawYard;
 }
 
 /**
@@ -496,6 +498,7 @@ function buildConfig(
             exits: inspectionExits(raw.inspection?.exits, lanes, errors),
             randomRate: raw.inspection?.randomRate ?? 0,
         },
+        ...(raw.yard !== undefined && { yard: yardConfig(raw.yard, lanes, errors) }),
         source,
     };
 }

@@ -1,6 +1,7 @@
 /** The validated, frozen configuration of one gate. Mirrors config/gate.schema.json with defaults applied. */
 
 import type { ModelOptions } from "../../devices/types.ts";
+import type { YardConfig } from "../yard/config.ts";
 
 export interface DeviceCredentials {
     username: string;
@@ -209,6 +210,8 @@ export interface GateConfig {
      * truck's inspection case; the share of trucks selected at random for inspection (0–1).
      */
     inspection?: { devices: InspectionDeviceConfig[]; exits?: ExitPointConfig[]; randomRate?: number };
+    /** The yard before the lanes: entry cameras, queues per lane group, call-forward, dwell limits (issue 19). */
+    yard?: YardConfig;
     /** Where the file was read from, for messages. */
     source: string;
 }

@@ -227,7 +227,19 @@ export type GateEventType =
     | "inspection.sealed"
     | "inspection.release-requested"
     | "inspection.closed"
-    | "inspection.exit";
+    | "inspection.exit"
+    /**
+     * A truck's visit (src/yard/visitModel.ts): arrived at the yard entry, called forward to a lane (and a
+     * no-show), moved in the queue by an officer, each later stage (lane, decision, inspection, release,
+     * exit), cancelled; a dwell limit reached.
+     */
+    | "visit.arrived"
+    | "visit.called"
+    | "visit.no-show"
+    | "visit.reordered"
+    | "visit.stage"
+    | "visit.dwell"
+    | "visit.cancelled";
 
 /** JSON value as stored in an event's data. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };

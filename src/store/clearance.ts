@@ -10,13 +10,17 @@ import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { normalizePlate, parseContainerNumber, parseDeclarationNumber } from "../core/identifiers.ts";
 import type { Channel, ClearanceView, Declaration, DeclarationStatus, WatchListEntry } from "../lane/types.ts";
+import { PreArrivalStore, validatePreArrivalList } from "../yard/preArrival.ts";
+import type { PreArrival } from "../yard/types.ts";
 import type { Db } from "./db.ts";
 
-/** A clearance file or sync batch: `{ version, declarations, watchList }`. */
+/** A clearance file or sync batch: `{ version, declarations, watchList, preArrivals? }`. */
 export interface ClearanceData {
     version: string;
     declarations: Declaration[];
     watchList: WatchListEntry[];
+    /** Expected visits (issue 19, src/yard/preArrival.ts). */
+    preArrivals?: PreArrival[];
 }
 
 /** What an upsert did: written, or skipped because the stored item has a higher version. */
@@ -28,23 +32,23 @@ export interface UpsertCounts {
 const CHANNELS: readonly Channel[] = ["GREEN", "YELLOW", "RED"];
 const STATUSES: readonly DeclarationStatus[] = ["CLEARED", "PENDING", "HELD", "CANCELLED"];
 const WATCH_KINDS: readonly WatchListEntry["kind"][] = ["plate", "container", "declaration", "seal", "company"];
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+export const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 type Obj = Record<string, unknown>;
 
-function isObject(value: unknown): value is Obj {
+export function isObject(value: unknown): value is Obj {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function nonEmptyString(value: unknown): value is string {
+export function nonEmptyString(value: unknown): value is string {
     return typeof value === "string" && value.trim() !== "";
 }
 
-function isVersion(value: unknown): value is number {
+export function isVersion(value: unknown): value is number {
     return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-function unknownKeys(item: Obj, allowed: readonly string[], path: string, errors: string[]): void {
+export function unknownKeys(item: Obj, allowed: readonly string[], path: string, errors: string[]): void {
     for (const key of Object.keys(item)) if (!allowed.includes(key)) errors.push(`${path}.${key}: unknown property`);
 }
 
@@ -219,7 +223,8 @@ export function validateWatchListEntry(input: unknown, path: string, errors: str
     };
 }
 
-function validateList<T>(
+/** Validates a list item by item (every error kept), refusing an item whose key repeats an earlier one. */
+export function validateList<T>(
     input: unknown,
     path: string,
     errors: string[],
@@ -261,7 +266,7 @@ function orThrow<T>(value: T, errors: string[], source: string): T {
 export function validateClearanceData(input: unknown, source = "(inline)"): ClearanceData {
     const errors: string[] = [];
     if (!isObject(input)) return orThrow({} as ClearanceData, ["(root): must be an object"], source);
-    unknownKeys(input, ["version", "declarations", "watchList"], "(root)", errors);
+    unknownKeys(input, ["version", "declarations", "watchList", "preArrivals"], "(root)", errors);
     const version = input.version;
     if (!(nonEmptyString(version) || (typeof version === "number" && Number.isFinite(version)))) {
         errors.push("version: must be a non-empty string or a number");
@@ -282,7 +287,13 @@ export function validateClearanceData(input: unknown, source = "(inline)"): Clea
         (e) => e.id,
         "id",
     );
-    return orThrow({ version: String(version).trim(), declarations, watchList }, errors, source);
+    const preArrivals =
+        input.preArrivals === undefined ? undefined : validatePreArrivalList(input.preArrivals, "preArrivals", errors);
+    return orThrow(
+        { version: String(version).trim(), declarations, watchList, ...(preArrivals && { preArrivals }) },
+        errors,
+        source,
+    );
 }
 
 /**
@@ -429,6 +440,14 @@ export class ClearanceCache {
         return this.transaction(() => this.writeWatchList(valid, at));
     }
 
+    /** Like upsertDeclarations, for pre-arrival records (keyed by preArrivalId; src/yard/preArrival.ts). */
+    upsertPreArrivals(items: readonly unknown[], at: number): UpsertCounts {
+        const errors: string[] = [];
+        const valid = validatePreArrivalList([...items], "preArrivals", errors);
+        orThrow(valid, errors, "preArrivals");
+        return this.transaction(() => new PreArrivalStore(this.db).write(valid, at));
+    }
+
     /** Removes watch-list entries by id; unknown ids are ignored. Returns how many were removed. */
     removeWatchListEntries(ids: readonly string[]): number {
         return this.transaction(() => {
@@ -465,13 +484,17 @@ export class ClearanceCache {
      * Imports a validated file in one transaction: declarations, watch list, then the version with
      * `at` as its refresh time. Returns what was written and skipped.
      */
-    importData(data: ClearanceData, at: number): { declarations: UpsertCounts; watchList: UpsertCounts } {
+    importData(
+        data: ClearanceData,
+        at: number,
+    ): { declarations: UpsertCounts; watchList: UpsertCounts; preArrivals: UpsertCounts } {
         const counts = this.transaction(() => {
             const declarations = this.writeDeclarations(data.declarations, at);
             const watchList = this.writeWatchList(data.watchList, at);
+            const preArrivals = new PreArrivalStore(this.db).write(data.preArrivals ?? [], at);
             this.writeMeta("version", data.version);
             this.writeMeta("refreshedAt", String(at));
-            return { declarations, watchList };
+            return { declarations, watchList, preArrivals };
         });
         this.markReceived();
         return counts;

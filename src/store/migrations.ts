@@ -237,6 +237,44 @@ const MIGRATIONS: readonly string[] = [
     CREATE INDEX inspection_cases_open ON inspection_cases (status, opened_at);
     CREATE TABLE inspection_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
     `,
+    // 9: the truck's visit (src/yard): pre-arrival records (from central's feed or an import; the driver's
+    // personal data in a column of its own, so it can be dropped after the retention while the record stays),
+    // the visits as the fold of their visit.* events, each group's queue length at every change (the report's
+    // queue chart), and the yard part's cursor, as for inspection cases.
+    `
+    CREATE TABLE pre_arrivals (
+        pre_arrival_id TEXT PRIMARY KEY,
+        tractor_key TEXT NOT NULL,
+        trailer_key TEXT,
+        data TEXT NOT NULL,
+        driver TEXT,
+        version INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        visit_id TEXT
+    );
+    CREATE INDEX pre_arrivals_tractor ON pre_arrivals (tractor_key);
+    CREATE INDEX pre_arrivals_trailer ON pre_arrivals (trailer_key);
+    CREATE INDEX pre_arrivals_driver ON pre_arrivals (received_at) WHERE driver IS NOT NULL;
+    CREATE TABLE visits (
+        visit_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        lane_group TEXT NOT NULL,
+        tractor_plate TEXT NOT NULL,
+        arrived_at TEXT NOT NULL,
+        arrived_ms INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX visits_arrived ON visits (arrived_ms);
+    CREATE INDEX visits_open ON visits (state) WHERE state NOT IN ('CLOSED', 'CANCELLED');
+    CREATE TABLE yard_queue_samples (
+        at_ms INTEGER NOT NULL,
+        lane_group TEXT NOT NULL,
+        length INTEGER NOT NULL
+    );
+    CREATE INDEX yard_queue_samples_at ON yard_queue_samples (at_ms);
+    CREATE TABLE yard_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+    `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -187,6 +187,11 @@ export class Downlink extends SyncLoop {
                     run.map((item) => (item as Extract<ClearanceItem, { type: "watchList" }>).entry),
                     at,
                 );
+            } else if (kind === "preArrival") {
+                this.deps.cache.upsertPreArrivals(
+                    run.map((item) => (item as Extract<ClearanceItem, { type: "preArrival" }>).preArrival),
+                    at,
+                );
             } else {
                 this.deps.cache.removeWatchListEntries(
                     run.map((item) => (item as Extract<ClearanceItem, { type: "watchListRemoved" }>).id),

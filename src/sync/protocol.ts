@@ -14,6 +14,7 @@
  */
 import { GateError } from "../core/errors.ts";
 import type { Declaration, WatchListEntry } from "../lane/types.ts";
+import type { PreArrival } from "../yard/types.ts";
 
 export const SYNC_PROTOCOL_VERSION = 1;
 export const MAX_BATCH_EVENTS = 500;
@@ -48,7 +49,9 @@ export interface EventsResponse {
 export type ClearanceItem =
     | { type: "declaration"; declaration: Declaration }
     | { type: "watchList"; entry: WatchListEntry }
-    | { type: "watchListRemoved"; id: string };
+    | { type: "watchListRemoved"; id: string }
+    /** An expected visit (issue 19): validated by the clearance cache like the rest. */
+    | { type: "preArrival"; preArrival: PreArrival };
 
 export interface ClearancePage {
     items: ClearanceItem[];
@@ -120,8 +123,11 @@ export function parseClearancePage(body: unknown): ClearancePage {
         }
         if (item.type === "watchListRemoved" && typeof item.id === "string")
             return { type: "watchListRemoved", id: item.id };
+        if (item.type === "preArrival" && isObject(item.preArrival))
+            return { type: "preArrival", preArrival: item.preArrival as unknown as PreArrival }; // validated on write
+
         throw protocolError(
-            `items[${index}].type must be declaration (with declaration), watchList (with entry) or watchListRemoved (with id)`,
+            `items[${index}].type must be declaration (with declaration), watchList (with entry), watchListRemoved (with id) or preArrival (with preArrival)`,
         );
     });
     return {
