@@ -1,5 +1,5 @@
 import {
-    type GoodsClass,
+    type ChannelStageRow,
     type QueueSample,
     type TimeReleaseReport,
     type TimeReleaseRow,
@@ -32,33 +32,65 @@ export interface TimeReleaseInput {
  * one are each what that truck waited. Pure: the API, the bench and the tests call it on the same data.
  */
 export function timeReleaseReport(input: TimeReleaseInput): TimeReleaseReport {
-    const groups = new Map<
-        string,
-        { channel: string; laneId: string; goodsClass: GoodsClass; byInterval: Map<string, number[]> }
-    >();
+    const groups = new Map<string, Group<Omit<TimeReleaseRow, RowFigures>>>();
+    const channels = new Map<string, Group<Omit<ChannelStageRow, RowFigures>>>();
     for (const visit of input.visits) {
         const channel = visit.channel ?? NOT_REACHED;
         const laneId = visit.laneId ?? NOT_REACHED;
-        const key = `${channel}\u0000${laneId}\u0000${visit.goodsClass}`;
-        let group = groups.get(key);
-        if (!group) {
-            group = { channel, laneId, goodsClass: visit.goodsClass, byInterval: new Map() };
-            groups.set(key, group);
-        }
-        for (const [interval, ms] of intervalsOf(visit)) {
-            const durations = group.byInterval.get(interval);
-            if (durations) durations.push(ms);
-            else group.byInterval.set(interval, [ms]);
-        }
+        const intervals = intervalsOf(visit);
+        collect(
+            groups,
+            `${channel}\u0000${laneId}\u0000${visit.goodsClass}`,
+            { channel, laneId, goodsClass: visit.goodsClass },
+            intervals,
+        );
+        collect(channels, channel, { channel }, intervals);
     }
-    const rows: TimeReleaseRow[] = [];
+    const rows: TimeReleaseRow[] = figuresOf(groups);
+    rows.sort(
+        (a, b) =>
+            a.channel.localeCompare(b.channel) ||
+            a.laneId.localeCompare(b.laneId) ||
+            a.goodsClass.localeCompare(b.goodsClass) ||
+            intervalOrder(a.interval) - intervalOrder(b.interval),
+    );
+    const byChannel: ChannelStageRow[] = figuresOf(channels);
+    byChannel.sort(
+        (a, b) => a.channel.localeCompare(b.channel) || intervalOrder(a.interval) - intervalOrder(b.interval),
+    );
+    const queue = [...input.queue].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    return {
+        ...{ from: input.from, to: input.to, timeZone: input.timeZone },
+        ...{ visits: input.visits.length, rows, byChannel, queue },
+    };
+}
+
+type RowFigures = "interval" | "count" | "medianMs" | "p90Ms" | "maxMs";
+interface Group<Key> {
+    key: Key;
+    byInterval: Map<string, number[]>;
+}
+
+function collect<Key>(groups: Map<string, Group<Key>>, id: string, key: Key, intervals: [string, number][]): void {
+    let group = groups.get(id);
+    if (!group) {
+        group = { key, byInterval: new Map() };
+        groups.set(id, group);
+    }
+    for (const [interval, ms] of intervals) {
+        const durations = group.byInterval.get(interval);
+        if (durations) durations.push(ms);
+        else group.byInterval.set(interval, [ms]);
+    }
+}
+
+function figuresOf<Key>(groups: Map<string, Group<Key>>): (Key & Pick<TimeReleaseRow, RowFigures>)[] {
+    const out: (Key & Pick<TimeReleaseRow, RowFigures>)[] = [];
     for (const group of groups.values()) {
         for (const [interval, durations] of group.byInterval) {
             const sorted = Float64Array.from(durations).sort();
-            rows.push({
-                channel: group.channel,
-                laneId: group.laneId,
-                goodsClass: group.goodsClass,
+            out.push({
+                ...group.key,
                 interval,
                 count: sorted.length,
                 medianMs: nearestRank(sorted, 50),
@@ -67,9 +99,7 @@ export function timeReleaseReport(input: TimeReleaseInput): TimeReleaseReport {
             });
         }
     }
-    rows.sort(compareRows);
-    const queue = [...input.queue].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-    return { from: input.from, to: input.to, timeZone: input.timeZone, visits: input.visits.length, rows, queue };
+    return out;
 }
 
 /**
@@ -111,15 +141,6 @@ function intervalOrder(interval: string): number {
     if (interval === WHOLE_VISIT) return VISIT_STAGES.length * VISIT_STAGES.length;
     const [from = "", to = ""] = interval.split("→");
     return (INTERVAL_ORDER.get(from) ?? 0) * VISIT_STAGES.length + (INTERVAL_ORDER.get(to) ?? 0);
-}
-
-function compareRows(a: TimeReleaseRow, b: TimeReleaseRow): number {
-    return (
-        a.channel.localeCompare(b.channel) ||
-        a.laneId.localeCompare(b.laneId) ||
-        a.goodsClass.localeCompare(b.goodsClass) ||
-        intervalOrder(a.interval) - intervalOrder(b.interval)
-    );
 }
 
 export const CSV_COLUMNS = [

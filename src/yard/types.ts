@@ -100,12 +100,17 @@ export interface QueueSample {
     length: number;
 }
 
+/** A stage (or the whole visit) for one channel over all its lanes and goods classes (the page's chart). */
+export type ChannelStageRow = Omit<TimeReleaseRow, "laneId" | "goodsClass">;
+
 export interface TimeReleaseReport {
     from: string;
     to: string;
     timeZone: string;
     visits: number;
     rows: TimeReleaseRow[];
+    /** The same figures per channel alone: percentiles of lanes cannot be merged, so they are counted apart. */
+    byChannel: ChannelStageRow[];
     queue: QueueSample[];
 }
 

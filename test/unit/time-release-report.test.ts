@@ -147,6 +147,32 @@ describe("timeReleaseReport", () => {
         expect(r.rows[0]?.channel).toBe("green");
     });
 
+    it("counts each channel over all its lanes and goods classes apart (percentiles cannot be merged)", () => {
+        const visits = [
+            green(0, 10, 15, 16, 17, 20), // whole visit 20 min on L1
+            { ...green(0, 10, 15, 16, 17, 30), laneId: "L2" }, // 30 on L2
+            { ...green(0, 10, 15, 16, 17, 90), laneId: "L2", goodsClass: "perishable" as const }, // 90
+        ];
+        const r = report(visits);
+        expect(r.rows.filter((x) => x.interval === WHOLE_VISIT).map((x) => [x.laneId, x.goodsClass, x.maxMs])).toEqual([
+            ["L1", "general", 20 * MIN],
+            ["L2", "general", 30 * MIN],
+            ["L2", "perishable", 90 * MIN],
+        ]);
+        // 20 30 90: median rank 2 → 30 (no row has it as its own median over all three), p90 rank 3 → 90
+        expect(r.byChannel.find((x) => x.interval === WHOLE_VISIT)).toEqual({
+            channel: "green",
+            interval: WHOLE_VISIT,
+            count: 3,
+            medianMs: 30 * MIN,
+            p90Ms: 90 * MIN,
+            maxMs: 90 * MIN,
+        });
+        expect(r.byChannel.map((x) => x.interval)).toEqual(
+            r.rows.filter((x) => x.laneId === "L1").map((x) => x.interval),
+        );
+    });
+
     it("counts a waiting truck's intervals so far, with no whole-visit time until it exits", () => {
         const waiting = visit(0, { arrived: 0, called: 25 }, { channel: undefined, laneId: undefined });
         const r = report([waiting]);
