@@ -21,6 +21,20 @@ export interface GateChild {
  */
 export type GateLauncher = "sources" | "service";
 
+/** Every gate child spawned by this worker and not yet exited (killSpawnedGates). */
+const liveGates = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * SIGKILLs every gate child of this worker still running. A test that times out is abandoned by vitest while
+ * its child runs on; the test file's afterAll calls this so no gate outlives its test (and the worker's exit
+ * does too, as a backstop).
+ */
+export function killSpawnedGates(): void {
+    for (const child of liveGates) child.kill("SIGKILL");
+    liveGates.clear();
+}
+
 /**
  * Starts `gate-edge start --config FILE` as a child process and resolves once it prints its MQTT and API
  * addresses (it is listening); rejects with its output if it exits first. `env` is added to this process's
@@ -45,6 +59,12 @@ export function spawnGate(
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, ...serviceEnv, GATE_LOG_LEVEL: "error", ...env },
     });
+    liveGates.add(child);
+    child.once("exit", () => liveGates.delete(child));
+    if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.once("exit", killSpawnedGates);
+    }
     let output = "";
     const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
     return new Promise((resolve, reject) => {

@@ -1,9 +1,14 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { killSpawnedGates } from "../helpers/child.ts";
 import { runKillRounds, storedReads, writeKillConfig } from "../helpers/sigkill.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
-afterAll(() => dir.cleanup());
+afterAll(() => {
+    // A timed-out test leaves its last gate running: it must not outlive the file.
+    killSpawnedGates();
+    dir.cleanup();
+});
 
 // The short run for every `npm test`; the bar's 100 kills are in test/resilience/sigkill-100.test.ts.
 const KILLS = 20;

@@ -6,11 +6,16 @@
  * test on a shared machine).
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { killSpawnedGates } from "../helpers/child.ts";
 import { percentiles, runKillRounds, storedReads, writeKillConfig } from "../helpers/sigkill.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
-afterAll(() => dir.cleanup());
+afterAll(() => {
+    // A timed-out test leaves its last gate running: it must not outlive the file.
+    killSpawnedGates();
+    dir.cleanup();
+});
 
 const KILLS = 100;
 
