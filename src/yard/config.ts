@@ -5,9 +5,8 @@
  * checks what it cannot: cameras and lanes that exist.
  */
 import type { LaneConfig } from "../config/types.ts";
-import type { LaneGroup, YardView } from "./types.ts";
-
-export type QueuePolicy = YardView["policy"];
+import type { QueuePolicy } from "./queue.ts";
+import type { LaneGroup } from "./types.ts";
 
 export interface YardEntryConfig {
     id: string;
