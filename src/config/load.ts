@@ -7,11 +7,11 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { getModel, type ModelOptions, modelOptionProblems } from "../../devices/index.ts";
 import { GateError } from "../core/errors.ts";
 import { buildDisplays, type RawDisplay } from "../display/config.ts";
-import { pushCameraCredentials } from "../drivers/httpDigest.ts";
+import type { RawDeviceEntry } from "../drivers/address.ts";
+import { transportAddresses } from "../drivers/registry.ts";
 import { inspectionDevices, inspectionExits, type RawInspectionDevice } from "../inspection/config.ts";
 import { type RawYard, yardConfig } from "../yard/config.ts";
-import { sealPassword } from "./passwords.ts";
-import type { DeviceAddress, DeviceConfig, ExitPointConfig, GateConfig, LaneConfig } from "./types.ts";
+import type { DeviceConfig, ExitPointConfig, GateConfig, LaneConfig } from "./types.ts";
 
 // From src/config when run through tsx, from dist/src/config when compiled: the schema stays in config/.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,160 +80,6 @@ function interpolateEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, er
     return value;
 }
 
-function parseAddress(raw: string | undefined, path: string, errors: string[]): DeviceAddress | undefined {
-    if (raw === undefined) {
-        errors.push(`${path}: is required for a serial device`);
-        return undefined;
-    }
-    let url: URL;
-    try {
-        url = new URL(raw);
-    } catch {
-        errors.push(
-            `${path}: "${raw}" is not a URL such as serial:///dev/ttyUSB0?baudRate=9600 or tcp://10.0.0.5:4001`,
-        );
-        return undefined;
-    }
-    if (url.protocol === "serial:") {
-        const address: DeviceAddress = { transport: "serial", path: decodeURIComponent(url.pathname) };
-        if (!url.pathname || url.pathname === "/") errors.push(`${path}: serial address has no device path`);
-        for (const [key, value] of url.searchParams) {
-            if (key === "baudRate") {
-                const baud = Number(value);
-                if (!Number.isInteger(baud) || baud < 50 || baud > 4_000_000)
-                    errors.push(`${path}: baudRate "${value}" is not a baud rate`);
-                else address.baudRate = baud;
-            } else if (key === "dataBits") {
-                if (value !== "7" && value !== "8") errors.push(`${path}: dataBits must be 7 or 8`);
-                else address.dataBits = Number(value) as 7 | 8;
-            } else if (key === "parity") {
-                if (value !== "none" && value !== "even" && value !== "odd")
-                    errors.push(`${path}: parity must be none, even or odd`);
-                else address.parity = value;
-            } else if (key === "stopBits") {
-                if (value !== "1" && value !== "2") errors.push(`${path}: stopBits must be 1 or 2`);
-                else address.stopBits = Number(value) as 1 | 2;
-            } else {
-                errors.push(`${path}: unknown serial option "${key}" (baudRate, dataBits, parity, stopBits)`);
-            }
-        }
-        return address;
-    }
-    if (url.protocol === "tcp:") {
-        const port = Number(url.port);
-        if (!url.hostname || !Number.isInteger(port) || port <= 0) {
-            errors.push(`${path}: tcp address needs a host and a port, e.g. tcp://10.0.0.5:4001`);
-            return undefined;
-        }
-        return { transport: "tcp", host: url.hostname.replace(/^\[|\]$/g, ""), port };
-    }
-    errors.push(`${path}: unsupported scheme "${url.protocol}" (serial:, tcp: or mqtt:)`);
-    return undefined;
-}
-
-/**
- * A listener devices dial in to: tcp-listen://host:port[?maxConnections=N&idleTimeoutMs=MS]. Port 0 lets
- * the system choose (tests). An e-lock reports every few minutes, so a connection is idle after 10 by default.
- */
-function parseListenAddress(raw: string | undefined, path: string, errors: string[]): DeviceAddress | undefined {
-    const example = "tcp-listen://0.0.0.0:5013";
-    let url: URL | undefined;
-    try {
-        url = raw === undefined ? undefined : new URL(raw);
-    } catch {
-        url = undefined;
-    }
-    const port = Number(url?.port || "0");
-    if (url?.protocol !== "tcp-listen:" || !url.hostname || !Number.isInteger(port) || port > 65_535) {
-        errors.push(`${path}: a device that dials in is given a listener such as ${example}`);
-        return undefined;
-    }
-    const address = {
-        transport: "tcp-listen" as const,
-        host: url.hostname.replace(/^\[|\]$/g, ""),
-        port,
-        maxConnections: 256,
-        idleTimeoutMs: 600_000,
-    };
-    for (const [key, value] of url.searchParams) {
-        const n = Number(value);
-        if (key !== "maxConnections" && key !== "idleTimeoutMs")
-            errors.push(`${path}: unknown listener option "${key}" (maxConnections, idleTimeoutMs)`);
-        else if (!Number.isInteger(n) || n < 1) errors.push(`${path}: ${key} "${value}" is not a positive integer`);
-        else address[key] = n;
-    }
-    return address;
-}
-
-/** An ONVIF camera's device service: http://host[:port], nothing else. */
-function parseHttpAddress(
-    raw: string | undefined,
-    path: string,
-    errors: string[],
-    snapshot: boolean,
-): DeviceAddress | undefined {
-    let url: URL | undefined;
-    try {
-        url = raw === undefined ? undefined : new URL(raw);
-    } catch {
-        url = undefined;
-    }
-    if (url?.protocol !== "http:" || !url.hostname || (url.pathname !== "/" && url.pathname !== "")) {
-        errors.push(`${path}: an ONVIF camera is addressed as http://host:port, e.g. http://192.168.1.64:80`);
-        return undefined;
-    }
-    return { transport: "onvif", host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80), snapshot };
-}
-
-function parseOpcUaAddress(
-    raw: string | undefined,
-    plc: RawDevice["plc"],
-    path: string,
-    errors: string[],
-): DeviceAddress | undefined {
-    if (raw === undefined || !/^opc\.tcp:\/\/[^/:\s]+(:\d{1,5})?(\/\S*)?$/.test(raw)) {
-        errors.push(
-            `${path}.address: a PLC is addressed as opc.tcp://host:port/path, e.g. opc.tcp://10.0.0.9:4840/UA/GatePLC`,
-        );
-        return undefined;
-    }
-    if (!plc) {
-        errors.push(`${path}.plc: is required for a PLC (at least plc.lanePrefix)`);
-        return undefined;
-    }
-    return {
-        transport: "opcua",
-        endpointUrl: raw,
-        lanePrefix: plc.lanePrefix,
-        securityMode: plc.securityMode,
-        ...(plc.securityPolicy !== undefined && { securityPolicy: plc.securityPolicy }),
-        trustOnFirstUse: plc.trustOnFirstUse,
-        commandTimeoutMs: plc.commandTimeoutMs,
-        heartbeatMs: plc.heartbeatMs,
-    };
-}
-
-interface RawDevice {
-    id: string;
-    kind?: string;
-    model: string;
-    address?: string;
-    topic?: string;
-    role?: string;
-    auth?: { username: string; password: string; basic?: boolean };
-    pollIntervalMs?: number;
-    options?: Record<string, unknown>;
-    allow?: string[];
-    snapshot: boolean;
-    plc?: {
-        lanePrefix: string;
-        securityMode: "None" | "Sign" | "SignAndEncrypt";
-        securityPolicy?: string;
-        trustOnFirstUse: boolean;
-        commandTimeoutMs: number;
-        heartbeatMs: number;
-    };
-}
 /** Where the gates are: Vietnam's border gates keep Indochina Time. */
 export const DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh";
 
@@ -251,7 +97,7 @@ interface RawLane {
     id: string;
     name?: string;
     direction: "IN" | "OUT";
-    devices: RawDevice[];
+    devices: RawDeviceEntry[];
     displays?: RawDisplay[];
 }
 interface RawConfig {
@@ -325,51 +171,15 @@ function buildConfig(
                 errors.push(
                     `${path}.kind: "${device.kind}" does not match model ${model.model}, which reads "${model.kind}"`,
                 );
-            let address: DeviceAddress | undefined;
-            const only = (key: "topic" | "allow" | "plc", transports: readonly string[]): void => {
-                if (device[key] !== undefined && !transports.includes(model.transport))
+            // The device's transport reads its address (src/drivers/<transport>.address.ts).
+            const addressing = transportAddresses[model.transport];
+            for (const key of ["topic", "allow", "plc"] as const)
+                if (device[key] !== undefined && !addressing.ownKeys.includes(key))
                     errors.push(`${path}.${key}: model ${model.model} does not use it`);
-            };
-            only("topic", ["mqtt"]);
-            only("allow", ["http-push"]);
-            only("plc", ["opcua"]);
-            if (model.transport === "mqtt") {
-                if (device.address !== undefined && device.address !== "mqtt:")
-                    errors.push(
-                        `${path}.address: model ${model.model} publishes over MQTT; use "mqtt:" or leave it out`,
-                    );
-                const topic = device.topic ?? `gate/${raw.gate.id}/devices/${device.id}`;
-                const other = topics.get(topic);
-                if (other) errors.push(`${path}.topic: "${topic}" is also the topic of device ${other}`);
-                topics.set(topic, device.id);
-                address = { transport: "mqtt", topic };
-                if (raw.broker.mode === "embedded" && !device.auth)
-                    errors.push(`${path}.auth: an MQTT device needs a username and password on the embedded broker`);
-            } else if (model.transport === "http-push") {
-                if (device.address !== undefined && device.address !== "http-push:")
-                    errors.push(
-                        `${path}.address: model ${model.model} pushes to gate-edge; use "http-push:" or leave it out`,
-                    );
-                if (!device.auth && (device.allow ?? []).length === 0)
-                    errors.push(`${path}.auth: a push camera needs credentials or an allow list of source addresses`);
-                address = { transport: "http-push", allow: device.allow ?? [] };
-            } else if (model.transport === "onvif") {
-                address = parseHttpAddress(device.address, `${path}.address`, errors, device.snapshot);
-                if (!device.auth)
-                    errors.push(`${path}.auth: an ONVIF camera needs the username and password to log in with`);
-            } else if (model.transport === "opcua") {
-                address = parseOpcUaAddress(device.address, device.plc, `${path}`, errors);
-            } else if (model.transport === "tcp-listen") {
-                address = parseListenAddress(device.address, `${path}.address`, errors);
-                const port = address?.transport === "tcp-listen" ? address.port : undefined;
-                if (port !== undefined && port !== 0 && listenPorts.has(port))
-                    errors.push(
-                        `${path}.address: port ${port} is also the listener of device ${listenPorts.get(port)}`,
-                    );
-                if (port !== undefined) listenPorts.set(port, device.id);
-            } else {
-                address = parseAddress(device.address, `${path}.address`, errors);
-            }
+            const address = addressing.parse(device, model, {
+                ...{ path, errors, gateId: raw.gate.id, brokerMode: raw.broker.mode },
+                ...{ topics, listenPorts },
+            });
             if (
                 model.kind === "plate" &&
                 device.role !== undefined &&
@@ -377,11 +187,11 @@ function buildConfig(
                 device.role !== "rear"
             )
                 errors.push(`${path}.role: a plate camera is "front" or "rear"`);
-            if (device.auth?.basic !== undefined && model.transport !== "http-push")
+            if (device.auth?.basic !== undefined && !addressing.basicAuth)
                 errors.push(`${path}.auth.basic: only push cameras choose Basic besides Digest`);
             // Devices that log in to gate-edge share one username space (broker and push receiver).
-            const logsInToUs = model.transport === "mqtt" || model.transport === "http-push";
-            if (device.auth && logsInToUs) {
+            const sealAuth = addressing.sealAuth;
+            if (device.auth && sealAuth) {
                 if (usernames.has(device.auth.username))
                     errors.push(`${path}.auth.username: "${device.auth.username}" is used by another device`);
                 usernames.add(device.auth.username);
@@ -398,13 +208,7 @@ function buildConfig(
                 kind: model.kind,
                 address,
                 ...(device.role !== undefined && { role: device.role }),
-                ...(device.auth &&
-                    logsInToUs && {
-                        auth:
-                            model.transport === "http-push"
-                                ? pushCameraCredentials(device.auth.username, device.auth.password, device.auth.basic)
-                                : { username: device.auth.username, passwordHash: sealPassword(device.auth.password) },
-                    }),
+                ...(device.auth && sealAuth && { auth: sealAuth(device.auth) }),
                 ...(device.pollIntervalMs !== undefined && { pollIntervalMs: device.pollIntervalMs }),
                 // The values were just checked against the model's option specs, all booleans.
                 ...(device.options !== undefined && { options: device.options as ModelOptions }),
@@ -418,7 +222,7 @@ function buildConfig(
                     enumerable: false,
                 });
             }
-            if (device.auth && !logsInToUs) {
+            if (device.auth && !sealAuth) {
                 Object.defineProperty(deviceConfig, "login", {
                     value: Object.freeze({ username: device.auth.username, password: device.auth.password }),
                     enumerable: false,
@@ -659,7 +463,8 @@ export function gateListeners(config: unknown): GateListener[] {
         : [];
     const pushCamera = devices.some((device) => {
         const model = (device as { model?: unknown } | undefined)?.model;
-        return typeof model === "string" && getModel(model)?.transport === "http-push";
+        const transport = typeof model === "string" ? getModel(model)?.transport : undefined;
+        return transport !== undefined && transportAddresses[transport].gateListener === "push";
     });
     if (pushCamera) add("push", push, "the camera push receiver");
     return listeners;
