@@ -68,7 +68,7 @@ export interface InspectionCasesDeps {
 /** Events the part acts on; the cursor moves only with these (a write per device reading would be waste). */
 const RELEVANT = new Set(["passage.decided", "passage.opened", "officer.action", "reading.xray", "reading.radiation"]);
 const CATCH_UP_CHUNK = 500;
-/** A plate read again by the exit camera within this time is the same attempt. */
+/** A plate read again by the exit camera within this time is the same attempt (for the same cases). */
 const EXIT_REPEAT_MS = 60_000;
 /** An RPM alarm with no truck in the lane yet waits this long for the next passage of that lane. */
 const RPM_WAIT_MS = 60_000;
@@ -380,7 +380,9 @@ export class InspectionCases {
         const cases = this.deps.store.naming(plates, containers);
         const { verdict, cases: concerned } = exitVerdict(cases, { plates, containers });
         if (verdict === "none") return;
-        const key = `${exit.id}|${verdict}|${[...plates, ...containers].join(",")}`;
+        // The same truck read again is the same attempt only for the same cases: a case opened since its last
+        // refusal (the truck sent to inspection again) gets a refusal of its own.
+        const key = `${exit.id}|${verdict}|${[...plates, ...containers].join(",")}|${concerned.map((c) => c.caseId).join(",")}`;
         const now = this.deps.clock.now();
         const seen = this.exitSeen.get(key);
         if (seen !== undefined && now - seen < EXIT_REPEAT_MS) return;

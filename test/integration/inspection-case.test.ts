@@ -345,4 +345,46 @@ describe("an inspection case on a real gate", () => {
         // The nuisance of the first truck opened no case.
         expect(await findCase(`INS-${green.passageId}`)).toBeUndefined();
     }, 120_000);
+
+    it("a truck refused at the exit and sent to inspection again is refused for its new case too, within the minute", async () => {
+        const exitResults = (caseId: string) =>
+            inspectionEvents()
+                .filter((event) => event.type === "inspection.exit" && event.data.caseId === caseId)
+                .map((event) => event.data.result);
+        const atExitGreen = () =>
+            gate.log.append({ laneId: "X1", ...plateDraft("cam-exit", "29C-123.45", "29C12345") });
+        // The RPM truck of the test before turns back to the inspection area, then tries the exit: refused.
+        plc.setLoop("L1", "entry", false);
+        await eventually(() => gate.lanes.laneState("L1") === "IDLE" || undefined, WAIT_MS, "lane L1 idle");
+        const firstCase = await eventually(
+            () => gate.inspections.list({ status: "open", limit: 50 }).find((c) => c.plates.includes("29C12345")),
+            WAIT_MS,
+            "the RPM truck's case",
+        );
+        await atExitGreen();
+        await eventually(() => exitResults(firstCase.caseId).includes("refused") || undefined, WAIT_MS, "refused");
+
+        // It comes through lane 1 again and the RPM alarms again: a second case for the same truck.
+        const rpm = new RpmSimulator({ folder: rpmFolder, seed: 6 });
+        plc.vehicleArrives("L1");
+        await gate.log.append({ laneId: "L1", ...plateDraft("cam-1", "29C-123.45", "29C12345") });
+        const passage = await eventually(() => gate.lanes.snapshot("L1")?.passage, WAIT_MS, "the third passage");
+        await rpm.pass("alarm");
+        await gate.log.append({ laneId: "L1", ...declarationScanDraft("scan-1", GREEN) });
+        const secondCase = await eventually(
+            async () => findCase(`INS-${passage.passageId}`),
+            WAIT_MS,
+            "the second case of the truck",
+        );
+        expect(secondCase.caseId).not.toBe(firstCase.caseId);
+
+        // Back at the exit seconds after its first refusal: refused for the new case as well, and alerted.
+        await atExitGreen();
+        await eventually(
+            () => exitResults(secondCase.caseId).includes("refused") || undefined,
+            WAIT_MS,
+            "refused for the second case",
+        );
+        plc.setLoop("L1", "entry", false);
+    }, 120_000);
 });
