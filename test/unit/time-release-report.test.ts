@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
     CSV_COLUMNS,
     csvCell,
+    isoMs,
     nearestRank,
+    selectRank,
     timeReleaseCsv,
     timeReleaseReport,
     WHOLE_VISIT,
@@ -60,6 +62,80 @@ describe("nearestRank", () => {
         expect(nearestRank([7], 50)).toBe(7);
         expect(nearestRank([3, 8], 50)).toBe(3);
         expect(() => nearestRank([], 50)).toThrow(RangeError);
+    });
+});
+
+describe("selectRank", () => {
+    it("finds the value a full sort puts at the rank, whatever the order and repeats", () => {
+        fc.assert(
+            fc.property(
+                fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }),
+                fc.nat(),
+                (values, pick) => {
+                    const sorted = [...values].sort((a, b) => a - b);
+                    const rank = 1 + (pick % values.length);
+                    const array = Float64Array.from(values);
+                    expect(selectRank(array, rank)).toBe(sorted[rank - 1]);
+                    // still the same values, only reordered
+                    expect([...array].sort((a, b) => a - b)).toEqual(sorted);
+                    // a second selection on the partitioned array is as right as the first
+                    expect(selectRank(array, values.length)).toBe(sorted.at(-1));
+                },
+            ),
+            { numRuns: 1000 },
+        );
+        const ascending = Float64Array.from({ length: 10_000 }, (_, i) => i);
+        expect(selectRank(ascending, 9_000)).toBe(8_999);
+        expect(
+            selectRank(
+                Float64Array.from({ length: 10_000 }, (_, i) => 10_000 - i),
+                1,
+            ),
+        ).toBe(1);
+    });
+});
+
+describe("isoMs", () => {
+    it("reads the gate's ISO times as Date.parse does", () => {
+        const offset = fc.oneof(
+            fc.constant("Z"),
+            fc
+                .tuple(fc.constantFrom("+", "-"), fc.integer({ min: 0, max: 14 }), fc.constantFrom(0, 30, 45))
+                .map(([sign, h, m]) => `${sign}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`),
+        );
+        const two = (max: number, min = 0) => fc.integer({ min, max }).map((n) => String(n).padStart(2, "0"));
+        const fraction = fc.oneof(fc.constant(""), fc.stringMatching(/^\.[0-9]{1,6}$/));
+        const text = fc
+            .tuple(
+                fc.integer({ min: 1970, max: 2100 }),
+                two(12, 1),
+                two(31, 1),
+                two(23),
+                two(59),
+                two(59),
+                fraction,
+                offset,
+            )
+            .map(([y, mo, d, h, mi, s, f, z]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f}${z}`);
+        fc.assert(
+            fc.property(text, (iso) => {
+                expect(isoMs(iso)).toBe(Date.parse(iso));
+            }),
+            { numRuns: 2000 },
+        );
+        for (const odd of [
+            "",
+            "yesterday",
+            "2026-07-01",
+            "2026-07-01T08:00:00",
+            "2026-07-01T24:00:00Z",
+            "2026-07-01T08:00:00.Z",
+            "2026-13-01T00:00:00Z",
+            "2026-07-01T08:00:00+0700",
+        ])
+            expect(isoMs(odd)).toEqual(Date.parse(odd));
+        expect(isoMs(new Date(T0).toISOString())).toBe(T0);
+        expect(isoMs("2026-07-01T08:00:00.000+07:00")).toBe(T0);
     });
 });
 
