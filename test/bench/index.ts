@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, (out: (line: string) => void) => Promise<object
     storage: async (out) => (await import("./storage.ts")).benchStorage(out),
     soak: async (out) => (await import("./soak.ts")).benchSoak(out),
     retention: async (out) => (await import("./retention.ts")).benchRetention(out),
+    yard: async (out) => (await import("./yard.ts")).benchYard(out),
 };
 
 /** What `all` runs: the soak takes BENCH_SOAK_MINUTES (30 by default), so only on request. */

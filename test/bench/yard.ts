@@ -1,0 +1,172 @@
+import { performance } from "node:perf_hooks";
+import { nextToCall, type QueuedVisit } from "../../src/yard/queue.ts";
+import { timeReleaseReport } from "../../src/yard/report.ts";
+import type { GoodsClass, VisitStage, VisitSummary } from "../../src/yard/types.ts";
+import { latencySummary } from "./stats.ts";
+
+/**
+ * The yard (issue 19 "Bars"): a yard of 2,000 waiting trucks and 16 lanes, and a year's time-release report.
+ *
+ * - call-forward decision: a lane of a group frees, the gate picks that group's next truck (src/yard/queue.ts
+ *   nextToCall, one pass over the waiting trucks); every lane calls in turn, the trucks already called
+ *   skipped. Baseline: a bare loop for the smallest number in an array of the same length, the least any
+ *   choice of "the next" can cost.
+ * - GET /api/v1/yard on a real gate holding the 2,000 waiting trucks; baseline: GET /api/v1/auth/me on the
+ *   same gate and connection (the HTTP, session and role guard round trip with no work behind it).
+ * - the time-release report over 100,000 visits (src/yard/report.ts timeReleaseReport) as the API computes
+ *   it; baseline: parsing the same visits' arrival and exit times and sorting those durations once.
+ */
+
+const WAITING = Number(process.env.BENCH_YARD_TRUCKS ?? 2_000);
+const LANES = 16;
+const REPORT_VISITS = Number(process.env.BENCH_YARD_VISITS ?? 100_000);
+const DECISIONS = Number(process.env.BENCH_YARD_DECISIONS ?? 5_000);
+const REPORT_RUNS = 5;
+const T0 = Date.UTC(2026, 6, 1, 0, 0, 0);
+const MIN = 60_000;
+
+/** A small deterministic generator (mulberry32): the same yard and visits every run. */
+function random(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+        state = (state + 0x6d2b79f5) >>> 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+}
+
+const ms = (start: number) => performance.now() - start;
+
+/** A year's visits: arrival spread over 365 days, stages minutes apart, one in five inspected. */
+export function yearOfVisits(count: number, seed = 19): VisitSummary[] {
+    const next = random(seed);
+    const channels = ["GREEN", "GREEN", "GREEN", "YELLOW", "RED"];
+    const visits: VisitSummary[] = [];
+    for (let i = 0; i < count; i++) {
+        const channel = channels[Math.floor(next() * channels.length)] as string;
+        const stages: Partial<Record<VisitStage, string>> = {};
+        let at = T0 + Math.floor(next() * 365 * 24 * 60) * MIN;
+        const stage = (name: VisitStage, minutes: number) => {
+            at += Math.floor(minutes * MIN);
+            stages[name] = new Date(at).toISOString();
+        };
+        stage("arrived", 0);
+        stage("called", 5 + next() * 240);
+        stage("laneEntered", 2 + next() * 15);
+        stage("decided", 1 + next() * 5);
+        if (channel === "RED") {
+            stage("inspectionStarted", 5 + next() * 60);
+            stage("inspectionEnded", 20 + next() * 120);
+        }
+        stage("released", 1 + next() * 10);
+        stage("exited", 2 + next() * 20);
+        visits.push({
+            visitId: `V${i}`,
+            state: "CLOSED",
+            laneGroup: next() < 0.7 ? "import" : "export",
+            goodsClass: (next() < 0.3 ? "perishable" : "general") as GoodsClass,
+            tractorPlate: `15C${String(i).padStart(5, "0")}`,
+            declarations: [],
+            noShows: 0,
+            stages,
+            channel,
+            laneId: `L${1 + Math.floor(next() * LANES)}`,
+            passageIds: [],
+            caseIds: [],
+            dwellMs: 0,
+            dwell: "ok",
+        });
+    }
+    return visits;
+}
+
+/** The time-release report over a year of visits, against parsing and sorting their whole-visit times once. */
+function benchReport(out: (line: string) => void) {
+    const visits = yearOfVisits(REPORT_VISITS);
+    const from = new Date(T0).toISOString();
+    const to = new Date(T0 + 366 * 24 * 60 * MIN).toISOString();
+    const reportMs: number[] = [];
+    const baselineMs: number[] = [];
+    let rows = 0;
+    for (let run = 0; run < REPORT_RUNS; run++) {
+        let start = performance.now();
+        const durations = new Float64Array(visits.length);
+        for (const [i, visit] of visits.entries())
+            durations[i] = Date.parse(visit.stages.exited ?? "") - Date.parse(visit.stages.arrived ?? "");
+        durations.sort();
+        baselineMs.push(ms(start));
+        start = performance.now();
+        const report = timeReleaseReport({ from, to, timeZone: "Asia/Ho_Chi_Minh", visits, queue: [] });
+        // What the API sends: the report as JSON.
+        JSON.stringify(report);
+        reportMs.push(ms(start));
+        rows = report.rows.length;
+    }
+    const report = latencySummary(reportMs);
+    const baseline = latencySummary(baselineMs);
+    out(
+        `time-release report, ${REPORT_VISITS.toLocaleString("en-US")} visits (${rows} rows): median ${report.p50.toFixed(0)} ms, ` +
+            `max ${report.max.toFixed(0)} ms (bar ≤ 1000 ms); baseline parse+sort median ${baseline.p50.toFixed(0)} ms`,
+    );
+    return { visits: REPORT_VISITS, runs: REPORT_RUNS, rows, reportMs: report, baselineMs: baseline };
+}
+
+/** 2,000 waiting trucks in two lane groups; each of 16 lanes in turn calls the next of its group. */
+function benchDecision(out: (line: string) => void) {
+    const next = random(7);
+    const now = T0 + 12 * 60 * MIN;
+    const groups = { import: [] as QueuedVisit[], export: [] as QueuedVisit[] };
+    for (let i = 0; i < WAITING; i++) {
+        const perishable = next() < 0.3;
+        const queuedMs = now - Math.floor(next() * 24 * 60) * MIN;
+        const slotFrom = queuedMs + Math.floor(next() * 6 * 60) * MIN;
+        (i % 3 === 0 ? groups.export : groups.import).push({
+            visitId: `V${String(i).padStart(5, "0")}`,
+            state: "QUEUED",
+            goodsClass: perishable ? "perishable" : "general",
+            queuedMs,
+            ...(next() < 0.5 && {
+                slot: { from: new Date(slotFrom).toISOString(), to: new Date(slotFrom + 60 * MIN).toISOString() },
+            }),
+        });
+    }
+    const laneGroup = (lane: number) => (lane < 11 ? groups.import : groups.export);
+    const decisionMs: number[] = [];
+    const baselineMs: number[] = [];
+    const policies = ["fifo", "slot", "perishablesFirst"] as const;
+    let called = new Set<string>();
+    for (let i = 0; i < DECISIONS; i++) {
+        const lane = i % LANES;
+        // A round of 16 calls, then the yard is as it was: the queue stays at 2,000.
+        if (lane === 0) called = new Set();
+        const queue = laneGroup(lane);
+        const policy = policies[Math.floor(i / LANES) % policies.length] as (typeof policies)[number];
+        let start = performance.now();
+        const chosen = nextToCall(queue, policy, now, called);
+        decisionMs.push(ms(start));
+        if (chosen) called.add(chosen.visitId);
+        const plain = Float64Array.from(queue, (visit) => visit.queuedMs);
+        start = performance.now();
+        let smallest = Number.POSITIVE_INFINITY;
+        for (let k = 0; k < plain.length; k++) if ((plain[k] as number) < smallest) smallest = plain[k] as number;
+        baselineMs.push(ms(start));
+        // The scan's answer is used (and checked), so it is not optimised away.
+        if (!(smallest <= now)) throw new Error("the bare scan found no waiting truck");
+    }
+    const decision = latencySummary(decisionMs);
+    const baseline = latencySummary(baselineMs);
+    out(
+        `call-forward decision, ${WAITING.toLocaleString("en-US")} waiting, ${LANES} lanes, ${DECISIONS} decisions: ` +
+            `p50 ${decision.p50.toFixed(3)} ms, p99 ${decision.p99.toFixed(3)} ms (bar ≤ 20 ms); ` +
+            `baseline bare scan p99 ${baseline.p99.toFixed(3)} ms`,
+    );
+    return { waiting: WAITING, lanes: LANES, decisions: DECISIONS, decisionMs: decision, baselineMs: baseline };
+}
+
+export async function benchYard(out: (line: string) => void): Promise<object> {
+    const decision = benchDecision(out);
+    const report = benchReport(out);
+    return { decision, report };
+}
