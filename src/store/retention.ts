@@ -23,6 +23,8 @@ import { databaseBytes } from "./quota.ts";
 import { firstSeqAtOrAfter } from "./seqTime.ts";
 
 const DAY_MS = 86_400_000;
+/** The least log the growth rate is measured over (storageStatus). */
+export const MIN_RATE_SPAN_MS = 3_600_000;
 
 /**
  * Rows one pruning transaction removes. Each deletion checks the delete trigger (outbox, checkpoints) and
@@ -82,8 +84,13 @@ export interface StorageStatus {
     /** Events recorded in the last day (or the span the log covers, scaled to a day). */
     eventsPerDay: number;
     bytesPerDay: number;
-    /** Days until the quota at the current rate if nothing could be pruned (central out of reach); null: no growth. */
+    /**
+     * Days until the quota at the current rate if nothing could be pruned (central out of reach); null: no growth,
+     * or too little history to tell (rateSpanMs under an hour).
+     */
     headroomDays: number | null;
+    /** How much of the log the rate is measured over (ms, at most a day): under an hour there is no estimate. */
+    rateSpanMs: number;
     /** The oldest event central has not accepted. */
     oldestUnsynced: { seq: number; recordedAt: string } | null;
     lastCheckpoint: {
@@ -452,11 +459,14 @@ export function storageStatus(
         | { seq: number; recorded_at: string }
         | undefined;
     let eventsPerDay = 0;
+    let rateSpanMs = 0;
     if (head && first) {
         const dayAgo = new Date(options.now - DAY_MS).toISOString();
         const since = firstSeqAtOrAfter(db, dayAgo) ?? head.seq + 1;
-        const spanMs = Math.max(1, Math.min(DAY_MS, options.now - Date.parse(first.recorded_at)));
-        eventsPerDay = ((head.seq - since + 1) * DAY_MS) / spanMs;
+        rateSpanMs = Math.max(0, Math.min(DAY_MS, options.now - Date.parse(first.recorded_at)));
+        // A fresh gate's first minutes (its start-up burst, the database's fixed pages over a few events) scaled
+        // to a day would read as a store full tomorrow: no rate before an hour of log.
+        if (rateSpanMs >= MIN_RATE_SPAN_MS) eventsPerDay = ((head.seq - since + 1) * DAY_MS) / rateSpanMs;
     }
 
     const oldest = db
@@ -487,6 +497,7 @@ export function storageStatus(
         eventsPerDay: Math.round(eventsPerDay),
         bytesPerDay: Math.round(bytesPerDay),
         headroomDays: bytesPerDay > 0 ? Math.max(0, (quotaBytes - usedBytes) / bytesPerDay) : null,
+        rateSpanMs,
         oldestUnsynced: oldest ? { seq: oldest.seq, recordedAt: oldest.recorded_at } : null,
         lastCheckpoint: last
             ? {
@@ -524,7 +535,12 @@ export function retentionOf(
 export function storageFindings(status: StorageStatus, now: number): { level: "ok" | "warn"; message: string }[] {
     const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
     const findings: { level: "ok" | "warn"; message: string }[] = [];
-    if (status.headroomDays === null) {
+    if (status.headroomDays === null && status.rateSpanMs < MIN_RATE_SPAN_MS) {
+        findings.push({
+            level: "ok",
+            message: "the log covers less than an hour: the headroom is estimated once the gate has run an hour",
+        });
+    } else if (status.headroomDays === null) {
         findings.push({ level: "ok", message: "no events recorded in the last day: the store is not growing" });
     } else {
         const days = status.headroomDays;

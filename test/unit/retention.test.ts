@@ -11,7 +11,7 @@ import {
 } from "../../src/store/checkpoints.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { EventLog, type EventRow } from "../../src/store/eventLog.ts";
-import { storageFindings } from "../../src/store/retention.ts";
+import { storageFindings, storageStatus } from "../../src/store/retention.ts";
 import { firstSeqAtOrAfter } from "../../src/store/seqTime.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -162,6 +162,38 @@ describe("firstSeqAtOrAfter", () => {
     });
 });
 
+describe("storageStatus: days of headroom", () => {
+    async function logOver(name: string, minutes: number): Promise<ReturnType<typeof openDatabase>> {
+        const db = openDatabase(join(dir.path, name));
+        const clock = new ManualClock(Date.UTC(2026, 0, 1));
+        const log = new EventLog(db, { gateId: "HN01", clock, log: testLog });
+        log.start();
+        for (let i = 0; i <= minutes; i++) {
+            await log.append({ type: "device.status", data: { i } });
+            clock.advance(60_000);
+        }
+        log.close();
+        return db;
+    }
+
+    it("gives no estimate over less than an hour of log (a fresh gate is not full tomorrow)", async () => {
+        const db = await logOver("fresh.db", 5);
+        const status = storageStatus(db, { now: Date.UTC(2026, 0, 1, 0, 6), retentionDays: 90, quotaMb: 4096 });
+        expect(status.rateSpanMs).toBe(6 * 60_000);
+        expect(status.headroomDays).toBeNull();
+        expect(storageFindings(status, Date.UTC(2026, 0, 1, 0, 6))[0]?.message).toMatch(/less than an hour/);
+        db.close();
+    });
+
+    it("estimates from two hours of log: a minute's event a day is 1,440 events", async () => {
+        const db = await logOver("two-hours.db", 120);
+        const status = storageStatus(db, { now: Date.UTC(2026, 0, 1, 2, 1), retentionDays: 90, quotaMb: 4096 });
+        expect(status.eventsPerDay).toBe(Math.round((121 * 86_400_000) / (121 * 60_000)));
+        expect(status.headroomDays).toBeGreaterThan(0);
+        db.close();
+    });
+});
+
 describe("storageFindings (doctor's lines)", () => {
     const now = Date.UTC(2026, 5, 1);
     const status = {
@@ -171,6 +203,7 @@ describe("storageFindings (doctor's lines)", () => {
         eventsPerDay: 30_000,
         bytesPerDay: 100 * 2 ** 20,
         headroomDays: 5.12,
+        rateSpanMs: 86_400_000,
         oldestUnsynced: { seq: 42, recordedAt: new Date(now - 3 * 86_400_000).toISOString() },
         lastCheckpoint: {
             seq: 900,

@@ -29,7 +29,9 @@ function storageFacts(store) {
             t("storage.headroom"),
             "storage-headroom",
             store.headroomDays === null || store.headroomDays === undefined
-                ? t("storage.noGrowth")
+                ? store.rateSpanMs < 3_600_000
+                    ? t("storage.tooEarly")
+                    : t("storage.noGrowth")
                 : t("storage.headroomDays", { days: formatNumber(Math.floor(store.headroomDays)) }),
         ),
         fact(
