@@ -36,6 +36,33 @@ export type RawInput =
     | { kind: "entry"; entry: FolderEntry };
 
 /**
+ * What a lane model's transport hands its device runtime: the runtime decodes each input with the model
+ * that reads it, and refuses input of another kind (a transport bound to the wrong runtime).
+ */
+export const INPUT_OF_TRANSPORT = {
+    serial: "frame",
+    "tcp-listen": "frame",
+    mqtt: "publish",
+    onvif: "notification",
+    "http-push": "push",
+    opcua: "tag",
+} as const satisfies { readonly [transport in DeviceModel["transport"]]: RawInput["kind"] };
+
+type InputTransports = typeof INPUT_OF_TRANSPORT;
+
+/** A lane model whose transport delivers input of this kind. */
+export type ModelReading<K extends RawInput["kind"]> = Extract<
+    DeviceModel,
+    { transport: { [T in keyof InputTransports]: InputTransports[T] extends K ? T : never }[keyof InputTransports] }
+>;
+
+/** The model, if its transport delivers input of this kind; undefined otherwise. */
+export function modelReading<K extends RawInput["kind"]>(model: DeviceModel, kind: K): ModelReading<K> | undefined {
+    // INPUT_OF_TRANSPORT says the model's transport delivers `kind`: ModelReading<K> is that very subset.
+    return INPUT_OF_TRANSPORT[model.transport] === kind ? (model as ModelReading<K>) : undefined;
+}
+
+/**
  * What the runtime made of an input. It resolves once anything the input produced is durable in the event
  * log, so a transport that can acknowledge its peer (PUBACK, an HTTP answer) does so only then; "refused"
  * (bad data, with the reason) is an answer, not an error. It rejects only when the store failed, and then

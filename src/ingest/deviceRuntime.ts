@@ -14,7 +14,13 @@ import type {
     WeightValues,
 } from "../core/events.ts";
 import { SummarizedWarning } from "../core/logger.ts";
-import type { InputOutcome, RawInput, Snapshot, StatusReason } from "../drivers/transport.ts";
+import {
+    type InputOutcome,
+    modelReading,
+    type RawInput,
+    type Snapshot,
+    type StatusReason,
+} from "../drivers/transport.ts";
 import type { ImageStore } from "../store/images.ts";
 import { plateValues, plcMeaning } from "./meaning.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
@@ -193,8 +199,8 @@ export class DeviceRuntime {
 
     /** A frame from a serial/TCP device or a device that dialled in, as cut by the model's framer. */
     private async frame(frame: Buffer): Promise<InputOutcome> {
-        const model = this.model;
-        if (model.transport !== "serial" && model.transport !== "tcp-listen") return notFor("a byte-stream device");
+        const model = modelReading(this.model, "frame");
+        if (!model) return notFor("a byte-stream device");
         this.rawFrame(frame);
         const result: DecodeResult<unknown> & { observedAt?: number } = model.decode(frame);
         // Short frames are the evidence themselves: their bytes go with the reading.
@@ -203,15 +209,16 @@ export class DeviceRuntime {
 
     /** A publish under the device's topic prefix; `subtopic` is what follows the prefix. */
     private async publish(subtopic: string, payload: Buffer): Promise<InputOutcome> {
-        if (this.model.transport !== "mqtt") return notFor("an MQTT device");
+        const model = modelReading(this.model, "publish");
+        if (!model) return notFor("an MQTT device");
         this.rawFrame(payload, { channel: subtopic });
-        if (payload.length > this.model.maxPayloadBytes) {
-            const reason = `payload of ${payload.length} bytes is over the ${this.model.maxPayloadBytes}-byte limit`;
+        if (payload.length > model.maxPayloadBytes) {
+            const reason = `payload of ${payload.length} bytes is over the ${model.maxPayloadBytes}-byte limit`;
             await this.handleDecoded(payload.subarray(0, MAX_LOGGED_FRAME_BYTES), { status: "invalid", reason });
             await this.keepRejected(payload, reason, subtopic);
             return { outcome: "refused", reason };
         }
-        const result = this.model.decode(subtopic, payload);
+        const result = model.decode(subtopic, payload);
         const outcome = await this.handleDecoded(payload, result, result.observedAt);
         if (result.status === "invalid") await this.keepRejected(payload, result.reason, subtopic);
         return outcome;
@@ -343,9 +350,10 @@ export class DeviceRuntime {
 
     /** One ONVIF NotificationMessage (raw XML) with the snapshot the driver fetched for it. */
     private async notification(xml: string, snapshot?: Snapshot): Promise<InputOutcome> {
-        if (this.model.transport !== "onvif") return notFor("an ONVIF camera");
+        const model = modelReading(this.model, "notification");
+        if (!model) return notFor("an ONVIF camera");
         this.rawFrame(Buffer.from(xml));
-        const result = this.model.decode(xml);
+        const result = model.decode(xml);
         // The snapshot shows the scene at the moment of the read: evidence beside the camera's own crops.
         const withSnapshot: DecodeResult<unknown> =
             result.status === "reading" && snapshot
@@ -368,21 +376,23 @@ export class DeviceRuntime {
      * is durable (or was a heartbeat or a repeat), `refused` with the reason for a request not to be trusted.
      */
     private async push(request: PushRequest): Promise<InputOutcome> {
-        if (this.model.transport !== "http-push") return notFor("a push camera");
+        const model = modelReading(this.model, "push");
+        if (!model) return notFor("a push camera");
         this.rawFrame(request.body, { channel: request.path, contentType: request.contentType });
-        const result = this.model.decode(request);
+        const result = model.decode(request);
         const shown = Buffer.from(request.body.subarray(0, MAX_LOGGED_FRAME_BYTES));
         return this.handleDecoded(shown, result, result.observedAt);
     }
 
     /** A monitored PLC tag changed. Only changes of meaning are stored; heartbeats are proof of life. */
     private async tag(tag: string, value: unknown, sourceTimestamp?: Date): Promise<InputOutcome> {
-        if (this.model.transport !== "opcua") return notFor("a lane PLC");
+        const model = modelReading(this.model, "tag");
+        if (!model) return notFor("a lane PLC");
         const raw = Buffer.from(`${tag}=${JSON.stringify(value) ?? String(value)}`);
         this.rawFrame(raw, { channel: tag });
-        const known = tag in this.model.tags;
+        const known = tag in model.tags;
         const result: DecodeResult<unknown> = known
-            ? this.model.decode(tag as PlcTag, value)
+            ? model.decode(tag as PlcTag, value)
             : { status: "invalid", reason: `unknown tag ${tag}` };
         return this.handleDecoded(raw, result, sourceTimestamp?.getTime());
     }

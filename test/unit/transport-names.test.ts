@@ -1,7 +1,9 @@
 /**
- * Issue 16: a transport's addressing is its own business. The config loader reads every lane device's
- * address through the transport's small address module (src/drivers/<transport>.address.ts) and names no
- * transport itself; and what it loads stays free of the transports' implementations and their libraries.
+ * Issue 16: what depends on a transport is the transport's business. The config loader reads every lane
+ * device's address through the transport's small address module (src/drivers/<transport>.address.ts) and
+ * names no transport itself, and what it loads stays free of the transports' implementations and their
+ * libraries; the device runtime decodes an input with the model whose transport delivers that kind of
+ * input (INPUT_OF_TRANSPORT in src/drivers/transport.ts) instead of asking for transports by name.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
@@ -59,10 +61,15 @@ function staticallyLoaded(entry: string): string[] {
     return [...seen].map((path) => (path.startsWith("/") ? relative(root, path) : path));
 }
 
-describe("transport addresses", () => {
+describe("transport names", () => {
     it("the config loader compares no model or address with a transport's name", () => {
         // Before: 11 comparisons (model.transport === "mqtt", "http-push", "onvif", "opcua", "tcp-listen", …).
         expect(transportComparisons(resolve(root, "src/config/load.ts"))).toEqual([]);
+    });
+
+    it("the device runtime compares no model with a transport's name", () => {
+        // Before: 6 (model.transport !== "serial" && … !== "tcp-listen", "mqtt", "onvif", "http-push", "opcua").
+        expect(transportComparisons(resolve(root, "src/ingest/deviceRuntime.ts"))).toEqual([]);
     });
 
     it("the walk finds such a comparison where there is one", () => {
