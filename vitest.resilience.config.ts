@@ -8,8 +8,10 @@ export default defineConfig({
         globalSetup: ["test/resilience/build.ts"],
         testTimeout: 60_000,
         hookTimeout: 60_000,
-        // One file at a time: the SIGKILL test's restart times are logged as the figure for the ≤ 2 s bar,
-        // which the fuzzers on the other core would otherwise stretch.
-        fileParallelism: false,
+        // Two files at a time, as `npm test` runs: the 100-kill test alone is about half the suite, and one file at
+        // a time took CI past 15 minutes. Its restart times are printed for the record, not asserted; the ≤ 2 s
+        // bar is the startup benchmark's (`npm run bench -- startup`), measured on an otherwise quiet machine.
+        maxWorkers: 2,
+        minWorkers: 1,
     },
 });
