@@ -12,7 +12,9 @@
  * - alarm: a point source raises the panels of one pillar in a few slices (Cs-137, "Industrial"), or, with
  *   `neutron`, the neutron tubes too (special nuclear material).
  * Background drifts as a slow random walk (weather, radon washout), and `background()` writes the RPM's
- * periodic background report, with faults (detector failure, high background, tamper) when asked.
+ * periodic background report, with faults (detector failure, high background, tamper) when asked. A fault
+ * set with `setFaults` stays in every document the RPM writes (occupancies too) until it is cleared, as a
+ * failed detector stays failed until a technician replaces it.
  */
 import { randomUUID } from "node:crypto";
 import { definition as rpm } from "../devices/n42-rpm.ts";
@@ -51,6 +53,8 @@ export class RpmSimulator {
     /** Current background cps per detector, drifting. */
     private readonly backgroundCps: number[] = [1800, 1750, 1820, 1780, 3, 3];
     private readonly sliceMs: number;
+    /** The RPM's standing faults, reported in every document. */
+    private faults: readonly RpmFault[] = [];
 
     constructor(private readonly options: RpmSimulatorOptions) {
         this.rng = seededRng(options.seed ?? 42);
@@ -60,6 +64,11 @@ export class RpmSimulator {
     /** Background now, per detector (cps). */
     get background(): readonly number[] {
         return this.backgroundCps;
+    }
+
+    /** Faults the RPM reports from now on, in every document (none: healthy again). */
+    setFaults(faults: readonly RpmFault[]): void {
+        this.faults = faults.map((fault) => ({ ...fault }));
     }
 
     /** One step of the background's random walk: ±1 % per gamma panel, kept within 1200-3000 cps. */
@@ -137,7 +146,7 @@ export class RpmSimulator {
             speedKmh,
             alarms,
             nuclides,
-            faults: [],
+            faults: this.faults,
         };
     }
 
@@ -151,8 +160,8 @@ export class RpmSimulator {
         return report;
     }
 
-    /** Writes the RPM's periodic background report, with these faults (none: healthy). */
-    async backgroundReport(faults: readonly RpmFault[] = [], at = new Date()): Promise<RpmReport> {
+    /** Writes the RPM's periodic background report, with these faults (default: its standing faults). */
+    async backgroundReport(faults: readonly RpmFault[] = this.faults, at = new Date()): Promise<RpmReport> {
         this.drift();
         const report: RpmReport = { ...this.report("clean", { at }), slices: [], alarms: [], nuclides: [], faults };
         await dropEntry(this.options.folder, rpm.encode(report), "file");

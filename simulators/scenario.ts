@@ -28,7 +28,13 @@
  * issue 14, each of which was released before: trailer-mismatch (green, the declared tractor but trailer
  * plate 29R-099.98), tractor-mismatch (green, tractor 29C-111.18 and the declared trailer),
  * newer-amendment (green truck showing its declaration's next amendment, which central has not sent) and
- * swapped-seal (green, its e-seal reader reports the seal on another container: SWAPPED_CONTAINER).
+ * swapped-seal (green, its e-seal reader reports the seal on another container: SWAPPED_CONTAINER). The
+ * inspection area's kinds (issue 18): radiation-norm (green, its cargo raises a NORM nuisance alarm on the
+ * lane's RPM: not diverted, its channel decides), radiation-alarm (green, a genuine source: the RPM alarm
+ * sends it to inspection whatever its channel) and xray-suspicious (the red declaration, and its X-ray scan
+ * in the inspection area is suspicious: a physical examination is required). Every truck passes its lane's
+ * RPM (clean unless its kind says otherwise) and every truck sent to inspection is scanned (clear unless
+ * xray-suspicious); none of them may leave through an exit while its case is not cleared.
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
@@ -39,6 +45,7 @@ import type { SealReaderSimulator } from "./eseal.ts";
 import type { LanePlcSimulator } from "./lane-plc.ts";
 import type { PushCameraSimulator } from "./push-camera.ts";
 import { type Rng, seededRng } from "./random.ts";
+import type { RpmPassKind } from "./rpm.ts";
 import type { ScaleSimulator } from "./scale.ts";
 import type { ScannerSimulator } from "./scanner.ts";
 import type { ByteLink } from "./transport.ts";
@@ -57,6 +64,9 @@ export const TRUCK_KINDS = [
     "tractor-mismatch",
     "newer-amendment",
     "swapped-seal",
+    "radiation-norm",
+    "radiation-alarm",
+    "xray-suspicious",
 ] as const;
 export type TruckKind = (typeof TRUCK_KINDS)[number];
 
@@ -78,6 +88,9 @@ export const DEFAULT_EXPECT: Readonly<Record<TruckKind, ExpectedDecision>> = {
     "tractor-mismatch": "HOLD",
     "newer-amendment": "HOLD",
     "swapped-seal": "INSPECT",
+    "radiation-norm": "RELEASE",
+    "radiation-alarm": "INSPECT",
+    "xray-suspicious": "INSPECT",
 };
 
 /** The container a swapped-seal truck's reader reports its seal on (or the other one, if this is declared). */
@@ -108,6 +121,8 @@ export const SCENARIO_FAULT_KINDS = [
     "central-outage",
     "disk-quota",
     "clock-jump",
+    "xray-offline",
+    "rpm-detector-failure",
 ] as const;
 export type ScenarioFaultKind = (typeof SCENARIO_FAULT_KINDS)[number];
 
@@ -117,7 +132,7 @@ export interface ScenarioFault {
     atMs: number;
     /** How long the fault lasts; absent for clock-jump (a step) and disk-quota when it stays. */
     forMs?: number;
-    /** The lane whose device is hit (scale-unplugged, camera-reboot; plc-restart: the PLC serving it). */
+    /** The lane whose device is hit (scale-unplugged, camera-reboot, rpm-detector-failure; plc-restart: the PLC serving it). */
     lane?: string;
     /** The device of the lane, when the lane has several of the kind (camera-reboot). */
     device?: string;
@@ -134,6 +149,8 @@ export const DEFAULT_FAULT_MS: Readonly<Record<ScenarioFaultKind, number | undef
     "central-outage": 300_000,
     "disk-quota": undefined,
     "clock-jump": undefined,
+    "xray-offline": 60_000,
+    "rpm-detector-failure": 60_000,
 };
 
 export interface ScenarioFile {
@@ -168,6 +185,10 @@ export interface TruckPlan {
     seal?: { id: string; status: "SEALED" | "TAMPERED"; container?: string };
     grossKg: number;
     expect: ExpectedDecision;
+    /** What the lane's RPM sees as the truck passes it on the approach. */
+    rpm: RpmPassKind;
+    /** The X-ray scan in the inspection area, for a truck sent there. */
+    xray?: "clear" | "suspicious";
 }
 
 /**
@@ -236,8 +257,17 @@ const DECLARED_FOR: Readonly<Record<TruckKind, keyof LaneDeclarations>> = {
     "tractor-mismatch": "green",
     "newer-amendment": "green",
     "swapped-seal": "green",
+    "radiation-norm": "green",
+    "radiation-alarm": "green",
+    "xray-suspicious": "red",
 };
-const FAULT_NEEDS_LANE: ReadonlySet<ScenarioFaultKind> = new Set(["scale-unplugged", "camera-reboot"]);
+const FAULT_NEEDS_LANE: ReadonlySet<ScenarioFaultKind> = new Set([
+    "scale-unplugged",
+    "camera-reboot",
+    "rpm-detector-failure",
+]);
+/** Faults that hit one device of their lane, chosen by `device` when the lane has several of the kind. */
+const FAULT_HITS_DEVICE: ReadonlySet<ScenarioFaultKind> = new Set(["scale-unplugged", "camera-reboot"]);
 
 /**
  * A scenario duration: a number of seconds, or "500ms", "20s", "5m", "1h", or units in a row ("3m30s",
@@ -461,7 +491,7 @@ function checkFaults(input: unknown, lanes: readonly string[], errors: string[])
         }
         if (raw.device !== undefined && (typeof raw.device !== "string" || raw.device === "")) {
             errors.push(`${path}.device: must be a device id`);
-        } else if (raw.device !== undefined && !FAULT_NEEDS_LANE.has(kind)) {
+        } else if (raw.device !== undefined && !FAULT_HITS_DEVICE.has(kind)) {
             errors.push(`${path}.device: only scale-unplugged and camera-reboot hit one device`);
         }
         if (errors.length > before || atMs === undefined) return;
@@ -532,7 +562,9 @@ export function planScenario(scenario: ScenarioFile): TruckPlan[] {
             }),
             grossKg: kind === "overweight" ? Math.round((base.grossKg * 1.15) / 10) * 10 : gross,
             expect: expectedDecision(scenario, kind),
+            rpm: kind === "radiation-norm" ? "norm" : kind === "radiation-alarm" ? "alarm" : "clean",
         };
+        if (plan.expect === "INSPECT") plan.xray = kind === "xray-suspicious" ? "suspicious" : "clear";
         return plan;
     });
 }

@@ -47,6 +47,8 @@ export interface BenchConfigOptions {
     ingest?: Record<string, unknown>;
     rules?: Record<string, unknown>;
     centralExtra?: Record<string, unknown>;
+    /** The inspection area (RPMs, X-ray scanners, exit points), copied as it is. */
+    inspection?: Record<string, unknown>;
 }
 
 export interface GeneratedBench {
@@ -116,6 +118,7 @@ export async function benchConfig(options: BenchConfigOptions): Promise<Generate
         central: { url: options.central.url, tokenEnv: options.central.tokenEnv, ...options.centralExtra },
         ...(options.ingest && { ingest: options.ingest }),
         ...(options.rules && { rules: options.rules }),
+        ...(options.inspection && { inspection: options.inspection }),
         lanes,
     };
     return { yaml: stringifyYaml(document), passwords };

@@ -19,11 +19,16 @@
  *   manual processing (its trucks are held for an officer) and drop nothing; then clear it when the ballast
  *   goes.
  * - clock-jump: the gate's clock (GateOptions.clock, a JumpClock) steps by `by`; the runner keeps its own time.
+ * - xray-offline: the X-ray scanner's share goes away for `for`: its folder is moved aside and a file stands
+ *   in its path, so the gate can neither read nor recreate it (the scanner offline); the scans of that time
+ *   wait at the scanner and are exported when the share is back, so the cases get them late.
+ * - rpm-detector-failure: the lane's RPM reports a failed gamma panel (severity error) in its background
+ *   report and in every occupancy document for `for`, then a healthy background report: degraded, then online.
  *
  * Only device faults (scale, camera, PLC, broker) and a full disk excuse a truck: one of their lane's trucks
  * may be held instead of getting its own decision, because docs/design.md sends a passage whose device went
- * offline to an officer, and a gate out of storage processes every lane by hand. A central outage or a clock
- * step excuses nothing: decisions must not change.
+ * offline to an officer, and a gate out of storage processes every lane by hand. A central outage, a clock
+ * step, the scanner offline or a failed RPM detector excuses nothing: decisions and cases must not change.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
@@ -35,6 +40,7 @@ import type { CentralSimulator } from "../central/server.ts";
 import type { ConfigSimulators } from "../forConfig.ts";
 import type { ScenarioFault } from "../scenario.ts";
 import type { TcpSerialServer } from "../transport.ts";
+import type { ScenarioInspection } from "./inspection.ts";
 
 /** The system clock plus an offset the runner steps: how a clock jump reaches the gate. */
 export class JumpClock implements Clock {
@@ -117,7 +123,19 @@ export interface FaultInjectorDeps {
     elapsed: () => number;
     /** The simulated ballast on the gate's disk (the runner passes it to the gate as storageBallast). */
     ballast: { bytes: number };
+    /** The inspection area's simulators (xray-offline, rpm-detector-failure). */
+    inspection: ScenarioInspection;
+    /** A device's latest status as the gate stored it (device.status events). */
+    deviceStatus: (deviceId: string) => string | undefined;
 }
+
+/** The failed detector an rpm-detector-failure reports. */
+const FAILED_PANEL = {
+    code: "DetectorFailure",
+    severity: "error" as const,
+    detector: "Aa1",
+    description: "gamma panel Aa1 gives no counts (high voltage lost)",
+};
 
 /** How long the injector waits for the gate to have a faulted device back before it says it did not. */
 const RECOVERY_WAIT_MS = 60_000;
@@ -200,6 +218,12 @@ export class FaultInjector {
             while (!back() && Date.now() < deadline) await sleep(100);
             if (back()) record.recoveredAtMs = this.deps.elapsed();
             else record.detail += `; ${devices.join(", ")} not back online ${RECOVERY_WAIT_MS / 1000} s later`;
+        };
+        /** Waits (up to 60 s) for an inspection device's stored status; false when it never came. */
+        const statusSeen = async (deviceId: string, status: string): Promise<boolean> => {
+            const deadline = Date.now() + RECOVERY_WAIT_MS;
+            while (this.deps.deviceStatus(deviceId) !== status && Date.now() < deadline) await sleep(50);
+            return this.deps.deviceStatus(deviceId) === status;
         };
         switch (fault.kind) {
             case "scale-unplugged": {
@@ -340,6 +364,54 @@ export class FaultInjector {
                 record.endedAtMs = this.deps.elapsed();
                 if ((await gate.checkStorageNow())?.level === "ok") record.recoveredAtMs = this.deps.elapsed();
                 else record.detail += "; the gate still saw its quota reached after the ballast went";
+                return;
+            }
+            case "xray-offline": {
+                const { inspection } = this.deps;
+                const xray = inspection.xray;
+                if (!xray) {
+                    record.detail = "not injected: the configuration has no X-ray scanner (inspection.devices)";
+                    return;
+                }
+                record.device = xray.deviceId;
+                start(
+                    [],
+                    0,
+                    `${xray.deviceId}: the scanner's share went away for ${seconds(downMs)} (its folder ${xray.folder} replaced by a file: unreadable); scans of that time wait at the scanner`,
+                );
+                await inspection.unmountXray();
+                if (!(await statusSeen(xray.deviceId, "offline")))
+                    record.detail += "; the gate did not see the scanner go offline";
+                await sleep(downMs);
+                const waited = await inspection.remountXray();
+                record.endedAtMs = this.deps.elapsed();
+                record.detail += `; ${waited} scan(s) waited for the share`;
+                if (await statusSeen(xray.deviceId, "online")) record.recoveredAtMs = this.deps.elapsed();
+                else record.detail += "; the scanner not back online a minute later";
+                return;
+            }
+            case "rpm-detector-failure": {
+                const rpm = this.deps.inspection.rpms.get(fault.lane ?? "");
+                if (!rpm) {
+                    record.detail = `not injected: lane ${fault.lane} has no RPM (inspection.devices)`;
+                    return;
+                }
+                record.device = rpm.deviceId;
+                start(
+                    [],
+                    0,
+                    `${rpm.deviceId}: ${FAILED_PANEL.code} (${FAILED_PANEL.detector}, severity ${FAILED_PANEL.severity}) in its background report and every occupancy for ${seconds(downMs)}`,
+                );
+                rpm.sim.setFaults([FAILED_PANEL]);
+                await rpm.sim.backgroundReport();
+                if (!(await statusSeen(rpm.deviceId, "degraded")))
+                    record.detail += "; the gate did not see the RPM degraded";
+                await sleep(downMs);
+                rpm.sim.setFaults([]);
+                await rpm.sim.backgroundReport();
+                record.endedAtMs = this.deps.elapsed();
+                if (await statusSeen(rpm.deviceId, "online")) record.recoveredAtMs = this.deps.elapsed();
+                else record.detail += "; the RPM not back online a minute later";
                 return;
             }
             case "clock-jump": {

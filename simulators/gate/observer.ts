@@ -41,6 +41,10 @@ export class GateObserver {
     /** reading.<kind> events committed, by device then kind. */
     readonly readings = new Map<string, Map<string, number>>();
     readonly alerts = new Map<string, number>();
+    /** Each device's latest status as its `device.status` events say (inspection devices have no runtime). */
+    readonly deviceStatus = new Map<string, string>();
+    /** `inspection.exit` events committed: the case's id → the results at the exit (refused, released). */
+    readonly exits = new Map<string, string[]>();
     private readonly lastRead = new Map<string, number>();
 
     constructor(private readonly gate: Gate) {
@@ -91,6 +95,15 @@ export class GateObserver {
             this.readings.set(event.deviceId, kinds);
             return;
         }
+        if (event.type === "device.status" && event.deviceId) {
+            this.deviceStatus.set(event.deviceId, String(data.status));
+            return;
+        }
+        if (event.type === "inspection.exit") {
+            const caseId = String(data.caseId);
+            this.exits.set(caseId, [...(this.exits.get(caseId) ?? []), String(data.result)]);
+            return;
+        }
         if (event.type === "alert.raised") {
             const code = String(data.code ?? "unknown");
             this.alerts.set(code, (this.alerts.get(code) ?? 0) + 1);
@@ -126,7 +139,9 @@ export class GateObserver {
             const facts = data.facts as { timedOut?: string[]; frontPlate?: unknown; rearPlate?: unknown } | undefined;
             passage.plates = { front: facts?.frontPlate !== undefined, rear: facts?.rearPlate !== undefined };
             passage.decidedAt = now;
-            passage.decision = decision?.decision ?? "UNKNOWN";
+            // The outcome is what the lane does: the rules' decision raised by an officer's (or an RPM alarm's)
+            // divert before it (src/lane/outcome.ts); a diverted truck's rules may well have said RELEASE.
+            passage.decision = typeof data.outcome === "string" ? data.outcome : (decision?.decision ?? "UNKNOWN");
             passage.offline = decision?.offline === true;
             passage.timedOut = facts?.timedOut ?? [];
             passage.reasons = (decision?.results ?? []).filter((r) => !r.pass).map((r) => `${r.rule}: ${r.reason}`);

@@ -9,6 +9,7 @@ import type { Gate } from "../../src/gate.ts";
 import type { CentralSimulator } from "../central/server.ts";
 import type { ExpectedDecision, TruckKind } from "../scenario.ts";
 import { type FaultRecord, faultWindows, seconds } from "./faults.ts";
+import type { TruckCaseCheck } from "./inspection.ts";
 import type { LatencySummary } from "./observer.ts";
 
 export interface TruckResult {
@@ -38,6 +39,20 @@ export interface TruckResult {
     queuedMs: number;
     /** Kinds of the faults that touched its lane while it was there. */
     faults: string[];
+    /** Its inspection case against the ground truth (set when the run ends). */
+    inspection?: TruckCaseCheck;
+}
+
+/** The inspection area's part of the report: cases that must not be released, and the exit. */
+export interface InspectionSummary {
+    /** Trucks that had to be inspected (expected INSPECT, or decided so). */
+    mustInspect: number;
+    /** Of them, those with a case that is not cleared. */
+    held: number;
+    byStatus: Record<string, number>;
+    exitRefused: number;
+    /** Each truck whose case is not as it must be, with why. */
+    violations: string[];
 }
 
 /**
@@ -111,6 +126,7 @@ export interface ScenarioReport {
     /** Things that went wrong in the run itself (a passage no truck explains, a truck never decided). */
     anomalies: string[];
     recording: string | null;
+    inspection: InspectionSummary;
 }
 
 /** Every id in the gate's event log, in seq order. */
@@ -180,10 +196,32 @@ export function decisionSummary(trucks: readonly TruckResult[], lanes: readonly 
     };
 }
 
-/** 0 when every truck got its ground truth (or was held under a fault) and central holds every event; else 1. */
+/** The inspection summary of the trucks' case checks. */
+export function inspectionSummary(trucks: readonly TruckResult[]): InspectionSummary {
+    const concerned = trucks.filter((t) => t.expect === "INSPECT" || t.actual === "INSPECT");
+    const byStatus: Record<string, number> = {};
+    for (const t of concerned) {
+        const status = t.inspection?.status ?? "none";
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+    }
+    return {
+        mustInspect: concerned.length,
+        held: concerned.filter((t) => t.inspection && !["none", "cleared"].includes(t.inspection.status)).length,
+        byStatus,
+        exitRefused: concerned.filter((t) => t.inspection?.exitRefused).length,
+        violations: trucks.flatMap((t) =>
+            (t.inspection?.problems ?? []).map((p) => `truck ${t.index} ${t.lane} ${t.kind}: ${p}`),
+        ),
+    };
+}
+
+/**
+ * 0 when every truck got its ground truth (or was held under a fault), every truck sent to inspection is
+ * held by its case, and central holds every event; else 1.
+ */
 export function scenarioExitCode(report: ScenarioReport): number {
     const wrong = report.trucks.some((t) => t.verdict === "mismatch") || report.trucks.length < report.planned;
-    return wrong || !report.central.holdsEveryEvent ? 1 : 0;
+    return wrong || report.inspection.violations.length > 0 || !report.central.holdsEveryEvent ? 1 : 0;
 }
 
 const DECISIONS = ["RELEASE", "HOLD", "INSPECT", "REJECT", "NONE"];
@@ -262,6 +300,16 @@ export function renderScenarioReport(report: ScenarioReport): string {
     const queued = trucks.map((t) => t.queuedMs);
     if (queued.length > 0)
         lines.push(`  longest wait behind a lane's previous truck: ${seconds(Math.max(...queued))} (wall)`);
+    lines.push("");
+    const ins = report.inspection;
+    lines.push(
+        `Inspection cases: ${ins.held} of ${ins.mustInspect} truck(s) sent to inspection held by a case that is not cleared ` +
+            `(${Object.entries(ins.byStatus)
+                .map(([status, n]) => `${status} ${n}`)
+                .join(", ")}); ${ins.exitRefused} refused at the exit — ` +
+            (ins.violations.length === 0 ? "none released" : `${ins.violations.length} WRONG`),
+    );
+    for (const line of ins.violations.slice(0, 30)) lines.push(`  ${line}`);
     lines.push("");
     const l = report.latency.lastReadToCommand;
     lines.push(

@@ -16,8 +16,16 @@
  * Ground truth: the decision the truck's kind must get (scenario `expect`). A truck in a lane while a fault
  * touched that lane may instead be held (docs/design.md: a device offline mid-passage goes to an officer);
  * such trucks are counted apart ("held under a fault"), never silently. Anything else is a mismatch.
+ *
+ * The inspection area (./inspection.ts): before it reaches the lane the truck passes the lane's RPM, and
+ * pulls up only once the gate has stored the occupancy (a genuine alarm must divert it before it is decided).
+ * A truck sent to inspection is scanned by the X-ray scanner and then tries to leave through the exit point
+ * (the generated configuration has one: an exit lane's camera). After the run every such truck must have a
+ * case that is not cleared, with what its kind requires, and its exit attempt refused; the report lists
+ * every truck for which that is not so.
  */
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
@@ -25,22 +33,32 @@ import { parseConfig } from "../../src/config/load.ts";
 import type { GateConfig } from "../../src/config/types.ts";
 import { errorMessage, GateError } from "../../src/core/errors.ts";
 import { Gate } from "../../src/gate.ts";
+import { caseIdOf } from "../../src/inspection/caseModel.ts";
 import { CentralSimulator } from "../central/server.ts";
 import type { SealReaderSimulator } from "../eseal.ts";
 import { ConfigSimulators, freePort, isLocalHost, type SimulatedDevice } from "../forConfig.ts";
 import type { LanePlcSimulator } from "../lane-plc.ts";
 import type { ScaleSimulator } from "../scale.ts";
 import type { ScannerSimulator } from "../scanner.ts";
-import { planArrivals, planScenario, readScenario, type ScenarioFile, type TruckPlan } from "../scenario.ts";
+import {
+    expectedDecision,
+    planArrivals,
+    planScenario,
+    readScenario,
+    type ScenarioFile,
+    type TruckPlan,
+} from "../scenario.ts";
 import type { TcpSerialServer } from "../transport.ts";
 import { benchConfig, benchFromFile } from "./bench.ts";
 import { FaultInjector, JumpClock, UnplugHolds } from "./faults.ts";
+import { checkTruckCase, fitPlanToRpms, ScenarioInspection } from "./inspection.ts";
 import { GateObserver, type ObservedPassage, summarise } from "./observer.ts";
 import type { ProgressBar } from "./progress.ts";
 import { Recorder } from "./record.ts";
 import {
     auditCentral,
     decisionSummary,
+    inspectionSummary,
     type ScenarioReport,
     type TruckResult,
     truckVerdict,
@@ -72,9 +90,21 @@ interface LaneKit {
     scaleLink: TcpSerialServer;
     scanner: ScannerSimulator;
     seal: SealReaderSimulator | undefined;
-    cameras: { deviceId: string; role: "front" | "rear"; read(text: string, confidence: number): Promise<boolean> }[];
+    cameras: SimulatedCamera[];
     plc: { sim: LanePlcSimulator; lane: string };
 }
+
+/** A plate camera the runner makes read a plate; false when the read did not reach the gate. */
+interface SimulatedCamera {
+    deviceId: string;
+    role: "front" | "rear";
+    read(text: string, confidence: number): Promise<boolean>;
+}
+
+/** The generated configuration's exit point: a camera on an exit lane of its own. */
+const EXIT_CAMERA = "cam-exit";
+/** Inspection folders polled often: the truck waits at the RPM for its occupancy to be stored. */
+const INSPECTION_POLL = { pollMs: 100, settleMs: 150 };
 
 /** Timings of one truck, compressed by the speed but never below what the devices need. */
 interface TruckTimings {
@@ -88,6 +118,8 @@ interface TruckTimings {
     decisionTimeoutMs: number;
     barrierWaitMs: number;
     completeTimeoutMs: number;
+    /** How long a truck waits for its RPM occupancy, its scan and its exit attempt to be stored. */
+    inspectionWaitMs: number;
 }
 
 const GENERATED_TOKEN_ENV = "GATE_SCENARIO_CENTRAL_TOKEN";
@@ -126,24 +158,52 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         process.env[config.central.tokenEnv] ??= token;
     } else {
         centralPort = await freePort();
+        const exitLane = scenario.lanes.includes("EXIT") ? "EXIT-OUT" : "EXIT";
         const bench = await benchConfig({
             gate: { id: "SCN01", name: `Scenario ${scenario.name}` },
             workDir,
-            lanes: scenario.lanes.map((lane) => {
-                const l = lane.toLowerCase();
-                return {
-                    id: lane,
-                    name: `Lane ${lane}`,
-                    devices: [
-                        { id: `scale-${l}`, model: "toledo-continuous" },
-                        { id: `scanner-${l}`, model: "serial-barcode-scanner" },
-                        { id: `seal-${l}`, model: "eseal-mqtt-json" },
-                        { id: `cam-front-${l}`, model: "onvif-anpr", role: "front" },
-                        { id: `cam-rear-${l}`, model: "dahua-itsapi-anpr", role: "rear" },
-                        { id: `plc-${l}`, model: "lane-plc-opcua", lanePrefix: lane },
-                    ],
-                };
-            }),
+            lanes: [
+                ...scenario.lanes.map((lane) => {
+                    const l = lane.toLowerCase();
+                    return {
+                        id: lane,
+                        name: `Lane ${lane}`,
+                        devices: [
+                            { id: `scale-${l}`, model: "toledo-continuous" },
+                            { id: `scanner-${l}`, model: "serial-barcode-scanner" },
+                            { id: `seal-${l}`, model: "eseal-mqtt-json" },
+                            { id: `cam-front-${l}`, model: "onvif-anpr", role: "front" },
+                            { id: `cam-rear-${l}`, model: "dahua-itsapi-anpr", role: "rear" },
+                            { id: `plc-${l}`, model: "lane-plc-opcua", lanePrefix: lane },
+                        ],
+                    };
+                }),
+                {
+                    id: exitLane,
+                    name: "Exit",
+                    direction: "OUT",
+                    devices: [{ id: EXIT_CAMERA, model: "dahua-itsapi-anpr", role: "front" }],
+                },
+            ],
+            // An RPM on each lane's approach, one X-ray scanner in the inspection area, one exit point.
+            inspection: {
+                devices: [
+                    ...scenario.lanes.map((lane) => ({
+                        id: `rpm-${lane.toLowerCase()}`,
+                        model: "n42-rpm",
+                        lane,
+                        folder: join(workDir, "inspection", `rpm-${lane.toLowerCase()}`),
+                        ...INSPECTION_POLL,
+                    })),
+                    {
+                        id: "xray-1",
+                        model: "nii-scan-package",
+                        folder: join(workDir, "inspection", "xray-1"),
+                        ...INSPECTION_POLL,
+                    },
+                ],
+                exits: [{ id: "exit-1", camera: EXIT_CAMERA }],
+            },
             central: { url: `http://127.0.0.1:${centralPort}`, tokenEnv: GENERATED_TOKEN_ENV },
             // Trucks of a compressed day follow each other within a second with the same papers: a short
             // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
@@ -199,6 +259,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         storageBallast: () => ballast.bytes,
     });
     const observer = new GateObserver(gate);
+    const inspection = new ScenarioInspection(config, scenario.seed);
     const recorder = options.recordTo ? new Recorder(gate, config, options.recordTo) : undefined;
     const holds = new UnplugHolds();
     const camerasDown = new Set<string>();
@@ -211,11 +272,21 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         await gate.start();
         await bench.connect(gate.addresses);
         const kits = new Map(scenario.lanes.map((lane) => [lane, laneKit(bench, lane, camerasDown)] as const));
-        await waitReady(gate, bench, scenario, options.signal);
+        const exitCameras = (config.inspection?.exits ?? []).flatMap((exit) => {
+            const entry = bench.devices.get(exit.camera);
+            return entry ? cameraOf(entry, camerasDown) : [];
+        });
+        await waitReady(gate, bench, scenario, inspection, observer, options.signal);
         log.info({ url: gate.addresses.http }, "bench ready; trucks start");
 
         // ---- trucks and faults -----------------------------------------------------------------
-        const plan = planScenario(scenario);
+        const fitted = fitPlanToRpms(
+            planScenario(scenario),
+            new Set(inspection.rpms.keys()),
+            expectedDecision(scenario, "clean"),
+        );
+        const plan = fitted.plan;
+        anomalies.push(...fitted.notes);
         const arrivals = planArrivals(scenario, plan);
         const timings: TruckTimings = {
             rampMs: clamp(4000 / speed, 200, 4000),
@@ -229,6 +300,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             decisionTimeoutMs: (Math.max(config.rules.identifySeconds, config.rules.weighSeconds) + 10) * 1000,
             barrierWaitMs: 6000,
             completeTimeoutMs: 10_000,
+            inspectionWaitMs: 15_000,
         };
         const lanesDone = new Set<string>();
         const queues: Record<string, number> = Object.fromEntries(scenario.lanes.map((lane) => [lane, 0]));
@@ -254,8 +326,12 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             log: log.child({ component: "faults" }),
             elapsed,
             ballast,
+            inspection,
+            deviceStatus: (id) => observer.deviceStatus.get(id),
         });
         const trucksStart = performance.now();
+        /** What each truck sent to inspection does after the lane (scan, exit attempt), by truck index. */
+        const afterLane = new Map<number, Promise<InspectionVisit>>();
         faults.schedule(scenario.faults ?? [], () => lanesDone.size < scenario.lanes.length, progress);
         progress();
         await Promise.all(
@@ -279,6 +355,9 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
                         elapsed,
                         log,
                         anomalies,
+                        inspection,
+                        exitCamera: exitCameras[0],
+                        afterLane,
                     });
                     result.queuedMs = Math.round(queuedMs);
                     result.arrivalMs = arrivals[truck.index] ?? 0;
@@ -289,7 +368,34 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             }),
         );
         await faults.finish();
+        const visits = new Map<number, InspectionVisit>();
+        for (const [index, visit] of afterLane) visits.set(index, await visit);
         const trucksEnd = performance.now();
+        // Scans that waited for the scanner's share are exported when it came back: give them their moment.
+        const scansLanded = () =>
+            results.every((r) => {
+                const visit = visits.get(r.index);
+                const truck = plan[r.index];
+                if (!visit?.scanned || !truck?.xray || !visit.caseId) return true;
+                return gate.inspections.get(visit.caseId)?.entries.some((e) => e.kind === "xray") === true;
+            });
+        await until(scansLanded, timings.inspectionWaitMs);
+        await gate.inspections.settled();
+        for (const result of results) {
+            const truck = plan[result.index];
+            if (!truck) continue;
+            const visit = visits.get(result.index);
+            result.inspection = checkTruckCase(
+                truck,
+                result.actual,
+                result.passageId,
+                (id) => gate.inspections.get(id),
+                {
+                    scanned: visit?.scanned === true,
+                    exitTried: visit?.exitTried === true,
+                },
+            );
+        }
 
         // ---- verdicts --------------------------------------------------------------------------
         for (const result of results) Object.assign(result, truckVerdict(result, faults.records));
@@ -315,7 +421,8 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
         const sync = gate.sync.status();
         const passages = [...observer.passages.values()];
         const truckPassages = new Set(results.flatMap((r) => (r.passageId ? [r.passageId] : [])));
-        const unmatched = passages.filter((p) => !truckPassages.has(p.passageId));
+        // The exit lane's passages are the exit attempts, not trucks of the scenario.
+        const unmatched = passages.filter((p) => scenario.lanes.includes(p.laneId) && !truckPassages.has(p.passageId));
         for (const p of unmatched) {
             anomalies.push(
                 `passage ${p.passageId} in lane ${p.laneId} (${p.decision ?? "undecided"}) belongs to no truck`,
@@ -371,6 +478,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             },
             anomalies,
             recording: options.recordTo ?? null,
+            inspection: inspectionSummary(results),
         };
         return report;
     } finally {
@@ -400,37 +508,7 @@ function laneKit(bench: ConfigSimulators, laneId: string, camerasDown: ReadonlyS
         "weighbridge on a TCP serial server",
         devices.find((d) => d.scale && d.link),
     );
-    const cameras = devices.flatMap((entry: SimulatedDevice) => {
-        const role: "front" | "rear" = entry.device.role === "rear" ? "rear" : "front";
-        const deviceId = entry.device.id;
-        if (entry.onvif) {
-            const camera = entry.onvif;
-            return [
-                {
-                    deviceId,
-                    role,
-                    // A camera with no live subscription (rebooting, or the gate not resubscribed yet) loses the read.
-                    read: async (text: string, confidence: number) =>
-                        camera.plate({ text, likelihood: confidence, countryCode: "VN" }) > 0,
-                },
-            ];
-        }
-        if (entry.push) {
-            const camera = entry.push;
-            return [
-                {
-                    deviceId,
-                    role,
-                    read: async (text: string, confidence: number) => {
-                        if (camerasDown.has(deviceId)) return false;
-                        const answer = await camera.push({ text, confidence, countryCode: "VN", withImages: true });
-                        return answer.status === 200;
-                    },
-                },
-            ];
-        }
-        return [];
-    });
+    const cameras = devices.flatMap((entry) => cameraOf(entry, camerasDown));
     need("plate camera", cameras[0]);
     const plcEntry = need(
         "lane PLC",
@@ -447,11 +525,49 @@ function laneKit(bench: ConfigSimulators, laneId: string, camerasDown: ReadonlyS
     };
 }
 
-/** Every simulated device of the scenario's lanes online, and the scenario's clearance data in the cache. */
+/** The camera behind a device, as the runner makes it read (none when it is no simulated plate camera). */
+function cameraOf(entry: SimulatedDevice, camerasDown: ReadonlySet<string>): SimulatedCamera[] {
+    const role: "front" | "rear" = entry.device.role === "rear" ? "rear" : "front";
+    const deviceId = entry.device.id;
+    if (entry.onvif) {
+        const camera = entry.onvif;
+        return [
+            {
+                deviceId,
+                role,
+                // A camera with no live subscription (rebooting, or the gate not resubscribed yet) loses the read.
+                read: async (text: string, confidence: number) =>
+                    camera.plate({ text, likelihood: confidence, countryCode: "VN" }) > 0,
+            },
+        ];
+    }
+    if (entry.push) {
+        const camera = entry.push;
+        return [
+            {
+                deviceId,
+                role,
+                read: async (text: string, confidence: number) => {
+                    if (camerasDown.has(deviceId)) return false;
+                    const answer = await camera.push({ text, confidence, countryCode: "VN", withImages: true });
+                    return answer.status === 200;
+                },
+            },
+        ];
+    }
+    return [];
+}
+
+/**
+ * Every simulated device of the scenario's lanes online, the inspection area's devices too (their stored
+ * status: they have no device runtime), and the scenario's clearance data in the cache.
+ */
 async function waitReady(
     gate: Gate,
     bench: ConfigSimulators,
     scenario: ScenarioFile,
+    inspection: ScenarioInspection,
+    observer: GateObserver,
     signal?: AbortSignal,
 ): Promise<void> {
     const deadline = performance.now() + 45_000;
@@ -469,6 +585,10 @@ async function waitReady(
                 const status = gate.runtime(entry.device.id)?.health().status;
                 if (status !== "online") waitingFor.push(`${entry.device.id} (${status ?? "unknown"})`);
             }
+        }
+        for (const deviceId of inspection.deviceIds) {
+            const status = observer.deviceStatus.get(deviceId);
+            if (status !== "online") waitingFor.push(`${deviceId} (${status ?? "unknown"})`);
         }
         const view = gate.clearance.view();
         const missing = [...numbers].filter((number) => !view.declaration(number));
@@ -489,6 +609,20 @@ interface DriveContext {
     elapsed: () => number;
     log: Logger;
     anomalies: string[];
+    inspection: ScenarioInspection;
+    /** The exit point's camera, when the configuration has one. */
+    exitCamera: SimulatedCamera | undefined;
+    /** Where a truck sent to inspection leaves what it does after the lane (scan, exit attempt). */
+    afterLane: Map<number, Promise<InspectionVisit>>;
+}
+
+/** What a truck sent to inspection did after the lane. */
+interface InspectionVisit {
+    caseId: string | undefined;
+    /** Its package was exported (now or, the share away, once it was back). */
+    scanned: boolean;
+    /** It tried to leave through the exit point and the camera's read reached the gate. */
+    exitTried: boolean;
 }
 
 async function until(check: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
@@ -536,6 +670,19 @@ async function driveTruck(truck: TruckPlan, kit: LaneKit, ctx: DriveContext): Pr
     const failed = (what: string) => (err: unknown) => {
         result.readsLost.push(`${what} (${errorMessage(err)})`);
     };
+
+    // ---- the RPM on the approach ------------------------------------------------------------------
+    const rpm = ctx.inspection.rpms.get(kit.laneId);
+    if (rpm) {
+        const stored = () => observer.readings.get(rpm.deviceId)?.get("radiation") ?? 0;
+        const before = stored();
+        await ctx.inspection.pass(kit.laneId, truck.rpm);
+        if (!(await until(() => stored() > before, timings.inspectionWaitMs))) {
+            ctx.anomalies.push(
+                `truck ${truck.index} (${truck.kind}, lane ${kit.laneId}): its RPM occupancy was not stored within ${timings.inspectionWaitMs} ms`,
+            );
+        }
+    }
 
     // ---- the truck pulls up and is read ---------------------------------------------------------
     plc.vehicleArrives(prefix);
@@ -675,7 +822,47 @@ async function driveTruck(truck: TruckPlan, kit: LaneKit, ctx: DriveContext): Pr
         }
     }
     result.endMs = Math.round(Math.max(decidedMs, ctx.elapsed()));
+    if (passage && result.actual === "INSPECT")
+        ctx.afterLane.set(truck.index, inspectionVisit(truck, passage.passageId, ctx));
     await sleep(timings.gapMs);
     ctx.log.debug({ truck: truck.index, lane: kit.laneId, expect: truck.expect, actual: result.actual }, "truck done");
     return result;
+}
+
+/**
+ * A truck sent to inspection after it left the lane: scanned in the inspection area (its scan waits when
+ * the scanner's share is away), then at the exit point, where it must be refused while its case is open.
+ */
+async function inspectionVisit(truck: TruckPlan, passageId: string, ctx: DriveContext): Promise<InspectionVisit> {
+    const { gate, observer, timings } = ctx;
+    const caseId = caseIdOf(passageId);
+    const visit: InspectionVisit = { caseId: undefined, scanned: false, exitTried: false };
+    const problem = (what: string) =>
+        ctx.anomalies.push(`truck ${truck.index} (${truck.kind}, lane ${truck.lane}): ${what}`);
+    if (!(await until(() => gate.inspections.get(caseId) !== undefined, timings.inspectionWaitMs))) return visit;
+    visit.caseId = caseId;
+    if (truck.xray) {
+        const scan = await ctx.inspection
+            .scan({
+                result: truck.xray,
+                plates: [truck.tractor, truck.trailer],
+                containers: truck.container ? [truck.container] : [],
+            })
+            .catch((err: unknown) => {
+                problem(`its X-ray package could not be exported: ${errorMessage(err)}`);
+                return "failed" as const;
+            });
+        visit.scanned = scan === "scanned" || scan === "waiting";
+        if (scan === "scanned") {
+            const landed = () => gate.inspections.get(caseId)?.entries.some((e) => e.kind === "xray") === true;
+            if (!(await until(landed, timings.inspectionWaitMs))) problem(`its scan did not reach case ${caseId}`);
+        }
+    }
+    const camera = ctx.exitCamera;
+    if (camera) {
+        visit.exitTried = await camera.read(truck.tractor, 0.95).catch(() => false);
+        if (!visit.exitTried) problem(`the exit camera's read of ${truck.tractor} did not reach the gate`);
+        else await until(() => observer.exits.get(caseId)?.includes("refused") === true, timings.inspectionWaitMs);
+    }
+    return visit;
 }

@@ -11,7 +11,7 @@ const dir = tempDir();
 afterAll(() => dir.cleanup());
 
 describe("simulate gate --scenario", () => {
-    it("drives ten trucks of every kind through two lanes: every decision is its ground truth, central holds every event", async () => {
+    it("drives thirteen trucks of every kind through two lanes: every decision is its ground truth, every truck sent to inspection held by its case and refused at the exit, central holds every event", async () => {
         const report = await runGateScenario({
             scenarioFile: "test/fixtures/gate-scenario-short.yaml",
             workDir: join(dir.path, "short"),
@@ -21,8 +21,19 @@ describe("simulate gate --scenario", () => {
             .filter((truck) => truck.verdict !== "match")
             .map((t) => `truck ${t.index} ${t.kind}: ${t.expect} → ${t.actual} ${t.reasons.join("; ")}`);
         expect(wrong).toEqual([]);
-        expect(report.trucks).toHaveLength(10);
-        expect(new Set(report.trucks.map((t) => t.passageId)).size).toBe(10);
+        expect(report.trucks).toHaveLength(13);
+        expect(new Set(report.trucks.map((t) => t.passageId)).size).toBe(13);
+        // The inspection area: six trucks had to be inspected (red, tampered seal, overweight, watch list, RPM
+        // alarm, suspicious scan); each has an open case, got its scan and was refused at the exit.
+        expect(report.inspection.violations).toEqual([]);
+        expect(report.inspection.mustInspect).toBe(6);
+        expect(report.inspection.byStatus).toEqual({ open: 6 });
+        expect(report.inspection.exitRefused).toBe(6);
+        const kind = (k: string) => report.trucks.find((t) => t.kind === k);
+        expect(kind("radiation-norm")).toMatchObject({ actual: "RELEASE", inspection: { status: "none" } });
+        expect(kind("radiation-alarm")).toMatchObject({ actual: "INSPECT", inspection: { status: "open" } });
+        expect(kind("xray-suspicious")?.inspection?.required).toContain("physical");
+        expect(kind("xray-suspicious")?.inspection?.xray).toContain("suspicious");
         expect(report.trucks.filter((t) => t.actual === "RELEASE").every((t) => t.barrier === "opened")).toBe(true);
         expect(report.central.holdsEveryEvent).toBe(true);
         expect(report.central.missing).toBe(0);
@@ -32,7 +43,7 @@ describe("simulate gate --scenario", () => {
         expect(scenarioExitCode(report)).toBe(0);
     }, 240_000);
 
-    it("a central outage, an unplugged weighbridge and a full disk: all injected, every event still reaches central", async () => {
+    it("a central outage, an unplugged weighbridge, a full disk, a failed RPM detector and the scanner offline: all injected, no truck sent to inspection released, every event still reaches central", async () => {
         const attempt = async (n: number) => {
             const reportFile = join(dir.path, `faults-${n}.json`);
             const run = captureIo();
@@ -71,7 +82,18 @@ describe("simulate gate --scenario", () => {
             ["central-outage", true],
             ["scale-unplugged", true],
             ["disk-quota", true],
+            ["rpm-detector-failure", true],
+            ["xray-offline", true],
         ]);
+        // The RPM was seen degraded and the scanner offline, and both back online after.
+        for (const fault of faults.slice(3)) {
+            expect(fault.detail).not.toMatch(/did not see|not back online/);
+            expect(fault.recoveredAtMs).toBeGreaterThan(fault.startedAtMs ?? Number.POSITIVE_INFINITY);
+        }
+        // Whatever the scanner's absence did to the scans, no truck sent to inspection got out.
+        expect(report.inspection.violations).toEqual([]);
+        expect(report.inspection.mustInspect).toBeGreaterThanOrEqual(3);
+        expect(report.inspection.exitRefused).toBe(report.inspection.mustInspect);
         expect(faults[1]?.lane).toBe("L1");
         // The gate saw its quota reached and, once the ballast went, back under it.
         expect(faults[2]?.detail).not.toMatch(/did not see|still saw/);
@@ -84,6 +106,9 @@ describe("simulate gate --scenario", () => {
         expect(run.out()).toContain("injected central-outage");
         expect(run.out()).toContain("injected scale-unplugged L1");
         expect(run.out()).toContain("injected disk-quota");
+        expect(run.out()).toContain("injected rpm-detector-failure L2");
+        expect(run.out()).toContain("injected xray-offline");
+        expect(run.out()).toContain("refused at the exit");
         expect(run.out()).toContain("every event is at central");
         expect(code).toBe(0);
     }, 240_000);
