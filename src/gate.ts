@@ -30,6 +30,10 @@ import type { PassageStore } from "./store/passages.ts";
 import type { QuotaReading } from "./store/quota.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
+import { yardPart } from "./yard/part.ts";
+import { registerTimeReleaseRoutes } from "./yard/reportRoutes.ts";
+import { registerYardRoutes } from "./yard/routes.ts";
+import type { Yard } from "./yard/yard.ts";
 
 export interface GateOptions {
     config: GateConfig;
@@ -77,6 +81,7 @@ export class Gate {
     private displays: LaneDisplays | undefined;
     private inspectionDevices: InspectionDevices | undefined;
     private inspectionCases: InspectionCases | undefined;
+    private yard: Yard | undefined;
     private readonly clock: Clock;
     private startedAt = "";
     /** The configuration in force: the one the gate started with, then each reload's. */
@@ -175,6 +180,7 @@ export class Gate {
                     this.laneEngine?.manualProcessing !== undefined ||
                     this.readiness().some((l) => l.laneId === laneId && !l.ready),
                 publish: (topic, payload) => this.devices.brokerSide.send(topic, payload),
+                called: (laneId) => this.yard?.calledTo(laneId),
             });
             await this.displays.start();
             // Inspection cases (src/inspection/cases.ts): opened by INSPECT decisions, fed by the inspection devices.
@@ -189,6 +195,19 @@ export class Gate {
             };
             this.inspectionCases = inspectionCasesPart({ ...caseDeps, laneEngine: () => this.laneEngine, log });
             await this.inspectionCases.start();
+            // The yard (src/yard): the truck's visit from the yard entry to the exit, its queue and call-forward.
+            const yardDeps = {
+                broker: () => this.embeddedBroker,
+                send: this.devices.brokerSide.send.bind(this.devices.brokerSide),
+            };
+            this.yard = yardPart({
+                ...caseDeps,
+                ...yardDeps,
+                laneEngine: () => this.laneEngine,
+                clearance: () => stores.clearance.view(),
+                log,
+            });
+            await this.yard.start();
             // The inspection area's RPMs and X-ray scanners (src/inspection): documents from their folders.
             this.inspectionDevices = new InspectionDevices({
                 ...{ devices: config.inspection?.devices ?? [], sink, images, clock: this.clock },
@@ -230,6 +249,8 @@ export class Gate {
             );
             registerDisplayRoutes(this.api, this.displays);
             registerInspectionRoutes(this.api, this.inspectionCases);
+            registerYardRoutes(this.api, this.yard);
+            registerTimeReleaseRoutes(this.api, () => this.yard, config.gate.timeZone);
             const http = await this.api.listen({ host: config.http.host, port: config.http.port });
             this.addresses.http = http;
             log.info({ http, mqtt: this.addresses.mqtt, db: config.storage.path }, "gate-edge is running");
@@ -277,6 +298,7 @@ export class Gate {
                 { name: "displays", run: () => this.stopPart("displays") },
                 { name: "inspection devices", run: () => this.stopPart("inspectionDevices") },
                 { name: "inspection cases", run: () => this.inspectionCases?.stop() },
+                { name: "yard", run: () => this.yard?.stop() },
                 { name: "devices", run: () => this.devices.stop() },
                 { name: "event log flush", run: () => this.store.flush() },
                 { name: "sync", run: () => this.stopPart("syncService") },

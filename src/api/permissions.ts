@@ -42,6 +42,13 @@ export const PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
     "GET /api/v1/inspections/:id": { roles: PASSAGE_READERS, audit: "inspection.view" },
     "POST /api/v1/inspections/:id/actions": { roles: LANE_OFFICERS, audit: "inspection.action" },
 
+    "GET /api/v1/visits": { roles: PASSAGE_READERS, audit: "visit.search" },
+    "GET /api/v1/visits/:id": { roles: PASSAGE_READERS, audit: "visit.view" },
+    "GET /api/v1/yard": { roles: PASSAGE_READERS },
+    "POST /api/v1/yard/reorder": { roles: LANE_OFFICERS, audit: "yard.reorder" },
+    "GET /api/v1/reports/time-release": { roles: PASSAGE_READERS },
+    "POST /api/v1/prearrivals": { roles: ["supervisor"], audit: "prearrival.import" },
+
     "GET /api/v1/approvals": { roles: ["supervisor"] },
     "POST /api/v1/approvals/:passageId/approve": { roles: ["supervisor"], audit: "approval.approve" },
     "POST /api/v1/approvals/:passageId/reject": { roles: ["supervisor"], audit: "approval.reject" },

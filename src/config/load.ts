@@ -302,7 +302,9 @@ function buildConfig(
             exits: inspectionExits(raw.inspection?.exits, lanes, errors),
             randomRate: raw.inspection?.randomRate ?? 0,
         },
-        ...(raw.yard !== undefined && { yard: yardConfig(raw.yard, lanes, errors) }),
+        ...(raw.yard !== undefined && {
+            yard: yardConfig(raw.yard, lanes, { deviceIds, usernames, brokerMode: raw.broker.mode }, errors),
+        }),
         source,
     };
 }

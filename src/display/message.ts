@@ -49,6 +49,8 @@ export interface LaneView {
     snapshot: LaneSnapshot | undefined;
     /** The lane is processed by hand (disk quota) or one of its devices is not online. */
     fault: boolean;
+    /** The plate of the truck the yard called forward to this lane (src/yard), while it is on its way. */
+    called?: { plate: string; laneId: string };
 }
 
 /** Every key of the driver catalogue, each used by the display (the catalogue test holds them equal). */
@@ -64,6 +66,7 @@ export const DISPLAY_KEYS = [
     "display.fault",
     "display.manual",
     "display.waitOfficer",
+    "display.called",
 ] as const;
 
 const STOP_TITLE: DisplayLine = { key: "display.stop" };
@@ -82,8 +85,19 @@ export function displayKeys(view: LaneView): {
     const plate = facts?.frontPlate?.text ?? facts?.rearPlate?.text ?? null;
     if (view.fault) return { signal: "fault", plate, keys: [{ key: "display.fault" }, { key: "display.manual" }] };
     const state = view.snapshot?.state ?? "IDLE";
-    if (!passage || state === "IDLE" || state === "CLOSED")
+    if (!passage || state === "IDLE" || state === "CLOSED") {
+        // The yard called a truck to this free lane: its plate and the lane, so its driver knows the call is theirs.
+        if (view.called !== undefined)
+            return {
+                signal: "go",
+                plate: view.called.plate,
+                keys: [
+                    { key: "display.plate", params: { plate: view.called.plate } },
+                    { key: "display.called", params: { lane: view.called.laneId } },
+                ],
+            };
         return { signal: "stop", plate: null, keys: [STOP_TITLE, { key: "display.wait" }] };
+    }
     const title = plate === null ? STOP_TITLE : { key: "display.plate", params: { plate } };
     const outcome = passage.standing?.outcome ?? passage.decision?.decision;
     const line = (signal: DisplaySignal, key: string) => ({

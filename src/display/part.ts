@@ -28,6 +28,8 @@ export interface LaneDisplaysDeps {
     fault(laneId: string): boolean;
     /** The embedded broker, where LED signs log in; undefined with an external broker. */
     broker: EmbeddedBroker | undefined;
+    /** The plate of the truck the yard called to this lane and that is on its way (src/yard), if any. */
+    called?(laneId: string): string | undefined;
     /** Publishes retained (QoS 1) on the gate's broker, embedded or external. */
     publish(topic: string, payload: string): Promise<void> | undefined;
     /** How long a message waits for the broker's acknowledgement before the part goes on (default ACK_WAIT_MS). */
@@ -89,8 +91,8 @@ export class LaneDisplays {
         bus.on("laneState", this, (state) => this.touch(state.laneId));
         bus.on("deviceStatus", this, (status) => this.touch(status.laneId));
         bus.on("committed", this, (event: GateEvent) => {
-            if (event.laneId && (event.type.startsWith("passage.") || event.type === "officer.action"))
-                this.touch(event.laneId);
+            const shows = event.type.startsWith("passage.") || event.type.startsWith("visit.");
+            if (event.laneId && (shows || event.type === "officer.action")) this.touch(event.laneId);
         });
         await Promise.all(this.deps.lanes().map((lane) => this.refresh(lane.id)));
     }
@@ -145,7 +147,12 @@ export class LaneDisplays {
 
     private async refresh(laneId: string): Promise<void> {
         if (!this.running || !this.deps.lanes().some((lane) => lane.id === laneId)) return;
-        const shown = displayKeys({ snapshot: this.deps.snapshot(laneId), fault: this.deps.fault(laneId) });
+        const called = this.deps.called?.(laneId);
+        const shown = displayKeys({
+            snapshot: this.deps.snapshot(laneId),
+            fault: this.deps.fault(laneId),
+            ...(called !== undefined && { called: { plate: called, laneId } }),
+        });
         const message = displayMessage(this.deps.gateId, laneId, shown, new Date(this.deps.clock.now()));
         if (sameShown(this.current.get(laneId), message)) return;
         this.current.set(laneId, message);

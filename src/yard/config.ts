@@ -4,7 +4,8 @@
  * dwell limits and how long a driver's personal data is kept. The JSON schema has checked the shapes; this
  * checks what it cannot: cameras and lanes that exist.
  */
-import type { LaneConfig } from "../config/types.ts";
+import { sealPassword } from "../config/passwords.ts";
+import type { DeviceCredentials, LaneConfig } from "../config/types.ts";
 import type { QueuePolicy } from "./queue.ts";
 import type { LaneGroup } from "./types.ts";
 
@@ -12,6 +13,8 @@ export interface YardEntryConfig {
     id: string;
     /** A plate camera of one of the lanes: its reads open visits. */
     camera: string;
+    /** The queue of an unannounced truck read here (default import); an announced one's is its pre-arrival's. */
+    laneGroup?: LaneGroup;
 }
 
 export interface YardConfig {
@@ -25,6 +28,8 @@ export interface YardConfig {
     dwell: { warnHours: number; limitHours: number };
     /** A pre-arrival's driver name and phone are dropped this many days after they were received. */
     personalDataRetentionDays: number;
+    /** Logins of the embedded broker that may read the calls (a driver app's server, an SMS gateway), nothing else. */
+    callReceivers: { id: string; auth: DeviceCredentials }[];
 }
 
 /** As the YAML gives it; defaults filled by yardConfig. */
@@ -35,6 +40,7 @@ export interface RawYard {
     noShowMs?: number;
     dwell?: { warnHours?: number; limitHours?: number };
     personalDataRetentionDays?: number;
+    callReceivers?: { id: string; auth: { username: string; password: string } }[];
 }
 
 const DEFAULT_NO_SHOW_MS = 10 * 60_000;
@@ -45,6 +51,7 @@ const DEFAULT_PERSONAL_DATA_DAYS = 30;
 export function yardConfig(
     raw: RawYard | undefined,
     lanes: readonly LaneConfig[],
+    gate: { deviceIds: Set<string>; usernames: Set<string>; brokerMode: "embedded" | "external" },
     errors: string[],
 ): YardConfig | undefined {
     if (raw === undefined) return undefined;
@@ -65,7 +72,22 @@ export function yardConfig(
     const dwell = { ...DEFAULT_DWELL, ...raw.dwell };
     if (dwell.warnHours >= dwell.limitHours)
         errors.push(`yard.dwell.warnHours: ${dwell.warnHours} must be less than limitHours (${dwell.limitHours})`);
+    const callReceivers = (raw.callReceivers ?? []).flatMap((receiver, index) => {
+        const path = `yard.callReceivers[${index}]`;
+        const before = errors.length;
+        if (gate.deviceIds.has(receiver.id)) errors.push(`${path}.id: id "${receiver.id}" is used twice`);
+        gate.deviceIds.add(receiver.id);
+        if (gate.brokerMode === "external")
+            errors.push(`${path}: with broker.mode external, the receiver logs in to that broker`);
+        if (gate.usernames.has(receiver.auth.username))
+            errors.push(`${path}.auth.username: "${receiver.auth.username}" is used by another device`);
+        gate.usernames.add(receiver.auth.username);
+        if (errors.length > before) return [];
+        const auth = { username: receiver.auth.username, passwordHash: sealPassword(receiver.auth.password) };
+        return [{ id: receiver.id, auth }];
+    });
     return {
+        callReceivers,
         entries,
         laneGroups,
         queuePolicy: raw.queuePolicy ?? "fifo",

@@ -129,6 +129,9 @@ interface Row {
     ok: number;
 }
 
+/** A visit id no visit has. */
+const NO_VISIT = "V-01J00000000000000000000000";
+
 /** Every route of docs/api.md with a request an allowed role can make; the roles are the contract's. */
 const ROWS: Row[] = [
     { method: "GET", url: () => "/api/v1/health", roles: "open", ok: 200 },
@@ -182,6 +185,34 @@ const ROWS: Row[] = [
         body: { action: "assign", assignee: "officer" },
         roles: ["officer", "supervisor"],
         ok: 404,
+    },
+    // The yard (issue 19); this gate has none configured: the yard's own routes answer 404 to allowed roles.
+    {
+        method: "GET",
+        url: () => "/api/v1/visits?state=QUEUED",
+        roles: ["officer", "supervisor", "auditor", "admin"],
+        ok: 200,
+    },
+    {
+        method: "GET",
+        url: () => `/api/v1/visits/${NO_VISIT}`,
+        roles: ["officer", "supervisor", "auditor", "admin"],
+        ok: 404,
+    },
+    { method: "GET", url: () => "/api/v1/yard", roles: ["officer", "supervisor", "auditor", "admin"], ok: 404 },
+    {
+        method: "POST",
+        url: () => "/api/v1/yard/reorder",
+        body: { visitId: NO_VISIT, position: 1, reasonCode: "LIVE_ANIMALS" },
+        roles: ["officer", "supervisor"],
+        ok: 404,
+    },
+    {
+        method: "POST",
+        url: () => "/api/v1/prearrivals",
+        body: { preArrivals: [] },
+        roles: ["supervisor"],
+        ok: 200,
     },
     { method: "GET", url: () => "/api/v1/approvals", roles: ["supervisor"], ok: 200 },
     {
@@ -262,6 +293,7 @@ describe("the role guard", () => {
             ROWS.map((row) =>
                 `${row.method} ${row.url().split("?")[0]}`
                     .replace(`INS-${decidedPassage}`, ":id")
+                    .replace(NO_VISIT, ":id")
                     .replace(decidedPassage, ":id")
                     .replace(imageRef, ":ref")
                     .replace(alertId, ":id")

@@ -101,6 +101,9 @@ describe("driver catalogues", () => {
             for (const lane of cases)
                 for (const key of keysOf(displayKeys({ snapshot: lane, fault }).keys)) used.add(key);
         for (const key of keysOf(fallbackMessage("G", "L1", AT).keys)) used.add(key);
+        const called = { plate: "15C-888.10", laneId: "L1" };
+        for (const key of keysOf(displayKeys({ snapshot: { state: "IDLE" }, fault: false, called }).keys))
+            used.add(key);
         expect([...used].sort()).toEqual([...DISPLAY_KEYS].sort());
     });
 });
@@ -115,6 +118,32 @@ describe("what the display shows", () => {
             keys: [{ key: "display.stop" }, { key: "display.wait" }],
         });
         expect(shown(undefined).signal).toBe("stop");
+    });
+
+    it("an idle lane the yard called a truck to: its plate and the lane, green, in every driver language within the sign", () => {
+        const called = displayKeys({
+            snapshot: { state: "IDLE" },
+            fault: false,
+            called: { plate: "桂B1234挂", laneId: "L12" },
+        });
+        expect(called).toEqual({
+            signal: "go",
+            plate: "桂B1234挂",
+            keys: [
+                { key: "display.plate", params: { plate: "桂B1234挂" } },
+                { key: "display.called", params: { lane: "L12" } },
+            ],
+        });
+        const message = displayMessage("G", "L12", called, AT);
+        expect(message.lines.en[1]).toBe("Come to lane L12");
+        expect(message.lines.vi[1]).toBe("Mời vào làn L12");
+        expect(message.lines.zh[1]).toBe("请到L12号车道");
+        for (const lines of Object.values(message.lines))
+            for (const line of lines) expect(textColumns(line)).toBeLessThanOrEqual(LINE_COLUMNS);
+        // A lane with a truck in it shows that truck, not the call.
+        expect(
+            displayKeys({ snapshot: snapshot("WEIGHING"), fault: false, called: { plate: "X", laneId: "L1" } }).plate,
+        ).toBe("15C-123.45");
     });
 
     it("a truck without its declaration scanned is asked for the QR; with it, to wait; its plate on the first line", () => {

@@ -1,0 +1,140 @@
+/**
+ * The visits table (migration 9): each visit as the fold of its `visit.*` events (visitModel.ts), the queue
+ * length of each lane group at every change (the time-release report's queue chart), and the yard part's
+ * cursor. The event log stays the evidence.
+ */
+import type { Db } from "../store/db.ts";
+import type { LaneGroup, QueueSample, VisitState } from "./types.ts";
+import { applyVisitEvent, isoInZone, type Visit, type VisitEvent } from "./visitModel.ts";
+
+interface Raw {
+    record: string;
+}
+
+/** What the visit list can be filtered by; newest arrival first, paged by `before` (arrival, ms). */
+export interface VisitQuery {
+    state?: VisitState;
+    laneGroup?: LaneGroup;
+    /** A normalised plate: the tractor's (exact). */
+    plate?: string;
+    /** Arrived in [from, to) (ms). */
+    from?: number;
+    to?: number;
+    before?: number;
+    limit: number;
+}
+
+const parse = (row: Raw): Visit => JSON.parse(row.record) as Visit; // written by save() from a Visit
+
+export class VisitStore {
+    constructor(
+        private readonly db: Db,
+        private readonly timeZone: string,
+    ) {}
+
+    get(visitId: string): Visit | undefined {
+        const row = this.db.prepare("SELECT record FROM visits WHERE visit_id = ?").get(visitId) as Raw | undefined;
+        return row && parse(row);
+    }
+
+    /** Folds a committed visit event into its visit; one already folded in (by seq) changes nothing. */
+    apply(event: VisitEvent): Visit | undefined {
+        const visitId = typeof event.data.visitId === "string" ? event.data.visitId : undefined;
+        if (visitId === undefined) return undefined;
+        const current = this.get(visitId);
+        if (current && current.lastSeq >= event.seq) return current;
+        const next = applyVisitEvent(current, event, this.timeZone);
+        if (next) this.save(next);
+        return next;
+    }
+
+    private save(visit: Visit): void {
+        this.db
+            .prepare(
+                `INSERT INTO visits (visit_id, state, lane_group, tractor_plate, arrived_at, arrived_ms, last_seq, record)
+                 VALUES (@visit_id, @state, @lane_group, @tractor_plate, @arrived_at, @arrived_ms, @last_seq, @record)
+                 ON CONFLICT (visit_id) DO UPDATE SET state = excluded.state, last_seq = excluded.last_seq,
+                   record = excluded.record`,
+            )
+            .run({
+                visit_id: visit.visitId,
+                state: visit.state,
+                lane_group: visit.laneGroup,
+                tractor_plate: visit.tractorPlate,
+                arrived_at: visit.stages.arrived ?? "",
+                arrived_ms: visit.arrivedMs,
+                last_seq: visit.lastSeq,
+                record: JSON.stringify(visit),
+            });
+    }
+
+    /** Every visit not closed nor cancelled (the yard part keeps them in memory). */
+    open(): Visit[] {
+        return (
+            this.db.prepare("SELECT record FROM visits WHERE state NOT IN ('CLOSED', 'CANCELLED')").all() as Raw[]
+        ).map(parse);
+    }
+
+    list(query: VisitQuery): Visit[] {
+        const where: string[] = [];
+        const params: Record<string, string | number> = { limit: query.limit };
+        const filters: [keyof VisitQuery, string, string | number | undefined][] = [
+            ["state", "state = @state", query.state],
+            ["laneGroup", "lane_group = @laneGroup", query.laneGroup],
+            ["plate", "tractor_plate = @plate", query.plate],
+            ["from", "arrived_ms >= @from", query.from],
+            ["to", "arrived_ms < @to", query.to],
+            ["before", "arrived_ms < @before", query.before],
+        ];
+        for (const [key, clause, value] of filters) {
+            if (value === undefined || value === "") continue;
+            where.push(clause);
+            params[key] = value;
+        }
+        const sql = `SELECT record FROM visits ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY arrived_ms DESC, visit_id DESC LIMIT @limit`;
+        return (this.db.prepare(sql).all(params) as Raw[]).map(parse);
+    }
+
+    /** Visits that arrived in [from, to) (ms), oldest first. */
+    arrivedBetween(from: number, to: number): Visit[] {
+        return (
+            this.db
+                .prepare("SELECT record FROM visits WHERE arrived_ms >= ? AND arrived_ms < ? ORDER BY arrived_ms")
+                .all(from, to) as Raw[]
+        ).map(parse);
+    }
+
+    addQueueSample(at: number, laneGroup: LaneGroup, length: number): void {
+        this.db
+            .prepare("INSERT INTO yard_queue_samples (at_ms, lane_group, length) VALUES (?, ?, ?)")
+            .run(at, laneGroup, length);
+    }
+
+    /** The queue length of each group at each change in [from, to). */
+    queueSamples(from: number, to: number): QueueSample[] {
+        const rows = this.db
+            .prepare(
+                "SELECT at_ms, lane_group, length FROM yard_queue_samples WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms, rowid",
+            )
+            .all(from, to) as { at_ms: number; lane_group: LaneGroup; length: number }[];
+        return rows.map((row) => ({
+            at: isoInZone(row.at_ms, this.timeZone),
+            laneGroup: row.lane_group,
+            length: row.length,
+        }));
+    }
+
+    /** The seq of the last event the part acted on; undefined before its first start on this database. */
+    get cursor(): number | undefined {
+        const row = this.db.prepare("SELECT seq FROM yard_cursor WHERE id = 1").get() as { seq: number } | undefined;
+        return row?.seq;
+    }
+
+    setCursor(seq: number): void {
+        this.db
+            .prepare(
+                "INSERT INTO yard_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            )
+            .run(seq);
+    }
+}
