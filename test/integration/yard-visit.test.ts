@@ -6,11 +6,16 @@
  * point are its stages, the exit closes it; an unannounced truck that does not come is a no-show and is
  * called again; waiting trucks are reordered by an officer (audited); dwell limits raise alerts.
  */
+
+import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import { XraySimulator } from "../../simulators/xray.ts";
+import type { GateConfig } from "../../src/config/types.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
+import type { InspectionCase } from "../../src/inspection/caseModel.ts";
 import type { VisitSummary, YardView } from "../../src/yard/types.ts";
 import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
@@ -20,8 +25,11 @@ import { tempDir } from "../helpers/tmp.ts";
 
 const WAIT_MS = 30_000;
 const GREEN = "101234567820";
+const RED = "100001234540";
 const OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+07:00$/;
 const dir = tempDir();
+const xrayFolder = join(dir.path, "xray-1");
+let config: GateConfig;
 let plc: LanePlcSimulator;
 let gate: Gate;
 let receiver: mqtt.MqttClient;
@@ -40,10 +48,9 @@ const PRE_ARRIVAL = {
 
 beforeAll(async () => {
     plc = await startLanePlc(dir.path, ["L1"]);
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            `  - id: Y1
+    config = testConfig(
+        dir.path,
+        `  - id: Y1
     devices:
       - { id: cam-yard, model: dahua-itsapi-anpr, role: front, auth: { username: cam-yard, password: camera-password } }
   - id: L1
@@ -56,9 +63,10 @@ beforeAll(async () => {
     devices:
       - { id: cam-exit, model: dahua-itsapi-anpr, role: front, auth: { username: cam-exit, password: camera-password } }
 `,
-            `rules: { requiredReads: [plate, declaration] }
+        `rules: { requiredReads: [plate, declaration] }
 inspection:
-    devices: []
+    devices:
+        - { id: xray-1, model: nii-scan-package, folder: ${JSON.stringify(xrayFolder)}, pollMs: 100, settleMs: 150 }
     exits:
         - { id: exit-1, camera: cam-exit }
 yard:
@@ -69,8 +77,8 @@ yard:
     dwell: { warnHours: 0.001, limitHours: 0.002 }
     callReceivers:
         - { id: sms-1, auth: { username: sms-gateway, password: sms-gateway-password } }`,
-        ),
     );
+    gate = await startGate(config);
     gate.clearance.importData(
         {
             version: "t-1",
@@ -81,6 +89,15 @@ yard:
                     channel: "GREEN",
                     status: "CLEARED",
                     declaredPlates: ["29C-123.45"],
+                    containers: [],
+                    version: 1,
+                },
+                {
+                    number: RED,
+                    type: "10",
+                    channel: "RED",
+                    status: "CLEARED",
+                    declaredPlates: ["15C-888.10"],
                     containers: [],
                     version: 1,
                 },
@@ -344,5 +361,111 @@ describe("the truck's visit on a real gate", () => {
         const future = new Date(Date.now() + 3_600_000).toISOString();
         expect(await visits(`?from=${encodeURIComponent(future)}`)).toEqual([]);
         expect((await officer().fetch("/api/v1/visits?plate=%21%21")).status).toBe(400);
+    });
+
+    it("a RED truck's inspection case is its stages: the exit refuses it while open, closes the visit once cleared", async () => {
+        await atYard("15C-888.10", "15C88810");
+        await eventually(async () => visitOf("15C88810"), WAIT_MS, "the RED truck's visit");
+        // It drives to lane 1 (called or not): its passage is decided INSPECT and the case opens.
+        await eventually(() => gate.lanes.snapshot("L1")?.state === "IDLE" || undefined, WAIT_MS, "lane 1 idle");
+        await setLoopSeen(gate, plc, "L1", "entry", true);
+        await gate.log.append({ laneId: "L1", ...plateDraft("cam-1", "15C-888.10", "15C88810") });
+        await gate.log.append({ laneId: "L1", ...declarationScanDraft("scan-1", RED) });
+        const inspected = await eventually(
+            async () => {
+                const visit = await visitOf("15C88810");
+                return visit?.state === "INSPECTION" ? visit : undefined;
+            },
+            WAIT_MS,
+            "the visit in inspection",
+        );
+        expect(inspected).toMatchObject({ decision: "INSPECT", channel: "RED", laneId: "L1" });
+        const caseId = inspected.caseIds[0] as string;
+        expect(caseId).toMatch(/^INS-/);
+        plc.setLoop("L1", "entry", false);
+
+        // At the exit with the case open: the inspection part refuses it; the visit stays open.
+        const exitRead = () => gate.log.append({ laneId: "X1", ...plateDraft("cam-exit", "15C-888.10", "15C88810") });
+        await exitRead();
+        await eventually(
+            () =>
+                gate.log
+                    .read(0, 100_000)
+                    .some(
+                        (e) => e.type === "inspection.exit" && e.data.caseId === caseId && e.data.result === "refused",
+                    ) || undefined,
+            WAIT_MS,
+            "the exit refused",
+        );
+        expect((await visitOf("15C88810"))?.state).toBe("INSPECTION");
+
+        // The X-ray is clear; the case is cleared with four eyes: the visit is released, then closed by the exit.
+        await new XraySimulator({ folder: xrayFolder, seed: 19 }).scan({ result: "clear", plates: ["15C-888.10"] });
+        await eventually(
+            async () => {
+                const response = await officer().fetch(`/api/v1/inspections/${caseId}`);
+                const { inspection } = (await response.json()) as { inspection: InspectionCase };
+                return inspection.done.includes("xray") || undefined;
+            },
+            WAIT_MS,
+            "the scan on the case",
+        );
+        const clear = (as: ReturnType<typeof apiSession>) =>
+            as.fetch(`/api/v1/inspections/${caseId}/actions`, {
+                method: "POST",
+                body: JSON.stringify({ action: "clear", reasonCode: "INSPECTED_OK" }),
+            });
+        expect((await clear(officer())).status).toBe(202);
+        expect((await clear(apiSession(gate, "supervisor", "sup"))).status).toBe(200);
+        const released = await eventually(
+            async () => {
+                const visit = await visitOf("15C88810");
+                return visit?.state === "RELEASED" ? visit : undefined;
+            },
+            WAIT_MS,
+            "the visit released by the cleared case",
+        );
+        expect(released.caseIds).toEqual([caseId]);
+        await exitRead();
+        const closed = await eventually(
+            async () => {
+                const visit = await visitOf("15C88810");
+                return visit?.state === "CLOSED" ? visit : undefined;
+            },
+            WAIT_MS,
+            "the visit closed by the exit",
+        );
+        for (const stage of ["laneEntered", "decided", "inspectionStarted", "inspectionEnded", "released", "exited"])
+            expect(closed.stages, stage).toHaveProperty(stage);
+        const order = [
+            "arrived",
+            "laneEntered",
+            "decided",
+            "inspectionStarted",
+            "inspectionEnded",
+            "released",
+            "exited",
+        ];
+        const times = order.map((stage) => Date.parse(closed.stages[stage as keyof typeof closed.stages] ?? ""));
+        expect([...times].sort((a, b) => a - b)).toEqual(times);
+    });
+
+    it("a restart resumes from the cursor: the visits are kept, nothing is folded or opened twice", async () => {
+        const before = visitEvents().length;
+        const kept = await visits("?limit=500");
+        await receiver.endAsync();
+        await gate.stop();
+        gate = await startGate(config);
+        const after = await visits("?limit=500");
+        // The waiting and called trucks go on being called (no-shows) while this runs; the closed ones stand still.
+        const closed = (list: VisitSummary[]) => list.filter((v) => v.state === "CLOSED");
+        expect(after.map((v) => v.visitId)).toEqual(kept.map((v) => v.visitId));
+        expect(closed(after)).toEqual(closed(kept).map((v) => ({ ...v, dwellMs: expect.any(Number) })));
+        expect(closed(after)).toHaveLength(2);
+        expect(visitEvents().filter((e) => e.type === "visit.arrived")).toHaveLength(kept.length);
+        expect(visitEvents().length).toBeGreaterThanOrEqual(before);
+        // The yard goes on: a new truck is taken in.
+        await atYard("29C-555.55", "29C55555");
+        await eventually(async () => visitOf("29C55555"), WAIT_MS, "a visit after the restart");
     });
 });
