@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply } from "fastify";
@@ -40,6 +41,17 @@ export const UI_CONTENT_SECURITY_POLICY = [
     "frame-ancestors 'none'",
 ].join("; ");
 
+/**
+ * Libraries the dashboard loads, served from the installed package (package.json dependencies) under
+ * /ui/vendor/: never from a CDN, a gate may have no internet. uPlot draws the Time release page's charts
+ * (src/ui/charts.js): an ES module with no dependencies, no eval and styles set through the CSSOM only.
+ */
+const require = createRequire(import.meta.url);
+export const VENDOR_FILES: Readonly<Record<string, string>> = {
+    "vendor/uPlot.esm.js": require.resolve("uplot/dist/uPlot.esm.js"),
+    "vendor/uPlot.min.css": require.resolve("uplot/dist/uPlot.min.css"),
+};
+
 /** Every servable file under the root, by its URL path relative to the root ("views/lanes.js"). */
 function listAssets(root: string): Map<string, string> {
     const assets = new Map<string, string>();
@@ -73,6 +85,7 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
  */
 export function registerUi(app: FastifyInstance, root: string | undefined = uiRoot): void {
     const assets = root ? listAssets(root) : new Map<string, string>();
+    for (const [name, file] of Object.entries(VENDOR_FILES)) assets.set(name, file);
     const send = (reply: FastifyReply, name: string) => {
         const file = assets.get(name);
         if (!file) {

@@ -14,6 +14,8 @@ import { lanesView } from "./views/lanes.js";
 import { loginView } from "./views/login.js";
 import { passageDetailView, passagesView } from "./views/passages.js";
 import { syncView } from "./views/sync.js";
+import { timeReleaseView } from "./views/timeRelease.js";
+import { yardView } from "./views/yard.js";
 
 const ALL = ["officer", "supervisor", "technician", "auditor", "admin"];
 
@@ -23,6 +25,8 @@ export const PAGES = [
     { path: "passages", roles: ["officer", "supervisor", "auditor", "admin"], view: passagesView },
     { path: "approvals", roles: ["supervisor"], view: approvalsView },
     { path: "inspection", roles: ["officer", "supervisor", "auditor", "admin"], view: inspectionView },
+    { path: "yard", roles: ["officer", "supervisor", "auditor", "admin"], view: yardView },
+    { path: "timerelease", roles: ["officer", "supervisor", "auditor", "admin"], view: timeReleaseView },
     { path: "alerts", roles: ["officer", "supervisor", "technician", "admin"], view: alertsView },
     { path: "devices", roles: ["technician", "supervisor", "admin"], view: devicesView },
     { path: "sync", roles: ["technician", "supervisor", "admin"], view: syncView },

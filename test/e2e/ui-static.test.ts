@@ -88,6 +88,28 @@ describe("the dashboard's static files", () => {
         expect(css.headers["content-type"]).toBe("text/css; charset=utf-8");
     });
 
+    it("serves the charting library from its installed package under the same policy, never from elsewhere", async () => {
+        const library = await get("/ui/vendor/uPlot.esm.js");
+        expect(library.status).toBe(200);
+        expect(library.headers["content-type"]).toBe("text/javascript; charset=utf-8");
+        expect(library.headers["content-security-policy"]).toBe(UI_CONTENT_SECURITY_POLICY);
+        expect(library.body).toContain("export { uPlot as default }");
+        // Nothing a strict policy refuses: no eval, no HTML parsed from strings.
+        expect(library.body).not.toMatch(/\beval\(|new Function\(|innerHTML|insertAdjacentHTML|document\.write/);
+        const sheet = await get("/ui/vendor/uPlot.min.css");
+        expect(sheet.status).toBe(200);
+        expect(sheet.headers["content-type"]).toBe("text/css; charset=utf-8");
+        expect(sheet.body).toContain(".uplot");
+        expect((await get("/")).body).toContain('<link rel="stylesheet" href="/ui/vendor/uPlot.min.css" />');
+        // Only the files named: not the rest of the package, nor another package beside it.
+        for (const path of [
+            "/ui/vendor/uPlot.cjs.js",
+            "/ui/vendor/../vendor/uPlot.d.ts",
+            "/ui/vendor/fastify/package.json",
+        ])
+            expect([400, 404], path).toContain((await get(path)).status);
+    });
+
     it("has no inline script, no external asset and no innerHTML in the dashboard", async () => {
         const page = (await get("/")).body;
         expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
@@ -104,6 +126,9 @@ describe("the dashboard's static files", () => {
             "views/sync.js",
             "views/audit.js",
             "views/login.js",
+            "views/yard.js",
+            "views/timeRelease.js",
+            "charts.js",
         ]) {
             const body = (await get(`/ui/${file}`)).body;
             expect(body.length, file).toBeGreaterThan(0);
