@@ -451,6 +451,9 @@ export const definition: RadiationPortalModel = {
     transport: "folder",
     layout: { type: "file", suffix: ".n42" },
     maxEntryBytes: MAX_DOCUMENT_BYTES,
+    // An RPM measures background without pause and its lane computer writes a background report every
+    // minute or so between occupancies: five minutes without a document is no slow report.
+    silentAfterMs: 300_000,
     decode,
     encode,
 };

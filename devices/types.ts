@@ -364,6 +364,11 @@ interface FolderModelBase<V> extends ModelBase {
     layout: FolderLayout;
     /** An entry whose files together are larger than this is refused unread. */
     maxEntryBytes: number;
+    /**
+     * A device that reports continuously (an RPM's background reports): silent this long, it is offline
+     * (`inspection.devices[].silentAfterMs` overrides). Absent: silence is normal (a scanner between scans).
+     */
+    silentAfterMs?: number;
     /** Pure decode of one entry. Never throws. */
     decode(entry: FolderEntry): DecodeResult<V> & { observedAt?: number };
 }

@@ -70,6 +70,8 @@ export interface InspectionDeviceConfig {
     folder: string;
     pollMs: number;
     settleMs: number;
+    /** Silent this long (ms), the device is offline; 0: never (src/inspection/silence.ts). */
+    silentAfterMs: number;
 }
 
 /** An exit point (`inspection.exits`): a lane camera whose reads are checked against inspection cases. */

@@ -14,6 +14,7 @@ export interface RawInspectionDevice {
     folder: string;
     pollMs?: number;
     settleMs?: number;
+    silentAfterMs?: number;
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -31,7 +32,8 @@ export function inspectionDevices(
         const before = errors.length;
         if (where.deviceIds.has(device.id)) errors.push(`${path}.id: device id "${device.id}" is used twice`);
         where.deviceIds.add(device.id);
-        if (!getInspectionModel(device.model))
+        const model = getInspectionModel(device.model);
+        if (!model)
             errors.push(
                 `${path}.model: "${device.model}" is not an inspection device model (${inspectionModels.map((m) => m.model).join(", ")})`,
             );
@@ -50,6 +52,7 @@ export function inspectionDevices(
                 folder,
                 pollMs: device.pollMs ?? DEFAULT_POLL_MS,
                 settleMs: device.settleMs ?? DEFAULT_SETTLE_MS,
+                silentAfterMs: device.silentAfterMs ?? model?.silentAfterMs ?? 0,
             },
         ];
     });

@@ -10,18 +10,22 @@
  * - The RPM's background reports and faults (detector failure, high background, tamper) become the
  *   device's health: a fault of severity error or fatal makes it degraded (fatal: offline), a warning
  *   keeps it online with the warning as its reason; a `device.status` event records each change.
+ * - A device that reports continuously (an RPM: `silentAfterMs`, src/inspection/silence.ts) and has sent
+ *   nothing for that long is offline with the reason code SILENT, until its next document.
  * A refused document is not stored as a reading; the folder transport moves it to `rejected/` with why.
  */
 import type { Logger } from "pino";
 import { getInspectionModel } from "../../devices/index.ts";
 import type { FolderEntry, InspectionDeviceModel, RpmFault } from "../../devices/types.ts";
 import type { InspectionDeviceConfig } from "../config/types.ts";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import type { DeviceStatus, RadiationValues, XrayValues } from "../core/events.ts";
 import { FolderWatch } from "../drivers/folderWatch.ts";
+import type { StatusReason } from "../drivers/transport.ts";
 import type { EventSink } from "../ingest/deviceRuntime.ts";
 import type { ImageStore } from "../store/images.ts";
+import { SilenceWatch } from "./silence.ts";
 
 export interface InspectionDeviceHealth {
     deviceId: string;
@@ -41,15 +45,22 @@ interface Running {
     device: InspectionDeviceConfig;
     model: InspectionDeviceModel;
     watch: FolderWatch;
-    folderOk: { ok: boolean; reason: string };
+    folderOk: { ok: boolean; reason: string; because?: StatusReason };
+    silence: SilenceWatch | undefined;
+    /** Set while the device is silent (its silence's reason). */
+    silent: ReturnType<SilenceWatch["silent"]>;
     faults: RpmFault[];
     backgroundCps?: Readonly<Record<string, number>>;
     status: DeviceStatus;
     reason: string;
 }
 
+/** How often silence is looked for, at most (a shorter silentAfterMs is looked at four times as often). */
+const SILENCE_CHECK_MS = 5000;
+
 export class InspectionDevices {
     private readonly running: Running[] = [];
+    private silenceTimer: NodeJS.Timeout | undefined;
 
     constructor(
         private readonly deps: {
@@ -76,8 +87,8 @@ export class InspectionDevices {
                 {
                     log,
                     input: (found) => this.input(entry, found),
-                    setStatus: (status, reason) => {
-                        entry.folderOk = { ok: status !== "offline", reason };
+                    setStatus: (status, reason, because) => {
+                        entry.folderOk = { ok: status !== "offline", reason, ...(because && { because }) };
                         void this.updateStatus(entry);
                     },
                 },
@@ -87,6 +98,11 @@ export class InspectionDevices {
                 model,
                 watch,
                 folderOk: { ok: false, reason: "not started" },
+                silence:
+                    device.silentAfterMs > 0
+                        ? new SilenceWatch(device.silentAfterMs, monotonicOf(deps.clock))
+                        : undefined,
+                silent: undefined,
                 faults: [],
                 status: "offline",
                 reason: "not started",
@@ -96,11 +112,34 @@ export class InspectionDevices {
     }
 
     async start(): Promise<void> {
-        for (const entry of this.running) await entry.watch.start();
+        for (const entry of this.running) {
+            entry.silence?.heard(monotonicOf(this.deps.clock));
+            await entry.watch.start();
+        }
+        const watched = this.running.flatMap((entry) => (entry.silence ? [entry.silence.silentAfterMs] : []));
+        if (watched.length > 0) {
+            this.silenceTimer = setInterval(
+                () => this.checkSilence(),
+                Math.max(50, Math.min(SILENCE_CHECK_MS, ...watched.map((ms) => ms / 4))),
+            );
+            this.silenceTimer.unref();
+        }
     }
 
     async stop(): Promise<void> {
+        clearInterval(this.silenceTimer);
+        this.silenceTimer = undefined;
         for (const entry of this.running) await entry.watch.stop();
+    }
+
+    private checkSilence(): void {
+        const now = monotonicOf(this.deps.clock);
+        for (const entry of this.running) {
+            const silent = entry.silence?.silent(now);
+            if (silent === undefined || entry.silent !== undefined) continue;
+            entry.silent = silent;
+            void this.updateStatus(entry);
+        }
     }
 
     health(): InspectionDeviceHealth[] {
@@ -123,6 +162,11 @@ export class InspectionDevices {
         found: FolderEntry,
     ): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
         const model = entry.model;
+        entry.silence?.heard(monotonicOf(this.deps.clock));
+        if (entry.silent !== undefined) {
+            entry.silent = undefined;
+            await this.updateStatus(entry);
+        }
         const result = model.decode(found);
         if (result.status === "invalid") return { outcome: "refused", reason: result.reason };
         if (result.status === "ignored") return { outcome: "stored" };
@@ -183,15 +227,17 @@ export class InspectionDevices {
         const worst = (severity: RpmFault["severity"]) => entry.faults.filter((f) => f.severity === severity);
         const describe = (faults: RpmFault[]) =>
             faults.map((f) => `${f.code}${f.detector ? ` (${f.detector})` : ""}: ${f.description}`).join("; ");
-        const [status, reason]: [DeviceStatus, string] = !entry.folderOk.ok
-            ? ["offline", entry.folderOk.reason]
-            : worst("fatal").length > 0
-              ? ["offline", describe(worst("fatal"))]
-              : worst("error").length > 0
-                ? ["degraded", describe(worst("error"))]
-                : worst("warning").length > 0
-                  ? ["online", describe(worst("warning"))]
-                  : ["online", entry.folderOk.reason];
+        const [status, reason, because]: [DeviceStatus, string, StatusReason?] = !entry.folderOk.ok
+            ? ["offline", entry.folderOk.reason, entry.folderOk.because]
+            : entry.silent
+              ? ["offline", entry.silent.reason, entry.silent.because]
+              : worst("fatal").length > 0
+                ? ["offline", describe(worst("fatal"))]
+                : worst("error").length > 0
+                  ? ["degraded", describe(worst("error"))]
+                  : worst("warning").length > 0
+                    ? ["online", describe(worst("warning"))]
+                    : ["online", entry.folderOk.reason, entry.folderOk.because];
         if (status === entry.status && reason === entry.reason) return;
         entry.status = status;
         entry.reason = reason;
@@ -204,7 +250,15 @@ export class InspectionDevices {
                 type: "device.status",
                 deviceId: entry.device.id,
                 ...(entry.device.laneId !== undefined && { laneId: entry.device.laneId }),
-                data: { status, reason, model: entry.model.model },
+                data: {
+                    status,
+                    reason,
+                    model: entry.model.model,
+                    ...(because && {
+                        reasonCode: because.code,
+                        ...(because.params && { reasonParams: because.params }),
+                    }),
+                },
             })
             .catch((err: unknown) => this.deps.log.error({ err }, "device status could not be stored"));
     }

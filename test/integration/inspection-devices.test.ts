@@ -24,18 +24,21 @@ describe("inspection devices on a real gate (real folders)", () => {
     let gate: Gate;
     let rpmFolder: string;
     let xrayFolder: string;
+    let quietFolder: string;
 
     beforeEach(async () => {
         dir = tempDir();
         rpmFolder = join(dir.path, "rpm-l1");
         xrayFolder = join(dir.path, "xray-1");
+        quietFolder = join(dir.path, "rpm-quiet");
         const config = testConfig(
             dir.path,
             "    - id: L1\n      devices: []",
             `inspection:
     devices:
         - { id: rpm-l1, model: n42-rpm, lane: L1, folder: ${JSON.stringify(rpmFolder)}, pollMs: 100, settleMs: 150 }
-        - { id: xray-1, model: nii-scan-package, folder: ${JSON.stringify(xrayFolder)}, pollMs: 100, settleMs: 150 }`,
+        - { id: xray-1, model: nii-scan-package, folder: ${JSON.stringify(xrayFolder)}, pollMs: 100, settleMs: 150 }
+        - { id: rpm-quiet, model: n42-rpm, folder: ${JSON.stringify(quietFolder)}, pollMs: 100, settleMs: 150, silentAfterMs: 1500 }`,
         );
         gate = await startGate(config);
     });
@@ -98,6 +101,28 @@ describe("inspection devices on a real gate (real folders)", () => {
         await rpm.backgroundReport([]);
         await eventually(() => statuses().at(-1)?.status === "online", WAIT_MS, "RPM online again");
         expect(events("reading.radiation")).toEqual([]);
+    });
+
+    it("an RPM that stops reporting goes offline with the reason SILENT; its next report brings it back", async () => {
+        const quiet = new RpmSimulator({ folder: quietFolder, seed: 4 });
+        const statuses = () =>
+            events("device.status")
+                .filter((event) => event.deviceId === "rpm-quiet")
+                .map((event) => event.data);
+        await quiet.backgroundReport();
+        // Nothing more from it: offline once silentAfterMs has passed without a document.
+        const silent = await eventually(
+            () => statuses().find((s) => s.status === "offline" && s.reasonCode === "SILENT"),
+            WAIT_MS,
+            "the RPM offline for its silence",
+        );
+        expect(silent.reasonParams).toEqual({ ms: 1500 });
+        expect(String(silent.reason)).toMatch(/no document for 2 s/);
+        await quiet.backgroundReport();
+        await eventually(() => statuses().at(-1)?.status === "online" || undefined, WAIT_MS, "online again");
+        // The other RPM, reporting nothing either, keeps the model's five minutes: still online.
+        const busy = events("device.status").filter((event) => event.deviceId === "rpm-l1");
+        expect(busy.at(-1)?.data.status).toBe("online");
     });
 
     it("scan packages land as reading.xray with their images stored by SHA-256 and the analyst's regions", async () => {

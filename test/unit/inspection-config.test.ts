@@ -23,15 +23,35 @@ function problems(inspection: string): string[] {
 }
 
 describe("inspection.devices", () => {
-    it("an RPM on a lane and a scanner of the area: defaults filled in, relative folders resolved", () => {
+    it("an RPM on a lane and a scanner of the area: defaults filled in (the RPM's silence from its model), relative folders resolved", () => {
         const config = parseConfig(
             `${base}inspection:\n    devices:\n        - { id: rpm-l1, model: n42-rpm, lane: L1, folder: rpm }\n        - { id: xray-1, model: nii-scan-package, folder: /mnt/nii, settleMs: 5000 }\n`,
             { baseDir: "/srv/gate" },
         );
         expect(config.inspection?.devices).toEqual([
-            { id: "rpm-l1", model: "n42-rpm", laneId: "L1", folder: "/srv/gate/rpm", pollMs: 1000, settleMs: 2000 },
-            { id: "xray-1", model: "nii-scan-package", folder: "/mnt/nii", pollMs: 1000, settleMs: 5000 },
+            {
+                id: "rpm-l1",
+                model: "n42-rpm",
+                laneId: "L1",
+                folder: "/srv/gate/rpm",
+                pollMs: 1000,
+                settleMs: 2000,
+                silentAfterMs: 300_000,
+            },
+            // A scanner is silent between scans: never offline for it.
+            {
+                id: "xray-1",
+                model: "nii-scan-package",
+                folder: "/mnt/nii",
+                pollMs: 1000,
+                settleMs: 5000,
+                silentAfterMs: 0,
+            },
         ]);
+        const quieter = parseConfig(
+            `${base}inspection:\n    devices:\n        - { id: rpm-l1, model: n42-rpm, folder: /rpm, silentAfterMs: 60000 }\n`,
+        );
+        expect(quieter.inspection?.devices[0]?.silentAfterMs).toBe(60_000);
     });
 
     it("names a lane device model, an unknown lane, a reused id or folder, an unknown key", () => {
