@@ -2,12 +2,11 @@ import type { Logger } from "pino";
 import { loadConfig } from "./config/load.ts";
 import type { GateConfig } from "./config/types.ts";
 import { errorMessage, isGateError } from "./core/errors.ts";
-import type { GateEvent } from "./core/events.ts";
+import { type GateEvent, isEventOf } from "./core/events.ts";
 import { createLogger, wantsPrettyLog } from "./core/logger.ts";
 import { routeOpcuaLogs } from "./core/opcuaLog.ts";
 import { SdNotify } from "./core/sdNotify.ts";
 import { Gate, type GateAddresses } from "./gate.ts";
-import type { DecisionRecord, PassageFacts } from "./lane/types.ts";
 
 /** A stop must be over within this; systemd's TimeoutStopSec in deploy/gate-edge.service leaves room above it. */
 export const STOP_DEADLINE_MS = 10_000;
@@ -209,13 +208,8 @@ async function reload(file: string, gate: Gate, notify: SdNotify, log: Logger): 
  * reason of the rule that decided it, e.g. "HOLD 14C-301.72 / 14R-030.17 — declaration 305551234130 …".
  */
 export function decisionLogEntry(event: GateEvent): { fields: Record<string, unknown>; message: string } | undefined {
-    if (event.type !== "passage.decided") return undefined;
-    // A stored event's data is JSON; the lane engine stores the correlator's passage.decided output as it is.
-    const { passageId, facts, decision } = event.data as unknown as {
-        passageId: string;
-        facts: PassageFacts;
-        decision: DecisionRecord;
-    };
+    if (!isEventOf(event, "passage.decided")) return undefined;
+    const { passageId, facts, decision } = event.data;
     const plates = [facts.frontPlate?.text, facts.rearPlate?.text].filter((plate) => plate !== undefined);
     const deciding =
         decision.results.find((result) => result.rule === decision.decidingRule) ??

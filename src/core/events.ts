@@ -307,13 +307,37 @@ export interface DeviceStatusEventData {
 type ReadingEventType = `reading.${ReadingKind}`;
 
 /**
- * The data each type of stored event carries: readings per kind and device statuses declared; the other
- * types' data is free-form JSON until its producer declares it here. Types only: the stored JSON is the
- * same, so the hash chain and the upload to central do not change.
+ * Event data declared by the part that appends it, beside its own types (declaration merging: see
+ * src/lane/types.ts for `passage.decided`), so this file need not import every producer's types.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: each producer adds its event types by declaration merging.
+export interface DeclaredEventData {}
+
+/**
+ * The data each type of stored event carries: readings per kind, device statuses and what producers
+ * declare in DeclaredEventData; the other types' data is free-form JSON until its producer declares it.
+ * Types only: the stored JSON is the same, so the hash chain and the upload to central do not change.
  */
 export type EventDataByType = { [K in ReadingKind as `reading.${K}`]: ReadingEventData<K> } & {
     "device.status": DeviceStatusEventData;
-} & { [T in Exclude<GateEventType, ReadingEventType | "device.status">]: JsonObject };
+} & {
+    [T in Exclude<GateEventType, ReadingEventType | "device.status">]: T extends keyof DeclaredEventData
+        ? DeclaredEventData[T]
+        : JsonObject;
+};
+
+/**
+ * A draft whose data has its type's declared shape: what the producers of declared events append (a
+ * reading's values as the reducer made them, a device status), no cast to JSON needed.
+ */
+export type TypedEventDraft =
+    | (Omit<GateEventDraft, "type" | "data"> & { type: ReadingEventType; data: ReadingEventData })
+    | {
+          [T in Exclude<GateEventType, ReadingEventType>]: Omit<GateEventDraft, "type" | "data"> & {
+              type: T;
+              data: EventDataByType[T];
+          };
+      }[Exclude<GateEventType, ReadingEventType>];
 
 /** A stored event of type T (one of them, for a union), its data in that type's shape. */
 export type StoredEvent<T extends GateEventType = GateEventType> = {

@@ -11,6 +11,7 @@ import type {
     Reading,
     ScanValues,
     SealValues,
+    TypedEventDraft,
     WeightValues,
 } from "../core/events.ts";
 import { SummarizedWarning } from "../core/logger.ts";
@@ -28,7 +29,7 @@ import { RejectedInputKeeper } from "./rejectedInput.ts";
 
 /** Where the runtime stores events; the EventLog in production. Resolves when the event is durable. */
 export interface EventSink {
-    append(draft: GateEventDraft, options?: AppendOptions): Promise<GateEvent>;
+    append(draft: GateEventDraft | TypedEventDraft, options?: AppendOptions): Promise<GateEvent>;
 }
 
 export interface RawFrameRecord {
@@ -450,15 +451,19 @@ export class DeviceRuntime {
     }
 
     /** The events one reduced read stands for: usually one reading, sometimes an alert with it. */
-    private meaningOf(values: unknown, evidence: Buffer | undefined, observedAt: number): GateEventDraft[] {
+    private meaningOf(
+        values: unknown,
+        evidence: Buffer | undefined,
+        observedAt: number,
+    ): (GateEventDraft | TypedEventDraft)[] {
         const base = { laneId: this.device.laneId, deviceId: this.device.id, occurredAt: observedAt };
-        const readingDraft = (reading: Reading, raw?: string): GateEventDraft => {
+        const readingDraft = (reading: Reading, raw?: string): TypedEventDraft => {
             this.counters.readings++;
             this.deps.bus.emit("reading", reading);
             return {
                 type: `reading.${reading.kind}`,
                 ...base,
-                data: { values: reading.values as never, raw, model: this.model.model },
+                data: { values: reading.values, ...(raw !== undefined && { raw }), model: this.model.model },
             };
         };
         const make = <K extends Reading["kind"]>(kind: K, readingValues: Extract<Reading, { kind: K }>["values"]) =>
@@ -476,8 +481,10 @@ export class DeviceRuntime {
             case "seal": {
                 // Serial frames are short and are the evidence; an MQTT payload is what `values` already holds.
                 const raw = evidence === undefined ? undefined : hexOf(evidence);
+                // What the reducer passed on is what this model's decode made: the values of its kind (as makeReducer).
+                const kindValues = values as Extract<Reading, { kind: "weight" | "scan" | "seal" }>["values"];
                 const reading = {
-                    ...make(this.model.kind, values as never),
+                    ...make(this.model.kind, kindValues),
                     ...(raw !== undefined && { raw }),
                 } as Reading;
                 const drafts = [readingDraft(reading, raw)];
@@ -502,7 +509,7 @@ export class DeviceRuntime {
                 this.lastSignal.set(signal.tag, key);
                 const meaning = plcMeaning(signal, this.lastFaultCode);
                 if (meaning.kind === "presence" || meaning.kind === "barrier") {
-                    return [readingDraft(make(meaning.kind, meaning.values as never))];
+                    return [readingDraft(make(meaning.kind, meaning.values))];
                 }
                 if (meaning.kind === "alert") {
                     // A condition first seen inactive (E-stop released at connect) was never raised: nothing to clear.

@@ -6,6 +6,13 @@
 import type { PlateValues, SealValues } from "../core/events.ts";
 import type { RuleFinding } from "./reasonCodes.ts";
 
+declare module "../core/events.ts" {
+    interface DeclaredEventData {
+        /** A lane's decision as the lane engine stores the correlator's output (src/lane/engine.ts apply). */
+        "passage.decided": { passageId: string; facts: PassageFacts; decision: DecisionRecord; outcome: Decision };
+    }
+}
+
 export type Channel = "GREEN" | "YELLOW" | "RED";
 export type DeclarationStatus = "CLEARED" | "PENDING" | "HELD" | "CANCELLED";
 

@@ -4,12 +4,19 @@ import type { EventBus } from "../core/bus.ts";
 import { canonicalJson, chainHashOfEnvelope, GENESIS_HASH } from "../core/canonical.ts";
 import type { Clock } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
-import type { AppendOptions, GateEvent, GateEventDraft, GateEventType } from "../core/events.ts";
+import type {
+    AppendOptions,
+    GateEvent,
+    GateEventDraft,
+    GateEventType,
+    JsonObject,
+    TypedEventDraft,
+} from "../core/events.ts";
 import { createIdFactory } from "../core/ids.ts";
 import type { Db } from "./db.ts";
 
 interface Pending {
-    draft: GateEventDraft;
+    draft: GateEventDraft | TypedEventDraft;
     resolve(event: GateEvent): void;
     reject(err: unknown): void;
 }
@@ -106,7 +113,7 @@ export class EventLog {
      * event loop are committed together after it (group commit); an urgent one (and whatever is queued with
      * it) as soon as the code running now is done, before the loop reads more input.
      */
-    append(draft: GateEventDraft, options: AppendOptions = {}): Promise<GateEvent> {
+    append(draft: GateEventDraft | TypedEventDraft, options: AppendOptions = {}): Promise<GateEvent> {
         if (this.closed) return Promise.reject(new GateError("STORE_CLOSED"));
         return new Promise<GateEvent>((resolve, reject) => {
             this.queue.push({ draft, resolve, reject });
@@ -155,8 +162,9 @@ export class EventLog {
                         occurredAt: new Date(draft.occurredAt ?? this.options.clock.now()).toISOString(),
                         recordedAt,
                         ...(draft.deviceId !== undefined && { deviceId: draft.deviceId }),
-                        // The caller's object, not a copy: appended data must not be changed afterwards.
-                        data: draft.data,
+                        // The caller's object, not a copy: appended data must not be changed afterwards. Declared
+                        // data (TypedEventDraft) is JSON too; its interfaces only lack an index signature.
+                        data: draft.data as JsonObject,
                         prevHash: this.lastHash,
                     };
                     const event: GateEvent = {

@@ -5,36 +5,26 @@
  * libraries; the device runtime decodes an input with the model whose transport delivers that kind of
  * input (INPUT_OF_TRANSPORT in src/drivers/transport.ts) instead of asking for transports by name.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { transportNames } from "../../src/drivers/registry.ts";
+import { nodesWhere, sourceOf } from "../helpers/source.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
-function sourceOf(path: string): ts.SourceFile {
-    return ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.Latest, true);
-}
-
-/** Every `x === "<transport>"` or `x !== "<transport>"` in a file, as its line of source. */
+/** Every `x === "<transport>"` or `x !== "<transport>"` in a file, as its source text. */
 function transportComparisons(path: string): string[] {
-    const source = sourceOf(path);
     const names = new Set<string>(transportNames);
-    const found: string[] = [];
-    const visit = (node: ts.Node): void => {
-        if (ts.isBinaryExpression(node)) {
-            const operator = node.operatorToken.kind;
-            const equality =
-                operator === ts.SyntaxKind.EqualsEqualsEqualsToken ||
-                operator === ts.SyntaxKind.ExclamationEqualsEqualsToken;
-            const literal = [node.left, node.right].find((side) => ts.isStringLiteral(side) && names.has(side.text));
-            if (equality && literal) found.push(node.getText(source));
-        }
-        ts.forEachChild(node, visit);
-    };
-    visit(source);
-    return found;
+    return nodesWhere(path, (node) => {
+        if (!ts.isBinaryExpression(node)) return false;
+        const operator = node.operatorToken.kind;
+        const equality =
+            operator === ts.SyntaxKind.EqualsEqualsEqualsToken ||
+            operator === ts.SyntaxKind.ExclamationEqualsEqualsToken;
+        return equality && [node.left, node.right].some((side) => ts.isStringLiteral(side) && names.has(side.text));
+    });
 }
 
 /** Every file and package reached by static (not type-only) imports from `entry`, relative to the repository. */
