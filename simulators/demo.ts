@@ -1,14 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import mqtt from "mqtt";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { GateConfig } from "../src/config/types.ts";
+import { normalizePlate } from "../src/core/identifiers.ts";
 import { kioskUrls } from "../src/display/urls.ts";
 import { demoCentralEnvFile, demoCentralToken } from "../src/doctor.ts";
 import type { GateAddresses } from "../src/gate.ts";
 import type { GateCompanion } from "../src/service.ts";
 import { createDemoUsers } from "../src/usersCommand.ts";
+import type { LaneGroup, PreArrival } from "../src/yard/types.ts";
+import { YARD_CALLS_TOPIC } from "../src/yard/yard.ts";
 import { CentralSimulator } from "./central/index.ts";
 import type { SealReaderSimulator } from "./eseal.ts";
 import { isLocalHost, type SimulatedDevice, startSimulatorsFor } from "./forConfig.ts";
@@ -73,6 +77,27 @@ export const DEMO_HELD_TRUCK_WAIT_MS = 180_000;
 export interface DemoOptions {
     /** ms a truck waits at the closed barrier before it turns back; default DEMO_HELD_TRUCK_WAIT_MS. */
     heldTruckWaitMs?: number;
+    /** Announces a truck's next visit (the demo central's feed); without it only the first visits are announced. */
+    announce?: (preArrival: PreArrival) => void;
+}
+
+/** How long a demo truck waits in the yard for its call before its driver drives to the lane anyway. */
+export const DEMO_CALL_WAIT_MS = 150_000;
+
+/**
+ * The pre-arrival record of a demo truck's visit, as config/clearance-demo.yaml has the first ones: the lane's
+ * group (lane 1 imports, lane 2 exports), lane 1's first truck perishable (it goes first in the yard).
+ */
+export function demoPreArrival(laneId: string, laneGroup: LaneGroup, plan: DemoTruckPlan, truck: number): PreArrival {
+    return {
+        preArrivalId: `DEMO-${laneId}-${truck}`,
+        tractorPlate: plan.tractor,
+        trailerPlate: plan.trailer,
+        declarations: [plan.declaration],
+        goodsClass: plan.declaration === "101234567820" ? "perishable" : "general",
+        laneGroup,
+        version: 1,
+    };
 }
 
 /** What the demo's truck number `truck` (from 1) of a lane carries and does. */
@@ -104,7 +129,7 @@ export async function startDemoCentral(
     config: GateConfig,
     log: Logger,
     out: (line: string) => void,
-): Promise<{ stop(): Promise<void> } | undefined> {
+): Promise<CentralSimulator | undefined> {
     if (!config.central.url) return undefined;
     const url = new URL(config.central.url);
     if (!isLocalHost(url.hostname) || url.protocol !== "http:") return undefined;
@@ -152,6 +177,42 @@ interface LaneKit {
     /** The RPM on the lane's approach and the inspection area's X-ray scanner, where configured. */
     rpm?: RpmSimulator;
     xray?: XraySimulator;
+    /** The yard (issue 19): the entry and exit cameras, the lane's queue and the calls its drivers get. */
+    yard?: {
+        group: LaneGroup;
+        entry?: DemoCamera;
+        exit?: DemoCamera;
+        called(plate: string, ms: number): Promise<boolean>;
+    };
+}
+
+/** The calls of the yard, as a driver app reads them: resolves when `plate` is called to `laneId`. */
+function yardCalls(client: mqtt.MqttClient, signal: AbortSignal) {
+    const waiting = new Set<{ plate: string; laneId: string; resolve(called: boolean): void }>();
+    client.on("message", (_topic, payload) => {
+        let call: { tractorPlate?: unknown; laneId?: unknown };
+        try {
+            call = JSON.parse(payload.toString()) as typeof call; // the yard's call message (src/yard/yard.ts)
+        } catch {
+            return;
+        }
+        for (const waiter of waiting)
+            if (waiter.plate === call.tractorPlate && waiter.laneId === call.laneId) {
+                waiting.delete(waiter);
+                waiter.resolve(true);
+            }
+    });
+    return (laneId: string) =>
+        (plate: string, ms: number): Promise<boolean> =>
+            new Promise((resolve) => {
+                const waiter = { plate: normalizePlate(plate).normalized, laneId, resolve };
+                waiting.add(waiter);
+                const timer = setTimeout(() => {
+                    waiting.delete(waiter);
+                    resolve(false);
+                }, ms);
+                signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+            });
 }
 
 /** Most trucks pass the RPM clean, every third with NORM cargo (the common nuisance), the seventh a real source. */
@@ -219,36 +280,76 @@ export async function startDemoSimulators(
         sealHeartbeatMs: 30_000,
     });
     const abort = new AbortController();
+    let calls: mqtt.MqttClient | undefined;
     return {
         async connect(addresses) {
             await simulators.connect(addresses);
-            config.lanes.forEach((lane, index) => {
-                const devices = simulators.lane(lane.id);
-                const kit: LaneKit = {
-                    laneId: lane.id,
-                    cameras: devices.flatMap((entry) => demoCamera(entry) ?? []),
-                };
-                const inspection = config.inspection?.devices ?? [];
-                const rpm = inspection.find((d) => d.model === "n42-rpm" && d.laneId === lane.id);
-                const xray = index === 0 && inspection.find((d) => d.model === "nii-scan-package");
-                if (rpm) kit.rpm = new RpmSimulator({ folder: rpm.folder, seed: index + 1 });
-                if (xray) kit.xray = new XraySimulator({ folder: xray.folder });
-                for (const entry of devices) {
-                    kit.scale ??= entry.scale;
-                    kit.scanner ??= entry.scanner;
-                    kit.seal ??= entry.seal;
-                    kit.plc ??= entry.plc;
-                }
-                void runTraffic(kit, index, abort.signal, log, options).catch((err: unknown) => {
-                    if (!abort.signal.aborted) log.error({ err, laneId: kit.laneId }, "demo traffic stopped");
+            const yard = config.yard;
+            const yardCamera = (camera: string | undefined) => {
+                const lane = config.lanes.find((l) => l.devices.some((d) => d.id === camera));
+                const entry = lane && simulators.lane(lane.id).find((e) => e.device.id === camera);
+                return entry && demoCamera(entry);
+            };
+            const receiver = yard?.callReceivers[0];
+            const password = receiver && plainPasswords(configFile).get(receiver.id);
+            if (receiver && password && addresses.mqtt) {
+                calls = await mqtt.connectAsync(addresses.mqtt, {
+                    username: receiver.auth.username,
+                    password,
+                    reconnectPeriod: 1000,
                 });
-            });
+                await calls.subscribeAsync(YARD_CALLS_TOPIC(config.gate.id), { qos: 1 });
+            }
+            const waitForCall = calls && yardCalls(calls, abort.signal);
+            const pointLanes = new Set(
+                [
+                    ...(yard?.entries ?? []).map((e) => e.camera),
+                    ...(config.inspection?.exits ?? []).map((e) => e.camera),
+                ]
+                    .map((camera) => config.lanes.find((l) => l.devices.some((d) => d.id === camera))?.id)
+                    .filter((id): id is string => id !== undefined),
+            );
+            config.lanes
+                .filter((lane) => !pointLanes.has(lane.id))
+                .forEach((lane, index) => {
+                    const devices = simulators.lane(lane.id);
+                    const kit: LaneKit = {
+                        laneId: lane.id,
+                        cameras: devices.flatMap((entry) => demoCamera(entry) ?? []),
+                    };
+                    const inspection = config.inspection?.devices ?? [];
+                    const rpm = inspection.find((d) => d.model === "n42-rpm" && d.laneId === lane.id);
+                    const xray = index === 0 && inspection.find((d) => d.model === "nii-scan-package");
+                    if (rpm) kit.rpm = new RpmSimulator({ folder: rpm.folder, seed: index + 1 });
+                    if (xray) kit.xray = new XraySimulator({ folder: xray.folder });
+                    const group = yard?.laneGroups[lane.id];
+                    if (group) {
+                        const entry = yardCamera(yard?.entries[0]?.camera);
+                        const exit = yardCamera(config.inspection?.exits?.[0]?.camera);
+                        kit.yard = {
+                            group,
+                            ...(entry && { entry }),
+                            ...(exit && { exit }),
+                            called: waitForCall?.(lane.id) ?? (async () => false),
+                        };
+                    }
+                    for (const entry of devices) {
+                        kit.scale ??= entry.scale;
+                        kit.scanner ??= entry.scanner;
+                        kit.seal ??= entry.seal;
+                        kit.plc ??= entry.plc;
+                    }
+                    void runTraffic(kit, index, abort.signal, log, options).catch((err: unknown) => {
+                        if (!abort.signal.aborted) log.error({ err, laneId: kit.laneId }, "demo traffic stopped");
+                    });
+                });
         },
         stopTraffic() {
             abort.abort();
         },
         async stop() {
             abort.abort();
+            await calls?.endAsync();
             await simulators.stop();
         },
     };
@@ -262,7 +363,8 @@ async function runTraffic(
     options: DemoOptions,
 ): Promise<void> {
     let truck = 0;
-    await sleep(2000 + laneIndex * 7000, signal);
+    // Long enough for the first pre-arrival records to come through central's feed (polled every 2 s).
+    await sleep(5000 + laneIndex * 7000, signal);
     while (!signal.aborted) {
         truck++;
         const plan = demoTruckPlan(laneIndex, truck, options);
@@ -270,6 +372,17 @@ async function runTraffic(
         // Within ±1 % of the declared gross, on the scale's 10 kg division.
         const grossKg = Math.round((plan.grossKg * (0.99 + Math.random() * 0.02)) / 10) * 10;
         const sealId = plan.seal;
+        if (kit.yard) {
+            // Its visit is announced (the first ones are in config/clearance-demo.yaml), it arrives at the yard
+            // and waits for its call (a driver without the message drives on after DEMO_CALL_WAIT_MS).
+            if (truck > 1) {
+                options.announce?.(demoPreArrival(kit.laneId, kit.yard.group, plan, truck));
+                await sleep(5000, signal);
+            }
+            const call = kit.yard.called(tractor, DEMO_CALL_WAIT_MS);
+            await kit.yard.entry?.plate(tractor, 0.9);
+            log.info({ laneId: kit.laneId, truck, tractor, called: await call }, "demo truck leaves the yard");
+        }
         log.info(
             { laneId: kit.laneId, truck, tractor, trailer, declaration, container, grossKg, sealId },
             "demo truck arrives",
@@ -297,7 +410,8 @@ async function runTraffic(
         await settled;
         await sleep(6000, signal);
         await kit.scale?.driveOff({ rampMs: 3000 });
-        await passing;
+        // Through the barrier, the truck reaches the exit point: its camera closes the visit.
+        if ((await passing) === "passed") await kit.yard?.exit?.plate(tractor, 0.9);
         // Lane 1's red-channel truck (every second one) is scanned in the inspection area: a dense mass.
         if (truck % 2 === 0)
             await kit.xray?.scan({
@@ -313,10 +427,12 @@ async function runTraffic(
 function plainPasswords(configFile: string): Map<string, string> {
     const document = parseYaml(readFileSync(configFile, "utf8")) as {
         lanes?: { devices?: { id?: string; auth?: { password?: string } }[] }[];
+        yard?: { callReceivers?: { id?: string; auth?: { password?: string } }[] };
     };
     const passwords = new Map<string, string>();
-    for (const lane of document.lanes ?? []) {
-        for (const device of lane.devices ?? []) {
+    // The yard's call receiver is the demo's drivers' app: it logs in like a device.
+    for (const devices of [...(document.lanes ?? []).map((lane) => lane.devices), document.yard?.callReceivers]) {
+        for (const device of devices ?? []) {
             const password = device.auth?.password;
             if (device.id && password && !password.includes("${")) passwords.set(device.id, password);
         }
@@ -350,12 +466,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * creates users) and the devices that dial the gate, and the trucks start.
  */
 export function demoCompanion(file: string, config: GateConfig, out: (line: string) => void): GateCompanion {
-    let central: { stop(): Promise<void> } | undefined;
+    let central: CentralSimulator | undefined;
     let simulators: DemoSimulators | undefined;
     return {
         async start(log) {
-            central = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
-            simulators = await startDemoSimulators(file, config, log.child({ component: "simulators" }));
+            const sim = await startDemoCentral(file, config, log.child({ component: "central-simulator" }), out);
+            central = sim;
+            const announce = (preArrival: PreArrival) => void sim?.addClearance([{ type: "preArrival", preArrival }]);
+            simulators = await startDemoSimulators(file, config, log.child({ component: "simulators" }), { announce });
         },
         async connect(gate, addresses) {
             const demoUsers = createDemoUsers(gate.database);

@@ -76,7 +76,8 @@ describe("the demo gate that npm start runs", () => {
             const health = (await (await fetch(`${addresses.http}/api/v1/health`)).json()) as {
                 lanes: { ready: boolean }[];
             };
-            expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true]);
+            // The two lanes, the yard entry's camera and the exit point's.
+            expect(health.lanes.map((lane) => lane.ready)).toEqual([true, true, true, true]);
             // As `npm start` does: demo users, and an officer logs in and sees both lanes on the board.
             const officer = createDemoUsers(gate.database).find((user) => user.role === "officer")!;
             const login = await fetch(`${addresses.http}/api/v1/auth/login`, {
@@ -89,7 +90,7 @@ describe("the demo gate that npm start runs", () => {
             const board = (await (await fetch(`${addresses.http}/api/v1/lanes`, { headers: { cookie } })).json()) as {
                 lanes: { id: string; devices: { status: string }[] }[];
             };
-            expect(board.lanes.map((lane) => lane.id)).toEqual(["L1", "L2"]);
+            expect(board.lanes.map((lane) => lane.id)).toEqual(["L1", "L2", "Y1", "X1"]);
             expect(board.lanes.flatMap((lane) => lane.devices.map((device) => device.status))).not.toContain("offline");
             // The demo's central serves the trucks' declarations through the clearance feed.
             expect(gate.clearance.declaration("101234567820")?.channel).toBe("GREEN");
@@ -98,6 +99,21 @@ describe("the demo gate that npm start runs", () => {
                 20_000,
                 "a passage decided",
             );
+            // The yard (issue 19): lane 1's first truck, announced in the demo's clearance feed, arrives at the yard
+            // and is called forward to lane 1 before it drives there.
+            const visitOf = (type: string) =>
+                gate.log
+                    .read(0, 100_000)
+                    .find((e) => e.type === type && e.data.tractorPlate === "15C12345" && e.laneId !== "L2");
+            const arrived = await eventually(() => visitOf("visit.arrived"), 20_000, "the first truck at the yard");
+            expect(arrived.data).toMatchObject({
+                preArrivalId: "DEMO-L1-1",
+                laneGroup: "import",
+                goodsClass: "perishable",
+            });
+            expect((await eventually(() => visitOf("visit.called"), 20_000, "its call")).data).toMatchObject({
+                laneId: "L1",
+            });
             // And receives the gate's events.
             await eventually(
                 () => (gate.sync.status().lastSuccessAt !== null ? true : undefined),
