@@ -22,7 +22,7 @@
  */
 import type { Logger } from "pino";
 import type { ExitPointConfig } from "../config/types.ts";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { type AppendOptions, type GateEvent, type GateEventDraft, isEventOf, type JsonObject } from "../core/events.ts";
 import { plateRelation } from "../core/identifiers.ts";
@@ -229,7 +229,9 @@ export class Yard implements VisitSource {
     }
 
     private async appendVisit(draft: GateEventDraft): Promise<Visit | undefined> {
-        const event = await this.deps.append(draft, { urgent: true });
+        // The gate's monotonic reading beside the wall-clock time: durations within a run, whatever NTP does.
+        const atMono = Math.round(monotonicOf(this.deps.clock) * 10) / 10;
+        const event = await this.deps.append({ ...draft, data: { ...draft.data, atMono } }, { urgent: true });
         // Folded now, so the next step sees it; its own turn in the queue finds it folded (by seq).
         this.fold(event);
         return this.deps.store.get(String(draft.data.visitId));

@@ -16,7 +16,8 @@ import type { GateConfig } from "../../src/config/types.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
 import type { InspectionCase } from "../../src/inspection/caseModel.ts";
-import type { VisitSummary, YardView } from "../../src/yard/types.ts";
+import { PreArrivalStore } from "../../src/yard/preArrival.ts";
+import type { PreArrival, VisitSummary, YardView } from "../../src/yard/types.ts";
 import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { setLoopSeen, startLanePlc } from "../helpers/lanes.ts";
@@ -35,7 +36,7 @@ let gate: Gate;
 let receiver: mqtt.MqttClient;
 const calls: Record<string, unknown>[] = [];
 
-const PRE_ARRIVAL = {
+const PRE_ARRIVAL: PreArrival = {
     preArrivalId: "PA-GREEN-1",
     tractorPlate: "29C-123.45",
     declarations: [GREEN],
@@ -204,6 +205,7 @@ describe("the truck's visit on a real gate", () => {
         });
         const arrived = visitEvents().find((event) => event.type === "visit.arrived");
         expect(arrived?.data).toMatchObject({ match: "misread", plateRead: "29CI2345", entryId: "entry-1" });
+        expect(arrived?.data.atMono).toEqual(expect.any(Number));
         expect(JSON.stringify(arrived?.data)).not.toMatch(/Nguyễn|912/);
         const message = await eventually(
             () => calls.find((call) => call.visitId === called.visitId),
@@ -453,9 +455,24 @@ describe("the truck's visit on a real gate", () => {
     it("a restart resumes from the cursor: the visits are kept, nothing is folded or opened twice", async () => {
         const before = visitEvents().length;
         const kept = await visits("?limit=500");
+        // A record received 40 days ago still holds its driver's name: the restarted yard drops it (30 days).
+        new PreArrivalStore(gate.database).write(
+            [{ ...PRE_ARRIVAL, preArrivalId: "PA-OLD" }],
+            Date.now() - 40 * 86_400_000,
+        );
+        expect(new PreArrivalStore(gate.database).get("PA-OLD")?.driver).toBeDefined();
         await receiver.endAsync();
         await gate.stop();
         gate = await startGate(config);
+        await eventually(
+            () => new PreArrivalStore(gate.database).get("PA-OLD")?.driver === undefined || undefined,
+            WAIT_MS,
+            "the old driver data dropped",
+        );
+        expect(new PreArrivalStore(gate.database).get("PA-OLD")).toMatchObject({
+            preArrivalId: "PA-OLD",
+            tractorPlate: "29C-123.45",
+        });
         const after = await visits("?limit=500");
         // The waiting and called trucks go on being called (no-shows) while this runs; the closed ones stand still.
         const closed = (list: VisitSummary[]) => list.filter((v) => v.state === "CLOSED");
