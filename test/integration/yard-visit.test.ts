@@ -363,6 +363,16 @@ describe("the truck's visit on a real gate", () => {
         const future = new Date(Date.now() + 3_600_000).toISOString();
         expect(await visits(`?from=${encodeURIComponent(future)}`)).toEqual([]);
         expect((await officer().fetch("/api/v1/visits?plate=%21%21")).status).toBe(400);
+        // The time-release report reads the yard as its VisitSource: the visits and each queue change.
+        const from = encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString());
+        const to = encodeURIComponent(new Date(Date.now() + 60_000).toISOString());
+        const response = await officer().fetch(`/api/v1/reports/time-release?from=${from}&to=${to}`);
+        expect(response.status).toBe(200);
+        const report = (await response.json()) as { visits: number; queue: { laneGroup: string; length: number }[] };
+        expect(report.visits).toBe((await visits("?limit=500")).length);
+        const empty = report.queue.filter((sample) => sample.laneGroup === "empty").map((sample) => sample.length);
+        expect(empty).toEqual([1, 2]);
+        expect(report.queue.some((sample) => sample.laneGroup === "import" && sample.length === 0)).toBe(true);
     });
 
     it("a RED truck's inspection case is its stages: the exit refuses it while open, closes the visit once cleared", async () => {
