@@ -210,7 +210,7 @@ export class Gate {
             await this.yard.start();
             // The inspection area's RPMs and X-ray scanners (src/inspection): documents from their folders.
             this.inspectionDevices = new InspectionDevices({
-                ...{ devices: config.inspection?.devices ?? [], sink, images, clock: this.clock },
+                ...{ devices: config.inspection?.devices ?? [], sink, images, db, clock: this.clock },
                 log: log.child({ component: "inspection" }),
             });
             await this.inspectionDevices.start();

@@ -13,6 +13,8 @@
  * - A device that reports continuously (an RPM: `silentAfterMs`, src/inspection/silence.ts) and has sent
  *   nothing for that long is offline with the reason code SILENT, until its next document.
  * A refused document is not stored as a reading; the folder transport moves it to `rejected/` with why.
+ * A document delivered again (the same content hash as a reading of the device: src/inspection/dedupe.ts) is
+ * counted (`counters.duplicates`) and moved to `processed/`, never stored as a second reading.
  */
 import type { Logger } from "pino";
 import { getInspectionModel } from "../../devices/index.ts";
@@ -24,7 +26,9 @@ import type { DeviceStatus, RadiationValues, XrayValues } from "../core/events.t
 import { FolderWatch } from "../drivers/folderWatch.ts";
 import type { StatusReason } from "../drivers/transport.ts";
 import type { EventSink } from "../ingest/deviceRuntime.ts";
+import type { Db } from "../store/db.ts";
 import type { ImageStore } from "../store/images.ts";
+import { contentHash, StoredDocuments } from "./dedupe.ts";
 import { SilenceWatch } from "./silence.ts";
 
 export interface InspectionDeviceHealth {
@@ -38,7 +42,7 @@ export interface InspectionDeviceHealth {
     /** Background counts per second by detector, from the RPM's latest background report. */
     backgroundCps?: Readonly<Record<string, number>>;
     faults: RpmFault[];
-    counters: { polls: number; stored: number; refused: number; failed: number };
+    counters: { polls: number; stored: number; refused: number; failed: number; duplicates: number };
 }
 
 interface Running {
@@ -50,6 +54,8 @@ interface Running {
     /** Set while the device is silent (its silence's reason). */
     silent: ReturnType<SilenceWatch["silent"]>;
     faults: RpmFault[];
+    /** Documents delivered again and not stored twice. */
+    duplicates: number;
     backgroundCps?: Readonly<Record<string, number>>;
     status: DeviceStatus;
     reason: string;
@@ -61,16 +67,20 @@ const SILENCE_CHECK_MS = 5000;
 export class InspectionDevices {
     private readonly running: Running[] = [];
     private silenceTimer: NodeJS.Timeout | undefined;
+    private readonly documents: StoredDocuments;
 
     constructor(
         private readonly deps: {
             devices: readonly InspectionDeviceConfig[];
             sink: EventSink;
             images: ImageStore | undefined;
+            /** The gate's database: its event log is asked whether a document was stored before. */
+            db: Db;
             clock: Clock;
             log: Logger;
         },
     ) {
+        this.documents = new StoredDocuments(deps.db);
         for (const device of deps.devices) {
             const model = getInspectionModel(device.model);
             /* v8 ignore next -- the config loader checked every model id */
@@ -104,6 +114,7 @@ export class InspectionDevices {
                         : undefined,
                 silent: undefined,
                 faults: [],
+                duplicates: 0,
                 status: "offline",
                 reason: "not started",
             };
@@ -153,7 +164,7 @@ export class InspectionDevices {
             reason: e.reason,
             ...(e.backgroundCps !== undefined && { backgroundCps: e.backgroundCps }),
             faults: e.faults,
-            counters: { ...e.watch.counters },
+            counters: { ...e.watch.counters, duplicates: e.duplicates },
         }));
     }
 
@@ -178,6 +189,19 @@ export class InspectionDevices {
         };
         const at = new Date(now);
         const decoded = result.values;
+        const hash = contentHash(found);
+        if (!("type" in decoded && decoded.type === "background")) {
+            const readingType = "type" in decoded ? "reading.radiation" : "reading.xray";
+            const earlier = this.documents.readingOf(readingType, entry.device.id, hash);
+            if (earlier !== undefined) {
+                entry.duplicates++;
+                this.deps.log.info(
+                    { deviceId: entry.device.id, entry: found.name, contentHash: hash, readingEventId: earlier },
+                    "document delivered again: counted, not stored twice",
+                );
+                return { outcome: "stored" };
+            }
+        }
         if ("type" in decoded) {
             if (decoded.type === "background") {
                 entry.backgroundCps = decoded.backgroundCps;
@@ -197,6 +221,7 @@ export class InspectionDevices {
                     values: values as never,
                     model: model.model,
                     file: found.name,
+                    contentHash: hash,
                     ...(documentRef !== undefined && { documentRef }),
                 },
             });
@@ -217,6 +242,7 @@ export class InspectionDevices {
                 values: values as never,
                 model: model.model,
                 package: found.name,
+                contentHash: hash,
                 ...(scannedAt !== undefined && { scannedAt }),
             },
         });

@@ -7,12 +7,14 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { definition as rpmModel } from "../../devices/n42-rpm.ts";
 import { definition as nii } from "../../devices/nii-scan-package.ts";
 import { dropEntry } from "../../simulators/lib/folder.ts";
 import { RpmSimulator } from "../../simulators/rpm.ts";
 import { XraySimulator } from "../../simulators/xray.ts";
 import type { RadiationValues, XrayValues } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
+import type { InspectionDevices } from "../../src/inspection/devices.ts";
 import { ImageStore } from "../../src/store/images.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -123,6 +125,38 @@ describe("inspection devices on a real gate (real folders)", () => {
         // The other RPM, reporting nothing either, keeps the model's five minutes: still online.
         const busy = events("device.status").filter((event) => event.deviceId === "rpm-l1");
         expect(busy.at(-1)?.data.status).toBe("online");
+    });
+
+    it("a resent document gives one reading: the same N42 file or scan package delivered twice is counted, not stored twice", async () => {
+        const rpm = new RpmSimulator({ folder: rpmFolder, seed: 8 });
+        const occupancy = await rpm.pass("norm");
+        const xray = new XraySimulator({ folder: xrayFolder, seed: 9 });
+        const scan = await xray.scan({ result: "clear", plates: ["29C-123.45"] });
+        await eventually(
+            () => events("reading.radiation").length + events("reading.xray").length === 2 || undefined,
+            WAIT_MS,
+            "the first delivery's readings",
+        );
+        // The lane computer and the scanner's workstation deliver the very same bytes again.
+        await dropEntry(rpmFolder, rpmModel.encode(occupancy), "file");
+        await dropEntry(xrayFolder, nii.encode(scan), "package");
+        const processed = (folder: string) => readdirSync(join(folder, "processed"));
+        await eventually(
+            () => (processed(rpmFolder).length === 2 && processed(xrayFolder).length === 2) || undefined,
+            WAIT_MS,
+            "both resends handled",
+        );
+        expect(events("reading.radiation")).toHaveLength(1);
+        expect(events("reading.xray")).toHaveLength(1);
+        const [radiation] = events("reading.radiation");
+        expect(radiation?.data.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+        // Counted: the part's health (not on the Gate's public API: the device supervision takes it there).
+        const part = (gate as unknown as { inspectionDevices: InspectionDevices }).inspectionDevices;
+        const duplicates = Object.fromEntries(part.health().map((h) => [h.deviceId, h.counters.duplicates]));
+        expect(duplicates).toEqual({ "rpm-l1": 1, "xray-1": 1, "rpm-quiet": 0 });
+        // Another occupancy of the same RPM is a reading of its own.
+        await rpm.pass("clean");
+        await eventually(() => events("reading.radiation").length === 2 || undefined, WAIT_MS, "the next occupancy");
     });
 
     it("scan packages land as reading.xray with their images stored by SHA-256 and the analyst's regions", async () => {
