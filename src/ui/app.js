@@ -26,7 +26,13 @@ export const PAGES = [
     { path: "approvals", roles: ["supervisor"], view: approvalsView },
     { path: "inspection", roles: ["officer", "supervisor", "auditor", "admin"], view: inspectionView },
     { path: "yard", roles: ["officer", "supervisor", "auditor", "admin"], view: yardView },
-    { path: "timerelease", roles: ["officer", "supervisor", "auditor", "admin"], view: timeReleaseView },
+    // A tab of the Yard page, not a menu entry of its own (`within`): a supervisor's menu stays one line.
+    {
+        path: "timerelease",
+        roles: ["officer", "supervisor", "auditor", "admin"],
+        view: timeReleaseView,
+        within: "yard",
+    },
     { path: "alerts", roles: ["officer", "supervisor", "technician", "admin"], view: alertsView },
     { path: "devices", roles: ["technician", "supervisor", "admin"], view: devicesView },
     { path: "sync", roles: ["technician", "supervisor", "admin"], view: syncView },
@@ -151,15 +157,16 @@ function allowed(page, user) {
 }
 
 function header(user, active) {
+    const within = PAGES.find((page) => page.path === active)?.within;
     const nav = h(
         "nav",
         { class: "nav", "aria-label": t("nav.label") },
-        PAGES.filter((page) => page.roles.includes(user.role)).map((page) =>
+        PAGES.filter((page) => page.roles.includes(user.role) && !page.within).map((page) =>
             h(
                 "a",
                 {
                     href: `#/${page.path}`,
-                    class: page.path === active ? "active" : undefined,
+                    class: page.path === active || within === page.path ? "active" : undefined,
                     "aria-current": page.path === active ? "page" : undefined,
                     dataset: { nav: page.path },
                 },

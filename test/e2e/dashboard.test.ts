@@ -243,6 +243,7 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
             text("nav.lanes"),
             text("nav.passages"),
             text("nav.inspection"),
+            text("nav.yard"),
             text("nav.alerts"),
         ]);
         // The session cookie is out of the page's reach.
@@ -588,6 +589,7 @@ describe.skipIf(!available).each(DASHBOARD_LANGUAGES)("the dashboard in Chromium
             text("nav.lanes"),
             text("nav.passages"),
             text("nav.inspection"),
+            text("nav.yard"),
             text("nav.audit"),
         ]);
         const chains = auditor.getByTestId("chain-check");

@@ -128,6 +128,7 @@ describe("the dashboard's static files", () => {
             "views/login.js",
             "views/yard.js",
             "views/timeRelease.js",
+            "views/yardTabs.js",
             "charts.js",
         ]) {
             const body = (await get(`/ui/${file}`)).body;

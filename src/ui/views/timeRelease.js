@@ -2,6 +2,7 @@ import { api, query } from "../api.js";
 import { queueChart, stageChart } from "../charts.js";
 import { elapsed, errorText, h, notice, replace, setNotice } from "../dom.js";
 import { code, datePattern, dayBoundary, formatDateTime, formatNumber, gateTimeZone, t } from "../i18n.js";
+import { GOODS_KEYS, GROUP_KEYS, yardTabs } from "./yardTabs.js";
 
 /** The visit's stages (src/yard/types.ts VISIT_STAGES), each with its word and a short one for the chart. */
 const STAGES = {
@@ -17,9 +18,6 @@ const STAGES = {
 const STAGE_ORDER = Object.keys(STAGES);
 /** The report's name of the whole visit (src/yard/report.ts WHOLE_VISIT). */
 const WHOLE_VISIT = "visit";
-
-export const GROUP_KEYS = { import: "yard.groupImport", export: "yard.groupExport", empty: "yard.groupEmpty" };
-export const GOODS_KEYS = { perishable: "yard.goodsPerishable", general: "yard.goodsGeneral" };
 
 /** "Arrived at the yard → Called" (or the short words for the chart's axis); the whole visit by its name. */
 function intervalLabel(interval, short = false) {
@@ -109,6 +107,7 @@ export function timeReleaseView(main) {
         h(
             "section",
             { class: "panel" },
+            yardTabs("timerelease"),
             h("h1", {}, t("nav.timerelease")),
             h("p", { class: "muted" }, t("timeRelease.intro", { zone: gateTimeZone() })),
             form,

@@ -1,7 +1,7 @@
 import { api } from "../api.js";
 import { errorText, h, notice, replace, setNotice, ticker } from "../dom.js";
 import { formatDateTime, formatNumber, t } from "../i18n.js";
-import { GOODS_KEYS, GROUP_KEYS } from "./timeRelease.js";
+import { GOODS_KEYS, GROUP_KEYS, yardTabs } from "./yardTabs.js";
 
 const POLICY_KEYS = {
     fifo: "yard.policyFifo",
@@ -211,6 +211,7 @@ export function yardView(main, ctx) {
         h(
             "section",
             { class: "panel" },
+            yardTabs("yard"),
             h("h1", {}, t("nav.yard")),
             status,
             head,
