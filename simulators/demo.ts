@@ -77,7 +77,7 @@ export const DEMO_HELD_TRUCK_WAIT_MS = 180_000;
 export interface DemoOptions {
     /** ms a truck waits at the closed barrier before it turns back; default DEMO_HELD_TRUCK_WAIT_MS. */
     heldTruckWaitMs?: number;
-    /** Announces a truck's next visit (the demo central's feed); without it only the first visits are announced. */
+    /** Announces a truck's visit before it comes (through the demo central's feed); without it, trucks come unannounced. */
     announce?: (preArrival: PreArrival) => void;
 }
 
@@ -85,8 +85,8 @@ export interface DemoOptions {
 export const DEMO_CALL_WAIT_MS = 150_000;
 
 /**
- * The pre-arrival record of a demo truck's visit, as config/clearance-demo.yaml has the first ones: the lane's
- * group (lane 1 imports, lane 2 exports), lane 1's first truck perishable (it goes first in the yard).
+ * The pre-arrival record of a demo truck's visit: in the lane's group (lane 1 imports, lane 2 exports), lane
+ * 1's green truck perishable (lychee: it goes first in the yard), lane 2's bulk truck a foreign vehicle's permit.
  */
 export function demoPreArrival(laneId: string, laneGroup: LaneGroup, plan: DemoTruckPlan, truck: number): PreArrival {
     return {
@@ -96,6 +96,7 @@ export function demoPreArrival(laneId: string, laneGroup: LaneGroup, plan: DemoT
         declarations: [plan.declaration],
         goodsClass: plan.declaration === "101234567820" ? "perishable" : "general",
         laneGroup,
+        ...(plan.declaration === "305551234130" && { transportPermit: "VN-CN 2026-0042" }),
         version: 1,
     };
 }
@@ -363,8 +364,7 @@ async function runTraffic(
     options: DemoOptions,
 ): Promise<void> {
     let truck = 0;
-    // Long enough for the first pre-arrival records to come through central's feed (polled every 2 s).
-    await sleep(5000 + laneIndex * 7000, signal);
+    await sleep(2000 + laneIndex * 7000, signal);
     while (!signal.aborted) {
         truck++;
         const plan = demoTruckPlan(laneIndex, truck, options);
@@ -373,10 +373,10 @@ async function runTraffic(
         const grossKg = Math.round((plan.grossKg * (0.99 + Math.random() * 0.02)) / 10) * 10;
         const sealId = plan.seal;
         if (kit.yard) {
-            // Its visit is announced (the first ones are in config/clearance-demo.yaml), it arrives at the yard
-            // and waits for its call (a driver without the message drives on after DEMO_CALL_WAIT_MS).
-            if (truck > 1) {
-                options.announce?.(demoPreArrival(kit.laneId, kit.yard.group, plan, truck));
+            // Its visit is announced through central's feed (polled every 2 s), it arrives at the yard and waits
+            // for its call (a driver without the message drives on after DEMO_CALL_WAIT_MS).
+            if (options.announce) {
+                options.announce(demoPreArrival(kit.laneId, kit.yard.group, plan, truck));
                 await sleep(5000, signal);
             }
             const call = kit.yard.called(tractor, DEMO_CALL_WAIT_MS);

@@ -6,6 +6,7 @@ import { parseConfig } from "../../src/config/load.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import { Gate } from "../../src/gate.ts";
 import { createDemoUsers } from "../../src/usersCommand.ts";
+import type { PreArrival } from "../../src/yard/types.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir, testLog } from "../helpers/tmp.ts";
 
@@ -33,7 +34,9 @@ describe("the demo gate that npm start runs", () => {
         const config = parseConfig(text, { source: file });
         const central = await startDemoCentral(file, config, testLog, () => undefined);
         const gate = new Gate({ config, log: testLog });
-        const simulators = await startDemoSimulators(file, config, testLog);
+        // As npm start does: each truck's visit is announced through the demo central's feed.
+        const announce = (preArrival: PreArrival) => void central?.addClearance([{ type: "preArrival", preArrival }]);
+        const simulators = await startDemoSimulators(file, config, testLog, { announce });
         const addresses = await gate.start();
         await simulators.connect(addresses);
         try {
