@@ -213,6 +213,7 @@ export class Gate {
                 ...{ devices: config.inspection?.devices ?? [], sink, images, db, clock: this.clock },
                 log: log.child({ component: "inspection" }),
             });
+            this.devices.supervise(this.inspectionDevices);
             await this.inspectionDevices.start();
 
             this.syncService = new SyncService({

@@ -77,7 +77,8 @@ export function registerMetrics(app: FastifyInstance, source: ApiSource): void {
                 "gauge",
                 "1 when the device is online, 0.5 degraded, 0 offline.",
                 devices.map((device) => [
-                    { device: device.deviceId, lane: device.laneId },
+                    // A device of the inspection area has no lane: an empty label, as Prometheus reads an absent one.
+                    { device: device.deviceId, lane: device.laneId ?? "" },
                     device.status === "online" ? 1 : device.status === "degraded" ? 0.5 : 0,
                 ]),
             ),

@@ -18,10 +18,15 @@ export function folderDevice(device: InspectionDeviceConfig, kind: string): Devi
     };
 }
 
+/** A watched folder as people read it (health, logs, doctor). */
+export function folderAddress(folder: string): string {
+    return `folder:${folder}`;
+}
+
 export const transport: TransportModule = {
     // An empty folder says nothing of the device: the folder being readable is what makes it online.
     framesProveLife: false,
-    describeAddress: (device) => `folder:${addressOf(device, "folder").folder}`,
+    describeAddress: (device) => folderAddress(addressOf(device, "folder").folder),
     doctorTarget: (device) => ({ kind: "local-folder", path: addressOf(device, "folder").folder }),
     create({ device, model }, ctx) {
         const address = addressOf(device, "folder");

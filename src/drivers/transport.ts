@@ -106,6 +106,10 @@ export type StatusReasonCode =
     | "EXTERNAL_BROKER"
     | "FOLDER_WATCHING"
     | "FOLDER_UNREADABLE"
+    /** A device reports a fault of its own (an RPM's detector failure, tamper): `detail` in its words. */
+    | "DEVICE_FAULT"
+    /** A device reports a warning of its own (an RPM's high background) and keeps working. */
+    | "DEVICE_WARNING"
     | "PLC_UNREACHABLE"
     | "CONNECTION_LOST"
     | "RETRYING"

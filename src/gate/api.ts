@@ -40,7 +40,7 @@ export function createGateApi(parts: GateApiParts, log: Logger): Promise<Fastify
         {
             gate: startConfig.gate,
             startedAt: parts.startedAt,
-            devices: () => devices.allRuntimes().map((runtime) => runtime.health()),
+            devices: () => devices.health(),
             recentFrames: (deviceId) => devices.runtime(deviceId)?.recentFrames(),
             readiness: () => devices.readiness(),
             lanes: () =>

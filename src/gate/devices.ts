@@ -14,7 +14,7 @@ import { deviceLogger } from "../core/logger.ts";
 import { PushHub } from "../drivers/httpPush.ts";
 import { loadTransportsFor, transportOf } from "../drivers/registry.ts";
 import type { Transport, TransportContext, TransportHubs } from "../drivers/transport.ts";
-import { DeviceRuntime, type EventSink } from "../ingest/deviceRuntime.ts";
+import { type DeviceHealth, DeviceRuntime, type EventSink } from "../ingest/deviceRuntime.ts";
 import type { ImageStore } from "../store/images.ts";
 import { BrokerSide } from "./brokerSide.ts";
 
@@ -24,6 +24,11 @@ export interface DeviceSupervisorOptions {
     clock: Clock;
     /** The configuration in force (a reload replaces it). */
     config: () => GateConfig;
+}
+
+/** Devices run by a part of their own (the inspection area's, src/inspection/devices.ts), supervised for their health. */
+export interface SupervisedDevices {
+    deviceHealth(): DeviceHealth[];
 }
 
 /** Where a device's transport and the shared listeners are. */
@@ -38,6 +43,7 @@ export class DeviceSupervisor {
     readonly brokerSide: BrokerSide;
     private readonly push = new PushHub();
     private readonly hubs: TransportHubs;
+    private readonly others = new Set<SupervisedDevices>();
     /** Where runtimes store (set by start()). */
     private stores: { sink: EventSink; images: ImageStore } | undefined;
 
@@ -56,6 +62,19 @@ export class DeviceSupervisor {
 
     allRuntimes(): DeviceRuntime[] {
         return [...this.runtimes.values()];
+    }
+
+    /** Devices another part runs: their health is the gate's too (the API's device list and /health). */
+    supervise(devices: SupervisedDevices): void {
+        this.others.add(devices);
+    }
+
+    /** The health of every device of the gate: the lanes' runtimes, then those of supervise(). */
+    health(): DeviceHealth[] {
+        return [
+            ...this.allRuntimes().map((runtime) => runtime.health()),
+            ...[...this.others].flatMap((devices) => devices.deviceHealth()),
+        ];
     }
 
     /** Per lane: ready when every one of its devices is online (the one place this is computed). */

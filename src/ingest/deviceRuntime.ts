@@ -41,7 +41,8 @@ export interface RawFrameRecord {
 
 export interface DeviceHealth {
     deviceId: string;
-    laneId: string;
+    /** null for a device of the inspection area rather than a lane (src/inspection/devices.ts). */
+    laneId: string | null;
     model: string;
     kind: string;
     address: string;

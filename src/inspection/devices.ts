@@ -23,9 +23,10 @@ import type { InspectionDeviceConfig } from "../config/types.ts";
 import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import type { DeviceStatus, RadiationValues, XrayValues } from "../core/events.ts";
+import { folderAddress } from "../drivers/folder.ts";
 import { FolderWatch } from "../drivers/folderWatch.ts";
 import type { StatusReason } from "../drivers/transport.ts";
-import type { EventSink } from "../ingest/deviceRuntime.ts";
+import type { DeviceHealth, EventSink } from "../ingest/deviceRuntime.ts";
 import type { Db } from "../store/db.ts";
 import type { ImageStore } from "../store/images.ts";
 import { contentHash, StoredDocuments } from "./dedupe.ts";
@@ -59,6 +60,11 @@ interface Running {
     backgroundCps?: Readonly<Record<string, number>>;
     status: DeviceStatus;
     reason: string;
+    /** The reason as a code with parameters, where there is one; since when the status holds (ms). */
+    because?: StatusReason;
+    since: number;
+    /** When the device's last document arrived (ms). */
+    lastEntryAt?: number;
 }
 
 /** How often silence is looked for, at most (a shorter silentAfterMs is looked at four times as often). */
@@ -117,6 +123,7 @@ export class InspectionDevices {
                 duplicates: 0,
                 status: "offline",
                 reason: "not started",
+                since: deps.clock.now(),
             };
             this.running.push(entry);
         }
@@ -168,10 +175,42 @@ export class InspectionDevices {
         }));
     }
 
+    /** Each device's health as the gate's device supervision shows it (the API's device list, /health). */
+    deviceHealth(): DeviceHealth[] {
+        return this.running.map((e) => {
+            const { stored, refused } = e.watch.counters;
+            return {
+                deviceId: e.device.id,
+                laneId: e.device.laneId ?? null,
+                model: e.model.model,
+                kind: e.model.kind,
+                address: folderAddress(e.device.folder),
+                status: e.status,
+                reason: e.reason,
+                ...(e.because && { reasonCode: e.because.code }),
+                ...(e.because?.params && { reasonParams: e.because.params }),
+                statusSince: new Date(e.since).toISOString(),
+                lastFrameAt: e.lastEntryAt === undefined ? null : new Date(e.lastEntryAt).toISOString(),
+                // A document is the device's frame: stored as a reading, or refused (moved to rejected/).
+                counters: {
+                    ...{ frames: stored + refused, readings: stored, invalid: refused, ignored: 0 },
+                    ...{
+                        duplicates: e.duplicates,
+                        discardedBytes: 0,
+                        reconnects: 0,
+                        rejectedKept: 0,
+                        rejectedCounted: 0,
+                    },
+                },
+            };
+        });
+    }
+
     private async input(
         entry: Running,
         found: FolderEntry,
     ): Promise<{ outcome: "stored" | "refused"; reason?: string }> {
+        entry.lastEntryAt = this.deps.clock.now();
         const model = entry.model;
         entry.silence?.heard(monotonicOf(this.deps.clock));
         if (entry.silent !== undefined) {
@@ -253,20 +292,26 @@ export class InspectionDevices {
         const worst = (severity: RpmFault["severity"]) => entry.faults.filter((f) => f.severity === severity);
         const describe = (faults: RpmFault[]) =>
             faults.map((f) => `${f.code}${f.detector ? ` (${f.detector})` : ""}: ${f.description}`).join("; ");
+        const faultReason = (code: "DEVICE_FAULT" | "DEVICE_WARNING", faults: RpmFault[]): StatusReason => ({
+            code,
+            params: { detail: describe(faults) },
+        });
         const [status, reason, because]: [DeviceStatus, string, StatusReason?] = !entry.folderOk.ok
             ? ["offline", entry.folderOk.reason, entry.folderOk.because]
             : entry.silent
               ? ["offline", entry.silent.reason, entry.silent.because]
               : worst("fatal").length > 0
-                ? ["offline", describe(worst("fatal"))]
+                ? ["offline", describe(worst("fatal")), faultReason("DEVICE_FAULT", worst("fatal"))]
                 : worst("error").length > 0
-                  ? ["degraded", describe(worst("error"))]
+                  ? ["degraded", describe(worst("error")), faultReason("DEVICE_FAULT", worst("error"))]
                   : worst("warning").length > 0
-                    ? ["online", describe(worst("warning"))]
+                    ? ["online", describe(worst("warning")), faultReason("DEVICE_WARNING", worst("warning"))]
                     : ["online", entry.folderOk.reason, entry.folderOk.because];
         if (status === entry.status && reason === entry.reason) return;
         entry.status = status;
         entry.reason = reason;
+        entry.because = because;
+        entry.since = this.deps.clock.now();
         this.deps.log[status === "online" ? "info" : "warn"](
             { deviceId: entry.device.id, status, reason },
             "inspection device status",
