@@ -251,7 +251,7 @@ export class Gate {
             registerDisplayRoutes(this.api, this.displays);
             registerInspectionRoutes(this.api, this.inspectionCases);
             registerYardRoutes(this.api, this.yard);
-            registerTimeReleaseRoutes(this.api, () => this.yard, config.gate.timeZone);
+            registerTimeReleaseRoutes(this.api, () => (this.config.yard ? this.yard : undefined), config.gate.timeZone);
             const http = await this.api.listen({ host: config.http.host, port: config.http.port });
             this.addresses.http = http;
             log.info({ http, mqtt: this.addresses.mqtt, db: config.storage.path }, "gate-edge is running");

@@ -201,6 +201,12 @@ const ROWS: Row[] = [
     },
     { method: "GET", url: () => "/api/v1/yard", roles: ["officer", "supervisor", "auditor", "admin"], ok: 404 },
     {
+        method: "GET",
+        url: () => "/api/v1/reports/time-release?from=2026-07-01&to=2026-07-02",
+        roles: ["officer", "supervisor", "auditor", "admin"],
+        ok: 404,
+    },
+    {
         method: "POST",
         url: () => "/api/v1/yard/reorder",
         body: { visitId: NO_VISIT, position: 1, reasonCode: "LIVE_ANIMALS" },
