@@ -19,14 +19,8 @@ export interface RawDeviceEntry {
     options?: Record<string, unknown>;
     allow?: string[];
     snapshot: boolean;
-    plc?: {
-        lanePrefix: string;
-        securityMode: "None" | "Sign" | "SignAndEncrypt";
-        securityPolicy?: string;
-        trustOnFirstUse: boolean;
-        commandTimeoutMs: number;
-        heartbeatMs: number;
-    };
+    /** A PLC's settings: what its address carries besides the endpoint. */
+    plc?: Omit<Extract<DeviceAddress, { transport: "opcua" }>, "transport" | "endpointUrl">;
 }
 
 /** What reading one device's address needs of the whole configuration; problems go to `errors`. */
