@@ -18,6 +18,12 @@
  * of the last event it acted on; at start it reads the log from there, so a SIGKILL between an event and
  * its consequence loses neither (each consequence is idempotent: one case per passage, one result per
  * reading, one exit record per read).
+ *
+ * What waits in memory — an RPM alarm waiting for its lane's next passage, the radiation readings of a
+ * passage whose case is not open yet — is rebuilt at start from the log before the cursor (its last
+ * PENDING_LOOKBACK events: the wait is a minute), so a restart between the alarm and the truck's passage
+ * still diverts the truck, and a crash between a case's opening and its radiation result still puts the
+ * reading on the case.
  */
 import type { Logger } from "pino";
 import type { ExitPointConfig } from "../config/types.ts";
@@ -72,6 +78,11 @@ const CATCH_UP_CHUNK = 500;
 const EXIT_REPEAT_MS = 60_000;
 /** An RPM alarm with no truck in the lane yet waits this long for the next passage of that lane. */
 const RPM_WAIT_MS = 60_000;
+/**
+ * How many events before the cursor are read at start to rebuild what waited in memory: a minute of a busy
+ * gate's events is a few thousand (device frames included), and the read must not slow a start much.
+ */
+const PENDING_LOOKBACK = 10_000;
 export const RPM_ALARM_REASON = "RPM_ALARM";
 
 const TRIGGER_OF_RULE: Readonly<Record<string, CaseTrigger>> = {
@@ -104,6 +115,7 @@ export class InspectionCases {
         // long log is not read through at start.
         if (cursor === undefined) this.deps.store.setCursor(this.deps.headSeq());
         this.processedSeq = cursor ?? this.deps.headSeq();
+        if (cursor !== undefined) this.enqueue(() => this.rebuildPending(cursor));
         this.enqueue(() => this.catchUp());
         await this.queue;
     }
@@ -167,6 +179,54 @@ export class InspectionCases {
             for (const event of events) await this.handle(event, false);
             after = events.at(-1)?.seq ?? head;
         }
+    }
+
+    /**
+     * The RPM alarms and radiation readings that were waiting in memory when the part last stopped, from the
+     * events up to the cursor, as handle() left them: a reading in a lane with a passage open belongs to that
+     * passage; an alarm in a lane without one waits for the next passage (which consumes it). Readings of a
+     * passage whose case is open now go on it (what a crash between the two left undone).
+     */
+    private async rebuildPending(cursor: number): Promise<void> {
+        const openPassage = new Map<string, string>();
+        let after = Math.max(0, cursor - PENDING_LOOKBACK);
+        while (after < cursor) {
+            const events = this.deps.read(after, Math.min(CATCH_UP_CHUNK, cursor - after));
+            if (events.length === 0) break;
+            for (const event of events) {
+                if (event.seq > cursor) break;
+                const laneId = event.laneId;
+                if (laneId === undefined) continue;
+                if (event.type === "passage.opened") {
+                    const passageId = String(event.data.passageId);
+                    openPassage.set(laneId, passageId);
+                    const waiting = this.rpmWaiting.get(laneId);
+                    this.rpmWaiting.delete(laneId);
+                    if (waiting && Date.parse(event.recordedAt) - waiting.at <= RPM_WAIT_MS)
+                        this.radiationOf.set(passageId, [...(this.radiationOf.get(passageId) ?? []), waiting.event]);
+                } else if (event.type === "passage.completed") {
+                    if (openPassage.get(laneId) === event.data.passageId) openPassage.delete(laneId);
+                } else if (isEventOf(event, "reading.radiation")) {
+                    const passageId = openPassage.get(laneId);
+                    if (passageId !== undefined)
+                        this.radiationOf.set(passageId, [...(this.radiationOf.get(passageId) ?? []), event]);
+                    else if (event.data.values.assessment === "alarm")
+                        this.rpmWaiting.set(laneId, { event, at: Date.parse(event.recordedAt) });
+                }
+            }
+            after = events.at(-1)?.seq ?? cursor;
+        }
+        for (const [passageId, readings] of this.radiationOf) {
+            const caseId = caseIdOf(passageId);
+            if (!this.deps.store.get(caseId)) continue;
+            for (const reading of readings) await this.addRadiation(caseId, reading);
+            this.radiationOf.delete(passageId);
+        }
+        if (this.rpmWaiting.size > 0)
+            this.deps.log.info(
+                { lanes: [...this.rpmWaiting.keys()] },
+                "RPM alarm waiting for its passage, from the log",
+            );
     }
 
     private moveCursor(seq: number): void {
@@ -318,14 +378,17 @@ export class InspectionCases {
 
     /**
      * A radiation reading of a passage: on its case (now, or when the case opens); a genuine alarm diverts
-     * the truck to inspection first (only live: a replayed alarm's truck may be long gone from the lane).
+     * the truck to inspection first (live, or caught up while the passage is still the lane's: a replayed
+     * alarm's truck may be long gone from the lane).
      */
     private async attachRadiation(passageId: string, event: GateEvent, live: boolean): Promise<void> {
         if (!isEventOf(event, "reading.radiation")) return;
         const caseId = caseIdOf(passageId);
         if (this.deps.store.get(caseId)) await this.addRadiation(caseId, event);
         else this.radiationOf.set(passageId, [...(this.radiationOf.get(passageId) ?? []), event]);
-        if (event.data.values.assessment !== "alarm" || !live) return;
+        // Caught up after a restart, the alarm still diverts a truck that is still in the lane.
+        const inLane = live || this.deps.currentPassage(event.laneId ?? "") === passageId;
+        if (event.data.values.assessment !== "alarm" || !inLane) return;
         const categories = event.data.values.alarmCategories.join(", ");
         const answer = await this.deps
             .divert(passageId, {

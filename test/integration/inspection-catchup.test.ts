@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { RpmSimulator } from "../../simulators/rpm.ts";
 import type { Gate } from "../../src/gate.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
@@ -107,5 +108,85 @@ describe("inspection cases after a restart", () => {
         expect(fourth.inspections.get(opened?.caseId ?? "")).toBeUndefined();
         const cursor = fourth.database.prepare("SELECT seq FROM inspection_cursor").get() as { seq: number };
         expect(cursor.seq).toBeGreaterThan(head);
+    }, 120_000);
+});
+
+describe("an RPM alarm waiting for its passage, after a restart", () => {
+    const GREEN = "101234567820";
+    const rpmFolder = join(dir.path, "rpm-l1");
+    const rpmConfig = () =>
+        testConfig(
+            dir.path,
+            `  - id: L1
+    devices:
+      - { id: cam-1, model: dahua-itsapi-anpr, role: front, auth: { username: cam-1, password: camera-password } }
+      - { id: scan-1, model: serial-barcode-scanner, address: "tcp://127.0.0.1:9" }
+`,
+            `storage: { path: ${JSON.stringify(join(dir.path, "rpm-wait.db"))} }
+rules: { requiredReads: [plate, declaration] }
+inspection:
+    devices:
+        - { id: rpm-l1, model: n42-rpm, lane: L1, folder: ${JSON.stringify(rpmFolder)}, pollMs: 100, settleMs: 150 }`,
+        );
+
+    it("an alarm stored before the restart still sends the lane's next truck to inspection, with its reading on the case", async () => {
+        await gate?.stop();
+        const first = await startGate(rpmConfig());
+        gate = first;
+        first.clearance.importData(
+            {
+                version: "r-1",
+                declarations: [
+                    {
+                        number: GREEN,
+                        type: "10",
+                        channel: "GREEN",
+                        status: "CLEARED",
+                        declaredPlates: ["29C-123.45"],
+                        containers: [],
+                        version: 1,
+                    },
+                ] as never, // central's JSON shape, validated by the cache
+                watchList: [],
+            },
+            Date.now(),
+        );
+        first.clearance.setVersion("r-1", Date.now());
+        // A genuine source on the approach while lane 1 is empty: the alarm waits for the lane's next truck.
+        await new RpmSimulator({ folder: rpmFolder, seed: 11 }).pass("alarm");
+        const alarm = await eventually(
+            () => first.log.read(0, 100_000).find((event) => event.type === "reading.radiation"),
+            30_000,
+            "the alarm reading",
+        );
+        await first.inspections.settled();
+        // The gate restarts before the truck reaches the lane (what waited was only in memory).
+        await first.stop();
+        const second = await startGate(rpmConfig());
+        gate = second;
+        await second.log.append({ laneId: "L1", ...plateDraft("cam-1", "29C-123.45", "29C12345") });
+        // The truck's passage opens: the alarm that waited diverts it (before its papers are read and decided).
+        await eventually(
+            () =>
+                second.log
+                    .read(0, 100_000)
+                    .find((e) => e.type === "officer.action" && e.data.reasonCode === "RPM_ALARM"),
+            30_000,
+            "the RPM divert",
+        );
+        await second.log.append({ laneId: "L1", ...declarationScanDraft("scan-1", GREEN) });
+        const opened = await eventually(
+            () => second.inspections.list({ status: "open", limit: 10 }).find((c) => c.plates.includes("29C12345")),
+            30_000,
+            "the green truck's case",
+        );
+        expect(opened.triggers).toEqual(["RPM_ALARM"]);
+        expect(second.passages.get(opened.passageId)?.state).toBe("INSPECTION");
+        const withReading = await eventually(
+            () => second.inspections.get(opened.caseId)?.entries.find((e) => e.readingEventId === alarm.id),
+            30_000,
+            "the alarm reading on the case",
+        );
+        expect(withReading).toMatchObject({ kind: "radiation", result: "alarm" });
     }, 120_000);
 });
