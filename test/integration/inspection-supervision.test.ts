@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RpmSimulator } from "../../simulators/rpm.ts";
 import type { Gate } from "../../src/gate.ts";
+import { catalogue, LANGUAGES } from "../../src/i18n/format.ts";
 import { type ApiSession, apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -91,6 +92,11 @@ describe("inspection devices under the gate's device supervision", () => {
         expect(rpm).toMatchObject({ laneId: "L1", kind: "radiation", reasonCode: "FOLDER_WATCHING" });
         expect(await inHealth("rpm-l1")).toMatchObject({ laneId: "L1", status: "online" });
         expect(await inHealth("xray-1")).toMatchObject({ laneId: null, status: "online" });
+        // The devices page words each row's kind from the officer catalogue, in every language.
+        for (const language of LANGUAGES.officer) {
+            const texts = catalogue("officer", language);
+            expect([rpm, xray].filter((device) => texts[`deviceKind.${device.kind}`] === undefined)).toEqual([]);
+        }
 
         // The RPM reports a failed detector: degraded, the code saying it is the device's own fault.
         await new RpmSimulator({ folder: rpmFolder, seed: 2 }).backgroundReport([
