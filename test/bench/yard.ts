@@ -1,7 +1,15 @@
+import { mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { pino } from "pino";
+import { ulid } from "ulid";
+import { parseConfig } from "../../src/config/load.ts";
+import { Gate } from "../../src/gate.ts";
 import { nextToCall, type QueuedVisit } from "../../src/yard/queue.ts";
 import { timeReleaseReport } from "../../src/yard/report.ts";
-import type { GoodsClass, VisitStage, VisitSummary } from "../../src/yard/types.ts";
+import type { GoodsClass, VisitStage, VisitSummary, YardView } from "../../src/yard/types.ts";
+import { apiSession } from "../helpers/api.ts";
 import { latencySummary } from "./stats.ts";
 
 /**
@@ -22,6 +30,7 @@ const LANES = 16;
 const REPORT_VISITS = Number(process.env.BENCH_YARD_VISITS ?? 100_000);
 const DECISIONS = Number(process.env.BENCH_YARD_DECISIONS ?? 5_000);
 const REPORT_RUNS = 5;
+const REQUESTS = Number(process.env.BENCH_YARD_REQUESTS ?? 300);
 const T0 = Date.UTC(2026, 6, 1, 0, 0, 0);
 const MIN = 60_000;
 
@@ -165,8 +174,89 @@ function benchDecision(out: (line: string) => void) {
     return { waiting: WAITING, lanes: LANES, decisions: DECISIONS, decisionMs: decision, baselineMs: baseline };
 }
 
+/**
+ * A real gate with 16 lanes in two lane groups and 2,000 trucks arrived at its yard (their visit.arrived
+ * events, folded by the yard part, which calls the first 16 forward): GET /api/v1/yard over HTTP as an
+ * officer, each request beside a GET /api/v1/auth/me on the same connection.
+ */
+async function benchYardApi(out: (line: string) => void) {
+    const dir = join(tmpdir(), `gate-edge-bench-yard-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const laneIds = Array.from({ length: LANES }, (_, i) => `L${i + 1}`);
+    const camera = (id: string) =>
+        `      - { id: ${id}, model: dahua-itsapi-anpr, role: front, auth: { username: ${id}, password: bench-${id}-password } }`;
+    const config = parseConfig(`
+gate: { id: BENCHYARD }
+storage: { path: ${JSON.stringify(join(dir, "gate.db"))} }
+http: { host: 127.0.0.1, port: 0 }
+push: { host: 127.0.0.1, port: 0 }
+broker: { mode: embedded, host: 127.0.0.1, port: 0 }
+lanes:
+${laneIds.map((lane, i) => `  - id: ${lane}\n    devices:\n${camera(`cam-${i}`)}`).join("\n")}
+  - id: YARD
+    devices:
+${camera("cam-yard")}
+yard:
+    entries: [{ id: Y1, camera: cam-yard }]
+    laneGroups: { ${laneIds.map((lane, i) => `${lane}: ${i < 11 ? "import" : "export"}`).join(", ")} }
+    queuePolicy: perishablesFirst
+`);
+    const gate = new Gate({ config, log: pino({ level: "error" }) });
+    await gate.start();
+    try {
+        const next = random(11);
+        const now = Date.now();
+        for (let i = 0; i < WAITING; i++) {
+            await gate.log.append({
+                type: "visit.arrived",
+                occurredAt: now - Math.floor(next() * 20 * 60) * MIN,
+                data: {
+                    visitId: `V-${ulid()}`,
+                    laneGroup: i % 3 === 0 ? "export" : "import",
+                    goodsClass: next() < 0.3 ? "perishable" : "general",
+                    tractorPlate: `29C${String(10_000 + i)}`,
+                    declarations: [],
+                },
+            });
+        }
+        const officer = apiSession(gate, "officer", "bench-officer");
+        const waitingNow = async () => {
+            const view = (await (await officer.fetch("/api/v1/yard")).json()) as YardView;
+            return view.groups.reduce((sum, group) => sum + group.queue.length + group.called.length, 0);
+        };
+        const deadline = Date.now() + 120_000;
+        while ((await waitingNow()) < WAITING) {
+            if (Date.now() > deadline) throw new Error("the yard did not fold the 2,000 arrivals in 120 s");
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        const yardMs: number[] = [];
+        const baselineMs: number[] = [];
+        let bytes = 0;
+        for (let i = 0; i < REQUESTS; i++) {
+            let start = performance.now();
+            const body = await (await officer.fetch("/api/v1/yard")).text();
+            yardMs.push(ms(start));
+            bytes = body.length;
+            start = performance.now();
+            await (await officer.fetch("/api/v1/auth/me")).text();
+            baselineMs.push(ms(start));
+        }
+        const yard = latencySummary(yardMs);
+        const baseline = latencySummary(baselineMs);
+        out(
+            `GET /api/v1/yard, ${WAITING.toLocaleString("en-US")} trucks in the yard, ${REQUESTS} requests (${Math.round(bytes / 1024)} KiB each): ` +
+                `p50 ${yard.p50.toFixed(1)} ms, p99 ${yard.p99.toFixed(1)} ms (bar ≤ 100 ms); baseline GET /api/v1/auth/me p99 ${baseline.p99.toFixed(1)} ms`,
+        );
+        return { trucks: WAITING, requests: REQUESTS, bytes, yardMs: yard, baselineMs: baseline };
+    } finally {
+        await gate.stop();
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 export async function benchYard(out: (line: string) => void): Promise<object> {
     const decision = benchDecision(out);
     const report = benchReport(out);
-    return { decision, report };
+    const api = await benchYardApi(out);
+    return { decision, report, api };
 }
