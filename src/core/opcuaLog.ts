@@ -1,4 +1,4 @@
-import type { LogLevel, setErrorLogger, setLogLevel, setWarningLogger } from "node-opcua";
+import type { LogLevel, setErrorLogger, setLogLevel, setWarningLogger } from "node-opcua-client";
 import type { Logger } from "pino";
 
 /**

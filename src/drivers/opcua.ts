@@ -16,6 +16,7 @@
  * until gate-edge's heartbeat changes again, so a lane must not be ready before that heartbeat is written.
  */
 import { performance } from "node:perf_hooks";
+import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import {
     AttributeIds,
     ClientMonitoredItem,
@@ -25,7 +26,6 @@ import {
     type DataValue,
     LogLevel,
     MessageSecurityMode,
-    OPCUACertificateManager,
     OPCUAClient,
     SecurityPolicy,
     setErrorLogger,
@@ -34,7 +34,7 @@ import {
     TimestampsToReturn,
     type UserIdentityInfo,
     UserTokenType,
-} from "node-opcua";
+} from "node-opcua-client";
 import type { PlcModel, PlcSignal, PlcTag } from "../../devices/types.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import { adoptOpcuaLogging } from "../core/opcuaLog.ts";
