@@ -2,13 +2,18 @@ import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import Fastify from "fastify";
 import { pino } from "pino";
 import { ulid } from "ulid";
 import { parseConfig } from "../../src/config/load.ts";
 import { Gate } from "../../src/gate.ts";
+import { openDatabase } from "../../src/store/db.ts";
 import { nextToCall, type QueuedVisit } from "../../src/yard/queue.ts";
 import { timeReleaseReport } from "../../src/yard/report.ts";
+import { registerTimeReleaseRoutes } from "../../src/yard/reportRoutes.ts";
 import type { GoodsClass, VisitStage, VisitSummary, YardView } from "../../src/yard/types.ts";
+import { summaryOf } from "../../src/yard/visitModel.ts";
+import { VisitStore } from "../../src/yard/visitStore.ts";
 import { apiSession } from "../helpers/api.ts";
 import { latencySummary } from "./stats.ts";
 
@@ -254,9 +259,98 @@ yard:
     }
 }
 
+/**
+ * The report as the API answers it from the yard's own store: 100,000 visits folded into a SQLite visits
+ * table (src/yard/visitStore.ts) from their visit.* events, then GET /api/v1/reports/time-release for the
+ * year (read, summarised, reported, sent as JSON). Baseline: the bare read of the same rows.
+ */
+async function benchStoredReport(out: (line: string) => void) {
+    const dir = join(tmpdir(), `gate-edge-bench-yard-store-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const db = openDatabase(join(dir, "gate.db"));
+    try {
+        const store = new VisitStore(db, "Asia/Ho_Chi_Minh");
+        let seq = 0;
+        const fold = db.transaction((visits: VisitSummary[]) => {
+            for (const visit of visits) {
+                const event = (type: string, at: string | undefined, data: Record<string, string | string[]>) => {
+                    if (at === undefined) return;
+                    seq += 1;
+                    store.apply({
+                        id: String(seq),
+                        seq,
+                        type,
+                        occurredAt: at,
+                        data: { visitId: visit.visitId, ...data },
+                    });
+                };
+                const { stages } = visit;
+                event("visit.arrived", stages.arrived, {
+                    laneGroup: visit.laneGroup,
+                    goodsClass: visit.goodsClass,
+                    tractorPlate: visit.tractorPlate,
+                    declarations: [],
+                });
+                event("visit.called", stages.called, { laneId: visit.laneId ?? "L1" });
+                event("visit.stage", stages.laneEntered, { stage: "laneEntered", laneId: visit.laneId ?? "L1" });
+                event("visit.stage", stages.decided, { stage: "decided", channel: visit.channel ?? "GREEN" });
+                event("visit.stage", stages.inspectionStarted, { stage: "inspectionStarted" });
+                event("visit.stage", stages.inspectionEnded, { stage: "inspectionEnded" });
+                event("visit.stage", stages.released, { stage: "released" });
+                event("visit.stage", stages.exited, { stage: "exited" });
+            }
+        });
+        const visits = yearOfVisits(REPORT_VISITS, 23);
+        for (let i = 0; i < visits.length; i += 5_000) fold(visits.slice(i, i + 5_000));
+        const now = Date.now();
+        const limits = { warnHours: 24, limitHours: 36 };
+        const app = Fastify();
+        registerTimeReleaseRoutes(
+            app,
+            () => ({
+                visitsArrivedBetween: (from, to) =>
+                    store.arrivedBetween(from, to).map((v) => summaryOf(v, now, limits)),
+                queueSamples: (from, to) => store.queueSamples(from, to),
+            }),
+            "Asia/Ho_Chi_Minh",
+        );
+        await app.ready();
+        const answerMs: number[] = [];
+        const baselineMs: number[] = [];
+        const read = db.prepare("SELECT record FROM visits WHERE arrived_ms >= ? AND arrived_ms < ?");
+        let visitsInAnswer = 0;
+        for (let run = 0; run < REPORT_RUNS; run++) {
+            let start = performance.now();
+            read.all(T0 - DAY_MS, T0 + 366 * DAY_MS);
+            baselineMs.push(ms(start));
+            start = performance.now();
+            const answer = await app.inject({
+                method: "GET",
+                url: `/api/v1/reports/time-release?from=${new Date(T0 - DAY_MS).toISOString()}&to=${new Date(T0 + 365 * DAY_MS).toISOString()}`,
+            });
+            answerMs.push(ms(start));
+            if (answer.statusCode !== 200) throw new Error(`report answered ${answer.statusCode}: ${answer.body}`);
+            visitsInAnswer = (answer.json() as { visits: number }).visits;
+        }
+        await app.close();
+        const answer = latencySummary(answerMs);
+        const baseline = latencySummary(baselineMs);
+        out(
+            `GET /api/v1/reports/time-release from the visits table, ${visitsInAnswer.toLocaleString("en-US")} visits: median ${answer.p50.toFixed(0)} ms, ` +
+                `max ${answer.max.toFixed(0)} ms (bar ≤ 1000 ms); baseline bare SQLite read of the rows median ${baseline.p50.toFixed(0)} ms`,
+        );
+        return { visits: visitsInAnswer, runs: REPORT_RUNS, answerMs: answer, baselineMs: baseline };
+    } finally {
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+const DAY_MS = 24 * 60 * MIN;
+
 export async function benchYard(out: (line: string) => void): Promise<object> {
     const decision = benchDecision(out);
     const report = benchReport(out);
+    const storedReport = await benchStoredReport(out);
     const api = await benchYardApi(out);
-    return { decision, report, api };
+    return { decision, report, storedReport, api };
 }
