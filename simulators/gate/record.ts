@@ -18,7 +18,9 @@
  *             "readings":{"scale-l1":{"weight":N},...}}   -- absent if the recorder died
  *
  * The end line's `readings` counts the readings the recording gate committed per device and kind, so a
- * replay can show whether the bench gate made the same readings of the same frames.
+ * replay can show whether the bench gate made the same readings of the same frames; only the lanes'
+ * devices count, whose frames the recording holds (an RPM's or X-ray scanner's documents come from folders
+ * and are not recorded).
  *
  * A header device's `transport` is how the gate reached it (its address: tcp, serial, mqtt, http-push,
  * onvif, opcua); a frame's `transport` is its model's (serial for scales and scanners on either).
@@ -152,6 +154,8 @@ export class Recorder {
     private readonly delimiters = new Map<string, Buffer>();
     readonly byDevice = new Map<string, number>();
     private readonly readings = new Map<string, Record<string, number>>();
+    /** The lanes' devices: those whose frames are recorded. */
+    private readonly recorded = new Set<string>();
     frames = 0;
     private closed = false;
     private error: Error | undefined;
@@ -162,6 +166,7 @@ export class Recorder {
         readonly file: string,
     ) {
         for (const device of config.lanes.flatMap((lane) => lane.devices)) {
+            this.recorded.add(device.id);
             const model = getModel(device.model);
             const framer = model?.transport === "serial" ? model.framer : undefined;
             // The framer cut the delimiter off; the wire had it.
@@ -175,6 +180,7 @@ export class Recorder {
         gate.bus.on("rawFrame", this, (frame) => this.record(frame));
         gate.bus.on("committed", this, (event) => {
             if (!event.type.startsWith("reading.") || !event.deviceId || this.closed) return;
+            if (!this.recorded.has(event.deviceId)) return;
             const kinds = this.readings.get(event.deviceId) ?? {};
             const kind = event.type.slice("reading.".length);
             kinds[kind] = (kinds[kind] ?? 0) + 1;

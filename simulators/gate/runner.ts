@@ -80,6 +80,12 @@ export interface ScenarioRunOptions {
     progress?: ProgressBar;
     /** Also record the gate's raw device traffic to this file (gate-edge record format). */
     recordTo?: string;
+    /**
+     * The generated gate's inspection area (an RPM per lane, an X-ray scanner, an exit point). Default true;
+     * false for a run whose recording is to be replayed: a recording holds the lanes' device traffic, not the
+     * inspection area's folders.
+     */
+    inspectionArea?: boolean;
     signal?: AbortSignal;
 }
 
@@ -159,6 +165,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
     } else {
         centralPort = await freePort();
         const exitLane = scenario.lanes.includes("EXIT") ? "EXIT-OUT" : "EXIT";
+        const withInspection = options.inspectionArea !== false;
         const bench = await benchConfig({
             gate: { id: "SCN01", name: `Scenario ${scenario.name}` },
             workDir,
@@ -178,32 +185,38 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
                         ],
                     };
                 }),
-                {
-                    id: exitLane,
-                    name: "Exit",
-                    direction: "OUT",
-                    devices: [{ id: EXIT_CAMERA, model: "dahua-itsapi-anpr", role: "front" }],
-                },
+                ...(withInspection
+                    ? [
+                          {
+                              id: exitLane,
+                              name: "Exit",
+                              direction: "OUT" as const,
+                              devices: [{ id: EXIT_CAMERA, model: "dahua-itsapi-anpr", role: "front" }],
+                          },
+                      ]
+                    : []),
             ],
             // An RPM on each lane's approach, one X-ray scanner in the inspection area, one exit point.
-            inspection: {
-                devices: [
-                    ...scenario.lanes.map((lane) => ({
-                        id: `rpm-${lane.toLowerCase()}`,
-                        model: "n42-rpm",
-                        lane,
-                        folder: join(workDir, "inspection", `rpm-${lane.toLowerCase()}`),
-                        ...INSPECTION_POLL,
-                    })),
-                    {
-                        id: "xray-1",
-                        model: "nii-scan-package",
-                        folder: join(workDir, "inspection", "xray-1"),
-                        ...INSPECTION_POLL,
-                    },
-                ],
-                exits: [{ id: "exit-1", camera: EXIT_CAMERA }],
-            },
+            inspection: withInspection
+                ? {
+                      devices: [
+                          ...scenario.lanes.map((lane) => ({
+                              id: `rpm-${lane.toLowerCase()}`,
+                              model: "n42-rpm",
+                              lane,
+                              folder: join(workDir, "inspection", `rpm-${lane.toLowerCase()}`),
+                              ...INSPECTION_POLL,
+                          })),
+                          {
+                              id: "xray-1",
+                              model: "nii-scan-package",
+                              folder: join(workDir, "inspection", "xray-1"),
+                              ...INSPECTION_POLL,
+                          },
+                      ],
+                      exits: [{ id: "exit-1", camera: EXIT_CAMERA }],
+                  }
+                : undefined,
             central: { url: `http://127.0.0.1:${centralPort}`, tokenEnv: GENERATED_TOKEN_ENV },
             // Trucks of a compressed day follow each other within a second with the same papers: a short
             // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
