@@ -30,6 +30,7 @@ import type { ExitPointConfig } from "../config/types.ts";
 import type { Clock } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { type AppendOptions, type GateEvent, type GateEventDraft, isEventOf, type JsonObject } from "../core/events.ts";
+import { forEachEventAfter, SerialQueue } from "../core/serialQueue.ts";
 import type { DecisionRecord, PassageFacts } from "../lane/types.ts";
 import {
     type CaseAction,
@@ -93,7 +94,10 @@ const TRIGGER_OF_RULE: Readonly<Record<string, CaseTrigger>> = {
 };
 
 export class InspectionCases {
-    private queue: Promise<void> = Promise.resolve();
+    // Its error handler reads this.deps only when a job fails, after the constructor ran.
+    private readonly queue = new SerialQueue((err: unknown) =>
+        this.deps.log.error({ err }, "inspection case step failed"),
+    );
     private processedSeq = 0;
     private unsubscribe: (() => void) | undefined;
     /** RPM alarms waiting for their lane's next passage: lane → (reading event, when). */
@@ -117,19 +121,19 @@ export class InspectionCases {
         this.processedSeq = cursor ?? this.deps.headSeq();
         if (cursor !== undefined) this.enqueue(() => this.rebuildPending(cursor));
         this.enqueue(() => this.catchUp());
-        await this.queue;
+        await this.queue.settled();
     }
 
     async stop(): Promise<void> {
         this.unsubscribe?.();
         this.unsubscribe = undefined;
-        await this.queue;
+        await this.queue.settled();
         if (this.processedSeq > 0) this.deps.store.setCursor(this.processedSeq);
     }
 
     /** Waits until every event handed in so far is acted on (tests, the API's answer after an action). */
     settled(): Promise<void> {
-        return this.queue;
+        return this.queue.settled();
     }
 
     list(query: CaseQuery): InspectionCase[] {
@@ -156,29 +160,15 @@ export class InspectionCases {
     }
 
     private enqueue(job: () => Promise<void> | void): void {
-        this.queue = this.queue.then(job).catch((err: unknown) => {
-            this.deps.log.error({ err }, "inspection case step failed");
-        });
+        this.queue.enqueue(job);
     }
 
     private serially<T>(job: () => Promise<T>): Promise<T> {
-        const run = this.queue.then(job);
-        this.queue = run.then(
-            () => undefined,
-            () => undefined,
-        );
-        return run;
+        return this.queue.run(job);
     }
 
-    private async catchUp(): Promise<void> {
-        const head = this.deps.headSeq();
-        let after = this.processedSeq;
-        while (after < head) {
-            const events = this.deps.read(after, CATCH_UP_CHUNK);
-            if (events.length === 0) break;
-            for (const event of events) await this.handle(event, false);
-            after = events.at(-1)?.seq ?? head;
-        }
+    private catchUp(): Promise<void> {
+        return forEachEventAfter(this.deps, this.processedSeq, CATCH_UP_CHUNK, (event) => this.handle(event, false));
     }
 
     /**

@@ -26,6 +26,7 @@ import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { type AppendOptions, type GateEvent, type GateEventDraft, isEventOf, type JsonObject } from "../core/events.ts";
 import { plateRelation } from "../core/identifiers.ts";
+import { forEachEventAfter, SerialQueue } from "../core/serialQueue.ts";
 import type { UpsertCounts } from "../store/clearance.ts";
 import type { YardConfig } from "./config.ts";
 import { type PreArrivalStore, redacted } from "./preArrival.ts";
@@ -105,7 +106,8 @@ function passagePlates(event: GateEvent): string[] {
 }
 
 export class Yard implements VisitSource {
-    private queue: Promise<void> = Promise.resolve();
+    // Its error handler reads this.deps only when a job fails, after the constructor ran.
+    private readonly queue = new SerialQueue((err: unknown) => this.deps.log.error({ err }, "yard step failed"));
     private processedSeq = 0;
     private unsubscribe: (() => void) | undefined;
     private timer: NodeJS.Timeout | undefined;
@@ -132,7 +134,7 @@ export class Yard implements VisitSource {
         this.enqueue(() => {
             this.live = true;
         });
-        await this.queue;
+        await this.queue.settled();
         this.enqueue(() => this.tick());
         const tickMs = this.deps.tickMs ?? 1000;
         this.timer = setInterval(() => this.enqueue(() => this.tick()), tickMs);
@@ -145,39 +147,25 @@ export class Yard implements VisitSource {
         this.unsubscribe?.();
         this.unsubscribe = undefined;
         this.live = false;
-        await this.queue;
+        await this.queue.settled();
         if (this.processedSeq > 0) this.deps.store.setCursor(this.processedSeq);
     }
 
     /** Waits until every event handed in so far is acted on. */
     settled(): Promise<void> {
-        return this.queue;
+        return this.queue.settled();
     }
 
     private enqueue(job: () => Promise<void> | void): void {
-        this.queue = this.queue.then(job).catch((err: unknown) => {
-            this.deps.log.error({ err }, "yard step failed");
-        });
+        this.queue.enqueue(job);
     }
 
     private serially<T>(job: () => Promise<T>): Promise<T> {
-        const run = this.queue.then(job);
-        this.queue = run.then(
-            () => undefined,
-            () => undefined,
-        );
-        return run;
+        return this.queue.run(job);
     }
 
-    private async catchUp(): Promise<void> {
-        const head = this.deps.headSeq();
-        let after = this.processedSeq;
-        while (after < head) {
-            const events = this.deps.read(after, CATCH_UP_CHUNK);
-            if (events.length === 0) break;
-            for (const event of events) await this.handle(event);
-            after = events.at(-1)?.seq ?? head;
-        }
+    private catchUp(): Promise<void> {
+        return forEachEventAfter(this.deps, this.processedSeq, CATCH_UP_CHUNK, (event) => this.handle(event));
     }
 
     private remember(visit: Visit): void {
