@@ -155,7 +155,13 @@ export async function auditCentral(
     let audit: CentralAudit | undefined;
     for (;;) {
         audit = readCentral(gate, central.dbPath, gateId, started);
-        if (audit.holdsEveryEvent || Date.now() - started > options.timeoutMs || options.signal?.aborted) return audit;
+        // Central holding what the gate stored so far is not enough: the gate still writes (an exit attempt's
+        // passage decided at the end of its identify window, an RPM's background report), and the report reads
+        // the outbox right after this. Done when both hold at the same moment: everything stored is at central
+        // and nothing waits in the outbox.
+        const pending = gate.sync.status().backlog.reduce((sum, row) => sum + row.pending, 0);
+        if (audit.holdsEveryEvent && pending === 0) return audit;
+        if (Date.now() - started > options.timeoutMs || options.signal?.aborted) return audit;
         await sleep(250);
     }
 }
