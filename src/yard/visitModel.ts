@@ -7,7 +7,7 @@
  * stage that comes again keeps its first time (a truck called twice keeps the time of the call it answered).
  */
 import type { JsonObject } from "../core/events.ts";
-import type { GoodsClass, LaneGroup, VisitStage, VisitState, VisitSummary } from "./types.ts";
+import type { LaneGroup, VisitStage, VisitState, VisitSummary } from "./types.ts";
 
 /** An officer's move of a visit in its queue: its sort key from then on (see queue.ts). */
 export interface QueueRank {
@@ -17,24 +17,11 @@ export interface QueueRank {
 
 export type DwellLevel = VisitSummary["dwell"];
 
-/** The read model: a VisitSummary's stored part, and what the queue and the dwell check need. */
-export interface Visit {
-    visitId: string;
-    state: VisitState;
-    laneGroup: LaneGroup;
-    goodsClass: GoodsClass;
-    tractorPlate: string;
-    trailerPlate?: string;
-    declarations: string[];
-    preArrivalId?: string;
-    slot?: { from: string; to: string };
-    laneId?: string;
-    noShows: number;
-    stages: Partial<Record<VisitStage, string>>;
-    decision?: string;
-    channel?: string;
-    passageIds: string[];
-    caseIds: string[];
+/**
+ * The read model: a VisitSummary's stored part (all of it but what is worked out when it is shown: the queue
+ * position and the dwell), and what the queue and the dwell check need.
+ */
+export interface Visit extends Omit<VisitSummary, "queuePosition" | "dwellMs" | "dwell"> {
     /** Arrival (ms since epoch, wall clock): dwell is measured from it. */
     arrivedMs: number;
     /** When it last entered its queue (arrival, or its last no-show): the order of first come. */
