@@ -11,6 +11,7 @@
 import { writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { RpmSimulator } from "../../simulators/rpm.ts";
 import { hashPassword } from "../../src/config/passwords.ts";
@@ -151,14 +152,33 @@ inspection:
             await child.exited;
             child = await spawnGate(configPath);
 
-            const events = await allEvents();
-            const caseEvents = events.filter((event) => event.type.startsWith("inspection."));
-            const folded = caseEvents.reduce<InspectionCase | undefined>(
-                (c, event) => applyCaseEvent(c, event as CaseEvent),
-                undefined,
-            );
-            const now = await get<{ inspection: InspectionCase }>(`/api/v1/inspections/${opened.caseId}`, officer);
-            expect(now.inspection).toEqual(folded);
+            // The case the API serves converges on the fold of the log: the restarted gate may still be acting on
+            // an RPM file dropped before the kill, and the in-memory case follows a commit by a moment, so the
+            // log is read before and after the case, and the comparison is retried until neither moves.
+            const caseEvents = async () =>
+                (await allEvents()).filter((event) => event.type.startsWith("inspection.")) as CaseEvent[]; // the inspection.* events are the case events
+            let last: { folded: InspectionCase | undefined; served: InspectionCase } | undefined;
+            try {
+                await eventually(
+                    async () => {
+                        const before = await caseEvents();
+                        const served = (
+                            await get<{ inspection: InspectionCase }>(`/api/v1/inspections/${opened.caseId}`, officer)
+                        ).inspection;
+                        const after = await caseEvents();
+                        const folded = after.reduce<InspectionCase | undefined>(applyCaseEvent, undefined);
+                        last = { folded: JSON.parse(JSON.stringify(folded ?? null)), served }; // as JSON carries it: no undefined fields
+                        return before.length === after.length && isDeepStrictEqual(last.folded, served)
+                            ? true
+                            : undefined;
+                    },
+                    WAIT_MS,
+                    `round ${round}: the case served equals the fold of its log`,
+                );
+            } finally {
+                expect(last?.served).toEqual(last?.folded);
+            }
+            const now = { inspection: last?.served as InspectionCase }; // set by the wait above, or it threw
             const findings = now.inspection.entries
                 .filter((entry) => entry.kind === "finding")
                 .map((entry) => entry.text);
