@@ -7,24 +7,47 @@
  * - perishablesFirst: perishable goods first, each tier by arrival.
  *
  * An officer's move gives the visit its own key (`rank`, chosen between its new neighbours'). The next call
- * is one linear scan for the smallest key (no sort), so a yard of thousands decides in microseconds.
+ * is one linear scan for the smallest key (no sort, nothing built per truck), so a yard of thousands decides
+ * in microseconds.
  */
 
+import { isoMs } from "./report.ts";
 import type { YardView } from "./types.ts";
 import type { QueueRank, Visit } from "./visitModel.ts";
 
 export type QueuePolicy = YardView["policy"];
-export type QueuedVisit = Pick<Visit, "visitId" | "state" | "goodsClass" | "slot" | "queuedMs" | "rank">;
+export type QueuedVisit = Pick<Visit, "visitId" | "state" | "goodsClass" | "slot" | "slotFromMs" | "queuedMs" | "rank">;
 
-/** The visit's key under the policy at `now` (the slot policy's tiers move as slots begin). */
-export function sortKey(visit: QueuedVisit, policy: QueuePolicy, now: number): QueueRank {
-    if (visit.rank) return visit.rank;
-    if (policy === "perishablesFirst") return { tier: visit.goodsClass === "perishable" ? 0 : 1, key: visit.queuedMs };
-    if (policy === "slot" && visit.slot) {
-        const from = Date.parse(visit.slot.from);
-        if (from <= now) return { tier: 0, key: from };
+/** When its booked slot begins (ms), if it has one: kept by the fold, or read from the slot's ISO text. */
+function slotStart(visit: QueuedVisit): number | undefined {
+    if (visit.slotFromMs !== undefined) return visit.slotFromMs;
+    return visit.slot ? isoMs(visit.slot.from) : undefined;
+}
+
+/** The visit's tier under the policy at `now` (lower is called first; the slot policy's tiers move as slots begin). */
+function tierOf(visit: QueuedVisit, policy: QueuePolicy, now: number): number {
+    if (visit.rank) return visit.rank.tier;
+    if (policy === "perishablesFirst") return visit.goodsClass === "perishable" ? 0 : 1;
+    if (policy === "slot") {
+        const from = slotStart(visit);
+        if (from !== undefined && from <= now) return 0;
     }
-    return { tier: 1, key: visit.queuedMs };
+    return 1;
+}
+
+/** The visit's time within its tier (earlier is called first). */
+function keyOf(visit: QueuedVisit, policy: QueuePolicy, now: number): number {
+    if (visit.rank) return visit.rank.key;
+    if (policy === "slot") {
+        const from = slotStart(visit);
+        if (from !== undefined && from <= now) return from;
+    }
+    return visit.queuedMs;
+}
+
+/** The visit's key under the policy at `now`. */
+export function sortKey(visit: QueuedVisit, policy: QueuePolicy, now: number): QueueRank {
+    return { tier: tierOf(visit, policy, now), key: keyOf(visit, policy, now) };
 }
 
 function compare(a: QueueRank & { id: string }, b: QueueRank & { id: string }): number {
@@ -32,11 +55,15 @@ function compare(a: QueueRank & { id: string }, b: QueueRank & { id: string }): 
 }
 
 const keyed = (visit: QueuedVisit, policy: QueuePolicy, now: number) => ({
-    ...sortKey(visit, policy, now),
+    tier: tierOf(visit, policy, now),
+    key: keyOf(visit, policy, now),
     id: visit.visitId,
 });
 
-/** The waiting visit to call next (state QUEUED), or undefined when none waits: one pass, O(n). */
+/**
+ * The waiting visit to call next (state QUEUED), or undefined when none waits: one pass, O(n), that builds
+ * nothing per truck (the call-forward decision runs on every free lane of a yard of thousands).
+ */
 export function nextToCall<T extends QueuedVisit>(
     visits: Iterable<T>,
     policy: QueuePolicy,
@@ -44,12 +71,19 @@ export function nextToCall<T extends QueuedVisit>(
     skip?: ReadonlySet<string>,
 ): T | undefined {
     let best: T | undefined;
-    let bestKey: (QueueRank & { id: string }) | undefined;
+    let bestTier = 0;
+    let bestKey = 0;
     for (const visit of visits) {
         if (visit.state !== "QUEUED" || skip?.has(visit.visitId)) continue;
-        const key = keyed(visit, policy, now);
-        if (bestKey === undefined || compare(key, bestKey) < 0) {
+        const tier = tierOf(visit, policy, now);
+        const key = keyOf(visit, policy, now);
+        if (
+            best === undefined ||
+            tier < bestTier ||
+            (tier === bestTier && (key < bestKey || (key === bestKey && visit.visitId < best.visitId)))
+        ) {
             best = visit;
+            bestTier = tier;
             bestKey = key;
         }
     }

@@ -1,10 +1,10 @@
 import {
     type ChannelStageRow,
     type QueueSample,
+    type ReportVisit,
     type TimeReleaseReport,
     type TimeReleaseRow,
     VISIT_STAGES,
-    type VisitStage,
     type VisitSummary,
 } from "./types.ts";
 
@@ -19,8 +19,21 @@ export interface TimeReleaseInput {
     from: string;
     to: string;
     timeZone: string;
-    visits: readonly VisitSummary[];
+    visits: readonly ReportVisit[];
     queue: readonly QueueSample[];
+}
+
+/** A visit as the report reads it, from its summary (the stages' ISO times read once). */
+export function reportVisitOf(visit: Pick<VisitSummary, "channel" | "laneId" | "goodsClass" | "stages">): ReportVisit {
+    return {
+        ...(visit.channel !== undefined && { channel: visit.channel }),
+        ...(visit.laneId !== undefined && { laneId: visit.laneId }),
+        goodsClass: visit.goodsClass,
+        stageMs: VISIT_STAGES.map((stage) => {
+            const text = visit.stages[stage];
+            return text === undefined ? Number.NaN : isoMs(text);
+        }),
+    };
 }
 
 /**
@@ -34,8 +47,8 @@ export interface TimeReleaseInput {
 export function timeReleaseReport(input: TimeReleaseInput): TimeReleaseReport {
     const groups = new Map<string, Group<Omit<TimeReleaseRow, RowFigures>>>();
     const channels = new Map<string, Group<Omit<ChannelStageRow, RowFigures>>>();
-    const times = new Float64Array(STAGES);
     for (const visit of input.visits) {
+        const times = visit.stageMs;
         const channel = visit.channel ?? NOT_REACHED;
         const laneId = visit.laneId ?? NOT_REACHED;
         const id = `${channel}\u0000${laneId}\u0000${visit.goodsClass}`;
@@ -48,10 +61,6 @@ export function timeReleaseReport(input: TimeReleaseInput): TimeReleaseReport {
         if (!overall) {
             overall = { key: { channel }, byInterval: [] };
             channels.set(channel, overall);
-        }
-        for (let stage = 0; stage < STAGES; stage++) {
-            const text = visit.stages[VISIT_STAGES[stage] as VisitStage];
-            times[stage] = text === undefined ? Number.NaN : isoMs(text);
         }
         // Each pair of consecutive stages the visit reached, then the whole visit if it has exited. An
         // interval that runs backwards (the wall clock was stepped back between its two stages) or has an

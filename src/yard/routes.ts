@@ -1,6 +1,7 @@
 /**
  * The yard's API (issue 19): `GET /api/v1/visits` (state, lane group, plate, arrival range; newest first,
- * paged with `before`), `GET /api/v1/visits/{id}`, `GET /api/v1/yard` (the Yard page's YardView),
+ * paged with `before`), `GET /api/v1/visits/{id}`, `GET /api/v1/yard[?limit]` (the Yard page's YardView: the
+ * first `limit` waiting trucks of each group, 100 unless asked, and how many wait),
  * `POST /api/v1/yard/reorder` (an officer moves a waiting truck, with a reason code; audited) and
  * `POST /api/v1/prearrivals` (a supervisor imports pre-arrival records; all or nothing, a 400 lists every
  * error by key path). Roles and audit entries are in src/api/permissions.ts; CSRF is checked for every write.
@@ -10,7 +11,7 @@ import { sessionOf } from "../api/auth.ts";
 import { GateError, isGateError } from "../core/errors.ts";
 import { validatePreArrivals } from "./preArrival.ts";
 import type { VisitState } from "./types.ts";
-import { REORDER_REASONS, type ReorderReason, type Yard } from "./yard.ts";
+import { REORDER_REASONS, type ReorderReason, YARD_VIEW_LIMIT, YARD_VIEW_MAX, type Yard } from "./yard.ts";
 
 const VISIT_ID = "^V-[0-9A-HJKMNP-TV-Z]{26}$";
 const PLATE_SEARCH = /^[A-Z0-9\u00C0-\u024F\u4E00-\u9FFF]{2,16}$/;
@@ -89,7 +90,21 @@ export function registerYardRoutes(app: FastifyInstance, yard: Yard): void {
         },
     );
 
-    app.get("/api/v1/yard", async () => yard.view());
+    app.get<{ Querystring: { limit: number } }>(
+        "/api/v1/yard",
+        {
+            schema: {
+                querystring: {
+                    type: "object",
+                    additionalProperties: false,
+                    properties: {
+                        limit: { type: "integer", minimum: 1, maximum: YARD_VIEW_MAX, default: YARD_VIEW_LIMIT },
+                    },
+                },
+            },
+        },
+        async (request) => yard.view(request.query.limit),
+    );
 
     app.post<{ Body: { visitId: string; position: number; reasonCode: ReorderReason } }>(
         "/api/v1/yard/reorder",

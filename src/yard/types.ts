@@ -122,20 +122,36 @@ export interface YardView {
     policy: "fifo" | "slot" | "perishablesFirst";
     groups: {
         laneGroup: LaneGroup;
-        /** Waiting trucks in call order (queuePosition 1 first). */
+        /** How many trucks wait in this group's queue. */
+        waiting: number;
+        /** The first waiting trucks in call order (queuePosition 1 first), as many as asked (`?limit`). */
         queue: VisitSummary[];
         /** Called and not yet at their lane. */
         called: VisitSummary[];
         lanes: { laneId: string; free: boolean; calledVisitId?: string }[];
     }[];
-    /** Visits approaching or over their dwell limit, longest first. */
+    /** Visits approaching or over their dwell limit, longest first (the first `?limit` of them). */
     dwellWarnings: VisitSummary[];
+    /** How many visits are approaching or over their dwell limit. */
+    dwellWarningCount: number;
+}
+
+/**
+ * What the time-release report reads of a visit: where it went and when it reached each stage, as epoch ms in
+ * VISIT_STAGES order (NaN for a stage not reached). Numbers, not a VisitSummary's ISO texts: a year's report
+ * reads a hundred thousand visits.
+ */
+export interface ReportVisit {
+    channel?: string;
+    laneId?: string;
+    goodsClass: GoodsClass;
+    stageMs: ArrayLike<number>;
 }
 
 /** What the time-release report reads: the yard part's store implements it. */
 export interface VisitSource {
     /** Visits that arrived in [from, to) (epoch ms), with their stages. */
-    visitsArrivedBetween(from: number, to: number): VisitSummary[];
+    visitsArrivedBetween(from: number, to: number): ReportVisit[];
     /** The queue length of each group at each change in [from, to). */
     queueSamples(from: number, to: number): QueueSample[];
 }

@@ -24,6 +24,8 @@ export type DwellLevel = VisitSummary["dwell"];
 export interface Visit extends Omit<VisitSummary, "queuePosition" | "dwellMs" | "dwell"> {
     /** Arrival (ms since epoch, wall clock): dwell is measured from it. */
     arrivedMs: number;
+    /** When its booked slot begins (ms): the slot policy reads it for every waiting truck at every call. */
+    slotFromMs?: number;
     /** When it last entered its queue (arrival, or its last no-show): the order of first come. */
     queuedMs: number;
     /** When it was last called (CALLED only): a no-show is counted from it. */
@@ -110,7 +112,10 @@ export function applyVisitEvent(current: Visit | undefined, event: VisitEvent, t
             declarations: strings(d.declarations),
             ...(text(d.preArrivalId) !== undefined && { preArrivalId: text(d.preArrivalId) }),
             ...(typeof slot?.from === "string" &&
-                typeof slot.to === "string" && { slot: { from: slot.from, to: slot.to } }),
+                typeof slot.to === "string" && {
+                    slot: { from: slot.from, to: slot.to },
+                    ...(!Number.isNaN(Date.parse(slot.from)) && { slotFromMs: Date.parse(slot.from) }),
+                }),
             noShows: 0,
             stages: { arrived: at },
             passageIds: [],
@@ -231,7 +236,16 @@ export function summaryOf(
     limits: { warnHours: number; limitHours: number },
     queuePosition?: number,
 ): VisitSummary {
-    const { arrivedMs: _a, queuedMs: _q, calledMs: _c, rank: _r, dwellAlerted: _d, lastSeq: _s, ...shown } = visit;
+    const {
+        arrivedMs: _a,
+        queuedMs: _q,
+        calledMs: _c,
+        rank: _r,
+        dwellAlerted: _d,
+        lastSeq: _s,
+        slotFromMs: _f,
+        ...shown
+    } = visit;
     return {
         ...shown,
         ...(queuePosition !== undefined && { queuePosition }),

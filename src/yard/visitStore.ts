@@ -4,7 +4,8 @@
  * cursor. The event log stays the evidence.
  */
 import type { Db } from "../store/db.ts";
-import type { LaneGroup, QueueSample, VisitState } from "./types.ts";
+import { isoMs } from "./report.ts";
+import type { LaneGroup, QueueSample, ReportVisit, VISIT_STAGES, VisitState } from "./types.ts";
 import { applyVisitEvent, isoInZone, type Visit, type VisitEvent } from "./visitModel.ts";
 
 interface Raw {
@@ -23,6 +24,20 @@ export interface VisitQuery {
     before?: number;
     limit: number;
 }
+
+/** The stages after arrival and their columns (migration 10); arrival is `arrived_ms`. */
+const STAGE_COLUMNS = [
+    ["called", "called_ms"],
+    ["laneEntered", "lane_entered_ms"],
+    ["decided", "decided_ms"],
+    ["inspectionStarted", "inspection_started_ms"],
+    ["inspectionEnded", "inspection_ended_ms"],
+    ["released", "released_ms"],
+    ["exited", "exited_ms"],
+] as const satisfies readonly (readonly [(typeof VISIT_STAGES)[number], string])[];
+const STAGE_COLUMN_LIST = STAGE_COLUMNS.map(([, column]) => column).join(", ");
+/** A report row as SQLite gives it: channel, lane, goods class, then arrival and each stage (ms or NULL). */
+type ReportRow = [string | null, string | null, string, ...(number | null)[]];
 
 const parse = (row: Raw): Visit => JSON.parse(row.record) as Visit; // written by save() from a Visit
 
@@ -49,12 +64,23 @@ export class VisitStore {
     }
 
     private save(visit: Visit): void {
+        const stageMs = Object.fromEntries(
+            STAGE_COLUMNS.map(([stage, column]) => {
+                const text = visit.stages[stage];
+                const ms = text === undefined ? Number.NaN : isoMs(text);
+                return [column, Number.isNaN(ms) ? null : ms];
+            }),
+        );
         this.db
             .prepare(
-                `INSERT INTO visits (visit_id, state, lane_group, tractor_plate, arrived_at, arrived_ms, last_seq, record)
-                 VALUES (@visit_id, @state, @lane_group, @tractor_plate, @arrived_at, @arrived_ms, @last_seq, @record)
+                `INSERT INTO visits (visit_id, state, lane_group, tractor_plate, arrived_at, arrived_ms, last_seq, record,
+                   channel, lane_id, goods_class, ${STAGE_COLUMN_LIST})
+                 VALUES (@visit_id, @state, @lane_group, @tractor_plate, @arrived_at, @arrived_ms, @last_seq, @record,
+                   @channel, @lane_id, @goods_class, ${STAGE_COLUMNS.map(([, column]) => `@${column}`).join(", ")})
                  ON CONFLICT (visit_id) DO UPDATE SET state = excluded.state, last_seq = excluded.last_seq,
-                   record = excluded.record`,
+                   record = excluded.record, channel = excluded.channel, lane_id = excluded.lane_id,
+                   goods_class = excluded.goods_class,
+                   ${STAGE_COLUMNS.map(([, column]) => `${column} = excluded.${column}`).join(", ")}`,
             )
             .run({
                 visit_id: visit.visitId,
@@ -65,6 +91,10 @@ export class VisitStore {
                 arrived_ms: visit.arrivedMs,
                 last_seq: visit.lastSeq,
                 record: JSON.stringify(visit),
+                channel: visit.channel ?? null,
+                lane_id: visit.laneId ?? null,
+                goods_class: visit.goodsClass,
+                ...stageMs,
             });
     }
 
@@ -95,13 +125,21 @@ export class VisitStore {
         return (this.db.prepare(sql).all(params) as Raw[]).map(parse);
     }
 
-    /** Visits that arrived in [from, to) (ms), oldest first. */
-    arrivedBetween(from: number, to: number): Visit[] {
-        return (
-            this.db
-                .prepare("SELECT record FROM visits WHERE arrived_ms >= ? AND arrived_ms < ? ORDER BY arrived_ms")
-                .all(from, to) as Raw[]
-        ).map(parse);
+    /** What the time-release report reads of the visits that arrived in [from, to) (ms): their columns alone. */
+    reportVisits(from: number, to: number): ReportVisit[] {
+        const rows = this.db
+            .prepare(
+                `SELECT channel, lane_id, goods_class, arrived_ms, ${STAGE_COLUMN_LIST}
+                 FROM visits WHERE arrived_ms >= ? AND arrived_ms < ? ORDER BY arrived_ms`,
+            )
+            .raw()
+            .all(from, to) as ReportRow[];
+        return rows.map(([channel, laneId, goodsClass, ...stageMs]) => ({
+            ...(channel !== null && { channel }),
+            ...(laneId !== null && { laneId }),
+            goodsClass: goodsClass === "perishable" ? "perishable" : "general",
+            stageMs: stageMs.map((ms) => ms ?? Number.NaN),
+        }));
     }
 
     addQueueSample(at: number, laneGroup: LaneGroup, length: number): void {

@@ -31,7 +31,7 @@ import type { UpsertCounts } from "../store/clearance.ts";
 import type { YardConfig } from "./config.ts";
 import { type PreArrivalStore, redacted } from "./preArrival.ts";
 import { nextToCall, orderQueue, rankForPosition } from "./queue.ts";
-import type { LaneGroup, PreArrival, VisitSource, VisitStage, VisitSummary, YardView } from "./types.ts";
+import type { LaneGroup, PreArrival, ReportVisit, VisitSource, VisitStage, VisitSummary, YardView } from "./types.ts";
 import { type DwellLevel, dwellOf, isOpen, summaryOf, type Visit } from "./visitModel.ts";
 import type { VisitQuery, VisitStore } from "./visitStore.ts";
 
@@ -57,6 +57,10 @@ export interface YardDeps {
     /** How often the no-shows, dwell and free lanes are looked at besides each event (default 1 s). */
     tickMs?: number;
 }
+
+/** How many waiting trucks of each group (and dwell warnings) the Yard page gets unless it asks for more. */
+export const YARD_VIEW_LIMIT = 100;
+export const YARD_VIEW_MAX = 1000;
 
 export const YARD_CALLS_TOPIC = (gateId: string) => `gate/${gateId}/yard/calls`;
 
@@ -365,18 +369,24 @@ export class Yard implements VisitSource {
     }
 
     private async callForward(yard: YardConfig, now: number): Promise<void> {
-        const calledTo = new Set(
-            [...this.visits.values()].filter((v) => v.state === "CALLED").map((v) => v.laneId ?? ""),
-        );
+        const calledTo = new Set<string>();
+        /** Each group's waiting trucks as this round found them; a truck called in this round is skipped. */
+        const waiting = new Map<LaneGroup, Visit[]>();
+        for (const visit of this.visits.values()) {
+            if (visit.state === "CALLED") calledTo.add(visit.laneId ?? "");
+            else if (visit.state === "QUEUED") {
+                const list = waiting.get(visit.laneGroup);
+                if (list) list.push(visit);
+                else waiting.set(visit.laneGroup, [visit]);
+            }
+        }
+        const calledNow = new Set<string>();
         for (const [laneId, group] of Object.entries(yard.laneGroups)) {
             if (calledTo.has(laneId) || !this.deps.laneIdle(laneId)) continue;
-            const next = nextToCall(
-                [...this.visits.values()].filter((v) => v.laneGroup === group),
-                yard.queuePolicy,
-                now,
-            );
+            const next = nextToCall(waiting.get(group) ?? [], yard.queuePolicy, now, calledNow);
             if (!next) continue;
             calledTo.add(laneId);
+            calledNow.add(next.visitId);
             const at = new Date(now).toISOString();
             await this.appendVisit({
                 type: "visit.called",
@@ -436,25 +446,38 @@ export class Yard implements VisitSource {
 
     list(query: VisitQuery): VisitSummary[] {
         const now = this.deps.clock.now();
-        return this.deps.store.list(query).map((visit) => this.summary(visit, now, this.positionOf(visit, now)));
+        const positions = this.queuePositions(now);
+        return this.deps.store.list(query).map((visit) => this.summary(visit, now, positions(visit)));
     }
 
     get(visitId: string): VisitSummary | undefined {
         const visit = this.deps.store.get(visitId);
         const now = this.deps.clock.now();
-        return visit && this.summary(visit, now, this.positionOf(visit, now));
+        return visit && this.summary(visit, now, this.queuePositions(now)(visit));
     }
 
-    private positionOf(visit: Visit, now: number): number | undefined {
-        const policy = this.deps.config()?.queuePolicy;
-        if (visit.state !== "QUEUED" || policy === undefined) return undefined;
-        const index = orderQueue(this.queuedIn(visit.laneGroup), policy, now).findIndex(
-            (v) => v.visitId === visit.visitId,
-        );
-        return index < 0 ? undefined : index + 1;
+    /** Each waiting visit's place in its queue at `now`; each group is ordered once, when first asked. */
+    private queuePositions(now: number): (visit: Visit) => number | undefined {
+        const byGroup = new Map<LaneGroup, Map<string, number>>();
+        return (visit) => {
+            const policy = this.deps.config()?.queuePolicy;
+            if (visit.state !== "QUEUED" || policy === undefined) return undefined;
+            let positions = byGroup.get(visit.laneGroup);
+            if (!positions) {
+                positions = new Map(
+                    orderQueue(this.queuedIn(visit.laneGroup), policy, now).map((v, i) => [v.visitId, i + 1]),
+                );
+                byGroup.set(visit.laneGroup, positions);
+            }
+            return positions.get(visit.visitId);
+        };
     }
 
-    view(): YardView {
+    /**
+     * What the Yard page shows: each group's first `limit` waiting trucks in call order and how many wait in
+     * all, the trucks called, the lanes, and the first `limit` dwell warnings (longest first) of how many.
+     */
+    view(limit = YARD_VIEW_LIMIT): YardView {
         const yard = this.deps.config();
         if (!yard) throw new GateError("YARD_DISABLED");
         const now = this.deps.clock.now();
@@ -465,9 +488,11 @@ export class Yard implements VisitSource {
         ).map((group) => {
             const members = open.filter((visit) => visit.laneGroup === group);
             const called = members.filter((visit) => visit.state === "CALLED");
+            const ordered = orderQueue(members, yard.queuePolicy, now);
             return {
                 laneGroup: group,
-                queue: orderQueue(members, yard.queuePolicy, now).map((visit, i) => this.summary(visit, now, i + 1)),
+                waiting: ordered.length,
+                queue: ordered.slice(0, limit).map((visit, i) => this.summary(visit, now, i + 1)),
                 called: called.map((visit) => this.summary(visit, now)),
                 lanes: Object.entries(yard.laneGroups)
                     .filter(([, laneGroup]) => laneGroup === group)
@@ -481,16 +506,18 @@ export class Yard implements VisitSource {
                     }),
             };
         });
-        const dwellWarnings = open
-            .map((visit) => this.summary(visit, now))
-            .filter((visit) => visit.dwell !== "ok")
+        const limits = this.limits();
+        const warned = open
+            .map((visit) => ({ visit, ...dwellOf(visit, now, limits) }))
+            .filter(({ dwell }) => dwell !== "ok")
             .sort((a, b) => b.dwellMs - a.dwellMs);
         return {
             gateTime: new Date(now).toISOString(),
             timeZone: this.deps.timeZone,
             policy: yard.queuePolicy,
             groups,
-            dwellWarnings,
+            dwellWarnings: warned.slice(0, limit).map(({ visit }) => this.summary(visit, now)),
+            dwellWarningCount: warned.length,
         };
     }
 
@@ -523,7 +550,7 @@ export class Yard implements VisitSource {
                 data: { visitId, position, ...rank, reasonCode, by: actor.name, role: actor.role },
             });
             const shown = moved ?? visit;
-            return this.summary(shown, now, this.positionOf(shown, now));
+            return this.summary(shown, now, this.queuePositions(now)(shown));
         });
     }
 
@@ -534,9 +561,8 @@ export class Yard implements VisitSource {
 
     // --- VisitSource, for the time-release report ---
 
-    visitsArrivedBetween(from: number, to: number): VisitSummary[] {
-        const now = this.deps.clock.now();
-        return this.deps.store.arrivedBetween(from, to).map((visit) => this.summary(visit, now));
+    visitsArrivedBetween(from: number, to: number): ReportVisit[] {
+        return this.deps.store.reportVisits(from, to);
     }
 
     queueSamples(from: number, to: number) {

@@ -143,8 +143,8 @@ async function visitOf(plate: string): Promise<VisitSummary | undefined> {
     return (await visits(`?plate=${encodeURIComponent(plate)}`))[0];
 }
 
-async function yardView(): Promise<YardView> {
-    const response = await officer().fetch("/api/v1/yard");
+async function yardView(query = ""): Promise<YardView> {
+    const response = await officer().fetch(`/api/v1/yard${query}`);
     expect(response.status).toBe(200);
     return (await response.json()) as YardView;
 }
@@ -323,6 +323,13 @@ describe("the truck's visit on a real gate", () => {
         const view = await yardView();
         const group = view.groups.find((g) => g.laneGroup === "empty");
         expect(group?.queue.map((v) => v.tractorPlate)).toEqual(["15C22222", "15C11111"]);
+        expect(group?.waiting).toBe(2);
+        // The page asks for the head of each queue and is told how many wait behind it.
+        const head = (await yardView("?limit=1")).groups.find((g) => g.laneGroup === "empty");
+        expect(head?.queue.map((v) => [v.tractorPlate, v.queuePosition])).toEqual([["15C22222", 1]]);
+        expect(head?.waiting).toBe(2);
+        for (const bad of ["?limit=0", "?limit=1001", "?limit=x", "?other=1"])
+            expect((await officer().fetch(`/api/v1/yard${bad}`)).status, bad).toBe(400);
         expect(view.groups.find((g) => g.laneGroup === "import")?.lanes.map((l) => l.laneId)).toEqual(["L1"]);
         const closedOne = (await visitOf("29C12345")) as VisitSummary;
         const notQueued = await move(officer(), {

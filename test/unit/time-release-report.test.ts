@@ -5,6 +5,7 @@ import {
     csvCell,
     isoMs,
     nearestRank,
+    reportVisitOf,
     selectRank,
     timeReleaseCsv,
     timeReleaseReport,
@@ -49,7 +50,10 @@ const green = (start: number, called: number, entered: number, decided: number, 
     visit(start, { arrived: 0, called, laneEntered: entered, decided, released, exited });
 
 function report(visits: VisitSummary[]) {
-    return timeReleaseReport({ from: at(0), to: at(24 * 60), timeZone: "Asia/Ho_Chi_Minh", visits, queue: [] });
+    return timeReleaseReport({
+        ...{ from: at(0), to: at(24 * 60), timeZone: "Asia/Ho_Chi_Minh", queue: [] },
+        visits: visits.map(reportVisitOf),
+    });
 }
 
 describe("nearestRank", () => {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isGateError } from "../../src/core/errors.ts";
+import { reportVisitOf } from "../../src/yard/report.ts";
 import { registerTimeReleaseRoutes } from "../../src/yard/reportRoutes.ts";
 import type { QueueSample, VisitSource, VisitSummary } from "../../src/yard/types.ts";
 
@@ -38,10 +39,12 @@ const visits = [
 const source: VisitSource = {
     visitsArrivedBetween(from, to) {
         asked.push([from, to]);
-        return visits.filter((v) => {
-            const at = Date.parse(v.stages.arrived ?? "");
-            return at >= from && at < to;
-        });
+        return visits
+            .filter((v) => {
+                const at = Date.parse(v.stages.arrived ?? "");
+                return at >= from && at < to;
+            })
+            .map(reportVisitOf);
     },
     queueSamples: (): QueueSample[] => [{ at: "2026-07-01T01:00:00+07:00", laneGroup: "import", length: 1 }],
 };

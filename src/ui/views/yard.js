@@ -37,10 +37,11 @@ function slotText(visit) {
     return t("yard.slotRange", { from: formatDateTime(visit.slot.from), to: formatDateTime(visit.slot.to) });
 }
 
-/** A lane group's waiting trucks in call order. */
+/** A lane group's waiting trucks in call order: the first the API sent, and how many more wait behind them. */
 function queueTable(group) {
     if (group.queue.length === 0) return h("p", { class: "muted" }, t("yard.queueEmpty"));
-    return h(
+    const more = group.waiting - group.queue.length;
+    const table = h(
         "table",
         { class: "table", dataset: { testid: "queue", group: group.laneGroup } },
         h(
@@ -76,6 +77,15 @@ function queueTable(group) {
             ),
         ),
     );
+    if (more <= 0) return table;
+    return [
+        table,
+        h(
+            "p",
+            { class: "muted", dataset: { testid: "more-waiting" } },
+            t("yard.moreWaiting", { count: formatNumber(more) }),
+        ),
+    ];
 }
 
 /** Trucks called and on their way, each with its lane, and the group's lanes free or busy. */
@@ -105,9 +115,10 @@ function calledList(group) {
     ];
 }
 
-function dwellList(warnings) {
+function dwellList(warnings, total) {
     if (warnings.length === 0) return h("p", { class: "muted" }, t("yard.noDwellWarnings"));
-    return h(
+    const more = total - warnings.length;
+    const list = h(
         "ul",
         { class: "dwell-warnings" },
         warnings.map((visit) =>
@@ -126,6 +137,8 @@ function dwellList(warnings) {
             ),
         ),
     );
+    if (more <= 0) return list;
+    return [list, h("p", { class: "muted" }, t("yard.moreDwellWarnings", { count: formatNumber(more) }))];
 }
 
 /** An officer moves a waiting truck to another place in its queue, with the reason (the API audits it). */
@@ -243,7 +256,7 @@ export function yardView(main, ctx) {
                             {},
                             t("yard.groupTitle", {
                                 group: t(GROUP_KEYS[group.laneGroup] ?? group.laneGroup),
-                                count: formatNumber(group.queue.length),
+                                count: formatNumber(group.waiting),
                             }),
                         ),
                         queueTable(group),
@@ -251,7 +264,7 @@ export function yardView(main, ctx) {
                     ),
                 ),
             );
-            replace(dwell, dwellList(view.dwellWarnings));
+            replace(dwell, dwellList(view.dwellWarnings, view.dwellWarningCount));
             reorder?.update(view);
         } catch (err) {
             status.hidden = false;
