@@ -4,11 +4,10 @@ import type { EmbeddedBroker } from "./broker/embedded.ts";
 import type { GateConfig } from "./config/types.ts";
 import { EventBus } from "./core/bus.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
-import { LaneDisplays } from "./display/part.ts";
-import { registerDisplayRoutes } from "./display/routes.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "./drivers/transport.ts";
 import { Actuation } from "./gate/actuation.ts";
 import { createGateApi } from "./gate/api.ts";
+import { GateAreas } from "./gate/areas.ts";
 import { GateDatabase } from "./gate/database.ts";
 import { DeviceSupervisor } from "./gate/devices.ts";
 import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gate/deviceTests.ts";
@@ -18,9 +17,6 @@ import { applyReload, type ReloadReport } from "./gate/reload.ts";
 import { StoreCheck, type StoreCheckState } from "./gate/storeCheck.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import type { InspectionCases } from "./inspection/cases.ts";
-import { InspectionDevices } from "./inspection/devices.ts";
-import { inspectionCasesPart } from "./inspection/part.ts";
-import { registerInspectionRoutes } from "./inspection/routes.ts";
 import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
 import type { IntegrityRun } from "./store/audit.ts";
 import type { ClearanceCache } from "./store/clearance.ts";
@@ -30,10 +26,6 @@ import type { PassageStore } from "./store/passages.ts";
 import type { QuotaReading } from "./store/quota.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
-import { yardPart } from "./yard/part.ts";
-import { registerTimeReleaseRoutes } from "./yard/reportRoutes.ts";
-import { registerYardRoutes } from "./yard/routes.ts";
-import type { Yard } from "./yard/yard.ts";
 
 export interface GateOptions {
     config: GateConfig;
@@ -78,10 +70,7 @@ export class Gate {
     private laneEngine: LaneEngine | undefined;
     private syncService: SyncService | undefined;
     private api: FastifyInstance | undefined;
-    private displays: LaneDisplays | undefined;
-    private inspectionDevices: InspectionDevices | undefined;
-    private inspectionCases: InspectionCases | undefined;
-    private yard: Yard | undefined;
+    private areas: GateAreas | undefined;
     private readonly clock: Clock;
     private startedAt = "";
     /** The configuration in force: the one the gate started with, then each reload's. */
@@ -146,7 +135,7 @@ export class Gate {
                 ...{ config, clock: this.clock, log, bus: this.bus, wrapSink: this.options.wrapSink },
             });
             const { db, stores, sink } = database;
-            const { images, passages, events: eventLog } = stores;
+            const { images, passages } = stores;
             this.upgrade = database.upgrade;
             this.startupCheck.start(db, config.storage.path, sink);
 
@@ -171,50 +160,15 @@ export class Gate {
                 },
             });
             this.laneEngine.start();
-            // The drivers' lane displays (src/display): kiosk pages and LED signs, fed from the lane state.
-            this.displays = new LaneDisplays({
-                ...{ gateId: config.gate.id, bus: this.bus, clock: this.clock, broker: this.embeddedBroker, log },
-                lanes: () => this.config.lanes,
-                snapshot: (laneId) => this.laneEngine?.snapshot(laneId),
-                fault: (laneId) =>
+            // The lane displays, the inspection area and the yard (src/gate/areas.ts).
+            this.areas = new GateAreas({
+                ...{ database, devices: this.devices, laneEngine: () => this.laneEngine, config: () => this.config },
+                ...{ bus: this.bus, clock: this.clock, log },
+                laneFault: (laneId) =>
                     this.laneEngine?.manualProcessing !== undefined ||
                     this.readiness().some((l) => l.laneId === laneId && !l.ready),
-                publish: (topic, payload) => this.devices.brokerSide.send(topic, payload),
-                called: (laneId) => this.yard?.calledTo(laneId),
             });
-            await this.displays.start();
-            // Inspection cases (src/inspection/cases.ts): opened by INSPECT decisions, fed by the inspection devices.
-            const caseDeps = {
-                db,
-                sink,
-                eventLog,
-                passages,
-                bus: this.bus,
-                clock: this.clock,
-                config: () => this.config,
-            };
-            this.inspectionCases = inspectionCasesPart({ ...caseDeps, laneEngine: () => this.laneEngine, log });
-            await this.inspectionCases.start();
-            // The yard (src/yard): the truck's visit from the yard entry to the exit, its queue and call-forward.
-            const yardDeps = {
-                broker: () => this.embeddedBroker,
-                send: this.devices.brokerSide.send.bind(this.devices.brokerSide),
-            };
-            this.yard = yardPart({
-                ...caseDeps,
-                ...yardDeps,
-                laneEngine: () => this.laneEngine,
-                clearance: () => stores.clearance.view(),
-                log,
-            });
-            await this.yard.start();
-            // The inspection area's RPMs and X-ray scanners (src/inspection): documents from their folders.
-            this.inspectionDevices = new InspectionDevices({
-                ...{ devices: config.inspection?.devices ?? [], sink, images, db, clock: this.clock },
-                log: log.child({ component: "inspection" }),
-            });
-            this.devices.supervise(this.inspectionDevices);
-            await this.inspectionDevices.start();
+            await this.areas.start();
 
             this.syncService = new SyncService({
                 config,
@@ -248,10 +202,7 @@ export class Gate {
                 },
                 log,
             );
-            registerDisplayRoutes(this.api, this.displays);
-            registerInspectionRoutes(this.api, this.inspectionCases);
-            registerYardRoutes(this.api, this.yard);
-            registerTimeReleaseRoutes(this.api, () => (this.config.yard ? this.yard : undefined), config.gate.timeZone);
+            this.areas.registerRoutes(this.api);
             const http = await this.api.listen({ host: config.http.host, port: config.http.port });
             this.addresses.http = http;
             log.info({ http, mqtt: this.addresses.mqtt, db: config.storage.path }, "gate-edge is running");
@@ -296,10 +247,7 @@ export class Gate {
                     },
                 },
                 // Every sign back to STOP while the broker still runs.
-                { name: "displays", run: () => this.stopPart("displays") },
-                { name: "inspection devices", run: () => this.stopPart("inspectionDevices") },
-                { name: "inspection cases", run: () => this.inspectionCases?.stop() },
-                { name: "yard", run: () => this.yard?.stop() },
+                ...(this.areas?.stopSteps() ?? []),
                 { name: "devices", run: () => this.devices.stop() },
                 { name: "event log flush", run: () => this.store.flush() },
                 { name: "sync", run: () => this.stopPart("syncService") },
@@ -311,7 +259,7 @@ export class Gate {
     }
 
     /** Stops a part held in a field and forgets it: a second stop finds nothing to stop. */
-    private async stopPart(key: "api" | "displays" | "inspectionDevices" | "syncService"): Promise<void> {
+    private async stopPart(key: "api" | "syncService"): Promise<void> {
         const part = this[key];
         this[key] = undefined;
         // Fastify's instance stops with close(); every other part with stop().
@@ -364,7 +312,7 @@ export class Gate {
 
     /** The inspection cases (src/inspection/cases.ts). */
     get inspections(): InspectionCases {
-        return whileRunning(this.inspectionCases);
+        return whileRunning(this.areas).inspections;
     }
 
     /** An officer's action on a passage (the dashboard's API calls this for a logged-in officer). */

@@ -14,8 +14,8 @@ import { RpmSimulator } from "../../simulators/rpm.ts";
 import { XraySimulator } from "../../simulators/xray.ts";
 import type { RadiationValues, XrayValues } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
-import type { InspectionDevices } from "../../src/inspection/devices.ts";
 import { ImageStore } from "../../src/store/images.ts";
+import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -150,9 +150,15 @@ describe("inspection devices on a real gate (real folders)", () => {
         expect(events("reading.xray")).toHaveLength(1);
         const [radiation] = events("reading.radiation");
         expect(radiation?.data.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
-        // Counted: the part's health (not on the Gate's public API: the device supervision takes it there).
-        const part = (gate as unknown as { inspectionDevices: InspectionDevices }).inspectionDevices;
-        const duplicates = Object.fromEntries(part.health().map((h) => [h.deviceId, h.counters.duplicates]));
+        // Counted, as a technician sees it: each device's counters on GET /api/v1/devices.
+        const listed = (await (await apiSession(gate, "technician").fetch("/api/v1/devices")).json()) as {
+            devices: { deviceId: string; counters: { duplicates?: number } }[];
+        };
+        const duplicates = Object.fromEntries(
+            listed.devices
+                .filter((device) => ["rpm-l1", "xray-1", "rpm-quiet"].includes(device.deviceId))
+                .map((device) => [device.deviceId, device.counters.duplicates]),
+        );
         expect(duplicates).toEqual({ "rpm-l1": 1, "xray-1": 1, "rpm-quiet": 0 });
         // Another occupancy of the same RPM is a reading of its own.
         await rpm.pass("clean");
