@@ -39,7 +39,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { errorMessage, GateError } from "../src/core/errors.ts";
-import { parseContainerNumber, parseDeclarationNumber } from "../src/core/identifiers.ts";
+import { directionOfTypeCode, parseContainerNumber, parseDeclarationNumber } from "../src/core/identifiers.ts";
 import { validateWatchListEntry } from "../src/store/clearance.ts";
 import type { SealReaderSimulator } from "./eseal.ts";
 import type { LanePlcSimulator } from "./lane-plc.ts";
@@ -123,6 +123,7 @@ export const SCENARIO_FAULT_KINDS = [
     "clock-jump",
     "xray-offline",
     "rpm-detector-failure",
+    "lane-closed",
 ] as const;
 export type ScenarioFaultKind = (typeof SCENARIO_FAULT_KINDS)[number];
 
@@ -151,6 +152,7 @@ export const DEFAULT_FAULT_MS: Readonly<Record<ScenarioFaultKind, number | undef
     "clock-jump": undefined,
     "xray-offline": 60_000,
     "rpm-detector-failure": 60_000,
+    "lane-closed": 3_600_000,
 };
 
 export interface ScenarioFile {
@@ -170,6 +172,59 @@ export interface ScenarioFile {
     watchList?: unknown[];
     /** Normalised by readScenario: times in ms. */
     faults?: ScenarioFault[];
+    /** Yard mode (simulators/gate/yard.ts): trucks arrive at the yard and wait for the gate's call. */
+    yard?: ScenarioYard;
+}
+
+/** The lane groups a yard scenario may name (an empty truck has no declaration to drive a lane with). */
+export const YARD_GROUPS = ["import", "export"] as const;
+export type YardGroup = (typeof YARD_GROUPS)[number];
+export const YARD_POLICIES = ["fifo", "slot", "perishablesFirst"] as const;
+export type YardPolicy = (typeof YARD_POLICIES)[number];
+
+/**
+ * The kinds a yard run can follow from the yard entry to its lane: each truck has plates of its own, read at
+ * the yard and matched to its papers. The misread-plate kinds (wrong-plate, tractor-mismatch,
+ * trailer-mismatch) share their odd plates between trucks, so the yard could not tell them apart.
+ */
+export const YARD_KINDS: readonly TruckKind[] = [
+    "clean",
+    "yellow-channel",
+    "red-channel",
+    "tampered-seal",
+    "overweight",
+    "unknown-declaration",
+    "watch-listed",
+    "device-dropout",
+    "swapped-seal",
+    "radiation-norm",
+    "radiation-alarm",
+    "xray-suspicious",
+];
+
+/** From `fromMs` of scenario time on, trucks arrive at the yard entry at this rate (the whole gate's). */
+export interface YardRate {
+    fromMs: number;
+    trucksPerHour: number;
+    /** The share of perishable goods among them (else the yard's perishableShare). */
+    perishableShare?: number;
+}
+
+/** The `yard` section of a scenario, normalised: times in ms of scenario time. */
+export interface ScenarioYard {
+    policy: YardPolicy;
+    /** Which lanes take each group's trucks; every scenario lane is in one group. */
+    groups: Partial<Record<YardGroup, string[]>>;
+    perishableShare: number;
+    /** The share of import trucks central sent no pre-arrival for (they queue as unannounced). */
+    unannouncedShare: number;
+    /** A called truck not at its lane after this long is a no-show (the gate's yard.noShowMs, scenario time). */
+    noShowMs: number;
+    /** From the call to the lane, and from the lane to the exit point (scenario time). */
+    driveToLaneMs: number;
+    driveToExitMs: number;
+    /** Sorted by fromMs; the first starts at 0. */
+    rates: YardRate[];
 }
 
 /** One truck of a scenario and the decision it must get. */
@@ -238,12 +293,24 @@ const ROOT_KEYS = [
     "expect",
     "watchList",
     "faults",
+    "yard",
 ];
+const YARD_KEYS = [
+    "policy",
+    "groups",
+    "perishableShare",
+    "unannouncedShare",
+    "noShow",
+    "driveToLane",
+    "driveToExit",
+    "rates",
+];
+const RATE_KEYS = ["from", "trucksPerHour", "perishableShare"];
 const TRUCK_KEYS = ["number", "tractor", "trailer", "container", "seal", "grossKg"];
 const FAULT_KEYS = ["at", "kind", "for", "lane", "device", "by"];
 const LANE_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** Which declared truck of a lane each kind is made from. */
-const DECLARED_FOR: Readonly<Record<TruckKind, keyof LaneDeclarations>> = {
+export const DECLARED_FOR: Readonly<Record<TruckKind, keyof LaneDeclarations>> = {
     clean: "green",
     "yellow-channel": "yellow",
     "wrong-plate": "green",
@@ -265,6 +332,7 @@ const FAULT_NEEDS_LANE: ReadonlySet<ScenarioFaultKind> = new Set([
     "scale-unplugged",
     "camera-reboot",
     "rpm-detector-failure",
+    "lane-closed",
 ]);
 /** Faults that hit one device of their lane, chosen by `device` when the lane has several of the kind. */
 const FAULT_HITS_DEVICE: ReadonlySet<ScenarioFaultKind> = new Set(["scale-unplugged", "camera-reboot"]);
@@ -404,13 +472,163 @@ export function validateScenario(document: unknown, source = "scenario"): Scenar
             });
     }
     const faults = checkFaults(document.faults, laneIds, errors);
+    const yard = document.yard === undefined ? undefined : checkYard(document.yard, document, laneIds, mix, errors);
+    if (faults.some((fault) => fault.kind === "lane-closed") && document.yard === undefined)
+        errors.push(
+            "faults: lane-closed needs yard mode (a yard section): without a yard no truck is called to a lane",
+        );
     if (errors.length > 0) {
         throw new GateError("SCENARIO_INVALID", `${source} has ${errors.length} error(s)`, { details: errors });
     }
     // Checked above, key by key: the document has the shape of a ScenarioFile.
-    const scenario = { ...document, faults } as unknown as ScenarioFile;
+    const scenario = { ...document, faults, yard } as unknown as ScenarioFile;
     if (document.faults === undefined) delete scenario.faults;
+    if (yard === undefined) delete scenario.yard;
     return scenario;
+}
+
+/** A share between 0 and 1, or undefined (with the problem in `errors`) when it is not one. */
+function checkShare(value: unknown, path: string, errors: string[]): number | undefined {
+    if (typeof value === "number" && value >= 0 && value <= 1) return value;
+    errors.push(`${path}: must be a share between 0 and 1`);
+    return undefined;
+}
+
+/** A positive scenario duration, or `fallback` when absent. */
+function checkDuration(value: unknown, path: string, fallback: number, errors: string[]): number {
+    if (value === undefined) return fallback;
+    const ms = parseScenarioDuration(value);
+    if (ms !== undefined && ms > 0) return ms;
+    errors.push(`${path}: must be a duration > 0 such as 90s or 10m`);
+    return fallback;
+}
+
+/**
+ * Checks the `yard` section: every lane in one group, each lane's declarations going the way its group does
+ * (import: IN, export: OUT, by the declaration's type code), kinds the yard can follow, rates in time order.
+ */
+function checkYard(
+    input: unknown,
+    document: Obj,
+    lanes: readonly string[],
+    mix: Partial<Record<TruckKind, number>>,
+    errors: string[],
+): ScenarioYard | undefined {
+    if (!isObject(input)) {
+        errors.push("yard: must be a mapping {policy, groups, perishableShare, ...}");
+        return undefined;
+    }
+    const before = errors.length;
+    for (const key of Object.keys(input)) {
+        if (!YARD_KEYS.includes(key)) errors.push(`yard.${key}: unknown key (valid: ${YARD_KEYS.join(", ")})`);
+    }
+    const policy = input.policy ?? "fifo";
+    if (!(YARD_POLICIES as readonly unknown[]).includes(policy))
+        errors.push(`yard.policy: must be one of ${YARD_POLICIES.join(", ")}`);
+    const groups: Partial<Record<YardGroup, string[]>> = {};
+    const grouped = new Map<string, YardGroup>();
+    if (!isObject(input.groups)) errors.push("yard.groups: must map import and/or export to their lanes");
+    else {
+        for (const [group, list] of Object.entries(input.groups)) {
+            const path = `yard.groups.${group}`;
+            if (!(YARD_GROUPS as readonly string[]).includes(group)) {
+                errors.push(`${path}: unknown group (valid: ${YARD_GROUPS.join(", ")})`);
+                continue;
+            }
+            if (!Array.isArray(list) || list.length === 0) {
+                errors.push(`${path}: must be a non-empty list of the scenario's lanes`);
+                continue;
+            }
+            list.forEach((lane: unknown, i) => {
+                if (typeof lane !== "string" || !lanes.includes(lane))
+                    errors.push(`${path}[${i}]: must be one of the scenario's lanes (${lanes.join(", ")})`);
+                else if (grouped.has(lane))
+                    errors.push(`${path}[${i}]: lane ${lane} is already in ${grouped.get(lane)}`);
+                else grouped.set(lane, group as YardGroup);
+            });
+            groups[group as YardGroup] = list.filter((lane): lane is string => typeof lane === "string");
+        }
+        for (const lane of lanes) if (!grouped.has(lane)) errors.push(`yard.groups: lane ${lane} is in no group`);
+    }
+    const declarations = isObject(document.declarations) ? document.declarations : {};
+    for (const [lane, group] of grouped) {
+        const trucks = declarations[lane];
+        if (!isObject(trucks)) continue;
+        for (const [color, truck] of Object.entries(trucks)) {
+            const number = isObject(truck) && typeof truck.number === "string" ? truck.number : "";
+            const parsed = parseDeclarationNumber(number);
+            if (!parsed.ok) continue;
+            const direction = directionOfTypeCode(parsed.typeCode);
+            const wanted = group === "import" ? "IN" : "OUT";
+            if (direction !== wanted && direction !== "EITHER")
+                errors.push(
+                    `declarations.${lane}.${color}.number: type ${parsed.typeCode} is not an ${group} declaration, and lane ${lane} is in the ${group} group`,
+                );
+        }
+    }
+    for (const [kind, count] of Object.entries(mix) as [TruckKind, number][]) {
+        if (count > 0 && !YARD_KINDS.includes(kind))
+            errors.push(
+                `mix.${kind}: not in yard mode (its plates are shared between trucks; valid: ${YARD_KINDS.join(", ")})`,
+            );
+    }
+    const perishableShare =
+        input.perishableShare === undefined
+            ? 0
+            : (checkShare(input.perishableShare, "yard.perishableShare", errors) ?? 0);
+    const unannouncedShare =
+        input.unannouncedShare === undefined
+            ? 0
+            : (checkShare(input.unannouncedShare, "yard.unannouncedShare", errors) ?? 0);
+    const rates: YardRate[] = [];
+    if (input.rates !== undefined) {
+        if (!Array.isArray(input.rates) || input.rates.length === 0)
+            errors.push("yard.rates: must be a list of {from, trucksPerHour, perishableShare?}");
+        else
+            input.rates.forEach((raw: unknown, i) => {
+                const path = `yard.rates[${i}]`;
+                if (!isObject(raw)) {
+                    errors.push(`${path}: must be a mapping {from, trucksPerHour, perishableShare?}`);
+                    return;
+                }
+                for (const key of Object.keys(raw)) {
+                    if (!RATE_KEYS.includes(key))
+                        errors.push(`${path}.${key}: unknown (valid: ${RATE_KEYS.join(", ")})`);
+                }
+                const fromMs = parseScenarioDuration(raw.from ?? 0);
+                if (fromMs === undefined) errors.push(`${path}.from: must be a scenario time such as 0, 90s or 2h`);
+                else if (i === 0 && fromMs !== 0) errors.push(`${path}.from: the first rate starts at 0`);
+                else if (i > 0 && fromMs <= (rates[rates.length - 1]?.fromMs ?? -1))
+                    errors.push(`${path}.from: must be after the rate before it`);
+                const perHour = raw.trucksPerHour;
+                if (!(typeof perHour === "number" && Number.isFinite(perHour) && perHour > 0))
+                    errors.push(`${path}.trucksPerHour: must be a number > 0`);
+                const share =
+                    raw.perishableShare === undefined
+                        ? undefined
+                        : checkShare(raw.perishableShare, `${path}.perishableShare`, errors);
+                if (fromMs === undefined || !(typeof perHour === "number" && perHour > 0)) return;
+                rates.push({ fromMs, trucksPerHour: perHour, ...(share !== undefined && { perishableShare: share }) });
+            });
+    } else
+        rates.push({
+            fromMs: 0,
+            trucksPerHour: typeof document.trucksPerHour === "number" ? document.trucksPerHour : 60,
+        });
+    const noShowMs = checkDuration(input.noShow, "yard.noShow", 600_000, errors);
+    const driveToLaneMs = checkDuration(input.driveToLane, "yard.driveToLane", 120_000, errors);
+    const driveToExitMs = checkDuration(input.driveToExit, "yard.driveToExit", 60_000, errors);
+    if (errors.length > before) return undefined;
+    return {
+        policy: policy as YardPolicy,
+        groups,
+        perishableShare,
+        unannouncedShare,
+        noShowMs,
+        driveToLaneMs,
+        driveToExitMs,
+        rates,
+    };
 }
 
 /** Checks one declared truck; returns its number when that is valid. */
