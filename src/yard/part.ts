@@ -32,8 +32,16 @@ export interface YardPartDeps {
     log: Logger;
 }
 
+/** The alert a lane PLC raises while its key switch is off automatic (src/ingest/meaning.ts, PLC.Mode). */
+const PLC_NOT_AUTO = "PLC_NOT_AUTO";
+
 export function yardPart(deps: YardPartDeps): Yard {
     const listener = {};
+    /**
+     * Lanes whose PLC is in manual or maintenance mode: the lane is closed, so no truck is called to it. Seen
+     * on the bus, not caught up from the log: after a restart the PLC's first reported mode raises it again.
+     */
+    const closedLanes = new Set<string>();
     const config = deps.config();
     const topic = YARD_CALLS_TOPIC(config.gate.id);
     for (const receiver of config.yard?.callReceivers ?? []) {
@@ -52,14 +60,24 @@ export function yardPart(deps: YardPartDeps): Yard {
         read: (afterSeq, limit) => deps.eventLog.read(afterSeq, limit),
         headSeq: () => deps.eventLog.headSeq,
         onCommitted: (handler) => {
-            deps.bus.on("committed", listener, handler);
+            deps.bus.on("committed", listener, (event) => {
+                if (event.laneId !== undefined && event.data.code === PLC_NOT_AUTO) {
+                    if (event.type === "alert.raised") closedLanes.add(event.laneId);
+                    else if (event.type === "alert.cleared") closedLanes.delete(event.laneId);
+                }
+                handler(event);
+            });
             return () => deps.bus.removeListeners(listener);
         },
         config: () => deps.config().yard,
         exits: () => deps.config().inspection?.exits ?? [],
         laneIdle: (laneId) => {
             const engine = deps.laneEngine();
-            return engine?.manualProcessing === undefined && engine?.snapshot(laneId)?.state === "IDLE";
+            return (
+                !closedLanes.has(laneId) &&
+                engine?.manualProcessing === undefined &&
+                engine?.snapshot(laneId)?.state === "IDLE"
+            );
         },
         channelOf: (declarations) => {
             const view = deps.clearance();
