@@ -46,6 +46,7 @@ export const PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
     "GET /api/v1/visits/:id": { roles: PASSAGE_READERS, audit: "visit.view" },
     "GET /api/v1/yard": { roles: PASSAGE_READERS },
     "POST /api/v1/yard/reorder": { roles: LANE_OFFICERS, audit: "yard.reorder" },
+    "POST /api/v1/visits/:id/cancel": { roles: LANE_OFFICERS, audit: "visit.cancel" },
     "GET /api/v1/reports/time-release": { roles: PASSAGE_READERS },
     "POST /api/v1/prearrivals": { roles: ["supervisor"], audit: "prearrival.import" },
 

@@ -43,6 +43,10 @@ export const ErrorCodes = {
     INSPECTION_STEPS_MISSING: { status: 409, message: "the inspection case has steps still to do" },
     PREARRIVAL_INVALID: { status: 400, message: "pre-arrival data is invalid" },
     VISIT_NOT_QUEUED: { status: 409, message: "the visit is not waiting in the yard queue" },
+    VISIT_NOT_CANCELLABLE: {
+        status: 409,
+        message: "the visit has reached a lane: its passage and inspection decide it, and the exit closes it",
+    },
     YARD_DISABLED: { status: 404, message: "the gate has no yard configured" },
     NOT_FOUND: { status: 404, message: "not found" },
     USER_EXISTS: { status: 409, message: "the user already exists" },

@@ -2,7 +2,8 @@
  * The yard's API (issue 19): `GET /api/v1/visits` (state, lane group, plate, arrival range; newest first,
  * paged with `before`), `GET /api/v1/visits/{id}`, `GET /api/v1/yard[?limit]` (the Yard page's YardView: the
  * first `limit` waiting trucks of each group, 100 unless asked, and how many wait),
- * `POST /api/v1/yard/reorder` (an officer moves a waiting truck, with a reason code; audited) and
+ * `POST /api/v1/yard/reorder` (an officer moves a waiting truck, with a reason code; audited),
+ * `POST /api/v1/visits/{id}/cancel` (an officer ends a visit still in the yard, with a reason code; audited) and
  * `POST /api/v1/prearrivals` (a supervisor imports pre-arrival records; all or nothing, a 400 lists every
  * error by key path). Roles and audit entries are in src/api/permissions.ts; CSRF is checked for every write.
  */
@@ -11,7 +12,15 @@ import { sessionOf } from "../api/auth.ts";
 import { GateError, isGateError } from "../core/errors.ts";
 import { validatePreArrivals } from "./preArrival.ts";
 import type { VisitState } from "./types.ts";
-import { REORDER_REASONS, type ReorderReason, YARD_VIEW_LIMIT, YARD_VIEW_MAX, type Yard } from "./yard.ts";
+import {
+    CANCEL_REASONS,
+    type CancelReason,
+    REORDER_REASONS,
+    type ReorderReason,
+    YARD_VIEW_LIMIT,
+    YARD_VIEW_MAX,
+    type Yard,
+} from "./yard.ts";
 
 const VISIT_ID = "^V-[0-9A-HJKMNP-TV-Z]{26}$";
 const PLATE_SEARCH = /^[A-Z0-9\u00C0-\u024F\u4E00-\u9FFF]{2,16}$/;
@@ -127,6 +136,30 @@ export function registerYardRoutes(app: FastifyInstance, yard: Yard): void {
             request.auditTarget = `visit:${visitId}`;
             const { user } = sessionOf(request);
             const visit = await yard.reorder(visitId, position, reasonCode, { name: user.name, role: user.role });
+            return { visit };
+        },
+    );
+
+    app.post<{ Params: { id: string }; Body: { reasonCode: CancelReason } }>(
+        "/api/v1/visits/:id/cancel",
+        {
+            schema: {
+                params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: VISIT_ID } } },
+                body: {
+                    type: "object",
+                    additionalProperties: false,
+                    required: ["reasonCode"],
+                    properties: { reasonCode: { enum: CANCEL_REASONS } },
+                },
+            },
+        },
+        async (request) => {
+            request.auditTarget = `visit:${request.params.id}`;
+            const { user } = sessionOf(request);
+            const visit = await yard.cancel(request.params.id, request.body.reasonCode, {
+                name: user.name,
+                role: user.role,
+            });
             return { visit };
         },
     );

@@ -75,6 +75,16 @@ export const REORDER_REASONS = [
 ] as const;
 export type ReorderReason = (typeof REORDER_REASONS)[number];
 
+/** Why an officer ends a visit that never reached a lane: the reason codes of POST /api/v1/visits/{id}/cancel. */
+export const CANCEL_REASONS = [
+    "DRIVER_LEFT",
+    "DUPLICATE_VISIT",
+    "WRONG_GATE",
+    "NOT_A_TRUCK",
+    "OFFICER_DECISION",
+] as const;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
 const RELEVANT = new Set([
     "reading.plate",
     "passage.opened",
@@ -551,6 +561,27 @@ export class Yard implements VisitSource {
             });
             const shown = moved ?? visit;
             return this.summary(shown, now, this.queuePositions(now)(shown));
+        });
+    }
+
+    /**
+     * An officer ends a visit still in the yard (waiting, or called and not come), with a reason: the truck
+     * left, was read twice, came to the wrong gate. A visit that reached a lane is its passage's and case's
+     * to decide, and closes only at the exit. A called truck's lane is free for the next call at once.
+     */
+    cancel(visitId: string, reasonCode: CancelReason, actor: { name: string; role: string }): Promise<VisitSummary> {
+        return this.serially(async () => {
+            if (!this.deps.config()) throw new GateError("YARD_DISABLED");
+            const visit = this.visits.get(visitId) ?? this.deps.store.get(visitId);
+            if (!visit) throw new GateError("NOT_FOUND", `no visit ${visitId}`);
+            if (visit.state !== "QUEUED" && visit.state !== "CALLED")
+                throw new GateError("VISIT_NOT_CANCELLABLE", `visit ${visitId} is ${visit.state.toLowerCase()}`);
+            const cancelled = await this.appendVisit({
+                type: "visit.cancelled",
+                ...(visit.laneId !== undefined && { laneId: visit.laneId }),
+                data: { visitId, reasonCode, by: actor.name, role: actor.role },
+            });
+            return this.summary(cancelled ?? visit, this.deps.clock.now());
         });
     }
 

@@ -502,4 +502,41 @@ describe("the truck's visit on a real gate", () => {
         await atYard("29C-555.55", "29C55555");
         await eventually(async () => visitOf("29C55555"), WAIT_MS, "a visit after the restart");
     });
+
+    it("an officer ends a visit still in the yard with a reason (audited); one that reached a lane is not theirs to end", async () => {
+        const waiting = await eventually(
+            async () => {
+                const visit = await visitOf("29C55555");
+                return visit?.state === "QUEUED" || visit?.state === "CALLED" ? visit : undefined;
+            },
+            WAIT_MS,
+            "the new truck in the yard",
+        );
+        const cancel = (as: ReturnType<typeof apiSession>, visitId: string, body: object) =>
+            as.fetch(`/api/v1/visits/${visitId}/cancel`, { method: "POST", body: JSON.stringify(body) });
+        const technician = apiSession(gate, "technician", "tech");
+        expect((await cancel(technician, waiting.visitId, { reasonCode: "DRIVER_LEFT" })).status).toBe(403);
+        expect((await cancel(officer(), waiting.visitId, { reasonCode: "BORED" })).status).toBe(400);
+        expect((await cancel(officer(), waiting.visitId, {})).status).toBe(400);
+        const closedOne = (await visits("?state=CLOSED"))[0] as VisitSummary;
+        const refused = await cancel(officer(), closedOne.visitId, { reasonCode: "DRIVER_LEFT" });
+        expect(refused.status).toBe(409);
+        expect(((await refused.json()) as { error: string }).error).toBe("VISIT_NOT_CANCELLABLE");
+
+        const ended = await cancel(officer(), waiting.visitId, { reasonCode: "DRIVER_LEFT" });
+        expect(ended.status).toBe(200);
+        expect(((await ended.json()) as { visit: VisitSummary }).visit.state).toBe("CANCELLED");
+        expect((await visitOf("29C55555"))?.state).toBe("CANCELLED");
+        const event = visitEvents().find((e) => e.type === "visit.cancelled" && e.data.visitId === waiting.visitId);
+        expect(event?.data).toMatchObject({ reasonCode: "DRIVER_LEFT", by: "lan", role: "officer" });
+        const audit = gate.database
+            .prepare("SELECT outcome FROM audit_log WHERE action = 'visit.cancel' AND target = ? ORDER BY seq")
+            .all(`visit:${waiting.visitId}`);
+        expect(audit).toContainEqual({ outcome: "ok" });
+        // Gone from the yard, and not cancelled twice.
+        const view = await yardView();
+        const shown = view.groups.flatMap((g) => [...g.queue, ...g.called]).map((v) => v.visitId);
+        expect(shown).not.toContain(waiting.visitId);
+        expect((await cancel(officer(), waiting.visitId, { reasonCode: "DRIVER_LEFT" })).status).toBe(409);
+    });
 });
