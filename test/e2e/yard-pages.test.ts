@@ -337,4 +337,45 @@ describe.skipIf(!available)("the Yard and Time release pages", () => {
             await context.close();
         }, 90_000);
     }
+
+    // After both languages' walks, which count the visits: a fourth truck arrives and the officer ends its visit.
+    it("Yard in vi: an officer ends the visit of a truck that left, with the reason, and it leaves the queue", async () => {
+        const text = (key: string) => catalogue("officer", "vi")[key] ?? key;
+        const left = { visitId: `V-${ulid()}`, plate: "20C45604" };
+        await append({
+            type: "visit.arrived",
+            data: {
+                ...{ visitId: left.visitId, laneGroup: "import", goodsClass: "general" },
+                ...{ tractorPlate: left.plate, declarations: [] },
+            },
+        });
+        const { page, context, errors } = await loggedIn(browser, gate.addresses.http, USERS.officer);
+        const violations = await recordViolations(page);
+        // The officer chose English in the walk before: remembered per user, so chosen back.
+        await page.locator("[data-testid=language]").selectOption("vi");
+        await page.locator("html[lang=vi]").waitFor({ state: "attached" });
+        await page.goto("/#/yard");
+        const queue = page.locator('[data-testid=queue][data-group="import"]');
+        await expect
+            .poll(() => queue.locator("tbody tr td.plate-text").allTextContents(), { timeout: WAIT_MS })
+            .toContain(left.plate);
+        const form = page.getByTestId("cancel-form");
+        expect(await form.locator("button[type=submit]").textContent()).toBe(text("yard.cancel"));
+        await form.locator("select[name=visitId]").selectOption(left.visitId);
+        await form.locator("select[name=reasonCode]").selectOption("DRIVER_LEFT");
+        expect(await form.locator("select[name=reasonCode] option:checked").textContent()).toBe(
+            text("yard.cancelDriverLeft"),
+        );
+        await form.locator("button[type=submit]").click();
+        await form.locator(".notice-ok").waitFor({ timeout: WAIT_MS });
+        expect(await form.locator(".notice-ok").textContent()).toBe(text("yard.cancelled"));
+        await expect
+            .poll(() => queue.locator("tbody tr td.plate-text").allTextContents(), { timeout: WAIT_MS })
+            .not.toContain(left.plate);
+        const ended = gate.log.read(0, 100_000).find((e) => e.type === "visit.cancelled");
+        expect(ended?.data).toMatchObject({ visitId: left.visitId, reasonCode: "DRIVER_LEFT" });
+        expect(await violations()).toEqual([]);
+        expect(errors).toEqual([]);
+        await context.close();
+    }, 90_000);
 });

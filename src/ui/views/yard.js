@@ -141,56 +141,61 @@ function dwellList(warnings, total) {
     return [list, h("p", { class: "muted" }, t("yard.moreDwellWarnings", { count: formatNumber(more) }))];
 }
 
-/** An officer moves a waiting truck to another place in its queue, with the reason (the API audits it). */
-function reorderForm(onDone) {
+/** Why an officer ends a visit still in the yard (src/yard/yard.ts CANCEL_REASONS), each with its words. */
+const CANCEL_REASON_KEYS = {
+    DRIVER_LEFT: "yard.cancelDriverLeft",
+    DUPLICATE_VISIT: "yard.cancelDuplicateVisit",
+    WRONG_GATE: "yard.cancelWrongGate",
+    NOT_A_TRUCK: "yard.cancelNotATruck",
+    OFFICER_DECISION: "yard.cancelOfficerDecision",
+};
+
+/**
+ * An officer's action on a truck in the yard, with its reason (the API audits it): the truck (from the last
+ * refresh's `trucks(view)`; the one chosen stays chosen while it is there), the action's own fields, the
+ * reason, and a button. `send(visitId, reasonCode, fields)` posts it.
+ */
+function visitActionForm({ testid, reasons, fields = [], submitKey, doneKey, trucks, send, onDone }) {
     const visit = h("select", { name: "visitId", required: true });
-    /** The waiting trucks as the last refresh saw them; the truck chosen stays chosen while it waits. */
     const update = (view) => {
         const chosen = visit.value;
         replace(
             visit,
             h("option", { value: "" }, t("yard.chooseTruck")),
-            view.groups.flatMap((group) =>
-                group.queue.map((v) =>
-                    h(
-                        "option",
-                        { value: v.visitId, selected: v.visitId === chosen },
-                        t("yard.queuedTruck", {
-                            truck: plates(v),
-                            group: t(GROUP_KEYS[v.laneGroup] ?? v.laneGroup),
-                            position: v.queuePosition ?? "—",
-                        }),
-                    ),
+            trucks(view).map((v) =>
+                h(
+                    "option",
+                    { value: v.visitId, selected: v.visitId === chosen },
+                    t("yard.queuedTruck", {
+                        truck: plates(v),
+                        group: t(GROUP_KEYS[v.laneGroup] ?? v.laneGroup),
+                        position: v.queuePosition ?? "—",
+                    }),
                 ),
             ),
         );
     };
-    const position = h("input", { name: "position", type: "number", min: 1, required: true, value: "1" });
     const reason = h(
         "select",
         { name: "reasonCode", required: true },
         h("option", { value: "" }, t("yard.chooseReason")),
-        Object.entries(REORDER_REASON_KEYS).map(([code, key]) => h("option", { value: code }, t(key))),
+        Object.entries(reasons).map(([code, key]) => h("option", { value: code }, t(key))),
     );
     const message = notice("info", "");
     message.hidden = true;
-    const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("yard.reorder"));
+    const submit = h("button", { type: "submit", class: "btn btn-primary" }, t(submitKey));
     const form = h(
         "form",
         {
             class: "action-form",
-            dataset: { testid: "reorder-form" },
+            dataset: { testid },
             onsubmit: async (event) => {
                 event.preventDefault();
                 submit.disabled = true;
                 try {
-                    await api.post("/api/v1/yard/reorder", {
-                        visitId: visit.value,
-                        position: Number(position.value),
-                        reasonCode: reason.value,
-                    });
+                    await send(visit.value, reason.value);
                     message.hidden = false;
-                    setNotice(message, "ok", t("yard.reordered"));
+                    setNotice(message, "ok", t(doneKey));
                     onDone();
                 } catch (err) {
                     message.hidden = false;
@@ -201,12 +206,41 @@ function reorderForm(onDone) {
             },
         },
         h("label", { class: "field" }, h("span", {}, t("yard.truck")), visit),
-        h("label", { class: "field" }, h("span", {}, t("yard.newPosition")), position),
+        fields,
         h("label", { class: "field" }, h("span", {}, t("yard.reason")), reason),
         submit,
         message,
     );
     return { form, update };
+}
+
+/** An officer moves a waiting truck to another place in its queue. */
+function reorderForm(onDone) {
+    const position = h("input", { name: "position", type: "number", min: 1, required: true, value: "1" });
+    return visitActionForm({
+        testid: "reorder-form",
+        reasons: REORDER_REASON_KEYS,
+        fields: [h("label", { class: "field" }, h("span", {}, t("yard.newPosition")), position)],
+        submitKey: "yard.reorder",
+        doneKey: "yard.reordered",
+        trucks: (view) => view.groups.flatMap((group) => group.queue),
+        send: (visitId, reasonCode) =>
+            api.post("/api/v1/yard/reorder", { visitId, position: Number(position.value), reasonCode }),
+        onDone,
+    });
+}
+
+/** An officer ends the visit of a truck still in the yard (waiting, or called and not come). */
+function cancelForm(onDone) {
+    return visitActionForm({
+        testid: "cancel-form",
+        reasons: CANCEL_REASON_KEYS,
+        submitKey: "yard.cancel",
+        doneKey: "yard.cancelled",
+        trucks: (view) => view.groups.flatMap((group) => [...group.called, ...group.queue]),
+        send: (visitId, reasonCode) => api.post(`/api/v1/visits/${encodeURIComponent(visitId)}/cancel`, { reasonCode }),
+        onDone,
+    });
 }
 
 /**
@@ -235,8 +269,15 @@ export function yardView(main, ctx) {
         ),
     );
     // Built once, so a refresh does not wipe what the officer is typing.
-    const reorder = ctx.can.act(ctx.user) ? reorderForm(() => load()) : undefined;
-    if (reorder) replace(actions, h("h2", {}, t("yard.reorderTitle")), reorder.form);
+    const forms = ctx.can.act(ctx.user) ? [reorderForm(() => load()), cancelForm(() => load())] : [];
+    if (forms.length > 0)
+        replace(
+            actions,
+            h("h2", {}, t("yard.reorderTitle")),
+            forms[0].form,
+            h("h2", {}, t("yard.cancelTitle")),
+            forms[1].form,
+        );
     const load = async () => {
         try {
             const view = await api.get("/api/v1/yard");
@@ -265,7 +306,7 @@ export function yardView(main, ctx) {
                 ),
             );
             replace(dwell, dwellList(view.dwellWarnings, view.dwellWarningCount));
-            reorder?.update(view);
+            for (const form of forms) form.update(view);
         } catch (err) {
             status.hidden = false;
             setNotice(status, "error", errorText(err));
