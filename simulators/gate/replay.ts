@@ -172,11 +172,22 @@ export async function replayRecording(options: ReplayOptions): Promise<ReplayRep
         const player = new Player(bench, count.bind(null, undelivered), log);
         const base = recording.frames[0]?.t ?? 0;
         const t0 = performance.now();
+        const lastTagPlay = new Map<string, number>();
         let done = 0;
         for (const frame of recording.frames) {
             if (options.signal?.aborted) break;
-            const wait = t0 + (frame.t - base) / speed - performance.now();
-            if (wait > 1) await sleep(wait);
+            let wait = t0 + (frame.t - base) / speed - performance.now();
+            // A PLC tag's two changes played closer than the gate's OPC UA sampling would reach it as one (or,
+            // a loop's short pulse, as none): a player running late keeps them apart.
+            if (frame.transport === "opcua") {
+                const key = `${frame.device} ${frame.channel ?? ""}`;
+                wait = Math.max(
+                    wait,
+                    (lastTagPlay.get(key) ?? Number.NEGATIVE_INFINITY) + MIN_TAG_GAP_MS - performance.now(),
+                );
+                if (wait > 1) await sleep(wait);
+                lastTagPlay.set(key, performance.now());
+            } else if (wait > 1) await sleep(wait);
             const why = player.play(frame);
             if (why === undefined) count(replayed, frame.device);
             else count(skipped, `${frame.device}: ${why}`);
@@ -195,7 +206,10 @@ export async function replayRecording(options: ReplayOptions): Promise<ReplayRep
         }
         await player.drain();
         // Let the last frames become readings and decisions (settle windows, the lanes' timeouts).
-        await sleep(Math.max(1000, config.ingest.weightSettleMs + 500));
+        await settleReadings(observer, recording.end?.readings ?? null, {
+            minMs: Math.max(1000, config.ingest.weightSettleMs + 500),
+            signal: options.signal,
+        });
         await gate.lanes.settled();
         const audit = config.central.url
             ? await auditCentral(gate, central, config.gate.id, {
@@ -263,6 +277,42 @@ export function barrierTravelMs(frames: readonly RecordedFrame[]): number | unde
 }
 
 /** "device kind: recorded N, replayed M" for every count that differs. */
+/** Three of the gate's OPC UA sampling intervals (src/drivers/opcua.ts, 100 ms). */
+const MIN_TAG_GAP_MS = 300;
+/** How long the readings may stand still before the replay takes them as final, and the most it waits. */
+const READINGS_QUIET_MS = 3_000;
+const READINGS_MAX_WAIT_MS = 30_000;
+
+/**
+ * Waits, after the last frame was played, for the bench gate to turn it into readings: at least `minMs`
+ * (the settle windows), then until the readings are the recording's (its PLC's barrier aside: the bench PLC
+ * makes its own), or nothing new came for READINGS_QUIET_MS. A loaded machine delivers a PLC's last loop
+ * change over OPC UA later than a fixed pause allowed, and the replay then reported a difference that was
+ * only late.
+ */
+async function settleReadings(
+    observer: GateObserver,
+    recorded: Record<string, Record<string, number>> | null,
+    options: { minMs: number; signal?: AbortSignal | undefined },
+): Promise<void> {
+    const start = performance.now();
+    let last = JSON.stringify(observer.readingCounts());
+    let changedAt = start;
+    while (!options.signal?.aborted) {
+        await sleep(100);
+        const now = performance.now();
+        const counts = observer.readingCounts();
+        const text = JSON.stringify(counts);
+        if (text !== last) {
+            last = text;
+            changedAt = now;
+        }
+        if (now - start < options.minMs) continue;
+        const same = recorded !== null && compareReadings(recorded, counts).every((line) => / barrier: /.test(line));
+        if (same || now - changedAt >= READINGS_QUIET_MS || now - start >= READINGS_MAX_WAIT_MS) return;
+    }
+}
+
 export function compareReadings(
     recorded: Record<string, Record<string, number>>,
     replayed: Record<string, Record<string, number>>,
