@@ -18,6 +18,17 @@
  *   faults:                              # optional, whole-gate runs only; times are scenario time
  *     - { at: 10m, kind: scale-unplugged, lane: L1, for: 1m }
  *     - { at: 30m, kind: clock-jump, by: 1h }
+ *     - { at: 2h, kind: lane-closed, lane: L2, for: 1h }   # yard runs: the lane's PLC to maintenance
+ *   yard:                                # optional: yard mode (simulators/gate/yard.ts)
+ *     policy: perishablesFirst           # fifo | slot | perishablesFirst (the gate's yard.queuePolicy)
+ *     groups: { import: [L1, L2], export: [L3, L4] }   # every lane in one group; declarations go its way
+ *     perishableShare: 0.2               # share of perishable trucks (default 0)
+ *     unannouncedShare: 0.05             # import trucks central sent no pre-arrival for (default 0)
+ *     noShow: 10m                        # the gate's yard.noShowMs (compressed, at least 30 s of wall time)
+ *     driveToLane: 2m                    # from the call to the lane; driveToExit: from the lane to the exit
+ *     rates:                             # trucks per hour at the yard entry (the whole gate's) from a time on
+ *       - { from: 0, trucksPerHour: 40 }
+ *       - { from: 1h30m, trucksPerHour: 110, perishableShare: 0.6 }
  *
  * Kinds and the truck each makes: clean (the lane's green declaration, declared plates, intact seal,
  * weight within ±2 %), yellow-channel (the yellow declaration, document check not done), red-channel (the
@@ -544,8 +555,10 @@ function checkYard(
                     errors.push(`${path}[${i}]: must be one of the scenario's lanes (${lanes.join(", ")})`);
                 else if (grouped.has(lane))
                     errors.push(`${path}[${i}]: lane ${lane} is already in ${grouped.get(lane)}`);
+                // Checked against YARD_GROUPS above.
                 else grouped.set(lane, group as YardGroup);
             });
+            // Checked against YARD_GROUPS above.
             groups[group as YardGroup] = list.filter((lane): lane is string => typeof lane === "string");
         }
         for (const lane of lanes) if (!grouped.has(lane)) errors.push(`yard.groups: lane ${lane} is in no group`);
@@ -620,6 +633,7 @@ function checkYard(
     const driveToExitMs = checkDuration(input.driveToExit, "yard.driveToExit", 60_000, errors);
     if (errors.length > before) return undefined;
     return {
+        // Checked against YARD_POLICIES above.
         policy: policy as YardPolicy,
         groups,
         perishableShare,

@@ -49,6 +49,8 @@ export interface BenchConfigOptions {
     centralExtra?: Record<string, unknown>;
     /** The inspection area (RPMs, X-ray scanners, exit points), copied as it is. */
     inspection?: Record<string, unknown>;
+    /** The yard (entries, lane groups, queue policy, no-show time), copied as it is. */
+    yard?: Record<string, unknown>;
 }
 
 export interface GeneratedBench {
@@ -119,6 +121,7 @@ export async function benchConfig(options: BenchConfigOptions): Promise<Generate
         ...(options.ingest && { ingest: options.ingest }),
         ...(options.rules && { rules: options.rules }),
         ...(options.inspection && { inspection: options.inspection }),
+        ...(options.yard && { yard: options.yard }),
         lanes,
     };
     return { yaml: stringifyYaml(document), passwords };

@@ -21,6 +21,7 @@ import { errorMessage, GateError, isGateError } from "../../src/core/errors.ts";
 import { createLogger } from "../../src/core/logger.ts";
 import { quietOpcuaStartup, routeOpcuaLogs } from "../../src/core/opcuaLog.ts";
 import type { ClearanceSourceSpec } from "../central/feed.ts";
+import { YARD_POLICIES, type YardPolicy } from "../scenario.ts";
 import { ProgressBar } from "./progress.ts";
 import type { ReplayReport } from "./replay.ts";
 
@@ -43,6 +44,8 @@ const GATE_OPTIONS = {
     "work-dir": { type: "string" },
     keep: { type: "boolean" },
     "progress-every": { type: "string" },
+    policy: { type: "string" },
+    "compare-policies": { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -64,6 +67,9 @@ export function gateUsage(): string {
         "  --work-dir <dir>       the gate's database, PKI, central store and run.log (default: a temp dir, kept when",
         "  --keep                 the run fails or with --keep)",
         "  --progress-every <s>   progress line interval when stderr is not a terminal (default 5)",
+        "  --policy <p>           a yard scenario: the queue policy (fifo, slot, perishablesFirst) instead of its own",
+        "  --compare-policies     a yard scenario: run it under fifo, then perishablesFirst, and print the difference",
+        "                         in waiting time (arrived → called) per goods class",
         "Exit: 0 every decision matched its ground truth and central holds every event; 1 otherwise; 2 bad input.",
         "",
     ].join("\n");
@@ -105,6 +111,12 @@ export async function runGateCommand(argv: string[], io: GateCommandIo): Promise
         }
         seed = seedValue;
         progressEvery = positive("--progress-every", values["progress-every"]) ?? 5;
+        if (values.policy !== undefined && !(YARD_POLICIES as readonly string[]).includes(values.policy))
+            throw new GateError("SIMULATOR_USAGE", `--policy must be one of ${YARD_POLICIES.join(", ")}`);
+        if (values.replay !== undefined && (values.policy !== undefined || values["compare-policies"]))
+            throw new GateError("SIMULATOR_USAGE", "--policy and --compare-policies go with --scenario");
+        if (values.policy !== undefined && values["compare-policies"])
+            throw new GateError("SIMULATOR_USAGE", "give --policy or --compare-policies, not both");
     } catch (err) {
         io.stderr.write(`gate-edge simulate gate: ${errorMessage(err)}\n`);
         return 2;
@@ -151,9 +163,35 @@ export async function runGateCommand(argv: string[], io: GateCommandIo): Promise
             io.stdout.write(renderReplayReport(report));
             if (values.report) writeFileSync(values.report, `${JSON.stringify(report, null, 2)}\n`);
             exitCode = report.central === null || report.central.holdsEveryEvent ? 0 : 1;
+        } else if (values["compare-policies"]) {
+            const { renderPolicyComparison } = await import("./yard.ts");
+            const reports = [];
+            for (const policy of COMPARED_POLICIES) {
+                const runDir = join(workDir, policy);
+                mkdirSync(runDir, { recursive: true });
+                reports.push(
+                    await runGateScenario({
+                        scenarioFile: values.scenario as string,
+                        ...(speed !== undefined && { speed }),
+                        ...(seed !== undefined && { seed }),
+                        policy,
+                        workDir: runDir,
+                        log: log.child({ policy }),
+                        progress,
+                        signal: controller.signal,
+                    }),
+                );
+            }
+            for (const report of reports) io.stdout.write(`${renderScenarioReport(report)}\n`);
+            const [first, second] = reports;
+            if (first?.yard && second?.yard) io.stdout.write(renderPolicyComparison(first.yard, second.yard));
+            if (values.report) writeFileSync(values.report, `${JSON.stringify({ runs: reports }, null, 2)}\n`);
+            exitCode = Math.max(...reports.map(scenarioExitCode));
         } else {
             const report = await runGateScenario({
                 scenarioFile: values.scenario as string,
+                // Checked against YARD_POLICIES with the other arguments.
+                ...(values.policy !== undefined && { policy: values.policy as YardPolicy }),
                 ...(values.config !== undefined && { configFile: values.config }),
                 ...(values["central-db"] !== undefined && { centralDb: values["central-db"] }),
                 ...(speed !== undefined && { speed }),
@@ -191,6 +229,9 @@ export async function runGateCommand(argv: string[], io: GateCommandIo): Promise
     } else io.stderr.write(`work dir (gate database, central store, run.log): ${workDir}\n`);
     return exitCode;
 }
+
+/** The policies --compare-policies runs, in this order: the baseline first. */
+const COMPARED_POLICIES: readonly YardPolicy[] = ["fifo", "perishablesFirst"];
 
 function parseGateArgs(argv: string[]) {
     try {

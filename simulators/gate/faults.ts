@@ -127,6 +127,10 @@ export interface FaultInjectorDeps {
     inspection: ScenarioInspection;
     /** A device's latest status as the gate stored it (device.status events). */
     deviceStatus: (deviceId: string) => string | undefined;
+    /** Lanes a truck holds now (yard mode): a lane-closed waits for its truck to leave and then holds it. */
+    busyLanes?: Set<string>;
+    /** The gate has stored the lane's PLC as off automatic (its PLC_NOT_AUTO alert raised, not cleared). */
+    laneClosedSeen?: (laneId: string) => boolean;
 }
 
 /** The failed detector an rpm-detector-failure reports. */
@@ -412,6 +416,40 @@ export class FaultInjector {
                 record.endedAtMs = this.deps.elapsed();
                 if (await statusSeen(rpm.deviceId, "online")) record.recoveredAtMs = this.deps.elapsed();
                 else record.detail += "; the RPM not back online a minute later";
+                return;
+            }
+            case "lane-closed": {
+                const lane = fault.lane ?? "";
+                const plc = bench.lane(lane).find((d) => d.plc)?.plc;
+                const { busyLanes, laneClosedSeen } = this.deps;
+                if (!plc || !busyLanes || !laneClosedSeen) {
+                    record.detail = `not injected: ${plc ? "only a yard run closes a lane (its trucks are called to lanes)" : `lane ${lane} has no simulated lane PLC`}`;
+                    return;
+                }
+                // The officer closes the lane once the truck in it has left; no truck is driven to it while closed.
+                while (busyLanes.has(lane)) await sleep(50);
+                busyLanes.add(lane);
+                try {
+                    start(
+                        [],
+                        0,
+                        `lane ${lane} closed for ${seconds(downMs)}: its PLC's key switch to maintenance (PLC.Mode), so the gate must call no truck to it`,
+                    );
+                    plc.sim.setMode(plc.lane, "maintenance");
+                    const seen = async (closed: boolean): Promise<boolean> => {
+                        const deadline = Date.now() + RECOVERY_WAIT_MS;
+                        while (laneClosedSeen(lane) !== closed && Date.now() < deadline) await sleep(50);
+                        return laneClosedSeen(lane) === closed;
+                    };
+                    if (!(await seen(true))) record.detail += "; the gate did not store the PLC off automatic";
+                    await sleep(downMs);
+                    plc.sim.setMode(plc.lane, "auto");
+                    record.endedAtMs = this.deps.elapsed();
+                    if (await seen(false)) record.recoveredAtMs = this.deps.elapsed();
+                    else record.detail += "; the gate did not store the PLC back in automatic a minute later";
+                } finally {
+                    busyLanes.delete(lane);
+                }
                 return;
             }
             case "clock-jump": {

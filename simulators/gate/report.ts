@@ -11,6 +11,7 @@ import type { ExpectedDecision, TruckKind } from "../scenario.ts";
 import { type FaultRecord, faultWindows, seconds } from "./faults.ts";
 import type { TruckCaseCheck } from "./inspection.ts";
 import type { LatencySummary } from "./observer.ts";
+import { renderYardReport, type YardReport } from "./yard.ts";
 
 export interface TruckResult {
     index: number;
@@ -127,6 +128,8 @@ export interface ScenarioReport {
     anomalies: string[];
     recording: string | null;
     inspection: InspectionSummary;
+    /** Yard mode: the visits, their ground truth, the time-release table and the queue over time. */
+    yard?: YardReport;
 }
 
 /** Every id in the gate's event log, in seq order. */
@@ -227,7 +230,8 @@ export function inspectionSummary(trucks: readonly TruckResult[]): InspectionSum
  */
 export function scenarioExitCode(report: ScenarioReport): number {
     const wrong = report.trucks.some((t) => t.verdict === "mismatch") || report.trucks.length < report.planned;
-    return wrong || report.inspection.violations.length > 0 || !report.central.holdsEveryEvent ? 1 : 0;
+    const yardWrong = (report.yard?.violations.length ?? 0) > 0;
+    return wrong || yardWrong || report.inspection.violations.length > 0 || !report.central.holdsEveryEvent ? 1 : 0;
 }
 
 const DECISIONS = ["RELEASE", "HOLD", "INSPECT", "REJECT", "NONE"];
@@ -256,7 +260,7 @@ export function renderScenarioReport(report: ScenarioReport): string {
         `Scenario ${report.scenario.name} (${report.scenario.file}, seed ${report.scenario.seed}) — gate ${report.gateId}, config ${report.config}`,
     );
     lines.push(
-        `  ${trucks.length}/${report.planned} trucks through ${report.scenario.lanes.length} lane(s) at ${report.scenario.trucksPerHour}/h per lane, speed ×${report.scenario.speed}: ` +
+        `  ${trucks.length}/${report.planned} trucks through ${report.scenario.lanes.length} lane(s) ${report.yard ? "called from the yard" : `at ${report.scenario.trucksPerHour}/h per lane`}, speed ×${report.scenario.speed}: ` +
             `${seconds(report.trucksWallMs)} of trucks (${seconds(report.simulatedMs)} scenario time), ${seconds(report.wallMs)} in all`,
     );
     const perLane = report.scenario.lanes.map((lane) => `${lane} ${trucks.filter((t) => t.lane === lane).length}`);
@@ -317,6 +321,10 @@ export function renderScenarioReport(report: ScenarioReport): string {
     );
     for (const line of ins.violations.slice(0, 30)) lines.push(`  ${line}`);
     lines.push("");
+    if (report.yard) {
+        lines.push(...renderYardReport(report.yard));
+        lines.push("");
+    }
     const l = report.latency.lastReadToCommand;
     lines.push(
         `Decision latency, last read decoded → lane command (${l.count} passages decided on their reads): ` +

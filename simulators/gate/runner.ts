@@ -25,6 +25,7 @@
  * every truck for which that is not so.
  */
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -47,6 +48,7 @@ import {
     readScenario,
     type ScenarioFile,
     type TruckPlan,
+    type YardPolicy,
 } from "../scenario.ts";
 import type { TcpSerialServer } from "../transport.ts";
 import { benchConfig, benchFromFile } from "./bench.ts";
@@ -64,6 +66,7 @@ import {
     truckVerdict,
     verdictCounts,
 } from "./report.ts";
+import { planYard, waitForCall, type YardTruck, type YardTruckResult, YardWatch, yardReport } from "./yard.ts";
 
 export interface ScenarioRunOptions {
     scenarioFile: string;
@@ -86,6 +89,8 @@ export interface ScenarioRunOptions {
      * inspection area's folders.
      */
     inspectionArea?: boolean;
+    /** Yard mode: the queue policy instead of the scenario's `yard.policy`. */
+    policy?: YardPolicy;
     signal?: AbortSignal;
 }
 
@@ -109,6 +114,8 @@ interface SimulatedCamera {
 
 /** The generated configuration's exit point: a camera on an exit lane of its own. */
 const EXIT_CAMERA = "cam-exit";
+/** Yard mode: the yard entry's camera, on a lane of its own (as config/demo.yaml's Y1). */
+const YARD_CAMERA = "cam-yard";
 /** Inspection folders polled often: the truck waits at the RPM for its occupancy to be stored. */
 const INSPECTION_POLL = { pollMs: 100, settleMs: 150 };
 
@@ -138,6 +145,14 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
     if (options.seed !== undefined) scenario.seed = options.seed;
     const speed = options.speed ?? scenario.speed ?? 1;
     if (!(speed > 0)) throw new GateError("SIMULATOR_USAGE", `speed must be > 0, got ${speed}`);
+    const yard = scenario.yard && { ...scenario.yard, policy: options.policy ?? scenario.yard.policy };
+    if (options.policy !== undefined && !yard)
+        throw new GateError("SIMULATOR_USAGE", `${options.scenarioFile} has no yard section: a queue policy needs one`);
+    if (yard && (options.configFile !== undefined || options.inspectionArea === false))
+        throw new GateError(
+            "SIMULATOR_USAGE",
+            "a yard scenario runs on the generated gate (its yard entry, lane groups and exit point)",
+        );
     const startedAt = new Date();
     const runStart = performance.now();
     const elapsed = (): number => performance.now() - runStart;
@@ -165,6 +180,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
     } else {
         centralPort = await freePort();
         const exitLane = scenario.lanes.includes("EXIT") ? "EXIT-OUT" : "EXIT";
+        const yardLane = scenario.lanes.includes("YARD") ? "YARD-IN" : "YARD";
         const withInspection = options.inspectionArea !== false;
         const bench = await benchConfig({
             gate: { id: "SCN01", name: `Scenario ${scenario.name}` },
@@ -175,6 +191,8 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
                     return {
                         id: lane,
                         name: `Lane ${lane}`,
+                        // A yard run's lanes go their group's way (the rules hold a declaration going the other).
+                        ...(yard?.groups.export?.includes(lane) && { direction: "OUT" as const }),
                         devices: [
                             { id: `scale-${l}`, model: "toledo-continuous" },
                             { id: `scanner-${l}`, model: "serial-barcode-scanner" },
@@ -195,7 +213,29 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
                           },
                       ]
                     : []),
+                ...(yard
+                    ? [
+                          {
+                              id: yardLane,
+                              name: "Yard entry",
+                              direction: "IN" as const,
+                              devices: [{ id: YARD_CAMERA, model: "dahua-itsapi-anpr", role: "front" }],
+                          },
+                      ]
+                    : []),
             ],
+            // The yard: its entry camera opens visits, each lane takes its group's trucks; the no-show time is
+            // the scenario's compressed, but never shorter than a loaded machine takes to bring a truck up.
+            ...(yard && {
+                yard: {
+                    entries: [{ id: "entry-1", camera: YARD_CAMERA, laneGroup: "import" }],
+                    laneGroups: Object.fromEntries(
+                        Object.entries(yard.groups).flatMap(([group, lanes]) => lanes.map((lane) => [lane, group])),
+                    ),
+                    queuePolicy: yard.policy,
+                    noShowMs: Math.max(30_000, Math.round(yard.noShowMs / speed)),
+                },
+            }),
             // An RPM on each lane's approach, one X-ray scanner in the inspection area, one exit point.
             inspection: withInspection
                 ? {
@@ -279,8 +319,17 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
     let faults: FaultInjector | undefined;
     const results: TruckResult[] = [];
     const anomalies: string[] = [];
+    // Yard mode: the trucks' own papers, planned before central starts so it serves them from the first page.
+    const fittedPlan = fitPlanToRpms(
+        planScenario(scenario),
+        new Set(inspection.rpms.keys()),
+        expectedDecision(scenario, "clean"),
+    );
+    const yardPlan = yard ? planYard(scenario, yard, fittedPlan.plan) : undefined;
+    let watch: YardWatch | undefined;
     try {
         await central.start();
+        if (yardPlan) central.addClearance(yardPlan.feed, `scenario-${scenario.name}-yard`);
         await bench.startDeviceSide();
         await gate.start();
         await bench.connect(gate.addresses);
@@ -289,17 +338,16 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             const entry = bench.devices.get(exit.camera);
             return entry ? cameraOf(entry, camerasDown) : [];
         });
-        await waitReady(gate, bench, scenario, inspection, observer, options.signal);
+        watch = yard ? new YardWatch(gate.bus, new Set(exitCameras.map((camera) => camera.deviceId))) : undefined;
+        const yardNumbers = (yardPlan?.feed ?? []).flatMap((item) =>
+            item.type === "declaration" ? [item.declaration.number] : [],
+        );
+        await waitReady(gate, bench, scenario, inspection, observer, options.signal, yardNumbers);
         log.info({ url: gate.addresses.http }, "bench ready; trucks start");
 
         // ---- trucks and faults -----------------------------------------------------------------
-        const fitted = fitPlanToRpms(
-            planScenario(scenario),
-            new Set(inspection.rpms.keys()),
-            expectedDecision(scenario, "clean"),
-        );
-        const plan = fitted.plan;
-        anomalies.push(...fitted.notes);
+        const plan = yardPlan ? yardPlan.trucks.map((y) => y.truck) : fittedPlan.plan;
+        anomalies.push(...fittedPlan.notes);
         const arrivals = planArrivals(scenario, plan);
         const timings: TruckTimings = {
             rampMs: clamp(4000 / speed, 200, 4000),
@@ -316,7 +364,11 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             inspectionWaitMs: 15_000,
         };
         const lanesDone = new Set<string>();
-        const queues: Record<string, number> = Object.fromEntries(scenario.lanes.map((lane) => [lane, 0]));
+        const queues: Record<string, number> = yard
+            ? Object.fromEntries(Object.keys(yard.groups).map((group) => [group, 0]))
+            : Object.fromEntries(scenario.lanes.map((lane) => [lane, 0]));
+        /** Lanes a truck (or a closing) holds now: one truck at a lane at a time. */
+        const busyLanes = new Set<string>();
         // While trucks run, each is judged with the faults recorded so far, as the report judges it at the end.
         const progress = () =>
             options.progress?.update({
@@ -341,14 +393,76 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             ballast,
             inspection,
             deviceStatus: (id) => observer.deviceStatus.get(id),
+            busyLanes,
+            laneClosedSeen: (laneId) => watch?.laneClosed(laneId) === true,
         });
         const trucksStart = performance.now();
+        const trucksStartWall = Date.now();
         /** What each truck sent to inspection does after the lane (scan, exit attempt), by truck index. */
         const afterLane = new Map<number, Promise<InspectionVisit>>();
-        faults.schedule(scenario.faults ?? [], () => lanesDone.size < scenario.lanes.length, progress);
+        let yardDone = false;
+        faults.schedule(
+            scenario.faults ?? [],
+            () => (yardPlan ? !yardDone : lanesDone.size < scenario.lanes.length),
+            progress,
+        );
         progress();
+        const ctx: DriveContext = {
+            gate,
+            observer,
+            holds,
+            timings,
+            elapsed,
+            log,
+            anomalies,
+            inspection,
+            exitCamera: exitCameras[0],
+            afterLane,
+        };
+        const yardResults: YardTruckResult[] = [];
+        if (yardPlan && yard && watch) {
+            const yardWatch = watch;
+            const entryCamera = bench.devices.get(YARD_CAMERA);
+            const yardCamera = entryCamera ? cameraOf(entryCamera, camerasDown)[0] : undefined;
+            if (!yardCamera) throw new GateError("SIMULATOR_USAGE", "the generated gate has no simulated yard camera");
+            const sampleQueues = () => {
+                for (const group of Object.keys(yard.groups))
+                    queues[group] = [...yardWatch.visits.values()].filter(
+                        (v) => v.laneGroup === group && v.state === "QUEUED",
+                    ).length;
+            };
+            // Every truck waits for its arrival at once, each with the run's abort signal.
+            if (options.signal) setMaxListeners(yardPlan.trucks.length + 20, options.signal);
+            await Promise.all(
+                yardPlan.trucks.map(async (yardTruck) => {
+                    if (options.signal?.aborted) return;
+                    const due = trucksStart + yardTruck.arrivalMs / speed;
+                    const wait = due - performance.now();
+                    if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+                    const outcome = await yardVisit(yardTruck, {
+                        ...ctx,
+                        watch: yardWatch,
+                        yardCamera,
+                        kits,
+                        busyLanes,
+                        driveToLaneMs: yard.driveToLaneMs / speed,
+                        driveToExitMs: yard.driveToExitMs / speed,
+                        signal: options.signal,
+                    });
+                    yardResults.push(outcome.yard);
+                    if (outcome.lane) {
+                        outcome.lane.queuedMs = Math.round(Math.max(0, outcome.laneStart - due));
+                        outcome.lane.arrivalMs = yardTruck.arrivalMs;
+                        results.push(outcome.lane);
+                    }
+                    sampleQueues();
+                    progress();
+                }),
+            );
+            yardDone = true;
+        }
         await Promise.all(
-            scenario.lanes.map(async (lane) => {
+            (yardPlan ? [] : scenario.lanes).map(async (lane) => {
                 const kit = kits.get(lane) as LaneKit;
                 const trucks = plan.filter((truck) => truck.lane === lane);
                 for (const [n, truck] of trucks.entries()) {
@@ -360,18 +474,7 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
                         .slice(n + 1)
                         .filter((t) => trucksStart + (arrivals[t.index] ?? 0) / speed <= performance.now()).length;
                     const queuedMs = Math.max(0, performance.now() - due);
-                    const result = await driveTruck(truck, kit, {
-                        gate,
-                        observer,
-                        holds,
-                        timings,
-                        elapsed,
-                        log,
-                        anomalies,
-                        inspection,
-                        exitCamera: exitCameras[0],
-                        afterLane,
-                    });
+                    const result = await driveTruck(truck, kit, ctx);
                     result.queuedMs = Math.round(queuedMs);
                     result.arrivalMs = arrivals[truck.index] ?? 0;
                     results.push(result);
@@ -493,11 +596,28 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             recording: options.recordTo ?? null,
             inspection: inspectionSummary(results),
         };
+        if (yard && watch) {
+            const yardWatch = watch;
+            for (const truck of yardResults) truck.state = yardWatch.visits.get(truck.visitId ?? "")?.state ?? null;
+            report.yard = yardReport(
+                yardWatch,
+                yard,
+                yardResults.sort((a, b) => a.index - b.index),
+                {
+                    startMs: trucksStartWall,
+                    endMs: Date.now(),
+                    speed,
+                    timeZone: config.gate.timeZone,
+                    policy: yard.policy,
+                },
+            );
+        }
         return report;
     } finally {
         options.progress?.finish();
         await faults?.finish().catch(() => undefined);
         observer.detach();
+        watch?.detach();
         await recorder?.close().catch(() => undefined);
         await bench.stop();
         await gate.stop();
@@ -581,15 +701,18 @@ async function waitReady(
     scenario: ScenarioFile,
     inspection: ScenarioInspection,
     observer: GateObserver,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    /** Yard mode: every truck's own declaration. */
+    moreNumbers: readonly string[],
 ): Promise<void> {
     const deadline = performance.now() + 45_000;
-    const numbers = new Set(
-        scenario.lanes.flatMap((lane) => {
+    const numbers = new Set([
+        ...scenario.lanes.flatMap((lane) => {
             const d = scenario.declarations[lane];
             return [d?.green, d?.red, d?.yellow, d?.watched].flatMap((t) => (t ? [t.number] : []));
         }),
-    );
+        ...moreNumbers,
+    ]);
     for (;;) {
         const waitingFor: string[] = [];
         for (const lane of scenario.lanes) {
@@ -605,7 +728,10 @@ async function waitReady(
         }
         const view = gate.clearance.view();
         const missing = [...numbers].filter((number) => !view.declaration(number));
-        if (missing.length > 0) waitingFor.push(`clearance data for declaration(s) ${missing.join(", ")}`);
+        if (missing.length > 0)
+            waitingFor.push(
+                `clearance data for ${missing.length} declaration(s): ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`,
+            );
         if (waitingFor.length === 0) return;
         if (signal?.aborted) throw new GateError("BENCH_NOT_READY", "stopped while waiting");
         if (performance.now() > deadline)
@@ -840,6 +966,98 @@ async function driveTruck(truck: TruckPlan, kit: LaneKit, ctx: DriveContext): Pr
     await sleep(timings.gapMs);
     ctx.log.debug({ truck: truck.index, lane: kit.laneId, expect: truck.expect, actual: result.actual }, "truck done");
     return result;
+}
+
+/** What a truck of a yard run needs besides the lane's (runner.ts DriveContext). */
+interface YardDriveContext extends DriveContext {
+    watch: YardWatch;
+    yardCamera: SimulatedCamera;
+    kits: ReadonlyMap<string, LaneKit>;
+    busyLanes: Set<string>;
+    /** Wall ms (the scenario's, divided by the speed). */
+    driveToLaneMs: number;
+    driveToExitMs: number;
+    signal: AbortSignal | undefined;
+}
+
+/** How long the yard may call nobody at all before a waiting truck gives up (the call-forward stalled). */
+const YARD_STALL_MS = 180_000;
+
+/**
+ * A truck's visit in yard mode: read by the yard camera, it waits for its call, drives to the lane it was
+ * called to, waits there for the truck before it to leave, goes through the lane as any truck (driveTruck),
+ * and, released, drives on to the exit point. A call that lapses while it waits (a no-show) sends it back to
+ * wait for the next one.
+ */
+async function yardVisit(
+    yardTruck: YardTruck,
+    ctx: YardDriveContext,
+): Promise<{ yard: YardTruckResult; lane?: TruckResult; laneStart: number }> {
+    const { truck } = yardTruck;
+    const yard: YardTruckResult = {
+        index: truck.index,
+        tractor: truck.tractor,
+        group: yardTruck.group,
+        goodsClass: yardTruck.goodsClass,
+        visitId: null,
+        lane: null,
+        outcome: "NONE",
+        state: null,
+        exitRead: false,
+    };
+    const problem = (what: string) => {
+        ctx.anomalies.push(`truck ${truck.index} (${truck.kind}, ${truck.tractor}): ${what}`);
+        return { yard, laneStart: 0 };
+    };
+    if (!(await ctx.yardCamera.read(truck.tractor, 0.95).catch(() => false)))
+        return problem("the yard camera's read did not reach the gate");
+    if (!(await until(() => ctx.watch.visitOf(truck.tractor) !== undefined, ctx.timings.inspectionWaitMs)))
+        return problem(`no visit opened within ${ctx.timings.inspectionWaitMs} ms of the yard camera's read`);
+    yard.visitId = ctx.watch.visitOf(truck.tractor)?.visitId ?? null;
+    // Set inside the wait's check, which runs synchronously: no other truck takes the lane in between.
+    const at: { lane?: string } = {};
+    while (at.lane === undefined) {
+        const visit = await waitForCall(ctx.watch, truck.tractor, { stallMs: YARD_STALL_MS, signal: ctx.signal });
+        const calledTo = visit?.calledTo;
+        if (!visit || calledTo === undefined)
+            return problem(`never called to a lane (the yard called nobody for ${YARD_STALL_MS / 1000} s)`);
+        await sleep(ctx.driveToLaneMs);
+        const settled = await until(() => {
+            if (visit.calledTo !== calledTo) return true;
+            if (ctx.busyLanes.has(calledTo)) return false;
+            ctx.busyLanes.add(calledTo);
+            at.lane = calledTo;
+            return true;
+        }, YARD_STALL_MS);
+        if (!settled) return problem(`lane ${calledTo} was not free within ${YARD_STALL_MS / 1000} s of its call`);
+    }
+    const laneId = at.lane;
+    const kit = ctx.kits.get(laneId);
+    if (!kit) {
+        ctx.busyLanes.delete(laneId);
+        return problem(`called to ${laneId}, which is none of the scenario's lanes`);
+    }
+    yard.lane = laneId;
+    const laneStart = performance.now();
+    let result: TruckResult;
+    try {
+        result = await driveTruck({ ...truck, lane: laneId }, kit, ctx);
+    } finally {
+        ctx.busyLanes.delete(laneId);
+    }
+    yard.outcome = result.actual;
+    const through = result.barrier === "opened" || result.barrier === "opened-after-officer";
+    if (result.actual === "RELEASE" && through && ctx.exitCamera) {
+        await sleep(ctx.driveToExitMs);
+        yard.exitRead = await ctx.exitCamera.read(truck.tractor, 0.95).catch(() => false);
+        const visitId = yard.visitId ?? "";
+        if (!yard.exitRead) problem("the exit camera's read did not reach the gate");
+        else if (!(await until(() => ctx.watch.visits.get(visitId)?.state === "CLOSED", ctx.timings.inspectionWaitMs)))
+            problem(
+                `its visit ${visitId} was not closed ${ctx.timings.inspectionWaitMs} ms after the exit camera's read`,
+            );
+    }
+    return { yard, lane: result, laneStart };
 }
 
 /**
