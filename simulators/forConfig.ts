@@ -10,6 +10,7 @@
  * `connect(addresses)` once it listens; `stop()` after the gate has stopped, so it sees no device drop out.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { connect as connectMqtt, type MqttClient } from "mqtt";
@@ -27,15 +28,49 @@ import { ScaleSimulator } from "./scale.ts";
 import { ScannerSimulator, type ScannerSimulatorOptions } from "./scanner.ts";
 import { TcpSerialServer } from "./transport.ts";
 
-/** A free TCP port on loopback (bound and released; a generated config names it before anyone listens). */
-export function freePort(): Promise<number> {
+/**
+ * A free TCP port on loopback, bound and released: a generated config names it before anyone listens on it.
+ * Taken below the system's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), where no
+ * outgoing connection is given a local port: a port the kernel had handed out as "free" could be taken by
+ * any client socket of a busy machine before the simulator listened (EADDRINUSE in a loaded test run).
+ */
+export async function freePort(): Promise<number> {
+    const below = ephemeralLow();
+    for (let attempt = 0; attempt < 50; attempt++) {
+        const port = FIXED_LOW + Math.floor(Math.random() * (below - FIXED_LOW));
+        if (await canListen(port)) return port;
+    }
+    return listenOnce(0);
+}
+
+/** The first port below which the system never picks one for an outgoing connection. */
+function ephemeralLow(): number {
+    try {
+        const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+        if (Number.isInteger(low) && low > FIXED_LOW + 1000) return low;
+    } catch {
+        // Not Linux: IANA's dynamic range starts at 49152.
+    }
+    return 49_152;
+}
+/** Well above the ports of services a test machine may run (databases, brokers, web servers). */
+const FIXED_LOW = 20_000;
+
+async function canListen(port: number): Promise<boolean> {
+    return listenOnce(port).then(
+        () => true,
+        () => false,
+    );
+}
+
+function listenOnce(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = createServer();
         server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
+        server.listen(port, "127.0.0.1", () => {
             const address = server.address();
-            const port = typeof address === "object" && address ? address.port : 0;
-            server.close(() => resolve(port));
+            const bound = typeof address === "object" && address ? address.port : 0;
+            server.close(() => resolve(bound));
         });
     });
 }
