@@ -291,8 +291,22 @@ export const CSV_COLUMNS = [
  * channel comes from configuration and central, not from the person opening the file.
  */
 export function timeReleaseCsv(report: TimeReleaseReport): string {
-    const lines = [CSV_COLUMNS.join(",")];
-    for (const row of report.rows) lines.push(CSV_COLUMNS.map((column) => csvCell(row[column])).join(","));
+    return csvOf(CSV_COLUMNS, report.rows);
+}
+
+export const QUEUE_CSV_COLUMNS = ["at", "laneGroup", "length"] as const;
+
+/** The queue length over the report's range as CSV (as timeReleaseCsv): each group's length at each change. */
+export function queueCsv(report: TimeReleaseReport): string {
+    return csvOf(QUEUE_CSV_COLUMNS, report.queue);
+}
+
+function csvOf<Column extends string>(
+    columns: readonly Column[],
+    records: readonly Readonly<Record<Column, string | number>>[],
+): string {
+    const lines = [columns.join(",")];
+    for (const record of records) lines.push(columns.map((column) => csvCell(record[column])).join(","));
     return `${lines.join("\r\n")}\r\n`;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { GateError } from "../core/errors.ts";
-import { timeReleaseCsv, timeReleaseReport } from "./report.ts";
+import { queueCsv, timeReleaseCsv, timeReleaseReport } from "./report.ts";
 import type { VisitSource } from "./types.ts";
 
 /** A report reads every visit of its range: a year (and a leap day) is the longest a Time Release Study takes. */
@@ -11,11 +11,14 @@ interface ReportQuery {
     from: string;
     to: string;
     format: "json" | "csv";
+    /** Which table the CSV holds: the figures' rows, or the queue length of each group at each change. */
+    table: "rows" | "queue";
 }
 
 /**
- * `GET /api/v1/reports/time-release?from&to[&format=csv]`: the time-release figures of the visits that
- * arrived in [from, to) and the queue length over that time (src/yard/report.ts). `from` and `to` are ISO
+ * `GET /api/v1/reports/time-release?from&to[&format=csv[&table=queue]]`: the time-release figures of the
+ * visits that arrived in [from, to) and the queue length over that time (src/yard/report.ts); as CSV, the
+ * figures' rows, or with `table=queue` the queue length of each lane group at each change. `from` and `to` are ISO
  * 8601 instants with their offset ("2026-07-01T00:00:00+07:00") or days ("2026-07-01"), a day meaning its
  * midnight in the gate's zone, so `from=2026-07-01&to=2026-07-02` is that one day at the gate. A gate
  * without a yard has no visits to report: 404 YARD_DISABLED.
@@ -37,6 +40,7 @@ export function registerTimeReleaseRoutes(
                         from: { type: "string", minLength: 1, maxLength: 40 },
                         to: { type: "string", minLength: 1, maxLength: 40 },
                         format: { type: "string", enum: ["json", "csv"], default: "json" },
+                        table: { type: "string", enum: ["rows", "queue"], default: "rows" },
                     },
                 },
             },
@@ -57,13 +61,17 @@ export function registerTimeReleaseRoutes(
                 queue: source.queueSamples(from, to),
             });
             if (request.query.format !== "csv") return report;
-            const name = `time-release-${request.query.from}-${request.query.to}`.replace(/[^\w.-]+/g, "_");
+            const queue = request.query.table === "queue";
+            const name = `time-release${queue ? "-queue" : ""}-${request.query.from}-${request.query.to}`.replace(
+                /[^\w.-]+/g,
+                "_",
+            );
             return (
                 reply
                     .header("content-type", "text/csv; charset=utf-8")
                     .header("content-disposition", `attachment; filename="${name}.csv"`)
                     // The byte order mark makes a spreadsheet read the file as UTF-8 (the intervals' arrows).
-                    .send(`\uFEFF${timeReleaseCsv(report)}`)
+                    .send(`\uFEFF${queue ? queueCsv(report) : timeReleaseCsv(report)}`)
             );
         },
     );

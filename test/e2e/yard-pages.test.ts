@@ -272,6 +272,13 @@ describe.skipIf(!available)("the Yard and Time release pages", () => {
             );
             expect(csv.split("\r\n")[0]).toBe("\uFEFFchannel,laneId,goodsClass,interval,count,medianMs,p90Ms,maxMs");
             expect(csv).toContain("GREEN,L1,general,visit,2,1200000,1260000,1260000");
+            // And the queue length over the same range.
+            const queueHref = (await page.getByTestId("queue-csv-link").getAttribute("href")) ?? "";
+            expect(queueHref).toContain("table=queue");
+            expect(await page.getByTestId("queue-csv-link").textContent()).toBe(text("timeRelease.queueCsv"));
+            const queueCsv = await (await page.request.get(queueHref)).text();
+            expect(queueCsv.split("\r\n")[0]).toBe("\uFEFFat,laneGroup,length");
+            expect(queueCsv.split("\r\n").some((line) => /,import,\d+$/.test(line))).toBe(true);
 
             // A date that is not one is refused on the page, in the language.
             await form.locator("input[name=to]").fill("31/02/2026");

@@ -166,6 +166,21 @@ describe("GET /api/v1/reports/time-release", () => {
         ]);
     });
 
+    it("exports the queue length over the range as CSV with table=queue, and refuses another table", async () => {
+        const response = await get("/api/v1/reports/time-release?from=2026-07-01&to=2026-07-02&format=csv&table=queue");
+        expect(response.statusCode).toBe(200);
+        expect(response.headers["content-disposition"]).toBe(
+            'attachment; filename="time-release-queue-2026-07-01-2026-07-02.csv"',
+        );
+        expect(response.body.split("\r\n")).toEqual([
+            "\uFEFFat,laneGroup,length",
+            "2026-07-01T01:00:00+07:00,import,1",
+            "",
+        ]);
+        const other = await get("/api/v1/reports/time-release?from=2026-07-01&to=2026-07-02&format=csv&table=x");
+        expect(other.statusCode).toBe(400);
+    });
+
     it("answers 404 YARD_DISABLED on a gate without a yard", async () => {
         const response = await get("/api/v1/reports/time-release?from=2026-07-01&to=2026-07-02", noYard);
         expect(response.statusCode).toBe(404);

@@ -77,6 +77,12 @@ export function timeReleaseView(main) {
     });
     const csv = h("a", { class: "btn", dataset: { testid: "csv-link" }, download: "" }, t("timeRelease.csv"));
     csv.hidden = true;
+    const queueCsv = h(
+        "a",
+        { class: "btn", dataset: { testid: "queue-csv-link" }, download: "" },
+        t("timeRelease.queueCsv"),
+    );
+    queueCsv.hidden = true;
     const summary = h("p", { class: "muted", dataset: { testid: "summary" } });
     const queueBox = h("div", { class: "chart", dataset: { testid: "queue-chart" } });
     const stageBox = h("div", { class: "chart", dataset: { testid: "stage-chart" } });
@@ -101,6 +107,7 @@ export function timeReleaseView(main) {
         label(t("search.to"), to),
         h("button", { type: "submit", class: "btn btn-primary" }, t("timeRelease.show")),
         csv,
+        queueCsv,
     );
     replace(
         main,
@@ -144,6 +151,8 @@ export function timeReleaseView(main) {
             const report = await api.get(`/api/v1/reports/time-release${query(range)}`);
             csv.href = `/api/v1/reports/time-release${query({ ...range, format: "csv" })}`;
             csv.hidden = false;
+            queueCsv.href = `/api/v1/reports/time-release${query({ ...range, format: "csv", table: "queue" })}`;
+            queueCsv.hidden = false;
             status.hidden = report.visits > 0;
             setNotice(status, "info", t("timeRelease.none"));
             summary.textContent = t("timeRelease.summary", {
