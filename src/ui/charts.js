@@ -30,9 +30,10 @@ function timeLabels(multiDay) {
 
 /**
  * The queue length of each lane group over time, as steps (a queue changes at an instant and stays):
- * `samples` [{at, laneGroup, length}], `groupLabel(group)` its name. Returns the chart (destroy() on leave).
+ * `samples` [{at, laneGroup, length}], `groupLabel(group)` its name, `timeLabel` the legend's word for the
+ * time. Returns the chart (destroy() on leave).
  */
-export function queueChart(container, samples, { groupLabel, title, from, to }) {
+export function queueChart(container, samples, { groupLabel, timeLabel, title, from, to }) {
     const groups = [...new Set(samples.map((s) => s.laneGroup))];
     const times = [...new Set(samples.map((s) => Math.floor(Date.parse(s.at) / 1000)))].sort((a, b) => a - b);
     const index = new Map(times.map((time, i) => [time, i]));
@@ -62,7 +63,8 @@ export function queueChart(container, samples, { groupLabel, title, from, to }) 
             },
             axes: [{ ...AXIS, values: timeLabels(end - start > 86_400) }, { ...AXIS }],
             series: [
-                { value: (_u, seconds) => (seconds === null ? "—" : formatDateTime(seconds * 1000)) },
+                // The legend's name of the time (uPlot's own would be English).
+                { label: timeLabel, value: (_u, seconds) => (seconds === null ? "—" : formatDateTime(seconds * 1000)) },
                 ...groups.map((group, i) => ({
                     label: groupLabel(group),
                     stroke: PALETTE[i % PALETTE.length],

@@ -143,8 +143,11 @@ export async function startE2eGate(
         language = "vi",
         laneYaml = () => "",
         centralUrl,
+        gateYaml = "",
     }: {
         language?: "vi" | "en";
+        /** More top-level keys of the gate's configuration, as YAML (its yard, say). */
+        gateYaml?: string;
         /** Central's address (config central.url); unset, the gate is standalone. */
         centralUrl?: string;
         /** More keys of each lane, as YAML lines indented by 4 (its displays, say). */
@@ -171,7 +174,8 @@ ${laneYaml(lane)}`,
             lanesYaml,
             // Generous timeouts: the browser, not the clock, decides when a test moves on.
             "rules: { requiredReads: [plate, declaration, weight], identifySeconds: 120, weighSeconds: 120, exitSeconds: 120 }" +
-                (centralUrl === undefined ? "" : `\ncentral: { url: ${JSON.stringify(centralUrl)} }`),
+                (centralUrl === undefined ? "" : `\ncentral: { url: ${JSON.stringify(centralUrl)} }`) +
+                (gateYaml === "" ? "" : `\n${gateYaml}`),
         );
         const simulators = await startLaneDeviceSide(config, dir, stops, {
             scaleRateHz: 10,

@@ -5,10 +5,12 @@
  *
  *     npx tsx test/e2e/screenshots.ts
  *
- * Writes docs/screenshots/lanes-board.png, passage-detail.png, approvals.png, devices.png and alerts.png.
+ * Writes docs/screenshots/lanes-board.png, passage-detail.png, approvals.png, devices.png, alerts.png, yard.png
+ * and time-release.png.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { ulid } from "ulid";
 import { catalogue, translate } from "../../src/i18n/format.ts";
 import { eventually } from "../helpers/gate.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -17,7 +19,54 @@ import { launchChromium, loggedIn, startE2eGate, TRUCKS, truckArrives, USERS } f
 const out = join(import.meta.dirname, "../../docs/screenshots");
 mkdirSync(out, { recursive: true });
 const dir = tempDir();
-const e2e = await startE2eGate(dir.path, ["L1", "L2"], { language: "vi" });
+// A yard whose import queue feeds both lanes: the Yard and Time release pages have trucks to show.
+const e2e = await startE2eGate(dir.path, ["L1", "L2"], {
+    language: "vi",
+    gateYaml: "yard: { laneGroups: { L1: import, L2: import }, queuePolicy: perishablesFirst }",
+});
+const MIN = 60_000;
+
+/**
+ * A morning at the yard: trucks that went through (arrival, call, lane, decision, release, exit; a red one
+ * through the inspection area), then trucks waiting now, perishables among them.
+ */
+async function yardMorning(): Promise<void> {
+    const append = (draft: Parameters<typeof e2e.gate.log.append>[0]) => e2e.gate.log.append(draft);
+    const now = Date.now();
+    const channels = ["GREEN", "GREEN", "YELLOW", "GREEN", "RED", "GREEN", "GREEN", "RED"];
+    for (const [i, channel] of channels.entries()) {
+        const visitId = `V-${ulid()}`;
+        const laneId = i % 2 === 0 ? "L1" : "L2";
+        let at = now - (170 - i * 18) * MIN;
+        const next = (minutes: number) => (at += minutes * MIN);
+        const stage = (minutes: number, data: Record<string, string>) =>
+            append({ type: "visit.stage", occurredAt: next(minutes), data: { visitId, ...data } });
+        const goodsClass = i % 3 === 0 ? "perishable" : "general";
+        await append({
+            type: "visit.arrived",
+            occurredAt: at,
+            data: { visitId, laneGroup: "export", goodsClass, tractorPlate: `15C${20410 + i}`, declarations: [] },
+        });
+        await append({ type: "visit.called", occurredAt: next(12 + i * 3), data: { visitId, laneId } });
+        await stage(4, { stage: "laneEntered", laneId });
+        await stage(2, { stage: "decided", decision: channel === "RED" ? "INSPECT" : "RELEASE", channel });
+        if (channel === "RED") {
+            await stage(6, { stage: "inspectionStarted" });
+            await stage(35, { stage: "inspectionEnded" });
+        }
+        await stage(channel === "YELLOW" ? 25 : 2, { stage: "released" });
+        await stage(5, { stage: "exited" });
+    }
+    for (const [i, plate] of ["20C45601", "15C31207", "20C45688", "29C10333", "15C77102"].entries())
+        await append({
+            type: "visit.arrived",
+            occurredAt: now - (40 - i * 7) * MIN,
+            data: {
+                ...{ visitId: `V-${ulid()}`, laneGroup: "import", tractorPlate: plate, declarations: [] },
+                goodsClass: i === 2 ? "perishable" : "general",
+            },
+        });
+}
 const vi = (key: string) => translate(catalogue("officer", "vi"), key);
 const browser = await launchChromium();
 try {
@@ -71,6 +120,15 @@ try {
     const alerts = await loggedIn(browser, e2e.url, USERS.supervisor, "#/alerts");
     await alerts.page.locator("[data-testid=alerts] tbody tr").first().waitFor();
     await alerts.page.screenshot({ path: join(out, "alerts.png") });
+
+    await yardMorning();
+    await officer.page.goto("/#/yard");
+    await officer.page.locator('[data-testid=queue][data-group="import"] tbody tr').first().waitFor();
+    await officer.page.screenshot({ path: join(out, "yard.png"), fullPage: true });
+    await officer.page.goto("/#/timerelease");
+    await officer.page.locator("[data-testid=stage-chart] canvas").first().waitFor();
+    await officer.page.waitForTimeout(500);
+    await officer.page.screenshot({ path: join(out, "time-release.png"), fullPage: true });
     console.log(`screenshots written to ${out}`);
 } finally {
     await browser.close();

@@ -257,6 +257,10 @@ describe.skipIf(!available)("the Yard and Time release pages", () => {
                 await page.locator(canvas).first().waitFor({ timeout: WAIT_MS });
                 expect(await paintedPixels(page, canvas), chart).toBeGreaterThan(500);
             }
+            // The queue chart's legend names the time in the page's language, not in the chart library's English.
+            const queueLegend = (await page.locator("[data-testid=queue-chart] .u-legend").textContent()) ?? "";
+            expect(queueLegend).toContain(text("timeRelease.queueTime"));
+            if (language === "vi") expect(queueLegend).not.toContain("Time");
             expect(await page.locator("[data-testid=stage-chart] .u-legend").textContent()).toContain(
                 text("channel.RED"),
             );

@@ -176,6 +176,7 @@ export function timeReleaseView(main) {
                 queueChart(queueBox, report.queue, {
                     title: t("timeRelease.queueAxis"),
                     groupLabel: (group) => t(GROUP_KEYS[group] ?? group),
+                    timeLabel: t("timeRelease.queueTime"),
                     from: report.from,
                     to: report.to,
                 }),
