@@ -215,6 +215,13 @@ const ROWS: Row[] = [
     },
     {
         method: "POST",
+        url: () => `/api/v1/visits/${NO_VISIT}/cancel`,
+        body: { reasonCode: "DRIVER_LEFT" },
+        roles: ["officer", "supervisor"],
+        ok: 404,
+    },
+    {
+        method: "POST",
         url: () => "/api/v1/prearrivals",
         body: { preArrivals: [] },
         roles: ["supervisor"],
