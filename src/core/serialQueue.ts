@@ -56,3 +56,22 @@ export async function forEachEventAfter(
         after = events.at(-1)?.seq ?? head;
     }
 }
+
+/**
+ * A part's catch-up after a restart, in two passes over the log after its cursor. First its own events are
+ * folded into its table, to the log's end: the last run may have committed a consequence and been killed
+ * before folding it. Acting on the cause again before that fold would store the consequence a second time,
+ * and the stored one, folded after the newer, would be skipped by seq: the table would no longer be the fold
+ * of its log. Then every event is acted on, each step checking the table as the log has it.
+ */
+export async function catchUpFoldingFirst(
+    log: LogReader,
+    afterSeq: number,
+    chunk: number,
+    part: { isOwn(event: GateEvent): boolean; fold(event: GateEvent): void; handle(event: GateEvent): Promise<void> },
+): Promise<void> {
+    await forEachEventAfter(log, afterSeq, chunk, (event) => {
+        if (part.isOwn(event)) part.fold(event);
+    });
+    await forEachEventAfter(log, afterSeq, chunk, (event) => part.handle(event));
+}

@@ -30,7 +30,7 @@ import type { ExitPointConfig } from "../config/types.ts";
 import type { Clock } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { type AppendOptions, type GateEvent, type GateEventDraft, isEventOf, type JsonObject } from "../core/events.ts";
-import { forEachEventAfter, SerialQueue } from "../core/serialQueue.ts";
+import { catchUpFoldingFirst, SerialQueue } from "../core/serialQueue.ts";
 import type { DecisionRecord, PassageFacts } from "../lane/types.ts";
 import {
     type CaseAction,
@@ -168,7 +168,11 @@ export class InspectionCases {
     }
 
     private catchUp(): Promise<void> {
-        return forEachEventAfter(this.deps, this.processedSeq, CATCH_UP_CHUNK, (event) => this.handle(event, false));
+        return catchUpFoldingFirst(this.deps, this.processedSeq, CATCH_UP_CHUNK, {
+            isOwn: (event) => event.type.startsWith("inspection."),
+            fold: (event) => this.deps.store.apply(event),
+            handle: (event) => this.handle(event, false),
+        });
     }
 
     /**

@@ -26,7 +26,7 @@ import { type Clock, monotonicOf } from "../core/clock.ts";
 import { GateError } from "../core/errors.ts";
 import { type AppendOptions, type GateEvent, type GateEventDraft, isEventOf, type JsonObject } from "../core/events.ts";
 import { plateRelation } from "../core/identifiers.ts";
-import { forEachEventAfter, SerialQueue } from "../core/serialQueue.ts";
+import { catchUpFoldingFirst, SerialQueue } from "../core/serialQueue.ts";
 import type { UpsertCounts } from "../store/clearance.ts";
 import type { YardConfig } from "./config.ts";
 import { type PreArrivalStore, redacted } from "./preArrival.ts";
@@ -179,7 +179,11 @@ export class Yard implements VisitSource {
     }
 
     private catchUp(): Promise<void> {
-        return forEachEventAfter(this.deps, this.processedSeq, CATCH_UP_CHUNK, (event) => this.handle(event));
+        return catchUpFoldingFirst(this.deps, this.processedSeq, CATCH_UP_CHUNK, {
+            isOwn: (event) => event.type.startsWith("visit."),
+            fold: (event) => this.fold(event),
+            handle: (event) => this.handle(event),
+        });
     }
 
     private remember(visit: Visit): void {

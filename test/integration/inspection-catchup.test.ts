@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { RpmSimulator } from "../../simulators/rpm.ts";
 import type { Gate } from "../../src/gate.ts";
+import { applyCaseEvent, type CaseEvent, type InspectionCase } from "../../src/inspection/caseModel.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
@@ -96,9 +97,50 @@ describe("inspection cases after a restart", () => {
         gate = third;
         expect(third.inspections.get(opened?.caseId ?? "")?.entries).toHaveLength(1);
 
+        // Killed between a consequence's commit and its fold: the log holds a scan's result on the case, the
+        // case does not, and the cursor is before the scan. The restart folds the result in before it acts on
+        // the scan: no second result, and the case is the fold of its log.
+        await third.inspections.stop();
+        const caseId = opened?.caseId ?? "";
+        const scan = await third.log.append({
+            type: "reading.xray",
+            deviceId: "xray-1",
+            data: {
+                model: "nii-scan-package",
+                values: {
+                    scanId: "S-2",
+                    result: "clear",
+                    plates: ["15C88810"],
+                    containers: [],
+                    images: [],
+                    regions: [],
+                },
+            },
+        });
+        await third.log.append({
+            type: "inspection.result",
+            laneId: "L1",
+            deviceId: "xray-1",
+            data: {
+                ...{ caseId, passageId: opened?.passageId ?? "", kind: "xray", result: "clear" },
+                ...{ readingEventId: scan.id, scanId: "S-2", images: [], regions: [] },
+            },
+        });
+        await third.stop();
+        const restarted = await startGate(config());
+        gate = restarted;
+        const log = restarted.log.read(0, 100_000);
+        const results = log.filter((e) => e.type === "inspection.result" && e.data.readingEventId === scan.id);
+        expect(results).toHaveLength(1);
+        const folded = log
+            .filter((e) => e.type.startsWith("inspection.") && e.data.caseId === caseId)
+            .reduce<InspectionCase | undefined>((c, e) => applyCaseEvent(c, e as CaseEvent), undefined); // inspection.* events
+        const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+        expect(plain(restarted.inspections.get(caseId))).toEqual(plain(folded));
+
         // A database from before the cases (no cursor, no case rows): the first start does not read the
         // whole log through; it starts from the head.
-        await third.stop();
+        await restarted.stop();
         const db = openDatabase(join(dir.path, "catchup.db"));
         db.exec("DELETE FROM inspection_cursor; DELETE FROM inspection_cases;");
         const head = (db.prepare("SELECT MAX(seq) AS seq FROM events").get() as { seq: number }).seq;
