@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from "pino";
 import type { GateConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
-import { isGateError } from "../core/errors.ts";
+import { GateError, isGateError } from "../core/errors.ts";
 import type { GateEvent, GateEventDraft } from "../core/events.ts";
 import type { DeviceTestAction, DeviceTestResult } from "../gate/deviceTests.ts";
 import type { ApiStores } from "../gate/stores.ts";
@@ -101,6 +101,12 @@ export async function createApiServer(source: ApiSource, log: Logger): Promise<F
             });
         }
         if (isGateError(error)) return reply.status(error.status).send({ error: error.code, message: error.message });
+        if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+            // Fastify's refusal of a body past the route's bodyLimit, in the catalogue's words.
+            const limit = request.routeOptions.bodyLimit;
+            const tooLarge = new GateError("PAYLOAD_TOO_LARGE", `this request's body may be ${limit} bytes at most`);
+            return reply.status(tooLarge.status).send({ error: tooLarge.code, message: tooLarge.message });
+        }
         const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
         if (status >= 500) request.log.error({ err: error }, "API request failed");
         return reply

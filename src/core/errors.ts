@@ -41,6 +41,8 @@ export const ErrorCodes = {
     ACTION_TOO_LATE: { status: 409, message: "not applied, too late to stop the truck at the lane" },
     INSPECTION_CASE_CLOSED: { status: 409, message: "the inspection case is closed" },
     INSPECTION_STEPS_MISSING: { status: 409, message: "the inspection case has steps still to do" },
+    INSPECTION_PHOTO_LIMIT: { status: 409, message: "the inspection case has as many photos as it may have" },
+    PHOTO_TYPE: { status: 415, message: "a photo must be a JPEG or PNG image" },
     PREARRIVAL_INVALID: { status: 400, message: "pre-arrival data is invalid" },
     VISIT_NOT_QUEUED: { status: 409, message: "the visit is not waiting in the yard queue" },
     VISIT_NOT_CANCELLABLE: {

@@ -224,6 +224,8 @@ export type GateEventType =
     | "inspection.assigned"
     | "inspection.result"
     | "inspection.finding"
+    /** A photo an inspector uploaded for the case (its image ref), before a finding names it. */
+    | "inspection.photo"
     | "inspection.sealed"
     | "inspection.release-requested"
     | "inspection.closed"

@@ -88,7 +88,8 @@ export class GateAreas {
     registerRoutes(api: FastifyInstance): void {
         const { displays, cases, yard } = this.parts;
         registerDisplayRoutes(api, whileRunning(displays));
-        registerInspectionRoutes(api, whileRunning(cases));
+        const { images } = this.deps.database.stores;
+        registerInspectionRoutes(api, whileRunning(cases), { images, clock: this.deps.clock });
         registerYardRoutes(api, whileRunning(yard));
         const zone = this.deps.config().gate.timeZone;
         registerTimeReleaseRoutes(api, () => (this.deps.config().yard ? this.parts.yard : undefined), zone);

@@ -70,6 +70,12 @@ export interface InspectionCase {
     /** Steps done: an X-ray with an analysed result, an officer's finding for the other two. */
     done: StepKind[];
     entries: CaseEntry[];
+    /**
+     * The photos inspectors uploaded for the case (image refs, each once, in upload order): what a finding's
+     * `images` name, and evidence the image store keeps while the case needs it (src/store/images.ts).
+     * Absent on a case that has none (and on cases stored before photos existed).
+     */
+    photos?: string[];
     /** A clearance waiting for the supervisor's approval. */
     releaseRequest?: { by: string; reasonCode: string; at: string };
     closed?: { at: string; outcome: CaseOutcome; reasonCode: string; by: string; requestedBy?: string };
@@ -96,6 +102,12 @@ const STEPS_OF: Readonly<Record<CaseTrigger, readonly StepKind[]>> = {
     OFFICER_DIVERT: ["xray"],
     RULES: ["xray"],
 };
+
+/**
+ * The most photos one case may get: a case is one truck, and fifty photos of 8 MiB at most
+ * (src/inspection/routes.ts) keep one client from filling the gate's disk through one case.
+ */
+export const MAX_CASE_PHOTOS = 50;
 
 export function requiredSteps(triggers: readonly CaseTrigger[]): StepKind[] {
     const wanted = new Set(triggers.flatMap((trigger) => STEPS_OF[trigger]));
@@ -221,6 +233,12 @@ export function applyCaseEvent(current: InspectionCase | undefined, event: CaseE
         case "inspection.sealed":
             next.entries = [...current.entries, entryOf(event, "seal")];
             return next;
+        case "inspection.photo": {
+            const ref = text(d.ref);
+            const photos = current.photos ?? [];
+            if (ref !== undefined && !photos.includes(ref)) next.photos = [...photos, ref];
+            return next;
+        }
         case "inspection.release-requested":
             next.entries = [...current.entries, entryOf(event, "release-requested")];
             next.releaseRequest = { by: text(d.by) ?? "", reasonCode: text(d.reasonCode) ?? "", at: event.occurredAt };
@@ -256,6 +274,7 @@ export type CaseAction =
     | { action: "assign"; assignee: string }
     | { action: "finding"; step?: StepKind; text: string; images?: string[] }
     | { action: "seal"; seals: string[] }
+    | { action: "photo"; ref: string; contentType: string; bytes: number }
     | { action: "clear"; reasonCode: string }
     | { action: "detain" | "refuse"; reasonCode: string };
 
@@ -266,7 +285,7 @@ export interface CaseActor {
 
 /**
  * What an action does to the case as it stands, as the event to append; a GateError with the reason when it
- * may not be taken: any action on a closed case, clearing with steps still to do, a clearance of a
+ * may not be taken: any action on a closed case, a photo past MAX_CASE_PHOTOS, clearing with steps still to do, a clearance of a
  * four-eyes case approved by the person who asked for it or by anyone but a supervisor.
  */
 export function checkAction(
@@ -278,6 +297,7 @@ export function checkAction(
         | "inspection.assigned"
         | "inspection.finding"
         | "inspection.sealed"
+        | "inspection.photo"
         | "inspection.release-requested"
         | "inspection.closed";
     data: JsonObject;
@@ -300,6 +320,16 @@ export function checkAction(
             };
         case "seal":
             return { type: "inspection.sealed", data: { ...base, seals: request.seals } };
+        case "photo": {
+            const photos = c.photos ?? [];
+            if (photos.length >= MAX_CASE_PHOTOS && !photos.includes(request.ref))
+                throw new GateError(
+                    "INSPECTION_PHOTO_LIMIT",
+                    `case ${c.caseId} has ${photos.length} photos, the most a case may have`,
+                );
+            const { ref, contentType, bytes } = request;
+            return { type: "inspection.photo", data: { ...base, ref, contentType, bytes } };
+        }
         case "detain":
         case "refuse":
             return {

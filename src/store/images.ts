@@ -3,6 +3,21 @@ import type { PlateImage } from "../../devices/types.ts";
 import type { PlateImageRef } from "../core/events.ts";
 import type { Db } from "./db.ts";
 
+/**
+ * The images an inspection case names (its photos, its findings' and scans' images: the case record of
+ * src/inspection/caseStore.ts) while the case is open or its last event is still in the local log, that is
+ * until central has accepted the case's events and storage.retentionDays have passed. Until then the
+ * events are the evidence and their images must stay with them (an archive of a pruned range takes the
+ * images still kept); a case lasting longer than storage.imageRetentionDays must not lose its photos.
+ */
+const EVIDENCE_HELD = `
+    SELECT substr(ref.value, 8) FROM inspection_cases AS c, json_each(c.record, '$.photos') AS ref
+     WHERE c.status = 'open' OR EXISTS (SELECT 1 FROM events WHERE seq = c.last_seq)
+    UNION
+    SELECT substr(ref.value, 8) FROM inspection_cases AS c, json_each(c.record, '$.entries') AS entry,
+           json_each(entry.value, '$.images') AS ref
+     WHERE c.status = 'open' OR EXISTS (SELECT 1 FROM events WHERE seq = c.last_seq)`;
+
 export interface StoredImage {
     ref: string;
     contentType: string;
@@ -13,7 +28,8 @@ export interface StoredImage {
 /**
  * Plate and scene images, stored once each, addressed by the SHA-256 of their bytes (`sha256:<hex>`), so
  * an event can reference an image and anyone can check the image is the one it referenced. Images are
- * personal data: `prune` drops those not seen within the retention period.
+ * personal data: `prune` drops those not seen within the retention period, except an inspection case's
+ * evidence (EVIDENCE_HELD).
  */
 export class ImageStore {
     constructor(private readonly db: Db) {}
@@ -48,17 +64,25 @@ export class ImageStore {
     }
 
     get(ref: string): StoredImage | undefined {
-        const match = /^sha256:([0-9a-f]{64})$/.exec(ref);
-        if (!match) return undefined;
-        const row = this.db
-            .prepare("SELECT content_type, bytes, created_at FROM images WHERE sha256 = ?")
-            .get(match[1]) as { content_type: string; bytes: Buffer; created_at: string } | undefined;
+        const hash = hashOf(ref);
+        if (hash === undefined) return undefined;
+        const row = this.db.prepare("SELECT content_type, bytes, created_at FROM images WHERE sha256 = ?").get(hash) as
+            | { content_type: string; bytes: Buffer; created_at: string }
+            | undefined;
         return row && { ref, contentType: row.content_type, bytes: row.bytes, createdAt: row.created_at };
     }
 
-    /** Deletes images last seen before `before`; returns how many. */
+    /** Whether the image is stored, without reading its bytes. */
+    has(ref: string): boolean {
+        const hash = hashOf(ref);
+        return hash !== undefined && this.db.prepare("SELECT 1 FROM images WHERE sha256 = ?").get(hash) !== undefined;
+    }
+
+    /** Deletes images last seen before `before`, an inspection case's evidence excepted; returns how many. */
     prune(before: Date): number {
-        return this.db.prepare("DELETE FROM images WHERE last_seen_at < ?").run(before.toISOString()).changes;
+        return this.db
+            .prepare(`DELETE FROM images WHERE last_seen_at < ? AND sha256 NOT IN (${EVIDENCE_HELD})`)
+            .run(before.toISOString()).changes;
     }
 
     count(): { images: number; bytes: number } {
@@ -68,4 +92,9 @@ export class ImageStore {
         };
         return row;
     }
+}
+
+/** The hex digest of an image reference (`sha256:<hex>`), undefined for anything else. */
+function hashOf(ref: string): string | undefined {
+    return /^sha256:([0-9a-f]{64})$/.exec(ref)?.[1];
 }

@@ -186,6 +186,14 @@ const ROWS: Row[] = [
         roles: ["officer", "supervisor"],
         ok: 404,
     },
+    // A photo for a case that does not exist: refused before its body is read.
+    {
+        method: "POST",
+        url: () => `/api/v1/inspections/INS-${decidedPassage}/photos`,
+        body: { photo: "not one" },
+        roles: ["officer", "supervisor"],
+        ok: 404,
+    },
     // The yard (issue 19); this gate has none configured: the yard's own routes answer 404 to allowed roles.
     {
         method: "GET",

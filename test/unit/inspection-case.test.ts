@@ -15,6 +15,7 @@ import {
     checkAction,
     exitVerdict,
     type InspectionCase,
+    MAX_CASE_PHOTOS,
     missingSteps,
 } from "../../src/inspection/caseModel.ts";
 
@@ -157,6 +158,26 @@ describe("inspection case", () => {
         expect(after.done).toEqual(["physical"]);
         expect(after.entries.map((e) => e.kind)).toEqual(["assigned", "finding", "seal"]);
         expect(after.entries[2]?.seals).toEqual(["VN1234567"]);
+    });
+
+    it("keeps each uploaded photo once, outside the entries, up to MAX_CASE_PHOTOS (409 INSPECTION_PHOTO_LIMIT)", () => {
+        const log = new Log();
+        const c = log.open(PASSAGE, ["SEAL_TAMPERED"], [], false);
+        const ref = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+        const photo = (n: number) => ({ action: "photo" as const, ref: ref(n), contentType: "image/jpeg", bytes: 10 });
+        log.act(c.caseId, photo(1), officer);
+        const again = log.act(c.caseId, photo(1), otherOfficer);
+        expect(again.photos).toEqual([ref(1)]);
+        expect(again.entries).toEqual([]);
+        for (let n = 2; n <= MAX_CASE_PHOTOS; n++) log.act(c.caseId, photo(n), officer);
+        expect(log.cases.get(c.caseId)?.photos).toHaveLength(MAX_CASE_PHOTOS);
+        expect(codeOf(() => log.act(c.caseId, photo(MAX_CASE_PHOTOS + 1), officer))).toBe("INSPECTION_PHOTO_LIMIT");
+        // One it has already is no new photo.
+        expect(codeOf(() => log.act(c.caseId, photo(2), officer))).toBeUndefined();
+        const found = log.act(c.caseId, { action: "finding", text: "seal cut", images: [ref(1), ref(2)] }, officer);
+        expect(found.entries.at(-1)?.images).toEqual([ref(1), ref(2)]);
+        log.act(c.caseId, { action: "refuse", reasonCode: "GOODS_UNDECLARED" }, officer);
+        expect(codeOf(() => log.act(c.caseId, photo(99), officer))).toBe("INSPECTION_CASE_CLOSED");
     });
 
     it("opening again adds what it newly names and keeps what was done", () => {
