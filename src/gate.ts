@@ -164,6 +164,7 @@ export class Gate {
             this.areas = new GateAreas({
                 ...{ database, devices: this.devices, laneEngine: () => this.laneEngine, config: () => this.config },
                 ...{ bus: this.bus, clock: this.clock, log },
+                actuate: (deviceId, command, exit) => actuation.actuate(deviceId, command, undefined, exit),
                 laneFault: (laneId) =>
                     this.laneEngine?.manualProcessing !== undefined ||
                     this.readiness().some((l) => l.laneId === laneId && !l.ready),

@@ -79,6 +79,8 @@ export interface ExitPointConfig {
     id: string;
     /** A camera device id of one of the lanes. */
     camera: string;
+    /** The PLC on the camera's lane that opens the exit barrier for a truck allowed to leave. */
+    barrier?: string;
 }
 
 export interface DeviceConfig {

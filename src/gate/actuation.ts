@@ -3,6 +3,7 @@
  * its confirmed or unconfirmed result in the event log, through the one sink everything else appends to.
  */
 import type { Logger } from "pino";
+import { exitBarrierIds } from "../config/pointLanes.ts";
 import type { GateConfig } from "../config/types.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { Clock } from "../core/clock.ts";
@@ -34,6 +35,8 @@ export class Actuation {
         deviceId: string,
         command: ActuatorCommand,
         origin?: { passageId: string; triggeredAt?: number; laneCommand: string },
+        /** An exit barrier's move: the exit point, the truck and why (src/inspection/exitBarrier.ts). */
+        exit?: Record<string, string | string[]>,
     ): Promise<ActuatorOutcome> {
         const { devices, sink, bus, clock } = this.options;
         const transport = devices.transport(deviceId);
@@ -44,7 +47,7 @@ export class Actuation {
         await sink.append({
             type: "actuator.command",
             ...base,
-            data: { command, ...(origin && { passageId: origin.passageId }) },
+            data: { command, ...(origin && { passageId: origin.passageId }), ...(exit && { exit }) },
         });
         if (origin) {
             bus.emit("laneCommand", {
@@ -83,9 +86,12 @@ export class Actuation {
         meta: { passageId: string; triggeredAt?: number },
     ): Promise<void> {
         const { devices, config, log } = this.options;
+        const exitBarriers = exitBarrierIds(config());
         const plc = config()
             .lanes.find((lane) => lane.id === laneId)
-            ?.devices.find((device) => devices.transport(device.id)?.capabilities.actuate === true);
+            ?.devices.find(
+                (device) => !exitBarriers.has(device.id) && devices.transport(device.id)?.capabilities.actuate === true,
+            );
         if (!plc) {
             log.warn({ laneId, command }, "lane has no PLC: the command is for the officer to carry out");
             return;

@@ -15,7 +15,7 @@ import { LaneDisplays } from "../display/part.ts";
 import { registerDisplayRoutes } from "../display/routes.ts";
 import type { InspectionCases } from "../inspection/cases.ts";
 import { InspectionDevices } from "../inspection/devices.ts";
-import { inspectionCasesPart } from "../inspection/part.ts";
+import { type InspectionPartDeps, inspectionCasesPart } from "../inspection/part.ts";
 import { registerInspectionRoutes } from "../inspection/routes.ts";
 import type { LaneEngine } from "../lane/engine.ts";
 import { yardPart } from "../yard/part.ts";
@@ -33,6 +33,8 @@ export interface GateAreasDeps {
     /** A lane is in fault for its display: the gate processes by hand, or a device of the lane is not ready. */
     laneFault: (laneId: string) => boolean;
     config: () => GateConfig;
+    /** The gate's actuation, for the exit barriers. */
+    actuate: InspectionPartDeps["actuate"];
     bus: EventBus;
     clock: Clock;
     log: Logger;
@@ -52,7 +54,7 @@ export class GateAreas {
     constructor(private readonly deps: GateAreasDeps) {}
 
     async start(): Promise<void> {
-        const { database, devices, bus, clock, log, config, laneEngine } = this.deps;
+        const { database, devices, bus, clock, log, config, laneEngine, actuate } = this.deps;
         const { db, sink, stores } = database;
         const { images, passages, events: eventLog } = stores;
         const initial = config();
@@ -68,7 +70,7 @@ export class GateAreas {
         });
         await parts.displays.start();
         const partDeps = { db, sink, eventLog, passages, bus, clock, config, laneEngine, log };
-        parts.cases = inspectionCasesPart(partDeps);
+        parts.cases = inspectionCasesPart({ ...partDeps, actuate });
         await parts.cases.start();
         parts.yard = yardPart({
             ...partDeps,

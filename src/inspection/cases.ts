@@ -12,7 +12,8 @@
  *   (`inspection.result`); "suspicious" adds the physical examination to the case's required steps.
  * - A plate or container read by an exit point's camera (`inspection.exits`) is checked: a truck with an
  *   open (or detained/refused) case is refused, recorded (`inspection.exit`) and alerted
- *   (INSPECTION_EXIT_REFUSED); one whose cases are cleared gets its exit release (`inspection.exit`).
+ *   (INSPECTION_EXIT_REFUSED); one whose cases are cleared gets its exit release (`inspection.exit`). An
+ *   exit point with a barrier moves it for every truck read there (src/inspection/exitBarrier.ts).
  *
  * The case table is the fold of the `inspection.*` events (caseModel.ts). The part keeps a cursor: the seq
  * of the last event it acted on; at start it reads the log from there, so a SIGKILL between an event and
@@ -42,6 +43,7 @@ import {
     type InspectionCase,
 } from "./caseModel.ts";
 import type { CaseQuery, CaseStore } from "./caseStore.ts";
+import type { ExitAttempt } from "./exitBarrier.ts";
 
 /** A passage as the inspection part needs it: who the truck is and how it was decided. */
 export interface PassageView {
@@ -68,6 +70,8 @@ export interface InspectionCasesDeps {
         request: { reasonCode: string; officerId: string; note: string },
     ): Promise<{ tooLate: boolean }>;
     exits: () => readonly ExitPointConfig[];
+    /** The exit barrier's move for a live read at an exit point (src/inspection/exitBarrier.ts). */
+    atExit?(attempt: ExitAttempt): Promise<void>;
     clock: Clock;
     log: Logger;
 }
@@ -234,7 +238,7 @@ export class InspectionCases {
         if (event.type.startsWith("inspection.")) {
             this.deps.store.apply(event);
         } else if (exit && (event.type === "reading.plate" || event.type === "reading.container")) {
-            await this.exitCheck(exit, event);
+            await this.exitCheck(exit, event, live);
         } else if (!RELEVANT.has(event.type)) {
             return;
         } else if (event.type === "passage.decided") {
@@ -431,12 +435,13 @@ export class InspectionCases {
         this.deps.store.apply(result);
     }
 
-    private async exitCheck(exit: ExitPointConfig, event: GateEvent): Promise<void> {
+    private async exitCheck(exit: ExitPointConfig, event: GateEvent, live: boolean): Promise<void> {
         const plates = isEventOf(event, "reading.plate") ? [event.data.values.normalized] : [];
         const containers = isEventOf(event, "reading.container") ? [event.data.values.number.toUpperCase()] : [];
         const cases = this.deps.store.naming(plates, containers);
         const { verdict, cases: concerned } = exitVerdict(cases, { plates, containers });
-        if (verdict === "none") return;
+        // Without a barrier a truck with no case is not the inspection area's; with one, the barrier decides.
+        if (verdict === "none" && exit.barrier === undefined) return;
         // The same truck read again is the same attempt only for the same cases: a case opened since its last
         // refusal (the truck sent to inspection again) gets a refusal of its own.
         const key = `${exit.id}|${verdict}|${[...plates, ...containers].join(",")}|${concerned.map((c) => c.caseId).join(",")}`;
@@ -445,6 +450,24 @@ export class InspectionCases {
         if (seen !== undefined && now - seen < EXIT_REPEAT_MS) return;
         if (concerned.some((c) => c.entries.some((entry) => entry.readingEventId === event.id))) return;
         this.exitSeen.set(key, now);
+        if (verdict !== "none") await this.recordExit(exit, event, verdict, concerned, { plates, containers });
+        // The record first (it is quick), then the barrier, which waits for the PLC to confirm.
+        if (live)
+            await this.deps.atExit?.({
+                ...{ exit, verdict, plates, containers, readingEventId: event.id },
+                caseIds: concerned.map((c) => c.caseId),
+                laneId: event.laneId,
+            });
+    }
+
+    /** The exit attempt on each case it concerns, and the alert for a refused one. */
+    private async recordExit(
+        exit: ExitPointConfig,
+        event: GateEvent,
+        verdict: "refused" | "released",
+        concerned: readonly InspectionCase[],
+        { plates, containers }: { plates: string[]; containers: string[] },
+    ): Promise<void> {
         for (const c of concerned) {
             const recorded = await this.deps.append(
                 {

@@ -69,15 +69,30 @@ export function inspectionExits(
 ): ExitPointConfig[] {
     // A plate camera or a container code reader: the kinds whose reads name a truck.
     const readers = lanes.flatMap((lane) => lane.devices.filter((d) => d.kind === "plate" || d.kind === "container"));
-    const cameras = new Set(readers.map((d) => d.id));
+    const laneOfCamera = new Map(readers.map((d) => [d.id, d.laneId]));
+    const plcs = new Map(lanes.flatMap((lane) => lane.devices.filter((d) => d.kind === "plc").map((d) => [d.id, d])));
     const ids = new Set<string>();
+    const barriers = new Set<string>();
     return (raw ?? []).flatMap((exit, index) => {
         const path = `inspection.exits[${index}]`;
         const before = errors.length;
         if (ids.has(exit.id)) errors.push(`${path}.id: exit id "${exit.id}" is used twice`);
         ids.add(exit.id);
-        if (!cameras.has(exit.camera))
+        const cameraLane = laneOfCamera.get(exit.camera);
+        if (cameraLane === undefined)
             errors.push(`${path}.camera: no plate or container camera "${exit.camera}" on a lane`);
-        return errors.length > before ? [] : [{ id: exit.id, camera: exit.camera }];
+        if (exit.barrier !== undefined) {
+            const plc = plcs.get(exit.barrier);
+            if (!plc) errors.push(`${path}.barrier: no lane PLC "${exit.barrier}"`);
+            else if (cameraLane !== undefined && plc.laneId !== cameraLane)
+                errors.push(
+                    `${path}.barrier: PLC "${exit.barrier}" is on lane ${plc.laneId}, the camera on ${cameraLane}`,
+                );
+            if (barriers.has(exit.barrier))
+                errors.push(`${path}.barrier: PLC "${exit.barrier}" is the barrier of another exit too`);
+            barriers.add(exit.barrier);
+        }
+        if (errors.length > before) return [];
+        return [{ id: exit.id, camera: exit.camera, ...(exit.barrier !== undefined && { barrier: exit.barrier }) }];
     });
 }

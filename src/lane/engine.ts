@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { pointLaneIds } from "../config/pointLanes.ts";
 import type { GateConfig, LaneConfig } from "../config/types.ts";
 import type { EventBus, EventMap } from "../core/bus.ts";
 import { type Clock, monotonicOf } from "../core/clock.ts";
@@ -138,7 +139,8 @@ export class LaneEngine {
     }
 
     start(): void {
-        for (const lane of this.config.lanes) this.restore(this.addLane(lane), lane.id);
+        const pointLanes = pointLaneIds(this.config);
+        for (const lane of this.config.lanes) if (!pointLanes.has(lane.id)) this.restore(this.addLane(lane), lane.id);
         this.deps.bus.on("committed", this, (event) => this.onCommitted(event));
         this.deps.bus.on("clearanceRefreshed", this, () => {
             this.recheckOfflineDecisions().catch((err: unknown) =>
@@ -238,6 +240,11 @@ export class LaneEngine {
      */
     replaceLane(lane: LaneConfig, statuses: ReadonlyMap<string, DeviceStatus>): void {
         this.forgetDevices(lane.id);
+        // A lane whose new devices are all entry or exit point devices has no passages from now on.
+        if (pointLaneIds({ ...this.config, lanes: [lane] }).has(lane.id)) {
+            this.correlators.delete(lane.id);
+            return;
+        }
         const correlator = this.addLane(lane);
         const now = this.deps.clock.now();
         for (const [deviceId, status] of statuses)
