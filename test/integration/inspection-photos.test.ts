@@ -12,12 +12,9 @@ import { type InspectionCase, MAX_CASE_PHOTOS } from "../../src/inspection/caseM
 import { MAX_PHOTO_BYTES } from "../../src/inspection/routes.ts";
 import { AuditLog } from "../../src/store/auditLog.ts";
 import { type ApiSession, apiSession } from "../helpers/api.ts";
-import { eventually, startGate, testConfig } from "../helpers/gate.ts";
-import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
+import { openRedCase, startInspectionGate } from "../helpers/inspection.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const WAIT_MS = 30_000;
-const RED = "100001234540";
 const dir = tempDir();
 let gate: Gate;
 let officer: ApiSession;
@@ -28,44 +25,8 @@ const jpeg = (n: number) => Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, n & 0xff
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
 
 beforeAll(async () => {
-    gate = await startGate(
-        testConfig(
-            dir.path,
-            `  - id: L1
-    devices:
-      - { id: cam-1, model: dahua-itsapi-anpr, role: front, auth: { username: cam-1, password: camera-password } }
-      - { id: scan-1, model: serial-barcode-scanner, address: "tcp://127.0.0.1:9" }
-`,
-            "rules: { requiredReads: [plate, declaration] }",
-        ),
-    );
-    gate.clearance.importData(
-        {
-            version: "p-1",
-            declarations: [
-                {
-                    number: RED,
-                    type: "10",
-                    channel: "RED",
-                    status: "CLEARED",
-                    declaredPlates: ["15C-888.10"],
-                    containers: [],
-                    version: 1,
-                },
-            ] as never, // central's JSON shape, validated by the cache
-            watchList: [],
-        },
-        Date.now(),
-    );
-    gate.clearance.setVersion("p-1", Date.now());
-    await gate.log.append({ laneId: "L1", ...plateDraft("cam-1", "15C-888.10", "15C88810") });
-    await gate.log.append({ laneId: "L1", ...declarationScanDraft("scan-1", RED) });
-    const opened = await eventually(
-        () => gate.inspections.list({ status: "open", limit: 10 })[0],
-        WAIT_MS,
-        "the RED truck's case",
-    );
-    caseId = opened.caseId;
+    gate = await startInspectionGate(dir.path);
+    caseId = (await openRedCase(gate)).caseId;
     officer = apiSession(gate, "officer", "lan");
 }, 60_000);
 
