@@ -10,13 +10,15 @@ import type { Db } from "./db.ts";
  * events are the evidence and their images must stay with them (an archive of a pruned range takes the
  * images still kept); a case lasting longer than storage.imageRetentionDays must not lose its photos.
  */
+const HELD_CASE = "(c.status = 'open' OR EXISTS (SELECT 1 FROM events WHERE seq = c.last_seq))";
+// Text refs only: one NULL in a NOT IN list would make it hold every image.
 const EVIDENCE_HELD = `
     SELECT substr(ref.value, 8) FROM inspection_cases AS c, json_each(c.record, '$.photos') AS ref
-     WHERE c.status = 'open' OR EXISTS (SELECT 1 FROM events WHERE seq = c.last_seq)
+     WHERE ${HELD_CASE} AND ref.type = 'text'
     UNION
     SELECT substr(ref.value, 8) FROM inspection_cases AS c, json_each(c.record, '$.entries') AS entry,
            json_each(entry.value, '$.images') AS ref
-     WHERE c.status = 'open' OR EXISTS (SELECT 1 FROM events WHERE seq = c.last_seq)`;
+     WHERE ${HELD_CASE} AND ref.type = 'text'`;
 
 export interface StoredImage {
     ref: string;
