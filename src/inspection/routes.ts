@@ -29,10 +29,10 @@ const CASE_PARAMS = {
  */
 export const MAX_PHOTO_BYTES = 8 * 1024 * 1024;
 /** What a photo may be, by its first bytes: the Content-Type alone is the sender's word. */
-const PHOTO_MAGIC: Readonly<Record<string, readonly number[]>> = {
-    "image/jpeg": [0xff, 0xd8, 0xff],
-    "image/png": [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
-};
+const PHOTO_MAGIC: ReadonlyMap<string, readonly number[]> = new Map([
+    ["image/jpeg", [0xff, 0xd8, 0xff]],
+    ["image/png", [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]],
+]);
 const PLATE_SEARCH = /^[A-Z0-9\u00C0-\u024F\u4E00-\u9FFF]{2,16}$/;
 
 interface ListQuery {
@@ -163,7 +163,7 @@ export function registerInspectionRoutes(
         "/api/v1/inspections/:id",
         {
             schema: {
-                params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: CASE_ID } } },
+                params: CASE_PARAMS,
             },
         },
         async (request) => {
@@ -178,7 +178,7 @@ export function registerInspectionRoutes(
         "/api/v1/inspections/:id/actions",
         {
             schema: {
-                params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: CASE_ID } } },
+                params: CASE_PARAMS,
                 body: {
                     type: "object",
                     additionalProperties: false,
@@ -253,7 +253,7 @@ function registerPhotoRoute(app: FastifyInstance, cases: InspectionCases, deps: 
                 preParsing: async (request, _reply, payload) => {
                     caseTakingPhotos(cases, request.params.id, actorOf(request));
                     const declared = declaredType(request);
-                    if (PHOTO_MAGIC[declared] === undefined)
+                    if (!PHOTO_MAGIC.has(declared))
                         throw new GateError("PHOTO_TYPE", `Content-Type is ${declared || "missing"}`);
                     return payload;
                 },
@@ -262,7 +262,7 @@ function registerPhotoRoute(app: FastifyInstance, cases: InspectionCases, deps: 
                 const { id } = request.params;
                 const declared = declaredType(request);
                 const bytes = request.body ?? Buffer.alloc(0);
-                const magic = PHOTO_MAGIC[declared] ?? [];
+                const magic = PHOTO_MAGIC.get(declared) ?? [];
                 if (bytes.length <= magic.length || magic.some((byte, index) => bytes[index] !== byte))
                     throw new GateError(
                         "PHOTO_TYPE",

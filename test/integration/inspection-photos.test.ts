@@ -168,6 +168,8 @@ describe("photos of an inspection case", () => {
             await upload(jpeg(2), "image/png"),
             await upload(jpeg(2), "image/gif"),
             await upload(jpeg(2), "application/octet-stream"),
+            // A name every object has is no photo type either.
+            await upload(jpeg(2), "constructor"),
         ];
         for (const answer of refused) expect(answer).toMatchObject({ status: 415, body: { error: "PHOTO_TYPE" } });
         expect(refused[0]?.body.message).toMatch(/not a JPEG/);
