@@ -42,6 +42,7 @@ export const PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
     "GET /api/v1/inspections/:id": { roles: PASSAGE_READERS, audit: "inspection.view" },
     "POST /api/v1/inspections/:id/actions": { roles: LANE_OFFICERS, audit: "inspection.action" },
     "POST /api/v1/inspections/:id/photos": { roles: LANE_OFFICERS, audit: "inspection.photo" },
+    "POST /api/v1/exits/:id/open": { roles: ["supervisor"], audit: "exit.open" },
 
     "GET /api/v1/visits": { roles: PASSAGE_READERS, audit: "visit.search" },
     "GET /api/v1/visits/:id": { roles: PASSAGE_READERS, audit: "visit.view" },

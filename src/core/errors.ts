@@ -50,6 +50,7 @@ export const ErrorCodes = {
         message: "the visit has reached a lane: its passage and inspection decide it, and the exit closes it",
     },
     YARD_DISABLED: { status: 404, message: "the gate has no yard configured" },
+    EXIT_NO_BARRIER: { status: 409, message: "the exit point has no barrier the gate drives" },
     NOT_FOUND: { status: 404, message: "not found" },
     USER_EXISTS: { status: 409, message: "the user already exists" },
     USER_INVALID: { status: 400, message: "invalid user" },

@@ -15,6 +15,7 @@ import { LaneDisplays } from "../display/part.ts";
 import { registerDisplayRoutes } from "../display/routes.ts";
 import type { InspectionCases } from "../inspection/cases.ts";
 import { InspectionDevices } from "../inspection/devices.ts";
+import { registerExitRoutes } from "../inspection/exitRoutes.ts";
 import { type InspectionPartDeps, inspectionCasesPart } from "../inspection/part.ts";
 import { registerInspectionRoutes } from "../inspection/routes.ts";
 import type { LaneEngine } from "../lane/engine.ts";
@@ -93,6 +94,7 @@ export class GateAreas {
         const { images } = this.deps.database.stores;
         registerInspectionRoutes(api, whileRunning(cases), { images, clock: this.deps.clock });
         registerYardRoutes(api, whileRunning(yard));
+        registerExitRoutes(api, () => this.deps.config().inspection?.exits ?? [], this.deps.actuate);
         const zone = this.deps.config().gate.timeZone;
         registerTimeReleaseRoutes(api, () => (this.deps.config().yard ? this.parts.yard : undefined), zone);
     }

@@ -8,6 +8,7 @@
  * truck it saw is long gone or still waiting for a new read.
  */
 import type { ExitPointConfig } from "../config/types.ts";
+import { GateError } from "../core/errors.ts";
 import type { AppendOptions, GateEvent, GateEventDraft } from "../core/events.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "../drivers/transport.ts";
 
@@ -110,4 +111,39 @@ export async function actOnExit(attempt: ExitAttempt, deps: ExitBarrierDeps): Pr
         },
         { urgent: true },
     );
+}
+
+/** A supervisor's opening of an exit barrier by hand: who, why, and the truck as the officer names it. */
+export interface ExitOpeningByHand {
+    exitId: string;
+    supervisor: string;
+    reasonCode: string;
+    note?: string;
+    plate?: string;
+}
+
+/**
+ * Opens an exit point's barrier on a supervisor's word: the way out for a truck the barrier keeps (a misread
+ * plate, a passage record lost), which bypasses the cases and the lanes' decisions, so the event names who
+ * and why. NOT_FOUND for an unknown exit, EXIT_NO_BARRIER for one without a barrier.
+ */
+export async function openExitByHand(
+    opening: ExitOpeningByHand,
+    exits: readonly ExitPointConfig[],
+    actuate: ExitBarrierDeps["actuate"],
+): Promise<ActuatorOutcome> {
+    const exit = exits.find((point) => point.id === opening.exitId);
+    if (!exit) throw new GateError("NOT_FOUND", `no exit point ${opening.exitId}`);
+    if (exit.barrier === undefined)
+        throw new GateError("EXIT_NO_BARRIER", `exit point ${exit.id} has no barrier (inspection.exits[].barrier)`);
+    const why = {
+        exitId: exit.id,
+        because: "supervisor",
+        supervisor: opening.supervisor,
+        reasonCode: opening.reasonCode,
+        ...(opening.note !== undefined && { note: opening.note }),
+        ...(opening.plate !== undefined && { plates: [opening.plate] }),
+    };
+    await actuate(exit.barrier, { type: "setLight", which: "entry", color: "green" }, why);
+    return actuate(exit.barrier, { type: "openBarrier" }, why);
 }

@@ -194,6 +194,14 @@ const ROWS: Row[] = [
         roles: ["officer", "supervisor"],
         ok: 404,
     },
+    // This gate has no exit point: a supervisor reaches the route and is answered 404.
+    {
+        method: "POST",
+        url: () => "/api/v1/exits/NO-EXIT/open",
+        body: { reasonCode: "PLATE_VERIFIED", note: "misread" },
+        roles: ["supervisor"],
+        ok: 404,
+    },
     // The yard (issue 19); this gate has none configured: the yard's own routes answer 404 to allowed roles.
     {
         method: "GET",
@@ -315,6 +323,7 @@ describe("the role guard", () => {
                 `${row.method} ${row.url().split("?")[0]}`
                     .replace(`INS-${decidedPassage}`, ":id")
                     .replace(NO_VISIT, ":id")
+                    .replace("/NO-EXIT/", "/:id/")
                     .replace(decidedPassage, ":id")
                     .replace(imageRef, ":ref")
                     .replace(alertId, ":id")

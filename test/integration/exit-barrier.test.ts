@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import type { GateEvent } from "../../src/core/events.ts";
 import type { Gate } from "../../src/gate.ts";
+import { apiSession } from "../helpers/api.ts";
 import { eventually, startGate, testConfig } from "../helpers/gate.ts";
 import { setLoopSeen, startLanePlc } from "../helpers/lanes.ts";
 import { declarationScanDraft, plateDraft } from "../helpers/readings.ts";
@@ -92,17 +93,17 @@ async function leaveLane1(): Promise<void> {
     await eventually(() => gate.lanes.laneState("L1") === "IDLE" || undefined, WAIT_MS, "lane L1 idle");
 }
 
-/** The exit camera reads a plate; resolves once the exit check has acted on it (its last barrier command). */
-async function atExit(plate: string, normalized: string): Promise<GateEvent[]> {
+/** The exit camera reads a plate; resolves with the barrier's commands once `moves` of them have their result. */
+async function atExit(plate: string, normalized: string, moves: number): Promise<GateEvent[]> {
     const from = gate.log.headSeq;
     await gate.log.append({ laneId: "X1", ...plateDraft("cam-exit", plate, normalized) });
     return eventually(
         () => {
             const results = events(from).filter((e) => e.type === "actuator.result" && e.deviceId === "plc-x1");
-            return results.length > 0 && results.length === exitCommands(from).length ? exitCommands(from) : undefined;
+            return results.length >= moves ? exitCommands(from) : undefined;
         },
         WAIT_MS,
-        `the exit barrier's move for ${plate}`,
+        `the exit barrier's ${moves} moves for ${plate}`,
     );
 }
 
@@ -110,7 +111,7 @@ describe("the exit barrier", () => {
     it("opens for a truck lane 1 released, with the passage that let it through as the reason", async () => {
         expect(await throughLane1("29C-123.45", "29C12345", GREEN)).toBe("RELEASE");
         await leaveLane1();
-        const commands = await atExit("29C-123.45", "29C12345");
+        const commands = await atExit("29C-123.45", "29C12345", 2);
         expect(commands.map((event) => event.data.command)).toEqual([
             { type: "setLight", which: "entry", color: "green" },
             { type: "openBarrier" },
@@ -126,7 +127,7 @@ describe("the exit barrier", () => {
         const from = gate.log.headSeq;
         await gate.log.append({ laneId: "X1", ...plateDraft("cam-exit", "29C-123.45", "29C12345") });
         // A later read of another truck is acted on: once it is, the repeated read has been passed over.
-        await atExit("51D-999.99", "51D99999");
+        await atExit("51D-999.99", "51D99999", 1);
         const opens = exitCommands(from).filter(
             (event) => (event.data.command as { type: string }).type === "openBarrier",
         );
@@ -135,7 +136,7 @@ describe("the exit barrier", () => {
 
     it("stays shut, light red, with an alert, for a truck no lane released", async () => {
         const from = gate.log.headSeq;
-        const commands = await atExit("30A-111.22", "30A11122");
+        const commands = await atExit("30A-111.22", "30A11122", 1);
         expect(commands.map((event) => event.data.command)).toEqual([
             { type: "setLight", which: "entry", color: "red" },
         ]);
@@ -155,7 +156,7 @@ describe("the exit barrier", () => {
             "case",
         );
         const from = gate.log.headSeq;
-        const commands = await atExit("15C-888.10", "15C88810");
+        const commands = await atExit("15C-888.10", "15C88810", 1);
         expect(commands.map((event) => event.data.command)).toEqual([
             { type: "setLight", which: "entry", color: "red" },
         ]);
@@ -163,7 +164,39 @@ describe("the exit barrier", () => {
         const codes = events(from)
             .filter((event) => event.type === "alert.raised")
             .map((event) => event.data.code);
-        expect(codes).toEqual(["INSPECTION_EXIT_REFUSED"]);
+        expect(codes).toContain("INSPECTION_EXIT_REFUSED");
+        expect(codes).not.toContain("EXIT_NOT_RELEASED");
+    });
+
+    it("opens by hand for a supervisor, with a release reason and a note; an officer may not", async () => {
+        const open = (role: "officer" | "supervisor", exitId: string, body: object) =>
+            apiSession(gate, role, `${role}-1`).fetch(`/api/v1/exits/${exitId}/open`, {
+                method: "POST",
+                body: JSON.stringify(body),
+            });
+        const body = { reasonCode: "PLATE_VERIFIED", note: "lane camera misread the plate", plate: "30A-111.22" };
+        expect((await open("officer", "exit-1", body)).status).toBe(403);
+        expect((await open("supervisor", "exit-9", body)).status).toBe(404);
+        const wrongReason = await open("supervisor", "exit-1", { ...body, reasonCode: "DOCS_MISSING" });
+        expect(wrongReason.status).toBe(400);
+        expect((await open("supervisor", "exit-1", { reasonCode: "PLATE_VERIFIED" })).status).toBe(400);
+        const from = gate.log.headSeq;
+        const response = await open("supervisor", "exit-1", body);
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ exitId: "exit-1", confirmed: true });
+        const commands = exitCommands(from);
+        expect(commands.map((event) => event.data.command)).toEqual([
+            { type: "setLight", which: "entry", color: "green" },
+            { type: "openBarrier" },
+        ]);
+        expect(commands[1]?.data.exit).toEqual({
+            exitId: "exit-1",
+            because: "supervisor",
+            supervisor: "supervisor-1",
+            reasonCode: "PLATE_VERIFIED",
+            note: "lane camera misread the plate",
+            plates: ["30A-111.22"],
+        });
     });
 
     it("has no passages of its own, and the lane engine never commands its PLC", async () => {

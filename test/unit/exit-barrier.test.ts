@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.ts";
 import { exitBarrierIds, pointLaneIds } from "../../src/config/pointLanes.ts";
 import { isGateError } from "../../src/core/errors.ts";
-import { exitBarrierDecision } from "../../src/inspection/exitBarrier.ts";
+import { exitBarrierDecision, openExitByHand } from "../../src/inspection/exitBarrier.ts";
 import { testConfig } from "../helpers/gate.ts";
 
 const released = { passageId: "P-1", laneId: "L1", wentThrough: true };
@@ -105,5 +105,30 @@ inspection:
             'inspection.exits[1].barrier: PLC "plc-1" is on lane L1, the camera on X1',
             'inspection.exits[3].barrier: PLC "plc-x1" is the barrier of another exit too',
         ]);
+    });
+});
+
+describe("an exit barrier opened by hand", () => {
+    const exits = [
+        { id: "exit-1", camera: "cam-exit", barrier: "plc-x1" },
+        { id: "exit-2", camera: "cam-2" },
+    ];
+    const opening = { supervisor: "sup-1", reasonCode: "PLATE_VERIFIED", note: "misread" };
+
+    it("is refused for an unknown exit and for an exit without a barrier, and moves nothing", async () => {
+        const moved: string[] = [];
+        const actuate = async (deviceId: string) => {
+            moved.push(deviceId);
+            return { confirmed: true, detail: "" };
+        };
+        await expect(openExitByHand({ ...opening, exitId: "exit-9" }, exits, actuate)).rejects.toMatchObject({
+            code: "NOT_FOUND",
+        });
+        await expect(openExitByHand({ ...opening, exitId: "exit-2" }, exits, actuate)).rejects.toMatchObject({
+            code: "EXIT_NO_BARRIER",
+        });
+        expect(moved).toEqual([]);
+        await openExitByHand({ ...opening, exitId: "exit-1" }, exits, actuate);
+        expect(moved).toEqual(["plc-x1", "plc-x1"]);
     });
 });
