@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import mqtt from "mqtt";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
+import { pointLaneIds } from "../src/config/pointLanes.ts";
 import type { GateConfig } from "../src/config/types.ts";
 import { normalizePlate } from "../src/core/identifiers.ts";
 import { kioskUrls } from "../src/display/urls.ts";
@@ -302,14 +303,7 @@ export async function startDemoSimulators(
                 await calls.subscribeAsync(YARD_CALLS_TOPIC(config.gate.id), { qos: 1 });
             }
             const waitForCall = calls && yardCalls(calls, abort.signal);
-            const pointLanes = new Set(
-                [
-                    ...(yard?.entries ?? []).map((e) => e.camera),
-                    ...(config.inspection?.exits ?? []).map((e) => e.camera),
-                ]
-                    .map((camera) => config.lanes.find((l) => l.devices.some((d) => d.id === camera))?.id)
-                    .filter((id): id is string => id !== undefined),
-            );
+            const pointLanes = pointLaneIds(config);
             config.lanes
                 .filter((lane) => !pointLanes.has(lane.id))
                 .forEach((lane, index) => {

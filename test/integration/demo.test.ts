@@ -123,6 +123,22 @@ describe("the demo gate that npm start runs", () => {
                 10_000,
                 "an upload to the demo central",
             );
+            // A released truck reaches the exit point: its barrier (plc-x1) opens for it, naming the passage.
+            const exitOpened = await eventually(
+                () =>
+                    gate.log
+                        .read(0, 100_000)
+                        .find(
+                            (e) =>
+                                e.type === "actuator.command" &&
+                                e.deviceId === "plc-x1" &&
+                                (e.data.command as { type: string }).type === "openBarrier",
+                        ),
+                40_000,
+                "the exit barrier opened for a released truck",
+            );
+            expect(exitOpened.data.exit).toMatchObject({ exitId: "exit-1", because: "passage-released" });
+            expect(gate.passages.list({ laneId: "X1", limit: 5 })).toEqual([]);
             const plates = gate.log.read(0, 10_000).filter((e) => e.type === "reading.plate");
             expect(plates.some((e) => (e.data.values as { trailer: boolean }).trailer)).toBe(true);
             for (const scan of gate.log.read(0, 10_000).filter((e) => e.type === "reading.scan")) {
@@ -134,5 +150,5 @@ describe("the demo gate that npm start runs", () => {
             await simulators.stop();
             await central?.stop();
         }
-    }, 90_000);
+    }, 150_000);
 });
