@@ -13,7 +13,7 @@ import { type ExitBarrierDeps, openExitByHand } from "./exitBarrier.ts";
 
 interface OpenBody {
     reasonCode: string;
-    note: string;
+    note?: string;
     plate?: string;
 }
 
@@ -34,10 +34,10 @@ export function registerExitRoutes(
                 body: {
                     type: "object",
                     additionalProperties: false,
-                    required: ["reasonCode", "note"],
+                    required: ["reasonCode"],
                     properties: {
                         reasonCode: REASON_CODE,
-                        note: { ...NOTE, minLength: 1 },
+                        note: NOTE,
                         plate: { type: "string", minLength: 1, maxLength: 16, freeText: "line" },
                     },
                 },
@@ -52,7 +52,8 @@ export function registerExitRoutes(
             const { user } = sessionOf(request);
             const outcome = await openExitByHand(
                 {
-                    ...{ exitId: id, supervisor: user.name, reasonCode, note },
+                    ...{ exitId: id, supervisor: user.name, reasonCode },
+                    ...(note !== undefined && { note }),
                     ...(plate !== undefined && { plate }),
                 },
                 exits(),

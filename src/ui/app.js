@@ -47,6 +47,7 @@ export const CAN = {
     testDevices: (user) => ["technician", "admin"].includes(user?.role),
     retrySync: (user) => ["technician", "admin"].includes(user?.role),
     approve: (user) => user?.role === "supervisor",
+    openExit: (user) => user?.role === "supervisor",
 };
 
 const state = {

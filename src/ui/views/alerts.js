@@ -1,6 +1,7 @@
 import { api } from "../api.js";
 import { errorText, formatDateTime, h, namingTheTruck, notice, replace, setNotice } from "../dom.js";
 import { code, formatNumber, has, t } from "../i18n.js";
+import { reasonForm } from "./passages.js";
 
 const STATES = ["open", "acknowledged", "all"];
 
@@ -140,7 +141,27 @@ export function alertsView(main, ctx) {
             },
             t("alerts.acknowledge"),
         );
-        return h("td", { class: "ack" }, note, button, message);
+        return h("td", { class: "ack" }, note, button, message, exitOpening(alert));
+    };
+
+    /** At an exit point that keeps a truck, a supervisor may open its barrier by hand, with a reason. */
+    const exitOpening = (alert) => {
+        const exitId = alert.params?.exitId;
+        if (typeof exitId !== "string" || !ctx.can.openExit(ctx.user)) return null;
+        const plate = alert.plates?.[0] ?? String(alert.params?.truck ?? "").split(" / ")[0];
+        return reasonForm({
+            actions: [{ action: "release", label: "exit.open" }],
+            submitLabel: t("exit.open"),
+            testid: "exit-open",
+            onSubmit: async ({ reasonCode, note }) => {
+                const answer = await api.post(`/api/v1/exits/${encodeURIComponent(exitId)}/open`, {
+                    reasonCode,
+                    ...(note && { note }),
+                    ...(plate && plate.length <= 16 && { plate }),
+                });
+                return answer.confirmed ? t("exit.opened", { exit: exitId }) : t("exit.notConfirmed", { exit: exitId });
+            },
+        });
     };
 
     async function load() {

@@ -1,0 +1,115 @@
+/**
+ * The exit barrier in Chromium: a truck no lane released is kept at the exit (alert EXIT_NOT_RELEASED); a
+ * supervisor, on the Alerts page in Vietnamese, opens the barrier by hand with a release reason and a note,
+ * and the real OPC UA PLC's barrier opens; an officer sees the alert without that form.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
+import { hashPassword } from "../../src/config/passwords.ts";
+import type { Gate } from "../../src/gate.ts";
+import { catalogue } from "../../src/i18n/format.ts";
+import { UserStore } from "../../src/store/users.ts";
+import { eventually, startGate, testConfig } from "../helpers/gate.ts";
+import { startLanePlc } from "../helpers/lanes.ts";
+import { plateDraft } from "../helpers/readings.ts";
+import { tempDir } from "../helpers/tmp.ts";
+import { chromiumAvailable, launchChromium, loggedIn, USERS } from "./harness.ts";
+
+const available = chromiumAvailable();
+const WAIT_MS = 30_000;
+
+describe.skipIf(!available)("opening an exit barrier by hand", () => {
+    const dir = tempDir();
+    let plc: LanePlcSimulator;
+    let gate: Gate;
+    let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+    beforeAll(async () => {
+        plc = await startLanePlc(dir.path, ["X1"], { travelMs: 200 });
+        gate = await startGate(
+            testConfig(
+                dir.path,
+                `  - id: X1
+    direction: OUT
+    devices:
+      - { id: cam-exit, model: dahua-itsapi-anpr, role: front, auth: { username: cam-exit, password: camera-password } }
+      - { id: plc-x1, model: lane-plc-opcua, address: "${plc.endpointUrl}", plc: { lanePrefix: X1 } }
+`,
+                `ui: { defaultLanguage: vi }
+inspection:
+    exits:
+        - { id: exit-1, camera: cam-exit, barrier: plc-x1 }`,
+            ),
+        );
+        const users = new UserStore(gate.database);
+        for (const user of [USERS.supervisor, USERS.officer])
+            users.add(user.name, user.role, hashPassword(user.password));
+        await eventually(() => gate.runtime("plc-x1")?.health().status === "online" || undefined, WAIT_MS, "PLC");
+        await gate.log.append({ laneId: "X1", ...plateDraft("cam-exit", "30A-111.22", "30A11122") });
+        await eventually(
+            () =>
+                gate.log.read(0, 10_000).find((e) => e.type === "alert.raised" && e.data.code === "EXIT_NOT_RELEASED"),
+            WAIT_MS,
+            "EXIT_NOT_RELEASED",
+        );
+        browser = await launchChromium();
+    }, 90_000);
+
+    afterAll(async () => {
+        await browser?.close();
+        await gate?.stop();
+        await plc?.stop();
+        dir.cleanup();
+    });
+
+    it("a supervisor opens it from the alert with a reason; the PLC's barrier opens", async () => {
+        const vi = catalogue("officer", "vi");
+        expect(plc.state("X1").barrier).toBe("closed");
+        const { context, page, errors } = await loggedIn(browser, gate.addresses.http, USERS.supervisor, "#/alerts");
+        try {
+            const row = page.locator('tr[data-code="EXIT_NOT_RELEASED"]');
+            await row.waitFor({ timeout: WAIT_MS });
+            await expect(row.locator('[data-testid="alert-message"]').textContent()).resolves.toContain("30A11122");
+            const form = row.locator('form[data-testid="exit-open"]');
+            await form.locator('select[name="reasonCode"] option[value="PLATE_VERIFIED"]').waitFor({
+                state: "attached",
+                timeout: WAIT_MS,
+            });
+            await form.locator('select[name="reasonCode"]').selectOption("PLATE_VERIFIED");
+            await form.locator('textarea[name="note"]').fill("Biển số đọc sai ở làn 1");
+            await form.locator("button[type=submit]").click();
+            await form.getByText(vi["exit.opened"]?.replace("{exit}", "exit-1") ?? "—").waitFor({ timeout: WAIT_MS });
+            await eventually(
+                () => (["opening", "open"].includes(plc.state("X1").barrier) ? true : undefined),
+                WAIT_MS,
+                "X1 barrier opening",
+            );
+            const opened = gate.log
+                .read(0, 10_000)
+                .filter((e) => e.type === "actuator.command" && e.deviceId === "plc-x1")
+                .at(-1);
+            expect(opened?.data.exit).toMatchObject({
+                because: "supervisor",
+                supervisor: USERS.supervisor.name,
+                reasonCode: "PLATE_VERIFIED",
+                note: "Biển số đọc sai ở làn 1",
+                plates: ["30A11122"],
+            });
+            expect(errors).toEqual([]);
+        } finally {
+            await context.close();
+        }
+    }, 90_000);
+
+    it("an officer sees the alert, without the form", async () => {
+        const { context, page, errors } = await loggedIn(browser, gate.addresses.http, USERS.officer, "#/alerts");
+        try {
+            const row = page.locator('tr[data-code="EXIT_NOT_RELEASED"]');
+            await row.waitFor({ timeout: WAIT_MS });
+            expect(await row.locator('form[data-testid="exit-open"]').count()).toBe(0);
+            expect(errors).toEqual([]);
+        } finally {
+            await context.close();
+        }
+    }, 60_000);
+});
