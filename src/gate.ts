@@ -10,20 +10,19 @@ import { createGateApi } from "./gate/api.ts";
 import { GateAreas } from "./gate/areas.ts";
 import { GateDatabase } from "./gate/database.ts";
 import { DeviceSupervisor } from "./gate/devices.ts";
-import { type DeviceTestAction, type DeviceTestResult, DeviceTests } from "./gate/deviceTests.ts";
+import { DeviceTests } from "./gate/deviceTests.ts";
 import { Housekeeping } from "./gate/housekeeping.ts";
 import { stopInOrder, whileRunning } from "./gate/parts.ts";
 import { applyReload, type ReloadReport } from "./gate/reload.ts";
 import { StoreCheck, type StoreCheckState } from "./gate/storeCheck.ts";
 import type { DeviceRuntime, EventSink } from "./ingest/deviceRuntime.ts";
 import type { InspectionCases } from "./inspection/cases.ts";
-import { LaneEngine, type OfficerActionRequest, type OfficerActionResult } from "./lane/engine.ts";
+import type { LaneEngine, OfficerActionRequest, OfficerActionResult } from "./lane/engine.ts";
 import type { IntegrityRun } from "./store/audit.ts";
 import type { ClearanceCache } from "./store/clearance.ts";
 import { type Db, storeOpenError, type UpgradeReport } from "./store/db.ts";
 import type { EventLog } from "./store/eventLog.ts";
 import type { PassageStore } from "./store/passages.ts";
-import type { QuotaReading } from "./store/quota.ts";
 import { SyncService } from "./sync/service.ts";
 import type { SyncTimers } from "./sync/timers.ts";
 
@@ -51,7 +50,7 @@ export interface GateAddresses {
     push: string | undefined;
 }
 
-export type { ActuatorCommand, ActuatorOutcome, DeviceTestAction, DeviceTestResult, ReloadReport, StoreCheckState };
+export type { ActuatorCommand, ActuatorOutcome, ReloadReport, StoreCheckState };
 
 /**
  * One running gate: owns the lifecycle of the store, the device runtimes and their transports, the MQTT
@@ -64,7 +63,7 @@ export class Gate {
     /** The database and its stores: opened first, closed last. */
     private readonly store = new GateDatabase();
     private readonly devices: DeviceSupervisor;
-    private housekeeping: Housekeeping | undefined;
+    private housekeepingPart: Housekeeping | undefined;
     private actuation: Actuation | undefined;
     private deviceTests: DeviceTests | undefined;
     private laneEngine: LaneEngine | undefined;
@@ -145,20 +144,7 @@ export class Gate {
             });
             this.actuation = actuation;
 
-            this.laneEngine = new LaneEngine({
-                config,
-                log: log.child({ component: "lanes" }),
-                clock: this.clock,
-                bus: this.bus,
-                append: (draft, options) => sink.append(draft, options),
-                passages,
-                clearance: () => this.clearance.view(),
-                command: (laneId, command, meta) => actuation.laneCommand(laneId, command, meta),
-                publishState: (_laneId, state) => {
-                    this.bus.emit("laneState", state);
-                    this.devices.brokerSide.publishLaneState(this.config.gate.id, state);
-                },
-            });
+            this.laneEngine = actuation.laneEngine(passages, () => this.clearance.view());
             this.laneEngine.start();
             // The lane displays, the inspection area and the yard (src/gate/areas.ts).
             this.areas = new GateAreas({
@@ -182,12 +168,12 @@ export class Gate {
             });
             this.syncService.start();
             // The disk quota, and the retention of events and of plate images (personal data).
-            this.housekeeping = new Housekeeping({
+            this.housekeepingPart = new Housekeeping({
                 ...{ db, images, sink, clock: this.clock, log, config: () => this.config },
                 setManualProcessing: (reason, quota) => this.laneEngine?.setManualProcessing(reason, quota),
                 ...(this.options.storageBallast && { storageBallast: this.options.storageBallast }),
             });
-            await this.housekeeping.start();
+            await this.housekeepingPart.start();
             this.deviceTests = new DeviceTests({
                 ...{ devices: this.devices, actuation, images, clock: this.clock },
                 laneState: (laneId) => this.laneEngine?.snapshot(laneId)?.state,
@@ -197,9 +183,8 @@ export class Gate {
                 {
                     ...{ config: () => this.config, startedAt: this.startedAt, clock: this.clock, bus: this.bus },
                     ...{ database, devices: this.devices, laneEngine: () => this.laneEngine },
-                    ...{ sync: this.syncService, housekeeping: this.housekeeping },
+                    ...{ sync: this.syncService, housekeeping: this.housekeepingPart, deviceTests: this.deviceTests },
                     officerAction: (request) => this.officerAction(request),
-                    deviceTest: (deviceId, action) => this.deviceTest(deviceId, action),
                 },
                 log,
             );
@@ -236,7 +221,7 @@ export class Gate {
         await stopInOrder(
             [
                 { name: "store check", run: () => this.startupCheck.stop() },
-                { name: "housekeeping", run: () => this.housekeeping?.stop() },
+                { name: "housekeeping", run: () => this.housekeepingPart?.stop() },
                 { name: "api", run: () => this.stopPart("api") },
                 {
                     name: "lane engine",
@@ -326,28 +311,9 @@ export class Gate {
         return whileRunning(this.api, "the HTTP API is not running");
     }
 
-    /**
-     * A technician's test of a device: read a scale, take a camera snapshot, pulse a lane light. A device
-     * that does not answer is a result ({ok: false}), not an error; an action that does not fit the device
-     * is API_BAD_REQUEST, and a light pulse on a lane with a truck in it is DEVICE_BUSY.
-     */
-    async deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult> {
-        return whileRunning(this.deviceTests, "the gate is not running").run(deviceId, action);
-    }
-
-    /** The last storage quota reading (size of the database against storage.quotaMb). */
-    get storageQuota(): QuotaReading | undefined {
-        return this.housekeeping?.quota;
-    }
-
-    /** Measures the storage against its quota now, rather than at the next storage.quotaCheckMs tick. */
-    async checkStorageNow(): Promise<QuotaReading | undefined> {
-        return this.housekeeping?.checkQuota();
-    }
-
-    /** Deletes images not seen within storage.imageRetentionDays. */
-    pruneImages(): number {
-        return this.housekeeping?.pruneImages() ?? 0;
+    /** The disk quota and the retention of images (src/gate/housekeeping.ts): its readings, a check now. */
+    get housekeeping(): Housekeeping {
+        return whileRunning(this.housekeepingPart, "the gate is not running");
     }
 
     /**

@@ -360,13 +360,13 @@ export class FaultInjector {
                     `a simulated ballast of ${quotaMb} MiB counted against storage.quotaMb (${quotaMb} MiB) ${fault.forMs === undefined ? "to the end of the run" : `for ${seconds(downMs)}`}: every lane to manual processing, nothing dropped`,
                 );
                 ballast.bytes = quotaMb * 2 ** 20;
-                if ((await gate.checkStorageNow())?.level !== "full")
+                if ((await gate.housekeeping.checkQuota())?.level !== "full")
                     record.detail += "; the gate did not see its quota reached";
                 if (fault.forMs === undefined) return;
                 await sleep(downMs);
                 ballast.bytes = 0;
                 record.endedAtMs = this.deps.elapsed();
-                if ((await gate.checkStorageNow())?.level === "ok") record.recoveredAtMs = this.deps.elapsed();
+                if ((await gate.housekeeping.checkQuota())?.level === "ok") record.recoveredAtMs = this.deps.elapsed();
                 else record.detail += "; the gate still saw its quota reached after the ballast went";
                 return;
             }

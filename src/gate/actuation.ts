@@ -10,6 +10,9 @@ import type { Clock } from "../core/clock.ts";
 import { errorMessage, GateError } from "../core/errors.ts";
 import type { ActuatorCommand, ActuatorOutcome } from "../drivers/transport.ts";
 import type { EventSink } from "../ingest/deviceRuntime.ts";
+import { LaneEngine } from "../lane/engine.ts";
+import type { ClearanceView } from "../lane/types.ts";
+import type { PassageStore } from "../store/passages.ts";
 import type { DeviceSupervisor } from "./devices.ts";
 
 /** A lane engine's command, carried out by the lane's PLC. */
@@ -77,6 +80,23 @@ export class Actuation {
             });
         }
         return outcome;
+    }
+
+    /**
+     * The lane engine wired to the gate: its events through the one sink, its commands to the lanes' PLCs
+     * through this actuation, its state to the dashboard (bus) and to the lane's MQTT state topic.
+     */
+    laneEngine(passages: PassageStore, clearance: () => ClearanceView): LaneEngine {
+        const { devices, sink, bus, clock, log, config } = this.options;
+        return new LaneEngine({
+            ...{ config: config(), log: log.child({ component: "lanes" }), clock, bus, passages, clearance },
+            append: (draft, options) => sink.append(draft, options),
+            command: (laneId, command, meta) => this.laneCommand(laneId, command, meta),
+            publishState: (_laneId, state) => {
+                bus.emit("laneState", state);
+                devices.brokerSide.publishLaneState(config().gate.id, state);
+            },
+        });
     }
 
     /** The lane's PLC, if it has one, carries out the lane engine's command. */

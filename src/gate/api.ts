@@ -12,7 +12,7 @@ import type { LaneEngine, OfficerActionRequest, OfficerActionResult } from "../l
 import type { SyncService } from "../sync/service.ts";
 import type { OpenGateDatabase } from "./database.ts";
 import type { DeviceSupervisor } from "./devices.ts";
-import type { DeviceTestAction, DeviceTestResult } from "./deviceTests.ts";
+import type { DeviceTests } from "./deviceTests.ts";
 import type { Housekeeping } from "./housekeeping.ts";
 
 export interface GateApiParts {
@@ -27,7 +27,7 @@ export interface GateApiParts {
     sync: SyncService;
     housekeeping: Housekeeping;
     officerAction(request: OfficerActionRequest): Promise<OfficerActionResult>;
-    deviceTest(deviceId: string, action: DeviceTestAction): Promise<DeviceTestResult>;
+    deviceTests: DeviceTests;
 }
 
 /** Builds the API on the gate's parts; the caller registers its further routes and listens. */
@@ -71,7 +71,7 @@ export function createGateApi(parts: GateApiParts, log: Logger): Promise<Fastify
             clearance: () => clearance.view(),
             officerAction: (request) => parts.officerAction(request),
             appendEvent: (draft) => sink.append(draft),
-            deviceTest: (deviceId, action) => parts.deviceTest(deviceId, action),
+            deviceTest: (deviceId, action) => parts.deviceTests.run(deviceId, action),
             sync: parts.sync,
             storageQuota: () => parts.housekeeping.quota,
             storage: () => parts.housekeeping.storageStatus(),

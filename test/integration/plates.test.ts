@@ -153,9 +153,9 @@ describe("image retention", () => {
             const officer = apiSession(g, "officer");
             expect((await officer.fetch(`/api/v1/images/${ref}`)).status).toBe(200);
             clock.advance(29 * 86_400_000);
-            expect(g.pruneImages()).toBe(0);
+            expect(g.housekeeping.pruneImages()).toBe(0);
             clock.advance(2 * 86_400_000);
-            expect(g.pruneImages()).toBe(2); // the scene and the plate crop
+            expect(g.housekeeping.pruneImages()).toBe(2); // the scene and the plate crop
             // A month on the gate's clock outlives any session: log in again.
             expect((await officer.fetch(`/api/v1/images/${ref}`)).status).toBe(401);
             const again = apiSession(g, "officer", "officer", { now: () => clock.now() });

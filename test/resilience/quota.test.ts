@@ -35,11 +35,11 @@ central: { url: ${JSON.stringify(url)}, tokenEnv: QUOTA_CENTRAL_TOKEN }`,
         );
         const gate = await startGate(config);
         try {
-            expect(gate.storageQuota?.level).toBe("ok");
+            expect(gate.housekeeping.quota?.level).toBe("ok");
             expect(gate.lanes.manualProcessing).toBeUndefined();
             const padding = "x".repeat(400);
             let stored = 0;
-            while (gate.storageQuota?.level !== "full") {
+            while (gate.housekeeping.quota?.level !== "full") {
                 await Promise.all(
                     Array.from({ length: 500 }, (_, i) =>
                         gate.log.append({ type: "reading.weight", laneId: "L1", data: { kg: i, padding } }),
@@ -48,8 +48,8 @@ central: { url: ${JSON.stringify(url)}, tokenEnv: QUOTA_CENTRAL_TOKEN }`,
                 stored += 500;
                 // The periodic check (quotaCheckMs) measures each batch, so the level passes through "near"
                 // before "full"; every check stores a new reading.
-                const measured = gate.storageQuota;
-                await eventually(() => gate.storageQuota !== measured || undefined, 10_000, "the quota check");
+                const measured = gate.housekeeping.quota;
+                await eventually(() => gate.housekeeping.quota !== measured || undefined, 10_000, "the quota check");
                 if (stored > 100_000) throw new Error("the quota was never reached");
             }
             expect(gate.lanes.manualProcessing).toMatch(/disk quota reached/);
