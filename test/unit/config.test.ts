@@ -296,7 +296,7 @@ broker: { mode: embedded, host: 0.0.0.0, port: 0 }`),
             }).lanes,
         ).toHaveLength(2);
         // Two lanes of six devices, the yard entry's camera and the exit point's.
-        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 6, 1, 1]);
+        expect(loadConfig("config/demo.yaml").lanes.map((lane) => lane.devices.length)).toEqual([6, 6, 1, 2]);
     });
 });
 
@@ -305,7 +305,7 @@ describe("gate-edge check-config", () => {
         const out = captureStream();
         const err = captureStream();
         expect(await main(["check-config", "config/demo.yaml"], { stdout: out.stream, stderr: err.stream })).toBe(0);
-        expect(out.text()).toMatch(/OK — gate DEMO01, 4 lane\(s\), 14 device\(s\)/);
+        expect(out.text()).toMatch(/OK — gate DEMO01, 4 lane\(s\), 15 device\(s\)/);
     });
 
     it("exits 1 and lists every error of a bad file", async () => {
