@@ -7,6 +7,23 @@ import { migrate, SCHEMA_VERSION, schemaVersionOf } from "./migrations.ts";
 
 export type Db = Database.Database;
 
+/**
+ * A store's prepared statements, one per SQL text, compiled at first use: better-sqlite3 compiles at every
+ * prepare(), which on a store's hot path (a write per committed event or passage step) cost three to five
+ * times the statement's own run (about 110 µs against 20–30 µs for a passage upsert).
+ */
+export function statementCache(db: Db): (sql: string) => Database.Statement {
+    const statements = new Map<string, Database.Statement>();
+    return (sql) => {
+        let statement = statements.get(sql);
+        if (!statement) {
+            statement = db.prepare(sql);
+            statements.set(sql, statement);
+        }
+        return statement;
+    };
+}
+
 /** The page cache of the gate's connection, in KiB. */
 const PAGE_CACHE_KIB = 4096;
 

@@ -1,4 +1,5 @@
-import type { Db } from "./db.ts";
+import type { Statement } from "better-sqlite3";
+import { type Db, statementCache } from "./db.ts";
 
 /** The passage record kept for the API and the dashboard; the event log stays the evidence. */
 export interface PassageRow {
@@ -73,33 +74,35 @@ const FILTERS: readonly [keyof Omit<PassageQuery, "limit">, string][] = [
 
 /** Passages by id, lane and time; written by the lane engine after each passage event is committed. */
 export class PassageStore {
-    constructor(private readonly db: Db) {}
+    private readonly sql: (sql: string) => Statement;
+
+    constructor(db: Db) {
+        this.sql = statementCache(db);
+    }
 
     upsert(row: PassageRow): void {
-        this.db
-            .prepare(
-                `INSERT INTO passages (passage_id, lane_id, state, opened_at, decided_at, completed_at, decision, plates, declarations, record)
+        this.sql(
+            `INSERT INTO passages (passage_id, lane_id, state, opened_at, decided_at, completed_at, decision, plates, declarations, record)
                  VALUES (@passage_id, @lane_id, @state, @opened_at, @decided_at, @completed_at, @decision, @plates, @declarations, @record)
                  ON CONFLICT (passage_id) DO UPDATE SET state = excluded.state, decided_at = excluded.decided_at,
                    completed_at = excluded.completed_at, decision = excluded.decision, plates = excluded.plates,
                    declarations = excluded.declarations, record = excluded.record`,
-            )
-            .run({
-                passage_id: row.passageId,
-                lane_id: row.laneId,
-                state: row.state,
-                opened_at: row.openedAt,
-                decided_at: row.decidedAt,
-                completed_at: row.completedAt,
-                decision: row.decision,
-                plates: JSON.stringify(row.plates),
-                declarations: JSON.stringify(row.declarations),
-                record: JSON.stringify(row.record),
-            });
+        ).run({
+            passage_id: row.passageId,
+            lane_id: row.laneId,
+            state: row.state,
+            opened_at: row.openedAt,
+            decided_at: row.decidedAt,
+            completed_at: row.completedAt,
+            decision: row.decision,
+            plates: JSON.stringify(row.plates),
+            declarations: JSON.stringify(row.declarations),
+            record: JSON.stringify(row.record),
+        });
     }
 
     get(passageId: string): PassageRow | undefined {
-        const row = this.db.prepare("SELECT * FROM passages WHERE passage_id = ?").get(passageId) as Raw | undefined;
+        const row = this.sql("SELECT * FROM passages WHERE passage_id = ?").get(passageId) as Raw | undefined;
         return row && fromRaw(row);
     }
 
@@ -109,9 +112,9 @@ export class PassageStore {
      * opens in the same millisecond its predecessor closes, and ids grow.
      */
     openOf(laneId: string): PassageRow | undefined {
-        const row = this.db
-            .prepare("SELECT * FROM passages WHERE lane_id = ? ORDER BY opened_at DESC, passage_id DESC LIMIT 1")
-            .get(laneId) as Raw | undefined;
+        const row = this.sql(
+            "SELECT * FROM passages WHERE lane_id = ? ORDER BY opened_at DESC, passage_id DESC LIMIT 1",
+        ).get(laneId) as Raw | undefined;
         return row && row.state !== "CLOSED" ? fromRaw(row) : undefined;
     }
 
@@ -121,14 +124,12 @@ export class PassageStore {
      */
     decidedOfflineUnchecked(limit: number): PassageRow[] {
         return (
-            this.db
-                .prepare(
-                    `SELECT * FROM passages WHERE decided_at IS NOT NULL
+            this.sql(
+                `SELECT * FROM passages WHERE decided_at IS NOT NULL
                        AND json_extract(record, '$.decision.offline') = 1
                        AND json_extract(record, '$.offlineRecheck') IS NULL
                      ORDER BY decided_at, passage_id LIMIT ?`,
-                )
-                .all(limit) as Raw[]
+            ).all(limit) as Raw[]
         ).map(fromRaw);
     }
 
@@ -143,6 +144,6 @@ export class PassageStore {
             params[key] = value;
         }
         const sql = `SELECT * FROM passages ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY opened_at DESC LIMIT @limit`;
-        return (this.db.prepare(sql).all(params) as Raw[]).map(fromRaw);
+        return (this.sql(sql).all(params) as Raw[]).map(fromRaw);
     }
 }

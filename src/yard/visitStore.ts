@@ -3,7 +3,8 @@
  * length of each lane group at every change (the time-release report's queue chart), and the yard part's
  * cursor. The event log stays the evidence.
  */
-import type { Db } from "../store/db.ts";
+import type { Statement } from "better-sqlite3";
+import { type Db, statementCache } from "../store/db.ts";
 import { isoMs } from "./report.ts";
 import type { LaneGroup, QueueSample, ReportVisit, VISIT_STAGES, VisitState } from "./types.ts";
 import { applyVisitEvent, isoInZone, type Visit, type VisitEvent } from "./visitModel.ts";
@@ -44,13 +45,17 @@ type ReportRow = [string | null, string | null, string, ...(number | null)[]];
 const parse = (row: Raw): Visit => JSON.parse(row.record) as Visit; // written by save() from a Visit
 
 export class VisitStore {
+    private readonly sql: (sql: string) => Statement;
+
     constructor(
-        private readonly db: Db,
+        db: Db,
         private readonly timeZone: string,
-    ) {}
+    ) {
+        this.sql = statementCache(db);
+    }
 
     get(visitId: string): Visit | undefined {
-        const row = this.db.prepare("SELECT record FROM visits WHERE visit_id = ?").get(visitId) as Raw | undefined;
+        const row = this.sql("SELECT record FROM visits WHERE visit_id = ?").get(visitId) as Raw | undefined;
         return row && parse(row);
     }
 
@@ -73,9 +78,8 @@ export class VisitStore {
                 return [column, Number.isNaN(ms) ? null : ms];
             }),
         );
-        this.db
-            .prepare(
-                `INSERT INTO visits (visit_id, state, lane_group, tractor_plate, arrived_at, arrived_ms, last_seq, record,
+        this.sql(
+            `INSERT INTO visits (visit_id, state, lane_group, tractor_plate, arrived_at, arrived_ms, last_seq, record,
                    channel, lane_id, goods_class, ${STAGE_COLUMN_LIST})
                  VALUES (@visit_id, @state, @lane_group, @tractor_plate, @arrived_at, @arrived_ms, @last_seq, @record,
                    @channel, @lane_id, @goods_class, ${STAGE_COLUMNS.map(([, column]) => `@${column}`).join(", ")})
@@ -83,28 +87,27 @@ export class VisitStore {
                    record = excluded.record, channel = excluded.channel, lane_id = excluded.lane_id,
                    goods_class = excluded.goods_class,
                    ${STAGE_COLUMNS.map(([, column]) => `${column} = excluded.${column}`).join(", ")}`,
-            )
-            .run({
-                visit_id: visit.visitId,
-                state: visit.state,
-                lane_group: visit.laneGroup,
-                tractor_plate: visit.tractorPlate,
-                arrived_at: visit.stages.arrived ?? "",
-                arrived_ms: visit.arrivedMs,
-                last_seq: visit.lastSeq,
-                record: JSON.stringify(visit),
-                channel: visit.channel ?? null,
-                lane_id: visit.laneId ?? null,
-                goods_class: visit.goodsClass,
-                ...stageMs,
-            });
+        ).run({
+            visit_id: visit.visitId,
+            state: visit.state,
+            lane_group: visit.laneGroup,
+            tractor_plate: visit.tractorPlate,
+            arrived_at: visit.stages.arrived ?? "",
+            arrived_ms: visit.arrivedMs,
+            last_seq: visit.lastSeq,
+            record: JSON.stringify(visit),
+            channel: visit.channel ?? null,
+            lane_id: visit.laneId ?? null,
+            goods_class: visit.goodsClass,
+            ...stageMs,
+        });
     }
 
     /** Every visit not closed nor cancelled (the yard part keeps them in memory). */
     open(): Visit[] {
-        return (
-            this.db.prepare("SELECT record FROM visits WHERE state NOT IN ('CLOSED', 'CANCELLED')").all() as Raw[]
-        ).map(parse);
+        return (this.sql("SELECT record FROM visits WHERE state NOT IN ('CLOSED', 'CANCELLED')").all() as Raw[]).map(
+            parse,
+        );
     }
 
     list(query: VisitQuery): Visit[] {
@@ -124,16 +127,15 @@ export class VisitStore {
             params[key] = value;
         }
         const sql = `SELECT record FROM visits ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY arrived_ms DESC, visit_id DESC LIMIT @limit`;
-        return (this.db.prepare(sql).all(params) as Raw[]).map(parse);
+        return (this.sql(sql).all(params) as Raw[]).map(parse);
     }
 
     /** What the time-release report reads of the visits that arrived in [from, to) (ms): their columns alone. */
     reportVisits(from: number, to: number): ReportVisit[] {
-        const rows = this.db
-            .prepare(
-                `SELECT channel, lane_id, goods_class, arrived_ms, ${STAGE_COLUMN_LIST}
+        const rows = this.sql(
+            `SELECT channel, lane_id, goods_class, arrived_ms, ${STAGE_COLUMN_LIST}
                  FROM visits WHERE arrived_ms >= ? AND arrived_ms < ? ORDER BY arrived_ms`,
-            )
+        )
             .raw()
             .all(from, to) as ReportRow[];
         // A plain loop: a year is a hundred thousand rows, and rest patterns and spreads cost more than the report.
@@ -152,18 +154,18 @@ export class VisitStore {
     }
 
     addQueueSample(at: number, laneGroup: LaneGroup, length: number): void {
-        this.db
-            .prepare("INSERT INTO yard_queue_samples (at_ms, lane_group, length) VALUES (?, ?, ?)")
-            .run(at, laneGroup, length);
+        this.sql("INSERT INTO yard_queue_samples (at_ms, lane_group, length) VALUES (?, ?, ?)").run(
+            at,
+            laneGroup,
+            length,
+        );
     }
 
     /** The queue length of each group at each change in [from, to). */
     queueSamples(from: number, to: number): QueueSample[] {
-        const rows = this.db
-            .prepare(
-                "SELECT at_ms, lane_group, length FROM yard_queue_samples WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms, rowid",
-            )
-            .all(from, to) as { at_ms: number; lane_group: LaneGroup; length: number }[];
+        const rows = this.sql(
+            "SELECT at_ms, lane_group, length FROM yard_queue_samples WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms, rowid",
+        ).all(from, to) as { at_ms: number; lane_group: LaneGroup; length: number }[];
         return rows.map((row) => ({
             at: isoInZone(row.at_ms, this.timeZone),
             laneGroup: row.lane_group,
@@ -173,15 +175,13 @@ export class VisitStore {
 
     /** The seq of the last event the part acted on; undefined before its first start on this database. */
     get cursor(): number | undefined {
-        const row = this.db.prepare("SELECT seq FROM yard_cursor WHERE id = 1").get() as { seq: number } | undefined;
+        const row = this.sql("SELECT seq FROM yard_cursor WHERE id = 1").get() as { seq: number } | undefined;
         return row?.seq;
     }
 
     setCursor(seq: number): void {
-        this.db
-            .prepare(
-                "INSERT INTO yard_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-            )
-            .run(seq);
+        this.sql(
+            "INSERT INTO yard_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+        ).run(seq);
     }
 }
