@@ -73,7 +73,7 @@ const rawDevices = () =>
  * Raw baseline 1, the loopback of performance.md L4: the same publishers, QoS 1, through a bare aedes
  * broker to one MQTT.js subscriber at QoS 1, in this process; rate = messages the subscriber received.
  */
-async function rawMqttLoopback(messagesPerDevice: number): Promise<Figures> {
+export async function rawMqttLoopback(messagesPerDevice: number): Promise<Figures> {
     const broker = await bareBroker();
     const subscriber = mqtt.connect(broker.url, { clientId: "raw-subscriber", reconnectPeriod: 0 });
     await new Promise<void>((resolve) => subscriber.once("connect", () => resolve()));

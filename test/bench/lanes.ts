@@ -5,12 +5,14 @@ import { pino } from "pino";
 import { freePort, startSimulatorsFor } from "../../simulators/forConfig.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { Gate } from "../../src/gate.ts";
-import { runPublishers } from "./ingest.ts";
+import { rawMqttLoopback, runPublishers } from "./ingest.ts";
 import { latencySummary } from "./stats.ts";
 
 const LANES = 16;
 /** BENCH_LOAD=0 runs the lanes without the background MQTT load, to see the load's share of the latency. */
 const LOAD_DEVICES = process.env.BENCH_LOAD === "0" ? 0 : 32;
+/** The raw baseline's size: 32 publishers × 2,000 QoS 1 messages, a few seconds on a 2-core machine. */
+const RAW_MESSAGES_PER_DEVICE = 2000;
 
 /** A valid VNACCS declaration number per lane: 10 + sequence + (sequence mod 7) + 0. */
 const declarationOf = (lane: number) => {
@@ -31,10 +33,18 @@ export interface LanesBenchOptions {
     /** More top-level YAML (e.g. a central section). */
     extraYaml?: string;
     seconds?: number;
+    /**
+     * The same run's baselines (default on): raw MQTT QoS 1 loopback on this machine before the gate starts,
+     * and the lanes for a while without the background load before it starts.
+     */
+    baselines?: boolean;
 }
 
 export async function benchLanes(out: (line: string) => void, options: LanesBenchOptions = {}): Promise<object> {
     const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 20);
+    const baselines = options.baselines ?? true;
+    // Raw baseline: how fast this machine loops MQTT QoS 1 through a bare aedes now (the ingest benchmark's).
+    const raw = baselines ? await rawMqttLoopback(RAW_MESSAGES_PER_DEVICE) : undefined;
     const gateId = options.gateId ?? "BENCHLANES";
     const dir = join(tmpdir(), `gate-edge-bench-lanes-${process.pid}`);
     mkdirSync(dir, { recursive: true });
@@ -109,11 +119,41 @@ ${loadYaml}
         if (Date.now() > deadline) throw new Error("bench: PLC sessions did not come up");
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const latencies: number[] = [];
-    gate.bus.on("laneCommand", latencies, (command) => {
+    /** Where the decision latencies of the phase running now go. */
+    let latencies: number[] = [];
+    const quietLatencies = latencies;
+    gate.bus.on("laneCommand", gate, (command) => {
         if (command.command === "open-barrier" && command.triggeredAt !== undefined)
             latencies.push(command.at - command.triggeredAt);
     });
+    let trucks = 0;
+    let turnedBack = 0;
+    /** Trucks back to back in every lane until `stopAt`. */
+    const trucksUntil = (stopAt: number) =>
+        Promise.all(
+            laneIds.map(async (lane, i) => {
+                const scanner = simulators.device(`scan-${i}`).scanner!;
+                const camera = simulators.device(`cam-${i}`).push!;
+                while (Date.now() < stopAt) {
+                    const passing = plcOf(i).truckPasses(lane, 10_000);
+                    await camera.push({ text: plateOf(i), confidence: 0.95, withImages: false });
+                    scanner.scan(declarationOf(i));
+                    const result = await passing;
+                    if (result === "passed") trucks++;
+                    else turnedBack++;
+                    await new Promise((resolve) => setTimeout(resolve, 300));
+                }
+            }),
+        );
+    const quietSeconds = baselines && LOAD_DEVICES > 0 ? Math.max(5, Math.round(seconds / 2)) : 0;
+    if (quietSeconds > 0) {
+        out(`lanes benchmark: ${LANES} lanes, trucks back to back for ${quietSeconds} s without the background load`);
+        await trucksUntil(Date.now() + quietSeconds * 1000);
+        await gate.lanes.settled();
+        latencies = [];
+        trucks = 0;
+        turnedBack = 0;
+    }
 
     out(
         `lanes benchmark: ${LANES} lanes, trucks back to back for ${seconds} s, ${LOAD_DEVICES} MQTT devices at full rate`,
@@ -132,24 +172,7 @@ ${loadYaml}
                   window: 64,
                   durationMs: seconds * 1000 + 2000,
               });
-    const stopAt = Date.now() + seconds * 1000;
-    let trucks = 0;
-    let turnedBack = 0;
-    await Promise.all(
-        laneIds.map(async (lane, i) => {
-            const scanner = simulators.device(`scan-${i}`).scanner!;
-            const camera = simulators.device(`cam-${i}`).push!;
-            while (Date.now() < stopAt) {
-                const passing = plcOf(i).truckPasses(lane, 10_000);
-                await camera.push({ text: plateOf(i), confidence: 0.95, withImages: false });
-                scanner.scan(declarationOf(i));
-                const result = await passing;
-                if (result === "passed") trucks++;
-                else turnedBack++;
-                await new Promise((resolve) => setTimeout(resolve, 300));
-            }
-        }),
-    );
+    await trucksUntil(Date.now() + seconds * 1000);
     const loadResult = await load;
     await gate.lanes.settled();
     const passages = gate.passages.list({ limit: 100_000 });
@@ -165,6 +188,8 @@ ${loadYaml}
     await simulators.stop();
 
     const { p50, p99, max } = latencySummary(latencies);
+    const quiet = quietSeconds > 0 ? latencySummary(quietLatencies) : undefined;
+    const loadPerSecond = loadResult.acked / loadResult.seconds;
     const perHour = (trucks / seconds) * 3600;
     out("");
     out("| measurement | value |");
@@ -177,7 +202,15 @@ ${loadYaml}
     out(`| trucks per hour, 16 lanes | ${Math.round(perHour)} |`);
     out(`| passages released / recorded | ${released} / ${passages.filter((p) => p.laneId !== "LOAD").length} |`);
     out(`| mis-correlated passages | ${misCorrelated} |`);
-    out(`| background MQTT load committed | ${Math.round(loadResult.acked / loadResult.seconds)} events/s |`);
+    out(`| background MQTT load committed | ${Math.round(loadPerSecond)} events/s |`);
+    if (quiet)
+        out(
+            `| same run without the load: decision latency p50 / p99 / max, ms (${quietLatencies.length} samples) | ${quiet.p50} / ${quiet.p99} / ${quiet.max} |`,
+        );
+    if (raw)
+        out(
+            `| raw MQTT.js QoS 1 loopback on this machine, same run | ${Math.round(raw.perSecond)} messages/s (the load is ${((loadPerSecond / raw.perSecond) * 100).toFixed(0)} % of it) |`,
+        );
     out("");
     out(
         `bars: p50 ≤ 10 ms ${p50 <= 10 ? "met" : "NOT met"}, p99 ≤ 50 ms ${p99 <= 50 ? "met" : "NOT met"}, zero mis-correlations ${misCorrelated === 0 ? "met" : "NOT met"}`,
@@ -193,6 +226,8 @@ ${loadYaml}
         turnedBack,
         trucksPerHour: perHour,
         misCorrelated,
-        loadEventsPerSecond: loadResult.acked / loadResult.seconds,
+        loadEventsPerSecond: loadPerSecond,
+        ...(quiet && { quietLatencyMs: { ...quiet, samples: quietLatencies.length } }),
+        ...(raw && { rawMqttLoopbackPerSecond: raw.perSecond }),
     };
 }

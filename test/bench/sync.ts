@@ -223,6 +223,7 @@ export async function benchSync(out: (line: string) => void): Promise<object> {
             gateId: GATE_ID,
             dbPath: join(dir, "lanes-solo.db"),
             seconds,
+            baselines: false,
         })) as {
             latencyMs: { p50: number; p99: number };
         };
@@ -237,6 +238,7 @@ export async function benchSync(out: (line: string) => void): Promise<object> {
                 dbPath: copy("lanes-drain.db"),
                 extraYaml: centralYaml(central3.url),
                 seconds,
+                baselines: false,
             })) as { latencyMs: { p50: number; p99: number } };
         } finally {
             await central3.stop();
