@@ -186,7 +186,11 @@ export class FolderWatch {
         const target = await this.freeName(join(this.options.folder, to), name);
         await rename(join(this.options.folder, name), target);
         if (outcome.outcome === "refused") {
-            await writeFile(`${target}.reason.txt`, `${outcome.reason ?? "refused"}\n`);
+            // Written whole under another name, then renamed: whoever watches rejected/ (a technician's script,
+            // the vendor's software) never reads a reason file still being written, empty or half.
+            const reasonFile = `${target}.reason.txt`;
+            await writeFile(`${reasonFile}.partial`, `${outcome.reason ?? "refused"}\n`);
+            await rename(`${reasonFile}.partial`, reasonFile);
             this.ctx.log.warn({ entry: name, reason: outcome.reason, dir }, "folder entry refused");
         }
     }
