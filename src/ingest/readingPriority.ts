@@ -2,8 +2,10 @@
  * Which of one device's events go to the event log as urgent — committed at once, ahead of the bulk input
  * queued before them, because a truck at a lane may be waiting on them (src/store/eventLog.ts). A device
  * that reads at a truck's pace gets that: up to `perSecond` readings a second, with bursts of `burst`.
- * Beyond it the device floods, and its readings go in bulk with every other device's input, so no device,
- * broken or hostile, can take the decision path's commits from the others.
+ * Beyond it the device floods, and all its readings go in bulk with every other device's input until it has
+ * been back under that pace for a few seconds, so no device, broken or hostile, can take the decision path's
+ * commits from the others (each urgent commit is a transaction of its own: a flood of them would cost the
+ * whole gate's ingest).
  *
  * A device's events keep their order in the log: one goes urgent only while none of the device's earlier
  * events is still waiting in bulk (a presence loop's "occupied" must not be committed after its "clear").
@@ -25,9 +27,11 @@ export class ReadingPriority {
         if (this.refilledAt !== undefined)
             this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.refilledAt) / 1000) * this.perSecond);
         this.refilledAt = nowMs;
-        if (this.bulkWaiting > 0 || this.tokens < 1) return false;
-        this.tokens -= 1;
-        return true;
+        const urgent = this.bulkWaiting === 0 && this.tokens >= 1;
+        // Every reading spends a token, urgent or not: a flood keeps the bucket empty (down to -burst, so the
+        // device is trusted again once it has kept the pace for about twice the burst's length).
+        this.tokens = Math.max(-this.burst, this.tokens - 1);
+        return urgent;
     }
 
     /**

@@ -9,14 +9,17 @@ describe("a device's reading priority", () => {
         const burst = Array.from({ length: 21 }, () => priority.mayBeUrgent(1000));
         expect(burst.filter(Boolean)).toHaveLength(20);
         expect(burst.at(-1)).toBe(false);
-        // 10 a second refill: one more every 100 ms.
+        // 10 a second refill the bucket: a read 50 ms later is still over the pace, one 300 ms after that is not.
         expect(priority.mayBeUrgent(1050)).toBe(false);
-        expect(priority.mayBeUrgent(1150)).toBe(true);
-        // A flood at 1,000 a second gets about 10 a second through as urgent.
+        expect(priority.mayBeUrgent(1350)).toBe(true);
+        // A flood at 1,000 a second: after its burst, nothing of it goes urgent.
         let urgent = 0;
-        for (let ms = 2000; ms < 3000; ms++) if (priority.mayBeUrgent(ms)) urgent++;
-        expect(urgent).toBeGreaterThanOrEqual(9);
-        expect(urgent).toBeLessThanOrEqual(21);
+        for (let ms = 10_000; ms < 12_000; ms++) if (priority.mayBeUrgent(ms)) urgent++;
+        expect(urgent).toBe(20);
+        for (let ms = 12_000; ms < 13_000; ms++) expect(priority.mayBeUrgent(ms)).toBe(false);
+        // Back at a truck's pace (one read a second), it is trusted again within a few seconds.
+        const calm = Array.from({ length: 8 }, (_, s) => priority.mayBeUrgent(14_000 + s * 1000));
+        expect(calm.slice(-4)).toEqual([true, true, true, true]);
     });
 
     it("keeps a device's order: nothing goes urgent while an earlier event of it waits in bulk", async () => {
