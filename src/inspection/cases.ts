@@ -81,6 +81,8 @@ const RELEVANT = new Set(["passage.decided", "passage.opened", "officer.action",
 const CATCH_UP_CHUNK = 500;
 /** A plate read again by the exit camera within this time is the same attempt (for the same cases). */
 const EXIT_REPEAT_MS = 60_000;
+/** How many exit attempts are remembered before those past the repeat window are swept out. */
+const EXIT_SEEN_SWEEP_AT = 1000;
 /** An RPM alarm with no truck in the lane yet waits this long for the next passage of that lane. */
 const RPM_WAIT_MS = 60_000;
 /**
@@ -449,7 +451,7 @@ export class InspectionCases {
         const seen = this.exitSeen.get(key);
         if (seen !== undefined && now - seen < EXIT_REPEAT_MS) return;
         if (concerned.some((c) => c.entries.some((entry) => entry.readingEventId === event.id))) return;
-        this.exitSeen.set(key, now);
+        this.rememberExit(key, now);
         if (verdict !== "none") await this.recordExit(exit, event, verdict, concerned, { plates, containers });
         // The record first (it is quick), then the barrier, which waits for the PLC to confirm.
         if (live)
@@ -458,6 +460,16 @@ export class InspectionCases {
                 caseIds: concerned.map((c) => c.caseId),
                 laneId: event.laneId,
             });
+    }
+
+    /**
+     * Every truck at an exit with a barrier leaves a key here: the ones past the repeat window are dropped
+     * as the map grows, so a year of trucks does not stay in memory.
+     */
+    private rememberExit(key: string, now: number): void {
+        if (this.exitSeen.size >= EXIT_SEEN_SWEEP_AT)
+            for (const [seenKey, at] of this.exitSeen) if (now - at >= EXIT_REPEAT_MS) this.exitSeen.delete(seenKey);
+        this.exitSeen.set(key, now);
     }
 
     /** The exit attempt on each case it concerns, and the alert for a refused one. */
