@@ -1,6 +1,7 @@
 /**
  * The dashboard's link to gate-edge: JSON over fetch with the session cookie (HttpOnly: the page never
  * sees it), the CSRF token on every state change, and the live stream (Server-Sent Events) with reconnect.
+ * A file (a photo) is sent as it is, with its own type.
  */
 
 let csrfToken = "";
@@ -26,7 +27,8 @@ export function setCsrfToken(token) {
 
 async function request(method, path, body) {
     const headers = { accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    const file = body instanceof Blob;
+    if (body !== undefined) headers["content-type"] = file ? body.type : "application/json";
     if (method !== "GET" && method !== "HEAD") headers["x-csrf-token"] = csrfToken;
     let response;
     try {
@@ -35,7 +37,7 @@ async function request(method, path, body) {
             headers,
             credentials: "same-origin",
             cache: "no-store",
-            ...(body !== undefined && { body: JSON.stringify(body) }),
+            ...(body !== undefined && { body: file ? body : JSON.stringify(body) }),
         });
     } catch {
         throw new ApiError(0, "NETWORK", "gate-edge is not reachable");
@@ -62,6 +64,8 @@ export const api = {
     post: (path, body = {}) => request("POST", path, body),
     put: (path, body = {}) => request("PUT", path, body),
     del: (path) => request("DELETE", path),
+    /** POSTs a file (a Blob) as the raw body, with its type as the Content-Type. */
+    upload: (path, file) => request("POST", path, file),
 };
 
 /** Query string from an object, skipping empty values. */

@@ -4,6 +4,27 @@ import { code, t } from "../i18n.js";
 import { reasonForm } from "./passages.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+/** What the gate takes as a finding's photo (src/inspection/routes.ts checks the bytes too). */
+const PHOTO_TYPES = ["image/jpeg", "image/png"];
+/** The largest photo the gate takes: MAX_PHOTO_BYTES of src/inspection/routes.ts (larger: 413). */
+const MAX_PHOTO_MB = 8;
+
+/** A photo the page or the gate refused, with the text the inspector reads (its file named). */
+class PhotoRefused extends Error {}
+
+/** Uploads one photo for the case; its image ref, or PhotoRefused saying why not. */
+async function uploadPhoto(caseId, file) {
+    const name = file.name;
+    if (!PHOTO_TYPES.includes(file.type)) throw new PhotoRefused(t("inspection.photoWrongType", { name }));
+    if (file.size > MAX_PHOTO_MB * 1024 * 1024)
+        throw new PhotoRefused(t("inspection.photoTooLarge", { name, mb: MAX_PHOTO_MB }));
+    try {
+        const { ref } = await api.upload(`/api/v1/inspections/${encodeURIComponent(caseId)}/photos`, file);
+        return ref;
+    } catch (err) {
+        throw new PhotoRefused(t("inspection.photoFailed", { name, reason: errorText(err) }));
+    }
+}
 
 /** The words of the case's codes: literal keys, one per value the gate writes (src/inspection/caseModel.ts). */
 const STEP_KEYS = {
@@ -213,6 +234,16 @@ function rpmChart(detectors) {
     return svg;
 }
 
+/** A finding's photo as a thumbnail that opens the full image. */
+function photoThumb(ref) {
+    const src = `/api/v1/images/${encodeURIComponent(ref)}`;
+    return h(
+        "a",
+        { href: src, target: "_blank", rel: "noopener" },
+        h("img", { src, class: "photo-thumb", alt: t("inspection.photo"), dataset: { testid: "finding-photo" } }),
+    );
+}
+
 function entryView(entry) {
     const result = entry.result ? h("strong", {}, word(RESULT_KEYS, entry.result)) : null;
     const parts = [
@@ -239,6 +270,8 @@ function entryView(entry) {
                     (entry.regions ?? []).filter((r) => r.image === index),
                 ),
             );
+    if (entry.kind === "finding" && entry.images?.length)
+        body.push(h("div", { class: "photos" }, entry.images.map(photoThumb)));
     if (entry.kind === "radiation" && entry.detectors?.length) body.push(rpmChart(entry.detectors));
     return h("li", { class: "case-entry", dataset: { kind: entry.kind } }, h("div", {}, ...parts), ...body);
 }
@@ -276,12 +309,12 @@ function caseView(main, ctx, caseId) {
                     event.preventDefault();
                     submit.disabled = true;
                     try {
-                        const text = await act(toPayload());
+                        const text = await act(await toPayload());
                         message.hidden = false;
                         setNotice(message, "ok", text);
                     } catch (err) {
                         message.hidden = false;
-                        setNotice(message, "error", errorText(err));
+                        setNotice(message, "error", err instanceof PhotoRefused ? err.message : errorText(err));
                     } finally {
                         submit.disabled = false;
                     }
@@ -324,12 +357,27 @@ function caseView(main, ctx, caseId) {
                     required: true,
                     placeholder: t("inspection.findingPlaceholder"),
                 });
+                const photos = h("input", {
+                    type: "file",
+                    name: "photos",
+                    accept: PHOTO_TYPES.join(","),
+                    // A tablet opens its rear camera; a desktop browser ignores it and opens the file chooser.
+                    capture: "environment",
+                    multiple: true,
+                });
+                const photosField = h("label", { class: "photo-input" }, t("inspection.photos"), " ", photos);
                 forms.push(
-                    smallForm("finding-form", "inspection.recordFinding", [step, text], () => ({
-                        action: "finding",
-                        text: text.value.trim(),
-                        ...(step.value && { step: step.value }),
-                    })),
+                    smallForm("finding-form", "inspection.recordFinding", [step, text, photosField], async () => {
+                        // Each photo first: the finding names only photos the gate has stored.
+                        const images = [];
+                        for (const file of photos.files) images.push(await uploadPhoto(caseId, file));
+                        return {
+                            action: "finding",
+                            text: text.value.trim(),
+                            ...(step.value && { step: step.value }),
+                            ...(images.length > 0 && { images }),
+                        };
+                    }),
                 );
                 const seals = h("input", {
                     name: "seals",
