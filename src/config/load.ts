@@ -11,6 +11,7 @@ import type { RawDeviceEntry } from "../drivers/address.ts";
 import { transportAddresses } from "../drivers/registry.ts";
 import { inspectionDevices, inspectionExits, type RawInspectionDevice } from "../inspection/config.ts";
 import { type RawYard, yardConfig } from "../yard/config.ts";
+import { exitBarrierLaneProblems } from "./pointLanes.ts";
 import type { DeviceConfig, ExitPointConfig, GateConfig, LaneConfig } from "./types.ts";
 
 // From src/config when run through tsx, from dist/src/config when compiled: the schema stays in config/.
@@ -361,6 +362,7 @@ export function parseConfig(
     }
     const config = buildConfig(interpolated as RawConfig, source, options.baseDir ?? process.cwd(), errors);
     errors.push(...listenerClashes(gateListeners(config)));
+    errors.push(...exitBarrierLaneProblems(config));
     if (errors.length > 0) {
         throw new GateError("CONFIG_INVALID", `${source} has ${errors.length} error(s)`, { details: dedupe(errors) });
     }

@@ -108,6 +108,37 @@ inspection:
     });
 });
 
+describe("an exit barrier's lane", () => {
+    it("holds only point devices: a barrier beside a lane's passage devices is refused, naming them", () => {
+        const text = `
+gate: { id: T01, name: Test gate }
+storage: { path: /tmp/never-opened.db }
+http: { host: 127.0.0.1, port: 0 }
+broker: { mode: embedded, host: 127.0.0.1, port: 0 }
+lanes:
+  - id: X1
+    direction: OUT
+    devices:
+      - { id: cam-exit, model: dahua-itsapi-anpr, role: front, auth: { username: cam-exit, password: camera-password } }
+      - { id: scan-x1, model: serial-barcode-scanner, address: "tcp://127.0.0.1:9" }
+      - { id: plc-x1, model: lane-plc-opcua, address: "opc.tcp://127.0.0.1:4840", plc: { lanePrefix: X1 } }
+inspection:
+    exits: [{ id: exit-1, camera: cam-exit, barrier: plc-x1 }]
+`;
+        let errors: string[] = [];
+        try {
+            parseConfig(text);
+        } catch (err) {
+            if (isGateError(err, "CONFIG_INVALID")) errors = [...err.details];
+        }
+        expect(errors).toEqual([
+            "inspection.exits[0].barrier: lane X1 has passage devices too (scan-x1); an exit barrier's lane holds only exit and yard entry cameras and exit barriers",
+        ]);
+        // Without the scanner the same lane is a point lane, and the file is accepted.
+        expect(() => parseConfig(text.replace(/ {6}- \{ id: scan-x1.*\n/, ""))).not.toThrow();
+    });
+});
+
 describe("an exit barrier opened by hand", () => {
     const exits = [
         { id: "exit-1", camera: "cam-exit", barrier: "plc-x1" },
