@@ -26,6 +26,8 @@ export function alertText(alert) {
 export function alertsView(main, ctx) {
     let state = "open";
     const status = notice("info", t("common.loading"));
+    // Outside the table: the list is rebuilt on every alert, and a form being filled in must outlive that.
+    const actionPanel = h("div", { class: "alert-action", dataset: { testid: "alert-action" } });
     const rows = h("tbody", {});
     const tabs = h(
         "div",
@@ -58,6 +60,7 @@ export function alertsView(main, ctx) {
             h("h1", {}, t("nav.alerts")),
             tabs,
             status,
+            actionPanel,
             h(
                 "table",
                 { class: "grid alerts", dataset: { testid: "alerts" } },
@@ -144,24 +147,41 @@ export function alertsView(main, ctx) {
         return h("td", { class: "ack" }, note, button, message, exitOpening(alert));
     };
 
-    /** At an exit point that keeps a truck, a supervisor may open its barrier by hand, with a reason. */
+    /**
+     * At an exit point that keeps a truck, a supervisor may open its barrier by hand, with a reason: the row's
+     * button opens the form in the panel above the list.
+     */
     const exitOpening = (alert) => {
         const exitId = alert.params?.exitId;
         if (typeof exitId !== "string" || !ctx.can.openExit(ctx.user)) return null;
         const plate = alert.plates?.[0] ?? String(alert.params?.truck ?? "").split(" / ")[0];
-        return reasonForm({
-            actions: [{ action: "release", label: "exit.open" }],
-            submitLabel: t("exit.open"),
-            testid: "exit-open",
-            onSubmit: async ({ reasonCode, note }) => {
-                const answer = await api.post(`/api/v1/exits/${encodeURIComponent(exitId)}/open`, {
-                    reasonCode,
-                    ...(note && { note }),
-                    ...(plate && plate.length <= 16 && { plate }),
-                });
-                return answer.confirmed ? t("exit.opened", { exit: exitId }) : t("exit.notConfirmed", { exit: exitId });
+        const form = () =>
+            reasonForm({
+                actions: [{ action: "release", label: "exit.open" }],
+                submitLabel: t("exit.open"),
+                testid: "exit-open",
+                onSubmit: async ({ reasonCode, note }) => {
+                    const answer = await api.post(`/api/v1/exits/${encodeURIComponent(exitId)}/open`, {
+                        reasonCode,
+                        ...(note && { note }),
+                        ...(plate && plate.length <= 16 && { plate }),
+                    });
+                    return answer.confirmed
+                        ? t("exit.opened", { exit: exitId })
+                        : t("exit.notConfirmed", { exit: exitId });
+                },
+            });
+        return h(
+            "button",
+            {
+                type: "button",
+                class: "btn",
+                dataset: { testid: "exit-open-button" },
+                onclick: () =>
+                    replace(actionPanel, h("h2", {}, t("exit.openFor", { exit: exitId, truck: plate || "—" })), form()),
             },
-        });
+            t("exit.open"),
+        );
     };
 
     async function load() {
