@@ -135,5 +135,8 @@ describe("fruit-season scenario: a yard with two lane groups", () => {
         expect(text).toContain("Time release (gate time; per channel, lane, goods class):");
         expect(text).toContain("Queue length per 10 min of scenario time");
         expect(text).toMatch(/Queue policies compared: fifo vs perishablesFirst[^\n]*\n {2}perishable +median/);
-    }, 240_000);
+        // Two whole-gate runs of the scenario one after the other: 84–91 s on a quiet 2-core machine, 129, 163
+        // and 230 s beside `stress-ng --cpu 2` (loaded runs of 939769b), once past 240 s. It asserts what
+        // happened, not how fast: the time limit only has to catch a run that never ends.
+    }, 600_000);
 });
