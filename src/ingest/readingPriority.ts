@@ -1,11 +1,12 @@
 /**
  * Which of one device's events go to the event log as urgent — committed at once, ahead of the bulk input
  * queued before them, because a truck at a lane may be waiting on them (src/store/eventLog.ts). A device
- * that reads at a truck's pace gets that: up to `perSecond` readings a second, with bursts of `burst`.
- * Beyond it the device floods, and all its readings go in bulk with every other device's input until it has
- * been back under that pace for a few seconds, so no device, broken or hostile, can take the decision path's
- * commits from the others (each urgent commit is a transaction of its own: a flood of them would cost the
- * whole gate's ingest).
+ * that reads at a truck's pace gets that: up to `perSecond` readings a second (2), with bursts of `burst` (6:
+ * a truck's plate reads, its scan, the PLC's loop and barrier changes). Beyond it — a scale's ramp, a reading
+ * a frame; a babbling or hostile device — all its readings go in bulk with every other device's input until
+ * it has kept that pace for a few seconds. Each urgent commit is a transaction and a disk sync of its own:
+ * at ten a second per device the event loop was busy enough on a loaded machine that devices timed out as
+ * silent (a loaded run of the fruit-season scenario), and a flood of them would cost the whole gate's ingest.
  *
  * A device's events keep their order in the log: one goes urgent only while none of the device's earlier
  * events is still waiting in bulk (a presence loop's "occupied" must not be committed after its "clear").
@@ -16,8 +17,8 @@ export class ReadingPriority {
     private bulkWaiting = 0;
 
     constructor(
-        private readonly perSecond = 10,
-        private readonly burst = 20,
+        private readonly perSecond = 2,
+        private readonly burst = 6,
     ) {
         this.tokens = burst;
     }

@@ -22,6 +22,14 @@ describe("a device's reading priority", () => {
         expect(calm.slice(-4)).toEqual([true, true, true, true]);
     });
 
+    it("by default lets a truck's few reads through at once (6), and 2 a second after", () => {
+        const priority = new ReadingPriority();
+        expect(Array.from({ length: 8 }, () => priority.mayBeUrgent(0)).filter(Boolean)).toHaveLength(6);
+        // A scale's ramp, ten readings a second, goes in bulk.
+        const ramp = Array.from({ length: 30 }, (_, i) => priority.mayBeUrgent(1000 + i * 100));
+        expect(ramp.filter(Boolean).length).toBeLessThanOrEqual(1);
+    });
+
     it("keeps a device's order: nothing goes urgent while an earlier event of it waits in bulk", async () => {
         const priority = new ReadingPriority(10, 20);
         let commit: () => void = () => {};
