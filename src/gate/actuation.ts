@@ -47,15 +47,11 @@ export class Actuation {
         if (!transport?.actuate || !runtime)
             throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
         const base = { laneId: runtime.device.laneId, deviceId };
-        // A truck waits on the command: committed ahead of bulk device input (src/store/eventLog.ts).
-        await sink.append(
-            {
-                type: "actuator.command",
-                ...base,
-                data: { command, ...(origin && { passageId: origin.passageId }), ...(exit && { exit }) },
-            },
-            { urgent: true },
-        );
+        await sink.append({
+            type: "actuator.command",
+            ...base,
+            data: { command, ...(origin && { passageId: origin.passageId }), ...(exit && { exit }) },
+        });
         if (origin) {
             bus.emit("laneCommand", {
                 laneId: base.laneId,
@@ -71,7 +67,7 @@ export class Actuation {
         } catch (err) {
             outcome = { confirmed: false, detail: errorMessage(err) };
         }
-        await sink.append({ type: "actuator.result", ...base, data: { command, ...outcome } }, { urgent: true });
+        await sink.append({ type: "actuator.result", ...base, data: { command, ...outcome } });
         if (!outcome.confirmed) {
             await sink.append({
                 type: "alert.raised",

@@ -24,7 +24,6 @@ import {
 } from "../drivers/transport.ts";
 import type { ImageStore } from "../store/images.ts";
 import { plateValues, plcMeaning } from "./meaning.ts";
-import { ReadingPriority } from "./readingPriority.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
 import { RejectedInputKeeper } from "./rejectedInput.ts";
 
@@ -117,8 +116,6 @@ export class DeviceRuntime {
         rejectedCounted: 0,
     };
     private readonly rejectedInput: RejectedInputKeeper;
-    /** Which readings go to the log as urgent: a lane may be waiting on them (src/ingest/readingPriority.ts). */
-    private readonly priority = new ReadingPriority();
     /** Noise and bad frames come by the thousand from a babbling line: logged as one summary per interval. */
     private readonly badInputLog: SummarizedWarning<"discardedBytes" | "badFrames">;
 
@@ -279,15 +276,13 @@ export class DeviceRuntime {
             reason,
             ...coded,
         });
-        return this.priority
-            .send(false, 1, () =>
-                this.deps.sink.append({
-                    type: "device.status",
-                    laneId: this.device.laneId,
-                    deviceId: this.device.id,
-                    data: { status, reason, ...coded, model: this.model.model },
-                }),
-            )
+        return this.deps.sink
+            .append({
+                type: "device.status",
+                laneId: this.device.laneId,
+                deviceId: this.device.id,
+                data: { status, reason, ...coded, model: this.model.model },
+            })
             .catch((err: unknown) => {
                 this.deps.log.error({ err }, "device status could not be stored");
                 return undefined;
@@ -452,10 +447,7 @@ export class DeviceRuntime {
         const observedAt = deviceObservedAt ?? now;
         const drafts = this.meaningOf(outcome.values, rawIsEvidence ? frame : undefined, observedAt);
         if (drafts.length === 0) return { outcome: "stored" };
-        const urgent = this.priority.mayBeUrgent(monotonicOf(this.deps.clock));
-        await this.priority.send(urgent, drafts.length, (asUrgent) =>
-            Promise.all(drafts.map((draft) => this.deps.sink.append(draft, { urgent: asUrgent }))),
-        );
+        await Promise.all(drafts.map((draft) => this.deps.sink.append(draft)));
         return { outcome: "stored" };
     }
 
