@@ -35,13 +35,35 @@ import { TcpSerialServer } from "./transport.ts";
  * any client socket of a busy machine before the simulator listened (EADDRINUSE in a loaded test run).
  */
 export async function freePort(): Promise<number> {
-    const below = ephemeralLow();
+    const { low, size } = portSlice(ephemeralLow());
     for (let attempt = 0; attempt < 50; attempt++) {
-        const port = FIXED_LOW + Math.floor(Math.random() * (below - FIXED_LOW));
-        if (await canListen(port)) return port;
+        const port = low + Math.floor(Math.random() * size);
+        // A port handed out is not listened on yet: a second draw of it would pass canListen too.
+        if (handedOut.has(port)) continue;
+        if (await canListen(port)) {
+            handedOut.add(port);
+            return port;
+        }
     }
     return listenOnce(0);
 }
+
+/** Ports this process has handed out, never handed out twice (a config names several before any listens). */
+const handedOut = new Set<number>();
+
+/**
+ * Each test worker (VITEST_POOL_ID 1, 2 …) draws from its own slice of the range, so two test files running at
+ * once never draw the same port between the check and the listen; anything else draws from the whole range.
+ */
+function portSlice(below: number): { low: number; size: number } {
+    const pool = Number(process.env.VITEST_POOL_ID);
+    const whole = below - FIXED_LOW;
+    if (!Number.isInteger(pool) || pool < 1) return { low: FIXED_LOW, size: whole };
+    const size = Math.floor(whole / PORT_SLICES);
+    return { low: FIXED_LOW + ((pool - 1) % PORT_SLICES) * size, size };
+}
+/** vitest runs at most this many workers here (vitest.config.ts, vitest.resilience.config.ts: 2). */
+const PORT_SLICES = 8;
 
 /** The first port below which the system never picks one for an outgoing connection. */
 function ephemeralLow(): number {
