@@ -260,7 +260,9 @@ export async function runGateScenario(options: ScenarioRunOptions): Promise<Scen
             central: { url: `http://127.0.0.1:${centralPort}`, tokenEnv: GENERATED_TOKEN_ENV },
             // Trucks of a compressed day follow each other within a second with the same papers: a short
             // duplicate window keeps one truck's repeats out without swallowing the next truck's reads.
-            ingest: { weightSettleMs: 0, duplicateWindowMs: 300, offlineAfterMs: 1500 },
+            // Silence before a device counts as offline: the simulators share this process with the gate, and a
+            // busy machine's pause of 1.5 s took streaming scales for offline in full test runs (trucks held).
+            ingest: { weightSettleMs: 0, duplicateWindowMs: 300, offlineAfterMs: 3000 },
             // The lane's timeouts are wall-clock: generous enough that a loaded machine's slow reads are not
             // taken for missing ones (a truck's decision waits for its reads, not for these).
             rules: { identifySeconds: 8, weighSeconds: 10, exitSeconds: 30 },
