@@ -9,6 +9,17 @@ import { isGateError } from "../../src/core/errors.ts";
 import { exitBarrierDecision, openExitByHand } from "../../src/inspection/exitBarrier.ts";
 import { testConfig } from "../helpers/gate.ts";
 
+/** The key-path errors a configuration text is refused with; none when it is accepted. */
+function configErrors(text: string): string[] {
+    try {
+        parseConfig(text);
+    } catch (err) {
+        if (isGateError(err, "CONFIG_INVALID")) return [...err.details];
+        throw err;
+    }
+    return [];
+}
+
 const released = { passageId: "P-1", laneId: "L1", wentThrough: true };
 const turnedBack = { passageId: "P-2", laneId: "L1", wentThrough: false };
 
@@ -94,13 +105,7 @@ inspection:
         - { id: exit-3, camera: cam-exit, barrier: plc-x1 }
         - { id: exit-4, camera: cam-exit, barrier: plc-x1 }
 `;
-        let errors: string[] = [];
-        try {
-            parseConfig(text);
-        } catch (err) {
-            if (isGateError(err, "CONFIG_INVALID")) errors = [...err.details];
-        }
-        expect(errors).toEqual([
+        expect(configErrors(text)).toEqual([
             'inspection.exits[0].barrier: no lane PLC "cam-1"',
             'inspection.exits[1].barrier: PLC "plc-1" is on lane L1, the camera on X1',
             'inspection.exits[3].barrier: PLC "plc-x1" is the barrier of another exit too',
@@ -125,13 +130,7 @@ lanes:
 inspection:
     exits: [{ id: exit-1, camera: cam-exit, barrier: plc-x1 }]
 `;
-        let errors: string[] = [];
-        try {
-            parseConfig(text);
-        } catch (err) {
-            if (isGateError(err, "CONFIG_INVALID")) errors = [...err.details];
-        }
-        expect(errors).toEqual([
+        expect(configErrors(text)).toEqual([
             "inspection.exits[0].barrier: lane X1 has passage devices too (scan-x1); an exit barrier's lane holds only exit and yard entry cameras and exit barriers",
         ]);
         // Without the scanner the same lane is a point lane, and the file is accepted.
