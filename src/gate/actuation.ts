@@ -47,11 +47,15 @@ export class Actuation {
         if (!transport?.actuate || !runtime)
             throw new GateError("DEVICE_UNKNOWN", `${deviceId} is not a PLC of this gate`);
         const base = { laneId: runtime.device.laneId, deviceId };
-        await sink.append({
-            type: "actuator.command",
-            ...base,
-            data: { command, ...(origin && { passageId: origin.passageId }), ...(exit && { exit }) },
-        });
+        // A truck waits on the command: committed ahead of bulk device input (src/store/eventLog.ts).
+        await sink.append(
+            {
+                type: "actuator.command",
+                ...base,
+                data: { command, ...(origin && { passageId: origin.passageId }), ...(exit && { exit }) },
+            },
+            { urgent: true },
+        );
         if (origin) {
             bus.emit("laneCommand", {
                 laneId: base.laneId,
@@ -67,7 +71,7 @@ export class Actuation {
         } catch (err) {
             outcome = { confirmed: false, detail: errorMessage(err) };
         }
-        await sink.append({ type: "actuator.result", ...base, data: { command, ...outcome } });
+        await sink.append({ type: "actuator.result", ...base, data: { command, ...outcome } }, { urgent: true });
         if (!outcome.confirmed) {
             await sink.append({
                 type: "alert.raised",

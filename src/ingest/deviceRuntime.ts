@@ -24,6 +24,7 @@ import {
 } from "../drivers/transport.ts";
 import type { ImageStore } from "../store/images.ts";
 import { plateValues, plcMeaning } from "./meaning.ts";
+import { ReadingPriority } from "./readingPriority.ts";
 import { DuplicateReducer, type ReduceOutcome, scanKey, sealKey, WeightReducer } from "./reducers.ts";
 import { RejectedInputKeeper } from "./rejectedInput.ts";
 
@@ -116,6 +117,8 @@ export class DeviceRuntime {
         rejectedCounted: 0,
     };
     private readonly rejectedInput: RejectedInputKeeper;
+    /** Which readings go to the log as urgent: a lane may be waiting on them (src/ingest/readingPriority.ts). */
+    private readonly priority = new ReadingPriority();
     /** Noise and bad frames come by the thousand from a babbling line: logged as one summary per interval. */
     private readonly badInputLog: SummarizedWarning<"discardedBytes" | "badFrames">;
 
@@ -276,13 +279,15 @@ export class DeviceRuntime {
             reason,
             ...coded,
         });
-        return this.deps.sink
-            .append({
-                type: "device.status",
-                laneId: this.device.laneId,
-                deviceId: this.device.id,
-                data: { status, reason, ...coded, model: this.model.model },
-            })
+        return this.priority
+            .send(false, 1, () =>
+                this.deps.sink.append({
+                    type: "device.status",
+                    laneId: this.device.laneId,
+                    deviceId: this.device.id,
+                    data: { status, reason, ...coded, model: this.model.model },
+                }),
+            )
             .catch((err: unknown) => {
                 this.deps.log.error({ err }, "device status could not be stored");
                 return undefined;
@@ -447,7 +452,10 @@ export class DeviceRuntime {
         const observedAt = deviceObservedAt ?? now;
         const drafts = this.meaningOf(outcome.values, rawIsEvidence ? frame : undefined, observedAt);
         if (drafts.length === 0) return { outcome: "stored" };
-        await Promise.all(drafts.map((draft) => this.deps.sink.append(draft)));
+        const urgent = this.priority.mayBeUrgent(monotonicOf(this.deps.clock));
+        await this.priority.send(urgent, drafts.length, (asUrgent) =>
+            Promise.all(drafts.map((draft) => this.deps.sink.append(draft, { urgent: asUrgent }))),
+        );
         return { outcome: "stored" };
     }
 

@@ -67,6 +67,8 @@ export function hashedPart(event: GateEvent): Omit<GateEvent, "hash"> {
  */
 export class EventLog {
     private queue: Pending[] = [];
+    /** Urgent appends wait here, apart: they commit ahead of the bulk queued before them. */
+    private urgentQueue: Pending[] = [];
     private flushScheduled = false;
     private urgentFlushScheduled = false;
     private closed = false;
@@ -110,36 +112,46 @@ export class EventLog {
 
     /**
      * Queues an event; resolves with the stored event once it is durable. Events queued in one turn of the
-     * event loop are committed together after it (group commit); an urgent one (and whatever is queued with
-     * it) as soon as the code running now is done, before the loop reads more input.
+     * event loop are committed together after it (group commit). An urgent one — what a truck at a lane
+     * waits on — is committed as soon as the code running now is done, before the loop reads more input,
+     * in a transaction of its own ahead of the bulk input queued before it: a flood from other devices
+     * delays a lane's decision by one small commit, not by the flood's. Seq is the order of commits, so an
+     * urgent event may come before bulk events appended earlier; nothing has acted on those yet (the event
+     * log's readers act on committed events), and a writer that needs its own order keeps it (DeviceRuntime
+     * sends a device's readings in bulk while any of its earlier ones is still queued).
      */
     append(draft: GateEventDraft | TypedEventDraft, options: AppendOptions = {}): Promise<GateEvent> {
         if (this.closed) return Promise.reject(new GateError("STORE_CLOSED"));
         return new Promise<GateEvent>((resolve, reject) => {
-            this.queue.push({ draft, resolve, reject });
             if (options.urgent) {
+                this.urgentQueue.push({ draft, resolve, reject });
                 if (!this.urgentFlushScheduled) {
                     this.urgentFlushScheduled = true;
                     queueMicrotask(() => {
                         this.urgentFlushScheduled = false;
-                        this.flushAll();
+                        this.commitQueued(this.urgentQueue);
                     });
                 }
-            } else if (!this.flushScheduled) {
+                return;
+            }
+            this.queue.push({ draft, resolve, reject });
+            if (!this.flushScheduled) {
                 this.flushScheduled = true;
                 setImmediate(() => this.flushAll());
             }
         });
     }
 
-    /** Commits everything queued now, synchronously. */
+    /** Commits everything queued now, synchronously: the urgent first. */
     flushAll(): void {
         this.flushScheduled = false;
+        this.commitQueued(this.urgentQueue);
+        this.commitQueued(this.queue);
+    }
+
+    private commitQueued(queue: Pending[]): void {
         const max = this.options.groupCommitMax ?? 500;
-        while (this.queue.length > 0) {
-            const batch = this.queue.splice(0, max);
-            this.commitBatch(batch);
-        }
+        while (queue.length > 0) this.commitBatch(queue.splice(0, max));
     }
 
     private commitBatch(batch: Pending[]): void {

@@ -88,22 +88,34 @@ describe("event log", () => {
         expect(log.stats.commits).toBe(10);
     });
 
-    it("commits an urgent append, and what is queued with it, before the loop turns; others after it", async () => {
+    it("commits an urgent append alone, ahead of the bulk queued before it, before the loop turns", async () => {
         const { log } = freshLog();
         const order: string[] = [];
-        // Queued before the appends: an urgent commit must come before it, a group commit after it.
+        // Queued before the appends: the urgent commit must come before it, the group commit after it.
         setImmediate(() => order.push("next turn"));
-        const bulk = log.append({ type: "reading.scan", data: { i: 1 } }).then(() => order.push("bulk"));
-        await log.append({ type: "passage.decided", laneId: "L1", data: {} }, { urgent: true });
+        const bulk = log
+            .append({ type: "reading.weight", deviceId: "flooding-scale", data: { i: 1 } })
+            .then(() => order.push("bulk"));
+        const urgent = await log.append({ type: "passage.decided", laneId: "L1", data: {} }, { urgent: true });
         order.push("urgent");
+        expect(order).toEqual(["urgent"]);
+        expect(log.stats).toMatchObject({ commits: 1, events: 1 });
         await bulk;
-        expect(order).toEqual(["bulk", "urgent"]);
-        expect(log.stats.commits).toBe(1);
-        const later = log.append({ type: "reading.scan", data: { i: 2 } }).then(() => order.push("group"));
-        await new Promise((resolve) => setImmediate(resolve));
-        await later;
-        expect(order).toEqual(["bulk", "urgent", "next turn", "group"]);
-        expect(log.read(0, 10).map((event) => event.seq)).toEqual([1, 2, 3]);
+        expect(order).toEqual(["urgent", "next turn", "bulk"]);
+        // Seq is the order of commits; the chain holds.
+        expect(urgent.seq).toBe(1);
+        expect(log.read(0, 10).map((event) => [event.seq, event.type])).toEqual([
+            [1, "passage.decided"],
+            [2, "reading.weight"],
+        ]);
+    });
+
+    it("commits what is queued, urgent first, when flushed", async () => {
+        const { log } = freshLog();
+        const bulk = log.append({ type: "reading.scan", data: { i: 1 } });
+        const urgent = log.append({ type: "passage.opened", laneId: "L1", data: {} }, { urgent: true });
+        log.flushAll();
+        expect([(await urgent).seq, (await bulk).seq]).toEqual([1, 2]);
     });
 
     it("reads back exactly what it resolved", async () => {
