@@ -266,6 +266,8 @@ export class EmbeddedBroker {
                 { clientId: client.id, username: username ?? null, address, reason: why },
                 "MQTT login refused",
             );
+            // aedes wants its AuthenticateError (an Error with a returnCode); a GateError is an Error, and the
+            // returnCode is set on the next line.
             const error = new GateError(code, `user ${username ?? "(none)"}: ${why}`) as unknown as AuthenticateError;
             error.returnCode = returnCode as AuthenticateError["returnCode"];
             done(error, false);

@@ -673,6 +673,7 @@ export class OpcUaPlcDriver {
 /** Typed arrays (OPC UA arrays) become plain arrays; everything else is passed as node-opcua gives it. */
 function plain(value: unknown): unknown {
     if (ArrayBuffer.isView(value) && !(value instanceof DataView) && !Buffer.isBuffer(value)) {
+        // isView leaves an ArrayBufferView; without DataView what remains is a typed array, indexable by number.
         return Array.from(value as unknown as ArrayLike<number>);
     }
     return value;

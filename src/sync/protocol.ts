@@ -115,6 +115,8 @@ export function parseClearancePage(body: unknown): ClearancePage {
     }
     const items = body.items.map((item: unknown, index): ClearanceItem => {
         if (!isObject(item)) throw protocolError(`items[${index}] is not an object`);
+        // The casts below type an item's payload as what it claims to be: the clearance cache validates each
+        // one field by field when it is written, and refuses the whole page on the first bad one.
         if (item.type === "declaration" && isObject(item.declaration)) {
             return { type: "declaration", declaration: item.declaration as unknown as Declaration };
         }
@@ -124,7 +126,7 @@ export function parseClearancePage(body: unknown): ClearancePage {
         if (item.type === "watchListRemoved" && typeof item.id === "string")
             return { type: "watchListRemoved", id: item.id };
         if (item.type === "preArrival" && isObject(item.preArrival))
-            return { type: "preArrival", preArrival: item.preArrival as unknown as PreArrival }; // validated on write
+            return { type: "preArrival", preArrival: item.preArrival as unknown as PreArrival };
 
         throw protocolError(
             `items[${index}].type must be declaration (with declaration), watchList (with entry), watchListRemoved (with id) or preArrival (with preArrival)`,
