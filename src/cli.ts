@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { modelIds } from "../devices/index.ts";
 import { loadConfig } from "./config/load.ts";
-import { errorMessage, isGateError } from "./core/errors.ts";
+import { errorMessage, type GateError, isGateError } from "./core/errors.ts";
 import { quietOpcuaStartup } from "./core/opcuaLog.ts";
 import { registerArchiveCommands, registerOpsCommands } from "./opsCommands.ts";
 import { evidenceProblems, verifyEvidence } from "./store/audit.ts";
@@ -289,34 +289,17 @@ async function preArrivalImportCommand(
     err: (line: string) => void,
 ): Promise<number> {
     const { PreArrivalStore, readPreArrivalFile } = await import("./yard/preArrival.ts");
-    const dbPath = databasePathOf("prearrival import", options, err);
-    if (typeof dbPath === "number") return dbPath;
-    let records: ReturnType<typeof readPreArrivalFile>;
-    try {
-        records = readPreArrivalFile(file);
-    } catch (error) {
-        if (!isGateError(error)) throw error;
-        err(error.message);
-        for (const line of error.details) err(`  ${line}`);
-        return 1;
-    }
-    let db: ReturnType<typeof openDatabase>;
-    try {
-        db = openDatabase(dbPath);
-    } catch (error) {
-        err(`cannot open ${dbPath}: ${errorMessage(error)}`);
-        return 2;
-    }
-    try {
-        const counts = new PreArrivalStore(db).write(records, Date.now());
-        out(
-            `${file}: imported ${counts.written} pre-arrival record(s)` +
-                (counts.skippedOlder > 0 ? `; ${counts.skippedOlder} skipped (a newer version is stored)` : ""),
-        );
-        return 0;
-    } finally {
-        db.close();
-    }
+    return importFile("prearrival import", file, options, err, {
+        read: readPreArrivalFile,
+        invalidExitCode: () => 1,
+        write: (db, records) => {
+            const counts = new PreArrivalStore(db).write(records, Date.now());
+            out(
+                `${file}: imported ${counts.written} pre-arrival record(s)` +
+                    (counts.skippedOlder > 0 ? `; ${counts.skippedOlder} skipped (a newer version is stored)` : ""),
+            );
+        },
+    });
 }
 
 /** `clearance import`: 0 imported, 1 the file (or config) is invalid, 2 usage or unreadable input. */
@@ -327,16 +310,47 @@ async function clearanceImportCommand(
     err: (line: string) => void,
 ): Promise<number> {
     const { ClearanceCache, readClearanceFile } = await import("./store/clearance.ts");
-    const dbPath = databasePathOf("clearance import", options, err);
+    return importFile("clearance import", file, options, err, {
+        read: readClearanceFile,
+        // An unreadable or unparsable file is a usage problem; only content that fails validation is "invalid".
+        invalidExitCode: (error) => (isGateError(error, "CLEARANCE_INVALID") ? 1 : 2),
+        write: (db, data) => {
+            const counts = ClearanceCache.open(db).importData(data, Date.now());
+            const skipped = counts.declarations.skippedOlder + counts.watchList.skippedOlder;
+            out(
+                `${file}: imported clearance version ${data.version}: ${counts.declarations.written} declaration(s), ` +
+                    `${counts.watchList.written} watch-list entr${counts.watchList.written === 1 ? "y" : "ies"}` +
+                    (skipped > 0 ? `; ${skipped} skipped (a newer version is stored)` : ""),
+            );
+        },
+    });
+}
+
+/**
+ * An import command's steps: find the database (from --db or the config), read and validate the whole file
+ * before the database is opened, then write it in one go. Exit codes as the commands document them.
+ */
+async function importFile<T>(
+    command: string,
+    file: string,
+    options: { db?: string; config?: string },
+    err: (line: string) => void,
+    steps: {
+        read: (file: string) => T;
+        invalidExitCode: (error: GateError) => number;
+        write: (db: ReturnType<typeof openDatabase>, data: T) => void;
+    },
+): Promise<number> {
+    const dbPath = databasePathOf(command, options, err);
     if (typeof dbPath === "number") return dbPath;
-    let data: ReturnType<typeof readClearanceFile>;
+    let data: T;
     try {
-        data = readClearanceFile(file);
+        data = steps.read(file);
     } catch (error) {
         if (!isGateError(error)) throw error;
         err(error.message);
         for (const line of error.details) err(`  ${line}`);
-        return isGateError(error, "CLEARANCE_INVALID") ? 1 : 2;
+        return steps.invalidExitCode(error);
     }
     let db: ReturnType<typeof openDatabase>;
     try {
@@ -346,13 +360,7 @@ async function clearanceImportCommand(
         return 2;
     }
     try {
-        const counts = ClearanceCache.open(db).importData(data, Date.now());
-        const skipped = counts.declarations.skippedOlder + counts.watchList.skippedOlder;
-        out(
-            `${file}: imported clearance version ${data.version}: ${counts.declarations.written} declaration(s), ` +
-                `${counts.watchList.written} watch-list entr${counts.watchList.written === 1 ? "y" : "ies"}` +
-                (skipped > 0 ? `; ${skipped} skipped (a newer version is stored)` : ""),
-        );
+        steps.write(db, data);
         return 0;
     } finally {
         db.close();
