@@ -2,7 +2,8 @@
  * The exit barrier in Chromium: a truck no lane released is kept at the exit (alert EXIT_NOT_RELEASED); a
  * supervisor, on the Alerts page in Vietnamese, opens the barrier by hand with a release reason and a note
  * (the form in a panel above the list, which a new alert does not rebuild), and the real OPC UA PLC's barrier
- * opens; an officer sees the alert without that button.
+ * opens; a supervisor who chose English sees the same form and its answer in English; an officer sees the
+ * alert without that button.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
@@ -110,10 +111,55 @@ inspection:
         }
     }, 90_000);
 
+    it("in English: a supervisor who chose English sees the form and its answer in English", async () => {
+        const en = catalogue("officer", "en");
+        await gate.log.append({ laneId: "X1", ...plateDraft("cam-exit", "51C-222.33", "51C22233") });
+        const { context, page, errors } = await loggedIn(browser, gate.addresses.http, USERS.supervisor, "#/alerts");
+        try {
+            await page.locator('select[data-testid="language"]').selectOption("en");
+            const row = page.locator('tr[data-code="EXIT_NOT_RELEASED"]', { hasText: "51C22233" });
+            await row.waitFor({ timeout: WAIT_MS });
+            const button = row.locator('button[data-testid="exit-open-button"]');
+            await expect(button.textContent()).resolves.toBe(en["exit.open"]);
+            await button.click();
+            const form = page.locator('[data-testid="alert-action"] form[data-testid="exit-open"]');
+            await form.locator('select[name="reasonCode"] option[value="PLATE_VERIFIED"]').waitFor({
+                state: "attached",
+                timeout: WAIT_MS,
+            });
+            await form.locator('select[name="reasonCode"]').selectOption("PLATE_VERIFIED");
+            await form.locator('textarea[name="note"]').fill("Plate misread on lane 1");
+            await form.locator("button[type=submit]").click();
+            const said = (key: string) =>
+                (en[key] ?? "—").replace("{exit}", "exit-1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+            await form
+                .getByText(new RegExp(`${said("exit.opened")}|${said("exit.notConfirmed")}`))
+                .waitFor({ timeout: WAIT_MS });
+            // No Vietnamese left in the panel: its words are the English catalogue's.
+            const panel = (await page.locator('[data-testid="alert-action"]').textContent()) ?? "";
+            expect(panel).not.toMatch(/[ạảãắằẳẵặấầẩẫậđẹẻẽếềểễệịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]/i);
+            await eventually(
+                () =>
+                    gate.log
+                        .read(0, 10_000)
+                        .filter((e) => e.type === "actuator.command" && e.deviceId === "plc-x1")
+                        .find(
+                            (e) => (e.data.exit as { note?: string } | undefined)?.note === "Plate misread on lane 1",
+                        ),
+                WAIT_MS,
+                "the English opening's command",
+            );
+            expect(errors).toEqual([]);
+        } finally {
+            await context.close();
+        }
+    }, 90_000);
+
     it("an officer sees the alert, without the form", async () => {
         const { context, page, errors } = await loggedIn(browser, gate.addresses.http, USERS.officer, "#/alerts");
         try {
-            const row = page.locator('tr[data-code="EXIT_NOT_RELEASED"]');
+            // Both trucks' alerts are listed; the first is enough to see the officer has no button.
+            const row = page.locator('tr[data-code="EXIT_NOT_RELEASED"]').first();
             await row.waitFor({ timeout: WAIT_MS });
             expect(await row.locator('[data-testid="exit-open-button"]').count()).toBe(0);
             expect(await page.locator('form[data-testid="exit-open"]').count()).toBe(0);
