@@ -5,6 +5,7 @@
  * opens; a supervisor who chose English sees the same form and its answer in English; an officer sees the
  * alert without that button.
  */
+import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LanePlcSimulator } from "../../simulators/lane-plc.ts";
 import { hashPassword } from "../../src/config/passwords.ts";
@@ -19,6 +20,29 @@ import { chromiumAvailable, launchChromium, loggedIn, USERS } from "./harness.ts
 
 const available = chromiumAvailable();
 const WAIT_MS = 30_000;
+
+/**
+ * Opens the exit-1 form from an alert's button, gives a release reason and a note, and waits for the page to say
+ * what the PLC answered, in the page's language: opened, or (a PLC slower than the 3 s confirmation on a busy
+ * machine) told to open but not seen opening yet. The form opens in the panel above the list, which a new
+ * alert does not rebuild.
+ */
+async function openByHand(page: Page, button: Locator, note: string, words: Record<string, string>): Promise<void> {
+    await button.click();
+    const form = page.locator('[data-testid="alert-action"] form[data-testid="exit-open"]');
+    await form.locator('select[name="reasonCode"] option[value="PLATE_VERIFIED"]').waitFor({
+        state: "attached",
+        timeout: WAIT_MS,
+    });
+    await form.locator('select[name="reasonCode"]').selectOption("PLATE_VERIFIED");
+    await form.locator('textarea[name="note"]').fill(note);
+    await form.locator("button[type=submit]").click();
+    const said = (key: string) =>
+        (words[key] ?? "—").replace("{exit}", "exit-1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    await form
+        .getByText(new RegExp(`${said("exit.opened")}|${said("exit.notConfirmed")}`))
+        .waitFor({ timeout: WAIT_MS });
+}
 
 describe.skipIf(!available)("opening an exit barrier by hand", () => {
     const dir = tempDir();
@@ -72,23 +96,12 @@ inspection:
             const row = page.locator('tr[data-code="EXIT_NOT_RELEASED"]');
             await row.waitFor({ timeout: WAIT_MS });
             await expect(row.locator('[data-testid="alert-message"]').textContent()).resolves.toContain("30A11122");
-            await row.locator('button[data-testid="exit-open-button"]').click();
-            // The form opens in the panel above the list, which a new alert does not rebuild.
-            const form = page.locator('[data-testid="alert-action"] form[data-testid="exit-open"]');
-            await form.locator('select[name="reasonCode"] option[value="PLATE_VERIFIED"]').waitFor({
-                state: "attached",
-                timeout: WAIT_MS,
-            });
-            await form.locator('select[name="reasonCode"]').selectOption("PLATE_VERIFIED");
-            await form.locator('textarea[name="note"]').fill("Biển số đọc sai ở làn 1");
-            await form.locator("button[type=submit]").click();
-            // The page says what the PLC answered: opened, or (a PLC slower than the 3 s confirmation on a busy
-            // machine) told to open but not seen opening yet. Either way the barrier must then open.
-            const said = (key: string) =>
-                (vi[key] ?? "—").replace("{exit}", "exit-1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-            await form
-                .getByText(new RegExp(`${said("exit.opened")}|${said("exit.notConfirmed")}`))
-                .waitFor({ timeout: WAIT_MS });
+            await openByHand(
+                page,
+                row.locator('button[data-testid="exit-open-button"]'),
+                "Biển số đọc sai ở làn 1",
+                vi,
+            );
             await eventually(
                 () => (["opening", "open"].includes(plc.state("X1").barrier) ? true : undefined),
                 WAIT_MS,
@@ -121,20 +134,7 @@ inspection:
             await row.waitFor({ timeout: WAIT_MS });
             const button = row.locator('button[data-testid="exit-open-button"]');
             await expect(button.textContent()).resolves.toBe(en["exit.open"]);
-            await button.click();
-            const form = page.locator('[data-testid="alert-action"] form[data-testid="exit-open"]');
-            await form.locator('select[name="reasonCode"] option[value="PLATE_VERIFIED"]').waitFor({
-                state: "attached",
-                timeout: WAIT_MS,
-            });
-            await form.locator('select[name="reasonCode"]').selectOption("PLATE_VERIFIED");
-            await form.locator('textarea[name="note"]').fill("Plate misread on lane 1");
-            await form.locator("button[type=submit]").click();
-            const said = (key: string) =>
-                (en[key] ?? "—").replace("{exit}", "exit-1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-            await form
-                .getByText(new RegExp(`${said("exit.opened")}|${said("exit.notConfirmed")}`))
-                .waitFor({ timeout: WAIT_MS });
+            await openByHand(page, button, "Plate misread on lane 1", en);
             // No Vietnamese left in the panel: its words are the English catalogue's.
             const panel = (await page.locator('[data-testid="alert-action"]').textContent()) ?? "";
             expect(panel).not.toMatch(/[ạảãắằẳẵặấầẩẫậđẹẻẽếềểễệịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]/i);
